@@ -1,0 +1,317 @@
+"""The script-mode container contract (AMT_REFERENCE.md section 3), reproduced in a local folder.
+
+A training job's folder mirrors ``/opt/ml``::
+
+    <job_dir>/code/                        the unpacked sagemaker_submit_directory (working directory)
+    <job_dir>/model/                       SM_MODEL_DIR
+    <job_dir>/input/config/{hyperparameters,inputdataconfig,resourceconfig}.json
+    <job_dir>/input/data/<channel>/        SM_CHANNEL_<CHANNEL> (a link to the local data)
+    <job_dir>/output/{data,intermediate}/  SM_OUTPUT_DATA_DIR, SM_OUTPUT_INTERMEDIATE_DIR
+    <job_dir>/output/{success,failure}     as the training toolkit writes them
+    <job_dir>/logs/output.log              stdout and stderr lines in order (the CloudWatch log stream)
+    <job_dir>/logs/metrics.jsonl           every scraped metric value with its time (the CloudWatch metrics)
+
+Hyperparameters are decoded as sagemaker-training-toolkit does (``json.loads``, falling back to the raw string), and
+argv / ``SM_*`` are built as its ``mapping.to_cmd_args`` and ``environment.to_env_vars`` build them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amtlocal.exceptions import AmtValidationError
+
+# params.SAGEMAKER_HYPERPARAMETERS of the toolkit: never reach the user script.
+RESERVED_HYPERPARAMETERS = frozenset(
+    {
+        "sagemaker_program",
+        "sagemaker_submit_directory",
+        "sagemaker_enable_cloudwatch_metrics",
+        "sagemaker_region",
+        "sagemaker_container_log_level",
+        "sagemaker_job_name",
+        "default_user_module_name",
+        "_tuning_objective_metric",
+        "sagemaker_s3_output",
+    }
+)
+
+# Credentials of the tuner's own AWS session: a SageMaker container never sees them (it gets the job's role).
+SCRUBBED_ENVIRONMENT = frozenset(
+    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE"}
+)
+
+
+def decode_hyperparameter(value: str) -> Any:
+    """Decode one wire value as the toolkit does: ``json.loads``, else the raw string (``"10"`` -> 10, ``"abc"`` -> "abc")."""
+    try:
+        return json.loads(value)
+    except (ValueError, TypeError):
+        return value
+
+
+def _arg_value(value: Any) -> str:
+    if isinstance(value, dict):  # toolkit: dicts become a=1,b=2 (sorted)
+        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))
+    return str(value)
+
+
+def to_cmd_args(user_hyperparameters: dict[str, Any]) -> list[str]:
+    """argv tail as ``sagemaker_training.mapping.to_cmd_args``: sorted keys, ``--key value``, ``-k value`` for 1 char."""
+    args: list[str] = []
+    for key in sorted(user_hyperparameters):
+        args.append(f"-{key}" if len(key) == 1 else f"--{key}")
+        args.append(_arg_value(user_hyperparameters[key]))
+    return args
+
+
+def _env_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def split_hyperparameters(wire: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Decoded (user, framework) hyperparameters: reserved and ``sagemaker_*`` keys go to the framework side."""
+    user: dict[str, Any] = {}
+    framework: dict[str, Any] = {}
+    for key, raw in wire.items():
+        value = decode_hyperparameter(raw)
+        if key in RESERVED_HYPERPARAMETERS:
+            continue
+        if key.startswith("sagemaker_"):
+            framework[key] = value
+        else:
+            user[key] = value
+    return user, framework
+
+
+def resolve_local_uri(uri: str, base_dir: Path, field: str) -> Path:
+    """``file://x``, ``file:///abs`` or a plain path -> absolute Path (relative to ``base_dir``).
+
+    Raises:
+        AmtValidationError: an ``s3://``/``https://`` URI (the local backend cannot read S3) or a missing path.
+    """
+    if uri.startswith("file://"):
+        path = uri[len("file://"):]
+    elif "://" in uri:
+        raise AmtValidationError(field, f"the local backend reads local folders or file:// URIs only, not {uri!r}")
+    else:
+        path = uri
+    p = Path(path).expanduser()
+    if not p.is_absolute():
+        p = base_dir / p
+    p = p.resolve()
+    if not p.exists():
+        raise AmtValidationError(field, f"local path {str(p)!r} does not exist")
+    return p
+
+
+@dataclass
+class ScriptModeJob:
+    """Everything needed to start one training job of a definition, resolved before any job starts.
+
+    Attributes:
+        code_source: local folder or ``.tar.gz`` holding the entry point (sagemaker_submit_directory).
+        program: entry point path relative to the code folder (sagemaker_program).
+        channels: channel name -> local file or folder (InputDataConfig).
+        input_data_config: the ``inputdataconfig.json`` content.
+        instance_type: ResourceConfig InstanceType (reported only).
+        environment: the definition's ``Environment`` map.
+    """
+
+    code_source: Path
+    program: str
+    channels: dict[str, Path]
+    input_data_config: dict[str, dict]
+    instance_type: str
+    environment: dict[str, str]
+
+    @classmethod
+    def from_definition(cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition") -> "ScriptModeJob":
+        """Resolve a training job definition for local runs.
+
+        Raises:
+            AmtValidationError: no ``sagemaker_program`` / ``sagemaker_submit_directory``, missing local paths,
+                S3 URIs.
+        """
+        static = definition.get("StaticHyperParameters") or {}
+        hp_path = f"{path}.StaticHyperParameters"
+        if "sagemaker_program" not in static:
+            raise AmtValidationError(f"{hp_path}.sagemaker_program", "the local backend needs the entry point (sagemaker_program), as a script-mode estimator sets it")
+        if "sagemaker_submit_directory" not in static:
+            raise AmtValidationError(f"{hp_path}.sagemaker_submit_directory", "the local backend needs the code location (sagemaker_submit_directory)")
+        program = str(decode_hyperparameter(static["sagemaker_program"]))
+        code = resolve_local_uri(str(decode_hyperparameter(static["sagemaker_submit_directory"])), base_dir, f"{hp_path}.sagemaker_submit_directory")
+        if code.is_dir() and not (code / program).is_file():
+            raise AmtValidationError(f"{hp_path}.sagemaker_program", f"entry point {program!r} not found in {str(code)!r}")
+        channels: dict[str, Path] = {}
+        idc: dict[str, dict] = {}
+        for i, ch in enumerate(definition.get("InputDataConfig") or []):
+            name = ch["ChannelName"]
+            s3 = (ch.get("DataSource") or {}).get("S3DataSource") or {}
+            if "S3Uri" not in s3:
+                raise AmtValidationError(f"{path}.InputDataConfig[{i}].DataSource", "the local backend supports S3DataSource channels only")
+            channels[name] = resolve_local_uri(s3["S3Uri"], base_dir, f"{path}.InputDataConfig[{i}].DataSource.S3DataSource.S3Uri")
+            entry = {
+                "TrainingInputMode": ch.get("InputMode") or definition["AlgorithmSpecification"].get("TrainingInputMode", "File"),
+                "S3DistributionType": s3.get("S3DataDistributionType", "FullyReplicated"),
+                "RecordWrapperType": ch.get("RecordWrapperType", "None"),
+            }
+            if ch.get("ContentType"):
+                entry["ContentType"] = ch["ContentType"]
+            idc[name] = entry
+        rc = definition.get("ResourceConfig") or definition.get("HyperParameterTuningResourceConfig") or {}
+        return cls(code, program, channels, idc, rc.get("InstanceType", "ml.m5.large"), dict(definition.get("Environment") or {}))
+
+    def prepare(self, job_dir: Path, job_name: str, wire_hyperparameters: dict[str, str]) -> tuple[list[str], dict[str, str], Path]:
+        """Lay out ``job_dir`` as /opt/ml and build the child's argv, environment and working folder.
+
+        Args:
+            job_dir: empty or new folder for this training job.
+            job_name: the TrainingJobName.
+            wire_hyperparameters: the hyperparameters map as AMT sends it (all strings), static + tuned +
+                ``_tuning_objective_metric``.
+
+        Returns:
+            ``(argv, env, cwd)``; argv is a list (never a shell string).
+        """
+        code_dir = job_dir / "code"
+        model_dir, out_dir = job_dir / "model", job_dir / "output"
+        config_dir, data_dir = job_dir / "input" / "config", job_dir / "input" / "data"
+        for d in (model_dir, out_dir / "data", out_dir / "intermediate", config_dir, data_dir, job_dir / "logs"):
+            d.mkdir(parents=True, exist_ok=True)
+        if not code_dir.exists() or not any(code_dir.iterdir()):  # toolkit: unpack only into an empty code/
+            if self.code_source.is_dir():
+                shutil.copytree(self.code_source, code_dir, symlinks=False, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("__pycache__", ".git"))
+            else:
+                code_dir.mkdir(parents=True, exist_ok=True)
+                with tarfile.open(self.code_source) as tar:
+                    tar.extractall(code_dir, filter="data")
+        channel_dirs: dict[str, str] = {}
+        for name, src in self.channels.items():
+            ch_dir = data_dir / name
+            if not ch_dir.exists():
+                if src.is_dir():
+                    ch_dir.symlink_to(src, target_is_directory=True)
+                else:  # an S3 object key: its one file lands in the channel folder
+                    ch_dir.mkdir()
+                    (ch_dir / src.name).symlink_to(src)
+            channel_dirs[name] = str(ch_dir)
+        resource_config = {"current_host": "algo-1", "current_instance_type": self.instance_type, "current_group_name": "homogeneousCluster",
+                           "hosts": ["algo-1"], "instance_groups": [{"instance_group_name": "homogeneousCluster", "instance_type": self.instance_type, "hosts": ["algo-1"]}],
+                           "network_interface_name": "eth0"}
+        _write_json(config_dir / "hyperparameters.json", wire_hyperparameters)
+        _write_json(config_dir / "inputdataconfig.json", self.input_data_config)
+        _write_json(config_dir / "resourceconfig.json", resource_config)
+
+        user, framework = split_hyperparameters(wire_hyperparameters)
+        args = to_cmd_args(user)
+        if self.program.endswith(".py"):
+            argv = [sys.executable, self.program, *args]
+        elif self.program.endswith(".sh"):
+            argv = ["/bin/sh", self.program, *args]
+        else:
+            argv = [str(code_dir / self.program), *args]
+        module_name = self.program[:-3] if self.program.endswith(".py") else self.program
+        ncpu = os.cpu_count() or 1
+        training_env = {
+            "additional_framework_parameters": framework,
+            "channel_input_dirs": channel_dirs,
+            "current_host": "algo-1",
+            "current_instance_type": self.instance_type,
+            "framework_module": "sagemaker_sklearn_container.training:main",
+            "hosts": ["algo-1"],
+            "hyperparameters": user,
+            "input_config_dir": str(config_dir),
+            "input_data_config": self.input_data_config,
+            "input_dir": str(job_dir / "input"),
+            "is_master": True,
+            "job_name": job_name,
+            "log_level": int(decode_hyperparameter(wire_hyperparameters.get("sagemaker_container_log_level", "20")) or 20),
+            "master_hostname": "algo-1",
+            "model_dir": str(model_dir),
+            "module_dir": str(code_dir),
+            "module_name": module_name,
+            "network_interface_name": "eth0",
+            "num_cpus": ncpu,
+            "num_gpus": 0,
+            "output_data_dir": str(out_dir / "data"),
+            "output_dir": str(out_dir),
+            "output_intermediate_dir": str(out_dir / "intermediate"),
+            "resource_config": resource_config,
+            "user_entry_point": self.program,
+        }
+        sm = {
+            "SM_HOSTS": ["algo-1"],
+            "SM_NETWORK_INTERFACE_NAME": "eth0",
+            "SM_HPS": user,
+            "SM_USER_ENTRY_POINT": self.program,
+            "SM_FRAMEWORK_PARAMS": framework,
+            "SM_RESOURCE_CONFIG": resource_config,
+            "SM_INPUT_DATA_CONFIG": self.input_data_config,
+            "SM_OUTPUT_DATA_DIR": str(out_dir / "data"),
+            "SM_CHANNELS": sorted(self.channels),
+            "SM_CURRENT_HOST": "algo-1",
+            "SM_CURRENT_INSTANCE_TYPE": self.instance_type,
+            "SM_MODULE_NAME": module_name,
+            "SM_LOG_LEVEL": training_env["log_level"],
+            "SM_FRAMEWORK_MODULE": training_env["framework_module"],
+            "SM_INPUT_DIR": str(job_dir / "input"),
+            "SM_INPUT_CONFIG_DIR": str(config_dir),
+            "SM_OUTPUT_DIR": str(out_dir),
+            "SM_NUM_CPUS": ncpu,
+            "SM_NUM_GPUS": 0,
+            "SM_NUM_NEURONS": 0,
+            "SM_MODEL_DIR": str(model_dir),
+            "SM_MODULE_DIR": str(code_dir),
+            "SM_TRAINING_ENV": training_env,
+            "SM_USER_ARGS": args,
+            "SM_OUTPUT_INTERMEDIATE_DIR": str(out_dir / "intermediate"),
+            "SM_IS_MASTER": True,
+            "SM_MASTER_HOSTNAME": "algo-1",
+        }
+        for name, d in channel_dirs.items():
+            sm[f"SM_CHANNEL_{name.upper()}"] = d
+        for key, value in user.items():
+            sm[f"SM_HP_{key.upper()}"] = value
+        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENVIRONMENT}
+        env.update({k: _env_value(v) for k, v in sm.items()})
+        env.update(self.environment)
+        env["TRAINING_JOB_NAME"] = job_name
+        env["SAGEMAKER_JOB_NAME"] = job_name
+        env["TRAINING_JOB_ARN"] = training_job_arn(job_name)
+        env["SAGEMAKER_REGION"] = region()
+        env["SAGEMAKER_BASE_DIR"] = str(job_dir)
+        # Locally stdout is a pipe: without this Python block-buffers it and metrics arrive late (pruning needs them live).
+        env["PYTHONUNBUFFERED"] = "1"
+        return argv, env, code_dir
+
+
+def region() -> str:
+    """The region reported in ARNs: ``AWS_REGION`` / ``AWS_DEFAULT_REGION``, else ``us-east-1``."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+LOCAL_ACCOUNT = "000000000000"
+
+
+def training_job_arn(name: str) -> str:
+    """``arn:aws:sagemaker:<region>:000000000000:training-job/<name>`` (lower case, as AWS reports it)."""
+    return f"arn:aws:sagemaker:{region()}:{LOCAL_ACCOUNT}:training-job/{name.lower()}"
+
+
+def tuning_job_arn(name: str) -> str:
+    """``arn:aws:sagemaker:<region>:000000000000:hyper-parameter-tuning-job/<name>``."""
+    return f"arn:aws:sagemaker:{region()}:{LOCAL_ACCOUNT}:hyper-parameter-tuning-job/{name.lower()}"
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)

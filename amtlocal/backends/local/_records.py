@@ -1,0 +1,157 @@
+"""AMT response shapes from the local store: DescribeHyperParameterTuningJob and
+ListTrainingJobsForHyperParameterTuningJob (botocore model shapes of the same names).
+
+Times are stored as epoch seconds and returned as timezone-aware ``datetime`` objects, as boto3 returns them.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from typing import Any, Iterable
+
+from amtlocal.backends.local import _store as S
+from amtlocal.backends.local._container import tuning_job_arn
+
+_TIME_KEYS = ("CreationTime", "TrainingStartTime", "TrainingEndTime")
+SORT_KEYS = ("Name", "CreationTime", "Status", "FinalObjectiveMetricValue")
+
+
+def _ts(x: float | None) -> dt.datetime | None:
+    return None if x is None else dt.datetime.fromtimestamp(x, tz=dt.timezone.utc)
+
+
+def summary_out(stored: dict) -> dict:
+    """A stored summary -> HyperParameterTrainingJobSummary (times as datetimes, empty fields dropped)."""
+    out = {k: v for k, v in copy.deepcopy(stored).items() if v is not None}
+    for k in _TIME_KEYS:
+        if k in out:
+            out[k] = _ts(out[k])
+    return out
+
+
+def own_trials(study) -> list:
+    """The study's trials that are training jobs of this tuning job (not warm-start history), in creation order."""
+    return [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(S.T_ROLE) == "own" and S.T_SUMMARY in t.user_attrs]
+
+
+def history_trials(study) -> list:
+    return [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(S.T_ROLE) == "history"]
+
+
+def _succeeded(summary: dict) -> bool:
+    return summary.get("ObjectiveStatus") == "Succeeded" and "FinalHyperParameterTuningJobObjectiveMetric" in summary
+
+
+def best_of(summaries: Iterable[dict], objective_type: str) -> dict | None:
+    """The summary with the best final objective among ObjectiveStatus Succeeded (ties: the earliest)."""
+    best, best_v = None, None
+    sign = 1.0 if objective_type == "Maximize" else -1.0
+    for s in summaries:
+        if not _succeeded(s):
+            continue
+        v = s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+        if not math.isfinite(v):
+            continue
+        if best is None or sign * v > sign * best_v:
+            best, best_v = s, v
+    return best
+
+
+def counters(summaries: list[dict]) -> tuple[dict, dict]:
+    """(TrainingJobStatusCounters, ObjectiveStatusCounters) for the given summaries."""
+    tj = {"Completed": 0, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0}
+    obj = {"Succeeded": 0, "Pending": 0, "Failed": 0}
+    for s in summaries:
+        st = s["TrainingJobStatus"]
+        if st == "Failed":
+            tj["NonRetryableError"] += 1  # a script error is a client error in AMT terms
+        elif st in ("InProgress", "Stopping"):
+            tj["InProgress"] += 1
+        elif st in tj:
+            tj[st] += 1
+        obj[s.get("ObjectiveStatus", "Pending")] += 1
+    return tj, obj
+
+
+def describe(study, store=None) -> dict[str, Any]:
+    """DescribeHyperParameterTuningJob response for a stored tuning job.
+
+    ``OverallBestTrainingJob`` is added for IdenticalDataAndAlgorithm warm starts and covers the parents' jobs
+    (read from the history trials, which carry the parents' summaries).
+    """
+    attrs = study.user_attrs
+    req = attrs[S.A_REQUEST]
+    cfg = req["HyperParameterTuningJobConfig"]
+    summaries = [t.user_attrs[S.T_SUMMARY] for t in own_trials(study)]
+    tj, obj = counters(summaries)
+    out: dict[str, Any] = {
+        "HyperParameterTuningJobName": req["HyperParameterTuningJobName"],
+        "HyperParameterTuningJobArn": tuning_job_arn(req["HyperParameterTuningJobName"]),
+        "HyperParameterTuningJobConfig": copy.deepcopy(cfg),
+    }
+    for key in ("TrainingJobDefinition", "TrainingJobDefinitions", "WarmStartConfig", "Autotune"):
+        if key in req:
+            out[key] = copy.deepcopy(req[key])
+    out["HyperParameterTuningJobStatus"] = attrs.get(S.A_STATUS, "InProgress")
+    out["CreationTime"] = _ts(attrs.get(S.A_CREATED))
+    if attrs.get(S.A_ENDED):
+        out["HyperParameterTuningEndTime"] = _ts(attrs[S.A_ENDED])
+    out["LastModifiedTime"] = _ts(attrs.get(S.A_MODIFIED))
+    out["TrainingJobStatusCounters"] = tj
+    out["ObjectiveStatusCounters"] = obj
+    otype = cfg["HyperParameterTuningJobObjective"]["Type"]
+    best = best_of(summaries, otype)
+    if best:
+        out["BestTrainingJob"] = summary_out(best)
+    ws = req.get("WarmStartConfig")
+    if ws and ws.get("WarmStartType") == "IdenticalDataAndAlgorithm":
+        parents = [t.user_attrs[S.T_SUMMARY] for t in history_trials(study) if S.T_SUMMARY in t.user_attrs]
+        overall = best_of(summaries + parents, otype)
+        if overall:
+            out["OverallBestTrainingJob"] = summary_out(overall)
+    if attrs.get(S.A_FAILURE):
+        out["FailureReason"] = attrs[S.A_FAILURE]
+    if attrs.get(S.A_COMPLETION):
+        out["TuningJobCompletionDetails"] = copy.deepcopy(attrs[S.A_COMPLETION])
+    if attrs.get(S.A_CREATED):
+        end = attrs.get(S.A_ENDED) or attrs.get(S.A_MODIFIED) or attrs[S.A_CREATED]
+        out["ConsumedResources"] = {"RuntimeInSeconds": int(max(0, end - attrs[S.A_CREATED]))}
+    return out
+
+
+def list_training_jobs(study, StatusEquals: str | None = None, SortBy: str = "Name", SortOrder: str = "Ascending",
+                       MaxResults: int = 10, NextToken: str | None = None) -> dict[str, Any]:
+    """ListTrainingJobsForHyperParameterTuningJob response: ``{"TrainingJobSummaries": [...], "NextToken"?}``.
+
+    Args mirror the API: SortBy ``Name|CreationTime|Status|FinalObjectiveMetricValue`` (the last omits jobs with no
+    objective value), SortOrder ``Ascending|Descending``, MaxResults 1-100, NextToken from a previous page.
+
+    Raises:
+        ValueError: an argument outside the API's allowed values.
+    """
+    if SortBy not in SORT_KEYS:
+        raise ValueError(f"SortBy must be one of {', '.join(SORT_KEYS)}")
+    if SortOrder not in ("Ascending", "Descending"):
+        raise ValueError("SortOrder must be Ascending or Descending")
+    if not 1 <= int(MaxResults) <= 100:
+        raise ValueError("MaxResults must be between 1 and 100")
+    rows = [t.user_attrs[S.T_SUMMARY] for t in own_trials(study)]
+    if StatusEquals:
+        rows = [r for r in rows if r["TrainingJobStatus"] == StatusEquals]
+    if SortBy == "FinalObjectiveMetricValue":
+        rows = [r for r in rows if "FinalHyperParameterTuningJobObjectiveMetric" in r]
+        key = lambda r: r["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]  # noqa: E731
+    elif SortBy == "CreationTime":
+        key = lambda r: r["CreationTime"]  # noqa: E731
+    elif SortBy == "Status":
+        key = lambda r: r["TrainingJobStatus"]  # noqa: E731
+    else:
+        key = lambda r: r["TrainingJobName"]  # noqa: E731
+    rows = sorted(rows, key=key, reverse=SortOrder == "Descending")
+    start = int(NextToken) if NextToken else 0
+    page = rows[start:start + int(MaxResults)]
+    out: dict[str, Any] = {"TrainingJobSummaries": [summary_out(r) for r in page]}
+    if start + int(MaxResults) < len(rows):
+        out["NextToken"] = str(start + int(MaxResults))
+    return out

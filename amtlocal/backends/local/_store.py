@@ -1,0 +1,166 @@
+"""Where local tuning jobs live: one Optuna storage holding a study per tuning job, plus a folder per job.
+
+- Folder: ``$AMTLOCAL_HOME`` or ``~/.amtlocal``. Training job folders: ``<home>/jobs/<tuning job>/<training job>/``.
+- Storage: ``$AMTLOCAL_STORAGE`` (any Optuna storage URL, e.g. ``postgresql://...``) or the embedded default
+  ``sqlite:///<home>/store.db``, which needs no server.
+
+AMT records are kept as study and trial user attributes (JSON), so any process that can open the storage can
+describe and list jobs: the tuning job's request and status on the study, each training job's
+HyperParameterTrainingJobSummary on its trial (times as epoch seconds).
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from amtlocal.exceptions import AmtValidationError, TuningJobBusy, TuningJobNotFound
+
+# The API model's pattern for HyperParameterTuningJobName: checked again here because names become folder names.
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}")
+_TRAINING_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+# Study user attributes.
+A_REQUEST, A_BASE_DIR, A_STATUS, A_CREATED, A_ENDED, A_MODIFIED = "request", "base_dir", "status", "creation_time", "end_time", "last_modified"
+A_FAILURE, A_STOP, A_N_HISTORY, A_ORIGIN, A_COMPLETION = "failure_reason", "stop_requested", "n_history", "origin", "completion_details"
+# Trial user attributes.
+T_SUMMARY, T_METRICS, T_ROLE, T_PID, T_INTERRUPTED, T_DIR = "summary", "final_metrics", "role", "pid", "interrupted", "job_dir"
+
+TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
+
+
+def default_home() -> Path:
+    """``$AMTLOCAL_HOME`` or ``~/.amtlocal``."""
+    return Path(os.environ.get("AMTLOCAL_HOME") or Path.home() / ".amtlocal").expanduser()
+
+
+def check_job_name(name: str, field: str = "HyperParameterTuningJobName") -> str:
+    """Raise AmtValidationError unless ``name`` matches AMT's tuning-job name pattern (it becomes a folder name)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise AmtValidationError(field, f"name {name!r} must match [a-zA-Z0-9](-*[a-zA-Z0-9]){{0,31}} (1-32 characters)")
+    return name
+
+
+class LocalStore:
+    """The local record store.
+
+    Args:
+        home: folder for the default storage and the job folders (default :func:`default_home`).
+        storage_url: an Optuna storage URL (default ``$AMTLOCAL_STORAGE`` or ``sqlite:///<home>/store.db``).
+    """
+
+    def __init__(self, home: str | os.PathLike | None = None, storage_url: str | None = None):
+        self.home = Path(home).expanduser() if home else default_home()
+        self.storage_url = storage_url or os.environ.get("AMTLOCAL_STORAGE") or f"sqlite:///{self.home / 'store.db'}"
+        self._storage = None
+
+    @property
+    def storage(self):
+        """The Optuna storage (opened on first use)."""
+        if self._storage is None:
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            self.home.mkdir(parents=True, exist_ok=True)
+            kwargs: dict[str, Any] = {}
+            if self.storage_url.startswith("sqlite"):
+                kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+            self._storage = optuna.storages.RDBStorage(self.storage_url, **kwargs)
+        return self._storage
+
+    def job_dir(self, name: str) -> Path:
+        """``<home>/jobs/<tuning job name>`` (name checked against AMT's pattern first)."""
+        return self.home / "jobs" / check_job_name(name)
+
+    def training_job_dir(self, tuning_name: str, training_name: str) -> Path:
+        if not _TRAINING_NAME.fullmatch(training_name):
+            raise AmtValidationError("TrainingJobName", f"name {training_name!r} must match [a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}}")
+        return self.job_dir(tuning_name) / training_name
+
+    def names(self) -> list[str]:
+        """Names of every tuning job in the storage."""
+        return [s.study_name for s in self.storage.get_all_studies()]
+
+    def resolve_name(self, name: str) -> str | None:
+        """The stored spelling of ``name`` (AMT names are unique case-insensitively), or None."""
+        low = name.lower()
+        return next((n for n in self.names() if n.lower() == low), None)
+
+    def load(self, name: str):
+        """The Optuna study of tuning job ``name``. Raises TuningJobNotFound."""
+        import optuna
+
+        stored = self.resolve_name(name)
+        if stored is None:
+            raise TuningJobNotFound(name)
+        return optuna.load_study(study_name=stored, storage=self.storage, sampler=optuna.samplers.RandomSampler())
+
+    def create(self, request: dict, base_dir: Path, origin: str = "local"):
+        """Create the study for a new tuning job and record its request. Returns the study.
+
+        The caller checked that no job of that name exists (see :meth:`resolve_name`).
+        """
+        import optuna
+
+        direction = "maximize" if request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"] == "Maximize" else "minimize"
+        study = optuna.create_study(study_name=request["HyperParameterTuningJobName"], storage=self.storage, direction=direction)
+        now = time.time()
+        for key, value in ((A_REQUEST, request), (A_BASE_DIR, str(base_dir)), (A_STATUS, "InProgress"),
+                           (A_CREATED, now), (A_MODIFIED, now), (A_N_HISTORY, 0), (A_ORIGIN, origin), (A_STOP, False)):
+            study.set_user_attr(key, value)
+        return study
+
+    def lock(self, name: str) -> "JobLock":
+        """An exclusive lock that one live tuner process holds while it runs tuning job ``name``."""
+        return JobLock(self.job_dir(name) / "tuner.lock")
+
+
+class JobLock:
+    """``flock`` on a file: released by the kernel when the holder dies, so a killed tuner never blocks a resume."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> "JobLock":
+        """Take the lock without waiting. Raises TuningJobBusy when another live process holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise TuningJobBusy(f"tuning job folder {str(self.path.parent)!r} is in use by another running tuner process") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def held_elsewhere(self) -> bool:
+        """True when some live process holds the lock (a tuner is running this job)."""
+        if not self.path.exists():
+            return False
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "JobLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -1,0 +1,120 @@
+"""Warm start (AMT_REFERENCE.md section 2, "Warm start"): check the parents, then seed the child study.
+
+- IdenticalDataAndAlgorithm: each parent training job with a usable objective is added to the child's Optuna study
+  as a finished trial (history, never re-run); ``OverallBestTrainingJob`` then covers parents and child.
+- TransferLearning: the best training job of each parent is enqueued, so its configuration runs first in the child.
+
+Parent values outside the child's (possibly narrowed) ranges (documented choice):
+- IdenticalDataAndAlgorithm: such an evaluation is not added to the study's history (Optuna can only learn from
+  points inside the search space), but it still counts for ``OverallBestTrainingJob``.
+- TransferLearning: numeric values are clipped into the child's range; a categorical value the child no longer has
+  is left for the sampler to choose.
+"""
+from __future__ import annotations
+
+from amtlocal.backends.local import _store as S
+from amtlocal.backends.local._container import RESERVED_HYPERPARAMETERS
+from amtlocal.backends.local._records import best_of, own_trials
+from amtlocal.backends.local._space import Param
+from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
+
+_PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
+
+
+def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str, str]]:
+    """(all user hyperparameter names, tunable name -> range kind, static name -> wire value) of a request."""
+    definition = request.get("TrainingJobDefinition") or (request.get("TrainingJobDefinitions") or [{}])[0]
+    static = {k: v for k, v in (definition.get("StaticHyperParameters") or {}).items()
+              if k not in RESERVED_HYPERPARAMETERS and not k.startswith("sagemaker_")}
+    ranges = request["HyperParameterTuningJobConfig"].get("ParameterRanges") or definition.get("HyperParameterRanges") or {}
+    kinds = {}
+    for kind in ("Integer", "Continuous", "Categorical"):
+        for r in ranges.get(f"{kind}ParameterRanges") or []:
+            kinds[r["Name"]] = kind
+    return set(static) | set(kinds), kinds, static
+
+
+def load_parents(store: S.LocalStore, request: dict) -> list:
+    """Check AMT's warm-start rules against the stored parents; return their studies in request order.
+
+    Raises:
+        AmtValidationError: a parent missing or unfinished, another objective, other hyperparameter names, a changed
+            hyperparameter type.
+    """
+    ws = request.get("WarmStartConfig")
+    if not ws:
+        return []
+    child_obj = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    child_names, child_kinds, _ = _names_and_kinds(request)
+    studies = []
+    for i, p in enumerate(ws["ParentHyperParameterTuningJobs"]):
+        field = f"{_PARENTS}[{i}].HyperParameterTuningJobName"
+        name = p["HyperParameterTuningJobName"]
+        try:
+            study = store.load(name)
+        except TuningJobNotFound:
+            raise AmtValidationError(field, f"parent tuning job {name!r} not found in the local store (pull a cloud job with `amtlocal pull`)") from None
+        attrs = study.user_attrs
+        status = attrs.get(S.A_STATUS)
+        if status not in S.TERMINAL_STATUSES:
+            raise AmtValidationError(field, f"parent tuning job {name!r} is {status}; a parent must be Completed, Stopped or Failed")
+        preq = attrs[S.A_REQUEST]
+        pobj = preq["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+        if (pobj["MetricName"], pobj["Type"]) != (child_obj["MetricName"], child_obj["Type"]):
+            raise AmtValidationError("HyperParameterTuningJobConfig.HyperParameterTuningJobObjective",
+                                     f"must equal the objective of parent {name!r} ({pobj['Type']} {pobj['MetricName']})")
+        pnames, pkinds, _ = _names_and_kinds(preq)
+        if pnames != child_names:
+            diff = sorted(pnames ^ child_names)
+            raise AmtValidationError(f"{_PARENTS}[{i}]", f"static plus tunable hyperparameters must be the same names as in parent {name!r}; these differ: {', '.join(diff)}")
+        for hp, kind in child_kinds.items():
+            if hp in pkinds and pkinds[hp] != kind:
+                raise AmtValidationError(f"{_PARENTS}[{i}]", f"hyperparameter {hp!r} is {kind} here but {pkinds[hp]} in parent {name!r}; its type cannot change")
+        studies.append(study)
+    return studies
+
+
+def _parent_point(summary: dict, parent_static: dict[str, str], space: dict[str, Param], clip: bool) -> dict | None:
+    params = {}
+    for name, param in space.items():
+        wire = summary.get("TunedHyperParameters", {}).get(name, parent_static.get(name))
+        if wire is None:
+            return None
+        value = param.clip(wire) if clip else param.to_internal(wire)
+        if value is None:
+            if clip:
+                continue
+            return None
+        params[name] = value
+    return params
+
+
+def apply(study, request: dict, space: dict[str, Param], parents: list) -> int:
+    """Seed ``study`` from ``parents`` as the WarmStartType says. Returns the number of history trials added."""
+    import optuna
+
+    ws = request["WarmStartConfig"]
+    dists = {n: p.distribution() for n, p in space.items()}
+    otype = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"]
+    added = 0
+    for parent in parents:
+        _, _, pstatic = _names_and_kinds(parent.user_attrs[S.A_REQUEST])
+        summaries = [t.user_attrs[S.T_SUMMARY] for t in own_trials(parent)]
+        if ws["WarmStartType"] == "TransferLearning":
+            best = best_of(summaries, otype)
+            point = _parent_point(best, pstatic, space, clip=True) if best else None
+            if point:
+                study.enqueue_trial(point, skip_if_exists=True)
+            continue
+        for s in summaries:
+            ok = s.get("ObjectiveStatus") == "Succeeded" and "FinalHyperParameterTuningJobObjectiveMetric" in s
+            point = _parent_point(s, pstatic, space, clip=False) if ok else None
+            attrs = {S.T_ROLE: "history", S.T_SUMMARY: s, "parent": parent.study_name}
+            if point is None:
+                # Kept for OverallBestTrainingJob, outside the sampler's view (a FAIL trial carries no values).
+                study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs=attrs))
+            else:
+                value = s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+                study.add_trial(optuna.trial.create_trial(params=point, distributions=dists, value=value, user_attrs=attrs))
+            added += 1
+    return added

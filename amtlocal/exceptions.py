@@ -1,0 +1,54 @@
+"""The one exception family of amtlocal.
+
+Every error a user can cause derives from :class:`AmtLocalError`; the CLI prints its message on one line and exits
+non-zero without a traceback.
+"""
+from __future__ import annotations
+
+
+class AmtLocalError(Exception):
+    """Base class of every amtlocal error a user can act on."""
+
+
+class AmtValidationError(AmtLocalError, ValueError):
+    """A tuning spec breaks a rule of the SageMaker API or of AMT (AWS's ``ValidationException``).
+
+    Attributes:
+        field: dotted path of the offending field in the CreateHyperParameterTuningJob request, e.g.
+            ``HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0].MinValue``.
+        rule: the rule broken, in words.
+    """
+
+    def __init__(self, field: str, rule: str):
+        self.field = field
+        self.rule = rule
+        super().__init__(f"{field}: {rule}" if field else rule)
+
+
+class TuningJobNotFound(AmtLocalError, LookupError):
+    """No tuning job of that name in the store (AWS's ``ResourceNotFound``)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"Tuning job {name!r} not found in the local store")
+
+
+class TuningJobExists(AmtLocalError):
+    """A tuning job of that name already exists with a different spec (AWS's ``ResourceInUse``)."""
+
+
+class TuningJobBusy(AmtLocalError):
+    """Another live tuner process already runs this tuning job."""
+
+
+class UnexpectedStatusException(AmtLocalError):
+    """A waited-for tuning job ended in a status other than Completed (SDK v2's exception of the same name).
+
+    Attributes:
+        actual_status: the final ``HyperParameterTuningJobStatus``.
+    """
+
+    def __init__(self, message: str, allowed_statuses=("Completed",), actual_status: str | None = None):
+        self.allowed_statuses = allowed_statuses
+        self.actual_status = actual_status
+        super().__init__(message)
