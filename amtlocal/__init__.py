@@ -1,2 +1,25 @@
-"""amtlocal: SageMaker Automatic Model Tuning on your machine, and in the cloud with one flag."""
+"""amtlocal: SageMaker Automatic Model Tuning on your machine, and in the cloud with one flag.
+
+    from amtlocal import HyperparameterTuner, SKLearn, IntegerParameter, CategoricalParameter
+
+The names and arguments are SageMaker Python SDK v2's; ``backend="local"`` (default) or ``"sagemaker"`` (or
+``$AMTLOCAL_BACKEND``) chooses where tuning jobs run. Heavy modules (optuna, pandas, boto3, altair, sagemaker) load
+only when used.
+"""
+from amtlocal.api import (CategoricalParameter, ContinuousParameter, Estimator, Framework, HyperparameterTuner,
+                          HyperparameterTuningJobAnalytics, IntegerParameter, ParameterRange, SKLearn, TrainingInput,
+                          Tuner, WarmStartConfig, WarmStartTypes, create_identical_dataset_and_algorithm_tuner,
+                          create_transfer_learning_tuner)
+from amtlocal.exceptions import (AmtLocalError, AmtValidationError, TuningJobBusy, TuningJobExists, TuningJobNotFound,
+                                 UnexpectedStatusException)
+from amtlocal.spec import TuningSpec, load_spec
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "AmtLocalError", "AmtValidationError", "CategoricalParameter", "ContinuousParameter", "Estimator", "Framework",
+    "HyperparameterTuner", "HyperparameterTuningJobAnalytics", "IntegerParameter", "ParameterRange", "SKLearn",
+    "TrainingInput", "Tuner", "TuningJobBusy", "TuningJobExists", "TuningJobNotFound", "TuningSpec",
+    "UnexpectedStatusException", "WarmStartConfig", "WarmStartTypes", "create_identical_dataset_and_algorithm_tuner",
+    "create_transfer_learning_tuner", "load_spec",
+]

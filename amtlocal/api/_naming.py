@@ -1,0 +1,27 @@
+"""Tuning job names as SDK v2 makes them, made collision-free."""
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+MAX_TUNING_NAME = 32
+
+
+def name_from_base(base: str, max_length: int = MAX_TUNING_NAME) -> str:
+    """``<base>-<yymmdd>-<HHMM>-<4 hex>``, at most ``max_length`` characters (AMT's name pattern).
+
+    SDK v2 uses ``<base>-%y%m%d-%H%M``, which collides when two tuners start in the same minute; the random suffix
+    makes two names drawn in the same second differ (callers also retry against existing names).
+    """
+    suffix = time.strftime("%y%m%d-%H%M", time.localtime()) + "-" + secrets.token_hex(2)
+    base = re.sub(r"[^a-zA-Z0-9-]", "-", base).strip("-") or "tuning"
+    base = base[: max_length - len(suffix) - 1].rstrip("-")
+    return f"{base}-{suffix}"
+
+
+def base_name_from_image(image: str | None, default: str = "tuning") -> str:
+    """The image's repository name (``.../sagemaker-scikit-learn:1.2-1-cpu-py3`` -> ``sagemaker-scikit-learn``)."""
+    if not image:
+        return default
+    return image.split("/")[-1].split(":")[0] or default

@@ -1,0 +1,89 @@
+"""What a backend must provide: the narrow interface between the tuner and where tuning jobs run.
+
+Every method takes and returns the SageMaker API's own shapes (DescribeHyperParameterTuningJob,
+ListTrainingJobsForHyperParameterTuningJob), so analytics, charts and warm start never know where a job ran.
+"""
+from __future__ import annotations
+
+import abc
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from amtlocal.exceptions import UnexpectedStatusException
+
+TERMINAL = ("Completed", "Failed", "Stopped", "DeleteFailed")
+
+
+class Backend(abc.ABC):
+    """A place to run tuning jobs. Subclasses: ``LocalBackend`` (this machine), ``SageMakerBackend`` (AMT)."""
+
+    name: str = "base"
+
+    @abc.abstractmethod
+    def create_tuning_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
+                          progress: Callable | None = None) -> None:
+        """Start tuning job ``request`` (a CreateHyperParameterTuningJob request); with ``wait`` run it to its end.
+
+        Raises:
+            AmtValidationError: the request is invalid (before any training job starts).
+        """
+
+    @abc.abstractmethod
+    def describe(self, name: str) -> dict[str, Any]:
+        """DescribeHyperParameterTuningJob response. Raises TuningJobNotFound."""
+
+    @abc.abstractmethod
+    def list_training_jobs(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """One page of ListTrainingJobsForHyperParameterTuningJob (kwargs: the API's parameters)."""
+
+    @abc.abstractmethod
+    def list_tuning_jobs(self) -> list[dict[str, Any]]:
+        """HyperParameterTuningJobSummary-like dicts of every tuning job this backend knows, newest first."""
+
+    @abc.abstractmethod
+    def stop(self, name: str) -> None:
+        """StopHyperParameterTuningJob: stop the running training jobs; the tuning job ends Stopped."""
+
+    def exists(self, name: str) -> bool:
+        from amtlocal.exceptions import TuningJobNotFound
+
+        try:
+            self.describe(name)
+            return True
+        except TuningJobNotFound:
+            return False
+
+    def all_training_jobs(self, name: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every HyperParameterTrainingJobSummary of tuning job ``name``, following NextToken."""
+        token = None
+        while True:
+            page = self.list_training_jobs(name, MaxResults=100, **({"NextToken": token} if token else {}), **kwargs)
+            yield from page["TrainingJobSummaries"]
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def wait(self, name: str, poll: float = 1.0, max_poll: float = 30.0) -> dict[str, Any]:
+        """Poll until the tuning job is terminal (backoff from ``poll`` to ``max_poll`` seconds).
+
+        Returns the final DescribeHyperParameterTuningJob response when Completed or Stopped (SDK v2 logs a warning
+        for Stopped). Raises UnexpectedStatusException for any other terminal status, as SDK v2's ``wait`` does.
+        """
+        delay = poll
+        while True:
+            desc = self.describe(name)
+            status = desc["HyperParameterTuningJobStatus"]
+            if status in TERMINAL:
+                break
+            self._check_alive(name, desc)
+            time.sleep(delay)
+            delay = min(max_poll, delay * 1.5)
+        if status not in ("Completed", "Stopped"):
+            raise UnexpectedStatusException(
+                f"Error for HyperParameterTuning job {name}: {status}. Reason: {desc.get('FailureReason', '')}",
+                allowed_statuses=("Completed", "Stopped"), actual_status=status)
+        return desc
+
+    def _check_alive(self, name: str, desc: dict[str, Any]) -> None:
+        """Hook for backends that can tell a job will never end (e.g. its worker died)."""

@@ -1,0 +1,25 @@
+"""``python -m amtlocal.backends.local._worker NAME``: runs a stored tuning job to its end (``fit(wait=False)``)."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from amtlocal.backends.local._store import A_BASE_DIR, A_REQUEST, LocalStore
+from amtlocal.backends.local._tuning import LocalTuningJob
+from amtlocal.spec import TuningSpec
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    store = LocalStore()
+    study = store.load(argv[0])
+    spec = TuningSpec(study.user_attrs[A_REQUEST], Path(study.user_attrs[A_BASE_DIR]))
+    desc = LocalTuningJob(spec, store).run()
+    logging.info("%s ended %s", argv[0], desc["HyperParameterTuningJobStatus"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
