@@ -95,7 +95,7 @@ def objective_outcome(scraper: MetricScraper, metric_name: str, regex: str) -> t
         extra = ""
         if metric_name in scraper.rejected:
             extra = f"; its last capture {scraper.rejected[metric_name]!r} is not a number"
-        return None, f"The objective metric {metric_name!r} was never emitted: its regex {regex!r} matched no number in the logs{extra}"
+        return None, f"The objective metric {metric_name!r} was never emitted: its regex {regex} matched no number in the logs{extra}"
     value = scraper.last[metric_name]
     if not math.isfinite(value):
         return None, f"The objective metric {metric_name!r} ended at {value!r}, which cannot be ranked (non-finite values never count as an objective)"

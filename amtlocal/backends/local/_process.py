@@ -87,6 +87,7 @@ class TrainingJobProcess:
         self._stop_at: float | None = None
         self._lock = threading.Lock()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self._output_tail: collections.deque[str] = collections.deque(maxlen=3)
         self._readers: list[threading.Thread] = []
         self.argv: list[str] = []
 
@@ -120,6 +121,7 @@ class TrainingJobProcess:
                     self._metrics.write(json.dumps({"MetricName": p.name, "Value": p.value, "Timestamp": p.timestamp}) + "\n")
                 if is_err:
                     self._stderr_tail.append(text)
+                self._output_tail.append(text[:200])
             if self.on_metric:
                 for p in points:
                     self.on_metric(p)
@@ -171,6 +173,8 @@ class TrainingJobProcess:
     def _outcome(self, rc: int, end: float) -> TrainingJobOutcome:
         out_dir = self.job_dir / "output"
         objective, objective_reason = objective_outcome(self.scraper, self.objective_name, self.objective_regex)
+        if objective_reason and self._output_tail:
+            objective_reason += ". Last log lines: " + " | ".join(self._output_tail)
         common = dict(exit_code=rc, start_time=self.start_time, end_time=end, final_metrics=dict(self.scraper.last),
                       objective=objective, objective_reason=objective_reason)
         if self._stop_at is not None:

@@ -98,6 +98,23 @@ def grid_size(space: dict[str, Param]) -> int:
     return math.prod(len(p.values) for p in space.values()) if space else 0
 
 
+def _grid_sampler_class():
+    import optuna
+
+    class AskTellGridSampler(optuna.samplers.GridSampler):
+        """GridSampler whose ``after_trial`` does not call ``study.stop()`` (only legal inside ``optimize``); the
+        tuning loop itself stops at MaxNumberOfTrainingJobs, which for Grid is the number of combinations."""
+
+        def after_trial(self, study, trial, state, values) -> None:
+            return None
+
+    return AskTellGridSampler
+
+
+def _AskTellGridSampler(*args, **kwargs):
+    return _grid_sampler_class()(*args, **kwargs)
+
+
 def make_sampler(config: dict, space: dict[str, Param]):
     """The Optuna sampler for ``HyperParameterTuningJobConfig.Strategy`` (DESIGN.md "Local backend, decided").
 
@@ -114,5 +131,5 @@ def make_sampler(config: dict, space: dict[str, Param]):
     if strategy == "Bayesian":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
     if strategy == "Grid":
-        return optuna.samplers.GridSampler({n: list(p.values) for n, p in space.items()}, seed=seed)
+        return _AskTellGridSampler({n: list(p.values) for n, p in space.items()}, seed=seed)
     return optuna.samplers.RandomSampler(seed=seed)

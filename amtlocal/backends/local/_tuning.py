@@ -126,10 +126,20 @@ class LocalTuningJob:
 
     def _recover_orphans(self, study) -> None:
         """Training jobs left InProgress by a tuner that died: end their processes, record them Stopped, requeue."""
+        import optuna
+
         for t in study.get_trials(deepcopy=False):
             if t.user_attrs.get(S.T_ROLE) != "own" or t.state.name != "RUNNING":
                 continue
             summary = dict(t.user_attrs[S.T_SUMMARY])
+            if summary["TrainingJobStatus"] in S.TERMINAL_STATUSES:
+                # The tuner died between recording the result and telling Optuna: finish the tell.
+                final = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
+                if final:
+                    study.tell(t.number, final["Value"])
+                else:
+                    study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+                continue
             _kill_orphan(t.user_attrs.get(S.T_PID), summary["TrainingJobName"])
             self._finish_interrupted(study, t, summary, "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume.")
 

@@ -1,0 +1,5 @@
+import sys
+
+from amtlocal.cli import main
+
+sys.exit(main())

@@ -1,0 +1,228 @@
+"""``amtlocal``: run and inspect tuning jobs from the shell.
+
+Exit codes: 0 success (``tune``: the tuning job Completed), 2 a spec or usage error (one line naming the field),
+1 anything else (a tuning job that ended Failed or Stopped, a missing job). Only this module prints; the library logs.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any, Sequence
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, dt.datetime):
+        return o.isoformat()
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=4, default=_json_default))
+
+
+def _backend(args):
+    from amtlocal.backends import get_backend
+
+    kwargs = {}
+    if getattr(args, "home", None) or getattr(args, "storage", None):
+        if (args.backend or "local") == "local":
+            kwargs = {"home": args.home, "storage_url": args.storage}
+    return get_backend(args.backend, **kwargs)
+
+
+class _ProgressPrinter:
+    """Prints ``jobs done/total, running, best`` to stderr: one redrawn line on a terminal, a line per change else."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, p) -> None:
+        best = "-" if p.best is None else f"{p.best:.6g}"
+        line = f"{p.name}: {p.finished}/{p.total} training jobs done, {p.running} running, best {p.metric} {best}"
+        if line == self.last:
+            return
+        self.last = line
+        if self.tty:
+            sys.stderr.write("\r\033[K" + line)
+            sys.stderr.flush()
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.tty and self.last:
+            sys.stderr.write("\n")
+
+
+def cmd_tune(args) -> int:
+    from amtlocal.backends import backend_name
+    from amtlocal.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.job_name:
+        spec.request["HyperParameterTuningJobName"] = args.job_name
+        spec.validate()
+    if args.dry_run:
+        if backend_name(args.backend) == "sagemaker":
+            from amtlocal.backends.sagemaker import SageMakerBackend
+
+            _print_json(SageMakerBackend().build_request(spec.request, spec.base_dir, upload=False))
+        else:
+            from amtlocal.backends.local._container import ScriptModeJob
+
+            ScriptModeJob.from_definition(spec.definitions()[0], spec.base_dir)  # local paths must resolve
+            _print_json(spec.request)
+        return 0
+    backend = _backend(args)
+    printer = _ProgressPrinter()
+    try:
+        backend.create_tuning_job(spec.request, spec.base_dir, wait=not args.no_wait, progress=printer)
+    finally:
+        printer.close()
+    if args.no_wait:
+        print(spec.name)
+        return 0
+    desc = backend.describe(spec.name)
+    status = desc["HyperParameterTuningJobStatus"]
+    best = desc.get("BestTrainingJob")
+    msg = f"{spec.name}: {status}"
+    if best:
+        m = best["FinalHyperParameterTuningJobObjectiveMetric"]
+        msg += f"; best training job {best['TrainingJobName']} {m['MetricName']}={m['Value']:.6g} {best['TunedHyperParameters']}"
+    if desc.get("FailureReason"):
+        msg += f"; {desc['FailureReason']}"
+    print(msg)
+    return 0 if status == "Completed" else 1
+
+
+def cmd_validate(args) -> int:
+    from amtlocal.spec import load_spec
+
+    spec = load_spec(args.spec)
+    print(f"{args.spec}: valid CreateHyperParameterTuningJob request ({spec.name}, {spec.config['Strategy']})")
+    if args.log:
+        from amtlocal.metrics import MetricScraper
+
+        for definition in spec.definitions():
+            scraper = MetricScraper(definition["AlgorithmSpecification"].get("MetricDefinitions") or [])
+            with open(args.log, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    scraper.feed(line.rstrip("\r\n"), 0.0)
+            for d in scraper.definitions:
+                name = d["Name"]
+                if name in scraper.counts:
+                    print(f"  {name}: {scraper.counts[name]} value(s), last {scraper.last[name]!r}  regex {d['Regex']!r}")
+                else:
+                    why = f" (captured {scraper.rejected[name]!r}, not a number)" if name in scraper.rejected else ""
+                    print(f"  {name}: matched nothing{why}  regex {d['Regex']!r}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    jobs = _backend(args).list_tuning_jobs()
+    if args.json:
+        _print_json({"HyperParameterTuningJobSummaries": jobs})
+        return 0
+    print(f"{'NAME':32}  {'STRATEGY':10} {'STATUS':11} {'JOBS':>9}  CREATED")
+    for j in jobs:
+        c = j["TrainingJobStatusCounters"]
+        done = sum(c.values()) - c["InProgress"]
+        total = j["ResourceLimits"].get("MaxNumberOfTrainingJobs", "?")
+        print(f"{j['HyperParameterTuningJobName']:32}  {j['Strategy']:10} {j['HyperParameterTuningJobStatus']:11} {f'{done}/{total}':>9}  {j['CreationTime']:%Y-%m-%d %H:%M:%S}")
+    return 0
+
+
+def cmd_describe(args) -> int:
+    _print_json(_backend(args).describe(args.name))
+    return 0
+
+
+def cmd_jobs(args) -> int:
+    backend = _backend(args)
+    kwargs = {"SortBy": args.sort_by, "SortOrder": args.sort_order}
+    if args.status:
+        kwargs["StatusEquals"] = args.status
+    rows = list(backend.all_training_jobs(args.name, **kwargs))
+    if args.json:
+        _print_json({"TrainingJobSummaries": rows})
+        return 0
+    names = sorted({k for r in rows for k in r.get("TunedHyperParameters", {})})
+    print(f"{'TRAINING JOB':48} {'STATUS':10} {'OBJECTIVE':>10}  " + "  ".join(names))
+    for r in rows:
+        m = r.get("FinalHyperParameterTuningJobObjectiveMetric")
+        value = f"{m['Value']:.6g}" if m else "-"
+        hps = "  ".join(str(r["TunedHyperParameters"].get(n, "")) for n in names)
+        print(f"{r['TrainingJobName']:48} {r['TrainingJobStatus']:10} {value:>10}  {hps}")
+    return 0
+
+
+def cmd_stop(args) -> int:
+    _backend(args).stop(args.name)
+    print(f"{args.name}: stop requested")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="amtlocal", description="SageMaker Automatic Model Tuning, locally or on AWS with one flag.")
+    p.add_argument("--backend", choices=("local", "sagemaker"), default=None, help="where jobs run (default: $AMTLOCAL_BACKEND or local)")
+    p.add_argument("--home", default=None, help="local store folder (default: $AMTLOCAL_HOME or ~/.amtlocal)")
+    p.add_argument("--storage", default=None, help="Optuna storage URL for the local store (default: sqlite in the home folder)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("tune", help="run a tuning job from a CreateHyperParameterTuningJob request (JSON or YAML)")
+    t.add_argument("spec")
+    t.add_argument("--job-name", default=None, help="override HyperParameterTuningJobName")
+    t.add_argument("--no-wait", action="store_true", help="start the job in the background and return")
+    t.add_argument("--dry-run", action="store_true", help="print the request that would be sent; start nothing")
+    t.set_defaults(func=cmd_tune)
+
+    v = sub.add_parser("validate", help="validate a spec without running anything")
+    v.add_argument("spec")
+    v.add_argument("--log", default=None, help="a sample training log: show what each metric regex captures")
+    v.set_defaults(func=cmd_validate)
+
+    ls = sub.add_parser("list", help="list tuning jobs")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_list)
+
+    d = sub.add_parser("describe", help="print DescribeHyperParameterTuningJob as JSON")
+    d.add_argument("name")
+    d.set_defaults(func=cmd_describe)
+
+    j = sub.add_parser("jobs", help="the training jobs of a tuning job")
+    j.add_argument("name")
+    j.add_argument("--json", action="store_true", help="print the ListTrainingJobsForHyperParameterTuningJob response")
+    j.add_argument("--sort-by", default="Name", choices=("Name", "CreationTime", "Status", "FinalObjectiveMetricValue"))
+    j.add_argument("--sort-order", default="Ascending", choices=("Ascending", "Descending"))
+    j.add_argument("--status", default=None, choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped"))
+    j.set_defaults(func=cmd_jobs)
+
+    s = sub.add_parser("stop", help="stop a tuning job")
+    s.add_argument("name")
+    s.set_defaults(func=cmd_stop)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from amtlocal.exceptions import AmtLocalError, AmtValidationError
+
+    try:
+        return args.func(args)
+    except AmtValidationError as e:
+        print(f"amtlocal: error: {e}", file=sys.stderr)
+        return 2
+    except AmtLocalError as e:
+        print(f"amtlocal: error: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `amtlocal describe X | head`
+        return 0
+    except KeyboardInterrupt:
+        print("amtlocal: interrupted; the tuning job is Stopped and resumes when you run `amtlocal tune` on the same spec again", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
