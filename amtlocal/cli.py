@@ -113,7 +113,8 @@ def cmd_validate(args) -> int:
             for d in scraper.definitions:
                 name = d["Name"]
                 if name in scraper.counts:
-                    print(f"  {name}: {scraper.counts[name]} value(s), last {scraper.last[name]!r}  regex {d['Regex']!r}")
+                    also = f" (also captured {scraper.rejected[name]!r}, not a number)" if name in scraper.rejected else ""
+                    print(f"  {name}: {scraper.counts[name]} value(s), last {scraper.last[name]!r}{also}  regex {d['Regex']!r}")
                 else:
                     why = f" (captured {scraper.rejected[name]!r}, not a number)" if name in scraper.rejected else ""
                     print(f"  {name}: matched nothing{why}  regex {d['Regex']!r}")

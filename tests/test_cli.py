@@ -1,0 +1,90 @@
+"""The ``amtlocal`` command: exit codes, one-line spec errors, AWS-CLI-shaped JSON."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import make_request, use_script
+
+GOOD = "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\nprint('f1: %d' % a.x)\n"
+
+
+def amtlocal(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "amtlocal", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def _spec(workdir, name="cli", **kw):
+    path = workdir / f"{name}.json"
+    path.write_text(json.dumps(make_request(name, integer=[("x", 1, 9, "Auto")], **kw)))
+    return path
+
+
+def test_tune_describe_jobs_list(workdir):
+    use_script(workdir, GOOD)
+    r = amtlocal("tune", str(_spec(workdir, max_jobs=3)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("cli: Completed; best training job cli-")
+    assert "3/3 training jobs done" in r.stderr  # progress
+    d = json.loads(amtlocal("describe", "cli").stdout)
+    assert d["HyperParameterTuningJobStatus"] == "Completed"
+    assert d["TrainingJobStatusCounters"]["Completed"] == 3
+    assert d["CreationTime"].endswith("+00:00")  # ISO 8601, as the AWS CLI prints
+    listed = json.loads(amtlocal("jobs", "cli", "--json", "--sort-by", "FinalObjectiveMetricValue", "--sort-order", "Descending").stdout)
+    values = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in listed["TrainingJobSummaries"]]
+    assert len(values) == 3 and values == sorted(values, reverse=True)
+    assert values[0] == d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    table = amtlocal("jobs", "cli").stdout.splitlines()
+    assert table[0].split()[:3] == ["TRAINING", "JOB", "STATUS"] and len(table) == 4
+    assert "cli" in amtlocal("list").stdout
+    # the same spec again: nothing left to do, same answer
+    again = amtlocal("tune", str(_spec(workdir, max_jobs=3)))
+    assert again.returncode == 0 and json.loads(amtlocal("describe", "cli").stdout)["TrainingJobStatusCounters"]["Completed"] == 3
+
+
+def test_spec_error_is_one_line_exit_2_before_any_job(workdir, tmp_path):
+    use_script(workdir, GOOD)
+    spec = _spec(workdir, name="bad", objective="auc")
+    r = amtlocal("tune", str(spec))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "home" / "jobs" / "bad").exists()
+
+
+def test_failed_tuning_job_exits_1(workdir):
+    use_script(workdir, "import sys; sys.exit(1)\n")
+    r = amtlocal("tune", str(_spec(workdir, name="failing", max_jobs=1)))
+    assert r.returncode == 1
+    assert "Failed" in r.stdout and "No training job succeeded" in r.stdout
+
+
+def test_unknown_job_exits_1_with_one_line():
+    r = amtlocal("describe", "no-such-job")
+    assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_validate_with_sample_log(workdir):
+    spec = _spec(workdir, metrics=({"Name": "f1", "Regex": r"f1: (\S+)"}, {"Name": "auc", "Regex": r"auc=([0-9.]+)"}))
+    log = workdir / "sample.log"
+    log.write_text("epoch 1 f1: 0.5\nepoch 2 f1: 0.75\nf1: n/a\n")
+    r = amtlocal("validate", str(spec), "--log", str(log))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "f1: 2 value(s), last 0.75" in out and "also captured 'n/a', not a number" in out
+    assert "auc: matched nothing" in out
+
+
+def test_stop_marks_an_idle_job_stopped(workdir, store):
+    req = make_request("idle", integer=[("x", 1, 9, "Auto")])
+    store.create(req, workdir)
+    r = amtlocal("stop", "idle")
+    assert r.returncode == 0
+    assert json.loads(amtlocal("describe", "idle").stdout)["HyperParameterTuningJobStatus"] == "Stopped"
+
+
+def test_help_is_fast_and_lists_commands():
+    r = amtlocal("--help")
+    assert r.returncode == 0
+    for cmd in ("tune", "validate", "list", "describe", "jobs", "stop"):
+        assert cmd in r.stdout
