@@ -45,6 +45,14 @@ class Backend(abc.ABC):
     def stop(self, name: str) -> None:
         """StopHyperParameterTuningJob: stop the running training jobs; the tuning job ends Stopped."""
 
+    def metric_series(self, tuning_job_name: str, training_job_name: str) -> list[dict[str, Any]]:
+        """Every scraped metric value of one training job, in time order (the CloudWatch metrics of the job).
+
+        Returns:
+            ``[{"MetricName": str, "Value": float, "Timestamp": float epoch seconds}, ...]``; empty when unknown.
+        """
+        return []
+
     def exists(self, name: str) -> bool:
         from amtlocal.exceptions import TuningJobNotFound
 

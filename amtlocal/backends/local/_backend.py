@@ -61,6 +61,22 @@ class LocalBackend(Backend):
     def list_training_jobs(self, name: str, **kwargs: Any) -> dict[str, Any]:
         return R.list_training_jobs(self.store.load(name), **kwargs)
 
+    def metric_series(self, tuning_job_name: str, training_job_name: str) -> list[dict[str, Any]]:
+        """Read ``<home>/jobs/<tuning job>/<training job>/logs/metrics.jsonl`` (empty if the job has none)."""
+        import json
+
+        path = self.store.training_job_dir(tuning_job_name, training_job_name) / "logs" / "metrics.jsonl"
+        if not path.exists():
+            return []
+        out = []
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:  # a line cut short by a killed tuner
+                    continue
+        return out
+
     def list_tuning_jobs(self) -> list[dict[str, Any]]:
         """For each stored tuning job: name, status, creation time, strategy and training job counters."""
         out = []
