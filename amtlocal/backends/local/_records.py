@@ -113,10 +113,12 @@ def describe(study, store=None) -> dict[str, Any]:
     if attrs.get(S.A_FAILURE):
         out["FailureReason"] = attrs[S.A_FAILURE]
     if attrs.get(S.A_COMPLETION):
-        out["TuningJobCompletionDetails"] = copy.deepcopy(attrs[S.A_COMPLETION])
-    if attrs.get(S.A_CREATED):
-        end = attrs.get(S.A_ENDED) or attrs.get(S.A_MODIFIED) or attrs[S.A_CREATED]
-        out["ConsumedResources"] = {"RuntimeInSeconds": int(max(0, end - attrs[S.A_CREATED]))}
+        details = copy.deepcopy(attrs[S.A_COMPLETION])
+        if "ConvergenceDetectedTime" in details:
+            details["ConvergenceDetectedTime"] = _ts(details["ConvergenceDetectedTime"])
+        out["TuningJobCompletionDetails"] = details
+    if "runtime_used" in attrs:  # seconds the tuner actually ran (summed over resumed runs)
+        out["ConsumedResources"] = {"RuntimeInSeconds": int(attrs["runtime_used"])}
     return out
 
 

@@ -44,6 +44,15 @@ class Param:
             return FloatDistribution(1.0 - float(self.high), 1.0 - float(self.low), log=True)
         return FloatDistribution(float(self.low), float(self.high), log=self.scaling == "Logarithmic")
 
+    def suggest(self, trial, optuna_name: str) -> Any:
+        """Ask a define-by-run trial for this parameter under ``optuna_name`` (several definitions)."""
+        if self.kind == "Categorical":
+            return trial.suggest_categorical(optuna_name, list(self.values))
+        dist = self.distribution()
+        if self.kind == "Integer":
+            return trial.suggest_int(optuna_name, dist.low, dist.high, log=dist.log)
+        return trial.suggest_float(optuna_name, dist.low, dist.high, log=dist.log)
+
     def to_wire(self, internal: Any) -> str:
         """Optuna's value -> the string AMT puts in the hyperparameters map (``17``, never ``17.0``)."""
         if self.kind == "Categorical":

@@ -1,7 +1,8 @@
 """The local tuning job: Optuna proposes, child processes train, the store records in AMT's shapes.
 
 Search (Optuna's ask/tell) and execution (:class:`TrainingJobProcess`) stay apart: only the main thread touches the
-study; each running training job has a waiter thread that reports its metrics and its end through one queue.
+study; each running training job has a waiter thread, and its reader threads report scraped metrics, all through one
+queue. Intermediate objective values feed the pruner (Hyperband, or AMT's median rule for early stopping).
 """
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from amtlocal.backends.local import _completion
 from amtlocal.backends.local import _records as R
 from amtlocal.backends.local import _store as S
 from amtlocal.backends.local import _warmstart
-from amtlocal.backends.local._container import ScriptModeJob, training_job_arn
+from amtlocal.backends.local._container import training_job_arn
+from amtlocal.backends.local._definitions import DEFINITION_PARAM, Definition, definition_path, definitions_of
 from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, TrainingJobOutcome, TrainingJobProcess
-from amtlocal.backends.local._space import grid_size, make_sampler, search_space
+from amtlocal.backends.local._pruners import make_pruner
+from amtlocal.backends.local._space import grid_size, make_sampler
 from amtlocal.exceptions import AmtValidationError, TuningJobExists
 from amtlocal.spec import TuningSpec
 
@@ -29,6 +33,7 @@ log = logging.getLogger("amtlocal")
 
 FIRST_FAILURES = 5  # AMT: "No training job succeeded after 5 attempts" (AMT_REFERENCE.md; threshold UNVERIFIED)
 POLL_SECONDS = 1.0  # how often a running tuner looks for a stop request in the store
+A_RUNTIME = "runtime_used"  # seconds spent in earlier runs of a resumed tuning job
 
 
 @dataclass
@@ -43,18 +48,28 @@ class Progress:
     metric: str
 
 
-def _no_failure_message(n: int) -> str:
+def _no_success_message(n: int) -> str:
     return f"No training job succeeded after {n} attempts. Please take a look at the training job failures to get more details."
+
+
+@dataclass
+class _Running:
+    trial: object
+    proc: TrainingJobProcess
+    definition: Definition
+    steps: int = 0
+    pruned: bool = False
 
 
 class LocalTuningJob:
     """Runs one tuning job of a :class:`TuningSpec` on this machine, or resumes it.
 
     Args:
-        spec: the validated request and its base folder.
+        spec: the request and its base folder.
         store: the :class:`LocalStore` (default: the default store).
         progress: called with a :class:`Progress` after every change.
-        stop_grace: seconds between SIGTERM and SIGKILL when a training job is stopped (AMT: 120).
+        stop_grace: seconds between SIGTERM and SIGKILL when a training job is stopped (AMT: 120; default
+            ``$AMTLOCAL_STOP_GRACE_SECONDS`` or 120).
     """
 
     def __init__(self, spec: TuningSpec, store: S.LocalStore | None = None,
@@ -63,19 +78,6 @@ class LocalTuningJob:
         self.store = store or S.LocalStore()
         self.progress = progress
         self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
-        req = spec.request
-        self.config = req["HyperParameterTuningJobConfig"]
-        self.objective = self.config["HyperParameterTuningJobObjective"]
-        definitions = spec.definitions()
-        if len(definitions) != 1:
-            raise AmtValidationError("TrainingJobDefinitions", "the local backend runs one training job definition per tuning job")
-        self.definition = definitions[0]
-        self.space = search_space(self.config.get("ParameterRanges") or self.definition.get("HyperParameterRanges"))
-        limits = self.config["ResourceLimits"]
-        self.max_jobs = int(limits.get("MaxNumberOfTrainingJobs") or grid_size(self.space))
-        self.parallel = int(limits["MaxParallelTrainingJobs"])
-        self.max_runtime = float((self.definition.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
-        self.metric_definitions = self.definition["AlgorithmSpecification"].get("MetricDefinitions") or []
 
     # -- set-up -------------------------------------------------------------------------------------------------
     def prepare(self):
@@ -85,22 +87,35 @@ class LocalTuningJob:
             the Optuna study of this tuning job.
         Raises:
             AmtValidationError: bad spec, missing local files, warm-start rules.
-            TuningJobExists: a job of that name exists with another request.
+            TuningJobExists: a job of that name exists with another request (AMT: ResourceInUse).
         """
         self.spec.validate()
-        self.job = ScriptModeJob.from_definition(self.definition, self.spec.base_dir)
+        req = self.spec.request
+        self.config = req["HyperParameterTuningJobConfig"]
+        self.definitions = [d.resolve(self.spec.base_dir, definition_path(req, i)) for i, d in enumerate(definitions_of(req))]
+        self.objective = self.config.get("HyperParameterTuningJobObjective") or self.definitions[0].objective
+        self.maximize = self.objective["Type"] == "Maximize"
+        limits = self.config["ResourceLimits"]
+        grid = sum(grid_size(d.space) for d in self.definitions)
+        self.max_jobs = int(limits.get("MaxNumberOfTrainingJobs") or grid)
+        self.parallel = int(limits["MaxParallelTrainingJobs"])
+        self.max_tuning_runtime = limits.get("MaxRuntimeInSeconds")
+        try:
+            self.pruner = make_pruner(self.config, self.definitions[0].static)
+        except ValueError as e:
+            raise AmtValidationError("HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MaxResource", str(e)) from None
         name = self.spec.name
-        self.job_dir = self.store.job_dir(name)
+        self.store.job_dir(name)  # checks the name before it becomes a folder
         stored = self.store.resolve_name(name)
         if stored is not None:
             study = self.store.load(stored)
-            if study.user_attrs.get(S.A_REQUEST) != self.spec.request:
+            if study.user_attrs.get(S.A_REQUEST) != req:
                 raise TuningJobExists(f"Tuning job {stored!r} already exists with a different request (AMT: ResourceInUse); pick another HyperParameterTuningJobName")
             return study
-        parents = _warmstart.load_parents(self.store, self.spec.request)
-        study = self.store.create(self.spec.request, self.spec.base_dir)
-        if parents:
-            study.set_user_attr(S.A_N_HISTORY, _warmstart.apply(study, self.spec.request, self.space, parents))
+        parents = _warmstart.load_parents(self.store, req)
+        study = self.store.create(req, self.spec.base_dir)
+        if parents and len(self.definitions) == 1:
+            study.set_user_attr(S.A_N_HISTORY, _warmstart.apply(study, req, self.definitions[0].space, parents))
         return study
 
     # -- the run ------------------------------------------------------------------------------------------------
@@ -116,7 +131,11 @@ class LocalTuningJob:
                 return R.describe(study)
             self._recover_orphans(study)
             self._set(study, **{S.A_STATUS: "InProgress", S.A_STOP: False, S.A_ENDED: None, S.A_FAILURE: None})
-            self._loop(study)
+            started = time.time()
+            try:
+                self._loop(study, started)
+            finally:
+                study.set_user_attr(A_RUNTIME, study.user_attrs.get(A_RUNTIME, 0.0) + time.time() - started)
             return R.describe(study)
 
     def _set(self, study, **attrs) -> None:
@@ -159,89 +178,135 @@ class LocalTuningJob:
         """Summaries of the training jobs that count toward MaxNumberOfTrainingJobs (interrupted ones do not)."""
         return [t.user_attrs[S.T_SUMMARY] for t in R.own_trials(study) if not t.user_attrs.get(S.T_INTERRUPTED)]
 
-    def _loop(self, study) -> None:
-        import optuna
+    def _ask(self, study):
+        """A new trial and its definition (several definitions: one more Optuna parameter chooses it)."""
+        if len(self.definitions) == 1:
+            d = self.definitions[0]
+            return study.ask({d.optuna_name(n): p.distribution() for n, p in d.space.items()}), d
+        trial = study.ask()
+        chosen = trial.suggest_categorical(DEFINITION_PARAM, [d.name for d in self.definitions])
+        d = next(x for x in self.definitions if x.name == chosen)
+        for n, p in d.space.items():
+            p.suggest(trial, d.optuna_name(n))
+        return trial, d
 
-        study.sampler = make_sampler(self.config, self.space)
-        dists = {n: p.distribution() for n, p in self.space.items()}
+    def _loop(self, study, started: float) -> None:
+        study.sampler = make_sampler(self.config, self.definitions[0].space if len(self.definitions) == 1 else {})
+        if self.pruner is not None:
+            study.pruner = self.pruner
         events: queue.Queue = queue.Queue()
-        running: dict[int, tuple] = {}  # trial number -> (trial, process)
-        counted = self._counted(study)
+        running: dict[int, _Running] = {}
+        finished = sorted((s for s in self._counted(study) if s["TrainingJobStatus"] != "InProgress"), key=lambda s: s.get("TrainingEndTime") or 0)
         n_own = len(R.own_trials(study))
-        finished = [s for s in counted if s["TrainingJobStatus"] != "InProgress"]
-        stopping: str | None = None
+        deadline = None
+        if self.max_tuning_runtime:
+            deadline = started + float(self.max_tuning_runtime) - float(study.user_attrs.get(A_RUNTIME, 0.0))
+        stopping: str | None = None  # StopRequested | Failed | Complete
         failure: str | None = None
+        completion = _completion.check(self.config.get("TuningJobCompletionCriteria"), finished, self.maximize)
         next_poll = 0.0
         self._report(study, len(finished), 0)
+
+        def stop_all(reason: str) -> None:
+            for r in running.values():
+                r.proc.stop(reason)
+
         try:
             while True:
                 now = time.time()
-                if now >= next_poll and not stopping:
+                if not stopping and now >= next_poll:
                     next_poll = now + POLL_SECONDS
                     if self.store.load(self.spec.name).user_attrs.get(S.A_STOP):
                         stopping = "StopRequested"
-                        for _, proc in running.values():
-                            proc.stop("StopRequested")
+                        stop_all("StopRequested")
+                if not stopping and deadline is not None and now >= deadline:
+                    stopping = "Complete"
+                    stop_all("TuningJobMaxRuntimeExceeded")
+                if not stopping and completion.done:
+                    stopping = "Complete"
                 while not stopping and len(running) < self.parallel and len(finished) + len(running) < self.max_jobs:
-                    trial = study.ask(dists)
+                    trial, d = self._ask(study)
                     n_own += 1
-                    running[trial.number] = (trial, self._launch(study, trial, n_own, events))
+                    running[trial.number] = _Running(trial, self._launch(trial, d, n_own, events), d)
                 if not running:
                     break
                 try:
                     kind, number, payload = events.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                if kind != "done":
+                r = running.get(number)
+                if r is None:
                     continue
-                trial, proc = running.pop(number)
-                summary = self._record(study, trial, proc, payload, interrupted=stopping == "StopRequested")
-                if stopping != "StopRequested":
-                    finished.append(summary)
-                    succeeded = any(s.get("ObjectiveStatus") == "Succeeded" for s in finished)
-                    if not succeeded and len(finished) >= FIRST_FAILURES and not stopping:
-                        stopping, failure = "Failed", _no_failure_message(FIRST_FAILURES)
-                        for _, p in running.values():
-                            p.stop("TuningJobFailed")
+                if kind == "metric":
+                    self._on_metric(r, payload)
+                    continue
+                del running[number]
+                summary = self._record(study, r, payload, interrupted=stopping == "StopRequested")
+                if stopping == "StopRequested":
+                    continue
+                finished.append(summary)
+                succeeded = any(s.get("ObjectiveStatus") == "Succeeded" for s in finished)
+                if not succeeded and len(finished) >= FIRST_FAILURES and not stopping:
+                    stopping, failure = "Failed", _no_success_message(FIRST_FAILURES)
+                    stop_all("TuningJobFailed")
+                completion = _completion.check(self.config.get("TuningJobCompletionCriteria"), finished, self.maximize)
+                if completion.done and not stopping:
+                    log.info("%s: %s; completing", self.spec.name, completion.reason)
+                    stopping = "Complete"
+                    stop_all("TuningJobCompleted")
                 self._report(study, len(finished), len(running))
         except KeyboardInterrupt:
             log.warning("Interrupted: stopping %d running training job(s); the tuning job stays resumable", len(running))
-            for _, proc in running.values():
-                proc.stop("Interrupted")
+            stop_all("Interrupted")
             while running:
                 kind, number, payload = events.get()
-                if kind == "done":
-                    trial, proc = running.pop(number)
-                    self._record(study, trial, proc, payload, interrupted=True)
+                if kind == "done" and number in running:
+                    self._record(study, running.pop(number), payload, interrupted=True)
             self._set(study, **{S.A_STATUS: "Stopped", S.A_ENDED: time.time()})
             raise
         if stopping == "StopRequested":
             status = "Stopped"
         elif failure or not any(s.get("ObjectiveStatus") == "Succeeded" for s in finished):
-            status, failure = "Failed", failure or _no_failure_message(len(finished))
+            status, failure = "Failed", failure or _no_success_message(len(finished))
         else:
             status = "Completed"
-        self._set(study, **{S.A_STATUS: status, S.A_ENDED: time.time(), S.A_FAILURE: failure})
+        attrs = {S.A_STATUS: status, S.A_ENDED: time.time(), S.A_FAILURE: failure}
+        if self.config.get("TuningJobCompletionCriteria") or stopping == "Complete":
+            attrs[S.A_COMPLETION] = completion.details
+        self._set(study, **attrs)
         log.info("Tuning job %s %s", self.spec.name, status)
 
-    def _launch(self, study, trial, index: int, events: queue.Queue) -> TrainingJobProcess:
+    def _on_metric(self, r: _Running, point) -> None:
+        """An objective value is the next intermediate value (step = its rank); the pruner may stop the job."""
+        import math
+
+        if self.pruner is None or r.pruned or point.name != r.definition.objective["MetricName"] or not math.isfinite(point.value):
+            return
+        r.steps += 1
+        r.trial.report(point.value, r.steps)
+        if r.trial.should_prune():
+            r.pruned = True
+            r.proc.stop("EarlyStopped")
+
+    def _launch(self, trial, d: Definition, index: int, events: queue.Queue) -> TrainingJobProcess:
         name = f"{self.spec.name}-{index:03d}-{uuid.uuid4().hex[:8]}"
-        tuned = {n: self.space[n].to_wire(v) for n, v in trial.params.items()}
-        wire = dict(self.definition.get("StaticHyperParameters") or {})
+        tuned = {hp: p.to_wire(trial.params[d.optuna_name(hp)]) for hp, p in d.space.items()}
+        wire = d.static
         wire.update(tuned)
-        wire["_tuning_objective_metric"] = self.objective["MetricName"]
+        wire["_tuning_objective_metric"] = d.objective["MetricName"]
         job_dir = self.store.training_job_dir(self.spec.name, name)
         summary = {"TrainingJobName": name, "TrainingJobArn": training_job_arn(name), "TuningJobName": self.spec.name,
                    "CreationTime": time.time(), "TrainingJobStatus": "InProgress", "TunedHyperParameters": tuned,
                    "ObjectiveStatus": "Pending"}
-        if self.definition.get("DefinitionName"):
-            summary["TrainingJobDefinitionName"] = self.definition["DefinitionName"]
+        if d.name:
+            summary["TrainingJobDefinitionName"] = d.name
         trial.set_user_attr(S.T_ROLE, "own")
         trial.set_user_attr(S.T_DIR, str(job_dir))
         trial.set_user_attr(S.T_SUMMARY, summary)
-        proc = TrainingJobProcess(self.job, job_dir, name, wire, self.metric_definitions, self.objective["MetricName"],
-                                  self.max_runtime, stop_grace=self.stop_grace)
         number = trial.number
+        on_metric = (lambda p: events.put(("metric", number, p))) if self.pruner is not None else None
+        proc = TrainingJobProcess(d.job, job_dir, name, wire, d.metric_definitions, d.objective["MetricName"],
+                                  d.max_runtime, on_metric=on_metric, stop_grace=self.stop_grace)
 
         def waiter():
             try:
@@ -262,29 +327,31 @@ class LocalTuningJob:
         log.debug("started %s: %s", name, proc.argv)
         return proc
 
-    def _record(self, study, trial, proc: TrainingJobProcess, outcome: TrainingJobOutcome, interrupted: bool) -> dict:
+    def _record(self, study, r: _Running, outcome: TrainingJobOutcome, interrupted: bool) -> dict:
         """Write the finished training job's summary, then tell Optuna (summary first: a told trial is frozen)."""
         import optuna
 
+        trial = r.trial
         summary = dict(trial.user_attrs[S.T_SUMMARY])
         if interrupted:
             self._finish_interrupted(study, trial, summary, "Interrupted: the tuning job was stopped; this configuration runs again on resume.", outcome.end_time)
             return summary
-        summary.update(TrainingStartTime=outcome.start_time, TrainingEndTime=outcome.end_time,
-                       TrainingJobStatus=outcome.status)
+        summary.update(TrainingStartTime=outcome.start_time, TrainingEndTime=outcome.end_time, TrainingJobStatus=outcome.status)
         reason = outcome.failure_reason or (outcome.objective_reason if outcome.objective is None else None)
         if reason:
             summary["FailureReason"] = reason[:1024]
             if outcome.objective is None and outcome.status != "Failed":
                 log.warning("%s: %s", summary["TrainingJobName"], reason)
         if outcome.objective is not None:
-            summary["FinalHyperParameterTuningJobObjectiveMetric"] = {"Type": self.objective["Type"], "MetricName": self.objective["MetricName"], "Value": outcome.objective}
+            summary["FinalHyperParameterTuningJobObjectiveMetric"] = {"Type": r.definition.objective["Type"], "MetricName": r.definition.objective["MetricName"], "Value": outcome.objective}
             summary["ObjectiveStatus"] = "Succeeded"
         else:
             summary["ObjectiveStatus"] = "Failed"
         trial.set_user_attr(S.T_SUMMARY, summary)
         trial.set_user_attr(S.T_METRICS, outcome.final_metrics)
-        if outcome.objective is not None:
+        if r.pruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        elif outcome.objective is not None:
             study.tell(trial, outcome.objective)
         else:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
