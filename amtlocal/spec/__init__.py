@@ -20,12 +20,23 @@ __all__ = [
     "load_spec",
     "validate",
     "validation_errors",
+    "objective_of",
     "get_path",
     "set_path",
     "delete_path",
     "split_path",
     "join_path",
 ]
+
+
+def objective_of(request: dict[str, Any]) -> dict[str, Any]:
+    """The tuning objective ``{"Type", "MetricName"}``: HyperParameterTuningJobObjective, or the first definition's
+    TuningObjective when the request uses TrainingJobDefinitions ({} when neither is given)."""
+    cfg = request.get("HyperParameterTuningJobConfig") or {}
+    if cfg.get("HyperParameterTuningJobObjective"):
+        return cfg["HyperParameterTuningJobObjective"]
+    defs = request.get("TrainingJobDefinitions") or [{}]
+    return defs[0].get("TuningObjective") or {}
 
 
 def validation_errors(request: dict[str, Any]) -> list[AmtValidationError]:

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from amtlocal.backends.local import _store as S
 from amtlocal.backends.local._container import tuning_job_arn
+from amtlocal.spec import objective_of
 
 _TIME_KEYS = ("CreationTime", "TrainingStartTime", "TrainingEndTime")
 SORT_KEYS = ("Name", "CreationTime", "Status", "FinalObjectiveMetricValue")
@@ -100,7 +101,7 @@ def describe(study, store=None) -> dict[str, Any]:
     out["LastModifiedTime"] = _ts(attrs.get(S.A_MODIFIED))
     out["TrainingJobStatusCounters"] = tj
     out["ObjectiveStatusCounters"] = obj
-    otype = cfg["HyperParameterTuningJobObjective"]["Type"]
+    otype = objective_of(req).get("Type", "Maximize")
     best = best_of(summaries, otype)
     if best:
         out["BestTrainingJob"] = summary_out(best)

@@ -1,7 +1,9 @@
 """AMT ParameterRanges <-> Optuna distributions, and Strategy -> Optuna sampler.
 
 Scaling (AMT_REFERENCE.md "Scaling types"; documented choices):
-- Linear, and Auto: uniform on the range. AMT's Auto "starts linear and may infer log"; locally it stays linear.
+- Linear: uniform on the range.
+- Auto: AMT "chooses the best scale". Locally (documented choice): Logarithmic when ``0 < MinValue`` and the range spans
+  at least three orders of magnitude (``MaxValue / MinValue >= 1000``), else Linear.
 - Logarithmic: ``log=True`` (integers and continuous).
 - ReverseLogarithmic (continuous, 0 <= min < max < 1): Optuna samples ``u = 1 - x`` on a log scale over
   ``[1 - max, 1 - min]``; the training job receives ``x = 1 - u``.
@@ -89,14 +91,26 @@ class Param:
         return 1.0 - x if self.scaling == "ReverseLogarithmic" else x
 
 
+AUTO_LOG_RATIO = 1000.0
+
+
+def resolve_scaling(scaling: str, low: float, high: float) -> str:
+    """The scaling actually used: ``Auto`` becomes Logarithmic or Linear (see the module docstring)."""
+    if scaling != "Auto":
+        return scaling
+    return "Logarithmic" if low > 0 and high / low >= AUTO_LOG_RATIO else "Linear"
+
+
 def search_space(parameter_ranges: dict | None) -> dict[str, Param]:
     """``HyperParameterTuningJobConfig.ParameterRanges`` (or a definition's HyperParameterRanges) -> name -> Param."""
     space: dict[str, Param] = {}
     pr = parameter_ranges or {}
     for r in pr.get("IntegerParameterRanges") or []:
-        space[r["Name"]] = Param(r["Name"], "Integer", r.get("ScalingType", "Auto"), int(r["MinValue"]), int(r["MaxValue"]))
+        lo, hi = int(r["MinValue"]), int(r["MaxValue"])
+        space[r["Name"]] = Param(r["Name"], "Integer", resolve_scaling(r.get("ScalingType", "Auto"), lo, hi), lo, hi)
     for r in pr.get("ContinuousParameterRanges") or []:
-        space[r["Name"]] = Param(r["Name"], "Continuous", r.get("ScalingType", "Auto"), float(r["MinValue"]), float(r["MaxValue"]))
+        lo, hi = float(r["MinValue"]), float(r["MaxValue"])
+        space[r["Name"]] = Param(r["Name"], "Continuous", resolve_scaling(r.get("ScalingType", "Auto"), lo, hi), lo, hi)
     for r in pr.get("CategoricalParameterRanges") or []:
         space[r["Name"]] = Param(r["Name"], "Categorical", values=list(r["Values"]))
     return space

@@ -105,7 +105,10 @@ class LocalStore:
         """
         import optuna
 
-        direction = "maximize" if request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"] == "Maximize" else "minimize"
+        from amtlocal.spec import objective_of
+
+        objective = objective_of(request)
+        direction = "maximize" if objective.get("Type", "Maximize") == "Maximize" else "minimize"
         study = optuna.create_study(study_name=request["HyperParameterTuningJobName"], storage=self.storage, direction=direction)
         now = time.time()
         for key, value in ((A_REQUEST, request), (A_BASE_DIR, str(base_dir)), (A_STATUS, "InProgress"),

@@ -17,6 +17,7 @@ from amtlocal.backends.local._container import RESERVED_HYPERPARAMETERS
 from amtlocal.backends.local._records import best_of, own_trials
 from amtlocal.backends.local._space import Param
 from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
+from amtlocal.spec import objective_of
 
 _PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
 
@@ -44,7 +45,7 @@ def load_parents(store: S.LocalStore, request: dict) -> list:
     ws = request.get("WarmStartConfig")
     if not ws:
         return []
-    child_obj = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    child_obj = objective_of(request)
     child_names, child_kinds, _ = _names_and_kinds(request)
     studies = []
     for i, p in enumerate(ws["ParentHyperParameterTuningJobs"]):
@@ -59,7 +60,7 @@ def load_parents(store: S.LocalStore, request: dict) -> list:
         if status not in S.TERMINAL_STATUSES:
             raise AmtValidationError(field, f"parent tuning job {name!r} is {status}; a parent must be Completed, Stopped or Failed")
         preq = attrs[S.A_REQUEST]
-        pobj = preq["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+        pobj = objective_of(preq)
         if (pobj["MetricName"], pobj["Type"]) != (child_obj["MetricName"], child_obj["Type"]):
             raise AmtValidationError("HyperParameterTuningJobConfig.HyperParameterTuningJobObjective",
                                      f"must equal the objective of parent {name!r} ({pobj['Type']} {pobj['MetricName']})")
@@ -95,7 +96,7 @@ def apply(study, request: dict, space: dict[str, Param], parents: list) -> int:
 
     ws = request["WarmStartConfig"]
     dists = {n: p.distribution() for n, p in space.items()}
-    otype = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"]
+    otype = objective_of(request)["Type"]
     added = 0
     for parent in parents:
         _, _, pstatic = _names_and_kinds(parent.user_attrs[S.A_REQUEST])
