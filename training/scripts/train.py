@@ -41,11 +41,13 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
 
-# Fixed seeds: a given set of hyperparameters always gives the same validation scores. With split seed 42 the best
-# weighted F1 reachable inside the post's ranges is about 0.969, close to what the post reports for its Bayesian job
-# (0.967); some other seeds cap it near 0.95 (e.g. seed 0: 0.955, seed 2: 0.928), below what a good tuner should reach.
+# Fixed seeds: a given set of hyperparameters always gives the same validation scores. They were chosen by
+# measurement (see ../README.md): the post's ranges keep min_weight_fraction_leaf >= 0.01, which caps what any tuner
+# can reach, and where that cap lies depends on the split and the forest seed. With split 42 / forest 0 the best
+# weighted F1 in those ranges is about 0.97, as in the post (Bayesian 0.967); e.g. split 0 caps it near 0.955 and
+# split 2 near 0.928, and forest seed 42 (with split 42) lowers the cap to about 0.96.
 SPLIT_SEED = 42
-FOREST_SEED = 42
+FOREST_SEED = 0
 VALIDATION_FRACTION = 0.2  # as in the original: test_size=.2
 
 DEFAULT_TRAIN_DIR = Path(__file__).resolve().parent.parent / "data"  # training/data, written by prepare_data.py
