@@ -102,7 +102,7 @@ class LocalBackend(Backend):
         if study.user_attrs.get(S.A_STATUS) in S.TERMINAL_STATUSES:
             return
         study.set_user_attr(S.A_STOP, True)
-        if self.store.lock(study.study_name).held_elsewhere():
+        if self.store.shared or self.store.lock(study.study_name).held_elsewhere():
             study.set_user_attr(S.A_STATUS, "Stopping")
         else:
             study.set_user_attr(S.A_STATUS, "Stopped")

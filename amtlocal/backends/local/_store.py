@@ -10,8 +10,11 @@ HyperParameterTrainingJobSummary on its trial (times as epoch seconds).
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
 import os
+import socket
 import re
 import time
 from pathlib import Path
@@ -28,6 +31,7 @@ A_REQUEST, A_BASE_DIR, A_STATUS, A_CREATED, A_ENDED, A_MODIFIED = "request", "ba
 A_FAILURE, A_STOP, A_N_HISTORY, A_ORIGIN, A_COMPLETION = "failure_reason", "stop_requested", "n_history", "origin", "completion_details"
 # Trial user attributes.
 T_SUMMARY, T_METRICS, T_ROLE, T_PID, T_INTERRUPTED, T_DIR = "summary", "final_metrics", "role", "pid", "interrupted", "job_dir"
+T_WORKER = "worker"
 
 TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
 
@@ -68,7 +72,14 @@ class LocalStore:
             kwargs: dict[str, Any] = {}
             if self.storage_url.startswith("sqlite"):
                 kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-            self._storage = optuna.storages.RDBStorage(self.storage_url, **kwargs)
+            for attempt in range(5):
+                try:
+                    self._storage = optuna.storages.RDBStorage(self.storage_url, **kwargs)
+                    break
+                except Exception:  # noqa: BLE001 - two workers creating the schema at once: the loser retries
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
         return self._storage
 
     def job_dir(self, name: str) -> Path:
@@ -116,9 +127,40 @@ class LocalStore:
             study.set_user_attr(key, value)
         return study
 
-    def lock(self, name: str) -> "JobLock":
-        """An exclusive lock that one live tuner process holds while it runs tuning job ``name``."""
+    @property
+    def shared(self) -> bool:
+        """True for a PostgreSQL storage: several worker processes, on one machine or many, may run one tuning job."""
+        return self.storage_url.startswith(("postgresql", "postgres"))
+
+    @contextlib.contextmanager
+    def launch_lock(self, name: str):
+        """Serialise "may another training job start?" + "start it" across workers (a PostgreSQL advisory lock);
+        a no-op for the embedded store, where one tuner process owns a tuning job."""
+        if not self.shared:
+            yield
+            return
+        from sqlalchemy import text
+
+        key = int(hashlib.sha1(name.lower().encode()).hexdigest()[:15], 16)
+        with self.storage.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+    def lock(self, name: str) -> "JobLock | contextlib.nullcontext":
+        """An exclusive lock that one live tuner process holds while it runs tuning job ``name`` (none for a shared
+        storage, where several workers run it together)."""
+        if self.shared:
+            return contextlib.nullcontext()
         return JobLock(self.job_dir(name) / "tuner.lock")
+
+
+def worker_id() -> str:
+    """``<host>:<pid>`` of this process, recorded on the training jobs it starts."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class JobLock:

@@ -113,7 +113,13 @@ class LocalTuningJob:
                 raise TuningJobExists(f"Tuning job {stored!r} already exists with a different request (AMT: ResourceInUse); pick another HyperParameterTuningJobName")
             return study
         parents = _warmstart.load_parents(self.store, req)
-        study = self.store.create(req, self.spec.base_dir)
+        import optuna
+
+        try:
+            study = self.store.create(req, self.spec.base_dir)
+        except optuna.exceptions.DuplicatedStudyError:  # another worker created it a moment ago
+            self._created_elsewhere = True
+            return self.prepare()
         if parents and len(self.definitions) == 1:
             study.set_user_attr(S.A_N_HISTORY, _warmstart.apply(study, req, self.definitions[0].space, parents))
         return study
@@ -148,7 +154,15 @@ class LocalTuningJob:
         import optuna
 
         for t in study.get_trials(deepcopy=False):
-            if t.user_attrs.get(S.T_ROLE) != "own" or t.state.name != "RUNNING":
+            if t.state.name != "RUNNING":
+                continue
+            if self.store.shared and not _dead_worker_here(t.user_attrs.get(S.T_WORKER)):
+                continue  # another worker's live job (or one on another machine: not ours to judge)
+            if t.user_attrs.get(S.T_ROLE) != "own" or S.T_SUMMARY not in t.user_attrs:
+                # Asked but never started (the tuner died in between): not a training job; run it later.
+                study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+                if t.params:
+                    study.enqueue_trial(dict(t.params))
                 continue
             summary = dict(t.user_attrs[S.T_SUMMARY])
             if summary["TrainingJobStatus"] in S.TERMINAL_STATUSES:
@@ -225,10 +239,18 @@ class LocalTuningJob:
                 if not stopping and completion.done:
                     stopping = "Complete"
                 while not stopping and len(running) < self.parallel and len(finished) + len(running) < self.max_jobs:
-                    trial, d = self._ask(study)
-                    n_own += 1
-                    running[trial.number] = _Running(trial, self._launch(trial, d, n_own, events), d)
+                    with self.store.launch_lock(self.spec.name):
+                        if self.store.shared:
+                            n_own, room = self._shared_room(study)
+                            if not room:
+                                break
+                        trial, d = self._ask(study)
+                        n_own += 1
+                        running[trial.number] = _Running(trial, self._launch(trial, d, n_own, events), d)
                 if not running:
+                    if self.store.shared and not stopping and self._shared_wait(study):
+                        finished = self._shared_finished(study)
+                        continue
                     break
                 try:
                     kind, number, payload = events.get(timeout=0.5)
@@ -244,7 +266,10 @@ class LocalTuningJob:
                 summary = self._record(study, r, payload, interrupted=stopping == "StopRequested")
                 if stopping == "StopRequested":
                     continue
-                finished.append(summary)
+                if self.store.shared:
+                    finished = self._shared_finished(study)
+                else:
+                    finished.append(summary)
                 succeeded = any(s.get("ObjectiveStatus") == "Succeeded" for s in finished)
                 if not succeeded and len(finished) >= FIRST_FAILURES and not stopping:
                     stopping, failure = "Failed", _no_success_message(FIRST_FAILURES)
@@ -276,6 +301,32 @@ class LocalTuningJob:
         self._set(study, **attrs)
         log.info("Tuning job %s %s", self.spec.name, status)
 
+    # -- several workers on one shared storage -----------------------------------------------------------------
+    def _shared_room(self, study) -> tuple[int, bool]:
+        """(own training jobs so far, may one more start?) counted across every worker (call under launch_lock)."""
+        trials = study.get_trials(deepcopy=False)
+        own = [t for t in trials if t.user_attrs.get(S.T_ROLE) == "own"]
+        active = sum(1 for t in own if t.state.name == "RUNNING")
+        counted = sum(1 for t in own if not t.user_attrs.get(S.T_INTERRUPTED))
+        return len(own), active < self.parallel and counted < self.max_jobs
+
+    def _shared_finished(self, study) -> list[dict]:
+        done = [s for s in self._counted(study) if s["TrainingJobStatus"] != "InProgress"]
+        return sorted(done, key=lambda s: s.get("TrainingEndTime") or 0)
+
+    def _shared_wait(self, study) -> bool:
+        """Nothing runs here: wait while other workers run jobs. True when a job slot may have opened (loop again),
+        False when no worker runs anything any more (the tuning job is over)."""
+        with self.store.launch_lock(self.spec.name):
+            _, room = self._shared_room(study)
+        if room:
+            time.sleep(POLL_SECONDS)
+            return True
+        if any(t.state.name == "RUNNING" and t.user_attrs.get(S.T_ROLE) == "own" for t in study.get_trials(deepcopy=False)):
+            time.sleep(POLL_SECONDS)
+            return True
+        return False
+
     def _on_metric(self, r: _Running, point) -> None:
         """An objective value is the next intermediate value (step = its rank); the pruner may stop the job."""
         import math
@@ -300,9 +351,11 @@ class LocalTuningJob:
                    "ObjectiveStatus": "Pending"}
         if d.name:
             summary["TrainingJobDefinitionName"] = d.name
-        trial.set_user_attr(S.T_ROLE, "own")
-        trial.set_user_attr(S.T_DIR, str(job_dir))
+        # The summary first: a trial with role "own" always has one (what recovery after a kill relies on).
         trial.set_user_attr(S.T_SUMMARY, summary)
+        trial.set_user_attr(S.T_WORKER, S.worker_id())
+        trial.set_user_attr(S.T_DIR, str(job_dir))
+        trial.set_user_attr(S.T_ROLE, "own")
         number = trial.number
         on_metric = (lambda p: events.put(("metric", number, p))) if self.pruner is not None else None
         proc = TrainingJobProcess(d.job, job_dir, name, wire, d.metric_definitions, d.objective["MetricName"],
@@ -363,6 +416,24 @@ class LocalTuningJob:
         best = R.best_of(self._counted(study), self.objective["Type"])
         value = best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] if best else None
         self.progress(Progress(self.spec.name, finished, self.max_jobs, running, value, self.objective["MetricName"]))
+
+
+def _dead_worker_here(worker: str | None) -> bool:
+    """True when ``worker`` (``host:pid``) ran on this host and that process is gone."""
+    import socket
+
+    if not worker or ":" not in worker:
+        return False
+    host, pid = worker.rsplit(":", 1)
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+        return False
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
 
 
 def _kill_orphan(pid: int | None, training_job_name: str) -> None:

@@ -1,0 +1,91 @@
+"""Benchmark (a): the digits Random job (50 training jobs, seed 1) against a plain in-process Optuna loop calling the
+same train.py code with the same sampler and seed (the floor), at parallelism 1 and 2.
+
+    .venv/bin/python benchmarks/bench_digits.py [--jobs 50] [--launchers fork,process]
+
+Prints wall times and the ratios amtlocal / floor (target <= 1.25 at parallelism 1 with the fork launcher) and
+parallelism-2 speed-up (target >= 1.7).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import ROOT, run_request, timer
+
+TRAINING = ROOT / "training"
+
+
+def floor(jobs: int, parallel: int) -> tuple[float, float]:
+    """In-process Optuna: the same parse/load/fit/score/save as train.py's main, per trial."""
+    import optuna
+
+    spec = importlib.util.spec_from_file_location("digits_train", TRAINING / "scripts" / "train.py")
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    model_dir = tempfile.mkdtemp()
+    data = str(TRAINING / "data")
+
+    def objective(trial):
+        args = train.parse_args([
+            "--train", data, "--model-dir", model_dir,
+            "--n-estimators", str(trial.suggest_int("n-estimators", 1, 200)),
+            "--max-depth", str(trial.suggest_int("max-depth", 1, 20)),
+            "--min-samples-leaf", str(trial.suggest_int("min-samples-leaf", 1, 10)),
+            "--min-weight-fraction-leaf", repr(trial.suggest_float("min-weight-fraction-leaf", 0.01, 0.5)),
+            "--criterion", trial.suggest_categorical("criterion", ["gini", "entropy", "log_loss"]),
+        ])
+        split = train.load_split(args.train)
+        model, _, _, f1 = train.evaluate(split, n_estimators=args.n_estimators, max_depth=args.max_depth,
+                                         min_samples_leaf=args.min_samples_leaf,
+                                         min_weight_fraction_leaf=args.min_weight_fraction_leaf, criterion=args.criterion)
+        train.joblib.dump(model, Path(model_dir) / "model.joblib")
+        return f1
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1))
+    with timer() as t:
+        study.optimize(objective, n_trials=jobs, n_jobs=parallel)
+    return t(), study.best_value
+
+
+def amtlocal(jobs: int, parallel: int, launcher: str) -> tuple[float, float]:
+    request = json.loads((TRAINING / "specs" / "random.json").read_text())
+    request = copy.deepcopy(request)
+    request["HyperParameterTuningJobConfig"]["ResourceLimits"] = {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": parallel}
+    wall, desc = run_request(request, TRAINING / "specs", launcher)
+    return wall, desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=50)
+    ap.add_argument("--launchers", default="fork,process")
+    args = ap.parse_args()
+    if not (TRAINING / "data" / "digits.csv").exists():
+        import subprocess
+
+        subprocess.run([sys.executable, str(TRAINING / "prepare_data.py")], check=True)
+    print(f"digits Random, {args.jobs} training jobs, seed 1")
+    results = {}
+    for parallel in (1, 2):
+        f_wall, f_best = floor(args.jobs, parallel)
+        print(f"  floor   p={parallel}: {f_wall:7.1f} s  best f1 {f_best:.4f}")
+        results[("floor", parallel)] = f_wall
+        for launcher in args.launchers.split(","):
+            wall, best = amtlocal(args.jobs, parallel, launcher)
+            results[(launcher, parallel)] = wall
+            print(f"  {launcher:7} p={parallel}: {wall:7.1f} s  best f1 {best:.4f}  ratio to floor {wall / f_wall:.2f}")
+    for launcher in args.launchers.split(","):
+        print(f"  {launcher}: parallelism 2 is {results[(launcher, 1)] / results[(launcher, 2)]:.2f}x faster than 1")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    sys.exit(main())
