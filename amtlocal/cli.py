@@ -75,6 +75,10 @@ def cmd_tune(args) -> int:
             ScriptModeJob.from_definition(spec.definitions()[0], spec.base_dir)  # local paths must resolve
             _print_json(spec.request)
         return 0
+    if args.worker_slots:
+        import os
+
+        os.environ["AMTLOCAL_WORKER_SLOTS"] = str(args.worker_slots)
     backend = _backend(args)
     printer = _ProgressPrinter()
     try:
@@ -177,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--job-name", default=None, help="override HyperParameterTuningJobName")
     t.add_argument("--no-wait", action="store_true", help="start the job in the background and return")
     t.add_argument("--dry-run", action="store_true", help="print the request that would be sent; start nothing")
+    t.add_argument("--worker-slots", type=int, default=None,
+                   help="with a shared (PostgreSQL) --storage: at most this many training jobs at once in this worker")
     t.set_defaults(func=cmd_tune)
 
     v = sub.add_parser("validate", help="validate a spec without running anything")

@@ -64,10 +64,11 @@ def test_two_workers_share_one_tuning_job(workdir, tmp_path, postgres_url):
     req = make_request("pgjob", max_jobs=20, parallel=2, integer=[("x", 1, 100, "Auto")], static={"ledger": json.dumps(str(ledger))})
     spec = workdir / "spec.json"
     spec.write_text(json.dumps(req))
-    cmd = [sys.executable, "-m", "amtlocal", "--home", str(tmp_path / "home"), "--storage", postgres_url, "tune", str(spec)]
-    workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    cmd = [sys.executable, "-m", "amtlocal", "--home", str(tmp_path / "home"), "--storage", postgres_url, "tune", str(spec), "--worker-slots", "1"]
+    # Three workers of one slot each, MaxParallelTrainingJobs 2: the cap can only hold if it is counted across workers.
+    workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     outs = [w.communicate(timeout=300) for w in workers]
-    assert [w.returncode for w in workers] == [0, 0], outs
+    assert [w.returncode for w in workers] == [0, 0, 0], outs
 
     from amtlocal.backends.local import LocalStore, list_training_jobs
 
@@ -76,7 +77,7 @@ def test_two_workers_share_one_tuning_job(workdir, tmp_path, postgres_url):
     assert len(jobs) == 20 and all(j["TrainingJobStatus"] == "Completed" for j in jobs)
     assert len({j["TrainingJobName"] for j in jobs}) == 20
     workers_seen = {t.user_attrs["worker"] for t in study.get_trials() if t.user_attrs.get("role") == "own"}
-    assert len(workers_seen) == 2  # both worked
+    assert len(workers_seen) >= 2  # they shared the work
     events = [line.split() for line in ledger.read_text().splitlines()]
     starts = [name for name, what, _ in events if what == "start"]
     assert len(starts) == len(set(starts)) == 20  # none ran twice
