@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stop", help="stop a tuning job")
     s.add_argument("name")
     s.set_defaults(func=cmd_stop)
+
+    from amtlocal.viz._report import register_cli as register_report
+
+    register_report(sub)
     return p
 
 

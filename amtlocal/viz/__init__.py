@@ -1,0 +1,70 @@
+"""Charts of tuning jobs: amtviz's ``visualize_tuning_job`` over either backend, and an offline HTML report.
+
+    from amtlocal.viz import visualize_tuning_job, write_report
+    visualize_tuning_job(tuner)                       # an Altair chart (display it in a notebook)
+    write_report(["my-job"], "report.html", png=True)  # one self-contained HTML file (+ report.png)
+
+Modules: ``_data`` (DataFrames from the AMT API shapes), ``_charts`` (Altair views), ``_importance`` (Optuna
+importance), ``_report`` (HTML/PNG report and the ``amtlocal report`` command).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from amtlocal.backends import Backend
+
+
+def visualize_tuning_job(tuning_jobs: Any, return_dfs: bool = False, job_metrics: list[str] | None = None,
+                         trials_only: bool = False, advanced: bool = False, *, backend: str | Backend | None = None,
+                         importance_evaluator: str = "fanova"):
+    """amtviz's ``visualize_tuning_job`` (amtviz/visualization.py), for jobs of either backend.
+
+    Args:
+        tuning_jobs: a tuning job name or tuner (amtlocal's ``HyperparameterTuner``: its latest job on its backend;
+            a SageMaker SDK tuner: its ``latest_tuning_job``), or a list of these. Warm-start parents are read from
+            ``WarmStartConfig.ParentHyperParameterTuningJobs``, recursively, and drawn as tuning jobs of their own.
+        return_dfs: also return the data frames, as amtviz does.
+        job_metrics: metric names to draw learning curves for (besides the objective); None draws every metric
+            definition that has values (amtviz drew only the ones listed).
+        trials_only: do not read metric series (no learning curves); amtviz's meaning.
+        advanced: add parallel coordinates, Optuna parameter importance and the ECDF of the objective.
+        backend: where names are looked up: ``"local"``, ``"sagemaker"`` or a Backend (default ``$AMTLOCAL_BACKEND``
+            or local, then the other backend for a name not found there).
+        importance_evaluator: ``"fanova"`` (Optuna's FanovaImportanceEvaluator) or ``"mdi"`` (MeanDecreaseImpurity).
+
+    Returns:
+        An Altair chart (``alt.VConcatChart``); with ``return_dfs``, ``(chart, trials_df, full_df)`` where
+        ``trials_df`` has one row per training job (tuning job, status, trial index, each hyperparameter cast by its
+        range type, the objective in a column named after its metric, times) and ``full_df`` one row per scraped
+        metric value joined with its training job's row (empty with ``trials_only``).
+
+    Raises:
+        TuningJobNotFound: a job is on neither backend.
+        ValueError: (``amtlocal.viz.VizError``) the jobs use different objectives or directions.
+    """
+    from amtlocal.viz._charts import dashboard
+    from amtlocal.viz._data import gather
+
+    data = gather(tuning_jobs, backend=backend, job_metrics=job_metrics, trials_only=trials_only)
+    chart = dashboard(data, advanced=advanced, importance_evaluator=importance_evaluator)
+    if return_dfs:
+        return chart, data.trials, data.metrics
+    return chart
+
+
+def write_report(job_names: Any, path: Any, backend: str | Backend | None = None, png: bool = False):
+    """Write one self-contained HTML report (opens offline); see :func:`amtlocal.viz._report.write_report`."""
+    from amtlocal.viz._report import write_report as _write
+
+    return _write(job_names, path, backend=backend, png=png)
+
+
+def __getattr__(name: str):
+    if name == "VizError":
+        from amtlocal.viz._data import VizError
+
+        return VizError
+    raise AttributeError(name)
+
+
+__all__ = ["VizError", "visualize_tuning_job", "write_report"]
