@@ -16,7 +16,19 @@ from amtlocal.spec import TuningSpec, load_spec
 
 __version__ = "0.1.0"
 
+
+
+def __getattr__(name: str):
+    # amtlocal.client(): the boto3-shaped local client, imported on first use (it needs botocore).
+    if name == "client":
+        from amtlocal._client import client
+
+        return client
+    raise AttributeError(f"module 'amtlocal' has no attribute {name!r}")
+
+
 __all__ = [
+    "client",
     "AmtLocalError", "AmtValidationError", "CategoricalParameter", "ContinuousParameter", "Estimator", "Framework",
     "HyperparameterTuner", "HyperparameterTuningJobAnalytics", "IntegerParameter", "ParameterRange", "SKLearn",
     "TrainingInput", "Tuner", "TuningJobBusy", "TuningJobExists", "TuningJobNotFound", "TuningSpec",

@@ -210,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.set_defaults(func=cmd_stop)
 
+    from amtlocal.backends.sagemaker._pull import register_cli as register_pull
     from amtlocal.viz._report import register_cli as register_report
+
+    register_pull(sub)
 
     register_report(sub)
     return p
@@ -230,8 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # e.g. `amtlocal describe X | head`
         return 0
-    except KeyboardInterrupt:
-        print("amtlocal: interrupted; the tuning job is Stopped and resumes when you run `amtlocal tune` on the same spec again", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        msg = str(e) or "interrupted; the tuning job is Stopped and resumes when you run `amtlocal tune` on the same spec again"
+        print(f"amtlocal: {msg}", file=sys.stderr)
         return 130
 
 

@@ -1,0 +1,276 @@
+"""``amtlocal.client()``: a boto3-shaped SageMaker client whose tuning jobs really run on this machine.
+
+Code written against ``boto3.client("sagemaker")`` for Automatic Model Tuning can be handed this object instead and
+tested offline; unlike a mock (moto), the training jobs run (the local backend, in a background worker as
+``fit(wait=False)`` does). It takes and returns the same dicts as boto3 for these operations:
+
+=====================================================  ===================================================
+method                                                 AMT operation
+=====================================================  ===================================================
+``create_hyper_parameter_tuning_job(**request)``       CreateHyperParameterTuningJob (starts the job, returns)
+``describe_hyper_parameter_tuning_job(...)``           DescribeHyperParameterTuningJob
+``list_hyper_parameter_tuning_jobs(...)``              ListHyperParameterTuningJobs
+``list_training_jobs_for_hyper_parameter_tuning_job``  ListTrainingJobsForHyperParameterTuningJob
+``stop_hyper_parameter_tuning_job(...)``               StopHyperParameterTuningJob
+``get_paginator(name)`` / ``can_paginate(name)``       botocore's own Paginator over the two list operations
+=====================================================  ===================================================
+
+As boto3 does, input is first checked against the operation's input shape with botocore's ParamValidator (raising
+``botocore.exceptions.ParamValidationError``); service errors are ``botocore.exceptions.ClientError`` with AMT's codes
+and the operation name: ``ResourceNotFound``, ``ResourceInUse`` (``client.exceptions.ResourceNotFound`` etc., the
+modeled classes, as on a boto3 client) and ``ValidationException`` (the spec's validation: botocore model plus AMT's
+rules). Local paths (``file://`` or relative, resolved against ``base_dir``, default the working directory at the
+call) stand in for S3 URIs, as in every local spec.
+
+Documented choices (UNVERIFIED against the service): stopping a job that already ended is accepted and changes
+nothing; ``NameContains`` matches case-insensitively; NextToken is an opaque offset.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import time
+import types
+import uuid
+from pathlib import Path
+from typing import Any
+
+__all__ = ["client", "LocalSageMakerClient"]
+
+_OPERATIONS = {
+    "create_hyper_parameter_tuning_job": "CreateHyperParameterTuningJob",
+    "describe_hyper_parameter_tuning_job": "DescribeHyperParameterTuningJob",
+    "list_hyper_parameter_tuning_jobs": "ListHyperParameterTuningJobs",
+    "list_training_jobs_for_hyper_parameter_tuning_job": "ListTrainingJobsForHyperParameterTuningJob",
+    "stop_hyper_parameter_tuning_job": "StopHyperParameterTuningJob",
+}
+_PAGINATED = ("list_hyper_parameter_tuning_jobs", "list_training_jobs_for_hyper_parameter_tuning_job")
+
+
+@functools.lru_cache(maxsize=1)
+def _service_model():
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+@functools.lru_cache(maxsize=1)
+def _paginator_model():
+    import botocore.session
+
+    return botocore.session.get_session().get_paginator_model("sagemaker")
+
+
+def client(service_name: str = "sagemaker", *, backend: Any = None, base_dir: str | os.PathLike | None = None,
+           region_name: str | None = None) -> "LocalSageMakerClient":
+    """A :class:`LocalSageMakerClient` (``amtlocal.client()`` or ``amtlocal.client("sagemaker")``, as boto3).
+
+    Args:
+        service_name: only ``"sagemaker"``.
+        backend: a LocalBackend (default: one over the default store, ``$AMTLOCAL_HOME``).
+        base_dir: folder that relative local paths in requests are relative to (default: the working directory).
+        region_name: reported in ``client.meta.region_name`` (default ``$AWS_REGION``/``$AWS_DEFAULT_REGION``/us-east-1).
+
+    Raises:
+        ValueError: another service name.
+    """
+    if service_name != "sagemaker":
+        raise ValueError(f"amtlocal.client emulates the 'sagemaker' service only, not {service_name!r}")
+    return LocalSageMakerClient(backend=backend, base_dir=base_dir, region_name=region_name)
+
+
+class LocalSageMakerClient:
+    """The SageMaker tuning operations of a boto3 client, run by the local backend (see the module docstring)."""
+
+    def __init__(self, backend: Any = None, base_dir: str | os.PathLike | None = None, region_name: str | None = None):
+        from botocore.errorfactory import ClientExceptionsFactory
+
+        from amtlocal.backends.local import LocalBackend
+        from amtlocal.backends.local._container import region
+
+        self._backend = backend or LocalBackend()
+        self._base_dir = Path(base_dir) if base_dir is not None else None
+        model = _service_model()
+        self.meta = types.SimpleNamespace(region_name=region_name or region(), service_model=model, partition="aws",
+                                          method_to_api_mapping=dict(_OPERATIONS))
+        self.exceptions = ClientExceptionsFactory().create_client_exceptions(model)
+
+    # -- boto3 plumbing -------------------------------------------------------------------------------------------
+    def _validate(self, operation: str, params: dict[str, Any]) -> None:
+        from botocore.validate import validate_parameters
+
+        validate_parameters(params, self.meta.service_model.operation_model(operation).input_shape)
+
+    def _error(self, operation: str, code: str, message: str, status: int = 400) -> Exception:
+        """The exception boto3 raises for a service error: the modeled class for ``code``, else ClientError."""
+        cls = self.exceptions.from_code(code)
+        return cls({"Error": {"Code": code, "Message": message},
+                    "ResponseMetadata": {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0}},
+                   operation)
+
+    @staticmethod
+    def _response(body: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in body.items() if v is not None}  # boto3 never returns a member set to None
+        out["ResponseMetadata"] = {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0}
+        return out
+
+    def _not_found(self, operation: str, name: str) -> Exception:
+        return self._error(operation, "ResourceNotFound", f"Amazon SageMaker can't find a tuning job with name {name}")
+
+    def can_paginate(self, operation_name: str) -> bool:
+        return operation_name in _PAGINATED
+
+    def get_paginator(self, operation_name: str):
+        """botocore's Paginator over a list operation (``paginate(**kwargs)``, ``PaginationConfig``,
+        ``build_full_result()``), exactly as a boto3 client builds it.
+
+        Raises:
+            botocore.exceptions.OperationNotPageableError: another operation.
+        """
+        from botocore.exceptions import OperationNotPageableError
+        from botocore.paginate import Paginator
+
+        if not self.can_paginate(operation_name):
+            raise OperationNotPageableError(operation_name=operation_name)
+        api = _OPERATIONS[operation_name]
+        return Paginator(getattr(self, operation_name), _paginator_model().get_paginator(api),
+                         self.meta.service_model.operation_model(api))
+
+    def close(self) -> None:
+        """Nothing to close (boto3 compatibility)."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(f"{type(self).__name__} has no {name!r}: the local client implements only "
+                             f"{', '.join(sorted(_OPERATIONS))}, get_paginator and can_paginate")
+
+    # -- operations -----------------------------------------------------------------------------------------------
+    def create_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
+        """CreateHyperParameterTuningJob: validate, then start the job in a background worker; returns at once.
+
+        Returns ``{"HyperParameterTuningJobArn": ...}``. Errors: ParamValidationError; ClientError
+        ValidationException (invalid spec, missing local paths, warm-start rules), ResourceInUse (name taken,
+        case-insensitively).
+        """
+        from amtlocal.backends.local._container import tuning_job_arn
+        from amtlocal.exceptions import AmtLocalError, AmtValidationError, TuningJobExists
+
+        op = "CreateHyperParameterTuningJob"
+        self._validate(op, kwargs)
+        name = kwargs["HyperParameterTuningJobName"]
+        if self._backend.store.resolve_name(name) is not None:
+            raise self._error(op, "ResourceInUse", f"Resource Already Exists: Hyper Parameter Tuning Job with name {name} "
+                                                   "already exists. Choose a different name.")
+        try:
+            self._backend.create_tuning_job(copy.deepcopy(kwargs), self._base_dir or Path.cwd(), wait=False)
+        except AmtValidationError as e:
+            raise self._error(op, "ValidationException", str(e)) from None
+        except TuningJobExists as e:
+            raise self._error(op, "ResourceInUse", str(e)) from None
+        except AmtLocalError as e:
+            raise self._error(op, "ValidationException", str(e)) from None
+        self._await_worker(name)
+        return self._response({"HyperParameterTuningJobArn": tuning_job_arn(name)})
+
+    def _await_worker(self, name: str, timeout: float = 60.0) -> None:
+        """Return once the background worker runs the job (its first training job exists), or the job has ended.
+
+        On AMT a tuning job accepts a stop as soon as CreateHyperParameterTuningJob has returned; locally, a stop
+        request made before the worker has started its loop would be cleared by the worker's start (it resets the
+        stop flag so that a stopped job can be resumed), so create returns only once the loop runs.
+        """
+        from amtlocal.backends.local import _store as S
+
+        store = self._backend.store
+        worker = getattr(self._backend, "_workers", {}).get(name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            study = store.load(name)
+            if study.user_attrs.get(S.A_STATUS) in S.TERMINAL_STATUSES or (worker is not None and worker.poll() is not None):
+                return
+            if any(t.user_attrs.get(S.T_ROLE) == "own" for t in study.get_trials(deepcopy=False)):
+                return
+            time.sleep(0.05)
+
+    def describe_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
+        """DescribeHyperParameterTuningJob. Errors: ParamValidationError; ClientError ResourceNotFound."""
+        from amtlocal.exceptions import TuningJobNotFound
+
+        op = "DescribeHyperParameterTuningJob"
+        self._validate(op, kwargs)
+        name = kwargs["HyperParameterTuningJobName"]
+        try:
+            return self._response(self._backend.describe(name))
+        except TuningJobNotFound:
+            raise self._not_found(op, name) from None
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
+        """ListTrainingJobsForHyperParameterTuningJob: ``{"TrainingJobSummaries": [...], "NextToken"?}``.
+
+        Errors: ParamValidationError; ClientError ResourceNotFound, ValidationException (a bad NextToken)."""
+        from amtlocal.exceptions import TuningJobNotFound
+
+        op = "ListTrainingJobsForHyperParameterTuningJob"
+        self._validate(op, kwargs)
+        args = dict(kwargs)
+        name = args.pop("HyperParameterTuningJobName")
+        try:
+            return self._response(self._backend.list_training_jobs(name, **args))
+        except TuningJobNotFound:
+            raise self._not_found(op, name) from None
+        except ValueError as e:
+            raise self._error(op, "ValidationException", str(e) if "NextToken" not in args else f"Invalid pagination token or argument: {e}") from None
+
+    def list_hyper_parameter_tuning_jobs(self, **kwargs: Any) -> dict[str, Any]:
+        """ListHyperParameterTuningJobs: ``{"HyperParameterTuningJobSummaries": [...], "NextToken"?}``.
+
+        Filters and sorting as the API: NameContains, StatusEquals, Creation/LastModifiedTime After/Before;
+        SortBy Name (default) | Status | CreationTime, SortOrder Ascending (default) | Descending; MaxResults
+        default 10. Errors: ParamValidationError; ClientError ValidationException (a bad NextToken).
+        """
+        from botocore.utils import parse_to_aware_datetime
+
+        op = "ListHyperParameterTuningJobs"
+        self._validate(op, kwargs)
+        members = self.meta.service_model.operation_model(op).output_shape.members["HyperParameterTuningJobSummaries"].member.members
+        rows = [{k: v for k, v in s.items() if k in members and v is not None} for s in self._backend.list_tuning_jobs()]
+        if kwargs.get("NameContains"):
+            rows = [r for r in rows if kwargs["NameContains"].lower() in r["HyperParameterTuningJobName"].lower()]
+        if kwargs.get("StatusEquals"):
+            rows = [r for r in rows if r["HyperParameterTuningJobStatus"] == kwargs["StatusEquals"]]
+        for arg, key, after in (("CreationTimeAfter", "CreationTime", True), ("CreationTimeBefore", "CreationTime", False),
+                                ("LastModifiedTimeAfter", "LastModifiedTime", True), ("LastModifiedTimeBefore", "LastModifiedTime", False)):
+            if kwargs.get(arg) is not None:
+                t = parse_to_aware_datetime(kwargs[arg])
+                rows = [r for r in rows if r.get(key) is not None and (r[key] > t if after else r[key] < t)]
+        sort_key = {"Name": "HyperParameterTuningJobName", "Status": "HyperParameterTuningJobStatus",
+                    "CreationTime": "CreationTime"}[kwargs.get("SortBy", "Name")]
+        rows.sort(key=lambda r: r[sort_key], reverse=kwargs.get("SortOrder", "Ascending") == "Descending")
+        try:
+            start = int(kwargs.get("NextToken") or 0)
+            if start < 0:
+                raise ValueError
+        except ValueError:
+            raise self._error(op, "ValidationException", "Invalid pagination token") from None
+        size = int(kwargs.get("MaxResults", 10))
+        out: dict[str, Any] = {"HyperParameterTuningJobSummaries": rows[start:start + size]}
+        if start + size < len(rows):
+            out["NextToken"] = str(start + size)
+        return self._response(out)
+
+    def stop_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
+        """StopHyperParameterTuningJob: the running training jobs are stopped, the job ends Stopped.
+
+        Errors: ParamValidationError; ClientError ResourceNotFound."""
+        from amtlocal.exceptions import TuningJobNotFound
+
+        op = "StopHyperParameterTuningJob"
+        self._validate(op, kwargs)
+        name = kwargs["HyperParameterTuningJobName"]
+        try:
+            self._backend.stop(name)
+        except TuningJobNotFound:
+            raise self._not_found(op, name) from None
+        return self._response({})

@@ -1,0 +1,217 @@
+"""The cloud request: the local TuningSpec plus the documented rewrites, and nothing else (issue #3).
+
+:func:`plan_request` is pure: given the region and account it returns the rewritten CreateHyperParameterTuningJob
+request and the list of uploads that make its S3 URIs true; it touches neither AWS nor the file system beyond reading
+paths. ``SageMakerBackend.build_request`` supplies region and account and, with ``upload=True``, carries out the plan.
+
+The rewrites, per training job definition (``TrainingJobDefinition`` or each ``TrainingJobDefinitions[i]``):
+
+=============================================================  ======================================================
+field                                                          rewrite
+=============================================================  ======================================================
+``StaticHyperParameters.sagemaker_submit_directory``           a local folder (or ``.tar.gz``) -> JSON-quoted
+                                                               ``"s3://<code bucket>/<job>/source/sourcedir.tar.gz"``
+                                                               (SDK v2's key); ``s3://`` passes through
+``StaticHyperParameters.sagemaker_region``                     JSON-quoted region the job runs in (script mode only,
+                                                               as the SDK sets it)
+``StaticHyperParameters.sagemaker_container_log_level``        ``"20"`` when absent (script mode only, SDK default)
+``InputDataConfig[i].DataSource.S3DataSource.S3Uri``           a local folder or file -> ``s3://<code bucket>/<job>/
+                                                               input/<ChannelName>/[<file name>]``; ``s3://`` and
+                                                               ``https://`` pass through
+``AlgorithmSpecification.TrainingImage``                       ``<repository>:<tag>`` without registry -> the ECR URI
+                                                               from the sagemaker SDK's ``image_uris.retrieve``
+``RoleArn``                                                    the local placeholder (account 000000000000) ->
+                                                               ``$AMTLOCAL_ROLE_ARN`` or ``$SAGEMAKER_ROLE_ARN``;
+                                                               neither set -> AmtValidationError
+``OutputDataConfig.S3OutputPath``                              the placeholder ``s3://amtlocal-local/...`` ->
+                                                               ``s3://sagemaker-<region>-<account>/`` (SDK default)
+=============================================================  ======================================================
+
+``<code bucket>`` is the bucket of the (rewritten) output path, as SDK v2 puts code next to the output; ``<job>`` is
+the estimator job name the SDK uploads under (the static hyperparameter ``sagemaker_job_name``), else the tuning job
+name.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from amtlocal.backends.sagemaker._images import resolve_training_image
+from amtlocal.backends.sagemaker._package import SOURCEDIR, Upload
+from amtlocal.exceptions import AmtValidationError
+
+# The API face's placeholders for cloud fields left out locally (amtlocal.api._estimator.LOCAL_ROLE / LOCAL_OUTPUT;
+# repeated here because backends do not import the API layer).
+LOCAL_ROLE = "arn:aws:iam::000000000000:role/amtlocal-local"
+LOCAL_OUTPUT = "s3://amtlocal-local/output"
+LOCAL_ACCOUNT = "000000000000"
+PLACEHOLDER_BUCKET = "amtlocal-local"
+ROLE_ENV = ("AMTLOCAL_ROLE_ARN", "SAGEMAKER_ROLE_ARN")
+DEFAULT_LOG_LEVEL = "20"  # SDK v2: str(logging.INFO)
+
+_DEF = r"TrainingJobDefinition(?:s\[\d+\])?"
+REWRITTEN_FIELDS = tuple(re.compile(_DEF + p) for p in (
+    r"\.StaticHyperParameters\.sagemaker_submit_directory",
+    r"\.StaticHyperParameters\.sagemaker_region",
+    r"\.StaticHyperParameters\.sagemaker_container_log_level",
+    r"\.InputDataConfig\[\d+\]\.DataSource\.S3DataSource\.S3Uri",
+    r"\.AlgorithmSpecification\.TrainingImage",
+    r"\.RoleArn",
+    r"\.OutputDataConfig\.S3OutputPath",
+))
+"""Patterns of the request fields (dotted paths) that the cloud request may differ in from the local spec."""
+
+_ROLE_ACCOUNT = re.compile(r"arn:aws[a-z\-]*:iam::(\d{12}):role/.+")
+_S3 = re.compile(r"s3://([^/]+)/?(.*)")
+
+
+def is_rewritten(path: str) -> bool:
+    """True when the dotted request ``path`` is one of :data:`REWRITTEN_FIELDS`."""
+    return any(p.fullmatch(path) for p in REWRITTEN_FIELDS)
+
+
+def default_bucket(region: str, account: str) -> str:
+    """SDK v2's default bucket name ``sagemaker-<region>-<account>``."""
+    return f"sagemaker-{region}-{account}"
+
+
+def role_account(role_arn: str | None) -> str | None:
+    """The 12-digit account of an IAM role ARN, or None."""
+    m = _ROLE_ACCOUNT.fullmatch(role_arn or "")
+    return m.group(1) if m else None
+
+
+def _is_placeholder_role(role: str | None) -> bool:
+    return not role or role == LOCAL_ROLE or role_account(role) == LOCAL_ACCOUNT
+
+
+def _decode(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _is_local(uri: str) -> bool:
+    return uri.startswith("file://") or "://" not in uri
+
+
+def definitions_with_paths(request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``[(path, definition)]``: ``("TrainingJobDefinition", d)`` or ``("TrainingJobDefinitions[i]", d)`` each."""
+    if request.get("TrainingJobDefinition"):
+        return [("TrainingJobDefinition", request["TrainingJobDefinition"])]
+    return [(f"TrainingJobDefinitions[{i}]", d) for i, d in enumerate(request.get("TrainingJobDefinitions") or [])]
+
+
+def resolve_role(definition: dict[str, Any], path: str, environ: Mapping[str, str]) -> None:
+    """Fill ``RoleArn`` for the cloud (see the module table). Raises AmtValidationError for the local placeholder."""
+    if not _is_placeholder_role(definition.get("RoleArn")):
+        return
+    for var in ROLE_ENV:
+        role = environ.get(var)
+        if role and not _is_placeholder_role(role):
+            definition["RoleArn"] = role
+            return
+    raise AmtValidationError(
+        f"{path}.RoleArn",
+        f"the local placeholder role {definition.get('RoleArn') or LOCAL_ROLE!r} cannot run on SageMaker: pass role=<execution "
+        "role ARN> to the estimator, put RoleArn in the spec, or set AMTLOCAL_ROLE_ARN (or SAGEMAKER_ROLE_ARN)")
+
+
+def plan_request(request: dict[str, Any], base_dir: Path, *, region: str, account: str,
+                 environ: Mapping[str, str] | None = None,
+                 resolve_image: Callable[[str, str, str | None], str] = resolve_training_image,
+                 ) -> tuple[dict[str, Any], list[Upload]]:
+    """The cloud request for ``request`` and the uploads it needs (pure: no AWS call, no upload).
+
+    Args:
+        request: a valid local CreateHyperParameterTuningJob request (not modified).
+        base_dir: folder that relative local paths in it are relative to.
+        region: the AWS region the job runs in.
+        account: the AWS account of the caller (names the default bucket).
+        environ: where ``AMTLOCAL_ROLE_ARN`` / ``SAGEMAKER_ROLE_ARN`` are read (default ``os.environ``).
+        resolve_image: ``(image, region, instance_type) -> ECR URI`` (default: the sagemaker SDK's image_uris).
+
+    Returns:
+        ``(cloud_request, uploads)``; every field not in :data:`REWRITTEN_FIELDS` equals ``request``'s.
+
+    Raises:
+        AmtValidationError: the placeholder role with no role in the environment, a missing local path, an entry point
+            missing from its source folder, an unresolvable image (each names the request field).
+        AmtLocalError: a registry-less framework image and no sagemaker SDK installed.
+    """
+    from amtlocal.backends.local._container import resolve_local_uri
+
+    environ = os.environ if environ is None else environ
+    out = copy.deepcopy(request)
+    uploads: dict[tuple[str, str], Upload] = {}
+    dflt = default_bucket(region, account)
+    for path, d in definitions_with_paths(out):
+        resolve_role(d, path, environ)
+
+        odc = d.setdefault("OutputDataConfig", {})
+        m = _S3.fullmatch(odc.get("S3OutputPath") or "")
+        if not odc.get("S3OutputPath") or (m and m.group(1) == PLACEHOLDER_BUCKET):
+            odc["S3OutputPath"] = f"s3://{dflt}/"
+        m = _S3.fullmatch(odc["S3OutputPath"])
+        bucket = m.group(1) if m else dflt  # an https:// output path: code and data go to the default bucket
+        owner = account if bucket == dflt else None
+
+        static = d.get("StaticHyperParameters") or {}  # no map: nothing below applies (not script mode, no code)
+        job_prefix = str(_decode(static["sagemaker_job_name"])) if "sagemaker_job_name" in static else out["HyperParameterTuningJobName"]
+
+        if "sagemaker_submit_directory" in static:
+            field = f"{path}.StaticHyperParameters.sagemaker_submit_directory"
+            code = str(_decode(static["sagemaker_submit_directory"]))
+            if _is_local(code):
+                local = resolve_local_uri(code, Path(base_dir), field)
+                if local.is_dir():
+                    program = str(_decode(static.get("sagemaker_program", '""')))
+                    if program and not (local / program).is_file():
+                        raise AmtValidationError(f"{path}.StaticHyperParameters.sagemaker_program",
+                                                 f"entry point {program!r} not found in {str(local)!r}")
+                elif not local.name.endswith((".tar.gz", ".tgz")):
+                    raise AmtValidationError(field, f"{str(local)!r} must be a folder or a .tar.gz (sourcedir.tar.gz)")
+                up = Upload("code", local, bucket, f"{job_prefix}/source/{SOURCEDIR}", field, owner)
+                uploads.setdefault((up.bucket, up.key), up)
+                static["sagemaker_submit_directory"] = json.dumps(up.uri)
+        if "sagemaker_program" in static:  # script mode: the SDK's framework hyperparameters
+            static["sagemaker_region"] = json.dumps(region)
+            static.setdefault("sagemaker_container_log_level", DEFAULT_LOG_LEVEL)
+
+        for i, ch in enumerate(d.get("InputDataConfig") or []):
+            s3 = (ch.get("DataSource") or {}).get("S3DataSource")
+            if not s3 or not _is_local(s3.get("S3Uri", "")):
+                continue
+            field = f"{path}.InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
+            local = resolve_local_uri(s3["S3Uri"], Path(base_dir), field)
+            key = f"{job_prefix}/input/{ch['ChannelName']}/" + ("" if local.is_dir() else local.name)
+            up = Upload("data", local, bucket, key, field, owner)
+            uploads.setdefault((up.bucket, up.key), up)
+            s3["S3Uri"] = up.uri
+
+        algo = d.get("AlgorithmSpecification") or {}
+        if algo.get("TrainingImage"):
+            rc = d.get("HyperParameterTuningResourceConfig") or d.get("ResourceConfig") or {}
+            try:
+                algo["TrainingImage"] = resolve_image(algo["TrainingImage"], region, rc.get("InstanceType"))
+            except AmtValidationError as e:
+                raise AmtValidationError(f"{path}.{e.field}", e.rule) from None
+    return out, list(uploads.values())
+
+
+def check_cloud_request(request: dict[str, Any]) -> None:
+    """Validate the rewritten request against botocore's model with S3 patterns enforced (no local URIs left).
+
+    Raises:
+        AmtValidationError: the first violation (field path and rule).
+    """
+    from amtlocal.spec._model import model_errors
+
+    errors = model_errors(request, local_uris=False)
+    if errors:
+        raise errors[0]
