@@ -200,3 +200,14 @@ def test_names_from_the_same_base_in_the_same_second_differ():
     names = {name_from_base("sagemaker-scikit-learn") for _ in range(50)}
     assert len(names) == 50
     assert all(len(n) <= 32 for n in names)
+
+
+def test_stop_right_after_a_background_fit_is_honoured(est, workdir):
+    (workdir / "code" / "train.py").write_text("import time\ntime.sleep(0.5)\nprint('f1: 0.5')\n")
+    t = HyperparameterTuner(est, "valid-f1", ranges(), METRICS, max_jobs=20, max_parallel_jobs=1)
+    t.fit({"train": "data"}, job_name="stop-early", wait=False)
+    t.stop_tuning_job()
+    t.wait()
+    d = t.describe()
+    assert d["HyperParameterTuningJobStatus"] == "Stopped"
+    assert d["TrainingJobStatusCounters"]["Completed"] < 20

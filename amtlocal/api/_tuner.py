@@ -138,7 +138,9 @@ class HyperparameterTuner:
             config["RandomSeed"] = self.random_seed
         # The SDK sends only the tuner's metric_definitions (issue #3932); amtlocal falls back to the estimator's.
         metrics = self.metric_definitions if self.metric_definitions is not None else self.estimator.metric_definitions
-        definition = self.estimator.training_job_definition(inputs, self._static_hyperparameters(name_from_base(self.estimator.default_base_name(), 63)), metrics)
+        # SDK v2 names the estimator job after fit()'s job_name when one is given (sagemaker_job_name, code prefix).
+        estimator_job = job_name or name_from_base(self.estimator.default_base_name(), 63)
+        definition = self.estimator.training_job_definition(inputs, self._static_hyperparameters(estimator_job), metrics)
         req: dict[str, Any] = {"HyperParameterTuningJobName": name, "HyperParameterTuningJobConfig": config,
                                "TrainingJobDefinition": definition}
         if self.warm_start_config:

@@ -127,15 +127,23 @@ class LocalTuningJob:
         return study
 
     # -- the run ------------------------------------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self, resume: bool = True) -> dict:
         """Run (or resume) the tuning job to its end in this process; returns DescribeHyperParameterTuningJob.
+
+        Args:
+            resume: run a Stopped tuning job again (what running the same spec again means). The background worker
+                of ``fit(wait=False)`` passes False, so a stop that lands before it starts is honoured.
 
         Ctrl-C (KeyboardInterrupt) stops the running training jobs, leaves the tuning job Stopped and resumable, and
         is raised again. Raises what :meth:`prepare` raises, and TuningJobBusy when another tuner runs this job.
         """
         study = self.prepare()
         with self.store.lock(self.spec.name):
-            if study.user_attrs.get(S.A_STATUS) in ("Completed", "Failed"):
+            status = study.user_attrs.get(S.A_STATUS)
+            if status in ("Completed", "Failed"):
+                return R.describe(study)
+            if not resume and (status in ("Stopped", "Stopping") or study.user_attrs.get(S.A_STOP)):
+                self._set(study, **{S.A_STATUS: "Stopped", S.A_ENDED: study.user_attrs.get(S.A_ENDED) or time.time()})
                 return R.describe(study)
             self._recover_orphans(study)
             self._set(study, **{S.A_STATUS: "InProgress", S.A_STOP: False, S.A_ENDED: None, S.A_FAILURE: None})

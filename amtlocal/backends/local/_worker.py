@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     store = LocalStore()
     study = store.load(argv[0])
     spec = TuningSpec(study.user_attrs[A_REQUEST], Path(study.user_attrs[A_BASE_DIR]))
-    desc = LocalTuningJob(spec, store).run()
+    desc = LocalTuningJob(spec, store).run(resume=False)
     logging.info("%s ended %s", argv[0], desc["HyperParameterTuningJobStatus"])
     return 0
 
