@@ -98,6 +98,12 @@ def cmd_tune(args) -> int:
     if desc.get("FailureReason"):
         msg += f"; {desc['FailureReason']}"
     print(msg)
+    if status == "Failed":
+        failed = [j for j in backend.all_training_jobs(spec.name) if j.get("ObjectiveStatus") == "Failed" and j.get("FailureReason")]
+        if failed:
+            first = min(failed, key=lambda j: j["CreationTime"])
+            print(f"first failure, {first['TrainingJobName']} ({first['TrainingJobStatus']}): {first['FailureReason']}")
+        print(f"see every training job's FailureReason with: amtlocal jobs {spec.name} --failures")
     return 0 if status == "Completed" else 1
 
 
@@ -118,10 +124,10 @@ def cmd_validate(args) -> int:
                 name = d["Name"]
                 if name in scraper.counts:
                     also = f" (also captured {scraper.rejected[name]!r}, not a number)" if name in scraper.rejected else ""
-                    print(f"  {name}: {scraper.counts[name]} value(s), last {scraper.last[name]!r}{also}  regex {d['Regex']!r}")
+                    print(f"  {name}: {scraper.counts[name]} value(s), last {scraper.last[name]!r}{also}  regex {d['Regex']}")
                 else:
                     why = f" (captured {scraper.rejected[name]!r}, not a number)" if name in scraper.rejected else ""
-                    print(f"  {name}: matched nothing{why}  regex {d['Regex']!r}")
+                    print(f"  {name}: matched nothing{why}  regex {d['Regex']}")
     return 0
 
 
@@ -154,13 +160,27 @@ def cmd_jobs(args) -> int:
         _print_json({"TrainingJobSummaries": rows})
         return 0
     names = sorted({k for r in rows for k in r.get("TunedHyperParameters", {})})
-    print(f"{'TRAINING JOB':48} {'STATUS':10} {'OBJECTIVE':>10}  " + "  ".join(names))
-    for r in rows:
+    cells = [[_short(r["TunedHyperParameters"].get(n, "")) for n in names] for r in rows]
+    widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
+    head = f"{'TRAINING JOB':48} {'STATUS':10} {'OBJECTIVE':>10}  " + "  ".join(n.ljust(w) for n, w in zip(names, widths))
+    print(head + ("  FAILURE REASON" if args.failures else ""))
+    for r, c in zip(rows, cells):
         m = r.get("FinalHyperParameterTuningJobObjectiveMetric")
         value = f"{m['Value']:.6g}" if m else "-"
-        hps = "  ".join(str(r["TunedHyperParameters"].get(n, "")) for n in names)
-        print(f"{r['TrainingJobName']:48} {r['TrainingJobStatus']:10} {value:>10}  {hps}")
+        line = f"{r['TrainingJobName']:48} {r['TrainingJobStatus']:10} {value:>10}  " + "  ".join(v.ljust(w) for v, w in zip(c, widths))
+        if args.failures and r.get("FailureReason"):
+            line += "  " + " ".join(r["FailureReason"].split())[:200]
+        print(line)
     return 0
+
+
+def _short(value: str) -> str:
+    """A tuned value for the table: floats to 6 significant digits, the rest as sent."""
+    try:
+        f = float(value)
+    except ValueError:
+        return value
+    return value if f.is_integer() and "." not in value else f"{f:.6g}"
 
 
 def cmd_stop(args) -> int:
@@ -171,9 +191,7 @@ def cmd_stop(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="amtlocal", description="SageMaker Automatic Model Tuning, locally or on AWS with one flag.")
-    p.add_argument("--backend", choices=("local", "sagemaker"), default=None, help="where jobs run (default: $AMTLOCAL_BACKEND or local)")
-    p.add_argument("--home", default=None, help="local store folder (default: $AMTLOCAL_HOME or ~/.amtlocal)")
-    p.add_argument("--storage", default=None, help="Optuna storage URL for the local store (default: sqlite in the home folder)")
+    _add_common(p, None)
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("tune", help="run a tuning job from a CreateHyperParameterTuningJob request (JSON or YAML)")
@@ -204,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--sort-by", default="Name", choices=("Name", "CreationTime", "Status", "FinalObjectiveMetricValue"))
     j.add_argument("--sort-order", default="Ascending", choices=("Ascending", "Descending"))
     j.add_argument("--status", default=None, choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped"))
+    j.add_argument("--failures", action="store_true", help="add each training job's FailureReason")
     j.set_defaults(func=cmd_jobs)
 
     s = sub.add_parser("stop", help="stop a tuning job")
@@ -214,18 +233,26 @@ def build_parser() -> argparse.ArgumentParser:
     from amtlocal.viz._report import register_cli as register_report
 
     register_pull(sub)
-
     register_report(sub)
+    # The global options are also accepted after the command (`amtlocal tune SPEC --backend sagemaker`).
+    for command in sub.choices.values():
+        _add_common(command, argparse.SUPPRESS)
     return p
+
+
+def _add_common(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--backend", choices=("local", "sagemaker"), default=default, help="where jobs run (default: $AMTLOCAL_BACKEND or local)")
+    parser.add_argument("--home", default=default, help="local store folder (default: $AMTLOCAL_HOME or ~/.amtlocal)")
+    parser.add_argument("--storage", default=default, help="Optuna storage URL for the local store (default: sqlite in the home folder)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from amtlocal.exceptions import AmtLocalError, AmtValidationError
+    from amtlocal.exceptions import AmtLocalError, AmtValidationError, TuningJobExists
 
     try:
         return args.func(args)
-    except AmtValidationError as e:
+    except (AmtValidationError, TuningJobExists) as e:  # the spec is at fault (ResourceInUse: the name is taken)
         print(f"amtlocal: error: {e}", file=sys.stderr)
         return 2
     except AmtLocalError as e:

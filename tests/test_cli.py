@@ -57,6 +57,27 @@ def test_failed_tuning_job_exits_1(workdir):
     r = amtlocal("tune", str(_spec(workdir, name="failing", max_jobs=1)))
     assert r.returncode == 1
     assert "Failed" in r.stdout and "No training job succeeded" in r.stdout
+    assert "first failure, failing-001-" in r.stdout and "ExitCode 1" in r.stdout
+    table = amtlocal("jobs", "failing", "--failures").stdout
+    assert "FAILURE REASON" in table and "AlgorithmError: ExecuteUserScriptError" in table
+
+
+def test_same_name_other_spec_is_a_spec_error(workdir):
+    use_script(workdir, GOOD)
+    assert amtlocal("tune", str(_spec(workdir, name="taken", max_jobs=1))).returncode == 0
+    other = workdir / "other.json"
+    other.write_text(json.dumps(make_request("taken", max_jobs=2, integer=[("x", 1, 9, "Auto")])))
+    r = amtlocal("tune", str(other))
+    assert r.returncode == 2 and "already exists with a different request" in r.stderr
+
+
+def test_global_options_after_the_command(workdir, tmp_path):
+    use_script(workdir, GOOD)
+    home = tmp_path / "elsewhere"
+    assert amtlocal("tune", str(_spec(workdir, name="placed", max_jobs=1)), "--home", str(home)).returncode == 0
+    assert (home / "jobs" / "placed").is_dir()
+    assert json.loads(amtlocal("describe", "placed", "--home", str(home)).stdout)["HyperParameterTuningJobName"] == "placed"
+    assert amtlocal("describe", "placed").returncode == 1  # not in the default home
 
 
 def test_unknown_job_exits_1_with_one_line():
