@@ -9,6 +9,20 @@ Rules (documented choices where AMT is silent):
   is empty or is not a number is dropped and counted in :attr:`MetricScraper.rejected` (SDK issue #3208);
 - ``nan``, ``inf`` and ``-inf`` parse and are kept in the series, but a final objective value that is not finite
   cannot be ranked: the training job's ObjectiveStatus becomes Failed (see :func:`objective_outcome`).
+
+From a byte stream to lines (:class:`LineSplitter`; the same lines for any split of the stream into chunks):
+- a line ends at ``\n`` only. A ``\r\n`` ending is removed whole (Windows line endings: ``$`` in a regex then
+  matches at the end of the value). Every other ``\r`` stays in the line: a progress bar that redraws itself with
+  carriage returns is ONE line holding every redraw, as the raw CloudWatch event holds it, so ``finditer`` finds
+  each redraw's value in order and the last one is final; ``^`` anchors only the start of the whole line.
+- ANSI colour codes and any other bytes stay: regexes see the raw text, as AMT's do. Bytes are decoded as UTF-8
+  with invalid sequences replaced by U+FFFD (a line with bad bytes is still scraped).
+- a last line without a newline is scraped when the stream ends.
+- line length cap, :data:`MAX_LINE_BYTES` (1 MiB): a longer line is cut into 1 MiB pieces as it streams, and each
+  piece is scraped (and logged) as a line of its own, like CloudWatch Logs splitting an oversized event. Memory per
+  stream stays under the cap plus one read chunk whatever the line length; every byte is still logged and scraped.
+  The one loss: a match that straddles a 1 MiB boundary inside such a line is not found (nor is a ``^`` anchor
+  matched at the start of a continuation piece).
 """
 from __future__ import annotations
 
@@ -16,6 +30,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Iterable
+
+MAX_LINE_BYTES = 1 << 20  # lines longer than this are scraped in pieces of this size (see the module docstring)
+READ_CHUNK_BYTES = 64 << 10  # how much a reader takes from a pipe at a time
 
 
 @dataclass
@@ -100,3 +117,68 @@ def objective_outcome(scraper: MetricScraper, metric_name: str, regex: str) -> t
     if not math.isfinite(value):
         return None, f"The objective metric {metric_name!r} ended at {value!r}, which cannot be ranked (non-finite values never count as an objective)"
     return value, None
+
+
+class LineSplitter:
+    """Cuts a byte stream, fed in chunks of any size, into log lines (rules in the module docstring).
+
+    ``feed`` and ``flush`` return raw lines: a complete line keeps its ``b"\n"`` (and a ``b"\r"`` before it), a
+    piece of an over-long line or the unterminated last line has no ``b"\n"``. :func:`line_text` gives the text a
+    regex sees. Concatenating every returned line gives back the stream exactly.
+
+    Args:
+        max_line: the cap in bytes (default :data:`MAX_LINE_BYTES`); a line longer than this is returned in
+            ``max_line`` pieces, so the splitter never holds more than ``max_line`` bytes between calls.
+    """
+
+    def __init__(self, max_line: int = MAX_LINE_BYTES):
+        if max_line < 1:
+            raise ValueError("max_line must be >= 1")
+        self.max_line = max_line
+        self._pending = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add a chunk; returns the lines (and over-long pieces) it completes, in order."""
+        if not data:
+            return []
+        buf = self._pending + data if self._pending else bytes(data)
+        cap = self.max_line
+        out: list[bytes] = []
+        start = 0
+        find = buf.find
+        while True:
+            nl = find(b"\n", start)
+            if nl < 0:
+                break
+            if nl + 1 - start <= cap + 1:  # the common case: a line within the cap (cap counts bytes before \n)
+                out.append(buf[start:nl + 1])
+            else:
+                for i in range(start, nl, cap):
+                    out.append(buf[i:min(i + cap, nl + 1)] if i + cap < nl else buf[i:nl + 1])
+            start = nl + 1
+        rest = len(buf) - start
+        if rest > cap:  # an over-long line still streaming: hand out its whole pieces now
+            n = (rest - 1) // cap  # pieces certainly followed by more bytes of the line (the last piece carries the \n)
+            for i in range(n):
+                out.append(buf[start + i * cap:start + (i + 1) * cap])
+            start += n * cap
+        self._pending = buf[start:]
+        return out
+
+    def flush(self) -> list[bytes]:
+        """The stream ended: the unterminated last line, if any (as ``[line]``)."""
+        pending, self._pending = self._pending, b""
+        return [pending] if pending else []
+
+    @property
+    def pending(self) -> int:
+        """Bytes held for a line not yet complete (at most ``max_line``)."""
+        return len(self._pending)
+
+
+def line_text(raw: bytes) -> str:
+    """The text of a raw line from :class:`LineSplitter` as regexes see it: ``\n`` or ``\r\n`` ending removed,
+    everything else kept, decoded as UTF-8 with U+FFFD for invalid bytes."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+    return raw.decode("utf-8", errors="replace")

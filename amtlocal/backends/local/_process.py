@@ -1,11 +1,26 @@
 """One training job as a child process: start, stream and scrape its output, enforce its time limit, stop it.
 
-The child runs in a new session (its own process group), so stopping a job ends everything it started. Stopping
-follows SageMaker: SIGTERM to the group, then SIGKILL after a grace period (120 s in AMT; ``stop_grace`` here).
+- Start: :meth:`TrainingJobProcess._spawn` is the one place a child is created: an argv list (never a shell), the
+  environment built by :class:`ScriptModeJob`, stdin from /dev/null, stdout and stderr as pipes, and a new session,
+  so the child leads its own process group (group id = its pid). Stopping a job, or its end, ends that whole group:
+  grandchildren it left behind go with it (as a container's processes go with the container). A descendant that
+  leaves the group on purpose (``setsid``) is out of reach; its output is read for a short while, then dropped.
+- Output: one reader thread per pipe takes chunks of :data:`~amtlocal.metrics.READ_CHUNK_BYTES` with a single
+  ``read`` each and cuts them into lines with :class:`~amtlocal.metrics.LineSplitter`: nothing waits for a newline,
+  a line of any length costs at most :data:`~amtlocal.metrics.MAX_LINE_BYTES`, and a log of any size streams to
+  ``logs/output.log`` (raw bytes; a newline is added after a cut piece of an over-long line and after an
+  unterminated last line) while every line is scraped (``logs/metrics.jsonl``). Memory stays flat.
+- Stop: SIGTERM to the group, then SIGKILL after a grace period (120 s in AMT; ``stop_grace`` here). What the job
+  prints in the grace period (a last metric from a SIGTERM handler) is kept and counts.
+- End: exit 0 -> Completed (``output/success``); non-zero exit or death by a signal -> Failed, FailureReason
+  ``AlgorithmError: `` + the first characters of ``output/failure``: the script's own text if it wrote that file,
+  else the toolkit's ``ExecuteUserScriptError`` text with the exit code (and the signal's name) and the end of
+  stderr; a stopped job -> Stopped with the stop's reason.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -15,16 +30,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from amtlocal.backends.local._container import ScriptModeJob
-from amtlocal.metrics import MetricPoint, MetricScraper, objective_outcome
+from amtlocal.metrics import READ_CHUNK_BYTES, LineSplitter, MetricPoint, MetricScraper, line_text, objective_outcome
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STOP_GRACE_SECONDS = 120.0  # AMT_REFERENCE.md: "Stopping sends SIGTERM and allows a 120 s grace period"
 STDERR_TAIL_LINES = 10
+TAIL_LINE_CHARS = 512  # each remembered tail line is cut to this (a line may be megabytes long)
+ERROR_MESSAGE_CHARS = 700  # the end of stderr kept in ErrorMessage, so ExitCode and the error fit in FailureReason
 FAILURE_REASON_MAX = 1024  # FailureReason max length in the API model
+READER_JOIN_SECONDS = 10.0  # after the group is ended, how long the readers may take to drain the pipes
 
 
 @dataclass
@@ -80,14 +98,16 @@ class TrainingJobProcess:
         self.max_runtime = max_runtime
         self.on_metric = on_metric
         self.stop_grace = stop_grace
-        self.popen: subprocess.Popen | None = None
+        self.popen = None  # subprocess.Popen or a Popen-like (see _spawn)
         self.start_time = 0.0
         self._stop_reason: str | None = None
         self._stop_failure: str | None = None
         self._stop_at: float | None = None
         self._lock = threading.Lock()
+        self._closed = False
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._output_tail: collections.deque[str] = collections.deque(maxlen=3)
+        self._saw_ansi = False
         self._readers: list[threading.Thread] = []
         self.argv: list[str] = []
 
@@ -96,37 +116,88 @@ class TrainingJobProcess:
         return self.popen.pid if self.popen else None
 
     def start(self) -> None:
-        """Lay out the job folder and start the entry point (argv list, no shell, new process group)."""
+        """Lay out the job folder and start the entry point (argv list, no shell, new process group).
+
+        Raises:
+            OSError: the entry point could not be started.
+        """
         argv, env, cwd = self.job.prepare(self.job_dir, self.name, self.wire_hyperparameters)
         self.argv = argv
         logs = self.job_dir / "logs"
         self._log = open(logs / "output.log", "ab")
         self._metrics = open(logs / "metrics.jsonl", "a", encoding="utf-8")
         self.start_time = time.time()
-        self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            self.popen = self._spawn(argv, env, cwd)
+        except BaseException:
+            self._log.close()
+            self._metrics.close()
+            raise
         for stream, is_err in ((self.popen.stdout, False), (self.popen.stderr, True)):
-            t = threading.Thread(target=self._read, args=(stream, is_err), name=f"{self.name}-{'err' if is_err else 'out'}", daemon=True)
+            t = threading.Thread(target=self._pump, args=(stream, is_err), name=f"{self.name}-{'err' if is_err else 'out'}", daemon=True)
             t.start()
             self._readers.append(t)
 
-    def _read(self, stream, is_err: bool) -> None:
-        for raw in iter(stream.readline, b""):
-            now = time.time()
-            text = raw.rstrip(b"\n").rstrip(b"\r").decode("utf-8", errors="replace")
-            with self._lock:
-                self._log.write(raw if raw.endswith(b"\n") else raw + b"\n")
-                points = self.scraper.feed(text, now)
-                for p in points:
-                    self._metrics.write(json.dumps({"MetricName": p.name, "Value": p.value, "Timestamp": p.timestamp}) + "\n")
-                if is_err:
-                    self._stderr_tail.append(text)
-                self._output_tail.append(text[:200])
-            if self.on_metric:
-                for p in points:
-                    self.on_metric(p)
-        stream.close()
+    def _spawn(self, argv: list[str], env: dict[str, str], cwd: Path):
+        """Create the child process; the only place one is created.
 
+        A replacement (e.g. a fork server) must return an object with ``pid``, ``wait(timeout)`` (raising
+        ``subprocess.TimeoutExpired``), ``returncode`` (negative: killed by that signal), and ``stdout`` / ``stderr``
+        binary pipes (``read1`` or ``read``), and must keep the contract: ``argv`` run as given (no shell), exactly
+        ``env``, working folder ``cwd``, stdin /dev/null, and a new session so that the process group id is ``pid``.
+        """
+        return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True, bufsize=0)
+
+    # -- output ---------------------------------------------------------------------------------------------------
+    def _pump(self, stream, is_err: bool) -> None:
+        """Reader thread: chunks -> lines -> log + scraper, until the pipe closes."""
+        read = getattr(stream, "read1", None) or stream.read
+        splitter = LineSplitter()
+        try:
+            while True:
+                try:
+                    chunk = read(READ_CHUNK_BYTES)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                if not self._saw_ansi and b"\x1b" in chunk:
+                    self._saw_ansi = True
+                self._take(splitter.feed(chunk), is_err)
+            self._take(splitter.flush(), is_err)
+        finally:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    def _take(self, lines: list[bytes], is_err: bool) -> None:
+        if not lines:
+            return
+        now = time.time()
+        found: list[MetricPoint] = []
+        with self._lock:
+            if self._closed:  # a descendant outside the group kept writing after the job ended
+                return
+            feed = self.scraper.feed
+            for raw in lines:
+                points = feed(line_text(raw), now)
+                if points:
+                    found.extend(points)
+            if all(raw.endswith(b"\n") for raw in lines):
+                self._log.write(b"".join(lines))
+            else:
+                self._log.write(b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for raw in lines))
+            for p in found:
+                self._metrics.write(json.dumps({"MetricName": p.name, "Value": p.value, "Timestamp": p.timestamp}) + "\n")
+            for raw in lines[-STDERR_TAIL_LINES:] if is_err else ():
+                self._stderr_tail.append(line_text(raw[:TAIL_LINE_CHARS * 4])[:TAIL_LINE_CHARS])
+            for raw in lines[-3:]:
+                self._output_tail.append(line_text(raw[:800])[:200])
+        if self.on_metric:
+            for p in found:
+                self.on_metric(p)
+
+    # -- stopping -------------------------------------------------------------------------------------------------
     def stop(self, reason: str, failure_reason: str | None = None) -> None:
         """Ask the job to stop: SIGTERM to its process group now, SIGKILL after ``stop_grace`` (in :meth:`wait`).
 
@@ -164,15 +235,22 @@ class TrainingJobProcess:
         # Whatever the entry point left behind in its group goes too, so the pipes close and nothing lingers.
         self._signal(signal.SIGKILL)
         for t in self._readers:
-            t.join(timeout=10)
+            t.join(timeout=READER_JOIN_SECONDS)
         end = time.time()
-        self._log.close()
-        self._metrics.close()
+        with self._lock:
+            self._closed = True
+            self._log.close()
+            self._metrics.close()
+        if any(t.is_alive() for t in self._readers):
+            log.warning("%s: a process that left the training job's process group still holds its output; further output is dropped", self.name)
         return self._outcome(rc, end)
 
+    # -- the outcome ----------------------------------------------------------------------------------------------
     def _outcome(self, rc: int, end: float) -> TrainingJobOutcome:
         out_dir = self.job_dir / "output"
         objective, objective_reason = objective_outcome(self.scraper, self.objective_name, self.objective_regex)
+        if objective_reason and self._saw_ansi:
+            objective_reason += " (the log holds ANSI colour codes: regexes see them raw, as in AMT)"
         if objective_reason and self._output_tail:
             objective_reason += ". Last log lines: " + " | ".join(self._output_tail)
         common = dict(exit_code=rc, start_time=self.start_time, end_time=end, final_metrics=dict(self.scraper.last),
@@ -183,22 +261,69 @@ class TrainingJobProcess:
             (out_dir / "success").touch()
             return TrainingJobOutcome("Completed", None, **common)
         failure_file = out_dir / "failure"
-        if not failure_file.exists():  # the toolkit writes it only if the script did not
-            failure_file.write_text(self._toolkit_failure_text(rc), encoding="utf-8")
-        text = failure_file.read_text(encoding="utf-8", errors="replace")
+        text = None
+        if failure_file.is_file():  # the script wrote its own; the toolkit writes one only if it did not
+            try:
+                with open(failure_file, "rb") as f:
+                    text = f.read(4 * FAILURE_REASON_MAX).decode("utf-8", errors="replace")
+            except OSError:
+                text = None
+        else:
+            with contextlib.suppress(OSError):
+                failure_file.write_text(self._toolkit_failure_text(rc), encoding="utf-8")
+        if not (text or "").strip():  # no file of the script's own, or an empty one: the toolkit's text
+            text = self._toolkit_failure_text(rc)
         reason = ("AlgorithmError: " + text)[:FAILURE_REASON_MAX]
         # A failed job's objective never ranks (AMT counts it ObjectiveStatus Failed).
         common.update(objective=None, objective_reason=f"the training job failed with exit code {rc}")
         return TrainingJobOutcome("Failed", reason, **common)
 
     def _toolkit_failure_text(self, rc: int) -> str:
+        """``output/failure`` as sagemaker-training-toolkit writes it, with the signal spelled out for a negative code."""
         code = f"{rc}"
         if rc < 0:
-            try:
-                code += f" (killed by signal {signal.Signals(-rc).name})"
-            except ValueError:
-                pass
+            code += f" ({describe_signal(-rc)})"
         with self._lock:
             message = "\n".join(self._stderr_tail)
+        if len(message) > ERROR_MESSAGE_CHARS:
+            message = "..." + message[-ERROR_MESSAGE_CHARS:]
         command = " ".join(self.argv)
         return f'ExecuteUserScriptError:\nExitCode {code}\nErrorMessage "{message}"\nCommand "{command}"'
+
+
+def describe_signal(signum: int) -> str:
+    """``killed by signal 11 (SIGSEGV: Segmentation fault)``; for SIGKILL also the usual cause (out of memory)."""
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        return f"killed by signal {signum}"
+    text = f"killed by signal {signum} ({name}: {signal.strsignal(signum) or name})"
+    if signum == signal.SIGKILL:
+        text += "; an unexpected SIGKILL usually comes from the out-of-memory killer"
+    return text
+
+
+@contextlib.contextmanager
+def deferred_sigint() -> Iterator[threading.Event]:
+    """Within the block, the first Ctrl-C (SIGINT) only sets the yielded Event, so that the tuner stops its training
+    jobs at a point of its own choosing (never halfway through starting one or recording one); a second Ctrl-C raises
+    KeyboardInterrupt at once. Outside the main thread, or when SIGINT is ignored, nothing is installed."""
+    flag = threading.Event()
+
+    def handler(signum, frame):
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+
+    installed, previous = False, None
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            previous = signal.signal(signal.SIGINT, handler)
+            installed = True
+    except ValueError:  # not the main thread of the main interpreter
+        pass
+    try:
+        yield flag
+    finally:
+        if installed:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)

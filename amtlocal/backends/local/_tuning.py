@@ -23,7 +23,7 @@ from amtlocal.backends.local import _store as S
 from amtlocal.backends.local import _warmstart
 from amtlocal.backends.local._container import training_job_arn
 from amtlocal.backends.local._definitions import DEFINITION_PARAM, Definition, definition_path, definitions_of
-from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, TrainingJobOutcome, TrainingJobProcess
+from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, TrainingJobOutcome, TrainingJobProcess, deferred_sigint
 from amtlocal.backends.local._pruners import make_pruner
 from amtlocal.backends.local._space import grid_size, make_sampler
 from amtlocal.exceptions import AmtValidationError, TuningJobExists
@@ -78,6 +78,7 @@ class LocalTuningJob:
         self.store = store or S.LocalStore()
         self.progress = progress
         self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
+        self._sigint = threading.Event()  # set by the first Ctrl-C while the loop runs (see deferred_sigint)
 
     # -- set-up -------------------------------------------------------------------------------------------------
     def prepare(self):
@@ -137,8 +138,9 @@ class LocalTuningJob:
         Ctrl-C (KeyboardInterrupt) stops the running training jobs, leaves the tuning job Stopped and resumable, and
         is raised again. Raises what :meth:`prepare` raises, and TuningJobBusy when another tuner runs this job.
         """
-        study = self.prepare()
-        with self.store.lock(self.spec.name):
+        self.spec.validate()  # a spec error surfaces before the lock file (and the job's folder) is made
+        with self.store.lock(self.spec.name):  # before prepare(): two tuners never race to create one study
+            study = self.prepare()
             status = study.user_attrs.get(S.A_STATUS)
             if status in ("Completed", "Failed"):
                 return R.describe(study)
@@ -149,7 +151,8 @@ class LocalTuningJob:
             self._set(study, **{S.A_STATUS: "InProgress", S.A_STOP: False, S.A_ENDED: None, S.A_FAILURE: None})
             started = time.time()
             try:
-                self._loop(study, started)
+                with deferred_sigint() as self._sigint:  # Ctrl-C is taken at the top of the loop, never mid-write
+                    self._loop(study, started)
             finally:
                 study.set_user_attr(A_RUNTIME, study.user_attrs.get(A_RUNTIME, 0.0) + time.time() - started)
             return R.describe(study)
@@ -237,6 +240,8 @@ class LocalTuningJob:
 
         try:
             while True:
+                if self._sigint.is_set():
+                    raise KeyboardInterrupt  # a Ctrl-C, taken here (handled below)
                 now = time.time()
                 if not stopping and now >= next_poll:
                     next_poll = now + POLL_SECONDS

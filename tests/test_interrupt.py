@@ -1,0 +1,199 @@
+"""Interruptions (issue #7 part 3), through the real CLI in child processes:
+
+- Ctrl-C stops the running training jobs cleanly: exit 130, tuning job Stopped, no process left; running the same
+  spec again resumes it to Completed, and no training job name ever runs twice.
+- After SIGKILL of the tuner, the next run finds the orphaned training jobs still running, ends their processes,
+  records them Stopped ("Interrupted ...") and runs their configurations again under new names.
+- Two tuners started at once on one tuning job: one runs it, the other exits 1 with TuningJobBusy's message (or, if
+  it starts after the first is done, finds it Completed); no training job runs twice; the store stays consistent.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import make_request, summaries, use_script
+
+# Appends "start <job> <pid>" then "done <job> <pid>" to --ledger; sleeps --nap seconds between, or --long for the
+# first --n-long training jobs of the tuning job (by order of start).
+LEDGER_SCRIPT = """
+import argparse, os, time
+p = argparse.ArgumentParser(); p.add_argument('--ledger'); p.add_argument('--nap', type=float)
+p.add_argument('--long', type=float, default=0); p.add_argument('--n-long', type=int, default=0); p.add_argument('-x', type=int)
+a = p.parse_args()
+name = os.environ['TRAINING_JOB_NAME']
+line = 'start %s %d\\n' % (name, os.getpid())
+with open(a.ledger, 'a') as f: f.write(line)
+order = open(a.ledger).read().count('start ')
+time.sleep(a.long if order <= a.n_long else a.nap)
+with open(a.ledger, 'a') as f: f.write('done %s %d\\n' % (name, os.getpid()))
+print('f1: %.3f' % (a.x / 100))
+"""
+
+BUSY = "is in use by another running tuner process"  # TuningJobBusy's message
+
+
+def _spec(workdir: Path, name: str, ledger: Path, max_jobs: int, parallel: int, nap: float, long: float = 0, n_long: int = 0) -> Path:
+    use_script(workdir, LEDGER_SCRIPT)
+    static = {"ledger": json.dumps(str(ledger)), "nap": str(nap), "long": str(long), "n-long": str(n_long)}
+    spec = workdir / f"{name}.json"
+    spec.write_text(json.dumps(make_request(name, max_jobs=max_jobs, parallel=parallel, integer=[("x", 1, 100, "Auto")], static=static)))
+    return spec
+
+
+def _tune(spec: Path, home: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _ledger(path: Path) -> list[list[str]]:
+    if not path.exists():
+        return []
+    return [line.split() for line in path.read_text().splitlines() if line.strip()]
+
+
+def _wait_for(cond, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while not cond():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _describe(home: Path, name: str) -> dict:
+    from amtlocal.backends.local import LocalStore, describe
+
+    return describe(LocalStore(home).load(name))
+
+
+def _store(home: Path):
+    from amtlocal.backends.local import LocalStore
+
+    return LocalStore(home)
+
+
+def _check_resumed(home: Path, name: str, ledger: Path, max_jobs: int) -> list[dict]:
+    """Completed with max_jobs Completed training jobs; every training job name started once; the others Stopped."""
+    assert _describe(home, name)["HyperParameterTuningJobStatus"] == "Completed"
+    jobs = summaries(name, _store(home))
+    completed = [j for j in jobs if j["TrainingJobStatus"] == "Completed"]
+    stopped = [j for j in jobs if j["TrainingJobStatus"] == "Stopped"]
+    assert len(completed) == max_jobs and len(completed) + len(stopped) == len(jobs)
+    assert all(j["FailureReason"].startswith("Interrupted") for j in stopped)
+    starts = Counter(e[1] for e in _ledger(ledger) if e[0] == "start")
+    assert max(starts.values()) == 1, starts  # no training job ran twice
+    names = [j["TrainingJobName"] for j in jobs]
+    assert len(set(names)) == len(names)
+    # Every started script is a recorded training job (a job stopped before its script got going has no line).
+    assert set(starts) <= set(names) and {j["TrainingJobName"] for j in completed} <= set(starts)
+    return stopped
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_consistent_store(workdir, tmp_path, attempt):
+    """Short jobs started back to back, Ctrl-C at a random moment: whatever the tuner was doing (starting a job,
+    recording one, writing the store), it stops cleanly, and the resume runs each remaining job once."""
+    import random
+
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    spec = _spec(workdir, "anytime", ledger, max_jobs=12, parallel=2, nap=0.01)
+    tuner = _tune(spec, home)
+    _wait_for(lambda: any(e[0] == "start" for e in _ledger(ledger)), tuner)
+    time.sleep(random.Random(attempt).uniform(0, 0.6))
+    tuner.send_signal(signal.SIGINT)
+    out, err = tuner.communicate(timeout=60)
+    status = _describe(home, "anytime")["HyperParameterTuningJobStatus"]
+    if tuner.returncode == 130:
+        assert status == "Stopped" and "Traceback" not in err, err
+    else:  # it had finished first (-2: the signal came while Python was exiting after the end)
+        assert tuner.returncode in (0, -signal.SIGINT) and status == "Completed", (tuner.returncode, err)
+    assert not any(_alive(int(e[2])) for e in _ledger(ledger))
+    again = _tune(spec, home)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    _check_resumed(home, "anytime", ledger, max_jobs=12)
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(workdir, tmp_path):
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    spec = _spec(workdir, "ctrlc", ledger, max_jobs=4, parallel=2, nap=0.3, long=60, n_long=2)
+    tuner = _tune(spec, home)
+    _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, tuner)
+    pids = [int(e[2]) for e in _ledger(ledger)]
+    time.sleep(0.1)
+    tuner.send_signal(signal.SIGINT)
+    out, err = tuner.communicate(timeout=60)
+    assert tuner.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    desc = _describe(home, "ctrlc")
+    assert desc["HyperParameterTuningJobStatus"] == "Stopped"
+    jobs = summaries("ctrlc", _store(home))
+    assert [j["TrainingJobStatus"] for j in jobs] == ["Stopped", "Stopped"]
+    assert all(j["FailureReason"].startswith("Interrupted") for j in jobs)
+    assert not any(_alive(p) for p in pids)  # the training jobs were stopped, not left behind
+
+    again = _tune(spec, home)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    stopped = _check_resumed(home, "ctrlc", ledger, max_jobs=4)
+    assert len(stopped) == 2
+
+
+def test_after_sigkill_the_next_run_ends_the_orphans_and_continues(workdir, tmp_path):
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    spec = _spec(workdir, "orphans", ledger, max_jobs=4, parallel=2, nap=0.2, long=60, n_long=2)
+    tuner = _tune(spec, home)
+    _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, tuner)
+    pids = [int(e[2]) for e in _ledger(ledger)]
+    time.sleep(0.2)
+    tuner.kill()
+    tuner.wait()
+    time.sleep(0.3)
+    assert all(_alive(p) for p in pids)  # orphans: their tuner is gone, they still run
+
+    started = time.time()
+    again = _tune(spec, home)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert time.time() - started < 45  # it did not wait for the orphans' 60 s
+    assert not any(_alive(p) for p in pids)  # the next run ended them
+    stopped = _check_resumed(home, "orphans", ledger, max_jobs=4)
+    assert sorted(j["TrainingJobName"] for j in stopped) == sorted(e[1] for e in _ledger(ledger)[:2])
+    assert all("tuner process ended" in j["FailureReason"] for j in stopped)
+
+
+@pytest.mark.parametrize("attempt", range(10))
+def test_two_tuners_on_one_tuning_job(workdir, tmp_path, attempt):
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    spec = _spec(workdir, "twice", ledger, max_jobs=3, parallel=2, nap=0.05)
+    first, second = _tune(spec, home), _tune(spec, home)
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in (first, second)]
+    for out, err, rc in results:
+        assert rc in (0, 1), err
+        if rc == 1:  # the loser: one clear line, no traceback
+            assert BUSY in err and err.startswith("amtlocal: error:") and "Traceback" not in err, err
+        else:
+            assert "twice: Completed" in out, out
+    assert 0 in [rc for _, _, rc in results]
+    jobs = summaries("twice", _store(home))
+    assert [j["TrainingJobStatus"] for j in jobs] == ["Completed"] * 3
+    starts = Counter(e[1] for e in _ledger(ledger) if e[0] == "start")
+    assert sorted(starts.values()) == [1, 1, 1] and set(starts) == {j["TrainingJobName"] for j in jobs}
+    assert _describe(home, "twice")["TrainingJobStatusCounters"]["Completed"] == 3
+    assert [n for n in _store(home).names()] == ["twice"]
