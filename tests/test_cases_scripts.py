@@ -12,6 +12,13 @@ from conftest import F1, LOSS, SCORE, VAL_ACC, make_request, run_job, summaries,
 CRITERIA = ['"gini"', '"entropy"', '"log_loss"']
 
 
+
+@pytest.fixture(autouse=True, params=["fork", "process"])
+def launcher(request, monkeypatch):
+    """Every case runs under both launchers: the warm fork server (default) and a new process per job."""
+    monkeypatch.setenv("AMTLOCAL_LAUNCHER", request.param)
+    return request.param
+
 def _processes_of(training_job_name: str) -> list[int]:
     """PIDs whose environment names this training job (its entry point and anything it started)."""
     found = []

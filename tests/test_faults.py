@@ -18,6 +18,13 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 MB = 1000 * 1000
 
 
+
+@pytest.fixture(autouse=True, params=["fork", "process"])
+def launcher(request, monkeypatch):
+    """Every case runs under both launchers: the warm fork server (default) and a new process per job."""
+    monkeypatch.setenv("AMTLOCAL_LAUNCHER", request.param)
+    return request.param
+
 def _run_fault(workdir: Path, script: str, name: str, metrics=(F1,), objective: str = "f1", max_runtime: int = 60,
                stop_grace: float = 3, static: dict | None = None) -> tuple[dict, dict]:
     """Run a 2-job tuning job whose first training job hits the fault; returns (the faulty job's summary, describe)."""

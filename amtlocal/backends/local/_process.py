@@ -26,6 +26,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -89,7 +90,8 @@ class TrainingJobProcess:
     def __init__(self, job: ScriptModeJob, job_dir: Path, name: str, wire_hyperparameters: dict[str, str],
                  metric_definitions: list[dict], objective_name: str, max_runtime: float,
                  on_metric: Callable[[MetricPoint], None] | None = None,
-                 stop_grace: float = DEFAULT_STOP_GRACE_SECONDS):
+                 stop_grace: float = DEFAULT_STOP_GRACE_SECONDS, spawner: Callable | None = None):
+        self.spawner = spawner  # a warm fork server's spawn(argv, env, cwd), or None for a new process per job
         self.job, self.job_dir, self.name = job, Path(job_dir), name
         self.wire_hyperparameters = wire_hyperparameters
         self.scraper = MetricScraper(metric_definitions)
@@ -146,6 +148,11 @@ class TrainingJobProcess:
         binary pipes (``read1`` or ``read``), and must keep the contract: ``argv`` run as given (no shell), exactly
         ``env``, working folder ``cwd``, stdin /dev/null, and a new session so that the process group id is ``pid``.
         """
+        if self.spawner is not None and argv[0] == sys.executable and argv[1].endswith(".py"):
+            try:
+                return self.spawner(argv, env, cwd)
+            except OSError as e:  # the fork server is gone: this job gets a process of its own
+                log.warning("%s: fork server unavailable (%s); starting a new process", self.name, e)
         return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True, bufsize=0)
 

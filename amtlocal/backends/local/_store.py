@@ -31,7 +31,7 @@ A_REQUEST, A_BASE_DIR, A_STATUS, A_CREATED, A_ENDED, A_MODIFIED = "request", "ba
 A_FAILURE, A_STOP, A_N_HISTORY, A_ORIGIN, A_COMPLETION = "failure_reason", "stop_requested", "n_history", "origin", "completion_details"
 # Trial user attributes.
 T_SUMMARY, T_METRICS, T_ROLE, T_PID, T_INTERRUPTED, T_DIR = "summary", "final_metrics", "role", "pid", "interrupted", "job_dir"
-T_WORKER = "worker"
+T_WORKER, T_PID_START = "worker", "pid_start"
 
 TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
 

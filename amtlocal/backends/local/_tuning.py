@@ -154,6 +154,7 @@ class LocalTuningJob:
                 with deferred_sigint() as self._sigint:  # Ctrl-C is taken at the top of the loop, never mid-write
                     self._loop(study, started)
             finally:
+                self._close_forkservers()
                 study.set_user_attr(A_RUNTIME, study.user_attrs.get(A_RUNTIME, 0.0) + time.time() - started)
             return R.describe(study)
 
@@ -186,7 +187,7 @@ class LocalTuningJob:
                 else:
                     study.tell(t.number, state=optuna.trial.TrialState.FAIL)
                 continue
-            _kill_orphan(t.user_attrs.get(S.T_PID), summary["TrainingJobName"])
+            _kill_orphan(t.user_attrs.get(S.T_PID), summary["TrainingJobName"], t.user_attrs.get(S.T_PID_START))
             self._finish_interrupted(study, t, summary, "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume.")
 
     def _finish_interrupted(self, study, trial, summary: dict, reason: str, end: float | None = None) -> None:
@@ -342,6 +343,25 @@ class LocalTuningJob:
             return True
         return False
 
+    def _spawner_for(self, d: Definition):
+        """The warm fork server of this definition (started at its first training job), or None (see _forkserver)."""
+        from amtlocal.backends.local._forkserver import ForkServer, launcher_kind, modules_to_preload
+
+        if launcher_kind() != "fork" or not d.job.program.endswith(".py") or not d.job.code_source.is_dir():
+            return None
+        servers = self.__dict__.setdefault("_forkservers", {})
+        server = servers.get(id(d))
+        if server is None or not server.alive:
+            if server is not None:
+                server.close()
+            modules = modules_to_preload(d.job.code_source / d.job.program, d.job.code_source)
+            server = servers[id(d)] = ForkServer(modules)
+        return server.spawn
+
+    def _close_forkservers(self) -> None:
+        for server in self.__dict__.pop("_forkservers", {}).values():
+            server.close()
+
     def _on_metric(self, r: _Running, point) -> None:
         """An objective value is the next intermediate value (step = its rank); the pruner may stop the job."""
         import math
@@ -374,7 +394,8 @@ class LocalTuningJob:
         number = trial.number
         on_metric = (lambda p: events.put(("metric", number, p))) if self.pruner is not None else None
         proc = TrainingJobProcess(d.job, job_dir, name, wire, d.metric_definitions, d.objective["MetricName"],
-                                  d.max_runtime, on_metric=on_metric, stop_grace=self.stop_grace)
+                                  d.max_runtime, on_metric=on_metric, stop_grace=self.stop_grace,
+                                  spawner=self._spawner_for(d))
 
         def waiter():
             try:
@@ -391,6 +412,7 @@ class LocalTuningJob:
             events.put(("done", number, TrainingJobOutcome("Failed", f"AlgorithmError: cannot start the entry point: {e}"[:1024], None, now, now)))
             return proc
         trial.set_user_attr(S.T_PID, proc.pid)
+        trial.set_user_attr(S.T_PID_START, _process_start(proc.pid))
         threading.Thread(target=waiter, name=f"wait-{name}", daemon=True).start()
         log.debug("started %s: %s", name, proc.argv)
         return proc
@@ -451,16 +473,33 @@ def _dead_worker_here(worker: str | None) -> bool:
         return False
 
 
-def _kill_orphan(pid: int | None, training_job_name: str) -> None:
-    """End the process group of an orphaned training job, if that pid still is that job (pids get reused)."""
+def _process_start(pid: int | None) -> int | None:
+    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22), None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _kill_orphan(pid: int | None, training_job_name: str, start: int | None = None) -> None:
+    """End the process group of an orphaned training job, if that pid still is that job (pids get reused).
+
+    The job is recognised by its recorded start time; without one, by ``TRAINING_JOB_NAME`` in its environment
+    (a job forked by the fork server shows the fork server's environment there, hence the start time first).
+    """
     if not pid:
         return
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        environ = None
-    if environ is not None and f"TRAINING_JOB_NAME={training_job_name}".encode() not in environ.split(b"\0"):
-        return
+    if start is not None:
+        if _process_start(pid) != start:
+            return
+    else:
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            environ = None
+        if environ is not None and f"TRAINING_JOB_NAME={training_job_name}".encode() not in environ.split(b"\0"):
+            return
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
