@@ -117,9 +117,15 @@ def cmd_validate(args) -> int:
 
         for definition in spec.definitions():
             scraper = MetricScraper(definition["AlgorithmSpecification"].get("MetricDefinitions") or [])
-            with open(args.log, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    scraper.feed(line.rstrip("\r\n"), 0.0)
+            from amtlocal.metrics import READ_CHUNK_BYTES, LineSplitter, line_text
+
+            splitter = LineSplitter()  # the same line rules as a running training job's scraper
+            with open(args.log, "rb") as f:
+                while chunk := f.read(READ_CHUNK_BYTES):
+                    for raw in splitter.feed(chunk):
+                        scraper.feed(line_text(raw), 0.0)
+            for raw in splitter.flush():
+                scraper.feed(line_text(raw), 0.0)
             for d in scraper.definitions:
                 name = d["Name"]
                 if name in scraper.counts:

@@ -256,3 +256,21 @@ def test_some_training_jobs_fail_and_the_tuning_job_goes_on(workdir):
     assert desc["HyperParameterTuningJobStatus"] == "Completed"
     assert desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 0.7
     assert desc["ObjectiveStatusCounters"] == {"Succeeded": 2, "Pending": 0, "Failed": 5}
+
+
+def test_job_stopped_because_the_tuning_job_failed_never_ranks(workdir, tmp_path, launcher):
+    """The first job prints a metric and runs on; the next five fail: the tuning job fails, the first job is stopped,
+    and its metric must not make it the best of a Failed tuning job."""
+    marker = tmp_path / "first"
+    use_script(workdir, (
+        "import os, sys, time\n"
+        f"try:\n    fd = os.open({str(marker)!r}, os.O_CREAT | os.O_EXCL)\nexcept FileExistsError:\n"
+        "    print('boom', file=sys.stderr); sys.exit(2)\n"
+        "print('f1: 0.9', flush=True)\ntime.sleep(60)\n"))
+    desc = run_job(make_request("tjfailed", max_jobs=10, parallel=2, integer=[("x", 1, 100, "Auto")]), workdir)
+    assert desc["HyperParameterTuningJobStatus"] == "Failed"
+    assert "BestTrainingJob" not in desc
+    jobs = summaries("tjfailed")
+    stopped = [j for j in jobs if j["TrainingJobStatus"] == "Stopped"]
+    assert len(stopped) == 1 and stopped[0]["ObjectiveStatus"] == "Failed"
+    assert "tuning job failed" in stopped[0]["FailureReason"]

@@ -139,7 +139,12 @@ def test_yaml_specs_are_loaded_safely(workdir, tmp_path):
 # -- the environment of a training job ------------------------------------------------------------------------------
 SECRETS = {"AWS_ACCESS_KEY_ID": "AKIAAMTLOCALTESTKEY1", "AWS_SECRET_ACCESS_KEY": "amtlocal-test-secret-0123456789abcdef",
            "AWS_SESSION_TOKEN": "amtlocal-test-session-token-xyz", "AWS_SECURITY_TOKEN": "amtlocal-test-security-token-xyz",
-           "AWS_PROFILE": "amtlocal-test-profile"}
+           "AWS_PROFILE": "amtlocal-test-profile", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "amtlocal-test-ecs-token",
+           "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/tmp/amtlocal-test-token-file",
+           "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/creds", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds",
+           "AWS_WEB_IDENTITY_TOKEN_FILE": "/tmp/amtlocal-test-web-identity", "AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/test",
+           "AWS_ROLE_SESSION_NAME": "amtlocal-test-session", "AWS_SHARED_CREDENTIALS_FILE": "/tmp/amtlocal-test-credentials",
+           "AWS_CONFIG_FILE": "/tmp/amtlocal-test-config"}
 
 DUMP_ENV = """
 import json, os

@@ -174,3 +174,20 @@ def test_several_training_job_definitions(workdir):
         else:
             assert j["TrainingJobDefinitionName"] == "big" and 100 <= x <= 300 and set(j["TunedHyperParameters"]) == {"x", "c"}
     assert desc["BestTrainingJob"]["TrainingJobDefinitionName"] == "big"
+
+
+def test_resumed_job_does_not_replay_its_first_proposals(workdir, store):
+    """Stopped after 3 training jobs, then resumed: the next proposals are new, not the first three again."""
+    from amtlocal.backends.local import LocalTuningJob
+    from amtlocal.spec import TuningSpec
+
+    use_script(workdir, VALUE_SCRIPT)
+    req = make_request("replay", max_jobs=6, parallel=1, seed=5, continuous=[("x", 0.0, 1.0, "Linear")])
+    first = make_request("replay", max_jobs=3, parallel=1, seed=5, continuous=[("x", 0.0, 1.0, "Linear")])
+    run_job(first, workdir, store)
+    study = store.load("replay")
+    study.set_user_attr("request", req)  # the same job, now allowed 6 training jobs (as after a Stop)
+    study.set_user_attr("status", "Stopped")
+    LocalTuningJob(TuningSpec(req, workdir), store, stop_grace=2).run()
+    xs = [t["x"] for t in tuned("replay")]
+    assert len(xs) == 6 and len(set(xs)) == 6

@@ -138,7 +138,7 @@ def _AskTellGridSampler(*args, **kwargs):
     return _grid_sampler_class()(*args, **kwargs)
 
 
-def make_sampler(config: dict, space: dict[str, Param]):
+def make_sampler(config: dict, space: dict[str, Param], resumed_after: int = 0):
     """The Optuna sampler for ``HyperParameterTuningJobConfig.Strategy`` (DESIGN.md "Local backend, decided").
 
     - Random -> ``RandomSampler(seed=RandomSeed)``
@@ -146,10 +146,16 @@ def make_sampler(config: dict, space: dict[str, Param]):
       defaults; constant_liar keeps parallel training jobs from proposing the same point.
     - Grid -> ``GridSampler`` over the categorical values (every combination once).
     - Hyperband -> random proposals; the Hyperband pruner does the multi-fidelity work.
+
+    ``resumed_after``: trials the study already has when a stopped or killed job resumes (0 for a fresh run, so the
+    same RandomSeed gives the same sequence).
     """
     import optuna
 
     seed = config.get("RandomSeed")
+    if seed is not None and resumed_after:
+        # A resumed job must not replay the proposals its first run already made: same seed, a later stream.
+        seed = int(seed) + int(resumed_after)
     strategy = config["Strategy"]
     if strategy == "Bayesian":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)

@@ -109,23 +109,24 @@ class LocalTuningJob:
             raise AmtValidationError("HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MaxResource", str(e)) from None
         name = self.spec.name
         self.store.job_dir(name)  # checks the name before it becomes a folder
-        stored = self.store.resolve_name(name)
-        if stored is not None:
-            study = self.store.load(stored)
-            if study.user_attrs.get(S.A_REQUEST) != req:
-                raise TuningJobExists(f"Tuning job {stored!r} already exists with a different request (AMT: ResourceInUse); pick another HyperParameterTuningJobName")
-            return study
-        parents = _warmstart.load_parents(self.store, req)
         import optuna
 
-        try:
-            study = self.store.create(req, self.spec.base_dir)
-        except optuna.exceptions.DuplicatedStudyError:  # another worker created it a moment ago
-            self._created_elsewhere = True
-            return self.prepare()
-        if parents and len(self.definitions) == 1:
-            study.set_user_attr(S.A_N_HISTORY, _warmstart.apply(study, req, self.definitions[0].space, parents))
-        return study
+        # On a shared storage several workers get here at once: one creates and fills the study, under the lock.
+        with self.store.launch_lock(name):
+            stored = self.store.resolve_name(name)
+            if stored is not None:
+                study = self.store.load(stored)
+                if study.user_attrs.get(S.A_REQUEST) != req:
+                    raise TuningJobExists(f"Tuning job {stored!r} already exists with a different request (AMT: ResourceInUse); pick another HyperParameterTuningJobName")
+                return study
+            parents = _warmstart.load_parents(self.store, req)
+            try:
+                study = self.store.create(req, self.spec.base_dir)
+            except optuna.exceptions.DuplicatedStudyError:  # created a moment ago by a process outside the lock
+                study = None
+            if study is not None and parents and len(self.definitions) == 1:
+                study.set_user_attr(S.A_N_HISTORY, _warmstart.apply(study, req, self.definitions[0].space, parents))
+        return study if study is not None else self.prepare()
 
     # -- the run ------------------------------------------------------------------------------------------------
     def run(self, resume: bool = True) -> dict:
@@ -219,7 +220,8 @@ class LocalTuningJob:
         return trial, d
 
     def _loop(self, study, started: float) -> None:
-        study.sampler = make_sampler(self.config, self.definitions[0].space if len(self.definitions) == 1 else {})
+        own_so_far = len(R.own_trials(study))
+        study.sampler = make_sampler(self.config, self.definitions[0].space if len(self.definitions) == 1 else {}, own_so_far)
         if self.pruner is not None:
             study.pruner = self.pruner
         events: queue.Queue = queue.Queue()
@@ -423,6 +425,9 @@ class LocalTuningJob:
 
         trial = r.trial
         summary = dict(trial.user_attrs[S.T_SUMMARY])
+        if outcome.stop_reason == "TuningJobFailed":  # stopped because the tuning job failed: it never ranks
+            outcome.objective = None
+            outcome.failure_reason = "Stopped because the tuning job failed (no training job succeeded)"
         if interrupted:
             self._finish_interrupted(study, trial, summary, "Interrupted: the tuning job was stopped; this configuration runs again on resume.", outcome.end_time)
             return summary
