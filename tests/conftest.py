@@ -24,6 +24,22 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("AMTLOCAL_STOP_GRACE_SECONDS", "3")
 
 
+def fake_aws(monkeypatch, tmp_path) -> None:
+    """Fake credentials and region for moto/Stubber tests; no shared config or credentials file; no role or endpoint
+    from the environment. Test modules that talk to (mocked) AWS call it from an autouse fixture."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AMTLOCAL_ROLE_ARN", "SAGEMAKER_ROLE_ARN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+GOOD_SCRIPT = "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\nprint('f1: %d' % a.x)\n"
+
+
 @pytest.fixture
 def store(tmp_path):
     from amtlocal.backends.local import LocalStore

@@ -10,21 +10,17 @@ import copy
 import time
 
 import pytest
-from conftest import make_request, use_script
+from conftest import GOOD_SCRIPT, fake_aws, make_request, use_script
 
 from amtlocal._client import LocalSageMakerClient, client
 
-GOOD = "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\nprint('f1: %d' % a.x)\n"
+GOOD = GOOD_SCRIPT
 SLOW = "import time, argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); p.parse_args()\ntime.sleep(60)\n"
 
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    fake_aws(monkeypatch, tmp_path)
 
 
 # -- user code: written only against boto3's SageMaker client ---------------------------------------------------------

@@ -76,7 +76,7 @@ def test_two_workers_share_one_tuning_job(workdir, tmp_path, postgres_url):
     jobs = list_training_jobs(study, MaxResults=100)["TrainingJobSummaries"]
     assert len(jobs) == 20 and all(j["TrainingJobStatus"] == "Completed" for j in jobs)
     assert len({j["TrainingJobName"] for j in jobs}) == 20
-    workers_seen = {t.user_attrs["worker"] for t in study.get_trials() if t.user_attrs.get("role") == "own"}
+    workers_seen = {t.user_attrs["process"]["worker"] for t in study.get_trials() if t.user_attrs.get("role") == "own"}
     assert len(workers_seen) >= 2  # they shared the work
     events = [line.split() for line in ledger.read_text().splitlines()]
     starts = [name for name, what, _ in events if what == "start"]

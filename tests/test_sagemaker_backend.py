@@ -13,25 +13,18 @@ import runpy
 import tarfile
 
 import pytest
-from conftest import make_request, run_job, use_script
+from conftest import GOOD_SCRIPT, fake_aws, make_request, run_job, use_script
 
 from amtlocal.backends.sagemaker import CloudTuningJobNotFound, SageMakerBackend, is_rewritten
 from amtlocal.exceptions import AmtValidationError, TuningJobExists, UnexpectedStatusException
 
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole"
-GOOD = "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\nprint('f1: %d' % a.x)\n"
+GOOD = GOOD_SCRIPT
 
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AMTLOCAL_ROLE_ARN", "SAGEMAKER_ROLE_ARN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(var, raising=False)
+    fake_aws(monkeypatch, tmp_path)
 
 
 def stubbed(service: str = "sagemaker"):

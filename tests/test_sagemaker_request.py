@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import make_request, use_script
+from conftest import GOOD_SCRIPT, fake_aws, make_request, use_script
 
 from amtlocal.backends.sagemaker import SageMakerBackend, is_rewritten, plan_request
 from amtlocal.backends.sagemaker import _images
@@ -25,20 +25,12 @@ REPO = Path(__file__).resolve().parent.parent
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole"
 MOTO_ACCOUNT = "123456789012"  # what moto's STS answers
 ECR_SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-GOOD = "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\nprint('f1: %d' % a.x)\n"
+GOOD = GOOD_SCRIPT
 
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch, tmp_path):
-    """Fake credentials and region; no shared config or credentials file; no role in the environment."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AMTLOCAL_ROLE_ARN", "SAGEMAKER_ROLE_ARN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(var, raising=False)
+    fake_aws(monkeypatch, tmp_path)
 
 
 def flat(obj, path: str = "") -> dict[str, object]:

@@ -171,7 +171,8 @@ class LocalTuningJob:
         for t in study.get_trials(deepcopy=False):
             if t.state.name != "RUNNING":
                 continue
-            if self.store.shared and not _dead_worker_here(t.user_attrs.get(S.T_WORKER)):
+            where = t.user_attrs.get(S.T_PROCESS) or {}
+            if self.store.shared and not _dead_worker_here(where.get(S.T_WORKER)):
                 continue  # another worker's live job (or one on another machine: not ours to judge)
             if t.user_attrs.get(S.T_ROLE) != "own" or S.T_SUMMARY not in t.user_attrs:
                 # Asked but never started (the tuner died in between): not a training job; run it later.
@@ -188,7 +189,7 @@ class LocalTuningJob:
                 else:
                     study.tell(t.number, state=optuna.trial.TrialState.FAIL)
                 continue
-            _kill_orphan(t.user_attrs.get(S.T_PID), summary["TrainingJobName"], t.user_attrs.get(S.T_PID_START))
+            _kill_orphan(where.get(S.T_PID), summary["TrainingJobName"], where.get(S.T_PID_START))
             self._finish_interrupted(study, t, summary, "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume.")
 
     def _finish_interrupted(self, study, trial, summary: dict, reason: str, end: float | None = None) -> None:
@@ -390,8 +391,6 @@ class LocalTuningJob:
             summary["TrainingJobDefinitionName"] = d.name
         # The summary first: a trial with role "own" always has one (what recovery after a kill relies on).
         trial.set_user_attr(S.T_SUMMARY, summary)
-        trial.set_user_attr(S.T_WORKER, S.worker_id())
-        trial.set_user_attr(S.T_DIR, str(job_dir))
         trial.set_user_attr(S.T_ROLE, "own")
         number = trial.number
         on_metric = (lambda p: events.put(("metric", number, p))) if self.pruner is not None else None
@@ -413,8 +412,9 @@ class LocalTuningJob:
             now = time.time()
             events.put(("done", number, TrainingJobOutcome("Failed", f"AlgorithmError: cannot start the entry point: {e}"[:1024], None, now, now)))
             return proc
-        trial.set_user_attr(S.T_PID, proc.pid)
-        trial.set_user_attr(S.T_PID_START, _process_start(proc.pid))
+        # One write: where the job runs (worker host:pid, its folder, its pid and start time for orphan recovery).
+        trial.set_user_attr(S.T_PROCESS, {S.T_WORKER: S.worker_id(), S.T_DIR: str(job_dir), S.T_PID: proc.pid,
+                                          S.T_PID_START: _process_start(proc.pid)})
         threading.Thread(target=waiter, name=f"wait-{name}", daemon=True).start()
         log.debug("started %s: %s", name, proc.argv)
         return proc
