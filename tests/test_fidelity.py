@@ -191,3 +191,12 @@ def test_resumed_job_does_not_replay_its_first_proposals(workdir, store):
     LocalTuningJob(TuningSpec(req, workdir), store, stop_grace=2).run()
     xs = [t["x"] for t in tuned("replay")]
     assert len(xs) == 6 and len(set(xs)) == 6
+
+
+def test_grid_same_seed_same_order(workdir):
+    use_script(workdir, VALUE_SCRIPT)
+    cats = [("c", ['"a"', '"b"', '"c"']), ("d", ['"u"', '"v"'])]
+    for name in ("grid-seed-a", "grid-seed-b"):
+        run_job(make_request(name, strategy="Grid", max_jobs=None, seed=11, categorical=cats), workdir)
+    assert tuned("grid-seed-a") == tuned("grid-seed-b")
+    assert len({tuple(sorted(t.items())) for t in tuned("grid-seed-a")}) == 6
