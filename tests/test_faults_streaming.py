@@ -153,3 +153,27 @@ def test_memory_held_for_a_line_is_bounded_by_the_cap():
         assert s.pending <= MAX_LINE_BYTES
     total += sum(len(p) for p in s.feed(b"\n") + s.flush())
     assert total == 100 * len(chunk) + 1
+
+
+# The batch fast path (context-free regexes searched over a whole chunk) must give exactly the per-line results.
+_FREE = [d for d in DEFINITIONS if d["Name"] != "anchored"] + [
+    {"Name": "spacey", "Regex": r"acc\s+([0-9.]+)"},  # \s may match across lines in a batch: must not matter
+    {"Name": "empty", "Regex": r"x*"},
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_outputs, st.lists(st.integers(0, 10_000), max_size=12))
+def test_batch_fast_path_equals_per_line_scraping(data, cuts):
+    from amtlocal.metrics import MetricScraper as Scraper
+
+    fast, slow = Scraper(_FREE), Scraper(_FREE)
+    assert all(fast._context_free)
+    splitter = LineSplitter()
+    got, want = [], []
+    for chunk in _chunked(data, cuts) + [None]:
+        lines = splitter.feed(chunk) if chunk is not None else splitter.flush()
+        got += [(p.name, p.value) for p in fast.feed_lines(lines, 0.0)]
+        want += [(p.name, p.value) for raw in lines for p in slow.feed(line_text(raw), 0.0)]
+    assert _same(got, want)
+    assert fast.rejected == slow.rejected and fast.counts == slow.counts

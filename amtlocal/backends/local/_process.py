@@ -185,11 +185,7 @@ class TrainingJobProcess:
         with self._lock:
             if self._closed:  # a descendant outside the group kept writing after the job ended
                 return
-            feed = self.scraper.feed
-            for raw in lines:
-                points = feed(line_text(raw), now)
-                if points:
-                    found.extend(points)
+            found = self.scraper.feed_lines(lines, now)
             if all(raw.endswith(b"\n") for raw in lines):
                 self._log.write(b"".join(lines))
             else:
