@@ -173,7 +173,7 @@ def test_warm_start_rules(est):
 
 
 def test_unfinished_parent_is_rejected(est, store):
-    from amtlocal.backends.local import LocalBackend
+
 
     t = HyperparameterTuner(est, "valid-f1", ranges(), METRICS, max_jobs=1)
     req = t.to_request({"train": "data"}, "unfinished")

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 
 def launcher_kind() -> str:

@@ -9,15 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import signal
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
-from amtlocal.backends.local import _completion
+from amtlocal.backends.local import _completion, _recovery
 from amtlocal.backends.local import _records as R
 from amtlocal.backends.local import _store as S
 from amtlocal.backends.local import _warmstart
@@ -165,44 +163,10 @@ class LocalTuningJob:
         study.set_user_attr(S.A_MODIFIED, time.time())
 
     def _recover_orphans(self, study) -> None:
-        """Training jobs left InProgress by a tuner that died: end their processes, record them Stopped, requeue."""
-        import optuna
-
-        for t in study.get_trials(deepcopy=False):
-            if t.state.name != "RUNNING":
-                continue
-            where = t.user_attrs.get(S.T_PROCESS) or {}
-            if self.store.shared and not _dead_worker_here(where.get(S.T_WORKER)):
-                continue  # another worker's live job (or one on another machine: not ours to judge)
-            if t.user_attrs.get(S.T_ROLE) != "own" or S.T_SUMMARY not in t.user_attrs:
-                # Asked but never started (the tuner died in between): not a training job; run it later.
-                study.tell(t.number, state=optuna.trial.TrialState.FAIL)
-                if t.params:
-                    study.enqueue_trial(dict(t.params))
-                continue
-            summary = dict(t.user_attrs[S.T_SUMMARY])
-            if summary["TrainingJobStatus"] in S.TERMINAL_STATUSES:
-                # The tuner died between recording the result and telling Optuna: finish the tell.
-                final = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
-                if final:
-                    study.tell(t.number, final["Value"])
-                else:
-                    study.tell(t.number, state=optuna.trial.TrialState.FAIL)
-                continue
-            _kill_orphan(where.get(S.T_PID), summary["TrainingJobName"], where.get(S.T_PID_START))
-            self._finish_interrupted(study, t, summary, "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume.")
+        _recovery.recover_orphans(study, self.store)
 
     def _finish_interrupted(self, study, trial, summary: dict, reason: str, end: float | None = None) -> None:
-        import optuna
-
-        summary.update(TrainingJobStatus="Stopped", FailureReason=reason, ObjectiveStatus="Failed",
-                       TrainingEndTime=end or time.time())
-        summary.pop("FinalHyperParameterTuningJobObjectiveMetric", None)
-        storage = self.store.storage
-        storage.set_trial_user_attr(trial._trial_id, S.T_SUMMARY, summary)
-        storage.set_trial_user_attr(trial._trial_id, S.T_INTERRUPTED, True)
-        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-        study.enqueue_trial(dict(trial.params))
+        _recovery.finish_interrupted(study, self.store, trial, summary, reason, end)
 
     def _counted(self, study) -> list[dict]:
         """Summaries of the training jobs that count toward MaxNumberOfTrainingJobs (interrupted ones do not)."""
@@ -414,7 +378,7 @@ class LocalTuningJob:
             return proc
         # One write: where the job runs (worker host:pid, its folder, its pid and start time for orphan recovery).
         trial.set_user_attr(S.T_PROCESS, {S.T_WORKER: S.worker_id(), S.T_DIR: str(job_dir), S.T_PID: proc.pid,
-                                          S.T_PID_START: _process_start(proc.pid)})
+                                          S.T_PID_START: _recovery.process_start(proc.pid)})
         threading.Thread(target=waiter, name=f"wait-{name}", daemon=True).start()
         log.debug("started %s: %s", name, proc.argv)
         return proc
@@ -458,54 +422,3 @@ class LocalTuningJob:
         best = R.best_of(self._counted(study), self.objective["Type"])
         value = best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] if best else None
         self.progress(Progress(self.spec.name, finished, self.max_jobs, running, value, self.objective["MetricName"]))
-
-
-def _dead_worker_here(worker: str | None) -> bool:
-    """True when ``worker`` (``host:pid``) ran on this host and that process is gone."""
-    import socket
-
-    if not worker or ":" not in worker:
-        return False
-    host, pid = worker.rsplit(":", 1)
-    if host != socket.gethostname():
-        return False
-    try:
-        os.kill(int(pid), 0)
-        return False
-    except ProcessLookupError:
-        return True
-    except (PermissionError, ValueError):
-        return False
-
-
-def _process_start(pid: int | None) -> int | None:
-    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22), None where unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _kill_orphan(pid: int | None, training_job_name: str, start: int | None = None) -> None:
-    """End the process group of an orphaned training job, if that pid still is that job (pids get reused).
-
-    The job is recognised by its recorded start time; without one, by ``TRAINING_JOB_NAME`` in its environment
-    (a job forked by the fork server shows the fork server's environment there, hence the start time first).
-    """
-    if not pid:
-        return
-    if start is not None:
-        if _process_start(pid) != start:
-            return
-    else:
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
-        except OSError:
-            environ = None
-        if environ is not None and f"TRAINING_JOB_NAME={training_job_name}".encode() not in environ.split(b"\0"):
-            return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
