@@ -51,7 +51,8 @@ def main(argv=None) -> int:
         print(f"== {name} ({req['HyperParameterTuningJobConfig']['Strategy']}){' already completed in the store' if reused else ''}", flush=True)
         if not reused:
             backend.create_tuning_job(req, spec.base_dir, wait=True, progress=_progress)
-            print(file=sys.stderr)
+            if sys.stderr.isatty():
+                print(file=sys.stderr)
         d = backend.describe(name)
         best = d.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
         overall = d.get("OverallBestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
@@ -79,7 +80,11 @@ def main(argv=None) -> int:
 
 def _progress(p) -> None:
     best = "-" if p.best is None else f"{p.best:.4f}"
-    sys.stderr.write(f"\r  {p.finished}/{p.total} training jobs done, {p.running} running, best {p.metric} {best}   ")
+    line = f"  {p.finished}/{p.total} training jobs done, {p.running} running, best {p.metric} {best}"
+    if sys.stderr.isatty():  # one redrawn line on a terminal; a line every 10 jobs in a log file
+        sys.stderr.write("\r" + line + "   ")
+    elif p.finished % 10 == 0 or p.finished == p.total:
+        sys.stderr.write(line + "\n")
     sys.stderr.flush()
 
 
