@@ -13,8 +13,7 @@ from typing import Any
 
 from amtlocal.api._naming import base_name_from_image
 
-LOCAL_ROLE = "arn:aws:iam::000000000000:role/amtlocal-local"  # only ever seen by the local backend
-LOCAL_OUTPUT = "s3://amtlocal-local/output"
+from amtlocal.spec._placeholders import LOCAL_OUTPUT, LOCAL_ROLE  # only ever seen by the local backend
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_MAX_RUN = 86400  # SDK v2's max_run default (seconds)
 

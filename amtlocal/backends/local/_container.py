@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from amtlocal.exceptions import AmtValidationError
+from amtlocal.spec._placeholders import LOCAL_ACCOUNT
 
 # params.SAGEMAKER_HYPERPARAMETERS of the toolkit: never reach the user script.
 RESERVED_HYPERPARAMETERS = frozenset(
@@ -301,7 +302,6 @@ def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-LOCAL_ACCOUNT = "000000000000"
 
 
 def training_job_arn(name: str) -> str:

@@ -76,7 +76,8 @@ class LocalTuningJob:
         self.store = store or S.LocalStore()
         self.progress = progress
         self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
-        self._sigint = threading.Event()  # set by the first Ctrl-C while the loop runs (see deferred_sigint)
+        self._sigint = threading.Event()
+        self._forkservers: dict = {}  # id(definition) -> its warm ForkServer, started at its first training job  # set by the first Ctrl-C while the loop runs (see deferred_sigint)
 
     # -- set-up -------------------------------------------------------------------------------------------------
     def prepare(self):
@@ -316,7 +317,7 @@ class LocalTuningJob:
 
         if launcher_kind() != "fork" or not d.job.program.endswith(".py") or not d.job.code_source.is_dir():
             return None
-        servers = self.__dict__.setdefault("_forkservers", {})
+        servers = self._forkservers
         server = servers.get(id(d))
         if server is None or not server.alive:
             if server is not None:
@@ -326,7 +327,8 @@ class LocalTuningJob:
         return server.spawn
 
     def _close_forkservers(self) -> None:
-        for server in self.__dict__.pop("_forkservers", {}).values():
+        servers, self._forkservers = self._forkservers, {}
+        for server in servers.values():
             server.close()
 
     def _on_metric(self, r: _Running, point) -> None:

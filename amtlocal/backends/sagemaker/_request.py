@@ -43,13 +43,9 @@ from typing import Any, Callable, Mapping
 from amtlocal.backends.sagemaker._images import resolve_training_image
 from amtlocal.backends.sagemaker._package import SOURCEDIR, Upload
 from amtlocal.exceptions import AmtValidationError
+from amtlocal.spec._placeholders import LOCAL_ACCOUNT, LOCAL_OUTPUT, LOCAL_ROLE, PLACEHOLDER_BUCKET  # noqa: F401 - LOCAL_OUTPUT re-exported
 
-# The API face's placeholders for cloud fields left out locally (amtlocal.api._estimator.LOCAL_ROLE / LOCAL_OUTPUT;
-# repeated here because backends do not import the API layer).
-LOCAL_ROLE = "arn:aws:iam::000000000000:role/amtlocal-local"
-LOCAL_OUTPUT = "s3://amtlocal-local/output"
-LOCAL_ACCOUNT = "000000000000"
-PLACEHOLDER_BUCKET = "amtlocal-local"
+
 ROLE_ENV = ("AMTLOCAL_ROLE_ARN", "SAGEMAKER_ROLE_ARN")
 DEFAULT_LOG_LEVEL = "20"  # SDK v2: str(logging.INFO)
 
