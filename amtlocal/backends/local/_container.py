@@ -172,6 +172,15 @@ class ScriptModeJob:
         rc = definition.get("ResourceConfig") or definition.get("HyperParameterTuningResourceConfig") or {}
         return cls(code, program, channels, idc, rc.get("InstanceType", "ml.m5.large"), dict(definition.get("Environment") or {}))
 
+    def base_environment(self) -> dict[str, str]:
+        """What every training job of this definition gets before its own ``SM_*`` values: this process's
+        environment without the tuner's AWS credentials (:data:`SCRUBBED_ENVIRONMENT`), plus the definition's
+        ``Environment``. Also the fork server's own environment, so modules it imports never see credentials."""
+        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENVIRONMENT}
+        env.update(self.environment)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
     def prepare(self, job_dir: Path, job_name: str, wire_hyperparameters: dict[str, str]) -> tuple[list[str], dict[str, str], Path]:
         """Lay out ``job_dir`` as /opt/ml and build the child's argv, environment and working folder.
 
@@ -284,7 +293,7 @@ class ScriptModeJob:
             sm[f"SM_CHANNEL_{name.upper()}"] = d
         for key, value in user.items():
             sm[f"SM_HP_{key.upper()}"] = value
-        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENVIRONMENT}
+        env = self.base_environment()
         env.update({k: _env_value(v) for k, v in sm.items()})
         env.update(self.environment)
         env["TRAINING_JOB_NAME"] = job_name

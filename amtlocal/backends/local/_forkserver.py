@@ -7,8 +7,11 @@ stderr as pipes of the tuner, its exit code (``SystemExit`` or an uncaught excep
 and process group (so time limits and stops end everything it starts).
 
 What differs from a fresh interpreter, by construction: modules the zygote preloaded are already imported (their
-import-time side effects ran once, in the zygote), and interpreter flags are the zygote's. For exact isolation use
-the plain launcher: ``AMTLOCAL_LAUNCHER=process``. Default: ``fork`` on Linux and macOS for ``.py`` entry points.
+import-time side effects ran once, in the zygote, with the environment every job starts from but without a job's
+own ``SM_*`` values), and interpreter flags are the zygote's. Preloaded are the entry point's top-level imports of
+installed packages, and, after the first job that exits 0, the installed modules that job imported later (never
+modules of the job's own code folder). For exact isolation use the plain launcher: ``AMTLOCAL_LAUNCHER=process``.
+Default: ``fork`` on Linux and macOS for ``.py`` entry points.
 """
 from __future__ import annotations
 
@@ -87,13 +90,15 @@ class ForkServer:
 
     Args:
         modules: module names to import once in the zygote (see :func:`modules_to_preload`).
-        env: the zygote's own environment (the first training job's: so import-time settings match).
+        env: the zygote's own environment (what every job's environment starts from, without credentials:
+            :meth:`ScriptModeJob.base_environment`), seen by modules at their import.
     """
 
     def __init__(self, modules: list[str], env: dict[str, str] | None = None):
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = parent
-        self._proc = subprocess.Popen([sys.executable, "-m", "amtlocal.backends.local._zygote", str(child.fileno()), *modules],
+        # Run as a plain script, not ``-m amtlocal...``: the zygote then imports the entry point's modules and nothing of ours.
+        self._proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_zygote.py")), str(child.fileno()), *modules],
                                       pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, env=env,
                                       start_new_session=True)
         child.close()
@@ -193,7 +198,8 @@ class ForkServer:
             pass
         self._sock.close()
         try:
-            self._proc.wait(timeout=5)
+            # It exits at once when idle; one still importing (a run that ended before its first job) is killed.
+            self._proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()

@@ -213,13 +213,18 @@ class TrainingJobProcess:
                 return
             self._stop_reason, self._stop_failure = reason, failure_reason
             self._stop_at = time.time()
-        self._signal(signal.SIGTERM)
+        if not self._signal(signal.SIGTERM) and self.popen.poll() is None:
+            # Started a moment ago: its session (and process group) may not exist yet; signal the process itself.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.popen.pid, signal.SIGTERM)
 
-    def _signal(self, sig: int) -> None:
+    def _signal(self, sig: int) -> bool:
+        """Signal the job's process group; False when there is no such group."""
         try:
             os.killpg(self.popen.pid, sig)
+            return True
         except (ProcessLookupError, PermissionError):
-            pass
+            return False
 
     def wait(self) -> TrainingJobOutcome:
         """Block until the job ends (enforcing MaxRuntimeInSeconds and the stop grace); return its outcome."""

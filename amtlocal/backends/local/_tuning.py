@@ -77,7 +77,7 @@ class LocalTuningJob:
         self.progress = progress
         self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
         self._sigint = threading.Event()
-        self._forkservers: dict = {}  # id(definition) -> its warm ForkServer, started at its first training job  # set by the first Ctrl-C while the loop runs (see deferred_sigint)
+        self._forkservers: dict = {}  # (code folder, entry point) -> its warm ForkServer
 
     # -- set-up -------------------------------------------------------------------------------------------------
     def prepare(self):
@@ -138,6 +138,13 @@ class LocalTuningJob:
         Ctrl-C (KeyboardInterrupt) stops the running training jobs, leaves the tuning job Stopped and resumable, and
         is raised again. Raises what :meth:`prepare` raises, and TuningJobBusy when another tuner runs this job.
         """
+        self._start_forkservers()  # their imports (seconds) overlap validation and the store's set-up
+        try:
+            return self._run(resume)
+        finally:
+            self._close_forkservers()
+
+    def _run(self, resume: bool) -> dict:
         self.spec.validate()  # a spec error surfaces before the lock file (and the job's folder) is made
         with self.store.lock(self.spec.name):  # before prepare(): two tuners never race to create one study
             study = self.prepare()
@@ -154,7 +161,6 @@ class LocalTuningJob:
                 with deferred_sigint() as self._sigint:  # Ctrl-C is taken at the top of the loop, never mid-write
                     self._loop(study, started)
             finally:
-                self._close_forkservers()
                 study.set_user_attr(A_RUNTIME, study.user_attrs.get(A_RUNTIME, 0.0) + time.time() - started)
             return R.describe(study)
 
@@ -311,19 +317,30 @@ class LocalTuningJob:
             return True
         return False
 
+    def _start_forkservers(self) -> None:
+        """Start the fork servers of the spec's entry points now, before validation (best effort: a spec too broken
+        to resolve starts none, and validation then reports it)."""
+        try:
+            req = self.spec.request
+            for i, d in enumerate(definitions_of(req)):
+                self._spawner_for(d.resolve(self.spec.base_dir, definition_path(req, i)))
+        except Exception:  # noqa: BLE001 - validate() reports what is wrong, naming the field
+            pass
+
     def _spawner_for(self, d: Definition):
-        """The warm fork server of this definition (started at its first training job), or None (see _forkserver)."""
+        """The warm fork server of this definition's entry point, or None (see _forkserver)."""
         from amtlocal.backends.local._forkserver import ForkServer, launcher_kind, modules_to_preload
 
         if launcher_kind() != "fork" or not d.job.program.endswith(".py") or not d.job.code_source.is_dir():
             return None
         servers = self._forkservers
-        server = servers.get(id(d))
+        key = (str(d.job.code_source), d.job.program)
+        server = servers.get(key)
         if server is None or not server.alive:
             if server is not None:
                 server.close()
             modules = modules_to_preload(d.job.code_source / d.job.program, d.job.code_source)
-            server = servers[id(d)] = ForkServer(modules)
+            server = servers[key] = ForkServer(modules, env=d.job.base_environment())
         return server.spawn
 
     def _close_forkservers(self) -> None:

@@ -1,14 +1,25 @@
-"""The fork server's own process: ``python -m amtlocal.backends.local._zygote FD MODULE...``.
+"""The fork server's own process: ``python .../_zygote.py FD MODULE...``.
 
 It imports the heavy modules an entry point uses (once), then forks one child per training job on request. It
 must stay single-threaded (fork copies only the calling thread), so it polls: requests on the socket, and
-``waitpid`` for children that ended.
+``waitpid`` for children that ended. It is run as a plain script and imports only the standard library, so that
+its start-up is the entry point's imports and nothing else.
 
 Protocol on the inherited Unix socket ``FD`` (see ``_forkserver.py``):
 - request (client -> zygote): one line of JSON ``{"argv": [...], "env": {...}, "cwd": "..."}`` sent with two file
   descriptors (the child's stdout and stderr) as SCM_RIGHTS;
 - replies (zygote -> client), one JSON line each: ``{"started": pid}`` or ``{"error": "..."}`` for a request,
   ``{"exited": pid, "returncode": n}`` when a child ends (negative n: killed by signal -n, as subprocess reports).
+
+Speed-ups that change nothing a training job can observe:
+- a spare child: right after handing a job over, the zygote forks the next child, which waits for its request,
+  so the fork (copying the page tables of a large interpreter) happens while a job runs, not between two jobs;
+- learned imports: the first training job that exits 0 reports the installed modules it imported lazily (beyond
+  the entry point's top-level imports, e.g. what pandas imports on first use); the zygote imports them too, as it
+  did the top-level ones, so later jobs find them imported (at most :data:`LEARN_ROUNDS` times);
+- pages touched ahead (Linux >= 5.14): that job also reports which of the zygote's memory pages it wrote to (its
+  copy-on-write copies, from ``/proc/self/pagemap``); each spare copies those pages ahead of its job
+  (``MADV_POPULATE_WRITE``), while it waits, instead of taking a page fault on each during the job.
 """
 from __future__ import annotations
 
@@ -20,10 +31,20 @@ import signal
 import socket
 import sys
 
+LEARN_ROUNDS = 2  # rounds of importing modules learned from a finished job (each also replaces the spare)
+MAX_HOT_BYTES = 512 << 20  # most memory a spare copies ahead
+MADV_POPULATE_WRITE = 23  # <linux/mman.h>, Linux >= 5.14
+_REGIONS: list[tuple[int, int]] = []  # the zygote's private writable mappings (start, end), as its children inherit them
+_madvise = None  # libc's madvise, once there are pages to copy ahead
 
-def _child(request: dict, out_fd: int, err_fd: int) -> None:
-    """In the forked child: become the training job's process under the script-mode contract, run it, exit."""
+
+def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
+    """In the forked child: become the training job's process under the script-mode contract, run it, exit.
+
+    Its exit code is also written to ``status_fd`` as it ends (after its output is closed), so the job's end is
+    reported without waiting for the kernel to tear down a large address space (milliseconds)."""
     code = 1
+    before = set(sys.modules)
     try:
         os.setsid()  # its own process group, as a spawned job has: stopping it ends what it starts
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE):
@@ -76,7 +97,103 @@ def _child(request: dict, out_fd: int, err_fd: int) -> None:
         except Exception:  # noqa: BLE001
             pass
     finally:
+        for fd in (1, 2):  # the job's output ends here: the tuner's readers see end-of-file now
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        # A teacher reports before its status: once the status is out, the tuner ends the job's process group.
+        if code == 0 and request.get("_learn"):
+            _teach(request["_learn"], before, request["cwd"])
+        try:
+            os.write(status_fd, b"%d" % (code & 0xFF))
+        except OSError:
+            pass
         os._exit(code & 0xFF)
+
+
+def _teach(path: str, before: set[str], cwd: str) -> None:
+    """Write what this finished job learned for the zygote to ``path``: {"modules": [...], "hot": [[addr, len]...]}."""
+    try:
+        modules = []
+        own = os.path.join(os.path.realpath(cwd), "")
+        for name in sorted(set(sys.modules) - before):
+            module = sys.modules.get(name)
+            if name == "__main__" or module is None or getattr(module, "__spec__", None) is None:
+                continue
+            file = getattr(module, "__file__", None)
+            if file and os.path.realpath(file).startswith(own):
+                continue  # the job's own code (its copy of the code folder) is never preloaded
+            modules.append(name)
+        with open(path, "w") as f:
+            json.dump({"modules": modules, "hot": _written_pages()}, f)
+    except Exception:  # noqa: BLE001 - learning is an optimisation; a job never fails for it
+        pass
+
+
+def _written_pages() -> list[list[int]]:
+    """Runs [address, length] of the zygote's pages this process holds a private copy of (pagemap bits 63 and 56:
+    present and exclusively mapped), i.e. the pages a job writes; empty where pagemap cannot be read."""
+    if not sys.platform.startswith("linux") or not _REGIONS:
+        return []
+    import array
+
+    page = os.sysconf("SC_PAGE_SIZE")
+    runs: list[list[int]] = []
+    total = 0
+    try:
+        with open("/proc/self/pagemap", "rb", buffering=0) as f:
+            for start, end in _REGIONS:
+                n = (end - start) // page
+                f.seek(start // page * 8)
+                entries = array.array("Q")
+                entries.frombytes(f.read(n * 8))
+                first = None
+                for i, e in enumerate(entries):
+                    hot = (e >> 63) & 1 and (e >> 56) & 1
+                    if hot and first is None:
+                        first = i
+                    elif not hot and first is not None:
+                        runs.append([start + first * page, (i - first) * page])
+                        total += (i - first) * page
+                        first = None
+                if first is not None:
+                    runs.append([start + first * page, (n - first) * page])
+                    total += (n - first) * page
+                if total > MAX_HOT_BYTES:
+                    break
+    except OSError:
+        return []
+    return runs
+
+
+def _private_regions() -> list[tuple[int, int]]:
+    """The private writable mappings of this process (heap, anonymous memory, libraries' data), not the stack."""
+    if not sys.platform.startswith("linux"):
+        return []
+    out = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                perms = parts[1]
+                name = parts[5] if len(parts) > 5 else ""
+                if perms[:2] != "rw" or perms[3] != "p" or (name.startswith("[") and name != "[heap]"):
+                    continue
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                out.append((start, end))
+    except OSError:
+        return []
+    return out
+
+
+def _copy_ahead(hot: list[list[int]]) -> None:
+    """In a spare: fault in (copy) the pages a job is expected to write. Errors are ignored: a range that is no
+    longer mapped or writable is simply not copied."""
+    if _madvise is None:
+        return
+    for address, length in hot:
+        _madvise(address, length, MADV_POPULATE_WRITE)
 
 
 def _preload(modules: list[str]) -> None:
@@ -87,15 +204,50 @@ def _preload(modules: list[str]) -> None:
             pass
 
 
-def main(argv: list[str]) -> int:
-    sock = socket.socket(fileno=int(argv[0]))
-    _preload(argv[1:])
-    # Move everything imported so far out of the collector's reach: a child's garbage collections then do not write
-    # to (and so copy) the zygote's pages (copy-on-write stays shared).
+def _settle() -> None:
+    """After imports: move everything imported out of the collector's reach (a child's collections then do not
+    write to, and so copy, the zygote's pages) and note the memory map the children inherit."""
     import gc
 
+    global _REGIONS
     gc.collect()
     gc.freeze()
+    _REGIONS = _private_regions()
+
+
+class _Spare:
+    """A child forked ahead of its request, waiting on its own socket; ``status`` reads its exit status."""
+
+    def __init__(self, pid: int, sock: socket.socket, status: int):
+        self.pid, self.sock, self.status = pid, sock, status
+
+
+def _spare_main(conn: socket.socket, hot: list[list[int]] | None, status_fd: int) -> None:
+    """In a spare: copy the hot pages, wait for the request, then run it as any child (or exit if none comes)."""
+    try:
+        if hot:
+            _copy_ahead(hot)
+        buf, fds = b"", []
+        while b"\n" not in buf:
+            data, got, _, _ = socket.recv_fds(conn, 1 << 20, 2)
+            fds.extend(got)
+            if not data:
+                os._exit(0)  # the zygote is gone or dropped this spare
+            buf += data
+        conn.close()
+        request = json.loads(buf.split(b"\n", 1)[0])
+    except BaseException as e:  # noqa: BLE001 - a job handed over but unreadable: it fails, saying why
+        if len(fds) == 2:
+            os.write(fds[1], f"amtlocal fork server: {type(e).__name__}: {e}\n".encode())
+        os._exit(1 if fds else 0)
+    _child(request, fds[0], fds[1], status_fd)
+
+
+def main(argv: list[str]) -> int:
+    sys.path[0] = os.getcwd()  # as under ``python -m``: not this file's folder
+    sock = socket.socket(fileno=int(argv[0]))
+    _preload(argv[1:])
+    _settle()
     # A child's end wakes the loop at once (instead of at the next poll): SIGCHLD writes a byte to this pipe.
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
@@ -104,18 +256,72 @@ def main(argv: list[str]) -> int:
     signal.set_wakeup_fd(wake_w)
     buf = b""
     pending_fds: list[int] = []
-    children: set[int] = set()
+    children: dict[int, int | None] = {}  # pid -> read end of its status pipe (None once read)
+    reported: set[int] = set()  # children whose end was reported from their status pipe, not yet reaped
+    spare: _Spare | None = None
+    dropped: set[int] = set()  # spares killed or dead before use: reaped, never reported
+    learner = _Learner()
 
     def send(obj: dict) -> None:
         sock.sendall((json.dumps(obj) + "\n").encode())
 
+    def fork_child(target, *args) -> tuple[int, int]:
+        """Fork a child running ``target(*args, status_fd)``; returns (pid, read end of its status pipe)."""
+        status_r, status_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                sock.close()
+                signal.set_wakeup_fd(-1)
+                for fd in (wake_r, wake_w, status_r, *(f for f in children.values() if f is not None)):
+                    os.close(fd)
+                if spare is not None:
+                    spare.sock.close()
+                    os.close(spare.status)
+                target(*args, status_w)
+            finally:
+                os._exit(1)
+        os.close(status_w)
+        return pid, status_r
+
+    def drop_spare() -> None:
+        nonlocal spare
+        if spare is not None:
+            spare.sock.close()  # it sees end-of-file and exits
+            os.close(spare.status)
+            dropped.add(spare.pid)
+            spare = None
+
+    def ended(pid: int, rc: int) -> None:
+        send({"exited": pid, "returncode": rc})
+        if learner.teacher is not None and learner.teacher[0] == pid and rc != 0:
+            learner.forget()
+
     while True:
-        ready, _, _ = select.select([sock, wake_r], [], [], 0.5)
+        if spare is None:
+            try:
+                conn, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                pid, status_r = fork_child(lambda status_w: (conn.close(), _spare_main(theirs, learner.hot, status_w)))
+                theirs.close()
+                spare = _Spare(pid, conn, status_r)
+            except OSError:
+                spare = None
+        status_fds = {fd: pid for pid, fd in children.items() if fd is not None}
+        ready, _, _ = select.select([sock, wake_r, *status_fds], [], [], 0.5)
         if wake_r in ready:
             try:
                 os.read(wake_r, 4096)
             except BlockingIOError:
                 pass
+        for fd in ready:
+            if fd in status_fds:
+                pid = status_fds[fd]
+                data = os.read(fd, 16)
+                os.close(fd)
+                children[pid] = None
+                if data:  # it ran to its end; else it was killed, and the reap below reports it
+                    reported.add(pid)
+                    ended(pid, int(data))
         if sock in ready:
             data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 2)
             if not data:
@@ -126,34 +332,123 @@ def main(argv: list[str]) -> int:
                 line, buf = buf.split(b"\n", 1)
                 out_fd, err_fd = pending_fds[0], pending_fds[1]
                 del pending_fds[:2]
+                pid = None
                 try:
                     request = json.loads(line)
-                    pid = os.fork()
+                    learner.enrol(request)
+                    if spare is not None:
+                        try:
+                            socket.send_fds(spare.sock, [(json.dumps(request) + "\n").encode()], [out_fd, err_fd])
+                            pid, status_r = spare.pid, spare.status
+                            spare.sock.close()
+                            spare = None
+                        except OSError:
+                            drop_spare()
+                    if pid is None:
+                        pid, status_r = fork_child(_child, request, out_fd, err_fd)
+                    learner.started(pid, request)
                 except Exception as e:  # noqa: BLE001
                     send({"error": f"{type(e).__name__}: {e}"})
                     os.close(out_fd), os.close(err_fd)
                     continue
-                if pid == 0:
-                    sock.close()
-                    signal.set_wakeup_fd(-1)
-                    os.close(wake_r)
-                    os.close(wake_w)
-                    _child(request, out_fd, err_fd)
                 os.close(out_fd)
                 os.close(err_fd)
-                children.add(pid)
+                children[pid] = status_r
                 send({"started": pid})
-        while children:
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if pid == 0:
                 break
-            children.discard(pid)
-            rc = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-            send({"exited": pid, "returncode": rc})
+            if spare is not None and pid == spare.pid:
+                drop_spare()
+            if pid in dropped:
+                dropped.discard(pid)
+                continue
+            if pid not in children:
+                continue
+            fd = children.pop(pid)
+            if fd is not None:
+                os.close(fd)
+            if pid in reported:
+                reported.discard(pid)
+            else:
+                ended(pid, -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+            if learner.teacher is not None and learner.teacher[0] == pid and learner.learn() and spare is not None:
+                drop_spare()  # forked before what was learned: the next spare has it
+    drop_spare()
     return 0
+
+
+class _Learner:
+    """What the zygote learns from finished jobs: modules to import, then pages to copy ahead (see the module doc)."""
+
+    def __init__(self):
+        self.hot: list[list[int]] | None = None  # None: still learning
+        self.rounds = 0
+        self.teacher: tuple[int, str] | None = None  # (pid, report file) of the job that reports what it learned
+
+    def enrol(self, request: dict) -> None:
+        """Make this request's job the teacher when one is needed (it writes its report to a temporary file)."""
+        if self.teacher is None and self.hot is None:
+            import tempfile
+
+            fd, path = tempfile.mkstemp(prefix="amtlocal-zygote-", suffix=".json")
+            os.close(fd)
+            request["_learn"] = path
+
+    def started(self, pid: int, request: dict) -> None:
+        if request.get("_learn"):
+            self.teacher = (pid, request["_learn"])
+
+    def forget(self) -> None:
+        """The teacher failed: its report (if any) is not used; the next job teaches."""
+        if self.teacher is not None:
+            _unlink(self.teacher[1])
+            self.teacher = None
+
+    def learn(self) -> bool:
+        """Read the teacher's report (it has been reaped); True when the zygote changed (the spare is stale)."""
+        global _madvise
+        path = self.teacher[1]
+        self.teacher = None
+        try:
+            with open(path) as f:
+                report = json.load(f)
+        except (OSError, ValueError):
+            report = None
+        finally:
+            _unlink(path)
+        if not report:
+            return False
+        known = set(sys.modules)
+        new = [m for m in report.get("modules", []) if m not in known]
+        if new and self.rounds < LEARN_ROUNDS:
+            self.rounds += 1
+            _preload(new)
+            _settle()
+            return True  # the next job teaches again, on the new memory map
+        hot = report.get("hot") or []
+        if hot and _madvise is None:
+            try:
+                import ctypes
+
+                fn = ctypes.CDLL(None, use_errno=True).madvise
+                fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+                _madvise = fn
+            except (OSError, AttributeError):
+                hot = []
+        self.hot = hot
+        return bool(hot)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":
