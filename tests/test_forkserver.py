@@ -120,3 +120,12 @@ os.waitpid(pid, 0)
     out = subprocess.run([sys.executable, "-c", code, str(here)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1", "0"]
+
+
+def test_a_forked_job_has_the_garbage_collector_on(workdir, store, monkeypatch):
+    """The zygote imports with the collector off; the job's interpreter must have it on, as a fresh one does."""
+    monkeypatch.setenv("AMTLOCAL_LAUNCHER", "fork")
+    use_script(workdir, "import argparse, gc\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); p.parse_args()\n"
+                        "print('f1: %d' % gc.isenabled())\n")
+    run_job(make_request("gcon", max_jobs=3, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    assert [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in summaries("gcon", store)] == [1, 1, 1]
