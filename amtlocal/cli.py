@@ -249,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_common(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--backend", choices=("local", "sagemaker"), default=default, help="where jobs run (default: $AMTLOCAL_BACKEND or local)")
     parser.add_argument("--home", default=default, help="local store folder (default: $AMTLOCAL_HOME or ~/.amtlocal)")
-    parser.add_argument("--storage", default=default, help="Optuna storage URL for the local store (default: sqlite in the home folder)")
+    parser.add_argument("--storage", default=default, help="Optuna RDB storage URL for the local store, e.g. postgresql://... (default: the journal file store.journal in the home folder)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

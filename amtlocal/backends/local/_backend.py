@@ -47,7 +47,10 @@ class LocalBackend(Backend):
         job.prepare()  # every error a user can fix surfaces here, in the caller, before the worker starts
         log_path = self.store.job_dir(job.spec.name) / "tuner.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, AMTLOCAL_HOME=str(self.store.home), AMTLOCAL_STORAGE=self.store.storage_url)
+        env = dict(os.environ, AMTLOCAL_HOME=str(self.store.home))
+        env.pop("AMTLOCAL_STORAGE", None)
+        if self.store.storage_url:
+            env["AMTLOCAL_STORAGE"] = self.store.storage_url
         if self.stop_grace is not None:
             env["AMTLOCAL_STOP_GRACE_SECONDS"] = str(self.stop_grace)
         with open(log_path, "ab") as logf:

@@ -1,0 +1,72 @@
+"""The embedded store: Optuna's journal file in the home folder, its flock lock, and the storage-URL alternative."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import GOOD_SCRIPT, make_request, run_job, summaries, use_script
+
+
+def test_default_store_is_the_journal_file_in_the_home(workdir, tmp_path):
+    from amtlocal.backends.local import LocalStore
+
+    use_script(workdir, GOOD_SCRIPT)
+    store = LocalStore(tmp_path / "home")
+    run_job(make_request("journal", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    assert store.storage_url is None and store.journal_path == tmp_path / "home" / "store.journal"
+    lines = store.journal_path.read_text().splitlines()
+    assert lines and all(line.startswith("{") for line in lines)
+    # Another process (a new store object reading the file) sees the same records.
+    again = LocalStore(tmp_path / "home")
+    assert sorted(s["TrainingJobName"] for s in summaries("journal", again)) == sorted(s["TrainingJobName"] for s in summaries("journal", store))
+    assert not (tmp_path / "home" / "store.db").exists()
+
+
+def test_storage_url_selects_an_rdb_storage(workdir, tmp_path, monkeypatch):
+    from amtlocal.backends.local import LocalStore
+
+    use_script(workdir, GOOD_SCRIPT)
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    monkeypatch.setenv("AMTLOCAL_STORAGE", url)
+    store = LocalStore(tmp_path / "home")
+    desc = run_job(make_request("rdb", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    assert desc["TrainingJobStatusCounters"]["Completed"] == 2
+    assert store.storage_url == url and store.journal_path is None
+    assert (tmp_path / "other.db").stat().st_size > 0 and not (tmp_path / "home" / "store.journal").exists()
+
+
+def test_a_killed_holder_never_leaves_the_journal_locked(tmp_path):
+    """flock is released by the kernel when its holder dies (Optuna's default symlink lock would stay for its grace
+    period): a writer killed inside the lock does not block the next one."""
+    from amtlocal.backends.local._store import FlockJournalLock
+
+    path = str(tmp_path / "store.journal.lock")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nsys.path[:0] = [sys.argv[1]]\n"
+                               "from amtlocal.backends.local._store import FlockJournalLock\n"
+                               "FlockJournalLock(sys.argv[2]).acquire(); print('held', flush=True); time.sleep(60)",
+                               os.getcwd(), path], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    lock = FlockJournalLock(path)
+    try:
+        import fcntl
+
+        fd = os.open(path, os.O_RDWR)
+        try:  # held now: a non-blocking attempt fails
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            raise AssertionError("the lock was not held")
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        start = time.monotonic()
+        assert lock.acquire() is True
+        assert time.monotonic() - start < 2
+        lock.release()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
