@@ -4,7 +4,8 @@ train.py (pandas, scikit-learn) once: the floor in its process, amtlocal in its 
 
     .venv/bin/python benchmarks/bench_digits.py [--jobs 50] [--launchers fork,process] [--repeat 3]
 
-Prints wall times and the ratios amtlocal / floor (target <= 1.25 at parallelism 1 with the fork launcher) and
+Every measurement runs in a new interpreter (timed after the interpreter and the tool itself are imported), so
+none finds modules imported by an earlier one. Prints wall times and the ratios amtlocal / floor (target <= 1.25 at parallelism 1 with the fork launcher) and
 parallelism-2 speed-up (target >= 1.7), per round and as medians over the rounds.
 """
 from __future__ import annotations
@@ -19,12 +20,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, run_request, timer
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, run_request, timer  # noqa: E402
 
 TRAINING = ROOT / "training"
 
 
 def floor(jobs: int, parallel: int) -> tuple[float, float]:
+    """The floor, measured in a new interpreter each time, so that every measurement pays train.py's imports
+    (a second measurement in one process would find pandas and scikit-learn imported already)."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--floor-only", str(jobs), str(parallel)], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def _floor_here(jobs: int, parallel: int) -> tuple[float, float]:
     """In-process Optuna: the same parse/load/fit/score/save as train.py's main, per trial."""
     import optuna
 
@@ -60,6 +72,16 @@ def floor(jobs: int, parallel: int) -> tuple[float, float]:
 
 
 def amtlocal(jobs: int, parallel: int, launcher: str) -> tuple[float, float]:
+    """amtlocal's local backend, also in a new interpreter each time (nothing cached from an earlier measurement);
+    timed from LocalTuningJob.run() to its return, as the floor is timed from its first import of train.py."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--amtlocal-only", str(jobs), str(parallel), launcher], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def _amtlocal_here(jobs: int, parallel: int, launcher: str) -> tuple[float, float]:
     request = json.loads((TRAINING / "specs" / "random.json").read_text())
     request = copy.deepcopy(request)
     request["HyperParameterTuningJobConfig"]["ResourceLimits"] = {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": parallel}
@@ -105,4 +127,10 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
+    if sys.argv[1:2] == ["--floor-only"]:
+        print(*_floor_here(int(sys.argv[2]), int(sys.argv[3])))
+        sys.exit(0)
+    if sys.argv[1:2] == ["--amtlocal-only"]:
+        print(*_amtlocal_here(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
+        sys.exit(0)
     sys.exit(main())

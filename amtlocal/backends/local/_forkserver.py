@@ -63,6 +63,16 @@ def modules_to_preload(program: Path, code_dir: Path) -> list[str]:
     return out
 
 
+def idle_core(slots: int) -> bool:
+    """True when ``slots`` concurrent training jobs leave a core of this process's CPUs idle. Only then does forking
+    the next child ahead (and copying its pages ahead) come free; on busy cores it only competes with the jobs."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        cores = os.cpu_count() or 1
+    return slots < cores
+
+
 class ForkedProcess:
     """A training job forked by the :class:`ForkServer`, with the part of ``subprocess.Popen``'s interface the
     runner uses: ``pid``, ``stdout``/``stderr`` (binary pipes), ``poll()``, ``wait(timeout)``, ``returncode``."""
@@ -92,13 +102,15 @@ class ForkServer:
         modules: module names to import once in the zygote (see :func:`modules_to_preload`).
         env: the zygote's own environment (what every job's environment starts from, without credentials:
             :meth:`ScriptModeJob.base_environment`), seen by modules at their import.
+        spares: fork each next child ahead, while a job runs (worth it when a core is idle: see :func:`idle_core`).
     """
 
-    def __init__(self, modules: list[str], env: dict[str, str] | None = None):
+    def __init__(self, modules: list[str], env: dict[str, str] | None = None, spares: bool = True):
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = parent
         # Run as a plain script, not ``-m amtlocal...``: the zygote then imports the entry point's modules and nothing of ours.
-        self._proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_zygote.py")), str(child.fileno()), *modules],
+        self._proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_zygote.py")), str(child.fileno()),
+                                       "1" if spares else "0", *modules],
                                       pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, env=env,
                                       start_new_session=True)
         child.close()
@@ -205,4 +217,4 @@ class ForkServer:
             self._proc.wait()
 
 
-__all__ = ["ForkServer", "ForkedProcess", "launcher_kind", "modules_to_preload"]
+__all__ = ["ForkServer", "ForkedProcess", "idle_core", "launcher_kind", "modules_to_preload"]

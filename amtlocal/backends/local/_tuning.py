@@ -329,7 +329,7 @@ class LocalTuningJob:
 
     def _spawner_for(self, d: Definition):
         """The warm fork server of this definition's entry point, or None (see _forkserver)."""
-        from amtlocal.backends.local._forkserver import ForkServer, launcher_kind, modules_to_preload
+        from amtlocal.backends.local._forkserver import ForkServer, idle_core, launcher_kind, modules_to_preload
 
         if launcher_kind() != "fork" or not d.job.program.endswith(".py") or not d.job.code_source.is_dir():
             return None
@@ -340,8 +340,17 @@ class LocalTuningJob:
             if server is not None:
                 server.close()
             modules = modules_to_preload(d.job.code_source / d.job.program, d.job.code_source)
-            server = servers[key] = ForkServer(modules, env=d.job.base_environment())
+            server = servers[key] = ForkServer(modules, env=d.job.base_environment(), spares=idle_core(self._slots()))
         return server.spawn
+
+    def _slots(self) -> int:
+        """Training jobs this process runs at once: MaxParallelTrainingJobs, capped by AMTLOCAL_WORKER_SLOTS (read
+        from the request: the fork servers start before prepare())."""
+        try:
+            parallel = int(self.spec.request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"])
+        except (KeyError, TypeError, ValueError):
+            parallel = 1
+        return min(parallel, int(os.environ.get("AMTLOCAL_WORKER_SLOTS") or parallel))
 
     def _close_forkservers(self) -> None:
         servers, self._forkservers = self._forkservers, {}

@@ -1,4 +1,4 @@
-"""The fork server's own process: ``python .../_zygote.py FD MODULE...``.
+"""The fork server's own process: ``python .../_zygote.py FD SPARE MODULE...`` (SPARE: ``1`` to fork spares).
 
 It imports the heavy modules an entry point uses (once), then forks one child per training job on request. It
 must stay single-threaded (fork copies only the calling thread), so it polls: requests on the socket, and
@@ -12,8 +12,9 @@ Protocol on the inherited Unix socket ``FD`` (see ``_forkserver.py``):
   ``{"exited": pid, "returncode": n}`` when a child ends (negative n: killed by signal -n, as subprocess reports).
 
 Speed-ups that change nothing a training job can observe:
-- a spare child: right after handing a job over, the zygote forks the next child, which waits for its request,
-  so the fork (copying the page tables of a large interpreter) happens while a job runs, not between two jobs;
+- a spare child (when a core is idle while jobs run: parallelism below the core count): right after handing a job
+  over, the zygote forks the next child, which waits for its request, so the fork (copying the page tables of a large
+  interpreter) and the copying ahead below happen beside a running job, not between two jobs;
 - learned imports: the first training job that exits 0 reports the installed modules it imported lazily (beyond
   the entry point's top-level imports, e.g. what pandas imports on first use); the zygote imports them too, as it
   did the top-level ones, so later jobs find them imported (at most :data:`LEARN_ROUNDS` times);
@@ -248,7 +249,8 @@ def main(argv: list[str]) -> int:
     sys.path[0] = os.getcwd()  # as under ``python -m``: not this file's folder
     gc.disable()
     sock = socket.socket(fileno=int(argv[0]))
-    _preload(argv[1:])
+    spares = argv[1] == "1"
+    _preload(argv[2:])
     _settle()
     # A child's end wakes the loop at once (instead of at the next poll): SIGCHLD writes a byte to this pipe.
     wake_r, wake_w = os.pipe()
@@ -300,7 +302,7 @@ def main(argv: list[str]) -> int:
             learner.forget()
 
     while True:
-        if spare is None:
+        if spare is None and spares:
             try:
                 conn, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
                 pid, status_r = fork_child(lambda status_w: (conn.close(), _spare_main(theirs, learner.hot, status_w)))
