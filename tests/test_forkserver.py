@@ -92,12 +92,12 @@ def test_written_pages_are_the_pages_a_child_wrote():
     code = """
 import ctypes, os, sys
 sys.path.insert(0, sys.argv[1])
-import _zygote as z
+import _zygote_learning as z
 page = os.sysconf("SC_PAGE_SIZE")
 buf = bytearray(64 * page)
 for i in range(0, len(buf), page):
     buf[i] = 1  # present in the parent
-z._REGIONS = z._private_regions()
+z.note_regions()
 address = ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
 r, w = os.pipe()
 pid = os.fork()
@@ -108,7 +108,7 @@ if pid == 0:
     for a in written:
         buf[a - address] = 2
     total = sum(buf[a - address] for a in read_only)
-    runs = z._written_pages()
+    runs = z.written_pages()
     covered = lambda a: any(s <= a < s + n for s, n in runs)
     os.write(w, ("%d %d" % (all(map(covered, written)), any(map(covered, read_only)))).encode())
     os._exit(0)

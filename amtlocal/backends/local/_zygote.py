@@ -15,12 +15,10 @@ Speed-ups that change nothing a training job can observe:
 - a spare child (when a core is idle while jobs run: parallelism below the core count): right after handing a job
   over, the zygote forks the next child, which waits for its request, so the fork (copying the page tables of a large
   interpreter) and the copying ahead below happen beside a running job, not between two jobs;
-- learned imports: the first training job that exits 0 reports the installed modules it imported lazily (beyond
-  the entry point's top-level imports, e.g. what pandas imports on first use); the zygote imports them too, as it
-  did the top-level ones, so later jobs find them imported (at most :data:`LEARN_ROUNDS` times);
-- pages touched ahead (Linux >= 5.14): that job also reports which of the zygote's memory pages it wrote to (its
-  copy-on-write copies, from ``/proc/self/pagemap``); each spare copies those pages ahead of its job
-  (``MADV_POPULATE_WRITE``), while it waits, instead of taking a page fault on each during the job.
+- learned imports and pages copied ahead (``_zygote_learning.py``): after the first job that exits 0, the zygote
+  also imports the installed modules that job imported lazily, and spares copy ahead the memory pages jobs write;
+- a job's end is reported from its exit code, written to a status pipe after its output is closed, without waiting
+  for the kernel to tear down its address space.
 """
 from __future__ import annotations
 
@@ -33,11 +31,10 @@ import signal
 import socket
 import sys
 
-LEARN_ROUNDS = 2  # rounds of importing modules learned from a finished job (each also replaces the spare)
-MAX_HOT_BYTES = 512 << 20  # most memory a spare copies ahead
-MADV_POPULATE_WRITE = 23  # <linux/mman.h>, Linux >= 5.14
-_REGIONS: list[tuple[int, int]] = []  # the zygote's private writable mappings (start, end), as its children inherit them
-_madvise = None  # libc's madvise, once there are pages to copy ahead
+try:  # run as a script (the fork server's normal case): its folder is on sys.path; imports nothing of amtlocal
+    import _zygote_learning as learning
+except ImportError:  # imported as part of the package
+    from amtlocal.backends.local import _zygote_learning as learning
 
 
 def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
@@ -107,96 +104,12 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
                 pass
         # A teacher reports before its status: once the status is out, the tuner ends the job's process group.
         if code == 0 and request.get("_learn"):
-            _teach(request["_learn"], before, request["cwd"])
+            learning.teach(request["_learn"], before, request["cwd"])
         try:
             os.write(status_fd, b"%d" % (code & 0xFF))
         except OSError:
             pass
         os._exit(code & 0xFF)
-
-
-def _teach(path: str, before: set[str], cwd: str) -> None:
-    """Write what this finished job learned for the zygote to ``path``: {"modules": [...], "hot": [[addr, len]...]}."""
-    try:
-        modules = []
-        own = os.path.join(os.path.realpath(cwd), "")
-        for name in sorted(set(sys.modules) - before):
-            module = sys.modules.get(name)
-            if name == "__main__" or module is None or getattr(module, "__spec__", None) is None:
-                continue
-            file = getattr(module, "__file__", None)
-            if file and os.path.realpath(file).startswith(own):
-                continue  # the job's own code (its copy of the code folder) is never preloaded
-            modules.append(name)
-        with open(path, "w") as f:
-            json.dump({"modules": modules, "hot": _written_pages()}, f)
-    except Exception:  # noqa: BLE001 - learning is an optimisation; a job never fails for it
-        pass
-
-
-def _written_pages() -> list[list[int]]:
-    """Runs [address, length] of the zygote's pages this process holds a private copy of (pagemap bits 63 and 56:
-    present and exclusively mapped), i.e. the pages a job writes; empty where pagemap cannot be read."""
-    if not sys.platform.startswith("linux") or not _REGIONS:
-        return []
-    import array
-
-    page = os.sysconf("SC_PAGE_SIZE")
-    runs: list[list[int]] = []
-    total = 0
-    try:
-        with open("/proc/self/pagemap", "rb", buffering=0) as f:
-            for start, end in _REGIONS:
-                n = (end - start) // page
-                f.seek(start // page * 8)
-                entries = array.array("Q")
-                entries.frombytes(f.read(n * 8))
-                first = None
-                for i, e in enumerate(entries):
-                    hot = (e >> 63) & 1 and (e >> 56) & 1
-                    if hot and first is None:
-                        first = i
-                    elif not hot and first is not None:
-                        runs.append([start + first * page, (i - first) * page])
-                        total += (i - first) * page
-                        first = None
-                if first is not None:
-                    runs.append([start + first * page, (n - first) * page])
-                    total += (n - first) * page
-                if total > MAX_HOT_BYTES:
-                    break
-    except OSError:
-        return []
-    return runs
-
-
-def _private_regions() -> list[tuple[int, int]]:
-    """The private writable mappings of this process (heap, anonymous memory, libraries' data), not the stack."""
-    if not sys.platform.startswith("linux"):
-        return []
-    out = []
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                parts = line.split()
-                perms = parts[1]
-                name = parts[5] if len(parts) > 5 else ""
-                if perms[:2] != "rw" or perms[3] != "p" or (name.startswith("[") and name != "[heap]"):
-                    continue
-                start, end = (int(x, 16) for x in parts[0].split("-"))
-                out.append((start, end))
-    except OSError:
-        return []
-    return out
-
-
-def _copy_ahead(hot: list[list[int]]) -> None:
-    """In a spare: fault in (copy) the pages a job is expected to write. Errors are ignored: a range that is no
-    longer mapped or writable is simply not copied."""
-    if _madvise is None:
-        return
-    for address, length in hot:
-        _madvise(address, length, MADV_POPULATE_WRITE)
 
 
 def _preload(modules: list[str]) -> None:
@@ -212,9 +125,8 @@ def _settle() -> None:
     write to, and so copy, the zygote's pages) and note the memory map the children inherit. The zygote itself
     runs with the collector off (as Python's docs advise for a fork server: ``gc.disable()`` early, ``gc.freeze()``
     before forking); imports then run faster, and each child turns it back on."""
-    global _REGIONS
     gc.freeze()
-    _REGIONS = _private_regions()
+    learning.note_regions()
 
 
 class _Spare:
@@ -228,7 +140,7 @@ def _spare_main(conn: socket.socket, hot: list[list[int]] | None, status_fd: int
     """In a spare: copy the hot pages, wait for the request, then run it as any child (or exit if none comes)."""
     try:
         if hot:
-            _copy_ahead(hot)
+            learning.copy_ahead(hot)
         buf, fds = b"", []
         while b"\n" not in buf:
             data, got, _, _ = socket.recv_fds(conn, 1 << 20, 2)
@@ -264,7 +176,7 @@ def main(argv: list[str]) -> int:
     reported: set[int] = set()  # children whose end was reported from their status pipe, not yet reaped
     spare: _Spare | None = None
     dropped: set[int] = set()  # spares killed or dead before use: reaped, never reported
-    learner = _Learner()
+    learner = learning.Learner(lambda modules: (_preload(modules), _settle()))
 
     def send(obj: dict) -> None:
         sock.sendall((json.dumps(obj) + "\n").encode())
@@ -384,75 +296,6 @@ def main(argv: list[str]) -> int:
                 drop_spare()  # forked before what was learned: the next spare has it
     drop_spare()
     return 0
-
-
-class _Learner:
-    """What the zygote learns from finished jobs: modules to import, then pages to copy ahead (see the module doc)."""
-
-    def __init__(self):
-        self.hot: list[list[int]] | None = None  # None: still learning
-        self.rounds = 0
-        self.teacher: tuple[int, str] | None = None  # (pid, report file) of the job that reports what it learned
-
-    def enrol(self, request: dict) -> None:
-        """Make this request's job the teacher when one is needed (it writes its report to a temporary file)."""
-        if self.teacher is None and self.hot is None:
-            import tempfile
-
-            fd, path = tempfile.mkstemp(prefix="amtlocal-zygote-", suffix=".json")
-            os.close(fd)
-            request["_learn"] = path
-
-    def started(self, pid: int, request: dict) -> None:
-        if request.get("_learn"):
-            self.teacher = (pid, request["_learn"])
-
-    def forget(self) -> None:
-        """The teacher failed: its report (if any) is not used; the next job teaches."""
-        if self.teacher is not None:
-            _unlink(self.teacher[1])
-            self.teacher = None
-
-    def learn(self) -> bool:
-        """Read the teacher's report (it has been reaped); True when the zygote changed (the spare is stale)."""
-        global _madvise
-        path = self.teacher[1]
-        self.teacher = None
-        try:
-            with open(path) as f:
-                report = json.load(f)
-        except (OSError, ValueError):
-            report = None
-        finally:
-            _unlink(path)
-        if not report:
-            return False
-        known = set(sys.modules)
-        new = [m for m in report.get("modules", []) if m not in known]
-        if new and self.rounds < LEARN_ROUNDS:
-            self.rounds += 1
-            _preload(new)
-            _settle()
-            return True  # the next job teaches again, on the new memory map
-        hot = report.get("hot") or []
-        if hot and _madvise is None:
-            try:
-                import ctypes
-
-                fn = ctypes.CDLL(None, use_errno=True).madvise
-                fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-                _madvise = fn
-            except (OSError, AttributeError):
-                hot = []
-        self.hot = hot
-        return bool(hot)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 if __name__ == "__main__":
