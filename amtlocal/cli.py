@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from typing import Any, Sequence
 
@@ -111,6 +112,10 @@ def cmd_validate(args) -> int:
     from amtlocal.spec import load_spec
 
     spec = load_spec(args.spec)
+    if args.log and not os.access(args.log, os.R_OK):
+        from amtlocal.exceptions import AmtValidationError
+
+        raise AmtValidationError("--log", f"no readable file {args.log!r} (a training job's log to scrape)")
     print(f"{args.spec}: valid CreateHyperParameterTuningJob request ({spec.name}, {spec.config['Strategy']})")
     if args.log:
         from amtlocal.metrics import MetricScraper

@@ -96,6 +96,14 @@ def test_validate_with_sample_log(workdir):
     assert "auc: matched nothing" in out
 
 
+def test_validate_with_a_missing_log_names_the_option(workdir):
+    spec = _spec(workdir)
+    r = amtlocal("validate", str(spec), "--log", str(workdir / "no-such.log"))
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"amtlocal: error: --log: no readable file {str(workdir / 'no-such.log')!r} (a training job's log to scrape)"
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
 def test_stop_marks_an_idle_job_stopped(workdir, store):
     req = make_request("idle", integer=[("x", 1, 9, "Auto")])
     store.create(req, workdir)

@@ -200,3 +200,14 @@ def test_grid_same_seed_same_order(workdir):
         run_job(make_request(name, strategy="Grid", max_jobs=None, seed=11, categorical=cats), workdir)
     assert tuned("grid-seed-a") == tuned("grid-seed-b")
     assert len({tuple(sorted(t.items())) for t in tuned("grid-seed-a")}) == 6
+
+
+def test_progress_counts_the_jobs_that_replaced_a_finished_one(workdir):
+    """A snapshot is taken after the next job starts: at parallelism 2 with jobs left, 2 are running."""
+    use_script(workdir, "import argparse, time\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\n"
+                        "time.sleep(0.2)\nprint('f1: %d' % a.x)\n")
+    seen = []
+    run_job(make_request("prog", max_jobs=6, parallel=2, integer=[("x", 1, 9, "Linear")]), workdir, progress=seen.append)
+    middle = [(p.finished, p.running) for p in seen if 0 < p.finished <= 4]
+    assert middle and all(running == 2 for _, running in middle), middle
+    assert (seen[-1].finished, seen[-1].running, seen[-1].total) == (6, 0, 6)

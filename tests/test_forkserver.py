@@ -129,3 +129,22 @@ def test_a_forked_job_has_the_garbage_collector_on(workdir, store, monkeypatch):
                         "print('f1: %d' % gc.isenabled())\n")
     run_job(make_request("gcon", max_jobs=3, integer=[("x", 1, 9, "Linear")]), workdir, store)
     assert [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in summaries("gcon", store)] == [1, 1, 1]
+
+
+def test_an_uncaught_error_prints_the_traceback_a_fresh_interpreter_prints(workdir, store, monkeypatch):
+    """Only the script's own frames: none of the fork server's or runpy's (they would also crowd out the error
+    line in the stderr tail that FailureReason keeps)."""
+    use_script(workdir, "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); p.parse_args()\n"
+                        "def check(v):\n    raise ValueError('x too small: %d' % v)\ncheck(1)\n")
+    logs = {}
+    for launcher in ("process", "fork"):
+        monkeypatch.setenv("AMTLOCAL_LAUNCHER", launcher)
+        run_job(make_request(f"tb-{launcher}", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
+        [s] = summaries(f"tb-{launcher}", store)
+        log = _log(store, f"tb-{launcher}", s["TrainingJobName"])
+        logs[launcher] = [line for line in log.splitlines() if not line.startswith("  File ")]  # paths differ per job
+        assert s["TrainingJobStatus"] == "Failed" and "ValueError: x too small: 1" in s["FailureReason"]
+        assert "_zygote" not in log and "runpy" not in log
+        assert log.count('  File "') == 2  # <module> and check(), as a fresh interpreter prints them
+    assert logs["fork"] == logs["process"]
+

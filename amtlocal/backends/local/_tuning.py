@@ -207,6 +207,7 @@ class LocalTuningJob:
         failure: str | None = None
         completion = _completion.check(self.config.get("TuningJobCompletionCriteria"), finished, self.maximize)
         next_poll = 0.0
+        report_due = False
         self._report(study, len(finished), 0)
 
         def stop_all(reason: str) -> None:
@@ -237,6 +238,9 @@ class LocalTuningJob:
                         trial, d = self._ask(study)
                         n_own += 1
                         running[trial.number] = _Running(trial, self._launch(trial, d, n_own, events), d)
+                if report_due:  # after the launches, so that "running" counts the jobs that replaced the finished one
+                    self._report(study, len(finished), len(running))
+                    report_due = False
                 if not running:
                     if self.store.shared and not stopping and self._shared_wait(study):
                         finished = self._shared_finished(study)
@@ -269,7 +273,7 @@ class LocalTuningJob:
                     log.info("%s: %s; completing", self.spec.name, completion.reason)
                     stopping = "Complete"
                     stop_all("TuningJobCompleted")
-                self._report(study, len(finished), len(running))
+                report_due = True
         except KeyboardInterrupt:
             log.warning("Interrupted: stopping %d running training job(s); the tuning job stays resumable", len(running))
             stop_all("Interrupted")

@@ -86,10 +86,15 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
             else:
                 print(e.code, file=sys.stderr)
                 code = 1
-        except BaseException:  # noqa: BLE001 - the script's own error: print it as the interpreter would
+        except BaseException as e:  # noqa: BLE001 - the script's own error: print it as the interpreter would
             import traceback
 
-            traceback.print_exc()
+            # From the script's own frames on, as a fresh interpreter prints it (not this file's or runpy's).
+            script = os.path.realpath(program)
+            tb = e.__traceback__
+            while tb is not None and os.path.realpath(tb.tb_frame.f_code.co_filename) != script:
+                tb = tb.tb_next
+            traceback.print_exception(type(e), e, tb or e.__traceback__)
             code = 1
         try:
             sys.stdout.flush()
