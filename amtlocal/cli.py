@@ -9,6 +9,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from typing import Any, Sequence
 
@@ -180,9 +181,21 @@ def cmd_jobs(args) -> int:
         value = f"{m['Value']:.6g}" if m else "-"
         line = f"{r['TrainingJobName']:48} {r['TrainingJobStatus']:10} {value:>10}  " + "  ".join(v.ljust(w) for v, w in zip(c, widths))
         if args.failures and r.get("FailureReason"):
-            line += "  " + " ".join(r["FailureReason"].split())[:200]
+            line += "  " + short_failure_reason(r["FailureReason"])
         print(line)
     return 0
+
+
+def short_failure_reason(reason: str, width: int = 200) -> str:
+    """One table cell for a FailureReason. For the toolkit's ``ExecuteUserScriptError`` (``ExitCode n`` +
+    ``ErrorMessage "<end of stderr>"``), the exit code and the last line of stderr, where a Python error names itself
+    (``ValueError: ...``); otherwise the reason's start on one line. ``--json`` keeps the whole text."""
+    match = re.search(r'ExecuteUserScriptError:\s*ExitCode (.*?)\s*ErrorMessage "(.*?)(?:"\s*Command "|$)', reason, re.S)
+    if match:
+        lines = [x.strip() for x in match.group(2).splitlines() if x.strip()]
+        last = lines[-1] if lines else "(nothing on stderr)"
+        return " ".join(f"AlgorithmError: ExitCode {match.group(1)}: {last}".split())[:width]
+    return " ".join(reason.split())[:width]
 
 
 def _short(value: str) -> str:

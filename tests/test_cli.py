@@ -59,7 +59,17 @@ def test_failed_tuning_job_exits_1(workdir):
     assert "Failed" in r.stdout and "No training job succeeded" in r.stdout
     assert "first failure, failing-001-" in r.stdout and "ExitCode 1" in r.stdout
     table = amtlocal("jobs", "failing", "--failures").stdout
-    assert "FAILURE REASON" in table and "AlgorithmError: ExecuteUserScriptError" in table
+    assert "FAILURE REASON" in table and "AlgorithmError: ExitCode 1: (nothing on stderr)" in table
+
+
+def test_failures_table_shows_the_error_line_not_the_traceback_start(workdir):
+    use_script(workdir, "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\n"
+                        "raise ValueError('x too small: %d' % a.x)\n")
+    assert amtlocal("tune", str(_spec(workdir, name="raising", max_jobs=2))).returncode == 1
+    rows = [line for line in amtlocal("jobs", "raising", "--failures").stdout.splitlines() if line.startswith("raising-")]
+    assert len(rows) == 2
+    for row in rows:
+        assert row.endswith("AlgorithmError: ExitCode 1: ValueError: x too small: " + row.split()[3]), row
 
 
 def test_same_name_other_spec_is_a_spec_error(workdir):
