@@ -106,6 +106,18 @@ def test_validate_with_sample_log(workdir):
     assert "auc: matched nothing" in out
 
 
+def test_a_spec_refused_at_start_leaves_no_folder(workdir, tmp_path):
+    """Missing local data is found when tune starts (after validate): the error names the field, and nothing is left
+    in the home (no job folder, no lock file)."""
+    use_script(workdir, GOOD)
+    req = make_request("nodata", integer=[("x", 1, 9, "Auto")])
+    req["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = "file://no-such-data"
+    (workdir / "nodata.json").write_text(json.dumps(req))
+    r = amtlocal("tune", str(workdir / "nodata.json"))
+    assert r.returncode == 2 and "InputDataConfig" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "home" / "jobs" / "nodata").exists()
+
+
 def test_validate_with_a_missing_log_names_the_option(workdir):
     spec = _spec(workdir)
     r = amtlocal("validate", str(spec), "--log", str(workdir / "no-such.log"))

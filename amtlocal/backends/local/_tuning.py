@@ -147,7 +147,11 @@ class LocalTuningJob:
     def _run(self, resume: bool) -> dict:
         self.spec.validate()  # a spec error surfaces before the lock file (and the job's folder) is made
         with self.store.lock(self.spec.name):  # before prepare(): two tuners never race to create one study
-            study = self.prepare()
+            try:
+                study = self.prepare()
+            except AmtValidationError:
+                self._drop_unused_job_dir()
+                raise
             status = study.user_attrs.get(S.A_STATUS)
             if status in ("Completed", "Failed"):
                 return R.describe(study)
@@ -163,6 +167,17 @@ class LocalTuningJob:
             finally:
                 study.set_user_attr(A_RUNTIME, study.user_attrs.get(A_RUNTIME, 0.0) + time.time() - started)
             return R.describe(study)
+
+    def _drop_unused_job_dir(self) -> None:
+        """A new tuning job refused by prepare() (missing local paths, warm-start rules) leaves no folder behind: the
+        job's folder goes when it holds nothing but the lock file and no tuning job of that name exists."""
+        folder = self.store.job_dir(self.spec.name)
+        try:
+            if self.store.resolve_name(self.spec.name) is None and [p.name for p in folder.iterdir()] == ["tuner.lock"]:
+                (folder / "tuner.lock").unlink()
+                folder.rmdir()
+        except OSError:
+            pass
 
     def _set(self, study, **attrs) -> None:
         for k, v in attrs.items():
