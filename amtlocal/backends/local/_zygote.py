@@ -40,16 +40,27 @@ except ImportError:  # imported as part of the package
 def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
     """In the forked child: become the training job's process under the script-mode contract, run it, exit.
 
-    Its exit code is also written to ``status_fd`` as it ends (after its output is closed), so the job's end is
-    reported without waiting for the kernel to tear down a large address space (milliseconds)."""
+    It behaves as ``python train.py ...`` would: signals as a new interpreter sets them, ``__main__`` with an absolute
+    ``__file__`` and the script's folder first on ``sys.path``, an uncaught error's traceback from the script's
+    frames, and at the end what the interpreter does at exit (wait for non-daemon threads, run ``atexit`` callbacks,
+    release ``__main__``'s objects so that files left open are flushed; an uncaught KeyboardInterrupt ends it by
+    SIGINT). Its exit code is also written to ``status_fd`` once its output is closed, so the job's end is reported
+    without waiting for the kernel to tear down a large address space. A process the job forks (``os.fork``) and
+    that runs to the script's end exits the same way, without reporting: the job is its main process."""
+    me = os.getpid()
     code = 1
+    interrupted = False
     before = set(sys.modules)
     gc.enable()  # the zygote ran with it off (see _settle); a job's interpreter has it on
     try:
         os.setsid()  # its own process group, as a spawned job has: stopping it ends what it starts
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE):
+        # As a new interpreter sets them: SIGINT raises KeyboardInterrupt, SIGPIPE (and SIGXFSZ) are ignored.
+        for sig in (signal.SIGTERM, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        for name in ("SIGPIPE", "SIGXFSZ"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_fd, 1)
@@ -68,15 +79,15 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         argv = request["argv"]
-        program = argv[1]
+        script = os.path.abspath(argv[1])  # Python >= 3.9 makes __main__.__file__ and sys.path[0] absolute
         sys.argv = argv[1:]
-        sys.path[0] = request["cwd"]
+        sys.path[0] = os.path.dirname(script)
+        if "multiprocessing.process" in sys.modules:  # it notes the working folder at its import (in the zygote)
+            sys.modules["multiprocessing.process"].ORIGINAL_DIR = os.getcwd()
         if "numpy" in sys.modules:  # forked children would otherwise share numpy's global random state
             sys.modules["numpy"].random.seed()
-        import runpy
-
         try:
-            runpy.run_path(program, run_name="__main__")
+            _run_main(script)
             code = 0
         except SystemExit as e:
             if e.code is None:
@@ -89,32 +100,74 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         except BaseException as e:  # noqa: BLE001 - the script's own error: print it as the interpreter would
             import traceback
 
-            # From the script's own frames on, as a fresh interpreter prints it (not this file's or runpy's).
-            script = os.path.realpath(program)
+            # From the script's own frames on, as a fresh interpreter prints it (none of this file's); a SyntaxError
+            # in the script has none.
             tb = e.__traceback__
-            while tb is not None and os.path.realpath(tb.tb_frame.f_code.co_filename) != script:
+            while tb is not None and tb.tb_frame.f_code.co_filename != script:
                 tb = tb.tb_next
-            traceback.print_exception(type(e), e, tb or e.__traceback__)
+            traceback.print_exception(type(e), e, tb)
+            interrupted = isinstance(e, KeyboardInterrupt)
             code = 1
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except Exception:  # noqa: BLE001
-            pass
+        _at_exit()
     finally:
+        if os.getpid() != me:
+            os._exit(code & 0xFF)  # a process the job forked: its end is not the job's
         for fd in (1, 2):  # the job's output ends here: the tuner's readers see end-of-file now
             try:
                 os.close(fd)
             except OSError:
                 pass
+        if interrupted:  # as CPython ends on an uncaught KeyboardInterrupt: by SIGINT (exit status -2)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(me, signal.SIGINT)
         # A teacher reports before its status: once the status is out, the tuner ends the job's process group.
-        if code == 0 and request.get("_learn"):
-            learning.teach(request["_learn"], before, request["cwd"])
+        if code == 0 and request.get("_learn_fd") is not None:
+            learning.teach(request["_learn_fd"], before, request["cwd"])
         try:
             os.write(status_fd, b"%d" % (code & 0xFF))
         except OSError:
             pass
         os._exit(code & 0xFF)
+
+
+def _run_main(script: str) -> None:
+    """Run ``script`` as ``__main__``, as the interpreter runs a script file."""
+    import builtins
+    import importlib.machinery
+    import types
+
+    with open(script, "rb") as f:
+        source = f.read()
+    code = compile(source, script, "exec", dont_inherit=True)
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__file__=script, __builtins__=builtins, __cached__=None, __package__=None, __spec__=None,
+                         __loader__=importlib.machinery.SourceFileLoader("__main__", script))
+    sys.modules["__main__"] = main
+    exec(code, main.__dict__)
+
+
+def _at_exit() -> None:
+    """What the interpreter does when a script ends, in its order: wait for non-daemon threads, run ``atexit``
+    callbacks, flush the standard streams, then release ``__main__``'s objects (a file left open is flushed)."""
+    try:
+        if "threading" in sys.modules:
+            sys.modules["threading"]._shutdown()
+    except BaseException:  # noqa: BLE001 - as at interpreter exit: reported, not fatal
+        import traceback
+
+        traceback.print_exc()
+    import atexit
+
+    atexit._run_exitfuncs()  # prints a failing callback's traceback itself, as at interpreter exit
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__file__", None) != __file__:
+        main.__dict__.clear()
+    gc.collect()
 
 
 def _preload(modules: list[str]) -> None:
@@ -148,13 +201,15 @@ def _spare_main(conn: socket.socket, hot: list[list[int]] | None, status_fd: int
             learning.copy_ahead(hot)
         buf, fds = b"", []
         while b"\n" not in buf:
-            data, got, _, _ = socket.recv_fds(conn, 1 << 20, 2)
+            data, got, _, _ = socket.recv_fds(conn, 1 << 20, 3)
             fds.extend(got)
             if not data:
                 os._exit(0)  # the zygote is gone or dropped this spare
             buf += data
         conn.close()
         request = json.loads(buf.split(b"\n", 1)[0])
+        if request.get("_learn") and len(fds) == 3:
+            request["_learn_fd"] = fds[2]  # the teacher's report file, passed along with its output
     except BaseException as e:  # noqa: BLE001 - a job handed over but unreadable: it fails, saying why
         if len(fds) == 2:
             os.write(fds[1], f"amtlocal fork server: {type(e).__name__}: {e}\n".encode())
@@ -244,7 +299,10 @@ def main(argv: list[str]) -> int:
                     reported.add(pid)
                     ended(pid, int(data))
         if sock in ready:
-            data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 2)
+            try:
+                data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 2)
+            except OSError:  # the client died (connection reset): as end-of-file
+                data, fds = b"", []
             if not data:
                 break  # the client is gone: stop serving (running children go on, in their own sessions)
             buf += data
@@ -256,16 +314,19 @@ def main(argv: list[str]) -> int:
                 pid = None
                 try:
                     request = json.loads(line)
-                    learner.enrol(request)
+                    learn_fd = learner.enrol(request)
                     if spare is not None:
                         try:
-                            socket.send_fds(spare.sock, [(json.dumps(request) + "\n").encode()], [out_fd, err_fd])
+                            socket.send_fds(spare.sock, [(json.dumps(request) + "\n").encode()],
+                                            [out_fd, err_fd] + ([learn_fd] if learn_fd is not None else []))
                             pid, status_r = spare.pid, spare.status
                             spare.sock.close()
                             spare = None
                         except OSError:
                             drop_spare()
                     if pid is None:
+                        if learn_fd is not None:
+                            request["_learn_fd"] = learn_fd  # inherited by the fork
                         pid, status_r = fork_child(_child, request, out_fd, err_fd)
                     learner.started(pid, request)
                 except Exception as e:  # noqa: BLE001

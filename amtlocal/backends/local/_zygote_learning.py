@@ -28,8 +28,9 @@ def note_regions() -> None:
     regions = private_regions()
 
 
-def teach(path: str, before: set[str], cwd: str) -> None:
-    """Write what this finished job learned for the zygote to ``path``: {"modules": [...], "hot": [[addr, len]...]}."""
+def teach(fd: int, before: set[str], cwd: str) -> None:
+    """Write what this finished job learned for the zygote to the report file ``fd`` (an unlinked temporary file the
+    zygote holds: nothing is left on disk whatever happens): ``{"modules": [...], "hot": [[address, length]...]}``."""
     try:
         modules = []
         own = os.path.join(os.path.realpath(cwd), "")
@@ -41,8 +42,9 @@ def teach(path: str, before: set[str], cwd: str) -> None:
             if file and os.path.realpath(file).startswith(own):
                 continue  # the job's own code (its copy of the code folder) is never preloaded
             modules.append(name)
-        with open(path, "w") as f:
-            json.dump({"modules": modules, "hot": written_pages()}, f)
+        data = json.dumps({"modules": modules, "hot": written_pages()}).encode()
+        while data:
+            data = data[os.write(fd, data):]
     except Exception:  # noqa: BLE001 - learning is an optimisation; a job never fails for it
         pass
 
@@ -119,39 +121,42 @@ class Learner:
         self._reload = reload  # imports modules into the zygote and settles it (see _zygote._settle)
         self.hot: list[list[int]] | None = None  # None: still learning
         self.rounds = 0
-        self.teacher: tuple[int, str] | None = None  # (pid, report file) of the job that reports what it learned
+        self.teacher: tuple[int, object] | None = None  # (pid, report file) of the job that reports what it learned
+        self.report = None  # the report file of the next teacher (an unlinked temporary file)
 
-    def enrol(self, request: dict) -> None:
-        """Make this request's job the teacher when one is needed (it writes its report to a temporary file)."""
+    def enrol(self, request: dict) -> int | None:
+        """When a teacher is needed, make this request's job the one (``request["_learn"]``) and return the fd of
+        its report file, which the job gets as ``request["_learn_fd"]`` (inherited, or passed to a spare)."""
         if self.teacher is None and self.hot is None:
             import tempfile
 
-            fd, path = tempfile.mkstemp(prefix="amtlocal-zygote-", suffix=".json")
-            os.close(fd)
-            request["_learn"] = path
+            self.report = tempfile.TemporaryFile()
+            request["_learn"] = True
+            return self.report.fileno()
+        return None
 
     def started(self, pid: int, request: dict) -> None:
         if request.get("_learn"):
-            self.teacher = (pid, request["_learn"])
+            self.teacher, self.report = (pid, self.report), None
 
     def forget(self) -> None:
         """The teacher failed: its report (if any) is not used; the next job teaches."""
         if self.teacher is not None:
-            unlink(self.teacher[1])
+            self.teacher[1].close()
             self.teacher = None
 
     def learn(self) -> bool:
         """Read the teacher's report (it has been reaped); True when the zygote changed (the spare is stale)."""
         global _madvise
-        path = self.teacher[1]
+        report_file = self.teacher[1]
         self.teacher = None
         try:
-            with open(path) as f:
-                report = json.load(f)
+            report_file.seek(0)
+            report = json.loads(report_file.read() or b"null")
         except (OSError, ValueError):
             report = None
         finally:
-            unlink(path)
+            report_file.close()
         if not report:
             return False
         known = set(sys.modules)
@@ -173,9 +178,3 @@ class Learner:
         self.hot = hot
         return bool(hot)
 
-
-def unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
