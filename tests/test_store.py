@@ -70,3 +70,23 @@ def test_a_killed_holder_never_leaves_the_journal_locked(tmp_path):
     finally:
         if holder.poll() is None:
             holder.kill()
+
+
+def test_a_journal_cut_mid_write_is_repaired_on_open(workdir, tmp_path):
+    """A last line without its newline (a writer killed during a multi-page write) is dropped when the store opens,
+    so later changes append cleanly and every complete record stays readable."""
+    from amtlocal.backends.local import LocalStore
+
+    use_script(workdir, GOOD_SCRIPT)
+    home = tmp_path / "home"
+    run_job(make_request("cut", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, LocalStore(home))
+    journal = home / "store.journal"
+    complete = journal.read_bytes()
+    with open(journal, "ab") as f:
+        f.write(b'{"op_code":5,"worker_id":"x","trial_id":1,"user_attr":{"summary":{"TrainingJobName":"cut-00')
+    store = LocalStore(home)
+    store.storage  # opening the store repairs the journal
+    assert journal.read_bytes() == complete
+    run_job(make_request("cut2", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    again = LocalStore(home)
+    assert len(summaries("cut", again)) == 2 and len(summaries("cut2", again)) == 1

@@ -83,7 +83,9 @@ class LocalStore:
                 from optuna.storages.journal import JournalFileBackend
 
                 path = str(self.home / JOURNAL_FILE)
-                self._storage = JournalStorage(JournalFileBackend(path, lock_obj=FlockJournalLock(path + ".lock")))
+                lock = FlockJournalLock(path + ".lock")
+                _drop_partial_last_line(path, lock)
+                self._storage = JournalStorage(JournalFileBackend(path, lock_obj=lock))
                 return self._storage
             kwargs: dict[str, Any] = {}
             if self.storage_url.startswith("sqlite"):
@@ -255,6 +257,37 @@ class JobLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _drop_partial_last_line(path: str, lock: "FlockJournalLock") -> None:
+    """A journal whose last line has no newline was cut mid-write (a writer killed during a write of more than a
+    page, or power loss): that change never completed, so it is dropped. Left there, the next appended line would
+    be glued to it and Optuna would refuse to read the whole journal."""
+    if not os.path.exists(path):
+        return
+    lock.acquire()
+    try:
+        with open(path, "rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            keep, step = 0, 1 << 16
+            pos = size
+            while pos > 0:  # the last newline, read backwards a block at a time
+                start = max(0, pos - step)
+                f.seek(start)
+                block = f.read(pos - start)
+                cut = block.rfind(b"\n")
+                if cut >= 0:
+                    keep = start + cut + 1
+                    break
+                pos = start
+            f.truncate(keep)
+    finally:
+        lock.release()
 
 
 class FlockJournalLock:
