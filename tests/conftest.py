@@ -116,3 +116,12 @@ def summaries(name: str, store=None) -> list[dict]:
     from amtlocal.backends.local import LocalStore, list_training_jobs
 
     return list_training_jobs((store or LocalStore()).load(name), MaxResults=100)["TrainingJobSummaries"]
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

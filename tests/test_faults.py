@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import F1, make_request, run_job, summaries, use_script
+from conftest import F1, alive, make_request, run_job, summaries, use_script
 
 FAULTS = Path(__file__).parent / "fault_scripts"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -57,15 +57,6 @@ def _series(tuning: str, job: dict, metric: str) -> list[float]:
 
 def _elapsed(job: dict) -> float:
     return (job["TrainingEndTime"] - job["TrainingStartTime"]).total_seconds()
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class PeakRss:
@@ -124,7 +115,7 @@ def test_hang_past_max_runtime_is_killed_after_the_grace_with_its_grandchild(wor
     assert job["ObjectiveStatus"] == "Succeeded" and _objective(job) == 0.3  # printed before the stop: it counts
     assert 2.5 <= _elapsed(job) < 8  # SIGTERM ignored: SIGKILL after the 1 s grace
     pids = [int(p) for p in (workdir / "pids").read_text().split()]
-    assert not any(_alive(p) for p in pids)  # the grandchild went with the group
+    assert not any(alive(p) for p in pids)  # the grandchild went with the group
 
 
 def test_sigterm_handler_prints_a_last_metric_in_the_grace_period(workdir):
@@ -148,7 +139,7 @@ def test_grandchildren_left_behind_are_ended_with_the_group(workdir):
     assert job["TrainingJobStatus"] == "Completed" and _objective(job) == 0.42 and "FailureReason" not in job
     assert _elapsed(job) < 8  # not held open by the grandchild that kept stdout
     pids = [int(p) for p in (workdir / "pids").read_text().split()]
-    assert len(pids) == 2 and not any(_alive(p) for p in pids)
+    assert len(pids) == 2 and not any(alive(p) for p in pids)
 
 
 # -- what the output looks like -----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_request, summaries, use_script
+from conftest import alive, make_request, summaries, use_script
 
 # Appends "start <job> <pid>" then "done <job> <pid>" to --ledger; sleeps --nap seconds between, or --long for the
 # first --n-long training jobs of the tuning job (by order of start).
@@ -65,14 +65,6 @@ def _wait_for(cond, proc: subprocess.Popen, timeout: float = 60) -> None:
         assert proc.poll() is None, proc.communicate()
         assert time.time() < deadline, "timed out"
         time.sleep(0.02)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _describe(home: Path, name: str) -> dict:
@@ -122,7 +114,7 @@ def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_consistent_store(work
         assert status == "Stopped" and "Traceback" not in err, err
     else:  # it had finished first (-2: the signal came while Python was exiting after the end)
         assert tuner.returncode in (0, -signal.SIGINT) and status == "Completed", (tuner.returncode, err)
-    assert not any(_alive(int(e[2])) for e in _ledger(ledger))
+    assert not any(alive(int(e[2])) for e in _ledger(ledger))
     again = _tune(spec, home)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
@@ -145,7 +137,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(workdir, tmp_path):
     jobs = summaries("ctrlc", _store(home))
     assert [j["TrainingJobStatus"] for j in jobs] == ["Stopped", "Stopped"]
     assert all(j["FailureReason"].startswith("Interrupted") for j in jobs)
-    assert not any(_alive(p) for p in pids)  # the training jobs were stopped, not left behind
+    assert not any(alive(p) for p in pids)  # the training jobs were stopped, not left behind
 
     again = _tune(spec, home)
     out, err = again.communicate(timeout=120)
@@ -164,14 +156,14 @@ def test_after_sigkill_the_next_run_ends_the_orphans_and_continues(workdir, tmp_
     tuner.kill()
     tuner.wait()
     time.sleep(0.3)
-    assert all(_alive(p) for p in pids)  # orphans: their tuner is gone, they still run
+    assert all(alive(p) for p in pids)  # orphans: their tuner is gone, they still run
 
     started = time.time()
     again = _tune(spec, home)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
     assert time.time() - started < 45  # it did not wait for the orphans' 60 s
-    assert not any(_alive(p) for p in pids)  # the next run ended them
+    assert not any(alive(p) for p in pids)  # the next run ended them
     stopped = _check_resumed(home, "orphans", ledger, max_jobs=4)
     assert sorted(j["TrainingJobName"] for j in stopped) == sorted(e[1] for e in _ledger(ledger)[:2])
     assert all("tuner process ended" in j["FailureReason"] for j in stopped)

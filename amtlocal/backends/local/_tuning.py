@@ -99,8 +99,7 @@ class LocalTuningJob:
         grid = sum(grid_size(d.space) for d in self.definitions)
         self.max_jobs = int(limits.get("MaxNumberOfTrainingJobs") or grid)
         self.parallel = int(limits["MaxParallelTrainingJobs"])
-        # A worker's own cap on a shared storage (the machine's share); MaxParallelTrainingJobs still holds overall.
-        self.local_slots = int(os.environ.get("AMTLOCAL_WORKER_SLOTS") or self.parallel)
+        self.slots = self._slots()
         self.max_tuning_runtime = limits.get("MaxRuntimeInSeconds")
         try:
             self.pruner = make_pruner(self.config, self.definitions[0].static)
@@ -244,7 +243,7 @@ class LocalTuningJob:
                     stop_all("TuningJobMaxRuntimeExceeded")
                 if not stopping and completion.done:
                     stopping = "Complete"
-                while not stopping and len(running) < min(self.parallel, self.local_slots) and len(finished) + len(running) < self.max_jobs:
+                while not stopping and len(running) < self.slots and len(finished) + len(running) < self.max_jobs:
                     with self.store.launch_lock(self.spec.name):
                         if self.store.shared:
                             n_own, room = self._shared_room(study)
@@ -363,8 +362,9 @@ class LocalTuningJob:
         return server.spawn
 
     def _slots(self) -> int:
-        """Training jobs this process runs at once: MaxParallelTrainingJobs, capped by AMTLOCAL_WORKER_SLOTS (read
-        from the request: the fork servers start before prepare())."""
+        """Training jobs this process runs at once: MaxParallelTrainingJobs, capped by AMTLOCAL_WORKER_SLOTS (a
+        worker's own share on a shared storage; MaxParallelTrainingJobs still holds overall). Read from the request,
+        since the fork servers start before prepare()."""
         try:
             parallel = int(self.spec.request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"])
         except (KeyError, TypeError, ValueError):

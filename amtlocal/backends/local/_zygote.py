@@ -211,7 +211,7 @@ def _spare_main(conn: socket.socket, hot: list[list[int]] | None, status_fd: int
         if request.get("_learn") and len(fds) == 3:
             request["_learn_fd"] = fds[2]  # the teacher's report file, passed along with its output
     except BaseException as e:  # noqa: BLE001 - a job handed over but unreadable: it fails, saying why
-        if len(fds) == 2:
+        if len(fds) >= 2:
             os.write(fds[1], f"amtlocal fork server: {type(e).__name__}: {e}\n".encode())
         os._exit(1 if fds else 0)
     _child(request, fds[0], fds[1], status_fd)
