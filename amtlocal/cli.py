@@ -208,8 +208,17 @@ def _short(value: str) -> str:
 
 
 def cmd_stop(args) -> int:
-    _backend(args).stop(args.name)
-    print(f"{args.name}: stop requested")
+    backend = _backend(args)
+    before = backend.describe(args.name)["HyperParameterTuningJobStatus"]
+    if before in ("Completed", "Failed", "Stopped"):
+        print(f"{args.name}: already {before}; nothing to stop")  # AMT refuses this stop; it changes nothing
+        return 0
+    backend.stop(args.name)
+    after = backend.describe(args.name)["HyperParameterTuningJobStatus"]
+    if after == "Stopped":
+        print(f"{args.name}: Stopped")
+    else:  # a live tuner stops its training jobs (SIGTERM, then SIGKILL after the grace period), then ends Stopped
+        print(f"{args.name}: {after}; its running training jobs are being stopped")
     return 0
 
 

@@ -131,7 +131,11 @@ def test_stop_marks_an_idle_job_stopped(workdir, store):
     store.create(req, workdir)
     r = amtlocal("stop", "idle")
     assert r.returncode == 0
+    assert r.stdout.strip() == "idle: Stopped"
     assert json.loads(amtlocal("describe", "idle").stdout)["HyperParameterTuningJobStatus"] == "Stopped"
+    # Stopping it again (AMT refuses a stop of an ended job) says so and changes nothing.
+    again = amtlocal("stop", "idle")
+    assert (again.returncode, again.stdout.strip()) == (0, "idle: already Stopped; nothing to stop")
 
 
 def test_help_is_fast_and_lists_commands():
@@ -139,3 +143,25 @@ def test_help_is_fast_and_lists_commands():
     assert r.returncode == 0
     for cmd in ("tune", "validate", "list", "describe", "jobs", "stop"):
         assert cmd in r.stdout
+
+
+def test_tune_no_wait_on_a_job_running_elsewhere_is_refused_and_stop_says_what_happens(workdir):
+    import time
+
+    use_script(workdir, "import time\ntime.sleep(60)\nprint('f1: 1')\n")
+    spec = _spec(workdir, name="busy", max_jobs=1)
+    first = amtlocal("tune", str(spec), "--no-wait")
+    assert (first.returncode, first.stdout.strip()) == (0, "busy"), first.stderr
+    deadline = time.time() + 60
+    while json.loads(amtlocal("describe", "busy").stdout)["TrainingJobStatusCounters"]["InProgress"] != 1:
+        assert time.time() < deadline, "the background worker never started its training job"
+        time.sleep(0.2)
+    second = amtlocal("tune", str(spec), "--no-wait")
+    assert second.returncode == 1 and second.stdout == ""
+    assert second.stderr.strip() == ("amtlocal: error: tuning job 'busy' is already running in another tuner process; "
+                                     "follow it with `amtlocal describe busy`, or stop it with `amtlocal stop busy`")
+    stop = amtlocal("stop", "busy")
+    assert (stop.returncode, stop.stdout.strip()) == (0, "busy: Stopping; its running training jobs are being stopped")
+    while json.loads(amtlocal("describe", "busy").stdout)["HyperParameterTuningJobStatus"] != "Stopped":
+        assert time.time() < deadline, "the stop was not honoured"
+        time.sleep(0.2)

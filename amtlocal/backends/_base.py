@@ -27,6 +27,7 @@ class Backend(abc.ABC):
 
         Raises:
             AmtValidationError: the request is invalid (before any training job starts).
+            TuningJobBusy: (local backend) the job is already running in another tuner process.
         """
 
     @abc.abstractmethod

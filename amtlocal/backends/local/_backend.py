@@ -17,7 +17,7 @@ from amtlocal.backends._base import Backend
 from amtlocal.backends.local import _records as R
 from amtlocal.backends.local import _store as S
 from amtlocal.backends.local._tuning import LocalTuningJob
-from amtlocal.exceptions import AmtLocalError, TuningJobNotFound
+from amtlocal.exceptions import AmtLocalError, TuningJobBusy, TuningJobNotFound
 from amtlocal.spec import TuningSpec
 
 
@@ -45,6 +45,10 @@ class LocalBackend(Backend):
             job.run()
             return
         job.prepare()  # every error a user can fix surfaces here, in the caller, before the worker starts
+        if not self.store.shared and self.store.lock(job.spec.name).held_elsewhere():
+            # else the worker would only write TuningJobBusy to its log, and the caller would think it started
+            raise TuningJobBusy(f"tuning job {job.spec.name!r} is already running in another tuner process; "
+                                f"follow it with `amtlocal describe {job.spec.name}`, or stop it with `amtlocal stop {job.spec.name}`")
         log_path = self.store.job_dir(job.spec.name) / "tuner.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, AMTLOCAL_HOME=str(self.store.home))
