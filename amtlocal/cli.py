@@ -85,6 +85,18 @@ def cmd_tune(args) -> int:
     printer = _ProgressPrinter()
     try:
         backend.create_tuning_job(spec.request, spec.base_dir, wait=not args.no_wait, progress=printer)
+    except KeyboardInterrupt:
+        if backend_name(args.backend) != "local":
+            raise  # the cloud backend's message says the job runs on and how to stop it
+        from amtlocal.exceptions import TuningJobNotFound
+
+        try:
+            status = backend.describe(spec.name)["HyperParameterTuningJobStatus"]
+        except TuningJobNotFound:  # Ctrl-C before the job was created: nothing to resume
+            raise KeyboardInterrupt(f"interrupted before tuning job {spec.name} was created; nothing ran") from None
+        if status == "Stopped":
+            raise  # main()'s message: Stopped, and resumes when the same spec runs again
+        raise KeyboardInterrupt(f"interrupted; tuning job {spec.name} is {status}") from None
     finally:
         printer.close()
     if args.no_wait:

@@ -165,3 +165,17 @@ def test_tune_no_wait_on_a_job_running_elsewhere_is_refused_and_stop_says_what_h
     while json.loads(amtlocal("describe", "busy").stdout)["HyperParameterTuningJobStatus"] != "Stopped":
         assert time.time() < deadline, "the stop was not honoured"
         time.sleep(0.2)
+
+
+def test_ctrl_c_before_the_tuning_job_exists_says_nothing_ran(workdir, tmp_path, monkeypatch, capsys):
+    """A Ctrl-C that lands while the tuner is still starting (before the job is in the store) must not claim a
+    Stopped, resumable job."""
+    from amtlocal import cli
+    from amtlocal.backends.local._backend import LocalBackend
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LocalBackend, "create_tuning_job", interrupted)
+    assert cli.main(["--home", str(tmp_path / "home"), "tune", str(_spec(workdir, name="early"))]) == 130
+    assert capsys.readouterr().err.strip() == "amtlocal: interrupted before tuning job early was created; nothing ran"
