@@ -264,3 +264,32 @@ def test_job_stopped_because_the_tuning_job_failed_never_ranks(workdir, tmp_path
     stopped = [j for j in jobs if j["TrainingJobStatus"] == "Stopped"]
     assert len(stopped) == 1 and stopped[0]["ObjectiveStatus"] == "Failed"
     assert "tuning job failed" in stopped[0]["FailureReason"]
+
+
+def test_log_and_metrics_are_on_disk_while_the_job_runs(workdir):
+    """output.log and metrics.jsonl can be followed during the job (as CloudWatch streams a job's log), and so
+    survive a tuner killed mid-job: each chunk read is written through, not held in a buffer until the end."""
+    import time
+
+    marker = workdir / "go-on"
+    use_script(workdir, "import os, sys, time\nprint('epoch 1 f1: 0.25', flush=True)\n"
+                        f"t = time.time()\nwhile not os.path.exists({str(marker)!r}) and time.time() - t < 30: time.sleep(0.05)\n"
+                        "print('f1: 0.5')\n")
+    req = make_request("live", max_jobs=1, integer=[("x", 1, 9, "Auto")])
+    result: dict = {}
+    runner = threading.Thread(target=lambda: result.update(desc=run_job(req, workdir)))
+    runner.start()
+    try:
+        home, deadline, log, series = Path(os.environ["AMTLOCAL_HOME"]), time.time() + 30, b"", []
+        while time.time() < deadline and not series:
+            logs = list((home / "jobs" / "live").glob("live-*/logs"))
+            if logs:
+                log = (logs[0] / "output.log").read_bytes()
+                series = (logs[0] / "metrics.jsonl").read_text().splitlines()
+            time.sleep(0.05)
+        assert log == b"epoch 1 f1: 0.25\n"
+        assert [(p["MetricName"], p["Value"]) for p in map(json.loads, series)] == [("f1", 0.25)]
+    finally:
+        marker.write_text("")
+        runner.join(60)
+    assert result["desc"]["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 0.5

@@ -192,6 +192,11 @@ class TrainingJobProcess:
                 self._log.write(b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for raw in lines))
             for p in found:
                 self._metrics.write(json.dumps({"MetricName": p.name, "Value": p.value, "Timestamp": p.timestamp}) + "\n")
+            # Out to the files with every chunk read: the log can be followed while the job runs (as CloudWatch
+            # streams it), and a tuner killed mid-job leaves what the job printed so far.
+            self._log.flush()
+            if found:
+                self._metrics.flush()
             for raw in lines[-STDERR_TAIL_LINES:] if is_err else ():
                 self._stderr_tail.append(line_text(raw[:TAIL_LINE_CHARS * 4])[:TAIL_LINE_CHARS])
             for raw in lines[-3:]:
