@@ -137,6 +137,8 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(workdir, tmp_path):
     jobs = summaries("ctrlc", _store(home))
     assert [j["TrainingJobStatus"] for j in jobs] == ["Stopped", "Stopped"]
     assert all(j["FailureReason"].startswith("Interrupted") for j in jobs)
+    # They ran: each keeps its start (timelines and TrainingElapsedTimeSeconds need it), about 0.1 s before its end.
+    assert all(0 < (j["TrainingEndTime"] - j["TrainingStartTime"]).total_seconds() < 30 for j in jobs), jobs
     assert not any(alive(p) for p in pids)  # the training jobs were stopped, not left behind
 
     again = _tune(spec, home)
@@ -167,6 +169,7 @@ def test_after_sigkill_the_next_run_ends_the_orphans_and_continues(workdir, tmp_
     stopped = _check_resumed(home, "orphans", ledger, max_jobs=4)
     assert sorted(j["TrainingJobName"] for j in stopped) == sorted(e[1] for e in _ledger(ledger)[:2])
     assert all("tuner process ended" in j["FailureReason"] for j in stopped)
+    assert all(0 < (j["TrainingEndTime"] - j["TrainingStartTime"]).total_seconds() < 60 for j in stopped), stopped
 
 
 @pytest.mark.parametrize("attempt", range(10))

@@ -40,16 +40,22 @@ def recover_orphans(study, store: S.LocalStore) -> None:
                 study.tell(t.number, state=optuna.trial.TrialState.FAIL)
             continue
         kill_orphan(where.get(S.T_PID), summary["TrainingJobName"], where.get(S.T_PID_START))
-        finish_interrupted(study, store, t, summary, "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume.")
+        # It ran from its launch (the tuner starts the process right after creating the record) to now.
+        finish_interrupted(study, store, t, summary, "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume.",
+                           start=summary.get("CreationTime"))
 
 
-def finish_interrupted(study, store: S.LocalStore, trial, summary: dict, reason: str, end: float | None = None) -> None:
+def finish_interrupted(study, store: S.LocalStore, trial, summary: dict, reason: str, end: float | None = None,
+                       start: float | None = None) -> None:
     """Record a training job cut short by the tuner's end (Stopped, not counted toward MaxNumberOfTrainingJobs) and
-    enqueue its configuration again."""
+    enqueue its configuration again. ``start``/``end``: its TrainingStartTime/TrainingEndTime (epoch seconds; end
+    defaults to now), so that it keeps its place on timelines and in TrainingElapsedTimeSeconds."""
     import optuna
 
     summary.update(TrainingJobStatus="Stopped", FailureReason=reason, ObjectiveStatus="Failed",
                    TrainingEndTime=end or time.time())
+    if start:
+        summary["TrainingStartTime"] = start
     summary.pop("FinalHyperParameterTuningJobObjectiveMetric", None)
     storage = store.storage
     storage.set_trial_user_attr(trial._trial_id, S.T_SUMMARY, summary)

@@ -186,8 +186,9 @@ class LocalTuningJob:
     def _recover_orphans(self, study) -> None:
         _recovery.recover_orphans(study, self.store)
 
-    def _finish_interrupted(self, study, trial, summary: dict, reason: str, end: float | None = None) -> None:
-        _recovery.finish_interrupted(study, self.store, trial, summary, reason, end)
+    def _finish_interrupted(self, study, trial, summary: dict, reason: str, end: float | None = None,
+                            start: float | None = None) -> None:
+        _recovery.finish_interrupted(study, self.store, trial, summary, reason, end, start)
 
     def _counted(self, study) -> list[dict]:
         """Summaries of the training jobs that count toward MaxNumberOfTrainingJobs (interrupted ones do not)."""
@@ -440,7 +441,8 @@ class LocalTuningJob:
             outcome.objective = None
             outcome.failure_reason = "Stopped because the tuning job failed (no training job succeeded)"
         if interrupted:
-            self._finish_interrupted(study, trial, summary, "Interrupted: the tuning job was stopped; this configuration runs again on resume.", outcome.end_time)
+            self._finish_interrupted(study, trial, summary, "Interrupted: the tuning job was stopped; this configuration runs again on resume.", outcome.end_time,
+                                     outcome.start_time or None)
             return summary
         summary.update(TrainingStartTime=outcome.start_time, TrainingEndTime=outcome.end_time, TrainingJobStatus=outcome.status)
         reason = outcome.failure_reason or (outcome.objective_reason if outcome.objective is None else None)
