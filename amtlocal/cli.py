@@ -94,8 +94,9 @@ def cmd_tune(args) -> int:
             status = backend.describe(spec.name)["HyperParameterTuningJobStatus"]
         except TuningJobNotFound:  # Ctrl-C before the job was created: nothing to resume
             raise KeyboardInterrupt(f"interrupted before tuning job {spec.name} was created; nothing ran") from None
+        again = f"amtlocal tune {args.spec}" + (f" --job-name {spec.name}" if args.job_name else "")
         if status == "Stopped":
-            raise  # main()'s message: Stopped, and resumes when the same spec runs again
+            raise KeyboardInterrupt(f"interrupted; tuning job {spec.name} is Stopped and resumes when you run `{again}` again") from None
         raise KeyboardInterrupt(f"interrupted; tuning job {spec.name} is {status}") from None
     finally:
         printer.close()

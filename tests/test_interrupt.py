@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -191,3 +192,38 @@ def test_two_tuners_on_one_tuning_job(workdir, tmp_path, attempt):
     assert sorted(starts.values()) == [1, 1, 1] and set(starts) == {j["TrainingJobName"] for j in jobs}
     assert _describe(home, "twice")["TrainingJobStatusCounters"]["Completed"] == 3
     assert [n for n in _store(home).names()] == ["twice"]
+
+
+def test_a_second_ctrl_c_kills_jobs_that_ignore_sigterm_and_still_records_them(workdir, tmp_path):
+    """First Ctrl-C: SIGTERM and the grace period (the job shows Stopping meanwhile); a second one kills the training
+    jobs at once, and the tuning job still ends Stopped, with its training jobs recorded Stopped and resumable."""
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    use_script(workdir, "import os, signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                        f"open({str(ledger)!r}, 'a').write('start %s %d\\n' % (os.environ['TRAINING_JOB_NAME'], os.getpid()))\n"
+                        "time.sleep(60)\nprint('f1: 1')\n")
+    spec = workdir / "stubborn.json"
+    spec.write_text(json.dumps(make_request("stubborn", max_jobs=2, parallel=2, integer=[("x", 1, 100, "Auto")])))
+    tuner = subprocess.Popen([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec), "--job-name", "stub"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "AMTLOCAL_STOP_GRACE_SECONDS": "120"})
+    _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, tuner)
+    pids = [int(e[2]) for e in _ledger(ledger)]
+    tuner.send_signal(signal.SIGINT)
+    deadline = time.time() + 30
+    while _describe(home, "stub")["HyperParameterTuningJobStatus"] != "Stopping":
+        assert time.time() < deadline and tuner.poll() is None, "the first Ctrl-C did not show Stopping"
+        time.sleep(0.1)
+    assert all(alive(p) for p in pids)  # they ignore SIGTERM: the grace period runs
+    started = time.time()
+    tuner.send_signal(signal.SIGINT)
+    out, err = tuner.communicate(timeout=30)
+    assert time.time() - started < 10  # not the 120 s grace
+    assert tuner.returncode == 130 and "Traceback" not in err, err
+    assert "SIGKILL after 120 s; Ctrl-C again to kill them now" in err
+    assert err.strip().endswith(f"amtlocal: interrupted; tuning job stub is Stopped and resumes when you run "
+                                f"`amtlocal tune {spec} --job-name stub` again")
+    assert _describe(home, "stub")["HyperParameterTuningJobStatus"] == "Stopped"
+    jobs = summaries("stub", _store(home))
+    assert [j["TrainingJobStatus"] for j in jobs] == ["Stopped", "Stopped"]
+    assert all(j["FailureReason"].startswith("Interrupted") for j in jobs)
+    assert not any(alive(p) for p in pids)

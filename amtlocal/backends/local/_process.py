@@ -223,6 +223,10 @@ class TrainingJobProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(self.popen.pid, signal.SIGTERM)
 
+    def hurry(self) -> None:
+        """Cut the stop's grace period short: SIGKILL at the next check in :meth:`wait` (within 0.2 s)."""
+        self.stop_grace = 0
+
     def _signal(self, sig: int) -> bool:
         """Signal the job's process group; False when there is no such group."""
         try:
@@ -316,17 +320,30 @@ def describe_signal(signum: int) -> str:
     return text
 
 
+class Interrupts(threading.Event):
+    """Ctrl-C presses within :func:`deferred_sigint`: set at the first; ``forced`` set at the second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forced = threading.Event()
+
+
 @contextlib.contextmanager
-def deferred_sigint() -> Iterator[threading.Event]:
-    """Within the block, the first Ctrl-C (SIGINT) only sets the yielded Event, so that the tuner stops its training
-    jobs at a point of its own choosing (never halfway through starting one or recording one); a second Ctrl-C raises
-    KeyboardInterrupt at once. Outside the main thread, or when SIGINT is ignored, nothing is installed."""
-    flag = threading.Event()
+def deferred_sigint() -> Iterator[Interrupts]:
+    """Within the block, Ctrl-C (SIGINT) never lands halfway through starting or recording a training job: the first
+    only sets the yielded event (the tuner then stops its training jobs with SIGTERM and their grace period), the
+    second sets its ``forced`` event (the tuner kills them at once, and still records them), and a third raises
+    KeyboardInterrupt at once (a way out should the tuner be stuck). Outside the main thread, or when SIGINT is
+    ignored, nothing is installed."""
+    flag = Interrupts()
 
     def handler(signum, frame):
-        if flag.is_set():
+        if flag.forced.is_set():
             raise KeyboardInterrupt
-        flag.set()
+        if flag.is_set():
+            flag.forced.set()
+        else:
+            flag.set()
 
     installed, previous = False, None
     try:

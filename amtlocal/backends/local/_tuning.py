@@ -21,7 +21,8 @@ from amtlocal.backends.local import _store as S
 from amtlocal.backends.local import _warmstart
 from amtlocal.backends.local._container import training_job_arn
 from amtlocal.backends.local._definitions import DEFINITION_PARAM, Definition, definition_path, definitions_of
-from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, TrainingJobOutcome, TrainingJobProcess, deferred_sigint
+from amtlocal.backends.local._process import (DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobOutcome, TrainingJobProcess,
+                                               deferred_sigint)
 from amtlocal.backends.local._pruners import make_pruner
 from amtlocal.backends.local._space import grid_size, make_sampler
 from amtlocal.exceptions import AmtValidationError, TuningJobExists
@@ -76,7 +77,7 @@ class LocalTuningJob:
         self.store = store or S.LocalStore()
         self.progress = progress
         self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
-        self._sigint = threading.Event()
+        self._sigint = Interrupts()
         self._forkservers: dict = {}  # (code folder, entry point) -> its warm ForkServer
 
     # -- set-up -------------------------------------------------------------------------------------------------
@@ -290,10 +291,22 @@ class LocalTuningJob:
                     stop_all("TuningJobCompleted")
                 report_due = True
         except KeyboardInterrupt:
-            log.warning("Interrupted: stopping %d running training job(s); the tuning job stays resumable", len(running))
+            if running:
+                grace = max(r.proc.stop_grace for r in running.values())
+                log.warning("Interrupted: stopping %d running training job(s) (SIGTERM, then SIGKILL after %g s; Ctrl-C "
+                            "again to kill them now); the tuning job stays resumable", len(running), grace)
+                self._set(study, **{S.A_STATUS: "Stopping"})
             stop_all("Interrupted")
+            hurried = False
             while running:
-                kind, number, payload = events.get()
+                if not hurried and self._sigint.forced.is_set():
+                    hurried = True
+                    for r in running.values():
+                        r.proc.hurry()
+                try:
+                    kind, number, payload = events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
                 if kind == "done" and number in running:
                     self._record(study, running.pop(number), payload, interrupted=True)
             self._set(study, **{S.A_STATUS: "Stopped", S.A_ENDED: time.time()})
