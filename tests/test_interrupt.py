@@ -227,3 +227,27 @@ def test_a_second_ctrl_c_kills_jobs_that_ignore_sigterm_and_still_records_them(w
     assert [j["TrainingJobStatus"] for j in jobs] == ["Stopped", "Stopped"]
     assert all(j["FailureReason"].startswith("Interrupted") for j in jobs)
     assert not any(alive(p) for p in pids)
+
+
+def test_stop_after_the_tuner_was_killed_ends_its_orphans(workdir, tmp_path):
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    spec = _spec(workdir, "deadstop", ledger, max_jobs=4, parallel=2, nap=0.2, long=60, n_long=2)
+    tuner = _tune(spec, home)
+    _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, tuner)
+    pids = [int(e[2]) for e in _ledger(ledger)]
+    time.sleep(0.2)
+    tuner.kill()
+    tuner.wait()
+    stop = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "stop", "deadstop"],
+                          capture_output=True, text=True, timeout=60)
+    assert (stop.returncode, stop.stdout.strip()) == (0, "deadstop: Stopped"), stop.stderr
+    desc = _describe(home, "deadstop")
+    assert desc["HyperParameterTuningJobStatus"] == "Stopped"
+    assert desc["TrainingJobStatusCounters"]["InProgress"] == 0 and desc["TrainingJobStatusCounters"]["Stopped"] == 2
+    jobs = summaries("deadstop", _store(home))
+    assert all("tuner process ended" in j["FailureReason"] for j in jobs)
+    assert not any(alive(p) for p in pids)
+    again = _tune(spec, home)  # and the resume runs the stopped configurations again
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    _check_resumed(home, "deadstop", ledger, max_jobs=4)

@@ -104,7 +104,13 @@ class LocalBackend(Backend):
         return sorted(out, key=lambda r: r["CreationTime"], reverse=True)
 
     def stop(self, name: str) -> None:
-        """Ask the live tuner to stop (status Stopping, then Stopped); with no live tuner, mark it Stopped now."""
+        """Ask the live tuner to stop (status Stopping, then Stopped); with no live tuner, end the training jobs a dead
+        tuner left running (recorded Stopped, run again on resume) and mark it Stopped now.
+
+        Raises:
+            TuningJobNotFound: no tuning job of that name.
+            TuningJobBusy: a tuner started on it in the meantime (stop again: it then gets the request).
+        """
         study = self.store.load(name)
         if study.user_attrs.get(S.A_STATUS) in S.TERMINAL_STATUSES:
             return
@@ -112,6 +118,12 @@ class LocalBackend(Backend):
         if self.store.shared or self.store.lock(study.study_name).held_elsewhere():
             study.set_user_attr(S.A_STATUS, "Stopping")
         else:
+            # No live tuner: training jobs its dead tuner left running are ended and recorded Stopped now (as the
+            # next run would), not left InProgress under a Stopped tuning job.
+            from amtlocal.backends.local import _recovery
+
+            with self.store.lock(study.study_name):  # a tuner starting now must not race this recovery
+                _recovery.recover_orphans(study, self.store)
             study.set_user_attr(S.A_STATUS, "Stopped")
             study.set_user_attr(S.A_ENDED, time.time())
         study.set_user_attr(S.A_MODIFIED, time.time())
