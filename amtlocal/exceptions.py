@@ -40,6 +40,12 @@ class TuningJobExists(AmtLocalError):
 class TuningJobBusy(AmtLocalError):
     """Another live tuner process already runs this tuning job."""
 
+    @classmethod
+    def running(cls, name: str) -> "TuningJobBusy":
+        """The error for tuning job ``name``, saying how to follow or stop the tuner that runs it."""
+        return cls(f"tuning job {name!r} is already running in another tuner process; "
+                   f"follow it with `amtlocal describe {name}`, or stop it with `amtlocal stop {name}`")
+
 
 class UnexpectedStatusException(AmtLocalError):
     """A waited-for tuning job ended in a status other than Completed (SDK v2's exception of the same name).

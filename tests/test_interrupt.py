@@ -38,7 +38,7 @@ with open(a.ledger, 'a') as f: f.write('done %s %d\\n' % (name, os.getpid()))
 print('f1: %.3f' % (a.x / 100))
 """
 
-BUSY = "is in use by another running tuner process"  # TuningJobBusy's message
+BUSY = "is already running in another tuner process"  # TuningJobBusy's message
 
 
 def _spec(workdir: Path, name: str, ledger: Path, max_jobs: int, parallel: int, nap: float, long: float = 0, n_long: int = 0) -> Path:

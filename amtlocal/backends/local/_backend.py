@@ -47,8 +47,7 @@ class LocalBackend(Backend):
         job.prepare()  # every error a user can fix surfaces here, in the caller, before the worker starts
         if not self.store.shared and self.store.lock(job.spec.name).held_elsewhere():
             # else the worker would only write TuningJobBusy to its log, and the caller would think it started
-            raise TuningJobBusy(f"tuning job {job.spec.name!r} is already running in another tuner process; "
-                                f"follow it with `amtlocal describe {job.spec.name}`, or stop it with `amtlocal stop {job.spec.name}`")
+            raise TuningJobBusy.running(job.spec.name)
         log_path = self.store.job_dir(job.spec.name) / "tuner.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, AMTLOCAL_HOME=str(self.store.home))

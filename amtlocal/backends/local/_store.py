@@ -226,7 +226,7 @@ class JobLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise TuningJobBusy(f"tuning job folder {str(self.path.parent)!r} is in use by another running tuner process") from None
+            raise TuningJobBusy.running(self.path.parent.name) from None  # the lock is <home>/jobs/<name>/tuner.lock
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
