@@ -179,3 +179,16 @@ def test_ctrl_c_before_the_tuning_job_exists_says_nothing_ran(workdir, tmp_path,
     monkeypatch.setattr(LocalBackend, "create_tuning_job", interrupted)
     assert cli.main(["--home", str(tmp_path / "home"), "tune", str(_spec(workdir, name="early"))]) == 130
     assert capsys.readouterr().err.strip() == "amtlocal: interrupted before tuning job early was created; nothing ran"
+
+
+def test_validate_names_the_format_it_parsed(workdir):
+    script = workdir / "train.py"
+    script.write_text("print('f1: 1')\n")
+    r = amtlocal("validate", str(script))
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"amtlocal: error: spec file {str(script)!r} is not valid JSON (a spec is a .json, .yaml "
+                               "or .yml file; others are read as JSON): Expecting value")
+    bad = workdir / "bad.json"
+    bad.write_text("{")
+    r = amtlocal("validate", str(bad))
+    assert r.returncode == 2 and r.stderr.startswith(f"amtlocal: error: spec file {str(bad)!r} is not valid JSON: ")

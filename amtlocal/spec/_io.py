@@ -29,7 +29,9 @@ def read_request(path: str | os.PathLike) -> dict[str, Any]:
         else:
             data = json.loads(text)
     except Exception as e:  # noqa: BLE001 - any parser error is the user's file
-        raise AmtValidationError("", f"spec file {str(p)!r} is not valid {p.suffix.lstrip('.').upper() or 'JSON'}: {e}") from None
+        kind = "YAML" if p.suffix.lower() in (".yaml", ".yml") else "JSON"
+        hint = "" if p.suffix.lower() in (".json", ".yaml", ".yml") else " (a spec is a .json, .yaml or .yml file; others are read as JSON)"
+        raise AmtValidationError("", f"spec file {str(p)!r} is not valid {kind}{hint}: {e}") from None
     if not isinstance(data, dict):
         raise AmtValidationError("", f"spec file {str(p)!r} must hold a mapping (the CreateHyperParameterTuningJob request)")
     return data
