@@ -118,7 +118,7 @@ def cmd_tune(args) -> int:
         if failed:
             first = min(failed, key=lambda j: j["CreationTime"])
             print(f"first failure, {first['TrainingJobName']} ({first['TrainingJobStatus']}): {first['FailureReason']}")
-        print(f"see every training job's FailureReason with: amtlocal jobs {spec.name} --failures")
+        print(f"see every training job's failure with: amtlocal jobs {spec.name} --failures (whole FailureReasons: --json)")
     return 0 if status == "Completed" else 1
 
 
@@ -196,6 +196,12 @@ def cmd_jobs(args) -> int:
         if args.failures and r.get("FailureReason"):
             line += "  " + short_failure_reason(r["FailureReason"])
         print(line)
+    if args.sort_by == "FinalObjectiveMetricValue":
+        unsorted = {"StatusEquals": args.status} if args.status else {}
+        hidden = sum(1 for _ in backend.all_training_jobs(args.name, **unsorted)) - len(rows)
+        if hidden:  # AMT leaves them out of this sort; say so rather than let them vanish
+            print(f"({hidden} training job(s) without an objective value not listed: AMT leaves them out when sorting "
+                  "by FinalObjectiveMetricValue)")
     return 0
 
 
@@ -268,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--sort-by", default="Name", choices=("Name", "CreationTime", "Status", "FinalObjectiveMetricValue"))
     j.add_argument("--sort-order", default="Ascending", choices=("Ascending", "Descending"))
     j.add_argument("--status", default=None, choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped"))
-    j.add_argument("--failures", action="store_true", help="add each training job's FailureReason")
+    j.add_argument("--failures", action="store_true", help="add each training job's FailureReason, shortened to its gist (the whole text: --json)")
     j.set_defaults(func=cmd_jobs)
 
     s = sub.add_parser("stop", help="stop a tuning job")

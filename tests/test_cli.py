@@ -192,3 +192,15 @@ def test_validate_names_the_format_it_parsed(workdir):
     bad.write_text("{")
     r = amtlocal("validate", str(bad))
     assert r.returncode == 2 and r.stderr.startswith(f"amtlocal: error: spec file {str(bad)!r} is not valid JSON: ")
+
+
+def test_jobs_sorted_by_objective_says_how_many_are_left_out(workdir):
+    count = workdir / "count"
+    use_script(workdir, f"p = {str(count)!r}\nopen(p, 'a').write('x')\n"
+                        "if len(open(p).read()) % 2 == 0: print('f1: 0.5')\n")  # every other job prints no metric
+    assert amtlocal("tune", str(_spec(workdir, name="half", max_jobs=4))).returncode == 0
+    table = amtlocal("jobs", "half", "--sort-by", "FinalObjectiveMetricValue").stdout.splitlines()
+    assert len(table) == 1 + 2 + 1
+    assert table[-1] == ("(2 training job(s) without an objective value not listed: AMT leaves them out when sorting "
+                         "by FinalObjectiveMetricValue)")
+    assert len(amtlocal("jobs", "half").stdout.splitlines()) == 1 + 4  # by name: all of them, no note
