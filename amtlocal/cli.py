@@ -158,15 +158,18 @@ def cmd_validate(args) -> int:
 
 def cmd_list(args) -> int:
     jobs = _backend(args).list_tuning_jobs()
-    if args.json:
-        _print_json({"HyperParameterTuningJobSummaries": jobs})
+    if args.json:  # the AWS CLI's shape: amtlocal's own additions left out
+        _print_json({"HyperParameterTuningJobSummaries": [{k: v for k, v in j.items() if k != "InterruptedTrainingJobs"} for j in jobs]})
         return 0
     print(f"{'NAME':32}  {'STRATEGY':10} {'STATUS':11} {'JOBS':>9}  CREATED")
     for j in jobs:
         c = j["TrainingJobStatusCounters"]
-        done = sum(c.values()) - c["InProgress"]
+        interrupted = j.get("InterruptedTrainingJobs", 0)
+        done = sum(c.values()) - c["InProgress"] - interrupted  # those counted toward MaxNumberOfTrainingJobs
         total = j["ResourceLimits"].get("MaxNumberOfTrainingJobs", "?")
-        print(f"{j['HyperParameterTuningJobName']:32}  {j['Strategy']:10} {j['HyperParameterTuningJobStatus']:11} {f'{done}/{total}':>9}  {j['CreationTime']:%Y-%m-%d %H:%M:%S}")
+        extra = f"  (+{interrupted} interrupted, run again)" if interrupted else ""
+        print(f"{j['HyperParameterTuningJobName']:32}  {j['Strategy']:10} {j['HyperParameterTuningJobStatus']:11} "
+              f"{f'{done}/{total}':>9}  {j['CreationTime']:%Y-%m-%d %H:%M:%S}{extra}")
     return 0
 
 

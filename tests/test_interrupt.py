@@ -147,6 +147,10 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(workdir, tmp_path):
     assert again.returncode == 0, err
     stopped = _check_resumed(home, "ctrlc", ledger, max_jobs=4)
     assert len(stopped) == 2
+    # `list` counts what counts toward MaxNumberOfTrainingJobs, and says what ran again (not "6/4")
+    listed = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "list"], capture_output=True, text=True)
+    row = listed.stdout.splitlines()[1].split()
+    assert row[:4] == ["ctrlc", "Random", "Completed", "4/4"] and listed.stdout.rstrip().endswith("(+2 interrupted, run again)")
 
 
 def test_after_sigkill_the_next_run_ends_the_orphans_and_continues(workdir, tmp_path):

@@ -84,11 +84,16 @@ class LocalBackend(Backend):
         return out
 
     def list_tuning_jobs(self) -> list[dict[str, Any]]:
-        """For each stored tuning job: name, status, creation time, strategy and training job counters."""
+        """For each stored tuning job, newest first: ListHyperParameterTuningJobs' summary fields (name, ARN, status,
+        strategy, times, training job and objective counters, ResourceLimits), plus amtlocal's
+        ``InterruptedTrainingJobs``: how many of the Stopped ones an interruption cut short (they are run again on
+        resume and do not count toward MaxNumberOfTrainingJobs)."""
         out = []
         for name in self.store.names():
-            d = self.describe(name)
+            study = self.store.load(name)
+            d = R.describe(study)
             out.append({
+                "InterruptedTrainingJobs": sum(1 for t in R.own_trials(study) if t.user_attrs.get(S.T_INTERRUPTED)),
                 "HyperParameterTuningJobName": d["HyperParameterTuningJobName"],
                 "HyperParameterTuningJobArn": d["HyperParameterTuningJobArn"],
                 "HyperParameterTuningJobStatus": d["HyperParameterTuningJobStatus"],
