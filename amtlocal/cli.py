@@ -94,6 +94,8 @@ def cmd_tune(args) -> int:
             status = backend.describe(spec.name)["HyperParameterTuningJobStatus"]
         except TuningJobNotFound:  # Ctrl-C before the job was created: nothing to resume
             raise KeyboardInterrupt(f"interrupted before tuning job {spec.name} was created; nothing ran") from None
+        except Exception:  # noqa: BLE001 - e.g. a module whose import the Ctrl-C cut short: claim nothing
+            raise KeyboardInterrupt(f"interrupted; see the state of tuning job {spec.name} with `amtlocal describe {spec.name}`") from None
         again = f"amtlocal tune {args.spec}" + (f" --job-name {spec.name}" if args.job_name else "")
         if status == "Stopped":
             raise KeyboardInterrupt(f"interrupted; tuning job {spec.name} is Stopped and resumes when you run `{again}` again") from None
@@ -232,15 +234,14 @@ def _short(value: str) -> str:
 def cmd_stop(args) -> int:
     backend = _backend(args)
     before = backend.describe(args.name)["HyperParameterTuningJobStatus"]
-    if before in ("Completed", "Failed", "Stopped"):
-        print(f"{args.name}: already {before}; nothing to stop")  # AMT refuses this stop; it changes nothing
-        return 0
     backend.stop(args.name)
     after = backend.describe(args.name)["HyperParameterTuningJobStatus"]
-    if after == "Stopped":
+    if after == before and before in ("Completed", "Failed", "Stopped"):
+        print(f"{args.name}: already {before}; nothing to stop")  # AMT refuses this stop; it changes nothing
+    elif after == "Stopped":
         print(f"{args.name}: Stopped")
     else:  # a live tuner stops its training jobs (SIGTERM, then SIGKILL after the grace period), then ends Stopped
-        print(f"{args.name}: {after}; its running training jobs are being stopped")
+        print(f"{args.name}: Stopping; its running training jobs are being stopped")
     return 0
 
 
@@ -316,7 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `amtlocal describe X | head`
         return 0
     except KeyboardInterrupt as e:
-        msg = str(e) or "interrupted; the tuning job is Stopped and resumes when you run `amtlocal tune` on the same spec again"
+        # The commands that can leave a job in some state say which (tune); anywhere else nothing was started.
+        msg = str(e) or "interrupted"
         print(f"amtlocal: {msg}", file=sys.stderr)
         return 130
 

@@ -255,3 +255,44 @@ def test_stop_after_the_tuner_was_killed_ends_its_orphans(workdir, tmp_path):
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
     _check_resumed(home, "deadstop", ledger, max_jobs=4)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_background_starts_at_once_one_is_refused(workdir, tmp_path, attempt):
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    spec = _spec(workdir, "bg", ledger, max_jobs=2, parallel=2, nap=0.5)
+    cmd = [sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec), "--no-wait"]
+    both = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = sorted((p.wait(timeout=120), *p.communicate()) for p in both)
+    assert [rc for rc, _, _ in results] == [0, 1], results
+    assert results[0][1].strip() == "bg"
+    assert results[1][2].strip() == ("amtlocal: error: tuning job 'bg' is already running in another tuner process; "
+                                     "follow it with `amtlocal describe bg`, or stop it with `amtlocal stop bg`")
+    deadline = time.time() + 60
+    while _describe(home, "bg")["HyperParameterTuningJobStatus"] != "Completed":
+        assert time.time() < deadline
+        time.sleep(0.2)
+    starts = Counter(e[1] for e in _ledger(ledger) if e[0] == "start")
+    assert len(starts) == 2 and set(starts.values()) == {1}
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15])
+def test_a_stop_racing_a_resume_is_honoured(workdir, tmp_path, delay):
+    """`stop` while a resuming tuner starts up: whichever is first, the stop is not lost (the tuner ends Stopped soon)
+    and `stop` never claims there is nothing to stop while the resumed tuner runs on."""
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    spec = _spec(workdir, "race", ledger, max_jobs=4, parallel=2, nap=30)
+    first = _tune(spec, home)
+    _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, first)
+    first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=60) == 130  # Stopped, resumable
+    resumed = _tune(spec, home)
+    lock = _store(home).lock("race")
+    _wait_for(lambda: lock.holder() == resumed.pid, resumed)  # the resume has the job (still Stopped, or starting)
+    time.sleep(delay)
+    stop = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "stop", "race"],
+                          capture_output=True, text=True, timeout=60)
+    assert (stop.returncode, stop.stdout.strip()) == (0, "race: Stopping; its running training jobs are being stopped"), (stop.stdout, stop.stderr)
+    out, err = resumed.communicate(timeout=60)  # the scripts nap 30 s: it must have been stopped well before
+    assert _describe(home, "race")["HyperParameterTuningJobStatus"] == "Stopped" and resumed.returncode == 1, (out, err)
+    assert not any(alive(int(e[2])) for e in _ledger(ledger))

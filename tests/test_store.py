@@ -90,3 +90,58 @@ def test_a_journal_cut_mid_write_is_repaired_on_open(workdir, tmp_path):
     run_job(make_request("cut2", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
     again = LocalStore(home)
     assert len(summaries("cut", again)) == 2 and len(summaries("cut2", again)) == 1
+
+
+def test_a_creation_cut_short_takes_no_name(workdir, tmp_path):
+    """A tuner killed between creating the study and recording its request (the request is written last) leaves a
+    study that is no tuning job: list, describe and stop do not see it, and the name can be used again."""
+    import optuna
+
+    from amtlocal.backends.local import LocalBackend, LocalStore
+    from amtlocal.exceptions import TuningJobNotFound
+
+    use_script(workdir, GOOD_SCRIPT)
+    store = LocalStore(tmp_path / "home")
+    run_job(make_request("whole", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    cut = optuna.create_study(study_name="cut", storage=store.storage)
+    cut.set_user_attr("status", "InProgress")  # some attributes, not the request
+    backend = LocalBackend(store)
+    assert [j["HyperParameterTuningJobName"] for j in backend.list_tuning_jobs()] == ["whole"]
+    for call in (backend.describe, backend.stop):
+        try:
+            call("cut")
+            raise AssertionError(f"{call.__name__} found the half-made job")
+        except TuningJobNotFound:
+            pass
+    desc = run_job(make_request("cut", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    assert desc["HyperParameterTuningJobStatus"] == "Completed" and desc["TrainingJobStatusCounters"]["Completed"] == 2
+    assert sorted(backend.store.names()) == ["cut", "whole"]
+
+
+def test_ctrl_c_while_the_job_is_being_created_leaves_it_whole_and_stopped(workdir, tmp_path, monkeypatch):
+    """A Ctrl-C that lands during set-up (here: right after the study is created) is taken once set-up is done:
+    the job is complete, Stopped and resumable, never half-made or InProgress without a tuner."""
+    from amtlocal.backends.local import LocalStore, LocalTuningJob, describe
+    from amtlocal.backends.local._store import LocalStore as Store
+    from amtlocal.spec import TuningSpec
+
+    use_script(workdir, GOOD_SCRIPT)
+    original = Store.create
+
+    def create_then_ctrl_c(self, *args, **kwargs):
+        study = original(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return study
+
+    monkeypatch.setattr(Store, "create", create_then_ctrl_c)
+    store = LocalStore(tmp_path / "home")
+    req = make_request("early", max_jobs=2, integer=[("x", 1, 9, "Linear")])
+    try:
+        LocalTuningJob(TuningSpec(req, workdir), store).run()
+        raise AssertionError("the Ctrl-C was lost")
+    except KeyboardInterrupt:
+        pass
+    desc = describe(store.load("early"))
+    assert desc["HyperParameterTuningJobStatus"] == "Stopped" and sum(desc["TrainingJobStatusCounters"].values()) == 0
+    monkeypatch.setattr(Store, "create", original)
+    assert run_job(req, workdir, store)["TrainingJobStatusCounters"]["Completed"] == 2  # resumes

@@ -44,10 +44,15 @@ class LocalBackend(Backend):
         if wait:
             job.run()
             return
-        job.prepare()  # every error a user can fix surfaces here, in the caller, before the worker starts
-        if not self.store.shared and self.store.lock(job.spec.name).held_elsewhere():
-            # else the worker would only write TuningJobBusy to its log, and the caller would think it started
-            raise TuningJobBusy.running(job.spec.name)
+        # Every error a user can fix surfaces here, in the caller, before the worker starts; under the job's lock, so
+        # that a job another tuner runs is refused here (TuningJobBusy) and two callers never create it twice.
+        job.spec.validate()
+        try:
+            with self.store.lock(job.spec.name):
+                job.prepare()
+        except BaseException:
+            job._drop_unused_job_dir()
+            raise
         log_path = self.store.job_dir(job.spec.name) / "tuner.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, AMTLOCAL_HOME=str(self.store.home))
@@ -57,9 +62,24 @@ class LocalBackend(Backend):
         if self.stop_grace is not None:
             env["AMTLOCAL_STOP_GRACE_SECONDS"] = str(self.stop_grace)
         with open(log_path, "ab") as logf:
-            self._workers[job.spec.name] = subprocess.Popen(
+            worker = self._workers[job.spec.name] = subprocess.Popen(
                 [sys.executable, "-m", "amtlocal.backends.local._worker", job.spec.name],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        if not self.store.shared:
+            self._await_worker(job.spec.name, worker)
+
+    def _await_worker(self, name: str, worker: subprocess.Popen, timeout: float = 60) -> None:
+        """Return once the background worker holds the job (or has ended); raise TuningJobBusy when another tuner
+        took it first (two ``--no-wait`` starts at once), rather than leave that only in the worker's log."""
+        lock = self.store.lock(name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rc = worker.poll()
+            if rc == S.WORKER_BUSY_EXIT:
+                raise TuningJobBusy.running(name)
+            if rc is not None or lock.holder() == worker.pid:
+                return  # running; or ended already (a job with nothing left to do; errors: describe and wait show them)
+            time.sleep(0.02)
 
     def describe(self, name: str) -> dict[str, Any]:
         return R.describe(self.store.load(name))
@@ -108,29 +128,54 @@ class LocalBackend(Backend):
         return sorted(out, key=lambda r: r["CreationTime"], reverse=True)
 
     def stop(self, name: str) -> None:
-        """Ask the live tuner to stop (status Stopping, then Stopped); with no live tuner, end the training jobs a dead
-        tuner left running (recorded Stopped, run again on resume) and mark it Stopped now.
+        """StopHyperParameterTuningJob. A live tuner is asked to stop (status Stopping; it stops its training jobs,
+        then the job is Stopped); with none, the training jobs a dead tuner left running are ended and recorded
+        Stopped (run again on resume) and the job is Stopped now. A Completed or Failed job, or a Stopped one no tuner
+        is taking up again, is left as it is.
 
         Raises:
             TuningJobNotFound: no tuning job of that name.
-            TuningJobBusy: a tuner started on it in the meantime (stop again: it then gets the request).
         """
         study = self.store.load(name)
-        if study.user_attrs.get(S.A_STATUS) in S.TERMINAL_STATUSES:
+        status = study.user_attrs.get(S.A_STATUS)
+        if status in ("Completed", "Failed"):
             return
-        study.set_user_attr(S.A_STOP, True)
-        if self.store.shared or self.store.lock(study.study_name).held_elsewhere():
-            study.set_user_attr(S.A_STATUS, "Stopping")
-        else:
-            # No live tuner: training jobs its dead tuner left running are ended and recorded Stopped now (as the
-            # next run would), not left InProgress under a Stopped tuning job.
-            from amtlocal.backends.local import _recovery
+        if self.store.shared:  # the workers, wherever they run, see the request and stop
+            if status != "Stopped":
+                self._request_stop(study)
+            return
+        if self._stop_here(study):
+            return
+        # A tuner holds the job (running it, or taking it up again): ask it. The request carries its time, so a
+        # resuming tuner keeps it (see LocalTuningJob._run).
+        self._request_stop(study)
+        # The holder may have been another `stop` that has finished meanwhile; then no tuner will end the job.
+        self._stop_here(study)
 
-            with self.store.lock(study.study_name):  # a tuner starting now must not race this recovery
-                _recovery.recover_orphans(study, self.store)
-            study.set_user_attr(S.A_STATUS, "Stopped")
-            study.set_user_attr(S.A_ENDED, time.time())
+    def _request_stop(self, study) -> None:
+        study.set_user_attr(S.A_STOP, time.time())
+        study.set_user_attr(S.A_STATUS, "Stopping")
         study.set_user_attr(S.A_MODIFIED, time.time())
+
+    def _stop_here(self, study) -> bool:
+        """With no tuner holding the job: end what a dead tuner left running, mark the job Stopped; True. False when
+        the job's lock is held (a tuner, or another stop, has it)."""
+        from amtlocal.backends.local import _recovery
+
+        try:
+            lock = self.store.lock(study.study_name).acquire()
+        except TuningJobBusy:
+            return False
+        try:
+            if study.user_attrs.get(S.A_STATUS) in ("Completed", "Failed", "Stopped"):
+                return True
+            _recovery.recover_orphans(study, self.store)
+            now = time.time()
+            for key, value in ((S.A_STOP, now), (S.A_STATUS, "Stopped"), (S.A_ENDED, now), (S.A_MODIFIED, now)):
+                study.set_user_attr(key, value)
+            return True
+        finally:
+            lock.release()
 
     def _check_alive(self, name: str, desc: dict[str, Any]) -> None:
         worker = self._workers.get(desc["HyperParameterTuningJobName"])

@@ -120,8 +120,9 @@ class LocalStore:
         return self.job_dir(tuning_name) / training_name
 
     def names(self) -> list[str]:
-        """Names of every tuning job in the storage."""
-        return [s.study_name for s in self.storage.get_all_studies()]
+        """Names of every tuning job in the storage. A study whose creation never completed (no request recorded:
+        its creator was killed in between, see :meth:`create`) is no tuning job."""
+        return [s.study_name for s in self.storage.get_all_studies() if A_REQUEST in s.user_attrs]
 
     def resolve_name(self, name: str) -> str | None:
         """The stored spelling of ``name`` (AMT names are unique case-insensitively), or None."""
@@ -148,10 +149,17 @@ class LocalStore:
 
         objective = objective_of(request)
         direction = "maximize" if objective.get("Type", "Maximize") == "Maximize" else "minimize"
-        study = optuna.create_study(study_name=request["HyperParameterTuningJobName"], storage=self.storage, direction=direction)
+        name = request["HyperParameterTuningJobName"]
+        for stale in self.storage.get_all_studies():
+            if stale.study_name.lower() == name.lower() and A_REQUEST not in stale.user_attrs:
+                # A creation cut short (its process killed between the study and its request): no tuning job, and
+                # nothing of it ran; it must not take the name for good.
+                optuna.delete_study(study_name=stale.study_name, storage=self.storage)
+        study = optuna.create_study(study_name=name, storage=self.storage, direction=direction)
         now = time.time()
-        for key, value in ((A_REQUEST, request), (A_BASE_DIR, str(base_dir)), (A_STATUS, "InProgress"),
-                           (A_CREATED, now), (A_MODIFIED, now), (A_N_HISTORY, 0), (A_ORIGIN, origin), (A_STOP, False)):
+        # The request last: it marks the creation complete (see names()), so a tuning job never lacks the others.
+        for key, value in ((A_BASE_DIR, str(base_dir)), (A_STATUS, "InProgress"), (A_CREATED, now), (A_MODIFIED, now),
+                           (A_N_HISTORY, 0), (A_ORIGIN, origin), (A_STOP, False), (A_REQUEST, request)):
             study.set_user_attr(key, value)
         return study
 
@@ -206,6 +214,9 @@ def _sqlite_wal(url: str) -> None:
         con.close()
 
 
+WORKER_BUSY_EXIT = 3  # exit code of a background worker (``_worker.py``) that found its job run by another tuner
+
+
 def worker_id() -> str:
     """``<host>:<pid>`` of this process, recorded on the training jobs it starts."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -231,6 +242,15 @@ class JobLock:
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
         return self
+
+    def holder(self) -> int | None:
+        """The pid of the live process holding the lock (as it wrote it), or None: free, or just being taken."""
+        if not self.held_elsewhere():
+            return None
+        try:
+            return int(self.path.read_text() or "x")
+        except (OSError, ValueError):
+            return None
 
     def held_elsewhere(self) -> bool:
         """True when some live process holds the lock (a tuner is running this job)."""

@@ -136,20 +136,24 @@ class LocalTuningJob:
                 of ``fit(wait=False)`` passes False, so a stop that lands before it starts is honoured.
 
         Ctrl-C (KeyboardInterrupt) stops the running training jobs, leaves the tuning job Stopped and resumable, and
-        is raised again. Raises what :meth:`prepare` raises, and TuningJobBusy when another tuner runs this job.
+        is raised again; from the start (a Ctrl-C while the job is being created or set up is taken once that is
+        done, so a job is never left half-made or InProgress without a tuner). Raises what :meth:`prepare` raises,
+        and TuningJobBusy when another tuner runs this job.
         """
-        self._start_forkservers()  # their imports (seconds) overlap validation and the store's set-up
-        try:
-            return self._run(resume)
-        finally:
-            self._close_forkservers()
+        with deferred_sigint() as self._sigint:  # Ctrl-C is taken at the top of the loop, never mid-write
+            self._start_forkservers()  # their imports (seconds) overlap validation and the store's set-up
+            try:
+                return self._run(resume)
+            finally:
+                self._close_forkservers()
 
     def _run(self, resume: bool) -> dict:
         self.spec.validate()  # a spec error surfaces before the lock file (and the job's folder) is made
         with self.store.lock(self.spec.name):  # before prepare(): two tuners never race to create one study
+            locked_at = time.time()
             try:
                 study = self.prepare()
-            except AmtValidationError:
+            except BaseException:  # refused, or interrupted: a job that was never created leaves no folder
                 self._drop_unused_job_dir()
                 raise
             status = study.user_attrs.get(S.A_STATUS)
@@ -159,24 +163,28 @@ class LocalTuningJob:
                 self._set(study, **{S.A_STATUS: "Stopped", S.A_ENDED: study.user_attrs.get(S.A_ENDED) or time.time()})
                 return R.describe(study)
             self._recover_orphans(study)
-            self._set(study, **{S.A_STATUS: "InProgress", S.A_STOP: False, S.A_ENDED: None, S.A_FAILURE: None})
+            # A stop requested before this run took the job is an old one (it ended the previous run); one requested
+            # since (a stop racing this resume) stands, and the loop honours it at once.
+            stop = study.user_attrs.get(S.A_STOP)
+            fresh = isinstance(stop, float) and stop >= locked_at
+            self._set(study, **{S.A_STATUS: "InProgress", S.A_STOP: stop if fresh else False, S.A_ENDED: None, S.A_FAILURE: None})
             started = time.time()
             try:
-                with deferred_sigint() as self._sigint:  # Ctrl-C is taken at the top of the loop, never mid-write
-                    self._loop(study, started)
+                self._loop(study, started)
             finally:
                 study.set_user_attr(A_RUNTIME, study.user_attrs.get(A_RUNTIME, 0.0) + time.time() - started)
             return R.describe(study)
 
     def _drop_unused_job_dir(self) -> None:
-        """A new tuning job refused by prepare() (missing local paths, warm-start rules) leaves no folder behind: the
-        job's folder goes when it holds nothing but the lock file and no tuning job of that name exists."""
+        """A new tuning job refused by prepare() (missing local paths, warm-start rules) or interrupted before it was
+        created leaves no folder behind: the job's folder goes when it holds nothing but the lock file and no tuning
+        job of that name exists."""
         folder = self.store.job_dir(self.spec.name)
         try:
             if self.store.resolve_name(self.spec.name) is None and [p.name for p in folder.iterdir()] == ["tuner.lock"]:
                 (folder / "tuner.lock").unlink()
                 folder.rmdir()
-        except OSError:
+        except Exception:  # noqa: BLE001 - tidying only; the error being raised is what the caller needs
             pass
 
     def _set(self, study, **attrs) -> None:

@@ -5,7 +5,7 @@ import logging
 import sys
 from pathlib import Path
 
-from amtlocal.backends.local._store import A_BASE_DIR, A_REQUEST, LocalStore
+from amtlocal.backends.local._store import A_BASE_DIR, A_REQUEST, WORKER_BUSY_EXIT, LocalStore
 from amtlocal.backends.local._tuning import LocalTuningJob
 from amtlocal.spec import TuningSpec
 
@@ -16,7 +16,13 @@ def main(argv: list[str] | None = None) -> int:
     store = LocalStore()
     study = store.load(argv[0])
     spec = TuningSpec(study.user_attrs[A_REQUEST], Path(study.user_attrs[A_BASE_DIR]))
-    desc = LocalTuningJob(spec, store).run(resume=False)
+    from amtlocal.exceptions import TuningJobBusy
+
+    try:
+        desc = LocalTuningJob(spec, store).run(resume=False)
+    except TuningJobBusy as e:  # another tuner took the job first: the caller waiting on us says so
+        logging.error("%s", e)
+        return WORKER_BUSY_EXIT
     logging.info("%s ended %s", argv[0], desc["HyperParameterTuningJobStatus"])
     return 0
 
