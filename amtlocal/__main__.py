@@ -1,5 +1,9 @@
 import sys
 
-from amtlocal.cli import main
+try:
+    from amtlocal.cli import main
+except KeyboardInterrupt:  # a Ctrl-C while the interpreter is still importing: nothing was started
+    print("amtlocal: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

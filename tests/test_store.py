@@ -145,3 +145,24 @@ def test_ctrl_c_while_the_job_is_being_created_leaves_it_whole_and_stopped(workd
     assert desc["HyperParameterTuningJobStatus"] == "Stopped" and sum(desc["TrainingJobStatusCounters"].values()) == 0
     monkeypatch.setattr(Store, "create", original)
     assert run_job(req, workdir, store)["TrainingJobStatusCounters"]["Completed"] == 2  # resumes
+
+
+def test_list_tidies_folders_of_tuners_killed_before_creating_their_job(workdir, tmp_path):
+    from amtlocal.backends.local import LocalBackend, LocalStore
+
+    use_script(workdir, GOOD_SCRIPT)
+    store = LocalStore(tmp_path / "home")
+    run_job(make_request("real", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    jobs = tmp_path / "home" / "jobs"
+    (jobs / "ghost").mkdir()
+    (jobs / "ghost" / "tuner.lock").write_text("12345")  # a killed tuner's lock: free
+    (jobs / "busy").mkdir()
+    (jobs / "other").mkdir()
+    (jobs / "other" / "notes.txt").write_text("mine")  # not ours to remove
+    holder = store.lock("busy").acquire()  # a tuner that is creating its job right now
+    try:
+        assert [j["HyperParameterTuningJobName"] for j in LocalBackend(store).list_tuning_jobs()] == ["real"]
+        assert sorted(p.name for p in jobs.iterdir()) == ["busy", "other", "real"]
+        assert (jobs / "busy" / "tuner.lock").exists() and (jobs / "real" / "tuner.lock").exists()
+    finally:
+        holder.release()

@@ -109,7 +109,10 @@ class LocalBackend(Backend):
         ``InterruptedTrainingJobs``: how many of the Stopped ones an interruption cut short (they are run again on
         resume and do not count toward MaxNumberOfTrainingJobs)."""
         out = []
-        for name in self.store.names():
+        names = self.store.names()
+        if not self.store.shared:
+            self.store.drop_unused_job_dirs(names)  # folders of tuners killed before they created their job
+        for name in names:
             study = self.store.load(name)
             d = R.describe(study)
             out.append({

@@ -124,6 +124,27 @@ class LocalStore:
         its creator was killed in between, see :meth:`create`) is no tuning job."""
         return [s.study_name for s in self.storage.get_all_studies() if A_REQUEST in s.user_attrs]
 
+    def drop_unused_job_dirs(self, names: list[str]) -> None:
+        """Remove job folders that hold only a free lock file and belong to no tuning job in ``names``: left by a
+        tuner killed before it created its job. Nothing else is ever removed."""
+        known = {n.lower() for n in names}
+        jobs = self.home / "jobs"
+        try:
+            folders = [f for f in jobs.iterdir() if f.is_dir() and f.name.lower() not in known]
+        except OSError:
+            return
+        for folder in folders:
+            lock = JobLock(folder / "tuner.lock")
+            try:
+                if [p.name for p in folder.iterdir()] == ["tuner.lock"]:
+                    lock.acquire()  # held while removing: a tuner taking it meanwhile retries on a new file
+                    (folder / "tuner.lock").unlink()
+                    folder.rmdir()
+            except (OSError, TuningJobBusy):
+                pass
+            finally:
+                lock.release()
+
     def resolve_name(self, name: str) -> str | None:
         """The stored spelling of ``name`` (AMT names are unique case-insensitively), or None."""
         low = name.lower()
@@ -231,13 +252,20 @@ class JobLock:
 
     def acquire(self) -> "JobLock":
         """Take the lock without waiting. Raises TuningJobBusy when another live process holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        while True:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise TuningJobBusy.running(self.path.parent.name) from None  # the lock is <home>/jobs/<name>/tuner.lock
+            try:  # still the file at that path? (an unused folder may be tidied away meanwhile: drop_unused_job_dirs)
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
             os.close(fd)
-            raise TuningJobBusy.running(self.path.parent.name) from None  # the lock is <home>/jobs/<name>/tuner.lock
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

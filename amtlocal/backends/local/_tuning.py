@@ -78,6 +78,7 @@ class LocalTuningJob:
         self.progress = progress
         self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
         self._sigint = Interrupts()
+        self._taken_at = 0.0  # when this run took the job (its lock); see _stop_requested
         self._forkservers: dict = {}  # (code folder, entry point) -> its warm ForkServer
 
     # -- set-up -------------------------------------------------------------------------------------------------
@@ -149,8 +150,10 @@ class LocalTuningJob:
 
     def _run(self, resume: bool) -> dict:
         self.spec.validate()  # a spec error surfaces before the lock file (and the job's folder) is made
+        import optuna  # noqa: F401 - here, before the job's folder exists: a Ctrl-C that cuts it short leaves nothing
+
         with self.store.lock(self.spec.name):  # before prepare(): two tuners never race to create one study
-            locked_at = time.time()
+            self._taken_at = time.time()
             try:
                 study = self.prepare()
             except BaseException:  # refused, or interrupted: a job that was never created leaves no folder
@@ -163,17 +166,20 @@ class LocalTuningJob:
                 self._set(study, **{S.A_STATUS: "Stopped", S.A_ENDED: study.user_attrs.get(S.A_ENDED) or time.time()})
                 return R.describe(study)
             self._recover_orphans(study)
-            # A stop requested before this run took the job is an old one (it ended the previous run); one requested
-            # since (a stop racing this resume) stands, and the loop honours it at once.
-            stop = study.user_attrs.get(S.A_STOP)
-            fresh = isinstance(stop, float) and stop >= locked_at
-            self._set(study, **{S.A_STATUS: "InProgress", S.A_STOP: stop if fresh else False, S.A_ENDED: None, S.A_FAILURE: None})
+            # The stop request (S.A_STOP, its time) is left as it is: the loop honours only one made since this run
+            # took the job (see _stop_requested), so a stop racing this resume is never wiped out by it.
+            self._set(study, **{S.A_STATUS: "InProgress", S.A_ENDED: None, S.A_FAILURE: None})
             started = time.time()
             try:
                 self._loop(study, started)
             finally:
                 study.set_user_attr(A_RUNTIME, study.user_attrs.get(A_RUNTIME, 0.0) + time.time() - started)
             return R.describe(study)
+
+    def _stop_requested(self, stop) -> bool:
+        """Whether the stored stop request (``amtlocal stop``'s time, or an older store's True) is meant for this run:
+        made since it took the job. An older one ended an earlier run, which this one resumes."""
+        return isinstance(stop, float) and stop >= self._taken_at
 
     def _drop_unused_job_dir(self) -> None:
         """A new tuning job refused by prepare() (missing local paths, warm-start rules) or interrupted before it was
@@ -245,7 +251,7 @@ class LocalTuningJob:
                 now = time.time()
                 if not stopping and now >= next_poll:
                     next_poll = now + POLL_SECONDS
-                    if self.store.load(self.spec.name).user_attrs.get(S.A_STOP):
+                    if self._stop_requested(self.store.load(self.spec.name).user_attrs.get(S.A_STOP)):
                         stopping = "StopRequested"
                         stop_all("StopRequested")
                 if not stopping and deadline is not None and now >= deadline:
