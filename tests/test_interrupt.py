@@ -153,15 +153,22 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(workdir, tmp_path):
     assert row[:4] == ["ctrlc", "Random", "Completed", "4/4"] and listed.stdout.rstrip().endswith("(+2 interrupted, run again)")
 
 
-def test_after_sigkill_the_next_run_ends_the_orphans_and_continues(workdir, tmp_path):
+def _kill_tuner_with_two_jobs_running(workdir: Path, tmp_path: Path, name: str) -> tuple[Path, Path, Path, list[int]]:
+    """A 4-job tuning job whose tuner is SIGKILLed while its first two training jobs (60 s each) run; returns
+    (spec, ledger, home, the orphans' pids)."""
     ledger, home = tmp_path / "ledger", tmp_path / "home"
-    spec = _spec(workdir, "orphans", ledger, max_jobs=4, parallel=2, nap=0.2, long=60, n_long=2)
+    spec = _spec(workdir, name, ledger, max_jobs=4, parallel=2, nap=0.2, long=60, n_long=2)
     tuner = _tune(spec, home)
     _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, tuner)
     pids = [int(e[2]) for e in _ledger(ledger)]
     time.sleep(0.2)
     tuner.kill()
     tuner.wait()
+    return spec, ledger, home, pids
+
+
+def test_after_sigkill_the_next_run_ends_the_orphans_and_continues(workdir, tmp_path):
+    spec, ledger, home, pids = _kill_tuner_with_two_jobs_running(workdir, tmp_path, "orphans")
     time.sleep(0.3)
     assert all(alive(p) for p in pids)  # orphans: their tuner is gone, they still run
 
@@ -234,14 +241,7 @@ def test_a_second_ctrl_c_kills_jobs_that_ignore_sigterm_and_still_records_them(w
 
 
 def test_stop_after_the_tuner_was_killed_ends_its_orphans(workdir, tmp_path):
-    ledger, home = tmp_path / "ledger", tmp_path / "home"
-    spec = _spec(workdir, "deadstop", ledger, max_jobs=4, parallel=2, nap=0.2, long=60, n_long=2)
-    tuner = _tune(spec, home)
-    _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, tuner)
-    pids = [int(e[2]) for e in _ledger(ledger)]
-    time.sleep(0.2)
-    tuner.kill()
-    tuner.wait()
+    spec, ledger, home, pids = _kill_tuner_with_two_jobs_running(workdir, tmp_path, "deadstop")
     stop = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "stop", "deadstop"],
                           capture_output=True, text=True, timeout=60)
     assert (stop.returncode, stop.stdout.strip()) == (0, "deadstop: Stopped"), stop.stderr
