@@ -177,9 +177,9 @@ class LocalSageMakerClient:
     def _await_worker(self, name: str, timeout: float = 60.0) -> None:
         """Return once the background worker runs the job (its first training job exists), or the job has ended.
 
-        On AMT a tuning job accepts a stop as soon as CreateHyperParameterTuningJob has returned; locally, a stop
-        request made before the worker has started its loop would be cleared by the worker's start (it resets the
-        stop flag so that a stopped job can be resumed), so create returns only once the loop runs.
+        As on AMT, what CreateHyperParameterTuningJob returns is a job already under way: a Describe or
+        ListTrainingJobsForHyperParameterTuningJob right after it sees it running. (A stop is honoured whenever it
+        comes: the worker ends its run on any stop request made after this create.)
         """
         from amtlocal.backends.local import _store as S
 

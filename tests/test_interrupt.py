@@ -296,3 +296,35 @@ def test_a_stop_racing_a_resume_is_honoured(workdir, tmp_path, delay):
     out, err = resumed.communicate(timeout=60)  # the scripts nap 30 s: it must have been stopped well before
     assert _describe(home, "race")["HyperParameterTuningJobStatus"] == "Stopped" and resumed.returncode == 1, (out, err)
     assert not any(alive(int(e[2])) for e in _ledger(ledger))
+
+
+def test_a_background_start_resumes_a_job_whose_earlier_run_was_stopped(workdir, tmp_path):
+    """An old stop (it ended an earlier run) never ends a later background run: after stop, resume and a SIGKILL of
+    that resumed tuner, `tune --no-wait` recovers the orphans and runs on."""
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    spec = _spec(workdir, "again", ledger, max_jobs=6, parallel=2, nap=60)
+    first = _tune(spec, home)
+    _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, first)
+    cli = [sys.executable, "-m", "amtlocal", "--home", str(home)]
+    assert subprocess.run([*cli, "stop", "again"], capture_output=True, timeout=60).returncode == 0
+    assert first.wait(timeout=60) == 1
+    resumed = _tune(spec, home)
+    _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 4, resumed)
+    orphans = [int(e[2]) for e in _ledger(ledger)[2:]]
+    resumed.kill()
+    resumed.wait()
+    bg = subprocess.run([*cli, "tune", str(spec), "--no-wait"], capture_output=True, text=True, timeout=60)
+    assert (bg.returncode, bg.stdout.strip()) == (0, "again"), bg.stderr
+    deadline = time.time() + 60
+    while sum(e[0] == "start" for e in _ledger(ledger)) < 6:  # the background worker started the next two
+        assert time.time() < deadline, (home / "jobs" / "again" / "tuner.log").read_text()
+        time.sleep(0.05)
+    desc = _describe(home, "again")
+    assert desc["HyperParameterTuningJobStatus"] == "InProgress"
+    assert desc["TrainingJobStatusCounters"] == {"Completed": 0, "InProgress": 2, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 4}
+    assert not any(alive(p) for p in orphans)  # the dead tuner's jobs were ended, not left running
+    assert subprocess.run([*cli, "stop", "again"], capture_output=True, timeout=60).returncode == 0
+    deadline = time.time() + 30
+    while _describe(home, "again")["HyperParameterTuningJobStatus"] != "Stopped":
+        assert time.time() < deadline
+        time.sleep(0.2)

@@ -166,3 +166,50 @@ def test_list_tidies_folders_of_tuners_killed_before_creating_their_job(workdir,
         assert (jobs / "busy" / "tuner.lock").exists() and (jobs / "real" / "tuner.lock").exists()
     finally:
         holder.release()
+
+
+def test_probing_the_job_lock_never_makes_a_tuner_fail_to_take_it(tmp_path):
+    """held_elsewhere() takes the lock for an instant; a tuner taking it at that instant must not be told another
+    tuner runs the job (acquire retries a lock held only briefly)."""
+    import threading
+
+    from amtlocal.backends.local._store import JobLock
+
+    path = tmp_path / "jobs" / "j" / "tuner.lock"
+    done = threading.Event()
+
+    def probe():
+        while not done.is_set():
+            JobLock(path).held_elsewhere()
+
+    prober = threading.Thread(target=probe)
+    path.parent.mkdir(parents=True)
+    prober.start()
+    try:
+        for _ in range(300):
+            JobLock(path).acquire().release()  # raises TuningJobBusy if a probe made it fail
+    finally:
+        done.set()
+        prober.join()
+
+
+def test_a_stop_never_overwrites_the_status_a_tuner_writes(workdir, tmp_path):
+    """While a tuner holds the job, `stop` only raises the request count: describe shows Stopping, and the status
+    the tuner writes last (here Completed, as when it finishes at the same moment) is what stays."""
+    from amtlocal.backends.local import LocalBackend, LocalStore, describe
+    from amtlocal.backends.local import _store as S
+
+    use_script(workdir, GOOD_SCRIPT)
+    store = LocalStore(tmp_path / "home")
+    run_job(make_request("race", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    study = store.load("race")
+    study.set_user_attr(S.A_STATUS, "InProgress")  # as a running tuner has it
+    tuner = store.lock("race").acquire()
+    try:
+        LocalBackend(store).stop("race")
+        assert study.user_attrs[S.A_STATUS] == "InProgress"  # not written by the stop
+        assert describe(store.load("race"))["HyperParameterTuningJobStatus"] == "Stopping"
+        study.set_user_attr(S.A_STATUS, "Completed")  # the tuner's last word
+    finally:
+        tuner.release()
+    assert describe(store.load("race"))["HyperParameterTuningJobStatus"] == "Completed"

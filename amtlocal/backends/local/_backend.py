@@ -47,12 +47,13 @@ class LocalBackend(Backend):
         # Every error a user can fix surfaces here, in the caller, before the worker starts; under the job's lock, so
         # that a job another tuner runs is refused here (TuningJobBusy) and two callers never create it twice.
         job.spec.validate()
-        try:
-            with self.store.lock(job.spec.name):
-                job.prepare()
-        except BaseException:
-            job._drop_unused_job_dir()
-            raise
+        with self.store.lock(job.spec.name):
+            try:
+                study = job.prepare()
+            except BaseException:
+                job._drop_unused_job_dir()  # under the lock: nobody else is between its checks and the removal
+                raise
+            stops_seen = S.stop_requests(study.user_attrs)  # a stop from now on ends the worker's run
         log_path = self.store.job_dir(job.spec.name) / "tuner.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, AMTLOCAL_HOME=str(self.store.home))
@@ -63,7 +64,7 @@ class LocalBackend(Backend):
             env["AMTLOCAL_STOP_GRACE_SECONDS"] = str(self.stop_grace)
         with open(log_path, "ab") as logf:
             worker = self._workers[job.spec.name] = subprocess.Popen(
-                [sys.executable, "-m", "amtlocal.backends.local._worker", job.spec.name],
+                [sys.executable, "-m", "amtlocal.backends.local._worker", job.spec.name, str(stops_seen)],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         if not self.store.shared:
             self._await_worker(job.spec.name, worker)
@@ -77,7 +78,7 @@ class LocalBackend(Backend):
             rc = worker.poll()
             if rc == S.WORKER_BUSY_EXIT:
                 raise TuningJobBusy.running(name)
-            if rc is not None or lock.holder() == worker.pid:
+            if rc is not None or lock.holder() == worker.pid:  # the pid it wrote once it held the job (no probing)
                 return  # running; or ended already (a job with nothing left to do; errors: describe and wait show them)
             time.sleep(0.02)
 
@@ -131,38 +132,37 @@ class LocalBackend(Backend):
         return sorted(out, key=lambda r: r["CreationTime"], reverse=True)
 
     def stop(self, name: str) -> None:
-        """StopHyperParameterTuningJob. A live tuner is asked to stop (status Stopping; it stops its training jobs,
-        then the job is Stopped); with none, the training jobs a dead tuner left running are ended and recorded
-        Stopped (run again on resume) and the job is Stopped now. A Completed or Failed job, or a Stopped one no tuner
-        is taking up again, is left as it is.
+        """StopHyperParameterTuningJob. A live tuner is asked to stop (``describe`` shows Stopping until it has stopped
+        its training jobs, then Stopped); with none, the training jobs a dead tuner left running are ended and
+        recorded Stopped (run again on resume) and the job is Stopped now. A Completed or Failed job, or a Stopped one
+        no tuner is taking up again, is left as it is.
+
+        The request is a count in the store (``S.A_STOPS``) that a run compares with the count it started from; the
+        status is written only by whoever holds the job's lock, so a stop never overwrites a tuner's last word.
 
         Raises:
             TuningJobNotFound: no tuning job of that name.
         """
         study = self.store.load(name)
-        status = study.user_attrs.get(S.A_STATUS)
-        if status in ("Completed", "Failed"):
+        if study.user_attrs.get(S.A_STATUS) in ("Completed", "Failed"):
             return
-        if self.store.shared:  # the workers, wherever they run, see the request and stop
-            if status != "Stopped":
-                self._request_stop(study)
+        if self.store.shared:  # no job lock: every worker, wherever it runs, sees the request and stops
+            self._request_stop(study)
             return
         if self._stop_here(study):
             return
-        # A tuner holds the job (running it, or taking it up again): ask it. The request carries its time, so a
-        # resuming tuner keeps it (see LocalTuningJob._run).
+        # A tuner holds the job. It read its starting count before it took the job, so this request (made after
+        # finding the job taken) is above it and is honoured.
         self._request_stop(study)
-        # The holder may have been another `stop` that has finished meanwhile; then no tuner will end the job.
-        self._stop_here(study)
 
-    def _request_stop(self, study) -> None:
-        study.set_user_attr(S.A_STOP, time.time())
-        study.set_user_attr(S.A_STATUS, "Stopping")
+    @staticmethod
+    def _request_stop(study) -> None:
+        study.set_user_attr(S.A_STOPS, S.stop_requests(study.user_attrs) + 1)  # two at once still raise it
         study.set_user_attr(S.A_MODIFIED, time.time())
 
     def _stop_here(self, study) -> bool:
         """With no tuner holding the job: end what a dead tuner left running, mark the job Stopped; True. False when
-        the job's lock is held (a tuner, or another stop, has it)."""
+        a tuner holds the job. Also raises the request count, so a worker started before this stop never runs."""
         from amtlocal.backends.local import _recovery
 
         try:
@@ -172,9 +172,10 @@ class LocalBackend(Backend):
         try:
             if study.user_attrs.get(S.A_STATUS) in ("Completed", "Failed", "Stopped"):
                 return True
+            self._request_stop(study)
             _recovery.recover_orphans(study, self.store)
             now = time.time()
-            for key, value in ((S.A_STOP, now), (S.A_STATUS, "Stopped"), (S.A_ENDED, now), (S.A_MODIFIED, now)):
+            for key, value in ((S.A_STATUS, "Stopped"), (S.A_ENDED, now), (S.A_MODIFIED, now)):
                 study.set_user_attr(key, value)
             return True
         finally:

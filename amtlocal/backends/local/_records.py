@@ -94,7 +94,10 @@ def describe(study, store=None) -> dict[str, Any]:
     for key in ("TrainingJobDefinition", "TrainingJobDefinitions", "WarmStartConfig", "Autotune"):
         if key in req:
             out[key] = copy.deepcopy(req[key])
-    out["HyperParameterTuningJobStatus"] = attrs.get(S.A_STATUS, "InProgress")
+    status = attrs.get(S.A_STATUS, "InProgress")
+    if status == "InProgress" and S.stop_requests(attrs) > attrs.get(S.A_RUN_STOPS, 0):
+        status = "Stopping"  # asked to stop; the tuner is stopping its training jobs (it writes Stopped when done)
+    out["HyperParameterTuningJobStatus"] = status
     out["CreationTime"] = _ts(attrs.get(S.A_CREATED))
     if attrs.get(S.A_ENDED):
         out["HyperParameterTuningEndTime"] = _ts(attrs[S.A_ENDED])

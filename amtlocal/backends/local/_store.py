@@ -30,7 +30,16 @@ _TRAINING_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 # Study user attributes.
 A_REQUEST, A_BASE_DIR, A_STATUS, A_CREATED, A_ENDED, A_MODIFIED = "request", "base_dir", "status", "creation_time", "end_time", "last_modified"
-A_FAILURE, A_STOP, A_N_HISTORY, A_ORIGIN, A_COMPLETION = "failure_reason", "stop_requested", "n_history", "origin", "completion_details"
+A_FAILURE, A_N_HISTORY, A_ORIGIN, A_COMPLETION = "failure_reason", "n_history", "origin", "completion_details"
+# Stop requests: a count that each StopHyperParameterTuningJob raises, and the count a run started from (a run
+# honours only requests above it: never one that ended an earlier run, never one lost to a race with a resume).
+A_STOPS, A_RUN_STOPS = "stop_requests", "run_stop_requests"
+
+
+def stop_requests(attrs: dict) -> int:
+    """The stop-request count in a study's user attributes (0 in stores written before it existed)."""
+    value = attrs.get(A_STOPS, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 # Trial user attributes.
 T_SUMMARY, T_METRICS, T_ROLE, T_PID, T_INTERRUPTED, T_DIR = "summary", "final_metrics", "role", "pid", "interrupted", "job_dir"
 T_WORKER, T_PID_START, T_PROCESS = "worker", "pid_start", "process"
@@ -180,7 +189,7 @@ class LocalStore:
         now = time.time()
         # The request last: it marks the creation complete (see names()), so a tuning job never lacks the others.
         for key, value in ((A_BASE_DIR, str(base_dir)), (A_STATUS, "InProgress"), (A_CREATED, now), (A_MODIFIED, now),
-                           (A_N_HISTORY, 0), (A_ORIGIN, origin), (A_STOP, False), (A_REQUEST, request)):
+                           (A_N_HISTORY, 0), (A_ORIGIN, origin), (A_STOPS, 0), (A_REQUEST, request)):
             study.set_user_attr(key, value)
         return study
 
@@ -246,21 +255,32 @@ def worker_id() -> str:
 class JobLock:
     """``flock`` on a file: released by the kernel when the holder dies, so a killed tuner never blocks a resume."""
 
+    BUSY_SECONDS = 0.25  # how long acquire() retries a held lock before it calls the job busy
+
     def __init__(self, path: Path):
         self.path = path
         self._fd: int | None = None
 
     def acquire(self) -> "JobLock":
         """Take the lock without waiting. Raises TuningJobBusy when another live process holds it."""
+        # Held for a moment by others too: a probe (held_elsewhere) or a tidy (drop_unused_job_dirs), which may also
+        # remove the folder. Only a holder that keeps it past BUSY_SECONDS is a tuner.
+        deadline = time.monotonic() + self.BUSY_SECONDS
         while True:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except (FileNotFoundError, FileExistsError):  # the folder was being removed: make it again
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
-                raise TuningJobBusy.running(self.path.parent.name) from None  # the lock is <home>/jobs/<name>/tuner.lock
-            try:  # still the file at that path? (an unused folder may be tidied away meanwhile: drop_unused_job_dirs)
+                if time.monotonic() >= deadline:
+                    raise TuningJobBusy.running(self.path.parent.name) from None  # the lock is <home>/jobs/<name>/tuner.lock
+                time.sleep(0.005)
+                continue
+            try:  # still the file at that path? (a tidy may have removed it meanwhile)
                 if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
                     break
             except FileNotFoundError:
@@ -272,9 +292,8 @@ class JobLock:
         return self
 
     def holder(self) -> int | None:
-        """The pid of the live process holding the lock (as it wrote it), or None: free, or just being taken."""
-        if not self.held_elsewhere():
-            return None
+        """The pid the last holder wrote (it may have let go since), or None. Read without locking, so a reader never
+        makes a tuner's acquire() fail."""
         try:
             return int(self.path.read_text() or "x")
         except (OSError, ValueError):

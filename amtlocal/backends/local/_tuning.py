@@ -78,7 +78,7 @@ class LocalTuningJob:
         self.progress = progress
         self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
         self._sigint = Interrupts()
-        self._taken_at = 0.0  # when this run took the job (its lock); see _stop_requested
+        self._stops_seen = 0  # the stop-request count this run started from; see run()
         self._forkservers: dict = {}  # (code folder, entry point) -> its warm ForkServer
 
     # -- set-up -------------------------------------------------------------------------------------------------
@@ -129,12 +129,14 @@ class LocalTuningJob:
         return study if study is not None else self.prepare()
 
     # -- the run ------------------------------------------------------------------------------------------------
-    def run(self, resume: bool = True) -> dict:
+    def run(self, stops_seen: int | None = None) -> dict:
         """Run (or resume) the tuning job to its end in this process; returns DescribeHyperParameterTuningJob.
 
         Args:
-            resume: run a Stopped tuning job again (what running the same spec again means). The background worker
-                of ``fit(wait=False)`` passes False, so a stop that lands before it starts is honoured.
+            stops_seen: the job's stop-request count when the run was asked for; a stop request above it ends the
+                run (at once, if it came before the run started). Default: the count now, read before the job is
+                taken, so a stop that races this start is never lost and one that ended an earlier run never ends
+                this one. The background worker of ``fit(wait=False)`` passes the caller's count.
 
         Ctrl-C (KeyboardInterrupt) stops the running training jobs, leaves the tuning job Stopped and resumable, and
         is raised again; from the start (a Ctrl-C while the job is being created or set up is taken once that is
@@ -144,31 +146,31 @@ class LocalTuningJob:
         with deferred_sigint() as self._sigint:  # Ctrl-C is taken at the top of the loop, never mid-write
             self._start_forkservers()  # their imports (seconds) overlap validation and the store's set-up
             try:
-                return self._run(resume)
+                return self._run(stops_seen)
             finally:
                 self._close_forkservers()
 
-    def _run(self, resume: bool) -> dict:
+    def _run(self, stops_seen: int | None) -> dict:
         self.spec.validate()  # a spec error surfaces before the lock file (and the job's folder) is made
         import optuna  # noqa: F401 - here, before the job's folder exists: a Ctrl-C that cuts it short leaves nothing
 
+        if stops_seen is None:  # before taking the job: a stop from now on is for this run
+            stored = self.store.resolve_name(self.spec.name)
+            stops_seen = S.stop_requests(self.store.load(stored).user_attrs) if stored else 0
+        self._stops_seen = stops_seen
         with self.store.lock(self.spec.name):  # before prepare(): two tuners never race to create one study
-            self._taken_at = time.time()
             try:
                 study = self.prepare()
             except BaseException:  # refused, or interrupted: a job that was never created leaves no folder
                 self._drop_unused_job_dir()
                 raise
-            status = study.user_attrs.get(S.A_STATUS)
-            if status in ("Completed", "Failed"):
+            if study.user_attrs.get(S.A_STATUS) in ("Completed", "Failed"):
                 return R.describe(study)
-            if not resume and (status in ("Stopped", "Stopping") or study.user_attrs.get(S.A_STOP)):
-                self._set(study, **{S.A_STATUS: "Stopped", S.A_ENDED: study.user_attrs.get(S.A_ENDED) or time.time()})
+            self._recover_orphans(study)  # this process holds the job: whatever is still RUNNING was a dead tuner's
+            if self._stop_requested(study.user_attrs):  # stopped before this run got going
+                self._set(study, **{S.A_STATUS: "Stopped", S.A_ENDED: time.time()})
                 return R.describe(study)
-            self._recover_orphans(study)
-            # The stop request (S.A_STOP, its time) is left as it is: the loop honours only one made since this run
-            # took the job (see _stop_requested), so a stop racing this resume is never wiped out by it.
-            self._set(study, **{S.A_STATUS: "InProgress", S.A_ENDED: None, S.A_FAILURE: None})
+            self._set(study, **{S.A_RUN_STOPS: stops_seen, S.A_STATUS: "InProgress", S.A_ENDED: None, S.A_FAILURE: None})
             started = time.time()
             try:
                 self._loop(study, started)
@@ -176,10 +178,9 @@ class LocalTuningJob:
                 study.set_user_attr(A_RUNTIME, study.user_attrs.get(A_RUNTIME, 0.0) + time.time() - started)
             return R.describe(study)
 
-    def _stop_requested(self, stop) -> bool:
-        """Whether the stored stop request (``amtlocal stop``'s time, or an older store's True) is meant for this run:
-        made since it took the job. An older one ended an earlier run, which this one resumes."""
-        return isinstance(stop, float) and stop >= self._taken_at
+    def _stop_requested(self, attrs: dict) -> bool:
+        """A stop request made since this run was asked for (see :meth:`run`)."""
+        return S.stop_requests(attrs) > self._stops_seen
 
     def _drop_unused_job_dir(self) -> None:
         """A new tuning job refused by prepare() (missing local paths, warm-start rules) or interrupted before it was
@@ -251,7 +252,7 @@ class LocalTuningJob:
                 now = time.time()
                 if not stopping and now >= next_poll:
                     next_poll = now + POLL_SECONDS
-                    if self._stop_requested(self.store.load(self.spec.name).user_attrs.get(S.A_STOP)):
+                    if self._stop_requested(self.store.load(self.spec.name).user_attrs):
                         stopping = "StopRequested"
                         stop_all("StopRequested")
                 if not stopping and deadline is not None and now >= deadline:

@@ -1,4 +1,6 @@
-"""``python -m amtlocal.backends.local._worker NAME``: runs a stored tuning job to its end (``fit(wait=False)``)."""
+"""``python -m amtlocal.backends.local._worker NAME [STOPS]``: runs a stored tuning job to its end (``fit(wait=False)``).
+
+STOPS: the job's stop-request count when the caller asked for the run; a stop request above it ends the run."""
 from __future__ import annotations
 
 import logging
@@ -19,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     from amtlocal.exceptions import TuningJobBusy
 
     try:
-        desc = LocalTuningJob(spec, store).run(resume=False)
+        desc = LocalTuningJob(spec, store).run(stops_seen=int(argv[1]) if len(argv) > 1 else None)
     except TuningJobBusy as e:  # another tuner took the job first: the caller waiting on us says so
         logging.error("%s", e)
         return WORKER_BUSY_EXIT
