@@ -161,7 +161,8 @@ def test_tune_no_wait_on_a_job_running_elsewhere_is_refused_and_stop_says_what_h
     assert second.stderr.strip() == ("amtlocal: error: tuning job 'busy' is already running in another tuner process; "
                                      "follow it with `amtlocal describe busy`, or stop it with `amtlocal stop busy`")
     stop = amtlocal("stop", "busy")
-    assert (stop.returncode, stop.stdout.strip()) == (0, "busy: Stopping; its running training jobs are being stopped")
+    # the tuner took the request (Stopping), or already stopped its job (it dies at once on SIGTERM)
+    assert stop.returncode == 0 and stop.stdout.strip() in ("busy: Stopping; its running training jobs are being stopped", "busy: Stopped")
     while json.loads(amtlocal("describe", "busy").stdout)["HyperParameterTuningJobStatus"] != "Stopped":
         assert time.time() < deadline, "the stop was not honoured"
         time.sleep(0.2)

@@ -193,7 +193,7 @@ def test_probing_the_job_lock_never_makes_a_tuner_fail_to_take_it(tmp_path):
         prober.join()
 
 
-def test_a_stop_never_overwrites_the_status_a_tuner_writes(workdir, tmp_path):
+def test_a_stop_never_overwrites_the_status_a_tuner_writes(workdir, tmp_path, monkeypatch):
     """While a tuner holds the job, `stop` only raises the request count: describe shows Stopping, and the status
     the tuner writes last (here Completed, as when it finishes at the same moment) is what stays."""
     from amtlocal.backends.local import LocalBackend, LocalStore, describe
@@ -204,6 +204,7 @@ def test_a_stop_never_overwrites_the_status_a_tuner_writes(workdir, tmp_path):
     run_job(make_request("race", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
     study = store.load("race")
     study.set_user_attr(S.A_STATUS, "InProgress")  # as a running tuner has it
+    monkeypatch.setattr(LocalBackend, "STOP_TAKEN_SECONDS", 0.3)  # this "tuner" never takes the request
     tuner = store.lock("race").acquire()
     try:
         LocalBackend(store).stop("race")
@@ -213,3 +214,76 @@ def test_a_stop_never_overwrites_the_status_a_tuner_writes(workdir, tmp_path):
     finally:
         tuner.release()
     assert describe(store.load("race"))["HyperParameterTuningJobStatus"] == "Completed"
+
+
+def _background(workdir, tmp_path, name, monkeypatch, **kw):
+    """A LocalBackend on a fresh home and a 3-job request over GOOD_SCRIPT."""
+    from amtlocal.backends.local import LocalBackend, LocalStore
+
+    use_script(workdir, GOOD_SCRIPT)
+    monkeypatch.setenv("AMTLOCAL_HOME", str(tmp_path / "home"))
+    return LocalBackend(LocalStore(tmp_path / "home")), make_request(name, max_jobs=3, integer=[("x", 1, 9, "Linear")], **kw)
+
+
+def _final(backend, name, timeout=60):
+    deadline = time.time() + timeout
+    while (desc := backend.describe(name))["HyperParameterTuningJobStatus"] not in ("Completed", "Failed", "Stopped"):
+        assert time.time() < deadline, desc
+        time.sleep(0.1)
+    return desc
+
+
+def test_a_stop_while_a_background_start_sets_up_ends_that_run(workdir, tmp_path, monkeypatch):
+    """fit(wait=False) holds the job while it sets up; a stop then must end the worker's run, not be swallowed."""
+    import threading
+
+    from amtlocal.backends.local import _tuning
+
+    backend, req = _background(workdir, tmp_path, "setup", monkeypatch)
+    original = _tuning.LocalTuningJob.prepare
+    stops = []
+
+    def prepare_with_a_stop(self):
+        study = original(self)
+        if not stops:  # the caller's prepare: a stop arrives while it holds the job
+            stops.append(threading.Thread(target=backend.stop, args=("setup",)))
+            stops[0].start()
+            while not study.user_attrs.get("stop_requests"):
+                time.sleep(0.01)
+        return study
+
+    monkeypatch.setattr(_tuning.LocalTuningJob, "prepare", prepare_with_a_stop)
+    backend.create_tuning_job(req, workdir, wait=False)
+    stops[0].join(30)
+    desc = _final(backend, "setup")
+    assert desc["HyperParameterTuningJobStatus"] == "Stopped" and sum(desc["TrainingJobStatusCounters"].values()) == 0
+
+
+def test_a_stop_before_the_background_worker_takes_a_stopped_job_keeps_it_stopped(workdir, tmp_path, monkeypatch):
+    from amtlocal.backends.local import LocalBackend
+
+    backend, req = _background(workdir, tmp_path, "idle", monkeypatch)
+    backend.store.create(req, workdir).set_user_attr("status", "Stopped")  # stopped before any training job
+    original = LocalBackend._await_worker
+
+    def stop_first(self, name, worker, timeout=60):
+        self.stop(name)  # the caller let go of the job; the worker is still starting
+        return original(self, name, worker, timeout)
+
+    monkeypatch.setattr(LocalBackend, "_await_worker", stop_first)
+    backend.create_tuning_job(req, workdir, wait=False)
+    desc = _final(backend, "idle")
+    assert desc["HyperParameterTuningJobStatus"] == "Stopped" and sum(desc["TrainingJobStatusCounters"].values()) == 0
+
+
+def test_a_stop_while_a_holder_that_will_not_run_the_job_has_it(workdir, tmp_path, monkeypatch):
+    """A `tune` that holds the job for a moment and then gives up (refused, or nothing to do) never takes the stop
+    request: once it lets go, the stop itself ends the job; it is never left Stopping with no tuner."""
+    import threading
+
+    backend, req = _background(workdir, tmp_path, "held", monkeypatch)
+    backend.store.create(req, workdir)  # InProgress, as a dead tuner left it
+    holder = backend.store.lock("held").acquire()
+    threading.Timer(1.0, holder.release).start()
+    backend.stop("held")
+    assert backend.describe("held")["HyperParameterTuningJobStatus"] == "Stopped"

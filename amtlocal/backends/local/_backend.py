@@ -31,6 +31,7 @@ class LocalBackend(Backend):
     """
 
     name = "local"
+    STOP_TAKEN_SECONDS = 5.0  # how long stop() waits for the job's holder to take the request or let go
 
     def __init__(self, store: S.LocalStore | None = None, home: str | os.PathLike | None = None,
                  storage_url: str | None = None, stop_grace: float | None = None):
@@ -47,13 +48,13 @@ class LocalBackend(Backend):
         # Every error a user can fix surfaces here, in the caller, before the worker starts; under the job's lock, so
         # that a job another tuner runs is refused here (TuningJobBusy) and two callers never create it twice.
         job.spec.validate()
+        stops_seen = self.store.stops_to_honour_from(job.spec.name)  # before the lock: a stop from now on ends the run
         with self.store.lock(job.spec.name):
             try:
-                study = job.prepare()
+                job.prepare()
             except BaseException:
                 job._drop_unused_job_dir()  # under the lock: nobody else is between its checks and the removal
                 raise
-            stops_seen = S.stop_requests(study.user_attrs)  # a stop from now on ends the worker's run
         log_path = self.store.job_dir(job.spec.name) / "tuner.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, AMTLOCAL_HOME=str(self.store.home))
@@ -151,9 +152,17 @@ class LocalBackend(Backend):
             return
         if self._stop_here(study):
             return
-        # A tuner holds the job. It read its starting count before it took the job, so this request (made after
-        # finding the job taken) is above it and is honoured.
+        # Someone holds the job. A tuner read its starting count before it took the job, so this request (made after
+        # finding the job taken) is above it, and it says it took it by writing Stopping. A holder that will not run
+        # the job (a refused or finished `tune`, a `stop`) lets go soon: then the job is stopped here.
         self._request_stop(study)
+        deadline = time.monotonic() + self.STOP_TAKEN_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            if self.store.load(study.study_name).user_attrs.get(S.A_STATUS) in ("Stopping", *S.TERMINAL_STATUSES):
+                return
+            if self._stop_here(study):
+                return
 
     @staticmethod
     def _request_stop(study) -> None:
@@ -170,9 +179,12 @@ class LocalBackend(Backend):
         except TuningJobBusy:
             return False
         try:
-            if study.user_attrs.get(S.A_STATUS) in ("Completed", "Failed", "Stopped"):
+            status = study.user_attrs.get(S.A_STATUS)
+            if status in ("Completed", "Failed"):
                 return True
-            self._request_stop(study)
+            self._request_stop(study)  # also for a Stopped job: a background worker about to resume it must not
+            if status == "Stopped":
+                return True
             _recovery.recover_orphans(study, self.store)
             now = time.time()
             for key, value in ((S.A_STATUS, "Stopped"), (S.A_ENDED, now), (S.A_MODIFIED, now)):

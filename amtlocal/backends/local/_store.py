@@ -154,6 +154,18 @@ class LocalStore:
             finally:
                 lock.release()
 
+    def stops_to_honour_from(self, name: str) -> int:
+        """The stop-request count a run of tuning job ``name`` starting now must exceed to stop: the count now (read
+        before the run takes the job, so a stop racing the start is kept), or 0 for a job not created yet. A worker
+        joining a running job on a shared storage takes the running count instead, so a pending stop ends it too."""
+        stored = self.resolve_name(name)
+        if stored is None:
+            return 0
+        attrs = self.load(stored).user_attrs
+        if self.shared and attrs.get(A_STATUS) not in TERMINAL_STATUSES:
+            return min(stop_requests(attrs), attrs.get(A_RUN_STOPS, 0))
+        return stop_requests(attrs)
+
     def resolve_name(self, name: str) -> str | None:
         """The stored spelling of ``name`` (AMT names are unique case-insensitively), or None."""
         low = name.lower()

@@ -155,8 +155,7 @@ class LocalTuningJob:
         import optuna  # noqa: F401 - here, before the job's folder exists: a Ctrl-C that cuts it short leaves nothing
 
         if stops_seen is None:  # before taking the job: a stop from now on is for this run
-            stored = self.store.resolve_name(self.spec.name)
-            stops_seen = S.stop_requests(self.store.load(stored).user_attrs) if stored else 0
+            stops_seen = self.store.stops_to_honour_from(self.spec.name)
         self._stops_seen = stops_seen
         with self.store.lock(self.spec.name):  # before prepare(): two tuners never race to create one study
             try:
@@ -255,6 +254,7 @@ class LocalTuningJob:
                     if self._stop_requested(self.store.load(self.spec.name).user_attrs):
                         stopping = "StopRequested"
                         stop_all("StopRequested")
+                        self._set(study, **{S.A_STATUS: "Stopping"})  # taken: the `stop` waiting for this returns
                 if not stopping and deadline is not None and now >= deadline:
                     stopping = "Complete"
                     stop_all("TuningJobMaxRuntimeExceeded")
