@@ -96,6 +96,9 @@ def cmd_tune(args) -> int:
             raise KeyboardInterrupt(f"interrupted before tuning job {spec.name} was created; nothing ran") from None
         except Exception:  # noqa: BLE001 - e.g. a module whose import the Ctrl-C cut short: claim nothing
             raise KeyboardInterrupt(f"interrupted; see the state of tuning job {spec.name} with `amtlocal describe {spec.name}`") from None
+        if status in ("InProgress", "Stopping"):  # a Ctrl-C that cut the tuner's own stopping short: finish it
+            backend.stop(spec.name)
+            status = backend.describe(spec.name)["HyperParameterTuningJobStatus"]
         again = f"amtlocal tune {args.spec}" + (f" --job-name {spec.name}" if args.job_name else "")
         if status == "Stopped":
             raise KeyboardInterrupt(f"interrupted; tuning job {spec.name} is Stopped and resumes when you run `{again}` again") from None
@@ -238,6 +241,8 @@ def cmd_stop(args) -> int:
     after = backend.describe(args.name)["HyperParameterTuningJobStatus"]
     if after == before and before in ("Completed", "Failed", "Stopped"):
         print(f"{args.name}: already {before}; nothing to stop")  # AMT refuses this stop; it changes nothing
+    elif after in ("Completed", "Failed"):
+        print(f"{args.name}: {after} (it ended before the stop took effect)")
     elif after == "Stopped":
         print(f"{args.name}: Stopped")
     else:  # a live tuner stops its training jobs (SIGTERM, then SIGKILL after the grace period), then ends Stopped

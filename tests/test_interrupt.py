@@ -328,3 +328,27 @@ def test_a_background_start_resumes_a_job_whose_earlier_run_was_stopped(workdir,
     while _describe(home, "again")["HyperParameterTuningJobStatus"] != "Stopped":
         assert time.time() < deadline
         time.sleep(0.2)
+
+
+def test_a_stop_while_the_tuner_finishes_still_ends_it_stopped(workdir, tmp_path):
+    """The target is reached while another training job (ignoring SIGTERM) runs out its grace period: a stop during
+    that wait is taken (the job ends Stopped), not acknowledged and then dropped for Completed."""
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    use_script(workdir, "import os, signal, time\n"
+                        f"open({str(ledger)!r}, 'a').write('start %s %d\\n' % (os.environ['TRAINING_JOB_NAME'], os.getpid()))\n"
+                        f"if open({str(ledger)!r}).read().count('start') == 1:\n    time.sleep(0.5); print('f1: 0.9')\n"
+                        "else:\n    signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)\n")
+    spec = workdir / "finishing.json"
+    spec.write_text(json.dumps(make_request("finishing", max_jobs=2, parallel=2, integer=[("x", 1, 9, "Auto")],
+                                            TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 0.5})))
+    tuner = subprocess.Popen([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "AMTLOCAL_STOP_GRACE_SECONDS": "8"})
+    # the target is reached: the tuner now waits out the other job's grace period
+    _wait_for(lambda: "finishing" in _store(home).names() and _describe(home, "finishing")["TrainingJobStatusCounters"]["Completed"] == 1, tuner)
+    stop = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "stop", "finishing"],
+                          capture_output=True, text=True, timeout=60)
+    assert stop.returncode == 0 and stop.stdout.strip() in ("finishing: Stopping; its running training jobs are being stopped", "finishing: Stopped"), stop.stdout
+    tuner.communicate(timeout=60)
+    assert _describe(home, "finishing")["HyperParameterTuningJobStatus"] == "Stopped"
+    assert not any(alive(int(e[2])) for e in _ledger(ledger))

@@ -248,7 +248,7 @@ def test_a_stop_while_a_background_start_sets_up_ends_that_run(workdir, tmp_path
         if not stops:  # the caller's prepare: a stop arrives while it holds the job
             stops.append(threading.Thread(target=backend.stop, args=("setup",)))
             stops[0].start()
-            while not study.user_attrs.get("stop_requests"):
+            while not any(k.startswith("stop_request.") for k in study.user_attrs):
                 time.sleep(0.01)
         return study
 
@@ -259,21 +259,30 @@ def test_a_stop_while_a_background_start_sets_up_ends_that_run(workdir, tmp_path
     assert desc["HyperParameterTuningJobStatus"] == "Stopped" and sum(desc["TrainingJobStatusCounters"].values()) == 0
 
 
-def test_a_stop_before_the_background_worker_takes_a_stopped_job_keeps_it_stopped(workdir, tmp_path, monkeypatch):
+def test_a_stop_while_the_background_worker_starts_keeps_a_stopped_job_stopped(workdir, tmp_path, monkeypatch):
+    """The caller hands the job's lock to its worker (no moment when it is free); a stop while the worker is still
+    starting is a request above the caller's count, so the worker ends its run at once."""
+    import threading
+
     from amtlocal.backends.local import LocalBackend
 
     backend, req = _background(workdir, tmp_path, "idle", monkeypatch)
     backend.store.create(req, workdir).set_user_attr("status", "Stopped")  # stopped before any training job
-    original = LocalBackend._await_worker
+    original = LocalBackend._start_worker
+    stops = []
 
-    def stop_first(self, name, worker, timeout=60):
-        self.stop(name)  # the caller let go of the job; the worker is still starting
-        return original(self, name, worker, timeout)
+    def stop_meanwhile(self, name, stops_seen, lock):
+        worker = original(self, name, stops_seen, lock)
+        stops.append(threading.Thread(target=self.stop, args=(name,)))
+        stops[0].start()
+        return worker
 
-    monkeypatch.setattr(LocalBackend, "_await_worker", stop_first)
+    monkeypatch.setattr(LocalBackend, "_start_worker", stop_meanwhile)
     backend.create_tuning_job(req, workdir, wait=False)
+    stops[0].join(30)
     desc = _final(backend, "idle")
     assert desc["HyperParameterTuningJobStatus"] == "Stopped" and sum(desc["TrainingJobStatusCounters"].values()) == 0
+    assert "Traceback" not in (tmp_path / "home" / "jobs" / "idle" / "tuner.log").read_text()
 
 
 def test_a_stop_while_a_holder_that_will_not_run_the_job_has_it(workdir, tmp_path, monkeypatch):
@@ -287,3 +296,26 @@ def test_a_stop_while_a_holder_that_will_not_run_the_job_has_it(workdir, tmp_pat
     threading.Timer(1.0, holder.release).start()
     backend.stop("held")
     assert backend.describe("held")["HyperParameterTuningJobStatus"] == "Stopped"
+
+
+def test_ctrl_c_while_a_background_start_sets_up_leaves_the_job_stopped_and_no_worker(workdir, tmp_path, monkeypatch):
+    from amtlocal.backends.local import _tuning
+
+    backend, req = _background(workdir, tmp_path, "bgint", monkeypatch)
+    original = _tuning.LocalTuningJob.prepare
+
+    def prepare_then_ctrl_c(self):
+        study = original(self)
+        os.kill(os.getpid(), signal.SIGINT)
+        return study
+
+    monkeypatch.setattr(_tuning.LocalTuningJob, "prepare", prepare_then_ctrl_c)
+    try:
+        backend.create_tuning_job(req, workdir, wait=False)
+        raise AssertionError("the Ctrl-C was lost")
+    except KeyboardInterrupt:
+        pass
+    assert backend._workers == {}  # no worker was started
+    desc = backend.describe("bgint")
+    assert desc["HyperParameterTuningJobStatus"] == "Stopped" and sum(desc["TrainingJobStatusCounters"].values()) == 0
+    assert not backend.store.lock("bgint").held_elsewhere()

@@ -46,16 +46,37 @@ class LocalBackend(Backend):
             job.run()
             return
         # Every error a user can fix surfaces here, in the caller, before the worker starts; under the job's lock, so
-        # that a job another tuner runs is refused here (TuningJobBusy) and two callers never create it twice.
+        # that a job another tuner runs is refused here (TuningJobBusy) and two callers never create it twice. The
+        # worker inherits the lock itself (the locked descriptor): there is no moment when the job is free between
+        # this caller and its worker. A Ctrl-C meanwhile is taken once the job is consistent: Stopped, no worker.
+        from amtlocal.backends.local._process import deferred_sigint
+
         job.spec.validate()
         stops_seen = self.store.stops_to_honour_from(job.spec.name)  # before the lock: a stop from now on ends the run
-        with self.store.lock(job.spec.name):
+        with deferred_sigint() as interrupted:
+            lock = None if self.store.shared else self.store.lock(job.spec.name).acquire()
+            worker = None
             try:
-                job.prepare()
-            except BaseException:
-                job._drop_unused_job_dir()  # under the lock: nobody else is between its checks and the removal
-                raise
-        log_path = self.store.job_dir(job.spec.name) / "tuner.log"
+                try:
+                    study = job.prepare()
+                except BaseException:
+                    job._drop_unused_job_dir()  # under the lock: nobody else is between its checks and the removal
+                    raise
+                if interrupted.is_set():
+                    if lock is not None and study.user_attrs.get(S.A_STATUS) == "InProgress":
+                        for key, value in ((S.A_STATUS, "Stopped"), (S.A_ENDED, time.time()), (S.A_MODIFIED, time.time())):
+                            study.set_user_attr(key, value)
+                    raise KeyboardInterrupt
+                worker = self._workers[job.spec.name] = self._start_worker(job.spec.name, stops_seen, lock)
+            finally:
+                if lock is not None and worker is not None:
+                    lock.hand_over()  # the worker holds the lock now; this process only lets go of its descriptor
+                elif lock is not None:
+                    lock.release()
+
+    def _start_worker(self, name: str, stops_seen: int, lock: S.JobLock | None) -> subprocess.Popen:
+        """Start the background worker of tuning job ``name``, handing it the held job lock (its descriptor)."""
+        log_path = self.store.job_dir(name) / "tuner.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, AMTLOCAL_HOME=str(self.store.home))
         env.pop("AMTLOCAL_STORAGE", None)
@@ -63,25 +84,14 @@ class LocalBackend(Backend):
             env["AMTLOCAL_STORAGE"] = self.store.storage_url
         if self.stop_grace is not None:
             env["AMTLOCAL_STOP_GRACE_SECONDS"] = str(self.stop_grace)
+        pass_fds: tuple[int, ...] = ()
+        if lock is not None:
+            env[S.INHERITED_LOCK_ENV] = str(lock.fileno())
+            pass_fds = (lock.fileno(),)
         with open(log_path, "ab") as logf:
-            worker = self._workers[job.spec.name] = subprocess.Popen(
-                [sys.executable, "-m", "amtlocal.backends.local._worker", job.spec.name, str(stops_seen)],
-                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        if not self.store.shared:
-            self._await_worker(job.spec.name, worker)
-
-    def _await_worker(self, name: str, worker: subprocess.Popen, timeout: float = 60) -> None:
-        """Return once the background worker holds the job (or has ended); raise TuningJobBusy when another tuner
-        took it first (two ``--no-wait`` starts at once), rather than leave that only in the worker's log."""
-        lock = self.store.lock(name)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            rc = worker.poll()
-            if rc == S.WORKER_BUSY_EXIT:
-                raise TuningJobBusy.running(name)
-            if rc is not None or lock.holder() == worker.pid:  # the pid it wrote once it held the job (no probing)
-                return  # running; or ended already (a job with nothing left to do; errors: describe and wait show them)
-            time.sleep(0.02)
+            return subprocess.Popen([sys.executable, "-m", "amtlocal.backends.local._worker", name, str(stops_seen)],
+                                    stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True, pass_fds=pass_fds)
 
     def describe(self, name: str) -> dict[str, Any]:
         return R.describe(self.store.load(name))
@@ -138,7 +148,7 @@ class LocalBackend(Backend):
         recorded Stopped (run again on resume) and the job is Stopped now. A Completed or Failed job, or a Stopped one
         no tuner is taking up again, is left as it is.
 
-        The request is a count in the store (``S.A_STOPS``) that a run compares with the count it started from; the
+        The request is counted in the store (``S.stop_requests``); a run compares the count with the one it started from; the
         status is written only by whoever holds the job's lock, so a stop never overwrites a tuner's last word.
 
         Raises:
@@ -166,7 +176,7 @@ class LocalBackend(Backend):
 
     @staticmethod
     def _request_stop(study) -> None:
-        study.set_user_attr(S.A_STOPS, S.stop_requests(study.user_attrs) + 1)  # two at once still raise it
+        S.add_stop_request(study)
         study.set_user_attr(S.A_MODIFIED, time.time())
 
     def _stop_here(self, study) -> bool:

@@ -31,15 +31,22 @@ _TRAINING_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 # Study user attributes.
 A_REQUEST, A_BASE_DIR, A_STATUS, A_CREATED, A_ENDED, A_MODIFIED = "request", "base_dir", "status", "creation_time", "end_time", "last_modified"
 A_FAILURE, A_N_HISTORY, A_ORIGIN, A_COMPLETION = "failure_reason", "n_history", "origin", "completion_details"
-# Stop requests: a count that each StopHyperParameterTuningJob raises, and the count a run started from (a run
-# honours only requests above it: never one that ended an earlier run, never one lost to a race with a resume).
-A_STOPS, A_RUN_STOPS = "stop_requests", "run_stop_requests"
+# Stop requests: each StopHyperParameterTuningJob adds one user attribute "stop_request.<id>" (its time), so their
+# count only grows, whatever the interleaving; a run records the count it started from (A_RUN_STOPS) and honours
+# only requests above it: never one that ended an earlier run, never one lost to a race with a resume.
+A_STOP_PREFIX, A_RUN_STOPS = "stop_request.", "run_stop_requests"
 
 
 def stop_requests(attrs: dict) -> int:
-    """The stop-request count in a study's user attributes (0 in stores written before it existed)."""
-    value = attrs.get(A_STOPS, 0)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    """How many stop requests a study's user attributes record."""
+    return sum(1 for key in attrs if key.startswith(A_STOP_PREFIX))
+
+
+def add_stop_request(study) -> None:
+    """Record one more stop request (one new attribute: concurrent requests never overwrite each other)."""
+    import uuid
+
+    study.set_user_attr(f"{A_STOP_PREFIX}{uuid.uuid4().hex}", time.time())
 # Trial user attributes.
 T_SUMMARY, T_METRICS, T_ROLE, T_PID, T_INTERRUPTED, T_DIR = "summary", "final_metrics", "role", "pid", "interrupted", "job_dir"
 T_WORKER, T_PID_START, T_PROCESS = "worker", "pid_start", "process"
@@ -201,7 +208,7 @@ class LocalStore:
         now = time.time()
         # The request last: it marks the creation complete (see names()), so a tuning job never lacks the others.
         for key, value in ((A_BASE_DIR, str(base_dir)), (A_STATUS, "InProgress"), (A_CREATED, now), (A_MODIFIED, now),
-                           (A_N_HISTORY, 0), (A_ORIGIN, origin), (A_STOPS, 0), (A_REQUEST, request)):
+                           (A_N_HISTORY, 0), (A_ORIGIN, origin), (A_REQUEST, request)):
             study.set_user_attr(key, value)
         return study
 
@@ -256,7 +263,7 @@ def _sqlite_wal(url: str) -> None:
         con.close()
 
 
-WORKER_BUSY_EXIT = 3  # exit code of a background worker (``_worker.py``) that found its job run by another tuner
+INHERITED_LOCK_ENV = "AMTLOCAL_JOB_LOCK_FD"  # a background worker's inherited job lock (see JobLock.hand_over)
 
 
 def worker_id() -> str:
@@ -274,7 +281,14 @@ class JobLock:
         self._fd: int | None = None
 
     def acquire(self) -> "JobLock":
-        """Take the lock without waiting. Raises TuningJobBusy when another live process holds it."""
+        """Take the lock without waiting. Raises TuningJobBusy when another live process holds it.
+
+        A background worker adopts the lock its caller handed over (descriptor number in ``$AMTLOCAL_JOB_LOCK_FD``,
+        see :meth:`hand_over`) instead of taking it again."""
+        inherited = self._adopt()
+        if inherited is not None:
+            self._fd = inherited
+            return self
         # Held for a moment by others too: a probe (held_elsewhere) or a tidy (drop_unused_job_dirs), which may also
         # remove the folder. Only a holder that keeps it past BUSY_SECONDS is a tuner.
         deadline = time.monotonic() + self.BUSY_SECONDS
@@ -302,6 +316,34 @@ class JobLock:
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
         return self
+
+    def _adopt(self) -> int | None:
+        """The inherited descriptor of this same lock file, if this process was handed it; the hand-over is used once."""
+        value = os.environ.get(INHERITED_LOCK_ENV)
+        if not value:
+            return None
+        try:
+            fd = int(value)
+            if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+                return None
+        except (ValueError, OSError):
+            return None
+        del os.environ[INHERITED_LOCK_ENV]  # not for the training jobs this process starts
+        os.set_inheritable(fd, False)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        return fd
+
+    def fileno(self) -> int:
+        assert self._fd is not None, "acquire() first"
+        return self._fd
+
+    def hand_over(self) -> None:
+        """Let go of this process's descriptor without unlocking: a child started with it (``pass_fds``) holds the
+        lock on (flock belongs to the open file, which lives on in the child)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def holder(self) -> int | None:
         """The pid the last holder wrote (it may have let go since), or None. Read without locking, so a reader never

@@ -249,7 +249,8 @@ class LocalTuningJob:
                 if self._sigint.is_set():
                     raise KeyboardInterrupt  # a Ctrl-C, taken here (handled below)
                 now = time.time()
-                if not stopping and now >= next_poll:
+                # Also while finishing (completion criteria, MaxRuntime, failures): a stop then still ends it Stopped.
+                if stopping != "StopRequested" and now >= next_poll:
                     next_poll = now + POLL_SECONDS
                     if self._stop_requested(self.store.load(self.spec.name).user_attrs):
                         stopping = "StopRequested"

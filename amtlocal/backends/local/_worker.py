@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from amtlocal.backends.local._store import A_BASE_DIR, A_REQUEST, WORKER_BUSY_EXIT, LocalStore
+from amtlocal.backends.local._store import A_BASE_DIR, A_REQUEST, LocalStore
 from amtlocal.backends.local._tuning import LocalTuningJob
 from amtlocal.spec import TuningSpec
 
@@ -18,13 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     store = LocalStore()
     study = store.load(argv[0])
     spec = TuningSpec(study.user_attrs[A_REQUEST], Path(study.user_attrs[A_BASE_DIR]))
-    from amtlocal.exceptions import TuningJobBusy
-
-    try:
-        desc = LocalTuningJob(spec, store).run(stops_seen=int(argv[1]) if len(argv) > 1 else None)
-    except TuningJobBusy as e:  # another tuner took the job first: the caller waiting on us says so
-        logging.error("%s", e)
-        return WORKER_BUSY_EXIT
+    # It holds the job's lock from its start: its caller handed it over (see LocalBackend.create_tuning_job).
+    desc = LocalTuningJob(spec, store).run(stops_seen=int(argv[1]) if len(argv) > 1 else None)
     logging.info("%s ended %s", argv[0], desc["HyperParameterTuningJobStatus"])
     return 0
 
