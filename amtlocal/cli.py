@@ -96,9 +96,6 @@ def cmd_tune(args) -> int:
             raise KeyboardInterrupt(f"interrupted before tuning job {spec.name} was created; nothing ran") from None
         except Exception:  # noqa: BLE001 - e.g. a module whose import the Ctrl-C cut short: claim nothing
             raise KeyboardInterrupt(f"interrupted; see the state of tuning job {spec.name} with `amtlocal describe {spec.name}`") from None
-        if status in ("InProgress", "Stopping"):  # a Ctrl-C that cut the tuner's own stopping short: finish it
-            backend.stop(spec.name)
-            status = backend.describe(spec.name)["HyperParameterTuningJobStatus"]
         again = f"amtlocal tune {args.spec}" + (f" --job-name {spec.name}" if args.job_name else "")
         if status == "Stopped":
             raise KeyboardInterrupt(f"interrupted; tuning job {spec.name} is Stopped and resumes when you run `{again}` again") from None

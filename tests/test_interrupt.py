@@ -352,3 +352,28 @@ def test_a_stop_while_the_tuner_finishes_still_ends_it_stopped(workdir, tmp_path
     tuner.communicate(timeout=60)
     assert _describe(home, "finishing")["HyperParameterTuningJobStatus"] == "Stopped"
     assert not any(alive(int(e[2])) for e in _ledger(ledger))
+
+
+def test_a_stop_after_the_job_failed_leaves_it_failed(workdir, tmp_path):
+    """Five failures fail the tuning job while one training job (ignoring SIGTERM) runs out its grace period; a stop
+    then changes nothing: the job stays Failed (never resumable), with its FailureReason."""
+    ledger, home = tmp_path / "ledger", tmp_path / "home"
+    use_script(workdir, "import os, signal, sys, time\n"
+                        f"open({str(ledger)!r}, 'a').write('start %s %d\\n' % (os.environ['TRAINING_JOB_NAME'], os.getpid()))\n"
+                        f"if open({str(ledger)!r}).read().count('start') == 1:\n    signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)\n"
+                        "sys.exit(1)\n")
+    spec = workdir / "failing.json"
+    spec.write_text(json.dumps(make_request("failing", max_jobs=8, parallel=2, integer=[("x", 1, 9, "Auto")])))
+    tuner = subprocess.Popen([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "AMTLOCAL_STOP_GRACE_SECONDS": "6"})
+    _wait_for(lambda: "failing" in _store(home).names() and _describe(home, "failing")["TrainingJobStatusCounters"]["NonRetryableError"] >= 5, tuner)
+    stop = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "stop", "failing"],
+                          capture_output=True, text=True, timeout=60)
+    assert stop.returncode == 0, stop.stderr
+    tuner.communicate(timeout=60)
+    desc = _describe(home, "failing")
+    assert desc["HyperParameterTuningJobStatus"] == "Failed" and desc["FailureReason"].startswith("No training job succeeded")
+    assert stop.stdout.strip() in ("failing: Failed (it ended before the stop took effect)",
+                                   "failing: Stopping; its running training jobs are being stopped"), stop.stdout
+    assert not any(alive(int(e[2])) for e in _ledger(ledger))

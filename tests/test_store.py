@@ -319,3 +319,33 @@ def test_ctrl_c_while_a_background_start_sets_up_leaves_the_job_stopped_and_no_w
     desc = backend.describe("bgint")
     assert desc["HyperParameterTuningJobStatus"] == "Stopped" and sum(desc["TrainingJobStatusCounters"].values()) == 0
     assert not backend.store.lock("bgint").held_elsewhere()
+
+
+def test_the_background_worker_holds_the_handed_over_lock_and_a_foreign_ctrl_c_never_stops_its_job(workdir, tmp_path, monkeypatch):
+    from amtlocal.backends.local import LocalBackend, _tuning
+
+    backend, req = _background(workdir, tmp_path, "handed", monkeypatch)
+    use_script(workdir, "import time\ntime.sleep(30)\nprint('f1: 1')\n")
+    backend.create_tuning_job(req, workdir, wait=False)
+    worker = backend._workers["handed"]
+    lock = backend.store.lock("handed")
+    deadline = time.time() + 30
+    while lock.holder() != worker.pid:  # the worker wrote its pid into the lock it adopted
+        assert time.time() < deadline and worker.poll() is None, (tmp_path / "home" / "jobs" / "handed" / "tuner.log").read_text()
+        time.sleep(0.05)
+    assert lock.held_elsewhere()
+
+    def interrupted_early(self, stops_seen):
+        raise KeyboardInterrupt  # a Ctrl-C in another `tune` of the same job, before it took the job
+
+    monkeypatch.setattr(_tuning.LocalTuningJob, "_run", interrupted_early)
+    try:
+        LocalBackend(backend.store).create_tuning_job(req, workdir, wait=True)
+        raise AssertionError("the Ctrl-C was lost")
+    except KeyboardInterrupt:
+        pass
+    assert backend.describe("handed")["HyperParameterTuningJobStatus"] == "InProgress"  # not stopped by it
+    backend.stop("handed")
+    assert _final(backend, "handed")["HyperParameterTuningJobStatus"] == "Stopped"
+    worker.wait(30)
+    assert not lock.held_elsewhere()

@@ -6,6 +6,7 @@ log is ``<home>/jobs/<name>/tuner.log``; stop it with ``amtlocal stop NAME`` or 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -43,7 +44,16 @@ class LocalBackend(Backend):
                           progress: Callable | None = None) -> None:
         job = LocalTuningJob(TuningSpec(request, Path(base_dir)), self.store, progress=progress, stop_grace=self.stop_grace)
         if wait:
-            job.run()
+            try:
+                job.run()
+            except KeyboardInterrupt:
+                # A Ctrl-C that cut this run's own stopping short (a third press): finish the stop, so the job is not
+                # left InProgress or Stopping with no tuner. Only for a job this process ran: never another tuner's.
+                if job.taken and not self.store.shared:
+                    with contextlib.suppress(Exception):
+                        if R.describe(self.store.load(job.spec.name))["HyperParameterTuningJobStatus"] in ("InProgress", "Stopping"):
+                            self.stop(job.spec.name)
+                raise
             return
         # Every error a user can fix surfaces here, in the caller, before the worker starts; under the job's lock, so
         # that a job another tuner runs is refused here (TuningJobBusy) and two callers never create it twice. The
@@ -55,7 +65,7 @@ class LocalBackend(Backend):
         stops_seen = self.store.stops_to_honour_from(job.spec.name)  # before the lock: a stop from now on ends the run
         with deferred_sigint() as interrupted:
             lock = None if self.store.shared else self.store.lock(job.spec.name).acquire()
-            worker = None
+            worker, spawning = None, False
             try:
                 try:
                     study = job.prepare()
@@ -67,10 +77,13 @@ class LocalBackend(Backend):
                         for key, value in ((S.A_STATUS, "Stopped"), (S.A_ENDED, time.time()), (S.A_MODIFIED, time.time())):
                             study.set_user_attr(key, value)
                     raise KeyboardInterrupt
+                spawning = True
                 worker = self._workers[job.spec.name] = self._start_worker(job.spec.name, stops_seen, lock)
             finally:
-                if lock is not None and worker is not None:
-                    lock.hand_over()  # the worker holds the lock now; this process only lets go of its descriptor
+                if lock is not None and spawning:
+                    # The worker holds the lock now (or, if the start failed, nobody else has the descriptor): this
+                    # process only lets go of its own; unlocking would unlock the worker's too (one open file).
+                    lock.hand_over()
                 elif lock is not None:
                     lock.release()
 

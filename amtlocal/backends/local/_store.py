@@ -313,7 +313,7 @@ class JobLock:
                 pass
             os.close(fd)
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        os.pwrite(fd, str(os.getpid()).encode(), 0)  # at the start, wherever a shared descriptor's offset is
         self._fd = fd
         return self
 
@@ -330,8 +330,13 @@ class JobLock:
             return None
         del os.environ[INHERITED_LOCK_ENV]  # not for the training jobs this process starts
         os.set_inheritable(fd, False)
+        try:  # still ours? (a no-op when the handed-over lock is held; it fails if the caller let go and another took it)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise TuningJobBusy.running(self.path.parent.name) from None
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
         return fd
 
     def fileno(self) -> int:

@@ -79,6 +79,7 @@ class LocalTuningJob:
         self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
         self._sigint = Interrupts()
         self._stops_seen = 0  # the stop-request count this run started from; see run()
+        self.taken = False  # whether this process took the job (its lock) to run it
         self._forkservers: dict = {}  # (code folder, entry point) -> its warm ForkServer
 
     # -- set-up -------------------------------------------------------------------------------------------------
@@ -158,6 +159,7 @@ class LocalTuningJob:
             stops_seen = self.store.stops_to_honour_from(self.spec.name)
         self._stops_seen = stops_seen
         with self.store.lock(self.spec.name):  # before prepare(): two tuners never race to create one study
+            self.taken = True
             try:
                 study = self.prepare()
             except BaseException:  # refused, or interrupted: a job that was never created leaves no folder
@@ -249,8 +251,9 @@ class LocalTuningJob:
                 if self._sigint.is_set():
                     raise KeyboardInterrupt  # a Ctrl-C, taken here (handled below)
                 now = time.time()
-                # Also while finishing (completion criteria, MaxRuntime, failures): a stop then still ends it Stopped.
-                if stopping != "StopRequested" and now >= next_poll:
+                # Also while completing (completion criteria, MaxRuntime): a stop then still ends it Stopped. Not once
+                # it has Failed: that is decided, and a Failed job is never resumed.
+                if stopping in (None, "Complete") and now >= next_poll:
                     next_poll = now + POLL_SECONDS
                     if self._stop_requested(self.store.load(self.spec.name).user_attrs):
                         stopping = "StopRequested"
