@@ -349,3 +349,14 @@ def test_the_background_worker_holds_the_handed_over_lock_and_a_foreign_ctrl_c_n
     assert _final(backend, "handed")["HyperParameterTuningJobStatus"] == "Stopped"
     worker.wait(30)
     assert not lock.held_elsewhere()
+
+
+def test_a_background_resume_of_a_stopped_job_is_in_progress_at_once(workdir, tmp_path, monkeypatch):
+    """fit(wait=False) on a Stopped job resumes it: a describe or wait() right after the call sees it running (it
+    used to see the old Stopped for about a second, and wait() returned while training jobs ran)."""
+    backend, req = _background(workdir, tmp_path, "again", monkeypatch)
+    backend.store.create(req, workdir).set_user_attr("status", "Stopped")
+    backend.create_tuning_job(req, workdir, wait=False)
+    assert backend.describe("again")["HyperParameterTuningJobStatus"] == "InProgress"
+    desc = backend.wait("again")
+    assert desc["HyperParameterTuningJobStatus"] == "Completed" and desc["TrainingJobStatusCounters"]["Completed"] == 3

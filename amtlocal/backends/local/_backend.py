@@ -77,6 +77,12 @@ class LocalBackend(Backend):
                         for key, value in ((S.A_STATUS, "Stopped"), (S.A_ENDED, time.time()), (S.A_MODIFIED, time.time())):
                             study.set_user_attr(key, value)
                     raise KeyboardInterrupt
+                if lock is not None and study.user_attrs.get(S.A_STATUS) == "Stopped" and S.stop_requests(study.user_attrs) <= stops_seen:
+                    # Resumed in the background: InProgress from now on (what the worker's run writes), so that a
+                    # describe or wait() right after this call never sees the old Stopped and returns.
+                    for key, value in ((S.A_RUN_STOPS, stops_seen), (S.A_STATUS, "InProgress"), (S.A_ENDED, None),
+                                       (S.A_FAILURE, None), (S.A_MODIFIED, time.time())):
+                        study.set_user_attr(key, value)
                 spawning = True
                 worker = self._workers[job.spec.name] = self._start_worker(job.spec.name, stops_seen, lock)
             finally:
