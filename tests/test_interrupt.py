@@ -49,9 +49,30 @@ def _spec(workdir: Path, name: str, ledger: Path, max_jobs: int, parallel: int, 
     return spec
 
 
-def _tune(spec: Path, home: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _amtlocal(home: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "amtlocal", "--home", str(home), *args]
+
+
+def _tune(spec: Path, home: Path, *args: str, grace: float | None = None) -> subprocess.Popen:
+    """`amtlocal tune SPEC ARGS` in the background; ``grace``: its stop grace period (AMTLOCAL_STOP_GRACE_SECONDS)."""
+    env = dict(os.environ, AMTLOCAL_STOP_GRACE_SECONDS=str(grace)) if grace is not None else None
+    return subprocess.Popen(_amtlocal(home, "tune", str(spec), *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def _stop(home: Path, name: str) -> subprocess.CompletedProcess:
+    return subprocess.run(_amtlocal(home, "stop", name), capture_output=True, text=True, timeout=60)
+
+
+def _stubborn_spec(workdir: Path, name: str, ledger: Path, first: str, others: str, **request) -> Path:
+    """A spec whose script appends "start <job> <pid>" to ``ledger``, then runs ``first`` (the first training job
+    to start) or ``others`` (Python statements, indented one level)."""
+    use_script(workdir, "import os, signal, sys, time\n"
+                        f"open({str(ledger)!r}, 'a').write('start %s %d\\n' % (os.environ['TRAINING_JOB_NAME'], os.getpid()))\n"
+                        f"if open({str(ledger)!r}).read().count('start') == 1:\n    {first}\nelse:\n    {others}\n")
+    spec = workdir / f"{name}.json"
+    spec.write_text(json.dumps(make_request(name, integer=[("x", 1, 9, "Auto")], **request)))
+    return spec
 
 
 def _ledger(path: Path) -> list[list[str]]:
@@ -148,7 +169,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(workdir, tmp_path):
     stopped = _check_resumed(home, "ctrlc", ledger, max_jobs=4)
     assert len(stopped) == 2
     # `list` counts what counts toward MaxNumberOfTrainingJobs, and says what ran again (not "6/4")
-    listed = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "list"], capture_output=True, text=True)
+    listed = subprocess.run(_amtlocal(home, "list"), capture_output=True, text=True)
     row = listed.stdout.splitlines()[1].split()
     assert row[:4] == ["ctrlc", "Random", "Completed", "4/4"] and listed.stdout.rstrip().endswith("(+2 interrupted, run again)")
 
@@ -209,14 +230,9 @@ def test_a_second_ctrl_c_kills_jobs_that_ignore_sigterm_and_still_records_them(w
     """First Ctrl-C: SIGTERM and the grace period (the job shows Stopping meanwhile); a second one kills the training
     jobs at once, and the tuning job still ends Stopped, with its training jobs recorded Stopped and resumable."""
     ledger, home = tmp_path / "ledger", tmp_path / "home"
-    use_script(workdir, "import os, signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-                        f"open({str(ledger)!r}, 'a').write('start %s %d\\n' % (os.environ['TRAINING_JOB_NAME'], os.getpid()))\n"
-                        "time.sleep(60)\nprint('f1: 1')\n")
-    spec = workdir / "stubborn.json"
-    spec.write_text(json.dumps(make_request("stubborn", max_jobs=2, parallel=2, integer=[("x", 1, 100, "Auto")])))
-    tuner = subprocess.Popen([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec), "--job-name", "stub"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "AMTLOCAL_STOP_GRACE_SECONDS": "120"})
+    ignore = "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    spec = _stubborn_spec(workdir, "stubborn", ledger, ignore, ignore, max_jobs=2, parallel=2)
+    tuner = _tune(spec, home, "--job-name", "stub", grace=120)
     _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, tuner)
     pids = [int(e[2]) for e in _ledger(ledger)]
     tuner.send_signal(signal.SIGINT)
@@ -242,8 +258,7 @@ def test_a_second_ctrl_c_kills_jobs_that_ignore_sigterm_and_still_records_them(w
 
 def test_stop_after_the_tuner_was_killed_ends_its_orphans(workdir, tmp_path):
     spec, ledger, home, pids = _kill_tuner_with_two_jobs_running(workdir, tmp_path, "deadstop")
-    stop = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "stop", "deadstop"],
-                          capture_output=True, text=True, timeout=60)
+    stop = _stop(home, "deadstop")
     assert (stop.returncode, stop.stdout.strip()) == (0, "deadstop: Stopped"), stop.stderr
     desc = _describe(home, "deadstop")
     assert desc["HyperParameterTuningJobStatus"] == "Stopped"
@@ -261,7 +276,7 @@ def test_stop_after_the_tuner_was_killed_ends_its_orphans(workdir, tmp_path):
 def test_two_background_starts_at_once_one_is_refused(workdir, tmp_path, attempt):
     ledger, home = tmp_path / "ledger", tmp_path / "home"
     spec = _spec(workdir, "bg", ledger, max_jobs=2, parallel=2, nap=0.5)
-    cmd = [sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec), "--no-wait"]
+    cmd = _amtlocal(home, "tune", str(spec), "--no-wait")
     both = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = sorted((p.wait(timeout=120), *p.communicate()) for p in both)
     assert [rc for rc, _, _ in results] == [0, 1], results
@@ -290,8 +305,7 @@ def test_a_stop_racing_a_resume_is_honoured(workdir, tmp_path, delay):
     lock = _store(home).lock("race")
     _wait_for(lambda: lock.holder() == resumed.pid, resumed)  # the resume has the job (still Stopped, or starting)
     time.sleep(delay)
-    stop = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "stop", "race"],
-                          capture_output=True, text=True, timeout=60)
+    stop = _stop(home, "race")
     assert stop.returncode == 0 and stop.stdout.strip() in ("race: Stopping; its running training jobs are being stopped", "race: Stopped"), (stop.stdout, stop.stderr)
     out, err = resumed.communicate(timeout=60)  # the scripts nap 30 s: it must have been stopped well before
     assert _describe(home, "race")["HyperParameterTuningJobStatus"] == "Stopped" and resumed.returncode == 1, (out, err)
@@ -305,7 +319,7 @@ def test_a_background_start_resumes_a_job_whose_earlier_run_was_stopped(workdir,
     spec = _spec(workdir, "again", ledger, max_jobs=6, parallel=2, nap=60)
     first = _tune(spec, home)
     _wait_for(lambda: sum(e[0] == "start" for e in _ledger(ledger)) == 2, first)
-    cli = [sys.executable, "-m", "amtlocal", "--home", str(home)]
+    cli = _amtlocal(home)
     assert subprocess.run([*cli, "stop", "again"], capture_output=True, timeout=60).returncode == 0
     assert first.wait(timeout=60) == 1
     resumed = _tune(spec, home)
@@ -334,20 +348,13 @@ def test_a_stop_while_the_tuner_finishes_still_ends_it_stopped(workdir, tmp_path
     """The target is reached while another training job (ignoring SIGTERM) runs out its grace period: a stop during
     that wait is taken (the job ends Stopped), not acknowledged and then dropped for Completed."""
     ledger, home = tmp_path / "ledger", tmp_path / "home"
-    use_script(workdir, "import os, signal, time\n"
-                        f"open({str(ledger)!r}, 'a').write('start %s %d\\n' % (os.environ['TRAINING_JOB_NAME'], os.getpid()))\n"
-                        f"if open({str(ledger)!r}).read().count('start') == 1:\n    time.sleep(0.5); print('f1: 0.9')\n"
-                        "else:\n    signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)\n")
-    spec = workdir / "finishing.json"
-    spec.write_text(json.dumps(make_request("finishing", max_jobs=2, parallel=2, integer=[("x", 1, 9, "Auto")],
-                                            TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 0.5})))
-    tuner = subprocess.Popen([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "AMTLOCAL_STOP_GRACE_SECONDS": "8"})
+    spec = _stubborn_spec(workdir, "finishing", ledger, "time.sleep(0.5); print('f1: 0.9')",
+                          "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)", max_jobs=2, parallel=2,
+                          TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 0.5})
+    tuner = _tune(spec, home, grace=8)
     # the target is reached: the tuner now waits out the other job's grace period
     _wait_for(lambda: "finishing" in _store(home).names() and _describe(home, "finishing")["TrainingJobStatusCounters"]["Completed"] == 1, tuner)
-    stop = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "stop", "finishing"],
-                          capture_output=True, text=True, timeout=60)
+    stop = _stop(home, "finishing")
     assert stop.returncode == 0 and stop.stdout.strip() in ("finishing: Stopping; its running training jobs are being stopped", "finishing: Stopped"), stop.stdout
     tuner.communicate(timeout=60)
     assert _describe(home, "finishing")["HyperParameterTuningJobStatus"] == "Stopped"
@@ -358,18 +365,11 @@ def test_a_stop_after_the_job_failed_leaves_it_failed(workdir, tmp_path):
     """Five failures fail the tuning job while one training job (ignoring SIGTERM) runs out its grace period; a stop
     then changes nothing: the job stays Failed (never resumable), with its FailureReason."""
     ledger, home = tmp_path / "ledger", tmp_path / "home"
-    use_script(workdir, "import os, signal, sys, time\n"
-                        f"open({str(ledger)!r}, 'a').write('start %s %d\\n' % (os.environ['TRAINING_JOB_NAME'], os.getpid()))\n"
-                        f"if open({str(ledger)!r}).read().count('start') == 1:\n    signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)\n"
-                        "sys.exit(1)\n")
-    spec = workdir / "failing.json"
-    spec.write_text(json.dumps(make_request("failing", max_jobs=8, parallel=2, integer=[("x", 1, 9, "Auto")])))
-    tuner = subprocess.Popen([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "AMTLOCAL_STOP_GRACE_SECONDS": "6"})
+    spec = _stubborn_spec(workdir, "failing", ledger, "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
+                          "sys.exit(1)", max_jobs=8, parallel=2)
+    tuner = _tune(spec, home, grace=6)
     _wait_for(lambda: "failing" in _store(home).names() and _describe(home, "failing")["TrainingJobStatusCounters"]["NonRetryableError"] >= 5, tuner)
-    stop = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "stop", "failing"],
-                          capture_output=True, text=True, timeout=60)
+    stop = _stop(home, "failing")
     assert stop.returncode == 0, stop.stderr
     tuner.communicate(timeout=60)
     desc = _describe(home, "failing")

@@ -70,19 +70,16 @@ class LocalBackend(Backend):
                 try:
                     study = job.prepare()
                 except BaseException:
-                    job._drop_unused_job_dir()  # under the lock: nobody else is between its checks and the removal
+                    self.store.drop_unused_job_dir(job.spec.name)  # under the lock: nobody is between its checks and removal
                     raise
                 if interrupted.is_set():
                     if lock is not None and study.user_attrs.get(S.A_STATUS) == "InProgress":
-                        for key, value in ((S.A_STATUS, "Stopped"), (S.A_ENDED, time.time()), (S.A_MODIFIED, time.time())):
-                            study.set_user_attr(key, value)
+                        S.mark_stopped(study)
                     raise KeyboardInterrupt
                 if lock is not None and study.user_attrs.get(S.A_STATUS) == "Stopped" and S.stop_requests(study.user_attrs) <= stops_seen:
                     # Resumed in the background: InProgress from now on (what the worker's run writes), so that a
                     # describe or wait() right after this call never sees the old Stopped and returns.
-                    for key, value in ((S.A_RUN_STOPS, stops_seen), (S.A_STATUS, "InProgress"), (S.A_ENDED, None),
-                                       (S.A_FAILURE, None), (S.A_MODIFIED, time.time())):
-                        study.set_user_attr(key, value)
+                    S.mark_running(study, stops_seen)
                 spawning = True
                 worker = self._workers[job.spec.name] = self._start_worker(job.spec.name, stops_seen, lock)
             finally:
@@ -177,14 +174,14 @@ class LocalBackend(Backend):
         if study.user_attrs.get(S.A_STATUS) in ("Completed", "Failed"):
             return
         if self.store.shared:  # no job lock: every worker, wherever it runs, sees the request and stops
-            self._request_stop(study)
+            S.add_stop_request(study)
             return
         if self._stop_here(study):
             return
         # Someone holds the job. A tuner read its starting count before it took the job, so this request (made after
         # finding the job taken) is above it, and it says it took it by writing Stopping. A holder that will not run
         # the job (a refused or finished `tune`, a `stop`) lets go soon: then the job is stopped here.
-        self._request_stop(study)
+        S.add_stop_request(study)
         deadline = time.monotonic() + self.STOP_TAKEN_SECONDS
         while time.monotonic() < deadline:
             time.sleep(0.1)
@@ -192,11 +189,6 @@ class LocalBackend(Backend):
                 return
             if self._stop_here(study):
                 return
-
-    @staticmethod
-    def _request_stop(study) -> None:
-        S.add_stop_request(study)
-        study.set_user_attr(S.A_MODIFIED, time.time())
 
     def _stop_here(self, study) -> bool:
         """With no tuner holding the job: end what a dead tuner left running, mark the job Stopped; True. False when
@@ -211,13 +203,11 @@ class LocalBackend(Backend):
             status = study.user_attrs.get(S.A_STATUS)
             if status in ("Completed", "Failed"):
                 return True
-            self._request_stop(study)  # also for a Stopped job: a background worker about to resume it must not
+            S.add_stop_request(study)  # also for a Stopped job: a background worker about to resume it must not
             if status == "Stopped":
                 return True
             _recovery.recover_orphans(study, self.store)
-            now = time.time()
-            for key, value in ((S.A_STATUS, "Stopped"), (S.A_ENDED, now), (S.A_MODIFIED, now)):
-                study.set_user_attr(key, value)
+            S.mark_stopped(study)
             return True
         finally:
             lock.release()

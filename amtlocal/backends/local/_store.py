@@ -46,7 +46,24 @@ def add_stop_request(study) -> None:
     """Record one more stop request (one new attribute: concurrent requests never overwrite each other)."""
     import uuid
 
-    study.set_user_attr(f"{A_STOP_PREFIX}{uuid.uuid4().hex}", time.time())
+    update(study, **{f"{A_STOP_PREFIX}{uuid.uuid4().hex}": time.time()})
+
+
+def update(study, **attrs) -> None:
+    """Write a tuning job's user attributes and its LastModifiedTime. Status writes come only from the holder of
+    the job's lock (see LocalBackend.stop)."""
+    for key, value in attrs.items():
+        study.set_user_attr(key, value)
+    study.set_user_attr(A_MODIFIED, time.time())
+
+
+def mark_running(study, stops_seen: int) -> None:
+    """InProgress for a run that started from stop-request count ``stops_seen`` (see LocalTuningJob.run)."""
+    update(study, **{A_RUN_STOPS: stops_seen, A_STATUS: "InProgress", A_ENDED: None, A_FAILURE: None})
+
+
+def mark_stopped(study) -> None:
+    update(study, **{A_STATUS: "Stopped", A_ENDED: time.time()})
 # Trial user attributes.
 T_SUMMARY, T_METRICS, T_ROLE, T_PID, T_INTERRUPTED, T_DIR = "summary", "final_metrics", "role", "pid", "interrupted", "job_dir"
 T_WORKER, T_PID_START, T_PROCESS = "worker", "pid_start", "process"
@@ -141,25 +158,34 @@ class LocalStore:
         return [s.study_name for s in self.storage.get_all_studies() if A_REQUEST in s.user_attrs]
 
     def drop_unused_job_dirs(self, names: list[str]) -> None:
-        """Remove job folders that hold only a free lock file and belong to no tuning job in ``names``: left by a
+        """Remove job folders that belong to no tuning job in ``names`` and hold only a free lock file: left by a
         tuner killed before it created its job. Nothing else is ever removed."""
         known = {n.lower() for n in names}
-        jobs = self.home / "jobs"
         try:
-            folders = [f for f in jobs.iterdir() if f.is_dir() and f.name.lower() not in known]
+            folders = [f for f in (self.home / "jobs").iterdir() if f.is_dir() and f.name.lower() not in known]
         except OSError:
             return
         for folder in folders:
             lock = JobLock(folder / "tuner.lock")
             try:
-                if [p.name for p in folder.iterdir()] == ["tuner.lock"]:
-                    lock.acquire()  # held while removing: a tuner taking it meanwhile retries on a new file
-                    (folder / "tuner.lock").unlink()
-                    folder.rmdir()
+                lock.acquire()  # held while removing: a tuner taking it meanwhile retries on a new file
             except (OSError, TuningJobBusy):
-                pass
+                continue
+            try:
+                self.drop_unused_job_dir(folder.name)
             finally:
                 lock.release()
+
+    def drop_unused_job_dir(self, name: str) -> None:
+        """Remove ``jobs/<name>`` if it holds nothing but the lock file and no tuning job of that name exists (a new
+        job refused, or interrupted, before it was created). The caller holds the job's lock."""
+        folder = self.home / "jobs" / name
+        try:
+            if self.resolve_name(name) is None and [p.name for p in folder.iterdir()] == ["tuner.lock"]:
+                (folder / "tuner.lock").unlink()
+                folder.rmdir()
+        except Exception:  # noqa: BLE001 - tidying only; whatever error is being raised is what the caller needs
+            pass
 
     def stops_to_honour_from(self, name: str) -> int:
         """The stop-request count a run of tuning job ``name`` starting now must exceed to stop: the count now (read

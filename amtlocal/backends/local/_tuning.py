@@ -163,15 +163,15 @@ class LocalTuningJob:
             try:
                 study = self.prepare()
             except BaseException:  # refused, or interrupted: a job that was never created leaves no folder
-                self._drop_unused_job_dir()
+                self.store.drop_unused_job_dir(self.spec.name)  # under the lock
                 raise
             if study.user_attrs.get(S.A_STATUS) in ("Completed", "Failed"):
                 return R.describe(study)
             self._recover_orphans(study)  # this process holds the job: whatever is still RUNNING was a dead tuner's
             if self._stop_requested(study.user_attrs):  # stopped before this run got going
-                self._set(study, **{S.A_STATUS: "Stopped", S.A_ENDED: time.time()})
+                S.mark_stopped(study)
                 return R.describe(study)
-            self._set(study, **{S.A_RUN_STOPS: stops_seen, S.A_STATUS: "InProgress", S.A_ENDED: None, S.A_FAILURE: None})
+            S.mark_running(study, stops_seen)
             started = time.time()
             try:
                 self._loop(study, started)
@@ -182,23 +182,6 @@ class LocalTuningJob:
     def _stop_requested(self, attrs: dict) -> bool:
         """A stop request made since this run was asked for (see :meth:`run`)."""
         return S.stop_requests(attrs) > self._stops_seen
-
-    def _drop_unused_job_dir(self) -> None:
-        """A new tuning job refused by prepare() (missing local paths, warm-start rules) or interrupted before it was
-        created leaves no folder behind: the job's folder goes when it holds nothing but the lock file and no tuning
-        job of that name exists."""
-        folder = self.store.job_dir(self.spec.name)
-        try:
-            if self.store.resolve_name(self.spec.name) is None and [p.name for p in folder.iterdir()] == ["tuner.lock"]:
-                (folder / "tuner.lock").unlink()
-                folder.rmdir()
-        except Exception:  # noqa: BLE001 - tidying only; the error being raised is what the caller needs
-            pass
-
-    def _set(self, study, **attrs) -> None:
-        for k, v in attrs.items():
-            study.set_user_attr(k, v)
-        study.set_user_attr(S.A_MODIFIED, time.time())
 
     def _recover_orphans(self, study) -> None:
         _recovery.recover_orphans(study, self.store)
@@ -258,7 +241,7 @@ class LocalTuningJob:
                     if self._stop_requested(self.store.load(self.spec.name).user_attrs):
                         stopping = "StopRequested"
                         stop_all("StopRequested")
-                        self._set(study, **{S.A_STATUS: "Stopping"})  # taken: the `stop` waiting for this returns
+                        S.update(study, **{S.A_STATUS: "Stopping"})  # taken: the `stop` waiting for this returns
                 if not stopping and deadline is not None and now >= deadline:
                     stopping = "Complete"
                     stop_all("TuningJobMaxRuntimeExceeded")
@@ -314,7 +297,7 @@ class LocalTuningJob:
                 grace = max(r.proc.stop_grace for r in running.values())
                 log.warning("Interrupted: stopping %d running training job(s) (SIGTERM, then SIGKILL after %g s; Ctrl-C "
                             "again to kill them now); the tuning job stays resumable", len(running), grace)
-                self._set(study, **{S.A_STATUS: "Stopping"})
+                S.update(study, **{S.A_STATUS: "Stopping"})
             stop_all("Interrupted")
             hurried = False
             while running:
@@ -328,7 +311,7 @@ class LocalTuningJob:
                     continue
                 if kind == "done" and number in running:
                     self._record(study, running.pop(number), payload, interrupted=True)
-            self._set(study, **{S.A_STATUS: "Stopped", S.A_ENDED: time.time()})
+            S.mark_stopped(study)
             raise
         if stopping == "StopRequested":
             status = "Stopped"
@@ -339,7 +322,7 @@ class LocalTuningJob:
         attrs = {S.A_STATUS: status, S.A_ENDED: time.time(), S.A_FAILURE: failure}
         if self.config.get("TuningJobCompletionCriteria") or stopping == "Complete":
             attrs[S.A_COMPLETION] = completion.details
-        self._set(study, **attrs)
+        S.update(study, **attrs)
         log.info("Tuning job %s %s", self.spec.name, status)
 
     # -- several workers on one shared storage -----------------------------------------------------------------
