@@ -33,6 +33,21 @@ class TuningJobNotFound(AmtLocalError, LookupError):
         super().__init__(f"Tuning job {name!r} not found in the local store")
 
 
+class CloudTuningJobNotFound(TuningJobNotFound):
+    """No tuning job of that name on SageMaker in this account and region (AMT's ``ResourceNotFound``).
+
+    Attributes:
+        name: the tuning job name asked for.
+        region: the region looked in (None when unknown).
+    """
+
+    def __init__(self, name: str, region: str | None = None):
+        super().__init__(name)
+        self.region = region
+        where = f" in {region}" if region else ""
+        self.args = (f"Tuning job {name!r} not found on SageMaker{where} (for a local job use --backend local)",)
+
+
 class TuningJobExists(AmtLocalError):
     """A tuning job of that name already exists with a different spec (AWS's ``ResourceInUse``)."""
 
@@ -45,6 +60,10 @@ class TuningJobBusy(AmtLocalError):
         """The error for tuning job ``name``, saying how to follow or stop the tuner that runs it."""
         return cls(f"tuning job {name!r} is already running in another tuner process; "
                    f"follow it with `amtlocal describe {name}`, or stop it with `amtlocal stop {name}`")
+
+
+class VizError(AmtLocalError, ValueError):
+    """The tuning jobs cannot be drawn together (e.g. different objectives); a ValueError, as amtviz raises."""
 
 
 class UnexpectedStatusException(AmtLocalError):

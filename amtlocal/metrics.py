@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
 
 MAX_LINE_BYTES = 1 << 20  # lines longer than this are scraped in pieces of this size (see the module docstring)
 READ_CHUNK_BYTES = 64 << 10  # how much a reader takes from a pipe at a time
@@ -112,13 +111,6 @@ class MetricScraper:
                 self.counts[name] = self.counts.get(name, 0) + 1
                 points.append(MetricPoint(name, value, timestamp))
         return points
-
-    def feed_all(self, lines: Iterable[str], timestamp: float = 0.0) -> list[MetricPoint]:
-        """Scrape many lines; convenience for tests and ``amtlocal validate --log``."""
-        out: list[MetricPoint] = []
-        for line in lines:
-            out.extend(self.feed(line, timestamp))
-        return out
 
     def unmatched(self) -> list[dict]:
         """The definitions that produced no numeric value so far."""

@@ -7,7 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from amtlocal.backends.local._container import ScriptModeJob, decode_hyperparameter, split_hyperparameters, to_cmd_args
+from amtlocal.backends.local._container import ScriptModeJob, split_hyperparameters, to_cmd_args
+from amtlocal.spec.hyperparameters import decode_hyperparameter
 
 
 def test_toolkit_example_argv():

@@ -10,7 +10,7 @@ import pytest
 from conftest import GOOD_SCRIPT, fake_aws, make_request, run_job, use_script
 
 from amtlocal.backends.local import LocalBackend, LocalStore
-from amtlocal.backends.sagemaker import SageMakerBackend, pull, register_cli
+from amtlocal.backends.sagemaker import SageMakerBackend, pull
 from amtlocal.exceptions import AmtLocalError, TuningJobExists
 
 GOOD = GOOD_SCRIPT
@@ -127,13 +127,13 @@ def test_pull_refuses_running_jobs_local_names_and_repeats_without_force(cloud_j
 
 
 def test_register_cli_adds_the_pull_command(cloud_job, tmp_path, monkeypatch, capsys):
-    from amtlocal.backends.sagemaker import _pull
+    from amtlocal.cli import _pull
 
     desc, rows = cloud_job
     parser = argparse.ArgumentParser(prog="amtlocal")
     parser.add_argument("--home")
     parser.add_argument("--storage")
-    register_cli(parser.add_subparsers(dest="command"))
+    _pull.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["--home", str(tmp_path / "laptop"), "pull", "parent", "--no-metrics"])
     assert args.func is _pull.cmd_pull and args.no_metrics and not args.force
     backend, stub, _ = _stub_pull(desc, rows, metrics=False)

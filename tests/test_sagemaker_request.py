@@ -292,7 +292,7 @@ def _sdk_fit_from_spec(sagemaker, spec, train_uri: str) -> dict:
     from sagemaker import tuner as T
     from sagemaker.sklearn import SKLearn
 
-    from amtlocal.backends.local._container import resolve_local_uri
+    from amtlocal.spec.uris import resolve_local_uri
 
     req = spec.request
     cfg, d = req["HyperParameterTuningJobConfig"], req["TrainingJobDefinition"]

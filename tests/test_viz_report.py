@@ -128,7 +128,7 @@ def test_png_written_by_vl_convert(report):
 
 
 def test_cli_report_subcommand(viz_jobs, tmp_path, capsys):  # noqa: F811
-    from amtlocal.viz._report import register_cli
+    from amtlocal.cli._report import register as register_cli
 
     backend, home = viz_jobs
     parser = argparse.ArgumentParser(prog="amtlocal")  # the global options amtlocal's parser has
@@ -156,7 +156,7 @@ def test_amtlocal_report_command_when_registered(viz_jobs, tmp_path):  # noqa: F
     parser = cli.build_parser()
     choices = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     if "report" not in choices:
-        pytest.skip("amtlocal/cli.py does not register the report subcommand yet (amtlocal.viz._report.register_cli)")
+        pytest.skip("amtlocal.cli does not register the report subcommand yet (amtlocal.cli._report.register)")
     backend, home = viz_jobs
     out = tmp_path / "cli.html"
     r = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "--storage", f"sqlite:///{home / 'store.db'}",

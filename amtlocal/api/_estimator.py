@@ -6,14 +6,15 @@ where they are omitted locally, placeholders that pass the API's validation are 
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from amtlocal.api._naming import base_name_from_image
+from amtlocal.spec.hyperparameters import encode_hyperparameter
+from amtlocal.spec.placeholders import LOCAL_OUTPUT, LOCAL_ROLE  # only ever seen by the local backend
+from amtlocal.spec.uris import to_uri
 
-from amtlocal.spec._placeholders import LOCAL_OUTPUT, LOCAL_ROLE  # only ever seen by the local backend
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_MAX_RUN = 86400  # SDK v2's max_run default (seconds)
 
@@ -25,14 +26,6 @@ class TrainingInput:
                  s3_data_type: str = "S3Prefix", input_mode: str | None = None):
         self.s3_data, self.distribution, self.content_type = s3_data, distribution, content_type
         self.s3_data_type, self.input_mode = s3_data_type, input_mode
-
-
-def to_uri(location: str | os.PathLike) -> str:
-    """``s3://`` and ``file://`` URIs pass through; a local path becomes an absolute ``file://`` URI."""
-    s = str(location)
-    if "://" in s:
-        return s
-    return "file://" + str(Path(s).expanduser().resolve())
 
 
 def channels_from_inputs(inputs: Any) -> list[dict[str, Any]]:
@@ -112,7 +105,7 @@ class Estimator:
         else:  # SDK v2 uploads only the entry point; locally its folder is the code folder
             ep = Path(self.entry_point).expanduser().resolve()
             program, code = ep.name, to_uri(ep.parent)
-        return {"sagemaker_program": json.dumps(program), "sagemaker_submit_directory": json.dumps(code),
+        return {"sagemaker_program": encode_hyperparameter(program), "sagemaker_submit_directory": encode_hyperparameter(code),
                 "sagemaker_container_log_level": "20"}
 
     def training_job_definition(self, inputs: Any, static_hyperparameters: dict[str, str],
@@ -150,7 +143,7 @@ class Framework(Estimator):
 
     def hyperparameters(self) -> dict[str, str]:
         """JSON-encoded values (``10`` -> ``"10"``, ``"gini"`` -> ``"\\"gini\\""``, ``True`` -> ``"true"``)."""
-        return {str(k): json.dumps(v) for k, v in self._hyperparameters.items()}
+        return {str(k): encode_hyperparameter(v) for k, v in self._hyperparameters.items()}
 
     def training_image(self) -> str:
         if self.image_uri:

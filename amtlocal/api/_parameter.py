@@ -1,8 +1,9 @@
 """Parameter ranges with the names and request shapes of SDK v2's ``sagemaker.parameter``."""
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from amtlocal.spec.hyperparameters import encode_hyperparameter
 
 SCALING_TYPES = ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic")
 
@@ -61,7 +62,7 @@ class CategoricalParameter(ParameterRange):
 
     def as_json_range(self, name: str) -> dict[str, Any]:
         """Values JSON-encoded, as SDK v2 sends them for framework estimators."""
-        return {"Name": name, "Values": [json.dumps(v) for v in self.values]}
+        return {"Name": name, "Values": [encode_hyperparameter(v) for v in self.values]}
 
     def __repr__(self) -> str:
         return f"CategoricalParameter({self.values!r})"

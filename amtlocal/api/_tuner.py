@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from pathlib import Path
 from typing import Any, Callable
@@ -13,6 +12,8 @@ from amtlocal.api._parameter import CategoricalParameter, ParameterRange
 from amtlocal.api._warm_start import WarmStartConfig, WarmStartTypes
 from amtlocal.backends import Backend, get_backend
 from amtlocal.exceptions import AmtLocalError
+from amtlocal.spec.hyperparameters import encode_hyperparameter
+from amtlocal.spec.placeholders import region
 
 log = logging.getLogger("amtlocal")
 
@@ -89,12 +90,10 @@ class HyperparameterTuner:
         static = dict(est.hyperparameters())
         static.update(est.code_hyperparameters())
         if getattr(est, "_framework", False):
-            from amtlocal.backends.local._container import region
-
-            static["sagemaker_job_name"] = json.dumps(estimator_job_name)
-            static["sagemaker_region"] = json.dumps(region())
-            static["sagemaker_estimator_class_name"] = json.dumps(type(est).__name__)
-            static["sagemaker_estimator_module"] = json.dumps(getattr(est, "_module", type(est).__module__))
+            static["sagemaker_job_name"] = encode_hyperparameter(estimator_job_name)
+            static["sagemaker_region"] = encode_hyperparameter(region())
+            static["sagemaker_estimator_class_name"] = encode_hyperparameter(type(est).__name__)
+            static["sagemaker_estimator_module"] = encode_hyperparameter(getattr(est, "_module", type(est).__module__))
         for name in self._hyperparameter_ranges:
             static.pop(name, None)
         return static

@@ -2,6 +2,12 @@
 
 Validation has two layers (DESIGN.md): botocore's service model (types, required members, min/max, enums, patterns),
 then AMT's service-side rules that botocore does not know (AMT_REFERENCE.md sections 1 and 2).
+
+The models of the request's parts, one per concept, are public modules other packages import:
+``amtlocal.spec.definitions`` (the training job definitions of a request), ``amtlocal.spec.ranges`` (a range ->
+Optuna distribution and chart axis), ``amtlocal.spec.hyperparameters`` (the wire encoding of hyperparameter values),
+``amtlocal.spec.uris`` (local paths and ``file://`` URIs), ``amtlocal.spec.placeholders`` (local stand-ins for cloud
+fields, local ARNs and region) and ``amtlocal.spec.summaries`` (a training job summary's objective and Optuna trial).
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from typing import Any
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.spec._io import read_request, write_request
 from amtlocal.spec._paths import delete_path, get_path, join_path, set_path, split_path
+from amtlocal.spec.definitions import definitions_with_paths, objective_of
 
 __all__ = [
     "TuningSpec",
@@ -21,22 +28,13 @@ __all__ = [
     "validate",
     "validation_errors",
     "objective_of",
+    "definitions_with_paths",
     "get_path",
     "set_path",
     "delete_path",
     "split_path",
     "join_path",
 ]
-
-
-def objective_of(request: dict[str, Any]) -> dict[str, Any]:
-    """The tuning objective ``{"Type", "MetricName"}``: HyperParameterTuningJobObjective, or the first definition's
-    TuningObjective when the request uses TrainingJobDefinitions ({} when neither is given)."""
-    cfg = request.get("HyperParameterTuningJobConfig") or {}
-    if cfg.get("HyperParameterTuningJobObjective"):
-        return cfg["HyperParameterTuningJobObjective"]
-    defs = request.get("TrainingJobDefinitions") or [{}]
-    return defs[0].get("TuningObjective") or {}
 
 
 def validation_errors(request: dict[str, Any]) -> list[AmtValidationError]:
@@ -89,9 +87,7 @@ class TuningSpec:
 
     def definitions(self) -> list[dict[str, Any]]:
         """The training job definitions: ``[TrainingJobDefinition]`` or ``TrainingJobDefinitions``."""
-        if self.request.get("TrainingJobDefinition"):
-            return [self.request["TrainingJobDefinition"]]
-        return list(self.request.get("TrainingJobDefinitions") or [])
+        return [d for _, d in definitions_with_paths(self.request)]
 
     def validate(self) -> "TuningSpec":
         """Validate in place (see :func:`validate`); returns self. Raises AmtValidationError."""

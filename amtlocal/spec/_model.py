@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.spec._paths import join_path, split_path
+from amtlocal.spec.uris import is_local_uri
 
 if TYPE_CHECKING:  # botocore is imported lazily: ``import amtlocal`` stays fast
     from botocore.model import Shape
@@ -112,10 +113,6 @@ LOCAL_URI_MEMBERS = frozenset({("S3DataSource", "S3Uri")})
 """(structure shape name, member name) pairs whose S3 URI may be a local ``file://`` URI or path (DESIGN.md)."""
 
 
-def _is_local_uri(value: str) -> bool:
-    return value.startswith("file://") or "://" not in value
-
-
 class _Walk:
     """One walk of a request alongside the model: records every node, collects max/pattern/enum violations.
 
@@ -163,7 +160,7 @@ class _Walk:
             enum = meta.get("enum")
             if enum and value not in enum:
                 report(f"must be one of {', '.join(enum)} (got {value!r})")
-            elif "pattern" in meta and not (local_ok and _is_local_uri(value)):
+            elif "pattern" in meta and not (local_ok and is_local_uri(value)):
                 compiled = _compiled(meta["pattern"])
                 if compiled is not None and compiled.fullmatch(value) is None:
                     report(f"must match {meta['pattern']} (got {value!r})")

@@ -15,12 +15,13 @@ definition as ``TrainingJobDefinition`` or ``TrainingJobDefinitions[i]``.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any, Callable, Iterable, Iterator
 
 from amtlocal.exceptions import AmtValidationError
+from amtlocal.spec.definitions import definitions_with_paths
+from amtlocal.spec.hyperparameters import decode_hyperparameter
 
 __all__ = ["rule_errors", "rule", "RULES"]
 
@@ -83,10 +84,8 @@ def _strategy(request: dict[str, Any]) -> Any:
 
 
 def _definitions(request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``[(path, definition)]``: the single ``TrainingJobDefinition`` or each of ``TrainingJobDefinitions``."""
-    if request.get("TrainingJobDefinition") is not None:
-        return [("TrainingJobDefinition", _dict(request["TrainingJobDefinition"]))]
-    return [(f"TrainingJobDefinitions[{i}]", _dict(d)) for i, d in enumerate(_list(request.get("TrainingJobDefinitions")))]
+    """``[(path, definition)]`` as :func:`amtlocal.spec.definitions.definitions_with_paths`, non-dicts read as ``{}``."""
+    return [(path, _dict(d)) for path, d in definitions_with_paths(request)]
 
 
 def _range_sets(request: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, dict[str, Any]]]:
@@ -396,10 +395,7 @@ def hyperband_resources(request: dict[str, Any]) -> Iterator[AmtValidationError]
 
 def _static_int(value: Any) -> int | None:
     """A static hyperparameter as the training toolkit decodes it (JSON, else the raw string), as an int or None."""
-    try:
-        decoded = json.loads(value) if isinstance(value, str) else value
-    except ValueError:
-        decoded = value
+    decoded = decode_hyperparameter(value)
     try:
         return int(decoded) if not isinstance(decoded, bool) else None
     except (TypeError, ValueError):

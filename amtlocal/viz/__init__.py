@@ -5,13 +5,14 @@
     write_report(["my-job"], "report.html", png=True)  # one self-contained HTML file (+ report.png)
 
 Modules: ``_data`` (DataFrames from the AMT API shapes), ``_charts`` (Altair views), ``_importance`` (Optuna
-importance), ``_report`` (HTML/PNG report and the ``amtlocal report`` command).
+importance), ``_report`` (the HTML/PNG report; the ``amtlocal report`` command lives in ``amtlocal.cli``).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from amtlocal.backends import Backend
+from amtlocal.exceptions import VizError  # its old home was amtlocal.viz._data; kept importable from here
 
 
 def visualize_tuning_job(tuning_jobs: Any, return_dfs: bool = False, job_metrics: list[str] | None = None,
@@ -52,19 +53,14 @@ def visualize_tuning_job(tuning_jobs: Any, return_dfs: bool = False, job_metrics
     return chart
 
 
-def write_report(job_names: Any, path: Any, backend: str | Backend | None = None, png: bool = False):
-    """Write one self-contained HTML report (opens offline); see :func:`amtlocal.viz._report.write_report`."""
+def write_report(job_names: Any, path: Any, backend: str | Backend | None = None, png: bool = False, *,
+                 trials_only: bool = False, advanced: bool = True, importance_evaluator: str = "fanova"):
+    """Write one self-contained HTML report (opens offline) and return its Path; see
+    :func:`amtlocal.viz._report.write_report` for the arguments."""
     from amtlocal.viz._report import write_report as _write
 
-    return _write(job_names, path, backend=backend, png=png)
-
-
-def __getattr__(name: str):
-    if name == "VizError":
-        from amtlocal.viz._data import VizError
-
-        return VizError
-    raise AttributeError(name)
+    return _write(job_names, path, backend=backend, png=png, trials_only=trials_only, advanced=advanced,
+                  importance_evaluator=importance_evaluator)
 
 
 __all__ = ["VizError", "visualize_tuning_job", "write_report"]

@@ -23,7 +23,8 @@ from typing import Any
 
 import altair as alt
 
-from amtlocal.viz._data import Range, TuningData
+from amtlocal.spec.ranges import Range
+from amtlocal.viz._data import TuningData
 
 W, H = 270, 180
 WIDE = 2 * W + 60
@@ -255,7 +256,7 @@ class Dashboard:
         values = self.scored[name].dropna()
         f = vl_field(name)
         if rng.categorical:
-            domain = list(rng.values) + sorted({str(v) for v in values} - set(rng.values))
+            domain = rng.labels + sorted({str(v) for v in values} - set(rng.labels))
             return (alt.X(field=f, type="nominal", title=name, scale=alt.Scale(domain=domain), sort=domain,
                           axis=alt.Axis(labelAngle=0, labelLimit=120)), [], False)
         lo = min([rng.low, *values.astype(float)])
@@ -293,8 +294,7 @@ class Dashboard:
             pts = self._points(f"hp{i}", x, brush=continuous, **extra)
             for t in transforms:
                 pts = pts.transform_calculate(**{t["as"]: t["calculate"]})
-            scale = "log" if rng.log else "reverse log" if rng.reverse_log else "categorical" if rng.categorical else "linear"
-            out.append(pts.properties(width=W, height=H, title=alt.Title(f"{self.obj} vs {name}", subtitle=f"{rng.kind}, {scale}")))
+            out.append(pts.properties(width=W, height=H, title=alt.Title(f"{self.obj} vs {name}", subtitle=f"{rng.kind}, {rng.axis_scale}")))
             if rng.categorical:
                 out.append(self.per_category(i, name, x))
         return out
@@ -326,7 +326,7 @@ class Dashboard:
                 continue
             axes.append(name)
             if rng.categorical:
-                cats = list(rng.values) + sorted({str(v) for v in col.dropna()} - set(rng.values))
+                cats = rng.labels + sorted({str(v) for v in col.dropna()} - set(rng.labels))
                 pos = {c: (k / (len(cats) - 1) if len(cats) > 1 else 0.5) for k, c in enumerate(cats)}
                 positions[name] = col.map(lambda v, pos=pos: pos.get(str(v)))
                 ticks += [{"_axis": name, "_pos": p, "_label": c} for c, p in pos.items()]

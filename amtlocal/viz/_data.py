@@ -8,14 +8,17 @@ level and become tuning jobs of their own in the data.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from amtlocal.backends import Backend, get_backend
-from amtlocal.exceptions import AmtLocalError, TuningJobNotFound
+from amtlocal.exceptions import TuningJobNotFound, VizError
+from amtlocal.spec.definitions import definitions_with_paths
+from amtlocal.spec.definitions import objective_of as request_objective
+from amtlocal.spec.hyperparameters import hyperparameter_label
+from amtlocal.spec.ranges import Range, job_space, merged_space
 
 log = logging.getLogger("amtlocal")
 
@@ -25,100 +28,15 @@ TRIAL_COLUMNS = ("TuningJobName", "TrainingJobName", "TrainingJobStatus", "Objec
                  "TrainingElapsedTimeSeconds", "TrainingJobDefinitionName", "FailureReason")
 
 
-class VizError(AmtLocalError, ValueError):
-    """The tuning jobs cannot be drawn together (e.g. different objectives); a ValueError as in amtviz."""
-
-
-@dataclass
-class Range:
-    """One tuned hyperparameter's range, read from ParameterRanges (or a definition's HyperParameterRanges).
-
-    Attributes:
-        name: hyperparameter name.
-        kind: ``Integer`` | ``Continuous`` | ``Categorical``.
-        scaling: ScalingType: ``Auto`` | ``Linear`` | ``Logarithmic`` | ``ReverseLogarithmic`` (``Auto`` for categoricals).
-        low, high: numeric bounds (None for categoricals).
-        values: categorical values, JSON quotes removed, in the spec's order.
-    """
-
-    name: str
-    kind: str
-    scaling: str = "Auto"
-    low: float | None = None
-    high: float | None = None
-    values: list[str] = field(default_factory=list)
-
-    @property
-    def categorical(self) -> bool:
-        return self.kind == "Categorical"
-
-    @property
-    def log(self) -> bool:
-        """True for a Logarithmic range (drawn on a log axis)."""
-        return self.scaling == "Logarithmic" and not self.categorical
-
-    @property
-    def reverse_log(self) -> bool:
-        return self.scaling == "ReverseLogarithmic" and not self.categorical
-
-    def merged(self, other: "Range") -> "Range":
-        """The union of two ranges of the same name (a parent may have had a wider range than its child)."""
-        if self.categorical or other.categorical:
-            values = list(self.values) + [v for v in other.values if v not in self.values]
-            return Range(self.name, "Categorical", values=values)
-        return Range(self.name, self.kind if self.kind == other.kind else "Continuous", self.scaling,
-                     min(self.low, other.low), max(self.high, other.high))
-
-    def cast(self, wire: Any) -> Any:
-        """A TunedHyperParameters string -> int (Integer), float (Continuous) or str (Categorical); None if unreadable."""
-        if wire is None:
-            return None
-        if self.categorical:
-            return _unquote(wire)
-        try:
-            x = float(_unquote(wire))
-        except (TypeError, ValueError):
-            return None
-        if self.kind == "Integer" and math.isfinite(x) and x.is_integer():
-            return int(x)
-        return x
-
-
-def _unquote(value: Any) -> Any:
-    """``'"adam"'`` (a framework estimator's JSON-quoted categorical) -> ``'adam'``; other values unchanged."""
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        try:
-            out = json.loads(value)
-            return out if isinstance(out, str) else value
-        except ValueError:
-            return value
-    return value
-
-
 def parse_ranges(desc: dict[str, Any]) -> dict[str, Range]:
-    """DescribeHyperParameterTuningJob -> name -> :class:`Range` (config ParameterRanges, then each definition's)."""
-    blocks = [(desc.get("HyperParameterTuningJobConfig") or {}).get("ParameterRanges") or {}]
-    blocks += [d.get("HyperParameterRanges") or {} for d in desc.get("TrainingJobDefinitions") or []]
-    out: dict[str, Range] = {}
-    for pr in blocks:
-        for kind in ("Integer", "Continuous", "Categorical"):
-            for r in pr.get(f"{kind}ParameterRanges") or []:
-                if kind == "Categorical":
-                    rng = Range(r["Name"], kind, values=[str(_unquote(v)) for v in r.get("Values", [])])
-                else:
-                    rng = Range(r["Name"], kind, r.get("ScalingType", "Auto"), float(r["MinValue"]), float(r["MaxValue"]))
-                out[rng.name] = out[rng.name].merged(rng) if rng.name in out else rng
-    return out
+    """DescribeHyperParameterTuningJob -> name -> :class:`~amtlocal.spec.ranges.Range` (config ParameterRanges, then
+    each definition's, merged by name)."""
+    return job_space(desc)
 
 
 def objective_of(desc: dict[str, Any]) -> tuple[str | None, str | None]:
     """(metric name, ``Maximize``|``Minimize``) of a tuning job; (None, None) when it has no objective (Autotune)."""
-    obj = (desc.get("HyperParameterTuningJobConfig") or {}).get("HyperParameterTuningJobObjective")
-    if not obj:
-        for d in desc.get("TrainingJobDefinitions") or []:
-            if d.get("TuningObjective"):
-                obj = d["TuningObjective"]
-                break
+    obj = request_objective(desc)
     if not obj:
         return None, None
     return obj.get("MetricName"), obj.get("Type", "Maximize")
@@ -126,10 +44,8 @@ def objective_of(desc: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def metric_definitions_of(desc: dict[str, Any]) -> list[str]:
     """Names of every MetricDefinition of the job's training job definition(s), in order, without duplicates."""
-    defs = [desc["TrainingJobDefinition"]] if desc.get("TrainingJobDefinition") else []
-    defs += desc.get("TrainingJobDefinitions") or []
     names: list[str] = []
-    for d in defs:
+    for _, d in definitions_with_paths(desc):
         for m in (d.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []:
             if m.get("Name") and m["Name"] not in names:
                 names.append(m["Name"])
@@ -300,7 +216,7 @@ def trials_frame(jobs: Iterable[JobInfo], space: dict[str, Range], objective: st
                 row[name] = rng.cast(tuned.get(name))
             for name, value in tuned.items():  # tuned but not in any range (e.g. Autotune): best effort
                 if name not in space:
-                    row[name] = _unquote(value)
+                    row[name] = hyperparameter_label(value)
             metric = s.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
             value = metric.get("Value")
             row["FinalObjectiveValue"] = float(value) if value is not None and math.isfinite(float(value)) else math.nan
@@ -412,10 +328,7 @@ def gather(tuning_jobs: Any, backend: str | Backend | None = None, job_metrics: 
     objective = objective or "FinalObjectiveValue"
     minimize = otype == "Minimize"
     spaces = {j.name: parse_ranges(j.desc) for j in jobs}
-    space: dict[str, Range] = {}
-    for s in spaces.values():
-        for name, rng in s.items():
-            space[name] = space[name].merged(rng) if name in space else rng
+    space = merged_space(*spaces.values())
     trials = trials_frame(jobs, space, objective, minimize)
     names: list[str] = [objective] if objective != "FinalObjectiveValue" else []
     for j in jobs:

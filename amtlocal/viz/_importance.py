@@ -2,28 +2,13 @@
 from __future__ import annotations
 
 import logging
-import math
-from typing import Any
 
-from amtlocal.viz._data import Range
+from amtlocal.spec.ranges import Range
 
 log = logging.getLogger("amtlocal")
 
 EVALUATORS = {"fanova": "FanovaImportanceEvaluator", "mdi": "MeanDecreaseImpurityImportanceEvaluator"}
 LABELS = {"fanova": "fANOVA", "mdi": "mean decrease in impurity"}
-
-
-def _distribution(rng: Range, values: list[Any]):
-    """The Optuna distribution of ``rng``, widened to hold every observed value (parents may have wider ranges)."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    if rng.categorical:
-        return CategoricalDistribution(list(dict.fromkeys([*rng.values, *values])))
-    low, high = min([rng.low, *values]), max([rng.high, *values])
-    log_scale = rng.log and low > 0
-    if rng.kind == "Integer" and all(float(v).is_integer() for v in values):
-        return IntDistribution(int(math.floor(low)), int(math.ceil(high)), log=log_scale and low >= 1)
-    return FloatDistribution(float(low), float(high), log=log_scale)
 
 
 def parameter_importance(trials, space: dict[str, Range], objective: str, minimize: bool,
@@ -54,7 +39,8 @@ def parameter_importance(trials, space: dict[str, Range], objective: str, minimi
     from optuna.trial import create_trial
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    dists = {n: _distribution(space[n], [v if space[n].categorical else float(v) for v in scored[n]]) for n in names}
+    # Widened to hold every observed value: warm-start parents may have had wider ranges.
+    dists = {n: space[n].display_distribution([v if space[n].categorical else float(v) for v in scored[n]]) for n in names}
     study = optuna.create_study(direction="minimize" if minimize else "maximize")
     for _, row in scored.iterrows():
         params = {n: (str(row[n]) if space[n].categorical else

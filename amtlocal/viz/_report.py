@@ -1,4 +1,4 @@
-"""``amtlocal report``: one self-contained HTML file per set of tuning jobs (summary table, then the dashboard).
+"""The offline HTML report: one self-contained HTML file per set of tuning jobs (summary table, then the dashboard).
 
 The Vega, Vega-Lite and vega-embed JavaScript is inlined from vl-convert-python's bundle, and the data is inside the
 spec, so the file opens offline and from any folder; nothing is fetched from a CDN. ``png=True`` also writes a
@@ -221,36 +221,3 @@ def write_png(spec: dict[str, Any], path: Any, scale: float = 1.5) -> Path:
     path = Path(path)
     path.write_bytes(vlc.vegalite_to_png(spec, vl_version=_vl_version(), scale=scale))
     return path
-
-
-# -- the `amtlocal report` subcommand ----------------------------------------------------------------------------
-def _cli_backend(args):
-    from amtlocal.backends import get_backend
-
-    home, storage = getattr(args, "home", None), getattr(args, "storage", None)
-    chosen = getattr(args, "backend", None)
-    if (home or storage) and (chosen or "local") == "local":
-        return get_backend("local", home=home, storage_url=storage)
-    return chosen  # None: $AMTLOCAL_BACKEND or local, with a fallback to the other backend
-
-
-def cmd_report(args) -> int:
-    """``amtlocal report JOB [JOB ...] -o report.html [--png]``: prints the files written; exit 0."""
-    path = write_report(args.jobs, args.output, backend=_cli_backend(args), png=args.png, trials_only=args.trials_only)
-    print(path)
-    if args.png:
-        print(path.with_suffix(".png"))
-    return 0
-
-
-def register_cli(subparsers) -> Any:
-    """Add the ``report`` subcommand (with ``func=cmd_report``) to amtlocal's argparse subparsers; returns it."""
-    r = subparsers.add_parser("report", help="write a self-contained HTML report (summary + charts) of tuning jobs",
-                              description="One HTML file that opens offline: a summary table per tuning job (warm-start "
-                                          "parents included), then linked charts of the training jobs.")
-    r.add_argument("jobs", nargs="+", metavar="JOB", help="tuning job name(s)")
-    r.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
-    r.add_argument("--png", action="store_true", help="also write a static PNG of the charts next to it (vl-convert)")
-    r.add_argument("--trials-only", action="store_true", help="skip the scraped metric series (no learning curves)")
-    r.set_defaults(func=cmd_report)
-    return r

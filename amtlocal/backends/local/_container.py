@@ -26,7 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from amtlocal.exceptions import AmtValidationError
-from amtlocal.spec._placeholders import LOCAL_ACCOUNT
+from amtlocal.spec.hyperparameters import decode_hyperparameter
+
+# region and the ARNs are re-exported for the modules that still import them from here (store, tuning loop, client).
+from amtlocal.spec.placeholders import region, training_job_arn, tuning_job_arn  # noqa: F401
+from amtlocal.spec.uris import resolve_local_uri
 
 # params.SAGEMAKER_HYPERPARAMETERS of the toolkit: never reach the user script.
 RESERVED_HYPERPARAMETERS = frozenset(
@@ -50,14 +54,6 @@ SCRUBBED_ENVIRONMENT = frozenset(
      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
      "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"}
 )
-
-
-def decode_hyperparameter(value: str) -> Any:
-    """Decode one wire value as the toolkit does: ``json.loads``, else the raw string (``"10"`` -> 10, ``"abc"`` -> "abc")."""
-    try:
-        return json.loads(value)
-    except (ValueError, TypeError):
-        return value
 
 
 def _arg_value(value: Any) -> str:
@@ -92,27 +88,6 @@ def split_hyperparameters(wire: dict[str, str]) -> tuple[dict[str, Any], dict[st
         else:
             user[key] = value
     return user, framework
-
-
-def resolve_local_uri(uri: str, base_dir: Path, field: str) -> Path:
-    """``file://x``, ``file:///abs`` or a plain path -> absolute Path (relative to ``base_dir``).
-
-    Raises:
-        AmtValidationError: an ``s3://``/``https://`` URI (the local backend cannot read S3) or a missing path.
-    """
-    if uri.startswith("file://"):
-        path = uri[len("file://"):]
-    elif "://" in uri:
-        raise AmtValidationError(field, f"the local backend reads local folders or file:// URIs only, not {uri!r}")
-    else:
-        path = uri
-    p = Path(path).expanduser()
-    if not p.is_absolute():
-        p = base_dir / p
-    p = p.resolve()
-    if not p.exists():
-        raise AmtValidationError(field, f"local path {str(p)!r} does not exist")
-    return p
 
 
 @dataclass
@@ -304,23 +279,6 @@ class ScriptModeJob:
         # Locally stdout is a pipe: without this Python block-buffers it and metrics arrive late (pruning needs them live).
         env["PYTHONUNBUFFERED"] = "1"
         return argv, env, code_dir
-
-
-def region() -> str:
-    """The region reported in ARNs: ``AWS_REGION`` / ``AWS_DEFAULT_REGION``, else ``us-east-1``."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-
-
-
-
-def training_job_arn(name: str) -> str:
-    """``arn:aws:sagemaker:<region>:000000000000:training-job/<name>`` (lower case, as AWS reports it)."""
-    return f"arn:aws:sagemaker:{region()}:{LOCAL_ACCOUNT}:training-job/{name.lower()}"
-
-
-def tuning_job_arn(name: str) -> str:
-    """``arn:aws:sagemaker:<region>:000000000000:hyper-parameter-tuning-job/<name>``."""
-    return f"arn:aws:sagemaker:{region()}:{LOCAL_ACCOUNT}:hyper-parameter-tuning-job/{name.lower()}"
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amtlocal.backends.local._container import ScriptModeJob
-from amtlocal.backends.local._space import Param, search_space
+from amtlocal.spec.definitions import definitions_with_paths, objective_of, ranges_of
+from amtlocal.spec.ranges import Range, search_space
 
 DEFINITION_PARAM = "TrainingJobDefinitionName"  # the Optuna parameter choosing a definition when there are several
 
@@ -17,7 +18,7 @@ class Definition:
     Attributes:
         name: DefinitionName (None for the single ``TrainingJobDefinition`` form).
         raw: the definition dict from the request.
-        space: its tunable hyperparameters (Param by hyperparameter name).
+        space: its tunable hyperparameters (Range by hyperparameter name).
         objective: ``{"Type", "MetricName"}`` (TuningObjective, or the tuning job's objective).
         metric_definitions: AlgorithmSpecification.MetricDefinitions.
         max_runtime: StoppingCondition.MaxRuntimeInSeconds (seconds; AMT's default 1 day).
@@ -26,7 +27,7 @@ class Definition:
 
     name: str | None
     raw: dict
-    space: dict[str, Param]
+    space: dict[str, Range]
     objective: dict
     metric_definitions: list[dict]
     max_runtime: float
@@ -47,20 +48,16 @@ class Definition:
 
 
 def definitions_of(request: dict) -> list[Definition]:
-    """The definitions of a CreateHyperParameterTuningJob request, in order."""
-    cfg = request["HyperParameterTuningJobConfig"]
-    if request.get("TrainingJobDefinition"):
-        d = request["TrainingJobDefinition"]
-        raw_list = [(None, d, cfg.get("ParameterRanges") or d.get("HyperParameterRanges"), cfg.get("HyperParameterTuningJobObjective") or d.get("TuningObjective"))]
-    else:
-        raw_list = [(d["DefinitionName"], d, d.get("HyperParameterRanges"), d.get("TuningObjective") or cfg.get("HyperParameterTuningJobObjective"))
-                    for d in request.get("TrainingJobDefinitions") or []]
+    """The definitions of a CreateHyperParameterTuningJob request, in order (see :mod:`amtlocal.spec.definitions`)."""
     out = []
-    for name, d, ranges, objective in raw_list:
-        out.append(Definition(name, d, search_space(ranges), dict(objective), d["AlgorithmSpecification"].get("MetricDefinitions") or [],
+    for path, d in definitions_with_paths(request):
+        name = None if path == "TrainingJobDefinition" else d["DefinitionName"]
+        out.append(Definition(name, d, search_space(ranges_of(request, d)), dict(objective_of(request, d)),
+                              d["AlgorithmSpecification"].get("MetricDefinitions") or [],
                               float((d.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))))
     return out
 
 
 def definition_path(request: dict, index: int) -> str:
-    return "TrainingJobDefinition" if request.get("TrainingJobDefinition") else f"TrainingJobDefinitions[{index}]"
+    """The dotted request path of definition ``index`` (``TrainingJobDefinition`` or ``TrainingJobDefinitions[i]``)."""
+    return definitions_with_paths(request)[index][0]

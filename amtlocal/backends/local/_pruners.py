@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 
-from amtlocal.backends.local._space import Param
+from amtlocal.spec.hyperparameters import decode_hyperparameter
 
 EPOCH_HYPERPARAMETERS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")  # AMT's MaxResource inference
 MEDIAN_RULE_MIN_TRIALS = 3  # earlier training jobs needed before the median rule may stop one (documented choice)
@@ -69,12 +69,10 @@ def make_pruner(config: dict, static_hyperparameters: dict[str, str]):
 
 def max_resource_from_static(static: dict[str, str]) -> int:
     """MaxResource from the first epochs-like static hyperparameter. Raises ValueError if there is none."""
-    from amtlocal.backends.local._container import decode_hyperparameter
-
     for key in EPOCH_HYPERPARAMETERS:
         if key in static:
             return int(float(decode_hyperparameter(static[key])))
     raise ValueError(f"Hyperband needs HyperbandStrategyConfig.MaxResource or one of the static hyperparameters {', '.join(EPOCH_HYPERPARAMETERS)}")
 
 
-__all__ = ["EPOCH_HYPERPARAMETERS", "Param", "make_pruner", "max_resource_from_static"]
+__all__ = ["EPOCH_HYPERPARAMETERS", "make_pruner", "max_resource_from_static"]

@@ -15,21 +15,22 @@ from __future__ import annotations
 from amtlocal.backends.local import _store as S
 from amtlocal.backends.local._container import RESERVED_HYPERPARAMETERS
 from amtlocal.backends.local._records import best_of, own_trials
-from amtlocal.backends.local._space import Param
 from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
-from amtlocal.spec import objective_of
+from amtlocal.spec.definitions import definitions, objective_of, ranges_of
+from amtlocal.spec.ranges import KINDS, Range
+from amtlocal.spec.summaries import summary_params, summary_trial
 
 _PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
 
 
 def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str, str]]:
     """(all user hyperparameter names, tunable name -> range kind, static name -> wire value) of a request."""
-    definition = request.get("TrainingJobDefinition") or (request.get("TrainingJobDefinitions") or [{}])[0]
+    definition = (definitions(request) or [{}])[0]
     static = {k: v for k, v in (definition.get("StaticHyperParameters") or {}).items()
               if k not in RESERVED_HYPERPARAMETERS and not k.startswith("sagemaker_")}
-    ranges = request["HyperParameterTuningJobConfig"].get("ParameterRanges") or definition.get("HyperParameterRanges") or {}
+    ranges = ranges_of(request, definition)
     kinds = {}
-    for kind in ("Integer", "Continuous", "Categorical"):
+    for kind in KINDS:
         for r in ranges.get(f"{kind}ParameterRanges") or []:
             kinds[r["Name"]] = kind
     return set(static) | set(kinds), kinds, static
@@ -75,27 +76,9 @@ def load_parents(store: S.LocalStore, request: dict) -> list:
     return studies
 
 
-def _parent_point(summary: dict, parent_static: dict[str, str], space: dict[str, Param], clip: bool) -> dict | None:
-    params = {}
-    for name, param in space.items():
-        wire = summary.get("TunedHyperParameters", {}).get(name, parent_static.get(name))
-        if wire is None:
-            return None
-        value = param.clip(wire) if clip else param.to_internal(wire)
-        if value is None:
-            if clip:
-                continue
-            return None
-        params[name] = value
-    return params
-
-
-def apply(study, request: dict, space: dict[str, Param], parents: list) -> int:
+def apply(study, request: dict, space: dict[str, Range], parents: list) -> int:
     """Seed ``study`` from ``parents`` as the WarmStartType says. Returns the number of history trials added."""
-    import optuna
-
     ws = request["WarmStartConfig"]
-    dists = {n: p.distribution() for n, p in space.items()}
     otype = objective_of(request)["Type"]
     added = 0
     for parent in parents:
@@ -103,19 +86,14 @@ def apply(study, request: dict, space: dict[str, Param], parents: list) -> int:
         summaries = [t.user_attrs[S.T_SUMMARY] for t in own_trials(parent)]
         if ws["WarmStartType"] == "TransferLearning":
             best = best_of(summaries, otype)
-            point = _parent_point(best, pstatic, space, clip=True) if best else None
+            point = summary_params(best, space, pstatic, clip=True) if best else None
             if point:
                 study.enqueue_trial(point, skip_if_exists=True)
             continue
         for s in summaries:
-            ok = s.get("ObjectiveStatus") == "Succeeded" and "FinalHyperParameterTuningJobObjectiveMetric" in s
-            point = _parent_point(s, pstatic, space, clip=False) if ok else None
+            # A job without a usable objective, or with values outside the child's ranges, becomes a FAIL trial:
+            # kept for OverallBestTrainingJob, outside the sampler's view.
             attrs = {S.T_ROLE: "history", S.T_SUMMARY: s, "parent": parent.study_name}
-            if point is None:
-                # Kept for OverallBestTrainingJob, outside the sampler's view (a FAIL trial carries no values).
-                study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs=attrs))
-            else:
-                value = s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
-                study.add_trial(optuna.trial.create_trial(params=point, distributions=dists, value=value, user_attrs=attrs))
+            study.add_trial(summary_trial(s, space, attrs, static=pstatic))
             added += 1
     return added

@@ -6,8 +6,9 @@
 
 boto3 and the optional sagemaker SDK (``amtlocal[sagemaker]``, for framework image URIs) are imported lazily.
 """
-from amtlocal.backends.sagemaker._backend import CloudTuningJobNotFound, SageMakerBackend
-from amtlocal.backends.sagemaker._pull import pull, register_cli
+from amtlocal.backends.sagemaker._backend import SageMakerBackend
+from amtlocal.backends.sagemaker._pull import pull
 from amtlocal.backends.sagemaker._request import REWRITTEN_FIELDS, is_rewritten, plan_request
+from amtlocal.exceptions import CloudTuningJobNotFound  # its old home; kept importable from here
 
-__all__ = ["CloudTuningJobNotFound", "REWRITTEN_FIELDS", "SageMakerBackend", "is_rewritten", "plan_request", "pull", "register_cli"]
+__all__ = ["CloudTuningJobNotFound", "REWRITTEN_FIELDS", "SageMakerBackend", "is_rewritten", "plan_request", "pull"]

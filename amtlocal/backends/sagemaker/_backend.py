@@ -20,8 +20,9 @@ from typing import Any, Callable
 
 from amtlocal.backends._base import TERMINAL, Backend
 from amtlocal.backends.sagemaker import _package, _request
-from amtlocal.exceptions import (AmtLocalError, AmtValidationError, TuningJobExists, TuningJobNotFound,
+from amtlocal.exceptions import (AmtLocalError, AmtValidationError, CloudTuningJobNotFound, TuningJobExists,
                                  UnexpectedStatusException)
+from amtlocal.spec.definitions import definitions_with_paths
 
 log = logging.getLogger("amtlocal")
 
@@ -29,15 +30,6 @@ CLOUDWATCH_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 METRIC_PERIOD_SECONDS = 60  # CloudWatch keeps SageMaker training metrics at one-minute resolution (SDK v2's period)
 DEFAULT_POLL_SECONDS = 5.0  # SDK v2's HyperparameterTuner.wait polls every 5 s
 DEFAULT_MAX_POLL_SECONDS = 60.0
-
-
-class CloudTuningJobNotFound(TuningJobNotFound):
-    """No tuning job of that name on SageMaker in this account and region (AMT's ``ResourceNotFound``)."""
-
-    def __init__(self, name: str, region: str | None = None):
-        super().__init__(name)
-        where = f" in {region}" if region else ""
-        self.args = (f"Tuning job {name!r} not found on SageMaker{where} (for a local job use --backend local)",)
 
 
 def stop_hint(name: str) -> str:
@@ -180,7 +172,7 @@ class SageMakerBackend(Backend):
         _request.check_cloud_request(cloud)
         if upload:
             dflt = _request.default_bucket(region, account)
-            outputs = [d.get("OutputDataConfig", {}).get("S3OutputPath", "") for _, d in _request.definitions_with_paths(cloud)]
+            outputs = [d.get("OutputDataConfig", {}).get("S3OutputPath", "") for _, d in definitions_with_paths(cloud)]
             if any(u.bucket == dflt for u in uploads) or any(o.startswith(f"s3://{dflt}/") for o in outputs):
                 self._aws(lambda: _package.ensure_bucket(self.client("s3"), dflt, region, account), "CreateBucket")
             for u in uploads:
@@ -191,7 +183,7 @@ class SageMakerBackend(Backend):
     def _offline_account(request: dict[str, Any]) -> str:
         """The account for the default bucket without STS: that of the role the job would use (else a placeholder
         that validates; plan_request rejects a request with no usable role anyway)."""
-        for _, d in _request.definitions_with_paths(request):
+        for _, d in definitions_with_paths(request):
             role = d.get("RoleArn")
             if _request._is_placeholder_role(role):
                 role = next((os.environ[v] for v in _request.ROLE_ENV if os.environ.get(v)), None)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -55,23 +54,10 @@ def _final_metrics(backend: Any, training_job_name: str) -> dict[str, float]:
 
 
 def _trial(summary: dict[str, Any], space: dict, final_metrics: dict[str, float]):
-    import optuna
-
     from amtlocal.backends.local import _store as S
+    from amtlocal.spec.summaries import summary_trial
 
-    tuned = summary.get("TunedHyperParameters") or {}
-    params = {n: p.to_internal(tuned.get(n)) for n, p in space.items()}
-    if any(v is None for v in params.values()) or not params:
-        params, dists = {}, {}
-    else:
-        dists = {n: p.distribution() for n, p in space.items()}
-    attrs = {S.T_ROLE: "own", S.T_SUMMARY: stored_summary(summary), S.T_METRICS: final_metrics}
-    final = summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
-    value = final.get("Value")
-    if summary.get("ObjectiveStatus") == "Succeeded" and value is not None and math.isfinite(value):
-        return optuna.trial.create_trial(state=optuna.trial.TrialState.COMPLETE, value=float(value), params=params,
-                                         distributions=dists, user_attrs=attrs)
-    return optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, params=params, distributions=dists, user_attrs=attrs)
+    return summary_trial(summary, space, {S.T_ROLE: "own", S.T_SUMMARY: stored_summary(summary), S.T_METRICS: final_metrics})
 
 
 def pull(name: str, backend: Any = None, store: Any = None, overwrite: bool = False, metrics: bool = True) -> dict[str, Any]:
@@ -97,8 +83,9 @@ def pull(name: str, backend: Any = None, store: Any = None, overwrite: bool = Fa
 
     from amtlocal.backends.local import _records as R
     from amtlocal.backends.local import _store as S
-    from amtlocal.backends.local._space import search_space
     from amtlocal.backends.sagemaker._backend import SageMakerBackend
+    from amtlocal.spec.definitions import definitions, ranges_of
+    from amtlocal.spec.ranges import search_space
 
     backend = backend or SageMakerBackend()
     store = store or S.LocalStore()
@@ -120,9 +107,7 @@ def pull(name: str, backend: Any = None, store: Any = None, overwrite: bool = Fa
 
     request = {k: desc[k] for k in _REQUEST_KEYS if desc.get(k) is not None}
     summaries = sorted(backend.all_training_jobs(name), key=lambda s: (_epoch(s.get("CreationTime")) or 0, s["TrainingJobName"]))
-    definitions = request.get("TrainingJobDefinitions") or [request.get("TrainingJobDefinition") or {}]
-    space = search_space(request["HyperParameterTuningJobConfig"].get("ParameterRanges")
-                         or (definitions[0] or {}).get("HyperParameterRanges"))
+    space = search_space(ranges_of(request, (definitions(request) or [{}])[0]))
 
     study = store.create(request, Path.cwd(), origin="sagemaker")
     for s in summaries:
@@ -145,32 +130,3 @@ def pull(name: str, backend: Any = None, store: Any = None, overwrite: bool = Fa
                         f.write(json.dumps(point) + "\n")
     log.info("pulled %s (%s, %d training jobs) into %s", name, status, len(summaries), store.home)
     return R.describe(store.load(name))
-
-
-# -- CLI -------------------------------------------------------------------------------------------------------------
-
-
-def cmd_pull(args) -> int:
-    """``amtlocal pull NAME [--force] [--no-metrics]`` (the global ``--home`` / ``--storage`` choose the store)."""
-    from amtlocal.backends.local import LocalStore
-
-    store = LocalStore(getattr(args, "home", None), getattr(args, "storage", None))
-    desc = pull(args.name, store=store, overwrite=args.force, metrics=not args.no_metrics)
-    n = sum(desc["TrainingJobStatusCounters"].values())
-    best = desc.get("BestTrainingJob")
-    msg = f"{desc['HyperParameterTuningJobName']}: pulled {n} training job(s), {desc['HyperParameterTuningJobStatus']}, into {store.home}"
-    if best:
-        m = best["FinalHyperParameterTuningJobObjectiveMetric"]
-        msg += f"; best {best['TrainingJobName']} {m['MetricName']}={m['Value']:.6g}"
-    print(msg)
-    return 0
-
-
-def register_cli(subparsers) -> Any:
-    """Add the ``pull`` subcommand (``func`` default :func:`cmd_pull`) to the CLI's subparsers; returns its parser."""
-    p = subparsers.add_parser("pull", help="copy a finished SageMaker tuning job into the local store (warm start, reports offline)")
-    p.add_argument("name", help="HyperParameterTuningJobName on SageMaker")
-    p.add_argument("--force", action="store_true", help="replace an earlier pulled copy of the same job")
-    p.add_argument("--no-metrics", action="store_true", help="skip the CloudWatch metric series (learning curves)")
-    p.set_defaults(func=cmd_pull)
-    return p

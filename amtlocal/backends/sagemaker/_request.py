@@ -34,7 +34,6 @@ name.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 from pathlib import Path
@@ -43,7 +42,10 @@ from typing import Any, Callable, Mapping
 from amtlocal.backends.sagemaker._images import resolve_training_image
 from amtlocal.backends.sagemaker._package import SOURCEDIR, Upload
 from amtlocal.exceptions import AmtValidationError
-from amtlocal.spec._placeholders import LOCAL_ACCOUNT, LOCAL_OUTPUT, LOCAL_ROLE, PLACEHOLDER_BUCKET  # noqa: F401 - LOCAL_OUTPUT re-exported
+from amtlocal.spec.definitions import definitions_with_paths
+from amtlocal.spec.hyperparameters import decode_hyperparameter, encode_hyperparameter
+from amtlocal.spec.placeholders import LOCAL_ACCOUNT, LOCAL_OUTPUT, LOCAL_ROLE, PLACEHOLDER_BUCKET  # noqa: F401 - LOCAL_OUTPUT re-exported
+from amtlocal.spec.uris import is_local_uri, resolve_local_uri
 
 
 ROLE_ENV = ("AMTLOCAL_ROLE_ARN", "SAGEMAKER_ROLE_ARN")
@@ -85,24 +87,6 @@ def _is_placeholder_role(role: str | None) -> bool:
     return not role or role == LOCAL_ROLE or role_account(role) == LOCAL_ACCOUNT
 
 
-def _decode(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except (TypeError, ValueError):
-        return value
-
-
-def _is_local(uri: str) -> bool:
-    return uri.startswith("file://") or "://" not in uri
-
-
-def definitions_with_paths(request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``[(path, definition)]``: ``("TrainingJobDefinition", d)`` or ``("TrainingJobDefinitions[i]", d)`` each."""
-    if request.get("TrainingJobDefinition"):
-        return [("TrainingJobDefinition", request["TrainingJobDefinition"])]
-    return [(f"TrainingJobDefinitions[{i}]", d) for i, d in enumerate(request.get("TrainingJobDefinitions") or [])]
-
-
 def resolve_role(definition: dict[str, Any], path: str, environ: Mapping[str, str]) -> None:
     """Fill ``RoleArn`` for the cloud (see the module table). Raises AmtValidationError for the local placeholder."""
     if not _is_placeholder_role(definition.get("RoleArn")):
@@ -140,8 +124,6 @@ def plan_request(request: dict[str, Any], base_dir: Path, *, region: str, accoun
             missing from its source folder, an unresolvable image (each names the request field).
         AmtLocalError: a registry-less framework image and no sagemaker SDK installed.
     """
-    from amtlocal.backends.local._container import resolve_local_uri
-
     environ = os.environ if environ is None else environ
     out = copy.deepcopy(request)
     uploads: dict[tuple[str, str], Upload] = {}
@@ -158,15 +140,15 @@ def plan_request(request: dict[str, Any], base_dir: Path, *, region: str, accoun
         owner = account if bucket == dflt else None
 
         static = d.get("StaticHyperParameters") or {}  # no map: nothing below applies (not script mode, no code)
-        job_prefix = str(_decode(static["sagemaker_job_name"])) if "sagemaker_job_name" in static else out["HyperParameterTuningJobName"]
+        job_prefix = str(decode_hyperparameter(static["sagemaker_job_name"])) if "sagemaker_job_name" in static else out["HyperParameterTuningJobName"]
 
         if "sagemaker_submit_directory" in static:
             field = f"{path}.StaticHyperParameters.sagemaker_submit_directory"
-            code = str(_decode(static["sagemaker_submit_directory"]))
-            if _is_local(code):
+            code = str(decode_hyperparameter(static["sagemaker_submit_directory"]))
+            if is_local_uri(code):
                 local = resolve_local_uri(code, Path(base_dir), field)
                 if local.is_dir():
-                    program = str(_decode(static.get("sagemaker_program", '""')))
+                    program = str(decode_hyperparameter(static.get("sagemaker_program", '""')))
                     if program and not (local / program).is_file():
                         raise AmtValidationError(f"{path}.StaticHyperParameters.sagemaker_program",
                                                  f"entry point {program!r} not found in {str(local)!r}")
@@ -174,14 +156,14 @@ def plan_request(request: dict[str, Any], base_dir: Path, *, region: str, accoun
                     raise AmtValidationError(field, f"{str(local)!r} must be a folder or a .tar.gz (sourcedir.tar.gz)")
                 up = Upload("code", local, bucket, f"{job_prefix}/source/{SOURCEDIR}", field, owner)
                 uploads.setdefault((up.bucket, up.key), up)
-                static["sagemaker_submit_directory"] = json.dumps(up.uri)
+                static["sagemaker_submit_directory"] = encode_hyperparameter(up.uri)
         if "sagemaker_program" in static:  # script mode: the SDK's framework hyperparameters
-            static["sagemaker_region"] = json.dumps(region)
+            static["sagemaker_region"] = encode_hyperparameter(region)
             static.setdefault("sagemaker_container_log_level", DEFAULT_LOG_LEVEL)
 
         for i, ch in enumerate(d.get("InputDataConfig") or []):
             s3 = (ch.get("DataSource") or {}).get("S3DataSource")
-            if not s3 or not _is_local(s3.get("S3Uri", "")):
+            if not s3 or not is_local_uri(s3.get("S3Uri", "")):
                 continue
             field = f"{path}.InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
             local = resolve_local_uri(s3["S3Uri"], Path(base_dir), field)

@@ -1,7 +1,10 @@
 """``amtlocal``: run and inspect tuning jobs from the shell.
 
 Exit codes: 0 success (``tune``: the tuning job Completed), 2 a spec or usage error (one line naming the field),
-1 anything else (a tuning job that ended Failed or Stopped, a missing job). Only this module prints; the library logs.
+1 anything else (a tuning job that ended Failed or Stopped, a missing job). Only this package prints; the library logs.
+
+Each command is a ``cmd_*`` function taking the parsed arguments; ``pull`` and ``report`` live in ``_pull`` and
+``_report``. Imports of the library happen inside the commands, so ``amtlocal --help`` stays fast.
 """
 from __future__ import annotations
 
@@ -72,14 +75,12 @@ def cmd_tune(args) -> int:
 
             _print_json(SageMakerBackend().build_request(spec.request, spec.base_dir, upload=False))
         else:
-            from amtlocal.backends.local._container import ScriptModeJob
+            from amtlocal.backends.local import ScriptModeJob
 
             ScriptModeJob.from_definition(spec.definitions()[0], spec.base_dir)  # local paths must resolve
             _print_json(spec.request)
         return 0
     if args.worker_slots:
-        import os
-
         os.environ["AMTLOCAL_WORKER_SLOTS"] = str(args.worker_slots)
     backend = _backend(args)
     printer = _ProgressPrinter()
@@ -287,11 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.set_defaults(func=cmd_stop)
 
-    from amtlocal.backends.sagemaker._pull import register_cli as register_pull
-    from amtlocal.viz._report import register_cli as register_report
+    from amtlocal.cli import _pull, _report
 
-    register_pull(sub)
-    register_report(sub)
+    _pull.register(sub)
+    _report.register(sub)
     # The global options are also accepted after the command (`amtlocal tune SPEC --backend sagemaker`).
     for command in sub.choices.values():
         _add_common(command, argparse.SUPPRESS)
