@@ -27,6 +27,7 @@ __all__ = [
     "load_spec",
     "validate",
     "validation_errors",
+    "model_errors",
     "objective_of",
     "definitions_with_paths",
     "get_path",
@@ -35,6 +36,19 @@ __all__ = [
     "split_path",
     "join_path",
 ]
+
+
+def model_errors(request: dict[str, Any], local_uris: bool = True) -> list[AmtValidationError]:
+    """The first layer only: every violation of botocore's service model (types, required members, min/max, enums,
+    patterns), in request order; an empty list means the request fits the model.
+
+    Args:
+        local_uris: accept a local ``file://`` URI or plain path where a local spec may have one in place of an S3
+            URI; False checks a request about to be sent to SageMaker (every S3 pattern enforced).
+    """
+    from amtlocal.spec._model import model_errors as _model_errors
+
+    return _model_errors(request, local_uris=local_uris)
 
 
 def validation_errors(request: dict[str, Any]) -> list[AmtValidationError]:

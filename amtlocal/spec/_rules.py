@@ -20,7 +20,7 @@ import re
 from typing import Any, Callable, Iterable, Iterator
 
 from amtlocal.exceptions import AmtValidationError
-from amtlocal.spec.definitions import definitions_with_paths
+from amtlocal.spec.definitions import definitions_with_paths, is_single
 from amtlocal.spec.hyperparameters import decode_hyperparameter
 
 __all__ = ["rule_errors", "rule", "RULES"]
@@ -95,7 +95,7 @@ def _range_sets(request: dict[str, Any]) -> list[tuple[str, dict[str, Any], str,
     ``HyperParameterRanges`` (and the config's ``ParameterRanges`` too, if given, checked without a definition).
     """
     config = _config(request)
-    if request.get("TrainingJobDefinition") is not None:
+    if is_single(request):
         path, definition = _definitions(request)[0]
         return [(f"{CONFIG}.ParameterRanges", _dict(config.get("ParameterRanges")), path, definition)]
     sets = [(f"{path}.HyperParameterRanges", _dict(d.get("HyperParameterRanges")), path, d)
@@ -148,7 +148,7 @@ def definitions_form(request: dict[str, Any]) -> Iterator[AmtValidationError]:
 def definitions_list_members(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     """In the list form each definition needs ``DefinitionName``, ``TuningObjective`` and ``HyperParameterRanges``,
     and definition names are unique (section 1, Top-level fields)."""
-    if request.get("TrainingJobDefinition") is not None:
+    if is_single(request):
         return
     seen: dict[Any, str] = {}
     for path, d in _definitions(request):
@@ -169,7 +169,7 @@ def objective_given(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     """With a single ``TrainingJobDefinition`` the tuning objective is ``HyperParameterTuningJobConfig
     .HyperParameterTuningJobObjective`` (section 1, Tuning configuration; the list form's ``TuningObjective`` is
     checked by :func:`definitions_list_members`)."""
-    if request.get("TrainingJobDefinition") is not None and _config(request).get("HyperParameterTuningJobObjective") is None:
+    if is_single(request) and _config(request).get("HyperParameterTuningJobObjective") is None:
         yield AmtValidationError(f"{CONFIG}.HyperParameterTuningJobObjective",
                                  "HyperParameterTuningJobObjective is required with TrainingJobDefinition")
 
@@ -182,7 +182,7 @@ def objective_in_metric_definitions(request: dict[str, Any]) -> Iterator[AmtVali
 
     Skipped for an ``AlgorithmName`` without a ``TrainingImage``: that algorithm resource defines its own metrics.
     """
-    single = request.get("TrainingJobDefinition") is not None
+    single = is_single(request)
     for path, d in _definitions(request):
         if single:
             objective, field = _dict(_config(request).get("HyperParameterTuningJobObjective")), \

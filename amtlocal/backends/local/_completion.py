@@ -15,13 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from amtlocal.spec.summaries import objective_value
+
 CONVERGENCE_WINDOW = 10
 MIN_IMPROVEMENT = 0.01
-
-
-def _value(summary: dict) -> float | None:
-    m = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
-    return m["Value"] if m and summary.get("ObjectiveStatus") == "Succeeded" else None
 
 
 def _improves(new: float, best: float | None, maximize: bool) -> bool:
@@ -49,7 +46,7 @@ def check(criteria: dict | None, finished: list[dict], maximize: bool) -> Comple
     target = criteria.get("TargetObjectiveMetricValue")
     hit_target = False
     for s in finished:
-        v = _value(s)
+        v = objective_value(s)
         if v is not None and _improves(v, best, maximize):
             not_improving = 0
         else:

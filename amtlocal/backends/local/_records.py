@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from amtlocal.backends.local import _store as S
 from amtlocal.backends.local._container import tuning_job_arn
 from amtlocal.spec import objective_of
+from amtlocal.spec.summaries import objective_succeeded as _succeeded
 
 _TIME_KEYS = ("CreationTime", "TrainingStartTime", "TrainingEndTime")
 SORT_KEYS = ("Name", "CreationTime", "Status", "FinalObjectiveMetricValue")
@@ -38,10 +39,6 @@ def own_trials(study) -> list:
 
 def history_trials(study) -> list:
     return [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(S.T_ROLE) == "history"]
-
-
-def _succeeded(summary: dict) -> bool:
-    return summary.get("ObjectiveStatus") == "Succeeded" and "FinalHyperParameterTuningJobObjectiveMetric" in summary
 
 
 def best_of(summaries: Iterable[dict], objective_type: str) -> dict | None:

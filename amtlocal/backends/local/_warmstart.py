@@ -12,7 +12,7 @@ Parent values outside the child's (possibly narrowed) ranges (documented choice)
 """
 from __future__ import annotations
 
-from amtlocal.backends.local import _store as S
+from amtlocal.backends.local import _store
 from amtlocal.backends.local._container import RESERVED_HYPERPARAMETERS
 from amtlocal.backends.local._records import best_of, own_trials
 from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
@@ -36,7 +36,7 @@ def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str,
     return set(static) | set(kinds), kinds, static
 
 
-def load_parents(store: S.LocalStore, request: dict) -> list:
+def load_parents(store: _store.LocalStore, request: dict) -> list:
     """Check AMT's warm-start rules against the stored parents; return their studies in request order.
 
     Raises:
@@ -57,10 +57,10 @@ def load_parents(store: S.LocalStore, request: dict) -> list:
         except TuningJobNotFound:
             raise AmtValidationError(field, f"parent tuning job {name!r} not found in the local store (pull a cloud job with `amtlocal pull`)") from None
         attrs = study.user_attrs
-        status = attrs.get(S.A_STATUS)
-        if status not in S.TERMINAL_STATUSES:
+        status = attrs.get(_store.A_STATUS)
+        if status not in _store.TERMINAL_STATUSES:
             raise AmtValidationError(field, f"parent tuning job {name!r} is {status}; a parent must be Completed, Stopped or Failed")
-        preq = attrs[S.A_REQUEST]
+        preq = attrs[_store.A_REQUEST]
         pobj = objective_of(preq)
         if (pobj["MetricName"], pobj["Type"]) != (child_obj["MetricName"], child_obj["Type"]):
             raise AmtValidationError("HyperParameterTuningJobConfig.HyperParameterTuningJobObjective",
@@ -82,8 +82,8 @@ def apply(study, request: dict, space: dict[str, Range], parents: list) -> int:
     otype = objective_of(request)["Type"]
     added = 0
     for parent in parents:
-        _, _, pstatic = _names_and_kinds(parent.user_attrs[S.A_REQUEST])
-        summaries = [t.user_attrs[S.T_SUMMARY] for t in own_trials(parent)]
+        _, _, pstatic = _names_and_kinds(parent.user_attrs[_store.A_REQUEST])
+        summaries = [t.user_attrs[_store.T_SUMMARY] for t in own_trials(parent)]
         if ws["WarmStartType"] == "TransferLearning":
             best = best_of(summaries, otype)
             point = summary_params(best, space, pstatic, clip=True) if best else None
@@ -93,7 +93,7 @@ def apply(study, request: dict, space: dict[str, Range], parents: list) -> int:
         for s in summaries:
             # A job without a usable objective, or with values outside the child's ranges, becomes a FAIL trial:
             # kept for OverallBestTrainingJob, outside the sampler's view.
-            attrs = {S.T_ROLE: "history", S.T_SUMMARY: s, "parent": parent.study_name}
+            attrs = {_store.T_ROLE: "history", _store.T_SUMMARY: s, "parent": parent.study_name}
             study.add_trial(summary_trial(s, space, attrs, static=pstatic))
             added += 1
     return added

@@ -188,7 +188,7 @@ def check_cloud_request(request: dict[str, Any]) -> None:
     Raises:
         AmtValidationError: the first violation (field path and rule).
     """
-    from amtlocal.spec._model import model_errors
+    from amtlocal.spec import model_errors
 
     errors = model_errors(request, local_uris=False)
     if errors:
