@@ -12,6 +12,7 @@ from amtlocal.api._parameter import CategoricalParameter, ParameterRange
 from amtlocal.api._warm_start import WarmStartConfig, WarmStartTypes
 from amtlocal.backends import Backend, get_backend
 from amtlocal.exceptions import AmtLocalError
+from amtlocal.spec.definitions import objective_of
 from amtlocal.spec.hyperparameters import encode_hyperparameter
 from amtlocal.spec.placeholders import region
 
@@ -222,7 +223,7 @@ class HyperparameterTuner:
         be = get_backend(backend)
         desc = job_details or be.describe(tuning_job_name)
         cfg = desc["HyperParameterTuningJobConfig"]
-        obj = cfg.get("HyperParameterTuningJobObjective") or {}
+        obj = objective_of(desc)  # the config's, or (TrainingJobDefinitions) the first definition's TuningObjective
         tuner = cls(None, obj.get("MetricName"), None, strategy=cfg["Strategy"], objective_type=obj.get("Type", "Maximize"),
                     max_jobs=cfg["ResourceLimits"].get("MaxNumberOfTrainingJobs"),
                     max_parallel_jobs=cfg["ResourceLimits"]["MaxParallelTrainingJobs"],
