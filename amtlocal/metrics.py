@@ -27,6 +27,7 @@ From a byte stream to lines (:class:`LineSplitter`; the same lines for any split
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -243,3 +244,25 @@ def line_text(raw: bytes) -> str:
     if raw.endswith(b"\n"):
         raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
     return raw.decode("utf-8", errors="replace")
+
+
+def scrape_log(path: str | os.PathLike, definitions: list[dict]) -> MetricScraper:
+    """Scrape a saved training log (a file of stdout/stderr lines) with ``definitions`` (MetricDefinitions), with
+    the same line rules as a running training job's scraper (:class:`LineSplitter`, :func:`line_text`), streaming:
+    the file is never held in memory whole. Timestamps are 0.
+
+    Returns:
+        the :class:`MetricScraper` afterwards (its ``counts``, ``last`` and ``rejected`` per metric name).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    scraper = MetricScraper(definitions)
+    splitter = LineSplitter()
+    with open(path, "rb") as f:
+        while chunk := f.read(READ_CHUNK_BYTES):
+            for raw in splitter.feed(chunk):
+                scraper.feed(line_text(raw), 0.0)
+    for raw in splitter.flush():
+        scraper.feed(line_text(raw), 0.0)
+    return scraper

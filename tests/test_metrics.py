@@ -55,3 +55,15 @@ def test_same_values_as_finditer_per_line(lines):
     rx = re.compile(LOSS["Regex"])
     expected = [float(m.group(1)) for line in lines for m in rx.finditer(line)]
     assert got == expected or all(math.isnan(a) and math.isnan(b) for a, b in zip(got, expected))
+
+
+def test_scrape_log_reads_a_saved_log_with_the_running_job_rules(tmp_path):
+    """``amtlocal validate --log``'s reader: CRLF endings removed, carriage-return redraws kept in one line, a last
+    line without a newline scraped, a non-number capture reported."""
+    from amtlocal.metrics import scrape_log
+
+    log = tmp_path / "sample.log"
+    log.write_bytes(b"epoch 1 f1: 0.25\r\nbar f1: 0.5\rbar f1: 0.75\nloss: abc\nf1: 0.9")
+    scraper = scrape_log(log, [{"Name": "f1", "Regex": r"f1: ([0-9.]+)$"}, {"Name": "loss", "Regex": r"loss: (\S+)"}])
+    assert scraper.counts == {"f1": 3} and scraper.last == {"f1": 0.9}  # 0.25, 0.75 (only the redraw at $), 0.9
+    assert scraper.rejected == {"loss": "abc"} and [d["Name"] for d in scraper.unmatched()] == ["loss"]

@@ -135,19 +135,10 @@ def cmd_validate(args) -> int:
         raise AmtValidationError("--log", f"no readable file {args.log!r} (a training job's log to scrape)")
     print(f"{args.spec}: valid CreateHyperParameterTuningJob request ({spec.name}, {spec.config['Strategy']})")
     if args.log:
-        from amtlocal.metrics import MetricScraper
+        from amtlocal.metrics import scrape_log
 
         for definition in spec.definitions():
-            scraper = MetricScraper(definition["AlgorithmSpecification"].get("MetricDefinitions") or [])
-            from amtlocal.metrics import READ_CHUNK_BYTES, LineSplitter, line_text
-
-            splitter = LineSplitter()  # the same line rules as a running training job's scraper
-            with open(args.log, "rb") as f:
-                while chunk := f.read(READ_CHUNK_BYTES):
-                    for raw in splitter.feed(chunk):
-                        scraper.feed(line_text(raw), 0.0)
-            for raw in splitter.flush():
-                scraper.feed(line_text(raw), 0.0)
+            scraper = scrape_log(args.log, definition["AlgorithmSpecification"].get("MetricDefinitions") or [])
             for d in scraper.definitions:
                 name = d["Name"]
                 if name in scraper.counts:
