@@ -56,7 +56,7 @@ class Range:
     values: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_request(cls, kind: str, entry: dict[str, Any]) -> "Range":
+    def from_request(cls, kind: str, entry: dict[str, Any]) -> Range:
         """A Range from one entry of ``<kind>ParameterRanges`` (``{"Name", "MinValue", "MaxValue", "ScalingType"}``
         or ``{"Name", "Values"}``). Raises KeyError/ValueError for an entry that validation would reject."""
         if kind == "Categorical":
@@ -109,7 +109,7 @@ class Range:
             return int(x)
         return x
 
-    def merged(self, other: "Range") -> "Range":
+    def merged(self, other: Range) -> Range:
         """The union of two ranges of the same name (a warm-start parent may have had a wider range): categorical
         values in first-seen order, numeric bounds widened (Continuous when the kinds differ), this one's scaling."""
         if self.categorical or other.categorical:
@@ -129,7 +129,7 @@ class Range:
         low, high = min([self.low, *observed]), max([self.high, *observed])
         log_scale = self.log and low > 0
         if self.kind == "Integer" and all(float(v).is_integer() for v in observed):
-            return IntDistribution(int(math.floor(low)), int(math.ceil(high)), log=log_scale and low >= 1)
+            return IntDistribution(math.floor(low), math.ceil(high), log=log_scale and low >= 1)
         return FloatDistribution(float(low), float(high), log=log_scale)
 
     # -- Optuna ----------------------------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ class Range:
         if not math.isfinite(x) or not (float(self.low) <= x <= float(self.high)):
             return None
         if self.kind == "Integer":
-            return int(round(x)) if float(x).is_integer() else None
+            return round(x) if float(x).is_integer() else None
         return 1.0 - x if self.reverse_log else x
 
     def clip(self, wire: Any) -> Any | None:
@@ -188,7 +188,7 @@ class Range:
         except (TypeError, ValueError):
             return None
         if self.kind == "Integer":
-            return int(round(x))
+            return round(x)
         return 1.0 - x if self.reverse_log else x
 
 

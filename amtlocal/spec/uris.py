@@ -43,7 +43,7 @@ def resolve_local_uri(uri: str, base_dir: Path, field: str) -> Path:
     """
     if not is_local_uri(uri):
         raise AmtValidationError(field, f"the local backend reads local folders or file:// URIs only, not {uri!r}")
-    path = uri[len(FILE_SCHEME):] if uri.startswith(FILE_SCHEME) else uri
+    path = uri.removeprefix(FILE_SCHEME)
     p = Path(path).expanduser()
     if not p.is_absolute():
         p = Path(base_dir) / p
