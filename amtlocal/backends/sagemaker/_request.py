@@ -67,6 +67,12 @@ _ROLE_ACCOUNT = re.compile(r"arn:aws[a-z\-]*:iam::(\d{12}):role/.+")
 _S3 = re.compile(r"s3://([^/]+)/?(.*)")
 
 
+# The private names this module used before the codec and the URI rules became public; other branches' call sites
+# (CreateTrainingJob rewrites) still use them. Remove once every caller names the public functions.
+_decode = decode_hyperparameter
+_is_local = is_local_uri
+
+
 def is_rewritten(path: str) -> bool:
     """True when the dotted request ``path`` is one of :data:`REWRITTEN_FIELDS`."""
     return any(p.fullmatch(path) for p in REWRITTEN_FIELDS)
