@@ -27,7 +27,7 @@ def run_request(request: dict, base_dir: Path, launcher: str, home: Path | None 
 
     os.environ["AMTLOCAL_LAUNCHER"] = launcher
     home = home or Path(tempfile.mkdtemp(prefix="amtlocal-bench-"))
-    LocalStore(home).storage  # the store's one-time creation (tables) is not part of a tuning job's cost
+    _ = LocalStore(home).storage  # the store's one-time creation (tables) is not part of a tuning job's cost
     start = time.perf_counter()
     desc = LocalTuningJob(TuningSpec(request, base_dir), LocalStore(home)).run()
     return time.perf_counter() - start, desc

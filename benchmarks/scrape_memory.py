@@ -72,7 +72,7 @@ class Sampler:
             self.peak = max(self.peak, rss())
             self.samples += 1
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         self.base = rss()
         self._t.start()
         return self

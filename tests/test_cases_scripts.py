@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import F1, LOSS, SCORE, VAL_ACC, make_request, run_job, summaries, use_script
+from amtlocal.testing import F1, LOSS, SCORE, VAL_ACC, make_request, run_job, summaries, use_script
+
+CASE_SCRIPTS = Path(__file__).parent / "cases" / "scripts"
 
 CRITERIA = ['"gini"', '"entropy"', '"log_loss"']
 
@@ -35,7 +37,7 @@ def _processes_of(training_job_name: str) -> list[int]:
 
 
 def test_args_strict_hyperparameters_arrive_as_the_toolkit_sends_them(workdir):
-    use_script(workdir, "args_strict.py")
+    use_script(workdir, CASE_SCRIPTS / "args_strict.py")
     req = make_request("args", max_jobs=3, integer=[("n-estimators", 1, 200, "Auto")], categorical=[("criterion", CRITERIA)],
                        static={"run-name": '"my run"', "k": "3"})
     desc = run_job(req, workdir)
@@ -51,7 +53,7 @@ def test_args_strict_hyperparameters_arrive_as_the_toolkit_sends_them(workdir):
 
 
 def test_exit_nonzero_fails_with_exit_code_and_stderr_and_the_tuning_job_goes_on(workdir):
-    use_script(workdir, "exit_nonzero.py")
+    use_script(workdir, CASE_SCRIPTS / "exit_nonzero.py")
     desc = run_job(make_request("fails", max_jobs=3, integer=[("x", 1, 5, "Auto")]), workdir)
     jobs = summaries("fails")
     assert len(jobs) == 3  # went on after the first failure
@@ -80,8 +82,9 @@ def test_some_jobs_fail_and_the_tuning_job_completes_with_the_others(workdir):
     assert desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 0.8
 
 
+@pytest.mark.slow
 def test_hang_is_stopped_at_max_runtime_with_its_grandchild(workdir):
-    use_script(workdir, "hang.py")
+    use_script(workdir, CASE_SCRIPTS / "hang.py")
     desc = run_job(make_request("hang", max_jobs=2, parallel=2, max_runtime=2, integer=[("x", 1, 5, "Auto")]), workdir)
     jobs = summaries("hang")
     assert len(jobs) == 2
@@ -95,7 +98,7 @@ def test_hang_is_stopped_at_max_runtime_with_its_grandchild(workdir):
 
 
 def test_nan_objective_fails_and_never_becomes_best(workdir):
-    use_script(workdir, "nan_metric.py")
+    use_script(workdir, CASE_SCRIPTS / "nan_metric.py")
     desc = run_job(make_request("nan", max_jobs=1, integer=[("x", 1, 5, "Auto")]), workdir)
     (j,) = summaries("nan")
     assert j["TrainingJobStatus"] == "Completed"
@@ -117,7 +120,7 @@ def test_inf_objective_is_not_the_best_of_a_maximize_job(workdir):
 
 
 def test_no_metric_completes_with_objective_failed_naming_the_regex(workdir):
-    use_script(workdir, "no_metric.py")
+    use_script(workdir, CASE_SCRIPTS / "no_metric.py")
     desc = run_job(make_request("nometric", max_jobs=1, integer=[("x", 1, 5, "Auto")]), workdir)
     (j,) = summaries("nometric")
     assert j["TrainingJobStatus"] == "Completed"
@@ -129,21 +132,21 @@ def test_no_metric_completes_with_objective_failed_naming_the_regex(workdir):
 
 @pytest.mark.parametrize("objective,otype,expected", [("loss", "Minimize", 0.00015), ("score", "Maximize", -0.25)])
 def test_scientific_notation_and_negative_values(workdir, objective, otype, expected):
-    use_script(workdir, "sci_notation.py")
+    use_script(workdir, CASE_SCRIPTS / "sci_notation.py")
     desc = run_job(make_request(f"sci-{objective}", metrics=(LOSS, SCORE), objective=objective, objective_type=otype,
                                 max_jobs=1, integer=[("x", 1, 5, "Auto")]), workdir)
     assert desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(expected)
 
 
 def test_metric_on_stderr_is_scraped(workdir):
-    use_script(workdir, "stderr_metric.py")
+    use_script(workdir, CASE_SCRIPTS / "stderr_metric.py")
     desc = run_job(make_request("stderr", metrics=({"Name": "valid-f1", "Regex": F1["Regex"]},), objective="valid-f1",
                                 max_jobs=1, integer=[("x", 1, 5, "Auto")]), workdir)
     assert desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 0.93
 
 
 def test_epochs_final_value_is_the_last_and_every_value_is_kept(workdir):
-    use_script(workdir, "epochs.py")
+    use_script(workdir, CASE_SCRIPTS / "epochs.py")
     desc = run_job(make_request("epochs", metrics=(VAL_ACC,), objective="val_acc", max_jobs=1,
                                 continuous=[("lr", 0.1, 0.1000001, "Linear")], static={"epochs": "9"}), workdir)
     best = desc["BestTrainingJob"]

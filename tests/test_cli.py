@@ -5,7 +5,9 @@ import json
 import subprocess
 import sys
 
-from conftest import make_request, use_script
+import pytest
+
+from amtlocal.testing import make_request, use_script
 
 GOOD = "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\nprint('f1: %d' % a.x)\n"
 
@@ -20,6 +22,7 @@ def _spec(workdir, name="cli", **kw):
     return path
 
 
+@pytest.mark.slow
 def test_tune_describe_jobs_list(workdir):
     use_script(workdir, GOOD)
     r = amtlocal("tune", str(_spec(workdir, max_jobs=3)))
@@ -145,6 +148,7 @@ def test_help_is_fast_and_lists_commands():
         assert cmd in r.stdout
 
 
+@pytest.mark.slow
 def test_tune_no_wait_on_a_job_running_elsewhere_is_refused_and_stop_says_what_happens(workdir):
     import time
 

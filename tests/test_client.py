@@ -10,9 +10,9 @@ import copy
 import time
 
 import pytest
-from conftest import GOOD_SCRIPT, fake_aws, make_request, use_script
 
 from amtlocal._client import LocalSageMakerClient, client
+from amtlocal.testing import GOOD_SCRIPT, fake_aws, make_request, use_script
 
 GOOD = GOOD_SCRIPT
 SLOW = "import time, argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); p.parse_args()\ntime.sleep(60)\n"

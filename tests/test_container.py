@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -68,7 +69,6 @@ def test_environment_and_layout(tmp_path, monkeypatch):
 # container exactly as here, so they are outside the property: a one-letter key "h" (argparse's -h), and a value that
 # argparse takes for an option (a string starting with "-", or "-1e+16"; the toolkit passes "--key value" as two
 # arguments). Such values still arrive whole through SM_HPS, checked below.
-import re
 
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's own test for "looks like a negative number"
 _names = st.from_regex(r"[a-gi-z][a-z0-9_-]{0,11}", fullmatch=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import F1, alive, make_request, run_job, summaries, use_script
+from amtlocal.testing import F1, alive, make_request, run_job, summaries, use_script
 
 FAULTS = Path(__file__).parent / "fault_scripts"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -62,7 +62,7 @@ def _elapsed(job: dict) -> float:
 class PeakRss:
     """Samples this process's resident memory every few ms; ``growth`` is the peak minus the RSS at entry (bytes)."""
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self.base = self.peak = self._rss()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -107,6 +107,7 @@ def test_death_by_signal_names_the_signal(workdir, sig, number, words):
     assert words in reason and "about to crash" in reason
 
 
+@pytest.mark.slow
 def test_hang_past_max_runtime_is_killed_after_the_grace_with_its_grandchild(workdir):
     job, _ = _run_fault(workdir, "hang_past_max_runtime.py", "hang", max_runtime=2, stop_grace=1,
                         static={"pids": json.dumps(str(workdir / "pids"))})
@@ -118,6 +119,7 @@ def test_hang_past_max_runtime_is_killed_after_the_grace_with_its_grandchild(wor
     assert not any(alive(p) for p in pids)  # the grandchild went with the group
 
 
+@pytest.mark.slow
 def test_sigterm_handler_prints_a_last_metric_in_the_grace_period(workdir):
     job, _ = _run_fault(workdir, "sigterm_last_metric.py", "term", max_runtime=2, stop_grace=30)
     assert job["TrainingJobStatus"] == "Stopped"

@@ -18,8 +18,7 @@ from amtlocal.backends.local import LocalStore
 from amtlocal.backends.local._container import SCRUBBED_ENVIRONMENT
 from amtlocal.backends.local._process import TrainingJobProcess
 from amtlocal.exceptions import AmtValidationError
-
-from conftest import make_request, run_job, summaries, use_script
+from amtlocal.testing import make_request, run_job, summaries, use_script
 
 PACKAGE = Path(amtlocal.__file__).parent
 

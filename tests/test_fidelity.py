@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from amtlocal.spec import validation_errors
-from conftest import VAL_ACC, make_request, run_job, summaries, use_script
+from amtlocal.testing import VAL_ACC, make_request, run_job, summaries, use_script
+
+CASE_SCRIPTS = Path(__file__).parent / "cases" / "scripts"
 
 VALUE_SCRIPT = """
 import argparse, time
@@ -50,8 +52,9 @@ def _epochs_request(name, **kw):
                         continuous=[("lr", 0.01, 0.9, "Logarithmic")], static={"epochs": "9"}, seed=7, **kw)
 
 
+@pytest.mark.slow
 def test_hyperband_and_early_stopping_stop_weak_jobs_and_spend_fewer_epochs(workdir):
-    use_script(workdir, "epochs.py")
+    use_script(workdir, CASE_SCRIPTS / "epochs.py")
     run_job(_epochs_request("ep-random"), workdir)
     hb = run_job(_epochs_request("ep-hyperband", **{"Strategy": "Hyperband",
                  "StrategyConfig": {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}}}), workdir)
@@ -67,7 +70,7 @@ def test_hyperband_and_early_stopping_stop_weak_jobs_and_spend_fewer_epochs(work
 
 
 def test_hyperband_max_resource_inferred_or_rejected(workdir):
-    use_script(workdir, "epochs.py")
+    use_script(workdir, CASE_SCRIPTS / "epochs.py")
     req = _epochs_request("hb-infer", Strategy="Hyperband")
     assert validation_errors(req) == []  # MaxResource from the static 'epochs'
     del req["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"]

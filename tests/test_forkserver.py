@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_request, run_job, summaries, use_script
+from amtlocal.testing import make_request, run_job, summaries, use_script
 
 # Reports, before importing them, whether a lazily imported installed module and a module of its own code folder
 # were already imported when the job started.

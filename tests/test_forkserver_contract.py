@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_request, run_job, summaries, use_script
+from amtlocal.testing import make_request, run_job, summaries, use_script
 
 LAUNCHERS = ["process", "fork"]
 
@@ -69,7 +69,7 @@ def test_interpreter_exit_semantics(workdir, store, monkeypatch, launcher):
             problems.append((x, by_x[x]["TrainingJobStatus"], _obj(by_x[x]), by_x[x].get("FailureReason", "")[:120]))
     model = store.training_job_dir("life", by_x["unclosed"]["TrainingJobName"]) / "model" / "model.txt"
     if model.read_text() != "w" * 70:
-        problems.append(("unclosed", "model.txt has %d bytes" % len(model.read_text())))
+        problems.append(("unclosed", f"model.txt has {len(model.read_text())} bytes"))
     if "ExitCode -2 (killed by signal 2" not in by_x["kbint"].get("FailureReason", ""):
         problems.append(("kbint", by_x["kbint"].get("FailureReason", "")[:80]))
     assert problems == []
@@ -92,6 +92,7 @@ else:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", LAUNCHERS)
 def test_os_fork_worker_does_not_end_the_job(workdir, store, monkeypatch, launcher):
     """A worker made with os.fork that ends (sys.exit, an error, the script's end) does not end the job: the job is
@@ -150,6 +151,7 @@ def test_file_is_absolute(workdir, store, monkeypatch, launcher):
     assert _obj(s) == 1.0
 
 
+@pytest.mark.slow
 def test_a_sigkilled_tuner_leaves_no_report_file_of_the_fork_server(workdir, tmp_path):
     """SIGKILL the tuner while the first job (the one that reports what it learned) runs: nothing is left in TMPDIR."""
     use_script(workdir, "import argparse, time\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\n"

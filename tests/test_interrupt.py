@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import alive, make_request, summaries, use_script
+from amtlocal.testing import alive, make_request, summaries, use_script
 
 # Appends "start <job> <pid>" then "done <job> <pid>" to --ledger; sleeps --nap seconds between, or --long for the
 # first --n-long training jobs of the tuning job (by order of start).
@@ -118,6 +118,7 @@ def _check_resumed(home: Path, name: str, ledger: Path, max_jobs: int) -> list[d
     return stopped
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attempt", range(3))
 def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_consistent_store(workdir, tmp_path, attempt):
     """Short jobs started back to back, Ctrl-C at a random moment: whatever the tuner was doing (starting a job,
@@ -143,6 +144,7 @@ def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_consistent_store(work
     _check_resumed(home, "anytime", ledger, max_jobs=12)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(workdir, tmp_path):
     ledger, home = tmp_path / "ledger", tmp_path / "home"
     spec = _spec(workdir, "ctrlc", ledger, max_jobs=4, parallel=2, nap=0.3, long=60, n_long=2)
@@ -205,6 +207,7 @@ def test_after_sigkill_the_next_run_ends_the_orphans_and_continues(workdir, tmp_
     assert all(0 < (j["TrainingEndTime"] - j["TrainingStartTime"]).total_seconds() < 60 for j in stopped), stopped
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attempt", range(10))
 def test_two_tuners_on_one_tuning_job(workdir, tmp_path, attempt):
     ledger, home = tmp_path / "ledger", tmp_path / "home"
@@ -272,6 +275,7 @@ def test_stop_after_the_tuner_was_killed_ends_its_orphans(workdir, tmp_path):
     _check_resumed(home, "deadstop", ledger, max_jobs=4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_background_starts_at_once_one_is_refused(workdir, tmp_path, attempt):
     ledger, home = tmp_path / "ledger", tmp_path / "home"
@@ -291,6 +295,7 @@ def test_two_background_starts_at_once_one_is_refused(workdir, tmp_path, attempt
     assert len(starts) == 2 and set(starts.values()) == {1}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.15])
 def test_a_stop_racing_a_resume_is_honoured(workdir, tmp_path, delay):
     """`stop` while a resuming tuner starts up: whichever is first, the stop is not lost (the tuner ends Stopped soon)
@@ -312,6 +317,7 @@ def test_a_stop_racing_a_resume_is_honoured(workdir, tmp_path, delay):
     assert not any(alive(int(e[2])) for e in _ledger(ledger))
 
 
+@pytest.mark.slow
 def test_a_background_start_resumes_a_job_whose_earlier_run_was_stopped(workdir, tmp_path):
     """An old stop (it ended an earlier run) never ends a later background run: after stop, resume and a SIGKILL of
     that resumed tuner, `tune --no-wait` recovers the orphans and runs on."""
@@ -344,6 +350,7 @@ def test_a_background_start_resumes_a_job_whose_earlier_run_was_stopped(workdir,
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_a_stop_while_the_tuner_finishes_still_ends_it_stopped(workdir, tmp_path):
     """The target is reached while another training job (ignoring SIGTERM) runs out its grace period: a stop during
     that wait is taken (the job ends Stopped), not acknowledged and then dropped for Completed."""
@@ -361,6 +368,7 @@ def test_a_stop_while_the_tuner_finishes_still_ends_it_stopped(workdir, tmp_path
     assert not any(alive(int(e[2])) for e in _ledger(ledger))
 
 
+@pytest.mark.slow
 def test_a_stop_after_the_job_failed_leaves_it_failed(workdir, tmp_path):
     """Five failures fail the tuning job while one training job (ignoring SIGTERM) runs out its grace period; a stop
     then changes nothing: the job stays Failed (never resumable), with its FailureReason."""

@@ -11,7 +11,9 @@ import sys
 
 import pytest
 
-from conftest import make_request, use_script
+from amtlocal.testing import make_request, use_script
+
+pytestmark = pytest.mark.postgres
 
 LEDGER_SCRIPT = """
 import argparse, os, time
@@ -57,6 +59,7 @@ def postgres_url(tmp_path_factory):
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_tuning_job(workdir, tmp_path, postgres_url):
     use_script(workdir, LEDGER_SCRIPT)
     ledger = tmp_path / "ledger.txt"

@@ -5,7 +5,7 @@ import botocore.session
 import pytest
 
 from amtlocal.backends.local import LocalStore, describe, list_training_jobs
-from conftest import make_request, run_job, use_script
+from amtlocal.testing import make_request, run_job, use_script
 
 SCRIPT = """
 import argparse, sys

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import make_request, summaries, use_script
+from amtlocal.testing import make_request, summaries, use_script
 
 LEDGER_SCRIPT = """
 import argparse, os, time
@@ -35,6 +35,7 @@ def _ledger(path):
     return [line.split() for line in path.read_text().splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attempt", range(10))
 def test_sigkill_then_resume_runs_each_training_job_once(workdir, tmp_path, attempt):
     use_script(workdir, LEDGER_SCRIPT)

@@ -13,10 +13,10 @@ import runpy
 import tarfile
 
 import pytest
-from conftest import GOOD_SCRIPT, fake_aws, make_request, run_job, use_script
 
 from amtlocal.backends.sagemaker import CloudTuningJobNotFound, SageMakerBackend, is_rewritten
 from amtlocal.exceptions import AmtValidationError, TuningJobExists, UnexpectedStatusException
+from amtlocal.testing import GOOD_SCRIPT, fake_aws, make_request, run_job, use_script
 
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole"
 GOOD = GOOD_SCRIPT

@@ -7,11 +7,11 @@ import copy
 import datetime as dt
 
 import pytest
-from conftest import GOOD_SCRIPT, fake_aws, make_request, run_job, use_script
 
 from amtlocal.backends.local import LocalBackend, LocalStore
 from amtlocal.backends.sagemaker import SageMakerBackend, pull
 from amtlocal.exceptions import AmtLocalError, TuningJobExists
+from amtlocal.testing import GOOD_SCRIPT, fake_aws, make_request, run_job, use_script
 
 GOOD = GOOD_SCRIPT
 

@@ -14,12 +14,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_SCRIPT, fake_aws, make_request, use_script
 
-from amtlocal.backends.sagemaker import SageMakerBackend, is_rewritten, plan_request
-from amtlocal.backends.sagemaker import _images
+from amtlocal.backends.sagemaker import SageMakerBackend, _images, is_rewritten, plan_request
 from amtlocal.backends.sagemaker._package import pack_sourcedir
 from amtlocal.exceptions import AmtLocalError, AmtValidationError
+from amtlocal.testing import GOOD_SCRIPT, fake_aws, make_request, use_script
 
 REPO = Path(__file__).resolve().parent.parent
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole"
@@ -223,6 +222,7 @@ def _api_face_spec(root: Path, path: Path) -> Path:
     return TuningSpec(tuner.to_request({"train": str(root / "data")}, job_name="digits-face")).save(path)
 
 
+@pytest.mark.slow
 def test_cli_dry_run_prints_a_request_the_aws_cli_accepts(digits, tmp_path):
     """`amtlocal --backend sagemaker tune SPEC --dry-run`, with no credentials and every AWS endpoint a closed port.
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from conftest import GOOD_SCRIPT, make_request, run_job, summaries, use_script
+from amtlocal.testing import GOOD_SCRIPT, make_request, run_job, summaries, use_script
 
 
 def test_default_store_is_the_journal_file_in_the_home(workdir, tmp_path):
@@ -85,7 +85,7 @@ def test_a_journal_cut_mid_write_is_repaired_on_open(workdir, tmp_path):
     with open(journal, "ab") as f:
         f.write(b'{"op_code":5,"worker_id":"x","trial_id":1,"user_attr":{"summary":{"TrainingJobName":"cut-00')
     store = LocalStore(home)
-    store.storage  # opening the store repairs the journal
+    _ = store.storage  # opening the store repairs the journal
     assert journal.read_bytes() == complete
     run_job(make_request("cut2", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
     again = LocalStore(home)

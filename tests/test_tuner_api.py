@@ -5,8 +5,18 @@ import json
 
 import pytest
 
-from amtlocal import (CategoricalParameter, ContinuousParameter, Estimator, HyperparameterTuner, IntegerParameter,
-                      SKLearn, Tuner, UnexpectedStatusException, WarmStartConfig, WarmStartTypes)
+from amtlocal import (
+    CategoricalParameter,
+    ContinuousParameter,
+    Estimator,
+    HyperparameterTuner,
+    IntegerParameter,
+    SKLearn,
+    Tuner,
+    UnexpectedStatusException,
+    WarmStartConfig,
+    WarmStartTypes,
+)
 from amtlocal.exceptions import AmtValidationError
 
 SCRIPT = """

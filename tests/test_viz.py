@@ -18,7 +18,7 @@ import pytest
 
 from amtlocal.backends import Backend
 from amtlocal.exceptions import TuningJobNotFound
-from conftest import F1, LOSS, make_request, run_job, use_script
+from amtlocal.testing import F1, LOSS, make_request, run_job, use_script
 
 SCRIPT = '''
 import argparse, math, sys, time
@@ -154,7 +154,7 @@ def test_warm_start_parents_are_jobs_of_their_own_at_every_level(grand_spec):
     assert list(dict.fromkeys(trials["TuningJobName"])) == list(JOBS)  # oldest first; grand -> bayes -> random
     counts = trials["TuningJobName"].value_counts().to_dict()
     assert counts == {"viz-random": 6, "viz-bayes": 4, "viz-grand": 3}
-    for job, part in trials.groupby("TuningJobName"):
+    for _job, part in trials.groupby("TuningJobName"):
         assert sorted(part["TrialIndex"]) == list(range(1, len(part) + 1))
     assert set(trials["Strategy"]) == {"Random", "Bayesian"}
 
@@ -302,6 +302,7 @@ def test_spec_compiles_and_renders_with_vl_convert(grand_spec):
     assert "lr (log)" in svg and "Timeline of training jobs" in svg and "Parallel coordinates" in svg
 
 
+@pytest.mark.slow
 def test_default_view_set_and_options(viz_jobs):
     from amtlocal.viz import visualize_tuning_job
 

@@ -18,7 +18,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from test_viz import JOBS, viz_jobs  # noqa: F401  (the session fixture with the three warm-started jobs)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -119,6 +118,7 @@ def ink(rows: list[bytes], bpp: int, y0: int = 0, y1: int | None = None) -> tupl
     return dark / max(total, 1), len(colours)
 
 
+@pytest.mark.slow
 def test_png_written_by_vl_convert(report):
     png = report.with_suffix(".png")
     width, height, rows, bpp = read_png(png)
@@ -148,6 +148,7 @@ def test_cli_report_subcommand(viz_jobs, tmp_path, capsys):  # noqa: F811
     assert "metrics" not in spec["datasets"]  # --trials-only: no learning curves
 
 
+@pytest.mark.slow
 def test_amtlocal_report_command_when_registered(viz_jobs, tmp_path):  # noqa: F811
     import sys
 
@@ -207,6 +208,8 @@ def page_console(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line and "source: file://" in line]
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")
 def test_report_renders_offline_in_headless_chromium(report, tmp_path):
     # 1. a probed copy: console, loads, rendered marks, then a hover and a brush
