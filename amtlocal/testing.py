@@ -46,8 +46,14 @@ def fake_aws(monkeypatch: Any, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AMTLOCAL_ROLE_ARN", "SAGEMAKER_ROLE_ARN",
-                "AWS_ENDPOINT_URL"):
+    for var in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AMTLOCAL_ROLE_ARN",
+        "SAGEMAKER_ROLE_ARN",
+        "AWS_ENDPOINT_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -66,10 +72,22 @@ def use_script(workdir: Path, source: str | Path, name: str = "train.py") -> Non
         target.write_text(source)
 
 
-def make_request(name: str = "t", metrics=(F1,), objective: str = "f1", objective_type: str = "Maximize",
-                 strategy: str = "Random", max_jobs: int | None = 2, parallel: int = 1, max_runtime: int = 60,
-                 integer=(), continuous=(), categorical=(), static: dict[str, str] | None = None,
-                 seed: int | None = 1, **config: Any) -> dict[str, Any]:
+def make_request(
+    name: str = "t",
+    metrics=(F1,),
+    objective: str = "f1",
+    objective_type: str = "Maximize",
+    strategy: str = "Random",
+    max_jobs: int | None = 2,
+    parallel: int = 1,
+    max_runtime: int = 60,
+    integer=(),
+    continuous=(),
+    categorical=(),
+    static: dict[str, str] | None = None,
+    seed: int | None = 1,
+    **config: Any,
+) -> dict[str, Any]:
     """A CreateHyperParameterTuningJob request whose code is ``file://code`` (``train.py``) and data ``file://data``.
 
     Args:
@@ -108,18 +126,25 @@ def make_request(name: str = "t", metrics=(F1,), objective: str = "f1", objectiv
     }
     if seed is not None:
         cfg["RandomSeed"] = seed
-    hps = {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"file://code"',
-           "sagemaker_container_log_level": "20"}
+    hps = {
+        "sagemaker_program": '"train.py"',
+        "sagemaker_submit_directory": '"file://code"',
+        "sagemaker_container_log_level": "20",
+    }
     hps.update(static or {})
-    channel = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file://data",
-                                "S3DataDistributionType": "FullyReplicated"}}
+    channel = {
+        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file://data", "S3DataDistributionType": "FullyReplicated"}
+    }
     return {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": cfg,
         "TrainingJobDefinition": {
             "StaticHyperParameters": hps,
-            "AlgorithmSpecification": {"TrainingImage": SKLEARN_IMAGE, "TrainingInputMode": "File",
-                                       "MetricDefinitions": list(metrics)},
+            "AlgorithmSpecification": {
+                "TrainingImage": SKLEARN_IMAGE,
+                "TrainingInputMode": "File",
+                "MetricDefinitions": list(metrics),
+            },
             "RoleArn": ROLE_ARN,
             "InputDataConfig": [{"ChannelName": "train", "DataSource": channel}],
             "OutputDataConfig": {"S3OutputPath": "s3://example-bucket/out"},
@@ -138,8 +163,9 @@ def run_job(request: dict[str, Any], workdir: Path, store: Any = None, **kwargs:
     from amtlocal.backends.local import LocalStore, LocalTuningJob
     from amtlocal.spec import TuningSpec
 
-    job = LocalTuningJob(TuningSpec(request, workdir), store or LocalStore(), stop_grace=kwargs.pop("stop_grace", 3),
-                         **kwargs)
+    job = LocalTuningJob(
+        TuningSpec(request, workdir), store or LocalStore(), stop_grace=kwargs.pop("stop_grace", 3), **kwargs
+    )
     return job.run()
 
 
@@ -160,6 +186,17 @@ def alive(pid: int) -> bool:
 
 
 __all__ = [
-    "F1", "GOOD_SCRIPT", "LOSS", "ROLE_ARN", "SCORE", "SKLEARN_IMAGE", "VAL_ACC", "alive", "fake_aws", "make_request",
-    "run_job", "summaries", "use_script",
+    "F1",
+    "GOOD_SCRIPT",
+    "LOSS",
+    "ROLE_ARN",
+    "SCORE",
+    "SKLEARN_IMAGE",
+    "VAL_ACC",
+    "alive",
+    "fake_aws",
+    "make_request",
+    "run_job",
+    "summaries",
+    "use_script",
 ]

@@ -1,4 +1,5 @@
 """The version is written once, in ``amtlocal/__init__.py``; packaging reads it from there."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -20,5 +21,8 @@ def test_pyproject_takes_the_version_from_the_package():
     project = text.split("[project]", 1)[1].split("\n[", 1)[0]
     assert not re.search(r"^version\s*=", project, re.M), "a static version in [project] would be a second place"
     assert re.search(r'^dynamic\s*=\s*\[[^]]*"version"', project, re.M)
-    assert re.search(r'^version\s*=\s*\{\s*attr\s*=\s*"amtlocal.__version__"\s*\}',
-                     text.split("[tool.setuptools.dynamic]", 1)[1], re.M)
+    assert re.search(
+        r'^version\s*=\s*\{\s*attr\s*=\s*"amtlocal.__version__"\s*\}',
+        text.split("[tool.setuptools.dynamic]", 1)[1],
+        re.M,
+    )
