@@ -1,4 +1,4 @@
-"""The version is written once, in ``amtlocal/__init__.py``; packaging reads it from there."""
+"""Packaging metadata: the version is written once, in ``amtlocal/__init__.py``; the license is the LICENSE file."""
 
 from __future__ import annotations
 
@@ -26,3 +26,10 @@ def test_pyproject_takes_the_version_from_the_package():
         text.split("[tool.setuptools.dynamic]", 1)[1],
         re.M,
     )
+
+
+def test_the_license_pyproject_names_is_the_license_file_shipped():
+    assert importlib.metadata.metadata("amtlocal")["License-Expression"] == "Apache-2.0"
+    assert "LICENSE" in importlib.metadata.metadata("amtlocal").get_all("License-File")
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text and "END OF TERMS AND CONDITIONS" in text
