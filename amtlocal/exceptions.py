@@ -77,3 +77,24 @@ class UnexpectedStatusException(AmtLocalError):
         self.allowed_statuses = allowed_statuses
         self.actual_status = actual_status
         super().__init__(message)
+
+
+class RequirementsInstallError(AmtLocalError):
+    """``pip install -r requirements.txt`` of a training job's code folder failed (the toolkit's
+    ``InstallRequirementsError``); the training job fails with :attr:`failure_reason` as its FailureReason.
+
+    Attributes:
+        failure_reason: ``AlgorithmError: InstallRequirementsError:\\nExitCode n\\nErrorMessage "<pip's stderr>"\\n
+            Command "..."``, as SageMaker shows it (also the exception's message).
+        log: pip's whole output (stdout then stderr), the first part of the job's log.
+    """
+
+    def __init__(self, failure_reason: str, log: str = ""):
+        self.failure_reason = failure_reason
+        self.log = log
+        super().__init__(failure_reason)
+
+
+class OptMlUnavailable(AmtLocalError, OSError):
+    """The job's folder cannot be shown at ``/opt/ml`` here (not Linux, or the kernel refuses a private mount
+    namespace for this user); the message says which step was refused."""
