@@ -93,7 +93,9 @@ def enter_job_namespace(job_dir: str | os.PathLike) -> None:
     try:
         _optml.enter_job_namespace(job_dir)
     except OSError as e:
-        raise OptMlUnavailable(e.errno, f"cannot show the job folder at /opt/ml: {e.strerror or e}") from e
+        err = OptMlUnavailable(f"cannot show the job folder at /opt/ml: {e.strerror or e}")
+        err.errno = e.errno  # the message stays one clean sentence; the code is still there for callers
+        raise err from e
 
 
 def optml_exec_argv(job_dir: str | os.PathLike, argv: list[str]) -> list[str]:
