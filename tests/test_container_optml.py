@@ -209,6 +209,34 @@ def test_no_failure_when_the_code_never_names_opt_ml(tmp_path):
     assert optml_failure_reason(code, "no namespaces") is None
 
 
+def test_no_failure_for_opt_ml_in_comments_docstrings_and_sm_fallbacks(tmp_path):
+    """SageMaker's own examples name /opt/ml as the fallback of an SM_* variable: that works everywhere."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(textwrap.dedent('''\
+        """Trains a model; in SageMaker the model goes to /opt/ml/model."""
+        import argparse, os
+        from os import environ, getenv
+
+        # SageMaker mounts the data at /opt/ml/input/data/train
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
+        parser.add_argument("--train", default=os.getenv("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+        parser.add_argument("--out", default=environ.get("SM_OUTPUT_DATA_DIR", os.path.join("/opt/ml", "output")))
+        x = getenv("SM_OUTPUT_DIR", "/opt/ml/output")
+
+        def f():
+            """Reads /opt/ml/input/config/hyperparameters.json? No: SM_HPS."""
+    '''))
+    (code / "run.sh").write_text("#!/bin/sh\n# /opt/ml/model is SM_MODEL_DIR\npython train.py\n")
+    assert scan_optml_paths(code) == []
+    assert optml_failure_reason(code, "no namespaces") is None
+    # ... but a default that SageMaker would not override counts, and so does a non-SM variable's fallback
+    (code / "train.py").write_text('import os\nparser.add_argument("--model-dir", default="/opt/ml/model")\n'
+                                   'd = os.environ.get("DATA", "/opt/ml/input/data/train")\n')
+    assert scan_optml_paths(code) == [("train.py", 2, "/opt/ml/model"), ("train.py", 3, "/opt/ml/input/data/train")]
+
+
 @pytest.mark.parametrize("path, variable", [
     ("/opt/ml/model", "SM_MODEL_DIR"), ("/opt/ml/model/m.pt", "SM_MODEL_DIR"),
     ("/opt/ml/input/data/validation", "SM_CHANNEL_VALIDATION"), ("/opt/ml/output/data/x", "SM_OUTPUT_DATA_DIR"),

@@ -8,8 +8,20 @@
 - output packed as SageMaker uploads it (:func:`pack_output`) and checkpoints synced as it syncs them
   (:class:`CheckpointSync`).
 
-The runners call these; none of them starts a training job itself.
+None of them starts a training job. A runner uses them in this order:
+
+1. after ``ScriptModeJob.prepare`` laid out the job folder: ``sync = CheckpointSync(request["CheckpointConfig"],
+   job_dir, base_dir)`` and ``sync.restore()`` when the request has a ``CheckpointConfig``;
+2. ``c = prepare_job_container(job_dir, code_dir, program, argv, env, home, install_timeout=...)``; write ``c.log``
+   first in the job's log; if ``c.failure_reason``: the job is Failed with it, nothing starts;
+3. new process: ``Popen(c.argv, env=c.env, cwd=code_dir, start_new_session=True, ...)``; fork server: the child,
+   after ``setsid`` and before running the script, calls ``enter_job_namespace(c.optml_dir)`` when it is set and
+   puts ``c.sys_path`` first on ``sys.path`` (its environment is ``c.env``);
+4. ``sync.start()`` once it runs, ``sync.stop()`` once its processes ended (any status);
+5. Completed or Stopped: ``pack_output(job_dir, request["OutputDataConfig"]["S3OutputPath"], job_name, base_dir)``;
+   its ``model_artifacts`` is DescribeTrainingJob's ``ModelArtifacts.S3ModelArtifacts``.
 """
+from amtlocal.container._job import JobContainer, prepare_job_container
 from amtlocal.container._output import (DEFAULT_CHECKPOINT_LOCAL_PATH, CheckpointSync, OutputArtifacts,
                                         checkpoint_local_dir, pack_output, resolve_local_location)
 from amtlocal.container._paths import (EXIT_CANNOT_ENTER, OPTML_EXEC_FILE, OPTML_MODULE_FILE, OptMlSupport,
@@ -20,7 +32,7 @@ from amtlocal.container._requirements import (RequirementsEnvironment, ensure_re
 
 __all__ = [
     "DEFAULT_CHECKPOINT_LOCAL_PATH", "EXIT_CANNOT_ENTER", "OPTML_EXEC_FILE", "OPTML_MODULE_FILE", "CheckpointSync",
-    "OptMlSupport", "OutputArtifacts", "RequirementsEnvironment", "checkpoint_local_dir", "ensure_requirements",
+    "JobContainer", "OptMlSupport", "OutputArtifacts", "RequirementsEnvironment", "checkpoint_local_dir", "ensure_requirements",
     "enter_job_namespace", "has_requirements", "optml_exec_argv", "optml_failure_reason", "optml_support",
-    "pack_output", "requirements_key", "resolve_local_location", "scan_optml_paths", "sm_variable_for",
+    "pack_output", "prepare_job_container", "requirements_key", "resolve_local_location", "scan_optml_paths", "sm_variable_for",
 ]

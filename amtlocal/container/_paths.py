@@ -6,6 +6,7 @@ hardcode ``/opt/ml`` where it cannot be shown.
 """
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import re
@@ -42,7 +43,7 @@ _SM_VARIABLES = [
     ("/opt/ml", "the SM_* variables"),
 ]
 _PATH_RE = re.compile(r"/opt/ml(?:/[A-Za-z0-9_.\-]+)*")
-_SCANNED_SUFFIXES = (".py", ".sh", ".json", ".yaml", ".yml", ".cfg", ".ini", ".toml", ".txt")
+_SCANNED_SUFFIXES = (".py", ".sh", ".json", ".yaml", ".yml", ".cfg", ".ini", ".toml")
 _SCAN_MAX_BYTES = 2_000_000
 
 
@@ -111,7 +112,14 @@ def optml_exec_argv(job_dir: str | os.PathLike, argv: list[str]) -> list[str]:
 
 
 def scan_optml_paths(code_dir: str | os.PathLike) -> list[tuple[str, int, str]]:
-    """Where the code folder's text files name a path under ``/opt/ml``: ``[(relative file, line, path), ...]``."""
+    """Where the code folder uses a path under ``/opt/ml``: ``[(relative file, line, path), ...]``, in file order.
+
+    In Python files only string literals count, and not those that cannot reach the file system without
+    ``/opt/ml``: docstrings, and the fallback of ``os.environ.get("SM_...", "/opt/ml/...")`` /
+    ``os.getenv("SM_...", ...)`` (amtlocal sets every ``SM_*`` variable SageMaker sets, so the fallback is never
+    used). Comments never count. Shell scripts: lines outside comments; config files (``.json``, ``.yaml``, ``.cfg``,
+    ``.ini``, ``.toml``): every line.
+    """
     root = Path(code_dir)
     hits: list[tuple[str, int, str]] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -128,10 +136,53 @@ def scan_optml_paths(code_dir: str | os.PathLike) -> list[tuple[str, int, str]]:
                 continue
             if "/opt/ml" not in text:
                 continue
-            for lineno, line in enumerate(text.splitlines(), 1):
-                for m in _PATH_RE.finditer(line):
-                    hits.append((str(p.relative_to(root)), lineno, m.group(0)))
+            rel = str(p.relative_to(root))
+            found = _python_hits(text) if name.endswith(".py") else None
+            if found is None:  # not Python, or Python that does not parse: line by line, comments left out
+                found = []
+                for lineno, line in enumerate(text.splitlines(), 1):
+                    if name.endswith((".py", ".sh")):
+                        line = line.split("#", 1)[0] if line.lstrip().startswith("#") or " #" in line else line
+                    found.extend((lineno, m.group(0)) for m in _PATH_RE.finditer(line))
+            hits.extend((rel, lineno, path) for lineno, path in found)
     return hits
+
+
+def _python_hits(source: str) -> list[tuple[int, str]] | None:
+    """``(line, path)`` of string literals naming ``/opt/ml`` paths (see :func:`scan_optml_paths`); None if the
+    source does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                skip.add(id(first.value))  # a docstring
+        if isinstance(node, ast.Call) and len(node.args) >= 2 and _is_env_get(node.func):
+            key = node.args[0]
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.startswith("SM_"):
+                for sub in ast.walk(node.args[1]):
+                    skip.add(id(sub))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+            found.extend((node.lineno, m.group(0)) for m in _PATH_RE.finditer(node.value))
+    return sorted(found)
+
+
+def _is_env_get(func: ast.AST) -> bool:
+    """``os.environ.get`` / ``environ.get`` / ``os.getenv`` / ``getenv``."""
+    if isinstance(func, ast.Attribute):
+        if func.attr == "getenv":
+            return True
+        if func.attr == "get":
+            v = func.value
+            return (isinstance(v, ast.Attribute) and v.attr == "environ") or (isinstance(v, ast.Name) and v.id == "environ")
+        return False
+    return isinstance(func, ast.Name) and func.id == "getenv"
 
 
 def sm_variable_for(path: str) -> str:
