@@ -179,3 +179,14 @@ def test_a_package_from_pypi(tmp_path):
                           env=env.environment(dict(os.environ)), capture_output=True, text=True, timeout=60)
     assert proc.stdout == "training_job_name\n", proc.stderr
     assert importlib.util.find_spec("inflection") is None
+
+
+def test_a_half_built_overlay_of_a_killed_installer_is_cleared(tmp_path, code_with_wheel):
+    code, module = code_with_wheel
+    envs = tmp_path / "home" / "environments"
+    stale = envs / f".{requirements_key(code)[:16]}-killed"
+    (stale / "lib").mkdir(parents=True)
+    env = ensure_requirements(code, tmp_path / "home")
+    assert not stale.exists()
+    assert sorted(os.listdir(envs)) == [env.key, f"{env.key}.lock"]
+    assert any(n.startswith(module) for n in os.listdir(env.sys_path[0]))

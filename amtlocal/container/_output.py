@@ -201,7 +201,7 @@ class CheckpointSync:
         self.local.mkdir(parents=True, exist_ok=True)
         n = 0
         with self._lock:
-            for rel, _st in _files(self.remote).items():
+            for rel in _files(self.remote):
                 _copy_atomic(self.remote / rel, self.local / rel)
                 st = (self.local / rel).stat()
                 self._known[rel] = (st.st_size, st.st_mtime_ns)

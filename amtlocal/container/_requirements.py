@@ -112,7 +112,10 @@ def _hash_requirements_file(h, path: Path, code_dir: Path, seen: set[Path]) -> N
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
-        parts = shlex.split(line, comments=False, posix=True) if line else []
+        try:
+            parts = shlex.split(line)
+        except ValueError:  # unbalanced quotes: pip will say so; the key just needs the words
+            parts = line.split()
         if len(parts) >= 2 and parts[0] in ("-r", "--requirement", "-c", "--constraint"):
             # pip resolves nested files relative to the file that names them
             _hash_requirements_file(h, path.parent / parts[1], code_dir, seen)
@@ -156,14 +159,19 @@ def _base_site_dirs() -> list[str]:
     return dirs
 
 
+def _venv_path(kind: str, env_dir: Path) -> Path:
+    """A folder of the virtual environment at ``env_dir`` (``purelib``: where pip installs; ``scripts``)."""
+    # Python 3.11 names the venv layout "venv"; before, a POSIX venv is laid out as posix_prefix.
+    scheme = "venv" if "venv" in sysconfig.get_scheme_names() else ("nt" if os.name == "nt" else "posix_prefix")
+    return Path(sysconfig.get_path(kind, scheme=scheme, vars={"base": str(env_dir), "platbase": str(env_dir)}))
+
+
 def _overlay_site(env_dir: Path) -> Path:
-    """The venv's purelib folder (where pip installs), computed as the venv scheme lays it out."""
-    purelib = sysconfig.get_path("purelib", scheme="venv", vars={"base": str(env_dir), "platbase": str(env_dir)})
-    return Path(purelib)
+    return _venv_path("purelib", env_dir)
 
 
 def _overlay_bin(env_dir: Path) -> Path:
-    return Path(sysconfig.get_path("scripts", scheme="venv", vars={"base": str(env_dir), "platbase": str(env_dir)}))
+    return _venv_path("scripts", env_dir)
 
 
 def ensure_requirements(code_dir: str | os.PathLike, home: str | os.PathLike, *,
@@ -210,17 +218,22 @@ def _existing(key: str, path: Path) -> RequirementsEnvironment:
 
 
 def _build(key: str, final: Path, code_dir: Path, timeout: float | None) -> RequirementsEnvironment:
+    for stale in final.parent.glob(f".{key[:16]}-*"):  # left by an installer killed mid-way (we hold the lock)
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key[:16]}-", dir=final.parent))
     try:
         # A venv only to run pip in: its prefix is where pip installs; the tuner's packages are visible through a
         # .pth file (so pip keeps what they satisfy), and the overlay is used by the job's own interpreter.
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        venv_cmd = [sys.executable, "-m", "venv", "--without-pip", str(tmp)]
+        made = subprocess.run(venv_cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if made.returncode != 0:
+            text = made.stdout.decode("utf-8", errors="replace")
+            raise RequirementsInstallError(_failure_reason(made.returncode, text, " ".join(venv_cmd)), text)
         site_dir = _overlay_site(tmp)
         site_dir.mkdir(parents=True, exist_ok=True)
         lines = "".join(f"import site; site.addsitedir({d!r})\n" for d in _base_site_dirs())
         (site_dir / "_amtlocal_base.pth").write_text(lines, encoding="utf-8")
-        venv_python = Path(sysconfig.get_path("scripts", scheme="venv", vars={"base": str(tmp)})) / "python"
+        venv_python = _overlay_bin(tmp) / "python"
         cmd = [str(venv_python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
                "-r", REQUIREMENTS_FILE]
         shown = f"{sys.executable} -m pip install -r {REQUIREMENTS_FILE}"  # as the toolkit's Command shows it
