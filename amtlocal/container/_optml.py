@@ -59,10 +59,20 @@ def _b(s: str | None) -> bytes | None:
     return None if s is None else os.fsencode(s)
 
 
+# What a refusal usually means, for the message (the kernel's own words are kept before it).
+_HINTS = {
+    errno.ENOSPC: "the limit of user namespaces is reached (sysctl user.max_user_namespaces; 0 disables them)",
+    errno.EPERM: "unprivileged user namespaces are disabled here (sysctl kernel.unprivileged_userns_clone, "
+                 "kernel.apparmor_restrict_unprivileged_userns, or a container's seccomp profile)",
+    errno.EINVAL: "the calling process has more than one thread",
+}
+
+
 def _unshare(flags: int) -> None:
     if _lib().unshare(flags) != 0:
         e = ctypes.get_errno()
-        raise OSError(e, f"unshare({_flag_names(flags)}) refused: {os.strerror(e)}")
+        hint = _HINTS.get(e) if flags & _CLONE_NEWUSER or e == errno.EINVAL else None
+        raise OSError(e, f"unshare({_flag_names(flags)}) refused: {os.strerror(e)}" + (f"; {hint}" if hint else ""))
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:

@@ -45,7 +45,7 @@ def _probe(optml) -> int:
                     os.write(2, b"/opt/ml does not show the job folder\n")
                 os._exit(0 if ok else 1)
             except BaseException as e:  # noqa: BLE001 - reported to the caller as text
-                os.write(2, f"{e}\n".encode())
+                os.write(2, f"{getattr(e, 'strerror', None) or e}\n".encode())
                 os._exit(1)
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status)
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     try:
         optml.enter_job_namespace(argv[0])
     except OSError as e:
-        sys.stderr.write(f"amtlocal: cannot show the job folder at /opt/ml: {e}\n")
+        sys.stderr.write(f"amtlocal: cannot show the job folder at /opt/ml: {e.strerror or e}\n")
         return EXIT_CANNOT_ENTER
     sys.stdout.flush()
     os.execvp(argv[2], argv[2:])
