@@ -21,7 +21,7 @@ TRAIN = textwrap.dedent("""
     rows = open("/opt/ml/input/data/train/data.csv").read().split()
     hps = json.load(open("/opt/ml/input/config/hyperparameters.json"))
     joblib.dump({{"job": hps["job"], "rows": rows, "value": {module}.VALUE}}, "/opt/ml/model/model.joblib")
-    print("saved", hps["job"])
+    print("saved", hps["job"], os.environ["SM_MODEL_DIR"], os.environ["SM_CHANNEL_TRAIN"])
 """)
 
 
@@ -49,7 +49,9 @@ def test_two_jobs_with_requirements_and_opt_ml_as_a_new_process(tmp_path, make_j
     make, module = make_job
     support = optml_support()
     jobs = {n: make(n) for n in ("job-a", "job-b")}
-    plans = {n: prepare_job_container(job, code, "train.py", [sys.executable, "train.py"], dict(os.environ),
+    env = {n: {**os.environ, "SM_MODEL_DIR": str(job / "model"), "SM_CHANNEL_TRAIN": str(job / "input/data/train"),
+               "SAGEMAKER_BASE_DIR": str(job)} for n, (job, _code) in jobs.items()}
+    plans = {n: prepare_job_container(job, code, "train.py", [sys.executable, "train.py"], env[n],
                                       tmp_path / "home") for n, (job, code) in jobs.items()}
     if not support.available:  # the documented clear failure, before anything runs
         for plan in plans.values():
@@ -64,12 +66,13 @@ def test_two_jobs_with_requirements_and_opt_ml_as_a_new_process(tmp_path, make_j
         assert plan.optml_dir == job.resolve()
         assert plan.argv[-2:] == [sys.executable, "train.py"] and plan.argv[-3] == "--"
         assert plan.env["PYTHONPATH"].split(os.pathsep)[0] == plan.sys_path[0]
+        assert (plan.env["SM_MODEL_DIR"], "SAGEMAKER_BASE_DIR" in plan.env) == ("/opt/ml/model", False)
     procs = {n: subprocess.Popen(plan.argv, env=plan.env, cwd=jobs[n][1], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, start_new_session=True)
              for n, plan in plans.items()}
     for n, p in procs.items():
         out, err = p.communicate(timeout=60)
-        assert (p.returncode, out) == (0, f"saved {n}\n"), err
+        assert (p.returncode, out) == (0, f"saved {n} /opt/ml/model /opt/ml/input/data/train\n"), err
     for n, (job, _code) in jobs.items():
         art = pack_output(job, str(tmp_path / "out"), n)
         with tarfile.open(art.model_path) as tar:

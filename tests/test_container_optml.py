@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from amtlocal.container import (EXIT_CANNOT_ENTER, enter_job_namespace, optml_exec_argv, optml_failure_reason,
+from amtlocal.container import (EXIT_CANNOT_ENTER, OPTML_MODULE_FILE, enter_job_namespace, optml_environment, optml_exec_argv, optml_failure_reason,
                                 optml_support, scan_optml_paths, sm_variable_for)
 from amtlocal.exceptions import OptMlUnavailable
 
@@ -246,3 +246,38 @@ def test_no_failure_for_opt_ml_in_comments_docstrings_and_sm_fallbacks(tmp_path)
 ])
 def test_sm_variable_for(path, variable):
     assert sm_variable_for(path) == variable
+
+
+@needs_optml
+def test_the_namespace_module_loads_by_path_in_a_plain_interpreter(tmp_path):
+    """As the fork server's zygote (a plain script importing no amtlocal) would use it: load by path, fork, enter."""
+    job = _job(tmp_path, "zygote-job")
+    prog = textwrap.dedent(f"""
+        import importlib.util, os, sys
+        spec = importlib.util.spec_from_file_location("_amtlocal_optml", {OPTML_MODULE_FILE!r})
+        optml = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(optml)
+        assert not [m for m in sys.modules if m.startswith("amtlocal")]
+        pid = os.fork()
+        if pid == 0:
+            optml.enter_job_namespace({str(job)!r})
+            print(open("/opt/ml/input/config/hyperparameters.json").read(), flush=True)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+    """)
+    p = subprocess.run([sys.executable, "-I", "-S", "-c", prog], capture_output=True, text=True, timeout=30)
+    assert (p.returncode, p.stdout) == (0, '{"job": "zygote-job"}\n'), p.stderr
+
+
+def test_sm_variables_read_opt_ml_inside_the_namespace(tmp_path):
+    job = tmp_path / "job"
+    env = {"SM_MODEL_DIR": f"{job}/model", "SM_CHANNEL_TRAIN": f"{job}/input/data/train",
+           "SM_TRAINING_ENV": json.dumps({"model_dir": f"{job}/model", "other": f"{job}x/model", "root": str(job)}),
+           "SAGEMAKER_BASE_DIR": str(job), "PYTHONPATH": f"{job}/code", "TRAINING_JOB_NAME": "j"}
+    out = optml_environment(env, job)
+    assert out == {"SM_MODEL_DIR": "/opt/ml/model", "SM_CHANNEL_TRAIN": "/opt/ml/input/data/train",
+                   "SM_TRAINING_ENV": json.dumps({"model_dir": "/opt/ml/model", "other": f"{job}x/model",
+                                                  "root": "/opt/ml"}),
+                   "PYTHONPATH": f"{job}/code", "TRAINING_JOB_NAME": "j"}
+    assert env["SM_MODEL_DIR"] == f"{job}/model"  # the caller's dict is unchanged

@@ -25,14 +25,14 @@ from amtlocal.container._job import JobContainer, prepare_job_container
 from amtlocal.container._output import (DEFAULT_CHECKPOINT_LOCAL_PATH, CheckpointSync, OutputArtifacts,
                                         checkpoint_local_dir, pack_output, resolve_local_location)
 from amtlocal.container._paths import (EXIT_CANNOT_ENTER, OPTML_EXEC_FILE, OPTML_MODULE_FILE, OptMlSupport,
-                                       enter_job_namespace, optml_exec_argv, optml_failure_reason, optml_support,
-                                       scan_optml_paths, sm_variable_for)
+                                       enter_job_namespace, optml_environment, optml_exec_argv, optml_failure_reason,
+                                       optml_support, scan_optml_paths, sm_variable_for)
 from amtlocal.container._requirements import (RequirementsEnvironment, ensure_requirements, has_requirements,
                                               requirements_key)
 
 __all__ = [
     "DEFAULT_CHECKPOINT_LOCAL_PATH", "EXIT_CANNOT_ENTER", "OPTML_EXEC_FILE", "OPTML_MODULE_FILE", "CheckpointSync",
     "JobContainer", "OptMlSupport", "OutputArtifacts", "RequirementsEnvironment", "checkpoint_local_dir", "ensure_requirements",
-    "enter_job_namespace", "has_requirements", "optml_exec_argv", "optml_failure_reason", "optml_support",
+    "enter_job_namespace", "has_requirements", "optml_environment", "optml_exec_argv", "optml_failure_reason", "optml_support",
     "pack_output", "prepare_job_container", "requirements_key", "resolve_local_location", "scan_optml_paths", "sm_variable_for",
 ]

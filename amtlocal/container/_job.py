@@ -7,7 +7,7 @@ from pathlib import Path
 
 from amtlocal.exceptions import RequirementsInstallError
 
-from ._paths import OptMlSupport, optml_exec_argv, optml_failure_reason, optml_support
+from ._paths import OptMlSupport, optml_environment, optml_exec_argv, optml_failure_reason, optml_support
 from ._requirements import ensure_requirements
 
 
@@ -22,7 +22,9 @@ class JobContainer:
             SageMaker job's log starts with it; for a reused overlay, the output of the install that built it).
         install_reused: True when the requirements overlay existed already (no pip run).
         argv: the argv for the new-process launcher (wrapped to enter ``/opt/ml`` when :attr:`optml_dir` is set).
-        env: the job's environment (``PYTHONPATH``/``PATH`` start with the overlay's folders when there is one).
+        env: the job's environment: ``PYTHONPATH``/``PATH`` start with the overlay's folders when there is one;
+            inside ``/opt/ml`` the ``SM_*`` folders read ``/opt/ml/...`` as SageMaker sets them
+            (:func:`optml_environment`).
         sys_path: folders a forked child puts first on ``sys.path`` (the overlay's site folder), possibly empty.
         optml_dir: the folder a forked child shows at ``/opt/ml`` (``enter_job_namespace(optml_dir)``), or None.
     """
@@ -77,6 +79,7 @@ def prepare_job_container(job_dir: str | os.PathLike, code_dir: str | os.PathLik
     if support.available:
         out.optml_dir = job_dir.resolve()
         out.argv = optml_exec_argv(out.optml_dir, out.argv)
+        out.env = optml_environment(out.env, job_dir)
     else:
         out.failure_reason = optml_failure_reason(code_dir, support.reason)
     return out

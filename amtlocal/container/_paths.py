@@ -111,6 +111,20 @@ def optml_exec_argv(job_dir: str | os.PathLike, argv: list[str]) -> list[str]:
     return [sys.executable, "-I", "-S", OPTML_EXEC_FILE, str(Path(job_dir).resolve()), "--", *argv]
 
 
+def optml_environment(env: dict[str, str], job_dir: str | os.PathLike) -> dict[str, str]:
+    """``env`` with the job folder's host path replaced by ``/opt/ml`` in every ``SM_*`` value (``SM_MODEL_DIR``,
+    ``SM_CHANNEL_*``, ``SM_TRAINING_ENV``...), and ``SAGEMAKER_BASE_DIR`` dropped: the values SageMaker itself sets.
+    Only for a job that runs inside its ``/opt/ml`` namespace (a new dict; ``env`` is unchanged)."""
+    roots = sorted({str(Path(job_dir)), str(Path(job_dir).resolve())}, key=len, reverse=True)
+    pattern = re.compile("(?:" + "|".join(map(re.escape, roots)) + r")(?=[/\"\],]|$)")
+    out = {}
+    for key, value in env.items():
+        if key == "SAGEMAKER_BASE_DIR":
+            continue
+        out[key] = pattern.sub("/opt/ml", value) if key.startswith("SM_") else value
+    return out
+
+
 def scan_optml_paths(code_dir: str | os.PathLike) -> list[tuple[str, int, str]]:
     """Where the code folder uses a path under ``/opt/ml``: ``[(relative file, line, path), ...]``, in file order.
 
