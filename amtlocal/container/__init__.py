@@ -14,9 +14,13 @@ None of them starts a training job. A runner uses them in this order:
    job_dir, base_dir)`` and ``sync.restore()`` when the request has a ``CheckpointConfig``;
 2. ``c = prepare_job_container(job_dir, code_dir, program, argv, env, home, install_timeout=...)``; write ``c.log``
    first in the job's log; if ``c.failure_reason``: the job is Failed with it, nothing starts;
-3. new process: ``Popen(c.argv, env=c.env, cwd=code_dir, start_new_session=True, ...)``; fork server: the child,
-   after ``setsid`` and before running the script, calls ``enter_job_namespace(c.optml_dir)`` when it is set and
-   puts ``c.sys_path`` first on ``sys.path`` (its environment is ``c.env``);
+3. new process: ``Popen(c.argv, env=c.env, cwd=code_dir, start_new_session=True, ...)`` (the wrapper in ``c.argv``
+   execs the script in the same process; exit status :data:`EXIT_CANNOT_ENTER` with the reason on stderr if the
+   kernel refused after all); fork server: send ``c.env`` and ``c.optml_dir``/``c.sys_path`` with the request; the
+   child, after ``setsid`` and before running the script, calls ``enter_job_namespace(c.optml_dir)`` when it is set
+   (the zygote, importing no amtlocal, loads :data:`OPTML_MODULE_FILE` by path once and calls its function of the
+   same name; on ``OSError`` the child writes it to stderr and exits 126 without running the script) and puts
+   ``c.sys_path`` first on ``sys.path``;
 4. ``sync.start()`` once it runs, ``sync.stop()`` once its processes ended (any status);
 5. Completed or Stopped: ``pack_output(job_dir, request["OutputDataConfig"]["S3OutputPath"], job_name, base_dir)``;
    its ``model_artifacts`` is DescribeTrainingJob's ``ModelArtifacts.S3ModelArtifacts``.
