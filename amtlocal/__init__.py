@@ -6,9 +6,10 @@ The names and arguments are SageMaker Python SDK v2's; ``backend="local"`` (defa
 ``$AMTLOCAL_BACKEND``) chooses where tuning jobs run. Heavy modules (optuna, pandas, boto3, altair, sagemaker) load
 only when used.
 """
-from amtlocal.api import (CategoricalParameter, ContinuousParameter, Estimator, Framework, HyperparameterTuner,
-                          HyperparameterTuningJobAnalytics, IntegerParameter, ParameterRange, SKLearn, TrainingInput,
-                          Tuner, WarmStartConfig, WarmStartTypes, create_identical_dataset_and_algorithm_tuner,
+from amtlocal.api import (CategoricalParameter, ContinuousParameter, Estimator, Framework, HuggingFace,
+                          HyperparameterTuner, HyperparameterTuningJobAnalytics, IntegerParameter, ParameterRange,
+                          PyTorch, SKLearn, TensorFlow, TrainingInput, TrainingJobAnalytics, Tuner, WarmStartConfig,
+                          WarmStartTypes, XGBoost, create_identical_dataset_and_algorithm_tuner,
                           create_transfer_learning_tuner)
 from amtlocal.exceptions import (AmtLocalError, AmtValidationError, TuningJobBusy, TuningJobExists, TuningJobNotFound,
                                  UnexpectedStatusException)
@@ -30,8 +31,8 @@ def __getattr__(name: str):
 __all__ = [
     "client",
     "AmtLocalError", "AmtValidationError", "CategoricalParameter", "ContinuousParameter", "Estimator", "Framework",
-    "HyperparameterTuner", "HyperparameterTuningJobAnalytics", "IntegerParameter", "ParameterRange", "SKLearn",
-    "TrainingInput", "Tuner", "TuningJobBusy", "TuningJobExists", "TuningJobNotFound", "TuningSpec",
+    "HuggingFace", "HyperparameterTuner", "HyperparameterTuningJobAnalytics", "IntegerParameter", "ParameterRange",
+    "PyTorch", "SKLearn", "TensorFlow", "TrainingInput", "TrainingJobAnalytics", "Tuner", "XGBoost", "TuningJobBusy", "TuningJobExists", "TuningJobNotFound", "TuningSpec",
     "UnexpectedStatusException", "WarmStartConfig", "WarmStartTypes", "create_identical_dataset_and_algorithm_tuner",
     "create_transfer_learning_tuner", "load_spec",
 ]

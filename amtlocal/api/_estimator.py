@@ -1,122 +1,289 @@
-"""Estimators with SDK v2's names and argument names: Estimator, Framework, SKLearn.
+"""Estimators with SDK v2's names and arguments: ``Estimator`` (SDK v2 ``EstimatorBase`` + ``Estimator``) and
+``Framework``; the framework estimators live in ``_frameworks``.
 
-An estimator here only describes a training job: it builds the ``TrainingJobDefinition`` of the tuning request. Cloud
-fields (role, instance type, output path) are carried for the sagemaker backend and ignored by the local one;
-where they are omitted locally, placeholders that pass the API's validation are used (see ``LOCAL_*``).
+An estimator describes a training job. :meth:`Estimator.training_job_request` builds the CreateTrainingJob request
+exactly as SDK v2's ``_TrainingJob._get_train_args`` + ``Session._get_train_request`` build it for the same arguments;
+:meth:`Estimator.fit` hands it to the backend (``create_training_job``). The tuner reuses the same estimator for the
+``TrainingJobDefinition`` of a tuning request.
+
+Local differences from the SDK, all before the backend (the sagemaker backend rewrites them back, see its ``_request``):
+the role and output path may be omitted (placeholders that pass the API's validation, ``LOCAL_*``); code, data, model
+and checkpoint locations may be local folders or ``file://`` URIs; a framework image without ``image_uri`` is the
+registry-less ``<repository>:<tag>`` that the sagemaker backend resolves to its ECR URI.
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
+import tarfile
+import tempfile
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from amtlocal.api._naming import base_name_from_image
-from amtlocal.spec.hyperparameters import encode_hyperparameter
-from amtlocal.spec.placeholders import LOCAL_OUTPUT, LOCAL_ROLE  # only ever seen by the local backend
-from amtlocal.spec.uris import to_uri
+from amtlocal.api._inputs import TrainingInput, channels_from_inputs, input_mode_of, to_uri
+from amtlocal.api._naming import base_from_name, base_name_from_image, training_job_name_from_base
+from amtlocal.spec._placeholders import LOCAL_OUTPUT, LOCAL_ROLE  # only ever seen by the local backend
+
+log = logging.getLogger("amtlocal")
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_MAX_RUN = 86400  # SDK v2's max_run default (seconds)
+JOB_CLASS_NAME = "training-job"  # SDK v2's default base name when the image names none
+# SDK v2's fw_utils: regions without SageMaker Debugger / profiler (no DebugHookConfig / ProfilerConfig defaults there).
+DEBUGGER_UNSUPPORTED_REGIONS = ("us-iso-east-1", "us-isob-east-1", "ap-southeast-3", "ap-southeast-4", "eu-south-2",
+                                "me-central-1", "ap-south-2", "eu-central-2", "us-gov-east-1")
+PROFILER_UNSUPPORTED_REGIONS = DEBUGGER_UNSUPPORTED_REGIONS
+# Arguments SDK v2 still takes under their v1 names (``renamed_kwargs``): value moves to the new name, with a warning.
+RENAMED_ARGUMENTS = {"train_instance_count": "instance_count", "train_instance_type": "instance_type",
+                     "train_max_run": "max_run", "train_use_spot_instances": "use_spot_instances",
+                     "train_max_wait": "max_wait", "train_volume_size": "volume_size",
+                     "train_volume_kms_key": "volume_kms_key"}
+TERMINAL_TRAINING_STATUSES = ("Completed", "Failed", "Stopped")
+SCRIPT_MODE_KEYS = ("sagemaker_program", "sagemaker_submit_directory", "sagemaker_container_log_level",
+                    "sagemaker_job_name", "sagemaker_region")
+
+__all__ = ["Estimator", "Framework", "TrainingInput", "channels_from_inputs", "to_uri"]
 
 
-class TrainingInput:
-    """One input channel (SDK v2 ``sagemaker.inputs.TrainingInput``); ``s3_data`` may be a local path locally."""
+def _region() -> str:
+    from amtlocal.backends.local._container import region
 
-    def __init__(self, s3_data: str, distribution: str = "FullyReplicated", content_type: str | None = None,
-                 s3_data_type: str = "S3Prefix", input_mode: str | None = None):
-        self.s3_data, self.distribution, self.content_type = s3_data, distribution, content_type
-        self.s3_data_type, self.input_mode = s3_data_type, input_mode
+    return region()
 
 
-def channels_from_inputs(inputs: Any) -> list[dict[str, Any]]:
-    """``fit(inputs)`` -> ``InputDataConfig``: a string is one channel named ``training`` (as in SDK v2); a dict maps
-    channel names to paths, URIs or :class:`TrainingInput`.
+def format_tags(tags: Any) -> list[dict[str, str]] | None:
+    """SDK v2's ``format_tags``: a dict ``{key: value}`` -> ``[{"Key", "Value"}]``; a list passes unchanged."""
+    if isinstance(tags, dict):
+        return [{"Key": str(k), "Value": str(v)} for k, v in tags.items()]
+    return list(tags) if tags is not None else None
 
-    Raises:
-        TypeError: an input of another kind.
-    """
-    if inputs is None:
-        return []
-    if isinstance(inputs, (str, os.PathLike, TrainingInput)):
-        inputs = {"training": inputs}
-    if not isinstance(inputs, dict):
-        raise TypeError("inputs must be a path/URI, a TrainingInput, or a dict of channel name -> path/URI/TrainingInput")
-    out = []
-    for name, value in inputs.items():
-        ti = value if isinstance(value, TrainingInput) else TrainingInput(str(value))
-        ch: dict[str, Any] = {"ChannelName": name, "DataSource": {"S3DataSource": {
-            "S3DataType": ti.s3_data_type, "S3Uri": to_uri(ti.s3_data), "S3DataDistributionType": ti.distribution}}}
-        if ti.content_type:
-            ch["ContentType"] = ti.content_type
-        if ti.input_mode:
-            ch["InputMode"] = ti.input_mode
-        out.append(ch)
-    return out
+
+def _to_request(obj: Any, method: str = "_to_request_dict") -> Any:
+    """An SDK config object (DebuggerHookConfig, ProfilerConfig, ...) or a plain dict -> the request's dict."""
+    if obj is None or isinstance(obj, dict):
+        return obj
+    if hasattr(obj, method):
+        return getattr(obj, method)()
+    raise TypeError(f"expected a dict or an SDK config object with {method}(), got {type(obj).__name__}")
+
+
+def _is_gpu(instance_type: str | None) -> bool:
+    """GPU instance families (p*, g*), as SDK v2's image_uris picks ``gpu`` images."""
+    family = (instance_type or "").split(".")[1] if (instance_type or "").count(".") >= 2 else ""
+    return family[:1] in ("p", "g")
 
 
 class Estimator:
-    """A training job description (SDK v2 ``sagemaker.estimator.Estimator``): hyperparameters sent as ``str(v)``.
+    """A training job description: SDK v2 ``sagemaker.estimator.Estimator`` (and ``EstimatorBase``).
 
-    Args mirror SDK v2 (``image_uri, role, instance_count, instance_type, hyperparameters, metric_definitions,
-    input_mode, output_path, max_run, base_job_name, environment, volume_size``); ``entry_point`` and
-    ``source_dir`` let a plain Estimator run a local script too.
+    Takes every argument of SDK v2's ``Estimator.__init__`` (``image_uri`` first, then ``EstimatorBase``'s), plus
+    ``backend`` (``"local"`` | ``"sagemaker"`` | a Backend; default ``$AMTLOCAL_BACKEND`` or local). What acts locally:
+    ``entry_point``/``source_dir``/``dependencies``/``code_location`` (the code), ``hyperparameters``,
+    ``metric_definitions``, ``environment``, ``max_run`` (StoppingCondition.MaxRuntimeInSeconds), ``output_path``
+    (a local folder, ``file://`` or ``s3://`` URI; where ``model.tar.gz`` goes), ``checkpoint_s3_uri`` and
+    ``checkpoint_local_path`` (CheckpointConfig), ``base_job_name``, ``tags``, ``model_uri`` (the ``model`` channel).
+    The cloud-only ones (spot, ``max_wait``, warm pools, volumes, KMS keys, VPC, debugger, profiler, encryption,
+    network isolation, retry, ...) are validated and carried into the request unchanged, as SDK v2 sends them.
+
+    Locally ``role``, ``instance_type`` and ``output_path`` may be omitted (placeholders; ``ml.m5.large``).
+
+    Raises:
+        TypeError: an argument SDK v2 does not know (SDK v2 itself swallows it silently).
+        RuntimeError: only one of ``subnets`` / ``security_group_ids`` (SDK v2's rule and message).
     """
 
     _framework = False
 
-    def __init__(self, image_uri: str | None = None, role: str | None = None, instance_count: int = 1,
-                 instance_type: str | None = None, hyperparameters: dict[str, Any] | None = None,
-                 metric_definitions: list[dict[str, str]] | None = None, input_mode: str = "File",
-                 output_path: str | None = None, max_run: int = DEFAULT_MAX_RUN, base_job_name: str | None = None,
-                 environment: dict[str, str] | None = None, volume_size: int = 30, entry_point: str | None = None,
-                 source_dir: str | None = None, sagemaker_session: Any = None, tags: list | None = None,
-                 code_location: str | None = None, dependencies: list | None = None):
+    def __init__(self, image_uri: str | None = None, role: str | None = None, instance_count: int | None = None,
+                 instance_type: str | None = None, keep_alive_period_in_seconds: int | None = None,
+                 volume_size: int = 30, volume_kms_key: str | None = None, max_run: int = DEFAULT_MAX_RUN,
+                 input_mode: str = "File", output_path: str | None = None, output_kms_key: str | None = None,
+                 base_job_name: str | None = None, sagemaker_session: Any = None,
+                 hyperparameters: dict[str, Any] | None = None, tags: Any = None, subnets: list[str] | None = None,
+                 security_group_ids: list[str] | None = None, model_uri: str | None = None,
+                 model_channel_name: str = "model", metric_definitions: list[dict[str, str]] | None = None,
+                 encrypt_inter_container_traffic: bool | None = None, use_spot_instances: bool = False,
+                 max_wait: int | None = None, checkpoint_s3_uri: str | None = None,
+                 checkpoint_local_path: str | None = None, enable_network_isolation: bool | None = None,
+                 rules: list | None = None, debugger_hook_config: Any = None, tensorboard_output_config: Any = None,
+                 enable_sagemaker_metrics: bool | None = None, profiler_config: Any = None,
+                 disable_profiler: bool | None = None, environment: dict[str, str] | None = None,
+                 max_retry_attempts: int | None = None, source_dir: str | None = None,
+                 git_config: dict[str, str] | None = None, container_log_level: int = logging.INFO,
+                 code_location: str | None = None, entry_point: str | None = None,
+                 dependencies: list[str] | None = None, instance_groups: list | None = None,
+                 training_repository_access_mode: str | None = None,
+                 training_repository_credentials_provider_arn: str | None = None,
+                 container_entry_point: list[str] | None = None, container_arguments: list[str] | None = None,
+                 disable_output_compression: bool = False, enable_infra_check: bool | None = None,
+                 enable_remote_debug: bool | None = None, enable_session_tag_chaining: bool | None = None,
+                 training_plan: str | None = None, instance_placement_config: dict | None = None,
+                 backend: Any = None, **kwargs: Any):
+        for old, new in RENAMED_ARGUMENTS.items():  # SDK v2's renamed_kwargs
+            if old in kwargs:
+                log.warning("the argument %s is renamed in SageMaker Python SDK v2 to %s", old, new)
+                locals_value = kwargs.pop(old)
+                if new == "instance_count":
+                    instance_count = locals_value
+                elif new == "instance_type":
+                    instance_type = locals_value
+                elif new == "max_run":
+                    max_run = locals_value
+                elif new == "use_spot_instances":
+                    use_spot_instances = locals_value
+                elif new == "max_wait":
+                    max_wait = locals_value
+                elif new == "volume_size":
+                    volume_size = locals_value
+                else:
+                    volume_kms_key = locals_value
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument {next(iter(kwargs))!r}")
+        if (subnets is None) != (security_group_ids is None):
+            raise RuntimeError("When setting up custom VPC, both subnets and security_group_ids must be set")
+        if instance_groups is None:  # amtlocal's local default; SDK v2 requires both
+            instance_count = 1 if instance_count is None else instance_count
+            instance_type = instance_type or DEFAULT_INSTANCE_TYPE
         self.image_uri, self.role = image_uri, role
-        self.instance_count, self.instance_type = instance_count, instance_type or DEFAULT_INSTANCE_TYPE
+        self.instance_count, self.instance_type, self.instance_groups = instance_count, instance_type, instance_groups
+        self.keep_alive_period_in_seconds = keep_alive_period_in_seconds
+        self.volume_size, self.volume_kms_key, self.max_run, self.max_wait = volume_size, volume_kms_key, max_run, max_wait
+        self.input_mode, self.output_path, self.output_kms_key = input_mode, output_path, output_kms_key
+        self.base_job_name, self.sagemaker_session = base_job_name, sagemaker_session
         self._hyperparameters = dict(hyperparameters or {})
+        self.tags = format_tags(tags)
+        self.subnets, self.security_group_ids = subnets, security_group_ids
+        self.model_uri, self.model_channel_name = model_uri, model_channel_name
         self.metric_definitions = list(metric_definitions or [])
-        self.input_mode, self.output_path, self.max_run = input_mode, output_path, max_run
-        self.base_job_name, self.environment, self.volume_size = base_job_name, dict(environment or {}), volume_size
-        self.entry_point, self.source_dir = entry_point, source_dir
-        self.sagemaker_session, self.tags, self.code_location, self.dependencies = sagemaker_session, tags, code_location, dependencies
+        self.encrypt_inter_container_traffic = bool(encrypt_inter_container_traffic)
+        self.use_spot_instances = use_spot_instances
+        self.checkpoint_s3_uri, self.checkpoint_local_path = checkpoint_s3_uri, checkpoint_local_path
+        self._enable_network_isolation = bool(enable_network_isolation)
+        self.rules = rules
+        self.debugger_hook_config = {} if debugger_hook_config is True else debugger_hook_config
+        self.tensorboard_output_config = tensorboard_output_config
+        self.enable_sagemaker_metrics = enable_sagemaker_metrics
+        self.profiler_config, self.disable_profiler = profiler_config, bool(disable_profiler)
+        self.environment = dict(environment) if environment is not None else None
+        self.max_retry_attempts = max_retry_attempts
+        self.source_dir, self.git_config, self.container_log_level = source_dir, git_config, container_log_level
+        self.code_location, self.entry_point, self.dependencies = code_location, entry_point, list(dependencies or [])
+        self.training_repository_access_mode = training_repository_access_mode
+        self.training_repository_credentials_provider_arn = training_repository_credentials_provider_arn
+        self.container_entry_point, self.container_arguments = container_entry_point, container_arguments
+        self.disable_output_compression, self.enable_infra_check = disable_output_compression, enable_infra_check
+        self._enable_remote_debug, self._enable_session_tag_chaining = enable_remote_debug, enable_session_tag_chaining
+        self.training_plan, self.instance_placement_config = training_plan, instance_placement_config
+        self._backend_arg = backend
+        self._backend = None
+        self.latest_training_job: Any = None
+        self._current_job_name: str | None = None
+        self.jobs: list = []
+        self._base_dir = Path.cwd()
 
+    # -- what the SDK's subclasses override ----------------------------------------------------------------------
     def set_hyperparameters(self, **kwargs: Any) -> None:
         self._hyperparameters.update(kwargs)
 
     def hyperparameters(self) -> dict[str, str]:
-        """The static hyperparameters as sent (plain Estimator: ``str(value)``)."""
+        """The hyperparameters as sent (plain Estimator: ``str(value)``, as SDK v2's ``to_string``)."""
         return {str(k): str(v) for k, v in self._hyperparameters.items()}
 
     def training_image(self) -> str:
-        """``image_uri`` (required for a plain Estimator)."""
+        """``image_uri`` (required for a plain Estimator). Raises ValueError without one."""
         if not self.image_uri:
             raise ValueError("image_uri is required for an Estimator (or use SKLearn/Framework with entry_point)")
         return self.image_uri
 
-    def default_base_name(self) -> str:
-        return self.base_job_name or base_name_from_image(self.image_uri)
+    def training_image_uri(self) -> str:
+        """SDK v2's name for :meth:`training_image`."""
+        return self.training_image()
 
-    def code_hyperparameters(self) -> dict[str, str]:
-        """``sagemaker_program`` / ``sagemaker_submit_directory`` for a local entry point, JSON-encoded as the SDK does."""
+    def enable_network_isolation(self) -> bool:
+        return self._enable_network_isolation
+
+    def default_base_name(self) -> str:
+        """``base_job_name``, else the image's repository name (SDK v2's ``base_name_from_image``)."""
+        return self.base_job_name or base_name_from_image(self.training_image(), JOB_CLASS_NAME)
+
+    @property
+    def backend(self):
+        """The backend jobs of this estimator run on (``backend=`` argument, else ``$AMTLOCAL_BACKEND`` or local)."""
+        if self._backend is None:
+            from amtlocal.backends import get_backend
+
+            self._backend = get_backend(self._backend_arg)
+        return self._backend
+
+    # -- code -------------------------------------------------------------------------------------------------
+    def _code_location(self) -> tuple[str, str] | None:
+        """``(program, code URI)`` of a local entry point: ``source_dir`` (folder, ``.tar.gz`` or ``s3://``), else the
+        entry point's folder; None without an entry point."""
         if not self.entry_point:
-            return {}
+            return None
         if self.source_dir:
-            program, code = self.entry_point, to_uri(self.source_dir)
-        else:  # SDK v2 uploads only the entry point; locally its folder is the code folder
-            ep = Path(self.entry_point).expanduser().resolve()
-            program, code = ep.name, to_uri(ep.parent)
-        return {"sagemaker_program": encode_hyperparameter(program), "sagemaker_submit_directory": encode_hyperparameter(code),
-                "sagemaker_container_log_level": "20"}
+            return self.entry_point, to_uri(self.source_dir)
+        ep = Path(self.entry_point).expanduser().resolve()  # SDK v2 uploads only the entry point
+        return ep.name, to_uri(ep.parent)
+
+    def _stage_code(self, job_name: str) -> str | None:
+        """The ``sagemaker_submit_directory`` for ``job_name``: the code folder itself, or, with ``dependencies`` or a
+        local ``code_location``, a ``sourcedir.tar.gz`` laid out as SDK v2's ``tar_and_upload_dir`` packs it (source
+        folder's entries at the root, each dependency beside them) under ``<code_location>/<job>/source/``."""
+        loc = self._code_location()
+        if loc is None:
+            return None
+        program, code = loc
+        local_code_location = self.code_location and "://" not in self.code_location
+        if not (self.dependencies or local_code_location) or not code.startswith("file://"):
+            return code
+        src = Path(code[len("file://"):])
+        root = Path(self.code_location).expanduser().resolve() if local_code_location else Path(tempfile.mkdtemp(prefix="amtlocal-code-"))
+        target = root / job_name / "source" / "sourcedir.tar.gz"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(target, "w:gz", dereference=True) as tar:
+            entries = sorted(os.listdir(src)) if self.source_dir else [program]
+            for name in entries:
+                tar.add(str(src / name), arcname=name)
+            for dep in self.dependencies:
+                dep_path = Path(dep).expanduser().resolve()
+                if not dep_path.exists():
+                    raise ValueError(f"dependencies: {dep!r} does not exist")
+                tar.add(str(dep_path), arcname=dep_path.name)
+        return to_uri(target)
+
+    def code_hyperparameters(self, job_name: str | None = None) -> dict[str, str]:
+        """``sagemaker_program`` / ``sagemaker_submit_directory`` / ``sagemaker_container_log_level`` (and, with a job
+        name, ``sagemaker_job_name`` and ``sagemaker_region``) for a local entry point, JSON-encoded as SDK v2 does."""
+        loc = self._code_location()
+        if loc is None:
+            return {}
+        code = self._stage_code(job_name) if job_name else loc[1]
+        out = {"sagemaker_submit_directory": json.dumps(code), "sagemaker_program": json.dumps(loc[0]),
+               "sagemaker_container_log_level": json.dumps(self.container_log_level)}
+        if job_name:
+            out["sagemaker_job_name"] = json.dumps(job_name)
+            out["sagemaker_region"] = json.dumps(_region())
+        return out
+
+    # -- the requests -----------------------------------------------------------------------------------------
+    def _output_uri(self) -> str:
+        return to_uri(self.output_path) if self.output_path else LOCAL_OUTPUT
+
+    def _role(self) -> str:
+        return self.role or os.environ.get("AMTLOCAL_ROLE_ARN") or LOCAL_ROLE
 
     def training_job_definition(self, inputs: Any, static_hyperparameters: dict[str, str],
                                 metric_definitions: list[dict[str, str]]) -> dict[str, Any]:
-        """The ``TrainingJobDefinition`` of a tuning request (without ranges and objective)."""
+        """The ``TrainingJobDefinition`` of a tuning request (without ranges and objective), as SDK v2's tuner builds it."""
         d: dict[str, Any] = {
             "StaticHyperParameters": static_hyperparameters,
             "AlgorithmSpecification": {"TrainingImage": self.training_image(), "TrainingInputMode": self.input_mode,
                                        "MetricDefinitions": list(metric_definitions)},
-            "RoleArn": self.role or os.environ.get("AMTLOCAL_ROLE_ARN") or LOCAL_ROLE,
-            "OutputDataConfig": {"S3OutputPath": self.output_path or LOCAL_OUTPUT},
+            "RoleArn": self._role(),
+            "OutputDataConfig": {"S3OutputPath": self._output_uri()},
             "HyperParameterTuningResourceConfig": {"InstanceType": self.instance_type, "InstanceCount": self.instance_count,
                                                    "VolumeSizeInGB": self.volume_size},
             "StoppingCondition": {"MaxRuntimeInSeconds": int(self.max_run)},
@@ -128,22 +295,459 @@ class Estimator:
             d["Environment"] = dict(self.environment)
         return d
 
+    def _resource_config(self) -> dict[str, Any]:
+        rc: dict[str, Any] = {"VolumeSizeInGB": self.volume_size}
+        if self.volume_kms_key is not None:
+            rc["VolumeKmsKeyId"] = self.volume_kms_key
+        if self.keep_alive_period_in_seconds is not None:
+            rc["KeepAlivePeriodInSeconds"] = self.keep_alive_period_in_seconds
+        if self.instance_groups is not None:
+            if self.instance_count is not None or self.instance_type is not None:
+                raise ValueError("instance_count and instance_type cannot be set when instance_groups is set")
+            rc["InstanceGroups"] = [_to_request(g) for g in self.instance_groups]
+        else:
+            rc["InstanceCount"], rc["InstanceType"] = self.instance_count, self.instance_type
+        if self.training_plan is not None:
+            rc["TrainingPlanArn"] = self.training_plan
+        if self.instance_placement_config is not None:
+            rc["InstancePlacementConfig"] = self.instance_placement_config
+        return rc
+
+    def _check_stopping(self) -> None:
+        """The service's rules on StoppingCondition (CreateTrainingJob's ValidationException), checked before any work."""
+        from amtlocal.exceptions import AmtValidationError
+
+        if self.use_spot_instances and not self.max_wait:
+            raise AmtValidationError("StoppingCondition.MaxWaitTimeInSeconds",
+                                     "managed spot training (use_spot_instances=True) needs max_wait (seconds), at least max_run")
+        if self.max_wait and int(self.max_wait) < int(self.max_run):
+            raise AmtValidationError("StoppingCondition.MaxWaitTimeInSeconds",
+                                     f"max_wait ({self.max_wait}) must be at least max_run ({self.max_run})")
+
+    def _debug_and_profiler(self, request: dict[str, Any], output: str, job_name: str) -> None:
+        """DebugHookConfig / DebugRuleConfigurations / ProfilerConfig / ProfilerRuleConfigurations as SDK v2 sets them
+        by default (``_prepare_debugger_for_training``, ``_prepare_profiler_for_training``)."""
+        region = _region()
+        debug_rules, profiler_rules = [], []
+        for rule in self.rules or []:
+            if isinstance(rule, dict):  # a ready DebugRuleConfiguration
+                debug_rules.append(rule)
+            elif hasattr(rule, "to_profiler_rule_config_dict"):
+                profiler_rules.append(rule)
+            elif hasattr(rule, "to_debugger_rule_config_dict"):
+                debug_rules.append(rule)
+            else:
+                raise RuntimeError("Rules list can only contain sagemaker.debugger.Rule and sagemaker.debugger.ProfilerRule")
+        hook = self.debugger_hook_config
+        if region.lower() not in DEBUGGER_UNSUPPORTED_REGIONS:
+            if hook in (None, {}):
+                hook = {"S3OutputPath": output, "CollectionConfigurations": []}
+        elif hook:
+            raise ValueError("Current region does not support debugger but debugger hook config is set!")
+        else:
+            hook = False
+        if hook is not False and not isinstance(hook, dict):
+            if not getattr(hook, "s3_output_path", None):
+                hook.s3_output_path = output
+            hook = _to_request(hook)
+        if hook is not False and self._drop_debug_hook():
+            hook = False
+        if debug_rules:
+            request["DebugRuleConfigurations"] = [r if isinstance(r, dict) else self._rule_dict(r, job_name, "debugger")
+                                                  for r in debug_rules]
+        if hook:
+            request["DebugHookConfig"] = hook
+        if self.tensorboard_output_config is not None:
+            request["TensorBoardOutputConfig"] = _to_request(self.tensorboard_output_config)
+        profiler = self.profiler_config
+        disabled = self.disable_profiler or region.lower() in PROFILER_UNSUPPORTED_REGIONS or \
+            (self.instance_type or "").startswith(("ml.trn", "ml_trn"))
+        if disabled:
+            if profiler is not None and not _to_request(profiler).get("DisableProfiler", False):
+                raise RuntimeError("profiler_config.disable_profiler cannot be False when disable_profiler is True.")
+            if profiler_rules:
+                raise RuntimeError("ProfilerRule cannot be set when disable_profiler is True.")
+        elif profiler is None:
+            profiler = {"S3OutputPath": output, "DisableProfiler": False}
+        if profiler is not None and not isinstance(profiler, dict) and not getattr(profiler, "s3_output_path", None):
+            profiler.s3_output_path = output
+        if profiler_rules:
+            request["ProfilerRuleConfigurations"] = [self._rule_dict(r, job_name, "profiler") for r in profiler_rules]
+        request["ProfilerConfig"] = _to_request(profiler) if profiler is not None else {"DisableProfiler": True}
+
+    def _drop_debug_hook(self) -> bool:
+        return False
+
+    @staticmethod
+    def _rule_dict(rule: Any, job_name: str, kind: str) -> dict[str, Any]:
+        if getattr(rule, "image_uri", None) == "DEFAULT_RULE_EVALUATOR_IMAGE":  # SDK v2's _set_default_rule_config
+            from sagemaker.debugger import get_rule_container_image_uri
+
+            rule.image_uri = get_rule_container_image_uri(rule.name, _region())
+            if not rule.name.startswith("DetailedProfilerProcessingJobConfig"):
+                rule.instance_type = rule.volume_size_in_gb = None
+        if kind == "debugger":
+            if hasattr(rule, "prepare_actions"):
+                rule.prepare_actions(job_name)
+            return rule.to_debugger_rule_config_dict()
+        return rule.to_profiler_rule_config_dict()
+
+    def training_job_request(self, inputs: Any = None, job_name: str | None = None) -> dict[str, Any]:
+        """The CreateTrainingJob request :meth:`fit` sends (nothing is started; code may be staged, see below).
+
+        Field for field what SDK v2 sends for the same arguments, except the local stand-ins named in the module
+        docstring. With ``dependencies`` or a local ``code_location`` the code is packed into a ``sourcedir.tar.gz``
+        (SDK v2's layout) that ``sagemaker_submit_directory`` names.
+
+        Raises:
+            AmtValidationError: spot without ``max_wait``, ``max_wait`` below ``max_run`` (field named).
+            ValueError: no image, ``git_config`` (needs a network clone), bad instance arguments, a missing dependency.
+            TypeError: ``inputs`` of another kind.
+        """
+        if self.git_config:
+            raise ValueError("git_config is not supported by amtlocal (it clones a repository): clone it and pass "
+                             "entry_point/source_dir of the clone")
+        self._check_stopping()
+        name = job_name or training_job_name_from_base(self.default_base_name())
+        output = self._output_uri()
+        req: dict[str, Any] = {
+            "TrainingJobName": name,
+            "AlgorithmSpecification": {"TrainingInputMode": input_mode_of(inputs) or self.input_mode,
+                                       "TrainingImage": self.training_image()},
+            "RoleArn": self._role(),
+            "OutputDataConfig": {"S3OutputPath": output},
+            "ResourceConfig": self._resource_config(),
+            "StoppingCondition": {"MaxRuntimeInSeconds": int(self.max_run)},
+        }
+        algo = req["AlgorithmSpecification"]
+        if self.output_kms_key is not None:
+            req["OutputDataConfig"]["KmsKeyId"] = self.output_kms_key
+        if self.disable_output_compression:
+            req["OutputDataConfig"]["CompressionType"] = "NONE"
+        if self.max_wait:
+            req["StoppingCondition"]["MaxWaitTimeInSeconds"] = int(self.max_wait)
+        if self.training_repository_access_mode is not None:
+            algo["TrainingImageConfig"] = {"TrainingRepositoryAccessMode": self.training_repository_access_mode}
+            if self.training_repository_credentials_provider_arn is not None:
+                algo["TrainingImageConfig"]["TrainingRepositoryAuthConfig"] = {
+                    "TrainingRepositoryCredentialsProviderArn": self.training_repository_credentials_provider_arn}
+        if self.enable_infra_check is not None:
+            req["InfraCheckConfig"] = {"EnableInfraCheck": self.enable_infra_check}
+        if self.container_entry_point is not None:
+            algo["ContainerEntrypoint"] = list(self.container_entry_point)
+        if self.container_arguments is not None:
+            algo["ContainerArguments"] = list(self.container_arguments)
+        channels = channels_from_inputs(inputs)
+        if self.model_uri:
+            if any(c["ChannelName"] == self.model_channel_name for c in channels):
+                raise ValueError(f"Duplicate channel {self.model_channel_name} not allowed.")
+            channels.append({**TrainingInput(self.model_uri, content_type="application/x-sagemaker-model",
+                                             input_mode="File").config, "ChannelName": self.model_channel_name})
+        if channels:
+            req["InputDataConfig"] = channels
+        if self.metric_definitions:
+            algo["MetricDefinitions"] = list(self.metric_definitions)
+        if self.enable_sagemaker_metrics is not None:
+            algo["EnableSageMakerMetricsTimeSeries"] = self.enable_sagemaker_metrics
+        hps = {**self._hyperparameters_for(name)}
+        if hps:
+            req["HyperParameters"] = hps
+        if self.environment is not None:
+            req["Environment"] = dict(self.environment)
+        if self.tags is not None:
+            req["Tags"] = list(self.tags)
+        if self.subnets is not None:
+            req["VpcConfig"] = {"Subnets": list(self.subnets), "SecurityGroupIds": list(self.security_group_ids or [])}
+        if self.enable_network_isolation():
+            req["EnableNetworkIsolation"] = True
+        if self.encrypt_inter_container_traffic:
+            req["EnableInterContainerTrafficEncryption"] = True
+        if self.use_spot_instances:
+            req["EnableManagedSpotTraining"] = True
+        if self.checkpoint_s3_uri:
+            req["CheckpointConfig"] = {"S3Uri": to_uri(self.checkpoint_s3_uri)}
+            if self.checkpoint_local_path:
+                req["CheckpointConfig"]["LocalPath"] = self.checkpoint_local_path
+        self._debug_and_profiler(req, output, name)
+        if self._enable_remote_debug is not None:
+            req["RemoteDebugConfig"] = {"EnableRemoteDebug": self._enable_remote_debug}
+        if self._enable_session_tag_chaining is not None:
+            req["SessionChainingConfig"] = {"EnableSessionTagChaining": self._enable_session_tag_chaining}
+        if self.max_retry_attempts is not None:
+            req["RetryStrategy"] = {"MaximumRetryAttempts": self.max_retry_attempts}
+        return req
+
+    def _hyperparameters_for(self, job_name: str) -> dict[str, str]:
+        """HyperParameters of a training job: the user's (encoded by :meth:`hyperparameters`), then script mode's."""
+        hps = self.hyperparameters()
+        hps.update(self.code_hyperparameters(job_name))
+        return hps
+
+    # -- running ----------------------------------------------------------------------------------------------
+    def fit(self, inputs: Any = None, wait: bool = True, logs: str | bool = "All", job_name: str | None = None,
+            experiment_config: dict | None = None) -> None:
+        """Start a training job (``backend.create_training_job``), and with ``wait`` run it to its end.
+
+        ``inputs``: a local folder, ``file://`` or ``s3://`` URI (one channel named ``training``), a TrainingInput,
+        or a dict of channel name -> location. ``logs`` (``"All"``/``"None"`` or a bool, with ``wait``): the job's
+        log lines go to the ``amtlocal.training`` logger at INFO (library code never prints).
+
+        Raises:
+            AmtValidationError: the request is invalid (before the job starts).
+            UnexpectedStatusException: with ``wait``, the job ended Failed (or Stopped), as SDK v2 raises it.
+        """
+        if experiment_config:
+            raise ValueError("experiment_config (SageMaker Experiments) is not supported by amtlocal")
+        req = self.training_job_request(inputs, job_name)
+        self._current_job_name = req["TrainingJobName"]
+        self.backend.create_training_job(req, self._base_dir, wait=False)
+        self.latest_training_job = _TrainingJob(req["TrainingJobName"], self)
+        self.jobs.append(self.latest_training_job)
+        if wait:
+            self.latest_training_job.wait(logs=logs)
+
+    @classmethod
+    def attach(cls, training_job_name: str, sagemaker_session: Any = None, model_channel_name: str = "model",
+               backend: Any = None) -> "Estimator":
+        """An estimator bound to an existing training job (SDK v2 ``attach``): its arguments come from
+        DescribeTrainingJob; like the SDK it waits for the job to end (without logs).
+
+        Raises:
+            TrainingJobNotFound: no such training job on the backend.
+            UnexpectedStatusException: the job ended Failed (SDK v2's wait raises too).
+        """
+        from amtlocal.backends import get_backend
+
+        be = get_backend(backend)
+        desc = be.describe_training_job(training_job_name)
+        params = cls._init_params_from_description(desc, model_channel_name)
+        est = cls(backend=be, sagemaker_session=sagemaker_session, **params)
+        est.latest_training_job = _TrainingJob(training_job_name, est)
+        est._current_job_name = training_job_name
+        est.latest_training_job.wait(logs="None")
+        return est
+
+    @classmethod
+    def _init_params_from_description(cls, desc: dict[str, Any], model_channel_name: str | None) -> dict[str, Any]:
+        """SDK v2's ``_prepare_init_params_from_job_description``: DescribeTrainingJob -> constructor arguments."""
+        rc, algo, stop = desc["ResourceConfig"], desc["AlgorithmSpecification"], desc["StoppingCondition"]
+        p: dict[str, Any] = {
+            "role": desc["RoleArn"], "volume_size": rc.get("VolumeSizeInGB", 30),
+            "max_run": stop["MaxRuntimeInSeconds"], "input_mode": algo.get("TrainingInputMode", "File"),
+            "base_job_name": base_from_name(desc["TrainingJobName"]),
+            "output_path": desc["OutputDataConfig"].get("S3OutputPath"),
+            "output_kms_key": desc["OutputDataConfig"].get("KmsKeyId"),
+            "hyperparameters": dict(desc.get("HyperParameters") or {}),
+            "image_uri": algo.get("TrainingImage"),
+            "metric_definitions": algo.get("MetricDefinitions"),
+        }
+        if "InstanceGroups" in rc:
+            p["instance_groups"] = rc["InstanceGroups"]
+        else:
+            p["instance_count"], p["instance_type"] = rc["InstanceCount"], rc["InstanceType"]
+        for key, arg in (("KeepAlivePeriodInSeconds", "keep_alive_period_in_seconds"), ("VolumeKmsKeyId", "volume_kms_key")):
+            if key in rc:
+                p[arg] = rc[key]
+        for key, arg in (("EnableNetworkIsolation", "enable_network_isolation"),
+                         ("EnableInterContainerTrafficEncryption", "encrypt_inter_container_traffic"),
+                         ("Environment", "environment")):
+            if key in desc:
+                p[arg] = desc[key]
+        vpc = desc.get("VpcConfig") or {}
+        if vpc.get("Subnets"):
+            p["subnets"], p["security_group_ids"] = vpc["Subnets"], vpc.get("SecurityGroupIds")
+        if desc.get("EnableManagedSpotTraining"):
+            p["use_spot_instances"] = True
+        if stop.get("MaxWaitTimeInSeconds"):
+            p["max_wait"] = stop["MaxWaitTimeInSeconds"]
+        if desc.get("RetryStrategy"):
+            p["max_retry_attempts"] = desc["RetryStrategy"].get("MaximumRetryAttempts")
+        ck = desc.get("CheckpointConfig") or {}
+        if ck.get("S3Uri"):
+            p["checkpoint_s3_uri"] = ck["S3Uri"]
+            if ck.get("LocalPath"):
+                p["checkpoint_local_path"] = ck["LocalPath"]
+        for ch in desc.get("InputDataConfig") or []:
+            if model_channel_name and ch["ChannelName"] == model_channel_name:
+                p["model_channel_name"], p["model_uri"] = model_channel_name, ch["DataSource"]["S3DataSource"]["S3Uri"]
+        return p
+
+    def _ensure_job(self) -> "_TrainingJob":
+        if self.latest_training_job is None:
+            raise ValueError("Estimator is not associated with a training job")
+        return self.latest_training_job
+
+    def logs(self) -> list[str]:
+        """The latest training job's log lines so far (``backend.training_job_logs``), also sent to the
+        ``amtlocal.training`` logger at INFO. SDK v2 prints them and waits for the job's end; amtlocal returns them.
+
+        Raises:
+            ValueError: no training job yet.
+        """
+        lines = list(self.backend.training_job_logs(self._ensure_job().name))
+        for line in lines:
+            _job_log.info("%s", line)
+        return lines
+
+    @property
+    def model_data(self) -> str | dict:
+        """Where the model is: ``ModelArtifacts.S3ModelArtifacts`` of the latest training job (a ``model.tar.gz`` URI;
+        locally a ``file://`` URI). With ``disable_output_compression``, SDK v2's uncompressed ``S3DataSource`` dict.
+        Before any training job: ``<output_path>/<job name>/output/model.tar.gz`` (SDK v2, with a warning)."""
+        if self.latest_training_job is not None:
+            desc = self.latest_training_job.describe()
+            uri = (desc.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+            if uri is None:
+                raise ValueError(f"training job {self.latest_training_job.name} has no model artifacts "
+                                 f"({desc.get('TrainingJobStatus')})")
+            compression = (desc.get("OutputDataConfig") or {}).get("CompressionType", "GZIP")
+            if compression == "GZIP":
+                return uri
+            if compression not in ("GZIP", "NONE"):
+                raise ValueError(f'Unrecognized training job output data compression type "{compression}"')
+            return {"S3DataSource": {"S3Uri": uri if uri.endswith("/") else uri + "/", "S3DataType": "S3Prefix",
+                                     "CompressionType": "None"}}
+        log.warning("No finished training job found associated with this estimator.")
+        return f"{self._output_uri().rstrip('/')}/{self._current_job_name}/output/model.tar.gz"
+
+    @property
+    def training_job_analytics(self):
+        """:class:`~amtlocal.api.TrainingJobAnalytics` of the current training job. Raises ValueError without one."""
+        from amtlocal.api._training_analytics import TrainingJobAnalytics
+
+        if self._current_job_name is None:
+            raise ValueError("Estimator is not associated with a TrainingJob")
+        return TrainingJobAnalytics(self._current_job_name, backend=self.backend)
+
+    def stop_training_job(self) -> None:
+        """StopTrainingJob on the latest training job."""
+        self._ensure_job().stop()
+
+
+_job_log = logging.getLogger("amtlocal.training")
+
+
+class _TrainingJob:
+    """SDK v2's ``_TrainingJob``: ``.name`` (``.job_name``), ``.describe()``, ``.wait(logs=...)``, ``.stop()``."""
+
+    def __init__(self, name: str, estimator: Estimator, poll: float = 0.5, max_poll: float = 10.0):
+        self.name = self.job_name = name
+        self._estimator = estimator
+        self.poll, self.max_poll = poll, max_poll
+
+    @property
+    def _backend(self):
+        return self._estimator.backend
+
+    def describe(self) -> dict[str, Any]:
+        """DescribeTrainingJob."""
+        return self._backend.describe_training_job(self.name)
+
+    def stop(self) -> None:
+        """StopTrainingJob."""
+        self._backend.stop_training_job(self.name)
+
+    def _new_log_lines(self, seen: int) -> tuple[list[str], int]:
+        lines = list(self._backend.training_job_logs(self.name))
+        return lines[seen:], len(lines)
+
+    def wait(self, logs: str | bool = "All") -> dict[str, Any]:
+        """Poll DescribeTrainingJob until the job ends (backoff x1.5 up to ``max_poll`` s); with ``logs`` the new
+        log lines go to the ``amtlocal.training`` logger. Returns the final description.
+
+        Raises:
+            UnexpectedStatusException: the job ended Failed or Stopped (SDK v2's ``_check_job_status``).
+        """
+        from amtlocal.exceptions import UnexpectedStatusException
+
+        logs = {True: "All", False: "None"}.get(logs, logs) if isinstance(logs, bool) else logs
+        seen, delay = 0, self.poll
+        while True:
+            desc = self.describe()
+            done = desc["TrainingJobStatus"] in TERMINAL_TRAINING_STATUSES
+            if logs != "None":
+                new, seen = self._new_log_lines(seen)
+                for line in new:
+                    _job_log.info("%s", line)
+            if done:
+                break
+            time.sleep(delay)
+            delay = min(self.max_poll, delay * 1.5)
+        status = desc["TrainingJobStatus"]
+        if status != "Completed":
+            reason = desc.get("FailureReason", "(No reason provided)")
+            raise UnexpectedStatusException(f"Error for Training job {self.name}: {status}. Reason: {reason}",
+                                            allowed_statuses=("Completed",), actual_status=status)
+        return desc
+
 
 class Framework(Estimator):
     """A script-mode estimator (SDK v2 ``sagemaker.estimator.Framework``): ``entry_point`` (+ ``source_dir``) runs
-    in a framework container; hyperparameters and categorical values are sent JSON-encoded."""
+    in a framework container; every hyperparameter is sent JSON-encoded.
+
+    Takes SDK v2 Framework's own arguments (``entry_point, source_dir, hyperparameters, container_log_level,
+    code_location, image_uri, dependencies, enable_network_isolation, git_config, checkpoint_s3_uri,
+    checkpoint_local_path, enable_sagemaker_metrics``) and every :class:`Estimator` argument by keyword.
+
+    Raises:
+        ValueError: an ``s3://`` entry point (SDK v2's rule: it must be a local file).
+    """
 
     _framework = True
     _framework_name = "framework"
+    _module = "sagemaker.estimator"
 
     def __init__(self, entry_point: str, source_dir: str | None = None, hyperparameters: dict[str, Any] | None = None,
-                 framework_version: str | None = None, py_version: str | None = "py3", **kwargs: Any):
-        super().__init__(entry_point=entry_point, source_dir=source_dir, hyperparameters=hyperparameters, **kwargs)
+                 container_log_level: int = logging.INFO, code_location: str | None = None,
+                 image_uri: str | None = None, dependencies: list[str] | None = None,
+                 enable_network_isolation: bool | None = None, git_config: dict | None = None,
+                 checkpoint_s3_uri: str | None = None, checkpoint_local_path: str | None = None,
+                 enable_sagemaker_metrics: bool | None = None, framework_version: str | None = None,
+                 py_version: str | None = "py3", **kwargs: Any):
+        if entry_point is not None and str(entry_point).startswith("s3://"):
+            raise ValueError(f"Invalid entry point script: {entry_point}. Must be a path to a local file.")
+        super().__init__(entry_point=entry_point, source_dir=source_dir, hyperparameters=hyperparameters,
+                         container_log_level=container_log_level, code_location=code_location, image_uri=image_uri,
+                         dependencies=dependencies, enable_network_isolation=enable_network_isolation,
+                         git_config=git_config, checkpoint_s3_uri=checkpoint_s3_uri,
+                         checkpoint_local_path=checkpoint_local_path, enable_sagemaker_metrics=enable_sagemaker_metrics,
+                         **kwargs)
         self.framework_version, self.py_version = framework_version, py_version
+        self.distribution: dict = {}
 
     def hyperparameters(self) -> dict[str, str]:
-        """JSON-encoded values (``10`` -> ``"10"``, ``"gini"`` -> ``"\\"gini\\""``, ``True`` -> ``"true"``)."""
-        return {str(k): encode_hyperparameter(v) for k, v in self._hyperparameters.items()}
+        """JSON-encoded values (``10`` -> ``"10"``, ``"gini"`` -> ``"\\"gini\\""``, ``True`` -> ``"true"``), plus the
+        framework's distribution hyperparameters."""
+        out = {str(k): json.dumps(v) for k, v in self._hyperparameters.items()}
+        out.update({k: json.dumps(v) for k, v in self._distribution_hyperparameters().items()})
+        return out
+
+    def _distribution_hyperparameters(self) -> dict[str, Any]:
+        """SDK v2's ``Framework._distribution_configuration`` for the strategies amtlocal carries (mpi,
+        parameter_server, multi_worker_mirrored_strategy, pytorchxla). Raises ValueError for smdistributed."""
+        d = self.distribution or {}
+        out: dict[str, Any] = {}
+        if "smdistributed" in d or "instance_groups" in d:
+            raise ValueError("distribution with smdistributed or instance_groups is not supported by amtlocal")
+        if "pytorchxla" in d:
+            out["sagemaker_pytorch_xla_multi_worker_enabled"] = d["pytorchxla"].get("enabled", False)
+        if "parameter_server" in d:
+            out["sagemaker_parameter_server_enabled"] = d["parameter_server"].get("enabled", False)
+        if "mpi" in d:
+            mpi = d["mpi"]
+            out["sagemaker_mpi_enabled"] = mpi.get("enabled", False)
+            if mpi.get("processes_per_host"):
+                out["sagemaker_mpi_num_of_processes_per_host"] = mpi["processes_per_host"]
+            out["sagemaker_mpi_custom_mpi_options"] = mpi.get("custom_mpi_options", "")
+        if "multi_worker_mirrored_strategy" in d:
+            out["sagemaker_multi_worker_mirrored_strategy_enabled"] = d["multi_worker_mirrored_strategy"].get("enabled", False)
+        return out
+
+    def _hyperparameters_for(self, job_name: str) -> dict[str, str]:
+        # SDK v2's Framework puts the script-mode keys into the raw hyperparameters, then JSON-encodes everything.
+        hps = self.hyperparameters()
+        hps.update(self.code_hyperparameters(job_name))
+        return hps
 
     def training_image(self) -> str:
         if self.image_uri:
@@ -154,29 +758,38 @@ class Framework(Estimator):
         """The image as ``<repository>:<tag>`` without a registry; the sagemaker backend resolves the full ECR URI."""
         raise ValueError("image_uri is required for this Framework estimator")
 
+    def _processor(self) -> str:
+        return "gpu" if _is_gpu(self.instance_type) else "cpu"
 
-class SKLearn(Framework):
-    """SDK v2 ``sagemaker.sklearn.SKLearn``: a scikit-learn script-mode training job.
+    def _drop_debug_hook(self) -> bool:
+        # SDK v2's Framework._validate_and_set_debugger_configs: no debugger hook with checkpoints on "distributed"
+        # jobs, and PyTorch/TensorFlow always count as distributed there (their ``distribution`` is {} at least).
+        return bool(self.checkpoint_s3_uri and self.checkpoint_local_path
+                    and self._framework_name in {"mxnet", "pytorch", "tensorflow"})
 
-    Raises:
-        AttributeError: ``instance_count`` other than 1 (the SDK's rule: scikit-learn trains on one instance).
-    """
+    @classmethod
+    def _init_params_from_description(cls, desc: dict[str, Any], model_channel_name: str | None) -> dict[str, Any]:
+        """SDK v2's Framework version: entry point, code and log level from the script-mode hyperparameters, the
+        rest JSON-decoded; framework and Python versions from the image tag."""
+        p = super()._init_params_from_description(desc, model_channel_name)
+        hps = p.pop("hyperparameters")
+        decoded = {}
+        for k, v in hps.items():
+            try:
+                decoded[k] = json.loads(v)
+            except (TypeError, ValueError):
+                decoded[k] = v
+        p["entry_point"] = decoded.pop("sagemaker_program", None)
+        p["source_dir"] = decoded.pop("sagemaker_submit_directory", None)
+        if "sagemaker_container_log_level" in decoded:
+            p["container_log_level"] = decoded.pop("sagemaker_container_log_level")
+        for k in SCRIPT_MODE_KEYS:
+            decoded.pop(k, None)
+        p["hyperparameters"] = {k: v for k, v in decoded.items() if not k.startswith("sagemaker_")}
+        p.update(cls._versions_from_image(p.get("image_uri") or ""))
+        return p
 
-    _framework_name = "sklearn"
-    _module = "sagemaker.sklearn.estimator"
+    @classmethod
+    def _versions_from_image(cls, image: str) -> dict[str, Any]:
+        return {}
 
-    def __init__(self, entry_point: str, framework_version: str | None = None, py_version: str = "py3",
-                 source_dir: str | None = None, hyperparameters: dict[str, Any] | None = None,
-                 image_uri: str | None = None, **kwargs: Any):
-        if kwargs.get("instance_count", 1) != 1:
-            raise AttributeError("Scikit-Learn does not support distributed training. Please remove the 'instance_count' argument or set 'instance_count=1' when initializing SKLearn.")
-        if not framework_version and not image_uri:
-            raise ValueError("framework_version or image_uri must be set for SKLearn (e.g. framework_version='1.2-1')")
-        super().__init__(entry_point, source_dir, hyperparameters, framework_version=framework_version,
-                         py_version=py_version, image_uri=image_uri, **kwargs)
-
-    def local_image_uri(self) -> str:
-        return f"sagemaker-scikit-learn:{self.framework_version}-cpu-{self.py_version or 'py3'}"
-
-    def default_base_name(self) -> str:
-        return self.base_job_name or "sagemaker-scikit-learn"

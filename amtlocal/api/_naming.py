@@ -25,3 +25,19 @@ def base_name_from_image(image: str | None, default: str = "tuning") -> str:
     if not image:
         return default
     return image.split("/")[-1].split(":")[0] or default
+
+
+def training_job_name_from_base(base: str, max_length: int = 63) -> str:
+    """SDK v2's training job name: ``<base>-<YYYY-MM-DD-HH-MM-SS-mmm>`` (UTC, milliseconds), at most 63 characters
+    (``sagemaker.utils.name_from_base``)."""
+    moment = time.time()
+    stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(moment)) + "-%03d" % int((moment % 1) * 1000)
+    base = re.sub(r"[^a-zA-Z0-9-]", "-", base).strip("-") or "training-job"
+    return f"{base[: max_length - len(stamp) - 1]}-{stamp}"
+
+
+def base_from_name(name: str) -> str:
+    """The base of a name made by :func:`training_job_name_from_base` or :func:`name_from_base` (SDK v2's
+    ``base_from_name``); other names come back unchanged."""
+    m = re.match(r"^(.+)-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3}|\d{6}-\d{4})", name)
+    return m.group(1) if m else name

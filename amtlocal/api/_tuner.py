@@ -209,6 +209,24 @@ class HyperparameterTuner:
         except KeyError:
             raise Exception(f"Best training job not available for tuning job: {self._current_job_name()}") from None
 
+    def best_estimator(self, best_training_job: dict | None = None) -> Estimator:
+        """An estimator of the tuner's estimator class attached to the best training job (SDK v2 ``best_estimator``):
+        its ``model_data`` is that job's ``model.tar.gz``.
+
+        Args:
+            best_training_job: ``{"TrainingJobName": ...}`` (default: the tuning job's BestTrainingJob).
+
+        Raises:
+            Exception: no best training job yet (SDK v2's message).
+        """
+        name = (best_training_job or {}).get("TrainingJobName") or self.best_training_job()
+        cls = type(self.estimator) if self.estimator is not None else Estimator
+        if self.estimator is None and "sagemaker_program" in (self.describe().get("TrainingJobDefinition") or {}).get("StaticHyperParameters", {}):
+            from amtlocal.api._estimator import Framework
+
+            cls = Framework
+        return cls.attach(name, sagemaker_session=self.sagemaker_session, backend=self.backend)
+
     def analytics(self):
         """:class:`HyperparameterTuningJobAnalytics` of the latest tuning job."""
         from amtlocal.api._analytics import HyperparameterTuningJobAnalytics
