@@ -48,6 +48,14 @@ class CloudTuningJobNotFound(TuningJobNotFound):
         self.args = (f"Tuning job {name!r} not found on SageMaker{where} (for a local job use --backend local)",)
 
 
+class TrainingJobNotFound(AmtLocalError, LookupError):
+    """No training job of that name (AWS's ``ResourceNotFound`` / DescribeTrainingJob's "Requested resource not found")."""
+
+    def __init__(self, name: str, where: str = "in the local store"):
+        self.name = name
+        super().__init__(f"Training job {name!r} not found {where}")
+
+
 class TuningJobExists(AmtLocalError):
     """A tuning job of that name already exists with a different spec (AWS's ``ResourceInUse``)."""
 

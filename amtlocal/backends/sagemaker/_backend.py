@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from amtlocal.backends._base import TERMINAL, Backend
 from amtlocal.backends.sagemaker import _package, _request
@@ -30,6 +30,8 @@ CLOUDWATCH_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 METRIC_PERIOD_SECONDS = 60  # CloudWatch keeps SageMaker training metrics at one-minute resolution (SDK v2's period)
 DEFAULT_POLL_SECONDS = 5.0  # SDK v2's HyperparameterTuner.wait polls every 5 s
 DEFAULT_MAX_POLL_SECONDS = 60.0
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"  # where SageMaker writes training job logs (SDK v2's logs_for_job)
+TRAINING_TERMINAL = ("Completed", "Failed", "Stopped")
 
 
 def stop_hint(name: str) -> str:
@@ -50,7 +52,7 @@ class SageMakerBackend(Backend):
     Args:
         session: a ``boto3.Session`` (default: a new one from boto3's default chain).
         region: overrides the session's region.
-        sagemaker_client, s3_client, sts_client, cloudwatch_client: ready boto3 clients (tests inject stubbed ones);
+        sagemaker_client, s3_client, sts_client, cloudwatch_client, logs_client: ready boto3 clients (tests inject stubbed ones);
             each defaults to one made from the session.
         poll_seconds, max_poll_seconds: first and largest delay between DescribeHyperParameterTuningJob calls while
             waiting (backoff x1.5).
@@ -60,12 +62,12 @@ class SageMakerBackend(Backend):
 
     def __init__(self, session: Any = None, region: str | None = None, sagemaker_client: Any = None,
                  s3_client: Any = None, sts_client: Any = None, cloudwatch_client: Any = None,
-                 poll_seconds: float = DEFAULT_POLL_SECONDS, max_poll_seconds: float = DEFAULT_MAX_POLL_SECONDS):
+                 logs_client: Any = None, poll_seconds: float = DEFAULT_POLL_SECONDS, max_poll_seconds: float = DEFAULT_MAX_POLL_SECONDS):
         self._session = session
         self._region = region
         self._clients: dict[str, Any] = {}
         for service, client in (("sagemaker", sagemaker_client), ("s3", s3_client), ("sts", sts_client),
-                                ("cloudwatch", cloudwatch_client)):
+                                ("cloudwatch", cloudwatch_client), ("logs", logs_client)):
             if client is not None:
                 self._clients[service] = client
         self._account: str | None = None
@@ -333,6 +335,119 @@ class SageMakerBackend(Backend):
         return out
 
 
+    # -- training jobs (the Backend contract's training-job methods) ---------------------------------------------
+    def _training_call(self, operation: str, name: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        from amtlocal.exceptions import TrainingJobNotFound
+
+        method = getattr(self.sagemaker, operation)
+        try:
+            return _strip(self._aws(lambda: _raise_not_found(method, kwargs), operation))
+        except _NotFound as e:
+            raise TrainingJobNotFound(name or "", f"on SageMaker in {self._region or 'this region'}") from e.__cause__
+
+    def build_training_request(self, request: dict[str, Any], base_dir: Path, upload: bool = True) -> dict[str, Any]:
+        """The exact CreateTrainingJob request sent for a local one (see ``_request.plan_training_request``); with
+        ``upload`` the default bucket is created if needed and code, data and checkpoints are uploaded.
+
+        Raises:
+            AmtValidationError: botocore's check of the request, no usable role, missing local paths.
+            AmtLocalError: no region, no credentials, no sagemaker SDK for a framework image, an AWS error.
+        """
+        _request.check_training_request(request)
+        region = self.region
+        account = self.account() if upload else self._offline_account({"TrainingJobDefinition": request})
+        cloud, uploads = _request.plan_training_request(request, Path(base_dir), region=region, account=account)
+        _request.check_training_request(cloud)
+        if upload:
+            dflt = _request.default_bucket(region, account)
+            if any(u.bucket == dflt for u in uploads) or cloud["OutputDataConfig"]["S3OutputPath"].startswith(f"s3://{dflt}/"):
+                self._aws(lambda: _package.ensure_bucket(self.client("s3"), dflt, region, account), "CreateBucket")
+            for u in uploads:
+                self._aws(lambda u=u: _package.perform(u, self.client("s3")), f"upload of {u.source} to {u.uri}")
+        return cloud
+
+    def create_training_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
+                            progress: Callable | None = None) -> dict[str, Any]:
+        """Upload code, data and checkpoints, then CreateTrainingJob; with ``wait`` poll DescribeTrainingJob until
+        the job ends. Returns the DescribeTrainingJob response (final with ``wait``, else right after the start).
+
+        Raises:
+            AmtValidationError: invalid request (before any upload), or the service's ValidationException.
+            AmtLocalError: ResourceInUse (a training job of that name exists), credentials, network.
+        """
+        cloud = self.build_training_request(request, base_dir, upload=True)
+        self._training_call("create_training_job", **cloud)
+        name = cloud["TrainingJobName"]
+        log.info("created training job %s on SageMaker", name)
+        if not wait:
+            return self.describe_training_job(name)
+        delay = self.poll_seconds
+        try:
+            while True:
+                desc = self.describe_training_job(name)
+                if progress:
+                    progress(desc)
+                if desc["TrainingJobStatus"] in TRAINING_TERMINAL:
+                    return desc
+                time.sleep(delay)
+                delay = min(self.max_poll_seconds, delay * 1.5)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"stopped waiting; training job {name} keeps running on SageMaker. Stop it with: "
+                                    f"aws sagemaker stop-training-job --training-job-name {name}") from None
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        """DescribeTrainingJob. Raises TrainingJobNotFound."""
+        return self._training_call("describe_training_job", name=name, TrainingJobName=name)
+
+    def training_jobs(self, **kwargs: Any) -> dict[str, Any]:
+        """One page of ListTrainingJobs (kwargs: its request parameters, e.g. NameContains, StatusEquals, SortBy)."""
+        return self._training_call("list_training_jobs", **kwargs)
+
+    def stop_training_job(self, name: str) -> None:
+        """StopTrainingJob; a job that already ended is left as it is. Raises TrainingJobNotFound."""
+        try:
+            self._training_call("stop_training_job", name=name, TrainingJobName=name)
+        except AmtValidationError:
+            if self.describe_training_job(name)["TrainingJobStatus"] not in (*TRAINING_TERMINAL, "Stopping"):
+                raise
+
+    def training_job_logs(self, name: str) -> Iterator[str]:
+        """The job's log lines so far from CloudWatch Logs (group ``/aws/sagemaker/TrainingJobs``, streams
+        ``<job>/algo-<n>-<epoch>``, as SDK v2's ``logs_for_job`` reads them), stream by stream in name order.
+        Nothing when the job has written no log yet."""
+        logs = self.client("logs")
+
+        def streams() -> list[str]:
+            out, token = [], None
+            while True:
+                kw: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": name + "/",
+                                      "orderBy": "LogStreamName"}
+                if token:
+                    kw["nextToken"] = token
+                try:
+                    page = logs.describe_log_streams(**kw)
+                except logs.exceptions.ResourceNotFoundException:
+                    return []
+                out += [s["logStreamName"] for s in page.get("logStreams", [])]
+                token = page.get("nextToken")
+                if not token:
+                    return out
+
+        for stream in self._aws(streams, "DescribeLogStreams"):
+            token = None
+            while True:
+                kw = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+                if token:
+                    kw["nextToken"] = token
+                page = self._aws(lambda kw=kw: logs.get_log_events(**kw), "GetLogEvents")
+                for event in page.get("events", []):
+                    yield event["message"]
+                new = page.get("nextForwardToken")
+                if not page.get("events") or new == token:
+                    break
+                token = new
+
+
 def _progress(desc: dict[str, Any]):
     """A ``Progress`` snapshot (the shape the CLI's progress printer takes) from DescribeHyperParameterTuningJob."""
     from amtlocal.backends.local._tuning import Progress
@@ -344,3 +459,23 @@ def _progress(desc: dict[str, Any]):
     best = (desc.get("BestTrainingJob") or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
     metric = (desc["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}).get("MetricName", "")
     return Progress(desc["HyperParameterTuningJobName"], finished, total, running, best.get("Value"), metric)
+
+
+class _NotFound(Exception):
+    """Internal: a training job's ResourceNotFound / "Requested resource not found" (DescribeTrainingJob answers a
+    ValidationException for a missing job)."""
+
+
+def _raise_not_found(method: Callable, kwargs: dict[str, Any]) -> Any:
+    from botocore.exceptions import ClientError
+
+    try:
+        return method(**kwargs)
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        msg = str(err.get("Message", ""))
+        if err.get("Code") == "ResourceNotFound" or (err.get("Code") in ("ValidationException", "ValidationError")
+                                                     and ("not found" in msg.lower() or "could not find" in msg.lower())):
+            raise _NotFound(msg) from e
+        raise
+

@@ -27,7 +27,13 @@ from amtlocal.exceptions import AmtLocalError, AmtValidationError
 FRAMEWORK_REPOSITORIES = {
     "sagemaker-scikit-learn": "sklearn",
     "sagemaker-xgboost": "xgboost",
+    "pytorch-training": "pytorch",
+    "tensorflow-training": "tensorflow",
+    "huggingface-pytorch-training": "huggingface",
+    "huggingface-tensorflow-training": "huggingface",
 }
+# huggingface-<base>-training:<base version>-transformers<version>-<cpu|gpu>-<py>
+_HF_TAG = re.compile(r"(?P<base>[\d.]+)-transformers(?P<version>[\d.]+)(?:-(?P<processor>cpu|gpu))?(?:-(?P<py>py\d+))?.*")
 _TAG = re.compile(r"(?P<version>.+?)(?:-(?P<processor>cpu|gpu))?(?:-(?P<py>py\d+))?")
 EXTRA_HINT = "pip install 'amtlocal[sagemaker]'"
 
@@ -51,9 +57,24 @@ def parse_framework_image(image: str) -> tuple[str, str, str | None, str | None]
         raise AmtValidationError("AlgorithmSpecification.TrainingImage",
                                  f"{image!r} has no registry and is not a framework image amtlocal can resolve ({known}); "
                                  "give the full image URI (image_uri=...)")
+    if framework == "huggingface":
+        hf = _HF_TAG.fullmatch(tag)
+        if hf is None:
+            raise AmtValidationError("AlgorithmSpecification.TrainingImage",
+                                     f"{image!r}: a Hugging Face image tag is <base version>-transformers<version>-<cpu|gpu>-<py>")
+        return framework, hf["version"], hf["processor"], hf["py"]
     m = _TAG.fullmatch(tag)
     assert m is not None  # the pattern matches any non-empty tag
     return framework, m["version"], m["processor"], m["py"]
+
+
+def base_framework_version(image: str) -> str | None:
+    """SDK v2's ``base_framework_version`` of a registry-less Hugging Face image (``pytorch2.0.0``), else None."""
+    repository, _, tag = image.partition(":")
+    if FRAMEWORK_REPOSITORIES.get(repository) != "huggingface":
+        return None
+    hf = _HF_TAG.fullmatch(tag)
+    return f"{repository.split('-')[1]}{hf['base']}" if hf else None
 
 
 @contextlib.contextmanager
@@ -101,12 +122,14 @@ def image_uris_module() -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _retrieve(framework: str, region: str, version: str, py_version: str | None, instance_type: str | None) -> str:
+def _retrieve(framework: str, region: str, version: str, py_version: str | None, instance_type: str | None,
+              base_framework: str | None = None) -> str:
     image_uris = image_uris_module()
+    extra = {"base_framework_version": base_framework} if base_framework else {}
     try:
         with _quiet_sdk_import():
             return image_uris.retrieve(framework, region, version=version, py_version=py_version,
-                                       instance_type=instance_type, image_scope="training")
+                                       instance_type=instance_type, image_scope="training", **extra)
     except ValueError as e:  # e.g. "Unsupported sklearn version: 9.9-9. ..."
         raise AmtValidationError("AlgorithmSpecification.TrainingImage", f"cannot resolve the {framework} image for {region}: {e}") from None
 
@@ -126,4 +149,4 @@ def resolve_training_image(image: str, region: str, instance_type: str | None = 
     if has_registry(image):
         return image
     framework, version, _processor, py = parse_framework_image(image)
-    return _retrieve(framework, region, version, py, instance_type)
+    return _retrieve(framework, region, version, py, instance_type, base_framework_version(image))

@@ -199,3 +199,143 @@ def check_cloud_request(request: dict[str, Any]) -> None:
     errors = model_errors(request, local_uris=False)
     if errors:
         raise errors[0]
+
+
+# -- CreateTrainingJob --------------------------------------------------------------------------------------------
+
+TRAINING_REWRITTEN_FIELDS = tuple(re.compile(p) for p in (
+    r"HyperParameters\.sagemaker_submit_directory",
+    r"HyperParameters\.sagemaker_region",
+    r"HyperParameters\.sagemaker_container_log_level",
+    r"HyperParameters\.model_dir",
+    r"InputDataConfig\[\d+\]\.DataSource\.S3DataSource\.S3Uri",
+    r"AlgorithmSpecification\.TrainingImage",
+    r"RoleArn",
+    r"OutputDataConfig\.S3OutputPath",
+    r"DebugHookConfig\.S3OutputPath",
+    r"ProfilerConfig\.S3OutputPath",
+    r"CheckpointConfig\.S3Uri",
+))
+"""Patterns of the CreateTrainingJob fields (dotted paths) the cloud request may differ in from the local one."""
+
+LOCAL_MODEL_DIR = "/opt/ml/model"  # TensorFlow's model_dir hyperparameter when the output path is not in S3
+
+
+def is_training_rewritten(path: str) -> bool:
+    """True when the dotted CreateTrainingJob ``path`` is one of :data:`TRAINING_REWRITTEN_FIELDS`."""
+    return any(p.fullmatch(path) for p in TRAINING_REWRITTEN_FIELDS)
+
+
+def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: str, account: str,
+                          environ: Mapping[str, str] | None = None,
+                          resolve_image: Callable[[str, str, str | None], str] = resolve_training_image,
+                          ) -> tuple[dict[str, Any], list[Upload]]:
+    """The cloud CreateTrainingJob request for a local one and the uploads it needs (pure: no AWS call).
+
+    The same rewrites as :func:`plan_request` for a tuning job's definition, applied to the training job itself, with
+    ``<job>`` = ``TrainingJobName`` (SDK v2's code prefix), plus:
+
+    - an output path that is the placeholder or local (folder or ``file://``) -> ``s3://sagemaker-<region>-<account>/``
+      (the SDK's default); ``DebugHookConfig.S3OutputPath`` and ``ProfilerConfig.S3OutputPath`` that named the local
+      output path follow it (SDK v2 sets them to the output path);
+    - a local ``CheckpointConfig.S3Uri`` -> ``s3://<bucket>/<job>/checkpoints/``, its files uploaded (so a job resumes
+      from them, as SageMaker syncs the checkpoint prefix to ``/opt/ml/checkpoints`` at start);
+    - TensorFlow's ``model_dir`` hyperparameter ``"/opt/ml/model"`` (the local value) -> ``<output path><job>/model``
+      (SDK v2's default for an S3 output path).
+
+    Raises:
+        AmtValidationError: placeholder role with none in the environment, a missing local path, an entry point not in
+            its folder, an unresolvable image (each names the request field).
+        AmtLocalError: a registry-less framework image and no sagemaker SDK installed.
+    """
+    from amtlocal.backends.local._container import resolve_local_uri
+
+    environ = os.environ if environ is None else environ
+    out = copy.deepcopy(request)
+    uploads: dict[tuple[str, str], Upload] = {}
+    dflt = default_bucket(region, account)
+    job = out["TrainingJobName"]
+    try:
+        resolve_role(out, "", environ)
+    except AmtValidationError as e:
+        raise AmtValidationError("RoleArn", e.rule) from None
+
+    odc = out.setdefault("OutputDataConfig", {})
+    local_output = odc.get("S3OutputPath") or ""
+    m = _S3.fullmatch(local_output)
+    if not local_output or (m and m.group(1) == PLACEHOLDER_BUCKET) or _is_local(local_output):
+        odc["S3OutputPath"] = f"s3://{dflt}/"
+        for key in ("DebugHookConfig", "ProfilerConfig"):
+            cfg = out.get(key) or {}
+            if cfg.get("S3OutputPath") == local_output:
+                cfg["S3OutputPath"] = odc["S3OutputPath"]
+    m = _S3.fullmatch(odc["S3OutputPath"])
+    bucket = m.group(1) if m else dflt
+    owner = account if bucket == dflt else None
+
+    def add(kind: str, local: Path, key: str, field: str) -> str:
+        up = Upload(kind, local, bucket, key, field, owner)
+        uploads.setdefault((up.bucket, up.key), up)
+        return up.uri
+
+    hps = out.get("HyperParameters") or {}
+    if "sagemaker_submit_directory" in hps:
+        field = "HyperParameters.sagemaker_submit_directory"
+        code = str(_decode(hps["sagemaker_submit_directory"]))
+        if _is_local(code):
+            local = resolve_local_uri(code, Path(base_dir), field)
+            if local.is_dir():
+                program = str(_decode(hps.get("sagemaker_program", '""')))
+                if program and not (local / program).is_file():
+                    raise AmtValidationError("HyperParameters.sagemaker_program", f"entry point {program!r} not found in {str(local)!r}")
+            elif not local.name.endswith((".tar.gz", ".tgz")):
+                raise AmtValidationError(field, f"{str(local)!r} must be a folder or a .tar.gz (sourcedir.tar.gz)")
+            hps["sagemaker_submit_directory"] = json.dumps(add("code", local, f"{job}/source/{SOURCEDIR}", field))
+    if "sagemaker_program" in hps:
+        hps["sagemaker_region"] = json.dumps(region)
+        hps.setdefault("sagemaker_container_log_level", DEFAULT_LOG_LEVEL)
+
+    for i, ch in enumerate(out.get("InputDataConfig") or []):
+        s3 = (ch.get("DataSource") or {}).get("S3DataSource")
+        if not s3 or not _is_local(s3.get("S3Uri", "")):
+            continue
+        field = f"InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
+        local = resolve_local_uri(s3["S3Uri"], Path(base_dir), field)
+        s3["S3Uri"] = add("data", local, f"{job}/input/{ch['ChannelName']}/" + ("" if local.is_dir() else local.name), field)
+
+    ck = out.get("CheckpointConfig") or {}
+    if ck.get("S3Uri") and _is_local(ck["S3Uri"]):
+        local = Path(ck["S3Uri"][len("file://"):] if ck["S3Uri"].startswith("file://") else ck["S3Uri"])
+        local = local if local.is_absolute() else Path(base_dir) / local
+        key = f"{job}/checkpoints/"
+        if local.is_dir() and any(local.iterdir()):
+            ck["S3Uri"] = add("data", local, key, "CheckpointConfig.S3Uri")
+        else:
+            ck["S3Uri"] = f"s3://{bucket}/{key}"
+
+    algo = out.get("AlgorithmSpecification") or {}
+    image = algo.get("TrainingImage") or ""
+    if _decode(hps.get("model_dir", "null")) == LOCAL_MODEL_DIR and image.rsplit("/", 1)[-1].startswith("tensorflow-training:"):
+        hps["model_dir"] = json.dumps(f"{odc['S3OutputPath'].rstrip('/')}/{job}/model")
+    if image:
+        rc = out.get("ResourceConfig") or {}
+        try:
+            algo["TrainingImage"] = resolve_image(image, region, rc.get("InstanceType"))
+        except AmtValidationError as e:
+            raise AmtValidationError(e.field, e.rule) from None
+    return out, list(uploads.values())
+
+
+def check_training_request(request: dict[str, Any]) -> None:
+    """botocore's own check of a CreateTrainingJob request (types, required members, minimums), as boto3 would run it.
+
+    Raises:
+        AmtValidationError: the report of botocore's ParamValidator (field paths in its words).
+    """
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    shape = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
+    report = ParamValidator().validate(request, shape)
+    if report.has_errors():
+        raise AmtValidationError("", f"CreateTrainingJob request: {report.generate_report()}")
