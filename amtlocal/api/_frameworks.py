@@ -13,7 +13,7 @@ from typing import Any
 
 from amtlocal.api._estimator import Framework, _is_gpu
 
-_TAG = re.compile(r"(?P<version>.+?)(?:-(?P<processor>cpu|gpu))?(?:-(?P<py>py\d+))?(?:-.*)?")
+_TAG = re.compile(r"(?P<version>.+?)-(?P<processor>cpu|gpu)(?:-(?P<py>py\d+))?(?:-.*)?")
 SKLEARN_GPU_TYPES = ("ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge")
 
 
@@ -33,7 +33,7 @@ def _tag_versions(image: str) -> dict[str, Any]:
     tag = image.rsplit("/", 1)[-1].partition(":")[2]
     m = _TAG.fullmatch(tag) if tag else None
     if not m:
-        return {}
+        return {"framework_version": tag} if tag else {}
     out: dict[str, Any] = {"framework_version": m["version"]}
     if m["py"]:
         out["py_version"] = m["py"]
