@@ -94,6 +94,9 @@ CASES = {
     "huggingface": ("sagemaker.huggingface.HuggingFace", "HuggingFace", dict(
         entry_point="train.py", source_dir="code", transformers_version="4.28.1", pytorch_version="2.0.0", py_version="py310",
         instance_type="ml.g4dn.xlarge", instance_count=1, hyperparameters={"model_name": "distilbert-base-uncased"})),
+    "sklearn-network-isolation": ("sagemaker.sklearn.SKLearn", "SKLearn", dict(
+        entry_point="train.py", source_dir="code", framework_version="1.2-1", instance_type="ml.m5.large",
+        enable_network_isolation=True, output_path="s3://my-out/models", environment={"B": "2"})),
     "plain-estimator": ("sagemaker.estimator.Estimator", "Estimator", dict(
         image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/algo:1", instance_type="ml.m5.large", instance_count=2,
         hyperparameters={"k": 5, "s": "a b"}, input_mode="Pipe", debugger_hook_config=False, disable_output_compression=True,
@@ -111,6 +114,7 @@ def test_training_request_equals_what_sdk_v2_sends(case, sdk, project):
     sdk_cls, ours_cls, kwargs = CASES[case]
     job = f"fid-{case}"[:63]
     with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="my-out")
         local = getattr(amtlocal, ours_cls)(**kwargs).training_job_request({"train": str(project / "data")}, job_name=job)
         assert local["RoleArn"] == ROLE  # from AMTLOCAL_ROLE_ARN
         ours = SageMakerBackend().build_training_request(local, project, upload=True)
@@ -118,15 +122,23 @@ def test_training_request_equals_what_sdk_v2_sends(case, sdk, project):
         theirs = sdk_request(sdk, sdk_cls, {"train": train_uri}, job, **kwargs)
         fo, fs = flat(ours), flat(theirs)
         assert {p: (fo.get(p), fs.get(p)) for p in set(fo) | set(fs) if fo.get(p) != fs.get(p)} == {}
-        # the local request differed only in the documented rewrites
+        # the local request differed only in the documented rewrites (and, under network isolation, the code channel
+        # the backend appends as SDK v2 does)
         fl = flat(local)
+        if local.get("EnableNetworkIsolation"):
+            assert ours["InputDataConfig"][-1]["ChannelName"] == "code"
+            assert ours["HyperParameters"]["sagemaker_submit_directory"] == '"/opt/ml/input/data/code/sourcedir.tar.gz"'
+            fo = flat({**ours, "InputDataConfig": ours["InputDataConfig"][:-1]})
         changed = {p for p in set(fl) | set(fo) if fl.get(p) != fo.get(p)}
         assert all(is_training_rewritten(p) for p in changed), sorted(p for p in changed if not is_training_rewritten(p))
         if "entry_point" in kwargs:
             s3 = boto3.client("s3", region_name="us-east-1")
+            bucket = "my-out" if "output_path" in kwargs else BUCKET  # SDK v2 puts the code next to the output
             key = f"{job}/source/sourcedir.tar.gz"
-            assert json.loads(ours["HyperParameters"]["sagemaker_submit_directory"]) == f"s3://{BUCKET}/{key}"
-            body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+            code = ours["InputDataConfig"][-1]["DataSource"]["S3DataSource"]["S3Uri"] if local.get("EnableNetworkIsolation") \
+                else json.loads(ours["HyperParameters"]["sagemaker_submit_directory"])
+            assert code == f"s3://{bucket}/{key}"
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             assert tarfile.open(fileobj=io.BytesIO(body)).getnames() == ["train.py"]
 
 

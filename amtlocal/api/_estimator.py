@@ -500,7 +500,8 @@ class Estimator:
             raise ValueError("experiment_config (SageMaker Experiments) is not supported by amtlocal")
         req = self.training_job_request(inputs, job_name)
         self._current_job_name = req["TrainingJobName"]
-        self.backend.create_training_job(req, self._base_dir, wait=False)
+        # As the tuner does: the backend runs the job (to its end with ``wait``), then wait() reports and raises.
+        self.backend.create_training_job(req, self._base_dir, wait=wait)
         self.latest_training_job = _TrainingJob(req["TrainingJobName"], self)
         self.jobs.append(self.latest_training_job)
         if wait:

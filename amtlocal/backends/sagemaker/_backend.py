@@ -344,6 +344,9 @@ class SageMakerBackend(Backend):
             return _strip(self._aws(lambda: _raise_not_found(method, kwargs), operation))
         except _NotFound as e:
             raise TrainingJobNotFound(name or "", f"on SageMaker in {self._region or 'this region'}") from e.__cause__
+        except TuningJobExists as e:  # _aws's word for ResourceInUse is about tuning jobs
+            raise AmtLocalError(f"SageMaker {operation}: a training job of that name exists (ResourceInUse); "
+                                "pick another job_name") from e
 
     def build_training_request(self, request: dict[str, Any], base_dir: Path, upload: bool = True) -> dict[str, Any]:
         """The exact CreateTrainingJob request sent for a local one (see ``_request.plan_training_request``); with

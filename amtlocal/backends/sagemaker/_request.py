@@ -218,7 +218,8 @@ TRAINING_REWRITTEN_FIELDS = tuple(re.compile(p) for p in (
 ))
 """Patterns of the CreateTrainingJob fields (dotted paths) the cloud request may differ in from the local one."""
 
-LOCAL_MODEL_DIR = "/opt/ml/model"  # TensorFlow's model_dir hyperparameter when the output path is not in S3
+LOCAL_MODEL_DIR = "/opt/ml/model"
+CODE_CHANNEL_SOURCEDIR = "/opt/ml/input/data/code/sourcedir.tar.gz"  # SDK v2's code path under network isolation  # TensorFlow's model_dir hyperparameter when the output path is not in S3
 
 
 def is_training_rewritten(path: str) -> bool:
@@ -241,7 +242,10 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
     - a local ``CheckpointConfig.S3Uri`` -> ``s3://<bucket>/<job>/checkpoints/``, its files uploaded (so a job resumes
       from them, as SageMaker syncs the checkpoint prefix to ``/opt/ml/checkpoints`` at start);
     - TensorFlow's ``model_dir`` hyperparameter ``"/opt/ml/model"`` (the local value) -> ``<output path><job>/model``
-      (SDK v2's default for an S3 output path).
+      (SDK v2's default for an S3 output path);
+    - with ``EnableNetworkIsolation`` and local code, as SDK v2 does it: the code goes in through an input channel
+      named ``code`` (appended to InputDataConfig, its S3Uri the uploaded ``sourcedir.tar.gz``) and
+      ``sagemaker_submit_directory`` becomes ``"/opt/ml/input/data/code/sourcedir.tar.gz"``.
 
     Raises:
         AmtValidationError: placeholder role with none in the environment, a missing local path, an entry point not in
@@ -279,6 +283,7 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
         return up.uri
 
     hps = out.get("HyperParameters") or {}
+    code_channel = None
     if "sagemaker_submit_directory" in hps:
         field = "HyperParameters.sagemaker_submit_directory"
         code = str(_decode(hps["sagemaker_submit_directory"]))
@@ -290,7 +295,13 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
                     raise AmtValidationError("HyperParameters.sagemaker_program", f"entry point {program!r} not found in {str(local)!r}")
             elif not local.name.endswith((".tar.gz", ".tgz")):
                 raise AmtValidationError(field, f"{str(local)!r} must be a folder or a .tar.gz (sourcedir.tar.gz)")
-            hps["sagemaker_submit_directory"] = json.dumps(add("code", local, f"{job}/source/{SOURCEDIR}", field))
+            uri = add("code", local, f"{job}/source/{SOURCEDIR}", field)
+            hps["sagemaker_submit_directory"] = json.dumps(uri)
+            if out.get("EnableNetworkIsolation"):  # SDK v2: no network in the container, the code comes as a channel
+                hps["sagemaker_submit_directory"] = json.dumps(CODE_CHANNEL_SOURCEDIR)
+                code_channel = {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri,
+                                                                "S3DataDistributionType": "FullyReplicated"}},
+                                "ChannelName": "code"}
     if "sagemaker_program" in hps:
         hps["sagemaker_region"] = json.dumps(region)
         hps.setdefault("sagemaker_container_log_level", DEFAULT_LOG_LEVEL)
@@ -302,6 +313,11 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
         field = f"InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
         local = resolve_local_uri(s3["S3Uri"], Path(base_dir), field)
         s3["S3Uri"] = add("data", local, f"{job}/input/{ch['ChannelName']}/" + ("" if local.is_dir() else local.name), field)
+    if code_channel is not None:
+        if any(ch["ChannelName"] == "code" for ch in out.get("InputDataConfig") or []):
+            raise AmtValidationError("InputDataConfig", "with EnableNetworkIsolation the code comes in through a channel "
+                                     "named 'code' (SDK v2): rename the input channel 'code'")
+        out.setdefault("InputDataConfig", []).append(code_channel)
 
     ck = out.get("CheckpointConfig") or {}
     if ck.get("S3Uri") and _is_local(ck["S3Uri"]):
