@@ -84,6 +84,21 @@ def test_invalid_request_fails_before_any_aws_call(project, monkeypatch):
     assert e.value.field == "RoleArn"
 
 
+def test_dry_run_training_request_makes_no_aws_call(project, monkeypatch):
+    import botocore.client
+
+    monkeypatch.setenv("AMTLOCAL_ROLE_ARN", ROLE)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", lambda *a: pytest.fail("AWS was called"))
+    req = SKLearn("train.py", source_dir="code", framework_version="1.2-1").training_job_request("data", job_name="dry")
+    cloud = SageMakerBackend(region="eu-west-1").build_training_request(req, project, upload=False)
+    bucket = "sagemaker-eu-west-1-111122223333"  # no STS: the role's account names the default bucket
+    assert cloud["OutputDataConfig"]["S3OutputPath"] == f"s3://{bucket}/"
+    assert cloud["HyperParameters"]["sagemaker_submit_directory"] == f'"s3://{bucket}/dry/source/sourcedir.tar.gz"'
+    assert cloud["HyperParameters"]["sagemaker_region"] == '"eu-west-1"'
+    assert cloud["AlgorithmSpecification"]["TrainingImage"] == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    assert req["OutputDataConfig"]["S3OutputPath"] == "s3://amtlocal-local/output"  # the local request is not modified
+
+
 def test_stop_training_job_with_stubber():
     import boto3
     from botocore.stub import Stubber

@@ -12,8 +12,7 @@ import pytest
 from conftest import fake_aws
 
 import amtlocal
-from amtlocal.backends.sagemaker import SageMakerBackend
-from amtlocal.backends.sagemaker._request import is_training_rewritten, plan_training_request
+from amtlocal.backends.sagemaker import SageMakerBackend, is_training_rewritten, plan_training_request
 
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole"
 BUCKET = "sagemaker-us-east-1-123456789012"  # the default bucket for moto's account
@@ -181,3 +180,17 @@ def test_local_output_and_checkpoint_folders_are_rewritten_for_the_cloud(project
     assert cloud["AlgorithmSpecification"]["TrainingImage"] == "acct.dkr.ecr/tensorflow-training:2.13-cpu-py310"
     assert sorted((u.kind, u.key) for u in uploads) == [("code", "tf-local/source/sourcedir.tar.gz"),
                                                         ("data", "tf-local/checkpoints/"), ("data", "tf-local/input/train/")]
+
+
+def test_training_input_config_equals_the_sdks(sdk):
+    """amtlocal's TrainingInput builds the same Channel as SDK v2's for the same arguments (S3 URIs)."""
+    from sagemaker.inputs import ShuffleConfig
+    from sagemaker.inputs import TrainingInput as SdkTrainingInput
+
+    for kwargs in (dict(s3_data="s3://b/train"),
+                   dict(s3_data="s3://b/train.csv", distribution="ShardedByS3Key", compression="Gzip", content_type="text/csv",
+                        record_wrapping="RecordIO", s3_data_type="S3Prefix", input_mode="FastFile",
+                        attribute_names=["a", "b"], target_attribute_name="y")):
+        assert amtlocal.TrainingInput(**kwargs).config == SdkTrainingInput(**kwargs).config, kwargs
+    assert amtlocal.TrainingInput("s3://b/t", shuffle_config=ShuffleConfig(7)).config == \
+        SdkTrainingInput("s3://b/t", shuffle_config=ShuffleConfig(7)).config

@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from amtlocal.api._inputs import TrainingInput, channels_from_inputs, input_mode_of, to_uri
 from amtlocal.api._naming import base_from_name, base_name_from_image, training_job_name_from_base

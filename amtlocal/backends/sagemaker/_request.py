@@ -321,7 +321,7 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
 
     ck = out.get("CheckpointConfig") or {}
     if ck.get("S3Uri") and _is_local(ck["S3Uri"]):
-        local = Path(ck["S3Uri"][len("file://"):] if ck["S3Uri"].startswith("file://") else ck["S3Uri"])
+        local = Path(ck["S3Uri"].removeprefix("file://"))
         local = local if local.is_absolute() else Path(base_dir) / local
         key = f"{job}/checkpoints/"
         if local.is_dir() and any(local.iterdir()):
