@@ -277,23 +277,65 @@ class Estimator:
 
     def training_job_definition(self, inputs: Any, static_hyperparameters: dict[str, str],
                                 metric_definitions: list[dict[str, str]]) -> dict[str, Any]:
-        """The ``TrainingJobDefinition`` of a tuning request (without ranges and objective), as SDK v2's tuner builds it."""
+        """The ``TrainingJobDefinition`` of a tuning request (without ranges and objective), as SDK v2's tuner builds
+        it (``_TuningJob._prepare_training_config`` + ``Session._map_training_config``): the estimator's output,
+        stopping, VPC, spot, checkpoint, isolation, encryption, retry and environment settings are carried; tags,
+        debugger and profiler settings are not part of a tuning job's definition (as in SDK v2).
+
+        Raises:
+            AmtValidationError: spot without ``max_wait``, ``max_wait`` below ``max_run``.
+        """
+        self._check_stopping()
+        rc: dict[str, Any] = {}
+        if self.volume_kms_key is not None:
+            rc["VolumeKmsKeyId"] = self.volume_kms_key
+        rc.update({"InstanceType": self.instance_type, "InstanceCount": self.instance_count, "VolumeSizeInGB": self.volume_size})
         d: dict[str, Any] = {
             "StaticHyperParameters": static_hyperparameters,
-            "AlgorithmSpecification": {"TrainingImage": self.training_image(), "TrainingInputMode": self.input_mode,
+            "AlgorithmSpecification": {"TrainingImage": self.training_image(),
+                                       "TrainingInputMode": input_mode_of(inputs) or self.input_mode,
                                        "MetricDefinitions": list(metric_definitions)},
             "RoleArn": self._role(),
             "OutputDataConfig": {"S3OutputPath": self._output_uri()},
-            "HyperParameterTuningResourceConfig": {"InstanceType": self.instance_type, "InstanceCount": self.instance_count,
-                                                   "VolumeSizeInGB": self.volume_size},
+            "HyperParameterTuningResourceConfig": rc,
             "StoppingCondition": {"MaxRuntimeInSeconds": int(self.max_run)},
         }
-        channels = channels_from_inputs(inputs)
+        if self.output_kms_key is not None:
+            d["OutputDataConfig"]["KmsKeyId"] = self.output_kms_key
+        if self.disable_output_compression:
+            d["OutputDataConfig"]["CompressionType"] = "NONE"
+        if self.max_wait:
+            d["StoppingCondition"]["MaxWaitTimeInSeconds"] = int(self.max_wait)
+        channels = self._channels(inputs)
         if channels:
             d["InputDataConfig"] = channels
-        if self.environment:
+        if self.subnets is not None:
+            d["VpcConfig"] = {"Subnets": list(self.subnets), "SecurityGroupIds": list(self.security_group_ids or [])}
+        if self.enable_network_isolation():
+            d["EnableNetworkIsolation"] = True
+        if self.encrypt_inter_container_traffic:
+            d["EnableInterContainerTrafficEncryption"] = True
+        if self.use_spot_instances:
+            d["EnableManagedSpotTraining"] = True
+        if self.checkpoint_s3_uri:
+            d["CheckpointConfig"] = {"S3Uri": to_uri(self.checkpoint_s3_uri)}
+            if self.checkpoint_local_path:
+                d["CheckpointConfig"]["LocalPath"] = self.checkpoint_local_path
+        if self.max_retry_attempts is not None:
+            d["RetryStrategy"] = {"MaximumRetryAttempts": self.max_retry_attempts}
+        if self.environment is not None:
             d["Environment"] = dict(self.environment)
         return d
+
+    def _channels(self, inputs: Any) -> list[dict[str, Any]]:
+        """``InputDataConfig``: the ``fit`` inputs, then the ``model`` channel of ``model_uri`` (SDK v2's order)."""
+        channels = channels_from_inputs(inputs)
+        if self.model_uri:
+            if any(c["ChannelName"] == self.model_channel_name for c in channels):
+                raise ValueError(f"Duplicate channel {self.model_channel_name} not allowed.")
+            channels.append({**TrainingInput(self.model_uri, content_type="application/x-sagemaker-model",
+                                             input_mode="File").config, "ChannelName": self.model_channel_name})
+        return channels
 
     def _resource_config(self) -> dict[str, Any]:
         rc: dict[str, Any] = {"VolumeSizeInGB": self.volume_size}
@@ -437,12 +479,7 @@ class Estimator:
             algo["ContainerEntrypoint"] = list(self.container_entry_point)
         if self.container_arguments is not None:
             algo["ContainerArguments"] = list(self.container_arguments)
-        channels = channels_from_inputs(inputs)
-        if self.model_uri:
-            if any(c["ChannelName"] == self.model_channel_name for c in channels):
-                raise ValueError(f"Duplicate channel {self.model_channel_name} not allowed.")
-            channels.append({**TrainingInput(self.model_uri, content_type="application/x-sagemaker-model",
-                                             input_mode="File").config, "ChannelName": self.model_channel_name})
+        channels = self._channels(inputs)
         if channels:
             req["InputDataConfig"] = channels
         if self.metric_definitions:

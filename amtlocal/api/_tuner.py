@@ -145,8 +145,12 @@ class HyperparameterTuner:
                                "TrainingJobDefinition": definition}
         if self.warm_start_config:
             req["WarmStartConfig"] = self.warm_start_config.to_input_req()
-        if self.tags:
-            req["Tags"] = list(self.tags)
+        tags = list(self.tags or [])
+        for tag in getattr(self.estimator, "tags", None) or []:  # SDK v2's _prepare_tags_for_tuning: estimator tags too
+            if tag not in tags:
+                tags.append(tag)
+        if tags:
+            req["Tags"] = tags
         if self.autotune:
             req["Autotune"] = {"Mode": "Enabled"}
         return req
