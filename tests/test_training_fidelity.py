@@ -196,41 +196,50 @@ def test_training_input_config_equals_the_sdks(sdk):
         SdkTrainingInput("s3://b/t", shuffle_config=ShuffleConfig(7)).config
 
 
-def test_tuner_over_a_cloud_args_estimator_sends_what_sdk_v2_sends(sdk, project):
-    """A tuner over a PyTorch estimator with spot, VPC, checkpoint, KMS, retry and environment arguments: the tuning
-    job's TrainingJobDefinition carries them as SDK v2's tuner does (field for field, after the backend's rewrites)."""
+@pytest.mark.parametrize("case", ["pytorch-spot-and-cloud-args", "tensorflow-model-dir"])
+def test_tuner_over_the_estimator_sends_what_sdk_v2_sends(case, sdk, project):
+    """A tuner over the estimator (PyTorch with spot, VPC, checkpoint, KMS, retry and environment arguments;
+    TensorFlow with its model_dir): the tuning request equals SDK v2's field for field, after the backend's rewrites."""
+    import importlib
+
     import boto3
     from moto import mock_aws
     from sagemaker import tuner as T
-    from sagemaker.pytorch import PyTorch as SdkPyTorch
 
-    _, _, kwargs = CASES["pytorch-spot-and-cloud-args"]
+    sdk_cls, ours_cls, kwargs = CASES[case]
+    module, _, name = sdk_cls.rpartition(".")
+    sdk_cls = getattr(importlib.import_module(module), name)
     kwargs = {**kwargs, "model_uri": "s3://models/base.tar.gz"}
     metrics = [{"Name": "f1", "Regex": "f1: ([0-9.]+)"}]
+    job = "tune-" + case[:10]
     with mock_aws():
-        local = amtlocal.HyperparameterTuner(amtlocal.PyTorch(**kwargs), "f1", {"lr": amtlocal.ContinuousParameter(0.001, 0.1)},
-                                             metrics, max_jobs=4, max_parallel_jobs=2).to_request({"train": "data"}, job_name="tune-pt")
+        local = amtlocal.HyperparameterTuner(getattr(amtlocal, ours_cls)(**kwargs), "f1", {"lr": amtlocal.ContinuousParameter(0.001, 0.1)},
+                                             metrics, max_jobs=4, max_parallel_jobs=2).to_request({"train": "data"}, job_name=job)
         ours = SageMakerBackend().build_request(local, project, upload=True)
         bs = boto3.Session(region_name="us-east-1")
         sm = bs.client("sagemaker")
         sent: dict = {}
         sm.meta.events.register("provide-client-params.sagemaker.CreateHyperParameterTuningJob", lambda params, **_: sent.update(params))
-        est = SdkPyTorch(role=ROLE, sagemaker_session=sdk.Session(boto_session=bs, sagemaker_client=sm), **kwargs)
+        est = sdk_cls(role=ROLE, sagemaker_session=sdk.Session(boto_session=bs, sagemaker_client=sm), **kwargs)
         T.HyperparameterTuner(est, "f1", {"lr": T.ContinuousParameter(0.001, 0.1)}, metrics, max_jobs=4, max_parallel_jobs=2).fit(
             {"train": ours["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]},
-            job_name="tune-pt", wait=False)
+            job_name=job, wait=False)
         theirs = json.loads(json.dumps(sent))
         # the estimator job name (static sagemaker_job_name, code prefix) is the tuner's choice: normalized as in
         # test_sagemaker_request's parity test
         our_job = json.loads(ours["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_job_name"])
-        theirs = json.loads(json.dumps(theirs).replace("/tune-pt/", f"/{our_job}/").replace('\\"tune-pt\\"', f'\\"{our_job}\\"'))
+        theirs = json.loads(json.dumps(theirs).replace(f"/{job}/", f"/{our_job}/").replace(f'\\"{job}\\"', f'\\"{our_job}\\"'))
         # SDK v2 also sends the two empty range lists; AMT reads absent and empty alike (a tuner-side difference)
         for kind in ("CategoricalParameterRanges", "IntegerParameterRanges"):
             assert theirs["HyperParameterTuningJobConfig"]["ParameterRanges"].pop(kind) == []
         fo, fs = flat(ours), flat(theirs)
         assert {p: (fo.get(p), fs.get(p)) for p in set(fo) | set(fs) if fo.get(p) != fs.get(p)} == {}
-        assert ours["Tags"] == [{"Key": "team", "Value": "ml"}]  # the estimator's tags label the tuning job too
         d = ours["TrainingJobDefinition"]
-        assert d["EnableManagedSpotTraining"] is True and d["StoppingCondition"]["MaxWaitTimeInSeconds"] == 7200
-        assert d["CheckpointConfig"] == {"S3Uri": "s3://ck-bucket/run1", "LocalPath": "/opt/ml/checkpoints"}
         assert [c["ChannelName"] for c in d["InputDataConfig"]] == ["train", "model"]
+        if case.startswith("pytorch"):
+            assert ours["Tags"] == [{"Key": "team", "Value": "ml"}]  # the estimator's tags label the tuning job too
+            assert d["EnableManagedSpotTraining"] is True and d["StoppingCondition"]["MaxWaitTimeInSeconds"] == 7200
+            assert d["CheckpointConfig"] == {"S3Uri": "s3://ck-bucket/run1", "LocalPath": "/opt/ml/checkpoints"}
+        else:
+            assert local["TrainingJobDefinition"]["StaticHyperParameters"]["model_dir"] == '"/opt/ml/model"'
+            assert d["StaticHyperParameters"]["model_dir"] == f'"s3://{BUCKET}/{our_job}/model"'

@@ -515,10 +515,16 @@ class Estimator:
         return req
 
     def _hyperparameters_for(self, job_name: str) -> dict[str, str]:
-        """HyperParameters of a training job: the user's (encoded by :meth:`hyperparameters`), then script mode's."""
+        """HyperParameters of a training job: the user's (encoded by :meth:`hyperparameters`), the job-dependent
+        ones, then script mode's."""
         hps = self.hyperparameters()
+        hps.update(self.job_hyperparameters(job_name))
         hps.update(self.code_hyperparameters(job_name))
         return hps
+
+    def job_hyperparameters(self, job_name: str) -> dict[str, str]:
+        """Hyperparameters that depend on the job name (TensorFlow's ``model_dir``); none for most estimators."""
+        return {}
 
     # -- running ----------------------------------------------------------------------------------------------
     def fit(self, inputs: Any = None, wait: bool = True, logs: str | bool = "All", job_name: str | None = None,
@@ -780,12 +786,6 @@ class Framework(Estimator):
         if "multi_worker_mirrored_strategy" in d:
             out["sagemaker_multi_worker_mirrored_strategy_enabled"] = d["multi_worker_mirrored_strategy"].get("enabled", False)
         return out
-
-    def _hyperparameters_for(self, job_name: str) -> dict[str, str]:
-        # SDK v2's Framework puts the script-mode keys into the raw hyperparameters, then JSON-encodes everything.
-        hps = self.hyperparameters()
-        hps.update(self.code_hyperparameters(job_name))
-        return hps
 
     def training_image(self) -> str:
         if self.image_uri:

@@ -190,16 +190,16 @@ class TensorFlow(Framework):
         self.model_dir = model_dir
         self.distribution = distribution or {}
 
-    def _hyperparameters_for(self, job_name: str) -> dict[str, str]:
-        hps = super()._hyperparameters_for(job_name)
-        if self.model_dir is not False:
-            model_dir = self.model_dir
-            if not model_dir:
-                out = self.output_path or ""
-                mpi = bool(self.distribution.get("mpi", {}).get("enabled"))
-                model_dir = f"{out.rstrip('/')}/{job_name}/model" if out.startswith("s3://") and not mpi else "/opt/ml/model"
-            hps["model_dir"] = json.dumps(model_dir)
-        return hps
+    def job_hyperparameters(self, job_name: str) -> dict[str, str]:
+        """``model_dir`` (JSON-encoded) unless ``model_dir=False``; see the class docstring."""
+        if self.model_dir is False:
+            return {}
+        model_dir = self.model_dir
+        if not model_dir:
+            out = self.output_path or ""
+            mpi = bool(self.distribution.get("mpi", {}).get("enabled"))
+            model_dir = f"{out.rstrip('/')}/{job_name}/model" if out.startswith("s3://") and not mpi else "/opt/ml/model"
+        return {"model_dir": json.dumps(model_dir)}
 
     def local_image_uri(self) -> str:
         return f"tensorflow-training:{self.framework_version}-{self._processor()}-{self.py_version}"

@@ -89,6 +89,7 @@ class HyperparameterTuner:
     def _static_hyperparameters(self, estimator_job_name: str) -> dict[str, str]:
         est = self.estimator
         static = dict(est.hyperparameters())
+        static.update(est.job_hyperparameters(estimator_job_name))
         static.update(est.code_hyperparameters())
         if getattr(est, "_framework", False):
             static["sagemaker_job_name"] = encode_hyperparameter(estimator_job_name)

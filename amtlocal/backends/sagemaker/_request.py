@@ -25,6 +25,8 @@ field                                                          rewrite
                                                                neither set -> AmtValidationError
 ``OutputDataConfig.S3OutputPath``                              the placeholder ``s3://amtlocal-local/...`` ->
                                                                ``s3://sagemaker-<region>-<account>/`` (SDK default)
+``StaticHyperParameters.model_dir``                            TensorFlow's local ``"/opt/ml/model"`` ->
+                                                               ``"<output path><job>/model"`` (SDK v2's default)
 =============================================================  ======================================================
 
 ``<code bucket>`` is the bucket of the (rewritten) output path, as SDK v2 puts code next to the output; ``<job>`` is
@@ -60,6 +62,7 @@ REWRITTEN_FIELDS = tuple(re.compile(_DEF + p) for p in (
     r"\.AlgorithmSpecification\.TrainingImage",
     r"\.RoleArn",
     r"\.OutputDataConfig\.S3OutputPath",
+    r"\.StaticHyperParameters\.model_dir",
 ))
 """Patterns of the request fields (dotted paths) that the cloud request may differ in from the local spec."""
 
@@ -179,6 +182,7 @@ def plan_request(request: dict[str, Any], base_dir: Path, *, region: str, accoun
             s3["S3Uri"] = up.uri
 
         algo = d.get("AlgorithmSpecification") or {}
+        _tensorflow_model_dir(static, algo.get("TrainingImage") or "", d["OutputDataConfig"]["S3OutputPath"], job_prefix)
         if algo.get("TrainingImage"):
             rc = d.get("HyperParameterTuningResourceConfig") or d.get("ResourceConfig") or {}
             try:
@@ -331,8 +335,7 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
 
     algo = out.get("AlgorithmSpecification") or {}
     image = algo.get("TrainingImage") or ""
-    if _decode(hps.get("model_dir", "null")) == LOCAL_MODEL_DIR and image.rsplit("/", 1)[-1].startswith("tensorflow-training:"):
-        hps["model_dir"] = json.dumps(f"{odc['S3OutputPath'].rstrip('/')}/{job}/model")
+    _tensorflow_model_dir(hps, image, odc["S3OutputPath"], job)
     if image:
         rc = out.get("ResourceConfig") or {}
         try:
@@ -340,6 +343,13 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
         except AmtValidationError as e:
             raise AmtValidationError(e.field, e.rule) from None
     return out, list(uploads.values())
+
+
+def _tensorflow_model_dir(hyperparameters: dict[str, str], image: str, output: str, job: str) -> None:
+    """TensorFlow's local ``model_dir`` ``"/opt/ml/model"`` -> ``"<output>/<job>/model"`` (SDK v2's S3 default)."""
+    if _decode(hyperparameters.get("model_dir", "null")) == LOCAL_MODEL_DIR and \
+            image.rsplit("/", 1)[-1].startswith("tensorflow-training:"):
+        hyperparameters["model_dir"] = json.dumps(f"{output.rstrip('/')}/{job}/model")
 
 
 def check_training_request(request: dict[str, Any]) -> None:
