@@ -243,3 +243,34 @@ def test_tuner_over_the_estimator_sends_what_sdk_v2_sends(case, sdk, project):
         else:
             assert local["TrainingJobDefinition"]["StaticHyperParameters"]["model_dir"] == '"/opt/ml/model"'
             assert d["StaticHyperParameters"]["model_dir"] == f'"s3://{BUCKET}/{our_job}/model"'
+
+
+def test_debugger_rules_profiler_and_tensorboard_objects_as_sdk_v2_sends_them(sdk, project):
+    """SDK v2's own Rule / ProfilerRule / DebuggerHookConfig / ProfilerConfig / TensorBoardOutputConfig objects given
+    to amtlocal's estimator give the request fields SDK v2 sends for them."""
+    from moto import mock_aws
+    from sagemaker.debugger import (DebuggerHookConfig, ProfilerConfig, ProfilerRule, Rule, TensorBoardOutputConfig,
+                                    rule_configs)
+
+    def kwargs():  # fresh objects for each side: the SDK fills defaults into them
+        return dict(entry_point="train.py", source_dir="code", framework_version="2.1", py_version="py310",
+                    instance_type="ml.m5.xlarge", instance_count=1, output_path="s3://my-out/",
+                    rules=[Rule.sagemaker(rule_configs.loss_not_decreasing()),
+                           ProfilerRule.sagemaker(rule_configs.ProfilerReport())],
+                    debugger_hook_config=DebuggerHookConfig(s3_output_path="s3://my-out/debug"),
+                    profiler_config=ProfilerConfig(s3_output_path="s3://my-out/prof", system_monitor_interval_millis=500),
+                    tensorboard_output_config=TensorBoardOutputConfig(s3_output_path="s3://my-out/tb"))
+
+    with mock_aws():
+        import boto3
+
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="my-out")
+        local = amtlocal.PyTorch(**kwargs()).training_job_request({"train": "s3://b/train"}, job_name="dbg")
+        ours = SageMakerBackend().build_training_request(local, project, upload=True)
+        theirs = sdk_request(sdk, "sagemaker.pytorch.PyTorch", {"train": "s3://b/train"}, "dbg", **kwargs())
+        for key in ("DebugHookConfig", "DebugRuleConfigurations", "ProfilerConfig", "ProfilerRuleConfigurations",
+                    "TensorBoardOutputConfig"):
+            assert ours.get(key) == theirs.get(key), key
+        assert ours["DebugRuleConfigurations"][0]["RuleEvaluatorImage"].endswith(".amazonaws.com/sagemaker-debugger-rules:latest")
+        fo, fs = flat(ours), flat(theirs)
+        assert {p: (fo.get(p), fs.get(p)) for p in set(fo) | set(fs) if fo.get(p) != fs.get(p)} == {}

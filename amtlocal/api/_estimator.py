@@ -388,10 +388,16 @@ class Estimator:
             raise ValueError("Current region does not support debugger but debugger hook config is set!")
         else:
             hook = False
+        # SDK v2's _prepare_collection_configs: the rules' collections and the hook's own, as one set
+        collections = {c for r in debug_rules if not isinstance(r, dict) for c in (getattr(r, "collection_configs", None) or [])}
         if hook is not False and not isinstance(hook, dict):
             if not getattr(hook, "s3_output_path", None):
                 hook.s3_output_path = output
+            hook.collection_configs = collections | set(hook.collection_configs or [])
             hook = _to_request(hook)
+        elif hook and collections:
+            hook = {**hook, "CollectionConfigurations": [*hook.get("CollectionConfigurations", []),
+                                                         *(c._to_request_dict() for c in collections)]}
         if hook is not False and self._drop_debug_hook():
             hook = False
         if debug_rules:
