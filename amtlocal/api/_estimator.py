@@ -13,7 +13,6 @@ registry-less ``<repository>:<tag>`` that the sagemaker backend resolves to its 
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tarfile
@@ -22,9 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from amtlocal.api._inputs import TrainingInput, channels_from_inputs, input_mode_of, to_uri
+from amtlocal.api._inputs import TrainingInput, channels_from_inputs, input_mode_of
 from amtlocal.api._naming import base_from_name, base_name_from_image, training_job_name_from_base
-from amtlocal.spec._placeholders import LOCAL_OUTPUT, LOCAL_ROLE  # only ever seen by the local backend
+from amtlocal.spec.hyperparameters import decode_hyperparameter, encode_hyperparameter
+from amtlocal.spec.placeholders import LOCAL_OUTPUT, LOCAL_ROLE  # only ever seen by the local backend
+from amtlocal.spec.placeholders import region as _region
+from amtlocal.spec.uris import to_uri
 
 log = logging.getLogger("amtlocal")
 
@@ -45,12 +47,6 @@ SCRIPT_MODE_KEYS = ("sagemaker_program", "sagemaker_submit_directory", "sagemake
                     "sagemaker_job_name", "sagemaker_region")
 
 __all__ = ["Estimator", "Framework", "TrainingInput", "channels_from_inputs", "to_uri"]
-
-
-def _region() -> str:
-    from amtlocal.backends.local._container import region
-
-    return region()
 
 
 def format_tags(tags: Any) -> list[dict[str, str]] | None:
@@ -261,11 +257,11 @@ class Estimator:
         if loc is None:
             return {}
         code = self._stage_code(job_name) if job_name else loc[1]
-        out = {"sagemaker_submit_directory": json.dumps(code), "sagemaker_program": json.dumps(loc[0]),
-               "sagemaker_container_log_level": json.dumps(self.container_log_level)}
+        out = {"sagemaker_submit_directory": encode_hyperparameter(code), "sagemaker_program": encode_hyperparameter(loc[0]),
+               "sagemaker_container_log_level": encode_hyperparameter(self.container_log_level)}
         if job_name:
-            out["sagemaker_job_name"] = json.dumps(job_name)
-            out["sagemaker_region"] = json.dumps(_region())
+            out["sagemaker_job_name"] = encode_hyperparameter(job_name)
+            out["sagemaker_region"] = encode_hyperparameter(_region())
         return out
 
     # -- the requests -----------------------------------------------------------------------------------------
@@ -768,8 +764,8 @@ class Framework(Estimator):
     def hyperparameters(self) -> dict[str, str]:
         """JSON-encoded values (``10`` -> ``"10"``, ``"gini"`` -> ``"\\"gini\\""``, ``True`` -> ``"true"``), plus the
         framework's distribution hyperparameters."""
-        out = {str(k): json.dumps(v) for k, v in self._hyperparameters.items()}
-        out.update({k: json.dumps(v) for k, v in self._distribution_hyperparameters().items()})
+        out = {str(k): encode_hyperparameter(v) for k, v in self._hyperparameters.items()}
+        out.update({k: encode_hyperparameter(v) for k, v in self._distribution_hyperparameters().items()})
         return out
 
     def _distribution_hyperparameters(self) -> dict[str, Any]:
@@ -817,12 +813,7 @@ class Framework(Estimator):
         rest JSON-decoded; framework and Python versions from the image tag."""
         p = super()._init_params_from_description(desc, model_channel_name)
         hps = p.pop("hyperparameters")
-        decoded = {}
-        for k, v in hps.items():
-            try:
-                decoded[k] = json.loads(v)
-            except (TypeError, ValueError):
-                decoded[k] = v
+        decoded = {k: decode_hyperparameter(v) for k, v in hps.items()}
         p["entry_point"] = decoded.pop("sagemaker_program", None)
         p["source_dir"] = decoded.pop("sagemaker_submit_directory", None)
         if "sagemaker_container_log_level" in decoded:

@@ -7,11 +7,11 @@ image is the registry-less ``<repository>:<tag>`` of the framework's training im
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from amtlocal.api._estimator import Framework, _is_gpu
+from amtlocal.spec.hyperparameters import encode_hyperparameter
 
 _TAG = re.compile(r"(?P<version>.+?)-(?P<processor>cpu|gpu)(?:-(?P<py>py\d+))?(?:-.*)?")
 SKLEARN_GPU_TYPES = ("ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge")
@@ -199,7 +199,7 @@ class TensorFlow(Framework):
             out = self.output_path or ""
             mpi = bool(self.distribution.get("mpi", {}).get("enabled"))
             model_dir = f"{out.rstrip('/')}/{job_name}/model" if out.startswith("s3://") and not mpi else "/opt/ml/model"
-        return {"model_dir": json.dumps(model_dir)}
+        return {"model_dir": encode_hyperparameter(model_dir)}
 
     def local_image_uri(self) -> str:
         return f"tensorflow-training:{self.framework_version}-{self._processor()}-{self.py_version}"

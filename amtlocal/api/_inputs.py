@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
+
+from amtlocal.spec.uris import to_uri
 
 
 class TrainingInput:
@@ -43,14 +44,6 @@ class TrainingInput:
         if self.shuffle_config is not None:
             ch["ShuffleConfig"] = {"Seed": getattr(self.shuffle_config, "seed", self.shuffle_config)}
         return ch
-
-
-def to_uri(location: str | os.PathLike) -> str:
-    """``s3://`` and ``file://`` URIs pass through; a local path becomes an absolute ``file://`` URI."""
-    s = str(location)
-    if "://" in s:
-        return s
-    return "file://" + str(Path(s).expanduser().resolve())
 
 
 def _channel(name: str, value: Any) -> dict[str, Any]:

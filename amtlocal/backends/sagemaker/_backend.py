@@ -341,12 +341,13 @@ class SageMakerBackend(Backend):
 
         method = getattr(self.sagemaker, operation)
         try:
-            return _strip(self._aws(lambda: _raise_not_found(method, kwargs), operation))
-        except _NotFound as e:
-            raise TrainingJobNotFound(name or "", f"on SageMaker in {self._region or 'this region'}") from e.__cause__
+            response = self._aws(lambda: _call_or_not_found(method, kwargs), operation)
         except TuningJobExists as e:  # _aws's word for ResourceInUse is about tuning jobs
             raise AmtLocalError(f"SageMaker {operation}: a training job of that name exists (ResourceInUse); "
                                 "pick another job_name") from e
+        if response is _NOT_FOUND:
+            raise TrainingJobNotFound(name or "", f"on SageMaker in {self._region or 'this region'}")
+        return _strip(response)
 
     def build_training_request(self, request: dict[str, Any], base_dir: Path, upload: bool = True) -> dict[str, Any]:
         """The exact CreateTrainingJob request sent for a local one (see ``_request.plan_training_request``); with
@@ -464,21 +465,21 @@ def _progress(desc: dict[str, Any]):
     return Progress(desc["HyperParameterTuningJobName"], finished, total, running, best.get("Value"), metric)
 
 
-class _NotFound(Exception):
-    """Internal: a training job's ResourceNotFound / "Requested resource not found" (DescribeTrainingJob answers a
-    ValidationException for a missing job)."""
+_NOT_FOUND = object()  # what _call_or_not_found returns for a missing training job
 
 
-def _raise_not_found(method: Callable, kwargs: dict[str, Any]) -> Any:
+def _call_or_not_found(method: Callable, kwargs: dict[str, Any]) -> Any:
+    """``method(**kwargs)``, or :data:`_NOT_FOUND` for a missing training job (ResourceNotFound, or the
+    ValidationException "Requested resource not found" that DescribeTrainingJob answers); other errors propagate."""
     from botocore.exceptions import ClientError
 
     try:
         return method(**kwargs)
     except ClientError as e:
         err = e.response.get("Error", {})
-        msg = str(err.get("Message", ""))
+        msg = str(err.get("Message", "")).lower()
         if err.get("Code") == "ResourceNotFound" or (err.get("Code") in ("ValidationException", "ValidationError")
-                                                     and ("not found" in msg.lower() or "could not find" in msg.lower())):
-            raise _NotFound(msg) from e
+                                                     and ("not found" in msg or "could not find" in msg)):
+            return _NOT_FOUND
         raise
 

@@ -256,8 +256,6 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
             its folder, an unresolvable image (each names the request field).
         AmtLocalError: a registry-less framework image and no sagemaker SDK installed.
     """
-    from amtlocal.backends.local._container import resolve_local_uri
-
     environ = os.environ if environ is None else environ
     out = copy.deepcopy(request)
     uploads: dict[tuple[str, str], Upload] = {}
@@ -271,7 +269,7 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
     odc = out.setdefault("OutputDataConfig", {})
     local_output = odc.get("S3OutputPath") or ""
     m = _S3.fullmatch(local_output)
-    if not local_output or (m and m.group(1) == PLACEHOLDER_BUCKET) or _is_local(local_output):
+    if not local_output or (m and m.group(1) == PLACEHOLDER_BUCKET) or is_local_uri(local_output):
         odc["S3OutputPath"] = f"s3://{dflt}/"
         for key in ("DebugHookConfig", "ProfilerConfig"):
             cfg = out.get(key) or {}
@@ -290,29 +288,29 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
     code_channel = None
     if "sagemaker_submit_directory" in hps:
         field = "HyperParameters.sagemaker_submit_directory"
-        code = str(_decode(hps["sagemaker_submit_directory"]))
-        if _is_local(code):
+        code = str(decode_hyperparameter(hps["sagemaker_submit_directory"]))
+        if is_local_uri(code):
             local = resolve_local_uri(code, Path(base_dir), field)
             if local.is_dir():
-                program = str(_decode(hps.get("sagemaker_program", '""')))
+                program = str(decode_hyperparameter(hps.get("sagemaker_program", '""')))
                 if program and not (local / program).is_file():
                     raise AmtValidationError("HyperParameters.sagemaker_program", f"entry point {program!r} not found in {str(local)!r}")
             elif not local.name.endswith((".tar.gz", ".tgz")):
                 raise AmtValidationError(field, f"{str(local)!r} must be a folder or a .tar.gz (sourcedir.tar.gz)")
             uri = add("code", local, f"{job}/source/{SOURCEDIR}", field)
-            hps["sagemaker_submit_directory"] = json.dumps(uri)
+            hps["sagemaker_submit_directory"] = encode_hyperparameter(uri)
             if out.get("EnableNetworkIsolation"):  # SDK v2: no network in the container, the code comes as a channel
-                hps["sagemaker_submit_directory"] = json.dumps(CODE_CHANNEL_SOURCEDIR)
+                hps["sagemaker_submit_directory"] = encode_hyperparameter(CODE_CHANNEL_SOURCEDIR)
                 code_channel = {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri,
                                                                 "S3DataDistributionType": "FullyReplicated"}},
                                 "ChannelName": "code"}
     if "sagemaker_program" in hps:
-        hps["sagemaker_region"] = json.dumps(region)
+        hps["sagemaker_region"] = encode_hyperparameter(region)
         hps.setdefault("sagemaker_container_log_level", DEFAULT_LOG_LEVEL)
 
     for i, ch in enumerate(out.get("InputDataConfig") or []):
         s3 = (ch.get("DataSource") or {}).get("S3DataSource")
-        if not s3 or not _is_local(s3.get("S3Uri", "")):
+        if not s3 or not is_local_uri(s3.get("S3Uri", "")):
             continue
         field = f"InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
         local = resolve_local_uri(s3["S3Uri"], Path(base_dir), field)
@@ -324,7 +322,7 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
         out.setdefault("InputDataConfig", []).append(code_channel)
 
     ck = out.get("CheckpointConfig") or {}
-    if ck.get("S3Uri") and _is_local(ck["S3Uri"]):
+    if ck.get("S3Uri") and is_local_uri(ck["S3Uri"]):
         local = Path(ck["S3Uri"].removeprefix("file://"))
         local = local if local.is_absolute() else Path(base_dir) / local
         key = f"{job}/checkpoints/"
@@ -347,9 +345,9 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
 
 def _tensorflow_model_dir(hyperparameters: dict[str, str], image: str, output: str, job: str) -> None:
     """TensorFlow's local ``model_dir`` ``"/opt/ml/model"`` -> ``"<output>/<job>/model"`` (SDK v2's S3 default)."""
-    if _decode(hyperparameters.get("model_dir", "null")) == LOCAL_MODEL_DIR and \
+    if decode_hyperparameter(hyperparameters.get("model_dir", "null")) == LOCAL_MODEL_DIR and \
             image.rsplit("/", 1)[-1].startswith("tensorflow-training:"):
-        hyperparameters["model_dir"] = json.dumps(f"{output.rstrip('/')}/{job}/model")
+        hyperparameters["model_dir"] = encode_hyperparameter(f"{output.rstrip('/')}/{job}/model")
 
 
 def check_training_request(request: dict[str, Any]) -> None:
