@@ -117,24 +117,16 @@ class Estimator:
                  enable_remote_debug: bool | None = None, enable_session_tag_chaining: bool | None = None,
                  training_plan: str | None = None, instance_placement_config: dict | None = None,
                  backend: Any = None, **kwargs: Any):
-        for old, new in RENAMED_ARGUMENTS.items():  # SDK v2's renamed_kwargs
-            if old in kwargs:
-                log.warning("the argument %s is renamed in SageMaker Python SDK v2 to %s", old, new)
-                locals_value = kwargs.pop(old)
-                if new == "instance_count":
-                    instance_count = locals_value
-                elif new == "instance_type":
-                    instance_type = locals_value
-                elif new == "max_run":
-                    max_run = locals_value
-                elif new == "use_spot_instances":
-                    use_spot_instances = locals_value
-                elif new == "max_wait":
-                    max_wait = locals_value
-                elif new == "volume_size":
-                    volume_size = locals_value
-                else:
-                    volume_kms_key = locals_value
+        renamed = {new: kwargs.pop(old) for old, new in RENAMED_ARGUMENTS.items() if old in kwargs}  # SDK v2's renamed_kwargs
+        for new in renamed:
+            log.warning("an argument is renamed in SageMaker Python SDK v2 to %s", new)
+        instance_count = renamed.get("instance_count", instance_count)
+        instance_type = renamed.get("instance_type", instance_type)
+        max_run = renamed.get("max_run", max_run)
+        use_spot_instances = renamed.get("use_spot_instances", use_spot_instances)
+        max_wait = renamed.get("max_wait", max_wait)
+        volume_size = renamed.get("volume_size", volume_size)
+        volume_kms_key = renamed.get("volume_kms_key", volume_kms_key)
         if kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument {next(iter(kwargs))!r}")
         if (subnets is None) != (security_group_ids is None):
