@@ -13,8 +13,17 @@ import logging
 import pytest
 
 import amtlocal
-from amtlocal import (Estimator, Framework, HuggingFace, PyTorch, SKLearn, TensorFlow, TrainingInput,
-                      UnexpectedStatusException, XGBoost)
+from amtlocal import (
+    Estimator,
+    Framework,
+    HuggingFace,
+    PyTorch,
+    SKLearn,
+    TensorFlow,
+    TrainingInput,
+    UnexpectedStatusException,
+    XGBoost,
+)
 from amtlocal.backends import Backend
 from amtlocal.exceptions import AmtValidationError, TrainingJobNotFound
 
@@ -226,7 +235,7 @@ def test_training_job_analytics_has_sdk_v2_columns(code):
     est = SKLearn("train.py", source_dir="code", framework_version="1.2-1", backend=be,
                   metric_definitions=[{"Name": "f1", "Regex": "f1: (.*)"}, {"Name": "loss", "Regex": "loss: (.*)"}])
     with pytest.raises(ValueError, match="not associated"):
-        est.training_job_analytics
+        _ = est.training_job_analytics
     est.fit("data", job_name="an")
     df = est.training_job_analytics.dataframe()
     assert list(df.columns) == ["timestamp", "metric_name", "value"]

@@ -7,11 +7,11 @@ import json
 import tarfile
 
 import pytest
-from conftest import fake_aws
 
 from amtlocal import PyTorch, SKLearn
 from amtlocal.backends.sagemaker import SageMakerBackend
 from amtlocal.exceptions import AmtValidationError, TrainingJobNotFound
+from amtlocal.testing import fake_aws
 
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole"
 BUCKET = "sagemaker-us-east-1-123456789012"

@@ -9,10 +9,10 @@ import json
 import tarfile
 
 import pytest
-from conftest import fake_aws
 
 import amtlocal
 from amtlocal.backends.sagemaker import SageMakerBackend, is_training_rewritten, plan_training_request
+from amtlocal.testing import fake_aws
 
 ROLE = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole"
 BUCKET = "sagemaker-us-east-1-123456789012"  # the default bucket for moto's account
@@ -249,8 +249,14 @@ def test_debugger_rules_profiler_and_tensorboard_objects_as_sdk_v2_sends_them(sd
     """SDK v2's own Rule / ProfilerRule / DebuggerHookConfig / ProfilerConfig / TensorBoardOutputConfig objects given
     to amtlocal's estimator give the request fields SDK v2 sends for them."""
     from moto import mock_aws
-    from sagemaker.debugger import (DebuggerHookConfig, ProfilerConfig, ProfilerRule, Rule, TensorBoardOutputConfig,
-                                    rule_configs)
+    from sagemaker.debugger import (
+        DebuggerHookConfig,
+        ProfilerConfig,
+        ProfilerRule,
+        Rule,
+        TensorBoardOutputConfig,
+        rule_configs,
+    )
 
     def kwargs():  # fresh objects for each side: the SDK fills defaults into them
         return dict(entry_point="train.py", source_dir="code", framework_version="2.1", py_version="py310",

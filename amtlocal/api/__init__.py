@@ -5,8 +5,12 @@ from amtlocal.api._frameworks import HuggingFace, PyTorch, SKLearn, TensorFlow, 
 from amtlocal.api._inputs import TrainingInput
 from amtlocal.api._parameter import CategoricalParameter, ContinuousParameter, IntegerParameter, ParameterRange
 from amtlocal.api._training_analytics import TrainingJobAnalytics
-from amtlocal.api._tuner import (HyperparameterTuner, Tuner, create_identical_dataset_and_algorithm_tuner,
-                                 create_transfer_learning_tuner)
+from amtlocal.api._tuner import (
+                                 HyperparameterTuner,
+                                 Tuner,
+                                 create_identical_dataset_and_algorithm_tuner,
+                                 create_transfer_learning_tuner,
+)
 from amtlocal.api._warm_start import WarmStartConfig, WarmStartTypes
 
 __all__ = [

@@ -31,7 +31,7 @@ def training_job_name_from_base(base: str, max_length: int = 63) -> str:
     """SDK v2's training job name: ``<base>-<YYYY-MM-DD-HH-MM-SS-mmm>`` (UTC, milliseconds), at most 63 characters
     (``sagemaker.utils.name_from_base``)."""
     moment = time.time()
-    stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(moment)) + "-%03d" % int((moment % 1) * 1000)
+    stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(moment)) + f"-{int((moment % 1) * 1000):03d}"
     base = re.sub(r"[^a-zA-Z0-9-]", "-", base).strip("-") or "training-job"
     return f"{base[: max_length - len(stamp) - 1]}-{stamp}"
 
