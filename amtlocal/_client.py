@@ -87,7 +87,7 @@ class LocalSageMakerClient:
         from botocore.errorfactory import ClientExceptionsFactory
 
         from amtlocal.backends.local import LocalBackend
-        from amtlocal.backends.local._container import region
+        from amtlocal.spec.placeholders import region
 
         self._backend = backend or LocalBackend()
         self._base_dir = Path(base_dir) if base_dir is not None else None
@@ -154,13 +154,13 @@ class LocalSageMakerClient:
         ValidationException (invalid spec, missing local paths, warm-start rules), ResourceInUse (name taken,
         case-insensitively).
         """
-        from amtlocal.backends.local._container import tuning_job_arn
+        from amtlocal.spec.placeholders import tuning_job_arn
         from amtlocal.exceptions import AmtLocalError, AmtValidationError, TuningJobExists
 
         op = "CreateHyperParameterTuningJob"
         self._validate(op, kwargs)
         name = kwargs["HyperParameterTuningJobName"]
-        if self._backend.store.resolve_name(name) is not None:
+        if self._backend.exists(name):
             raise self._error(op, "ResourceInUse", f"Resource Already Exists: Hyper Parameter Tuning Job with name {name} "
                                                    "already exists. Choose a different name.")
         try:
@@ -171,28 +171,8 @@ class LocalSageMakerClient:
             raise self._error(op, "ResourceInUse", str(e)) from None
         except AmtLocalError as e:
             raise self._error(op, "ValidationException", str(e)) from None
-        self._await_worker(name)
+        self._backend.wait_until_started(name)  # as on AMT, a Describe right after this sees the job under way
         return self._response({"HyperParameterTuningJobArn": tuning_job_arn(name)})
-
-    def _await_worker(self, name: str, timeout: float = 60.0) -> None:
-        """Return once the background worker runs the job (its first training job exists), or the job has ended.
-
-        As on AMT, what CreateHyperParameterTuningJob returns is a job already under way: a Describe or
-        ListTrainingJobsForHyperParameterTuningJob right after it sees it running. (A stop is honoured whenever it
-        comes: the worker ends its run on any stop request made after this create.)
-        """
-        from amtlocal.backends.local import _store as S
-
-        store = self._backend.store
-        worker = getattr(self._backend, "_workers", {}).get(name)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            study = store.load(name)
-            if study.user_attrs.get(S.A_STATUS) in S.TERMINAL_STATUSES or (worker is not None and worker.poll() is not None):
-                return
-            if any(t.user_attrs.get(S.T_ROLE) == "own" for t in study.get_trials(deepcopy=False)):
-                return
-            time.sleep(0.05)
 
     def describe_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
         """DescribeHyperParameterTuningJob. Errors: ParamValidationError; ClientError ResourceNotFound."""

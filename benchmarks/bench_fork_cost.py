@@ -65,7 +65,7 @@ def main() -> int:
         import subprocess
 
         subprocess.run([sys.executable, str(ROOT / "training" / "prepare_data.py")], check=True)
-    from amtlocal.backends.local._forkserver import modules_to_preload
+    from amtlocal.runners import modules_to_preload
 
     gc.disable()
     for name in modules_to_preload(SCRIPT, SCRIPT.parent) + ["narwhals"]:

@@ -119,7 +119,7 @@ os.close(w)
 print(os.read(r, 100).decode())
 os.waitpid(pid, 0)
 """
-    here = Path(__file__).resolve().parent.parent / "amtlocal" / "backends" / "local"
+    here = Path(__file__).resolve().parent.parent / "amtlocal" / "runners"
     out = subprocess.run([sys.executable, "-c", code, str(here)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1", "0"]

@@ -146,7 +146,7 @@ def test_register_cli_adds_the_pull_command(cloud_job, tmp_path, monkeypatch, ca
 
 
 def test_stored_summary_times_are_epoch_seconds():
-    from amtlocal.backends.sagemaker._pull import stored_summary
+    from amtlocal.store import stored_summary
 
     t = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
     assert stored_summary({"TrainingJobName": "a", "CreationTime": t, "TunedHyperParameters": {"x": "1"}}) == \

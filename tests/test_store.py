@@ -41,11 +41,11 @@ def test_storage_url_selects_an_rdb_storage(workdir, tmp_path, monkeypatch):
 def test_a_killed_holder_never_leaves_the_journal_locked(tmp_path):
     """flock is released by the kernel when its holder dies (Optuna's default symlink lock would stay for its grace
     period): a writer killed inside the lock does not block the next one."""
-    from amtlocal.backends.local._store import FlockJournalLock
+    from amtlocal.store import FlockJournalLock
 
     path = str(tmp_path / "store.journal.lock")
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nsys.path[:0] = [sys.argv[1]]\n"
-                               "from amtlocal.backends.local._store import FlockJournalLock\n"
+                               "from amtlocal.store import FlockJournalLock\n"
                                "FlockJournalLock(sys.argv[2]).acquire(); print('held', flush=True); time.sleep(60)",
                                os.getcwd(), path], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -122,7 +122,7 @@ def test_ctrl_c_while_the_job_is_being_created_leaves_it_whole_and_stopped(workd
     """A Ctrl-C that lands during set-up (here: right after the study is created) is taken once set-up is done:
     the job is complete, Stopped and resumable, never half-made or InProgress without a tuner."""
     from amtlocal.backends.local import LocalStore, LocalTuningJob, describe
-    from amtlocal.backends.local._store import LocalStore as Store
+    from amtlocal.store import LocalStore as Store
     from amtlocal.spec import TuningSpec
 
     use_script(workdir, GOOD_SCRIPT)
@@ -173,7 +173,7 @@ def test_probing_the_job_lock_never_makes_a_tuner_fail_to_take_it(tmp_path):
     tuner runs the job (acquire retries a lock held only briefly)."""
     import threading
 
-    from amtlocal.backends.local._store import JobLock
+    from amtlocal.store import JobLock
 
     path = tmp_path / "jobs" / "j" / "tuner.lock"
     done = threading.Event()
@@ -197,20 +197,19 @@ def test_a_stop_never_overwrites_the_status_a_tuner_writes(workdir, tmp_path, mo
     """While a tuner holds the job, `stop` only raises the request count: describe shows Stopping, and the status
     the tuner writes last (here Completed, as when it finishes at the same moment) is what stays."""
     from amtlocal.backends.local import LocalBackend, LocalStore, describe
-    from amtlocal.backends.local import _store as S
 
     use_script(workdir, GOOD_SCRIPT)
     store = LocalStore(tmp_path / "home")
     run_job(make_request("race", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
     study = store.load("race")
-    study.set_user_attr(S.A_STATUS, "InProgress")  # as a running tuner has it
+    study.set_user_attr("status", "InProgress")  # as a running tuner has it
     monkeypatch.setattr(LocalBackend, "STOP_TAKEN_SECONDS", 0.3)  # this "tuner" never takes the request
     tuner = store.lock("race").acquire()
     try:
         LocalBackend(store).stop("race")
-        assert study.user_attrs[S.A_STATUS] == "InProgress"  # not written by the stop
+        assert study.user_attrs["status"] == "InProgress"  # not written by the stop
         assert describe(store.load("race"))["HyperParameterTuningJobStatus"] == "Stopping"
-        study.set_user_attr(S.A_STATUS, "Completed")  # the tuner's last word
+        study.set_user_attr("status", "Completed")  # the tuner's last word
     finally:
         tuner.release()
     assert describe(store.load("race"))["HyperParameterTuningJobStatus"] == "Completed"
@@ -237,7 +236,7 @@ def test_a_stop_while_a_background_start_sets_up_ends_that_run(workdir, tmp_path
     """fit(wait=False) holds the job while it sets up; a stop then must end the worker's run, not be swallowed."""
     import threading
 
-    from amtlocal.backends.local import _tuning
+    from amtlocal.backends import local as _tuning
 
     backend, req = _background(workdir, tmp_path, "setup", monkeypatch)
     original = _tuning.LocalTuningJob.prepare
@@ -299,7 +298,7 @@ def test_a_stop_while_a_holder_that_will_not_run_the_job_has_it(workdir, tmp_pat
 
 
 def test_ctrl_c_while_a_background_start_sets_up_leaves_the_job_stopped_and_no_worker(workdir, tmp_path, monkeypatch):
-    from amtlocal.backends.local import _tuning
+    from amtlocal.backends import local as _tuning
 
     backend, req = _background(workdir, tmp_path, "bgint", monkeypatch)
     original = _tuning.LocalTuningJob.prepare
@@ -322,7 +321,8 @@ def test_ctrl_c_while_a_background_start_sets_up_leaves_the_job_stopped_and_no_w
 
 
 def test_the_background_worker_holds_the_handed_over_lock_and_a_foreign_ctrl_c_never_stops_its_job(workdir, tmp_path, monkeypatch):
-    from amtlocal.backends.local import LocalBackend, _tuning
+    from amtlocal.backends import local as _tuning
+    from amtlocal.backends.local import LocalBackend
 
     backend, req = _background(workdir, tmp_path, "handed", monkeypatch)
     use_script(workdir, "import time\ntime.sleep(30)\nprint('f1: 1')\n")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from amtlocal.backends._base import Backend
+from amtlocal.backends._base import Backend, Progress
 from amtlocal.exceptions import AmtValidationError
 
 BACKENDS = ("local", "sagemaker")
@@ -34,4 +34,4 @@ def get_backend(name: str | Backend | None = None, **kwargs) -> Backend:
     return SageMakerBackend(**kwargs)
 
 
-__all__ = ["Backend", "BACKENDS", "backend_name", "get_backend"]
+__all__ = ["Backend", "BACKENDS", "Progress", "backend_name", "get_backend"]

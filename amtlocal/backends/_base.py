@@ -7,12 +7,33 @@ from __future__ import annotations
 
 import abc
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from amtlocal.exceptions import UnexpectedStatusException
+from amtlocal.lifecycle import TERMINAL_STATUSES
 
-TERMINAL = ("Completed", "Failed", "Stopped", "DeleteFailed")
+TERMINAL = TERMINAL_STATUSES  # the one definition lives in amtlocal.lifecycle
+
+
+@dataclass
+class Progress:
+    """A progress snapshot of a tuning job, as ``create_tuning_job(progress=...)`` reports it after every change.
+
+    Attributes:
+        name: HyperParameterTuningJobName.
+        finished: training jobs finished (counted toward MaxNumberOfTrainingJobs); total: that limit.
+        running: training jobs running now.
+        best: the best objective value so far, or None; metric: the objective's MetricName.
+    """
+
+    name: str
+    finished: int
+    total: int
+    running: int
+    best: float | None
+    metric: str
 
 
 class Backend(abc.ABC):
@@ -96,3 +117,34 @@ class Backend(abc.ABC):
 
     def _check_alive(self, name: str, desc: dict[str, Any]) -> None:
         """Hook for backends that can tell a job will never end (e.g. its worker died)."""
+
+    # -- training jobs (issue 13). Not abstract yet, so that a backend without them still instantiates; each raises
+    # NotImplementedError until the backend implements it. ------------------------------------------------------------
+    def create_training_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
+                            progress: Callable | None = None) -> dict[str, Any]:
+        """CreateTrainingJob: start training job ``request`` (a CreateTrainingJob request; local paths or ``file://``
+        URIs allowed where S3 URIs go, relative to ``base_dir``). Returns its DescribeTrainingJob response: at the
+        end with ``wait``, else right after the start.
+
+        Raises:
+            AmtValidationError: the request is invalid (before the job starts).
+        """
+        raise NotImplementedError(f"the {self.name} backend does not run training jobs yet")
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        """DescribeTrainingJob response of a standalone training job or a tuning job's. Raises TrainingJobNotFound."""
+        raise NotImplementedError(f"the {self.name} backend does not describe training jobs yet")
+
+    def training_jobs(self, **kwargs: Any) -> dict[str, Any]:
+        """ListTrainingJobs response (``{"TrainingJobSummaries": [...], "NextToken"?}``) for its request parameters:
+        NameContains, StatusEquals, CreationTimeAfter/Before, SortBy (Name | CreationTime | Status), SortOrder,
+        MaxResults, NextToken."""
+        raise NotImplementedError(f"the {self.name} backend does not list training jobs yet")
+
+    def stop_training_job(self, name: str) -> None:
+        """StopTrainingJob. Raises TrainingJobNotFound."""
+        raise NotImplementedError(f"the {self.name} backend does not stop training jobs yet")
+
+    def training_job_logs(self, name: str) -> Iterator[str]:
+        """The log lines of training job ``name`` so far (stdout and stderr as written). Raises TrainingJobNotFound."""
+        raise NotImplementedError(f"the {self.name} backend does not read training job logs yet")

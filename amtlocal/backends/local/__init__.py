@@ -1,9 +1,11 @@
-"""The local backend: an Optuna study per tuning job, training jobs as script-mode child processes."""
+"""The local backend: an Optuna study per tuning job (the scheduler), training jobs run by ``amtlocal.runners``,
+records in ``amtlocal.store``, statuses and transitions in ``amtlocal.lifecycle``."""
+from amtlocal.backends._base import Progress
 from amtlocal.backends.local._backend import LocalBackend
 from amtlocal.backends.local._container import ScriptModeJob
-from amtlocal.backends.local._records import describe, list_training_jobs
-from amtlocal.backends.local._store import LocalStore, default_home
-from amtlocal.backends.local._tuning import LocalTuningJob, Progress
+from amtlocal.backends.local._responses import describe, list_training_jobs
+from amtlocal.backends.local._scheduler import LocalTuningJob
+from amtlocal.store import LocalStore, default_home
 
 __all__ = ["LocalBackend", "LocalStore", "LocalTuningJob", "Progress", "ScriptModeJob", "default_home", "describe",
            "list_training_jobs"]

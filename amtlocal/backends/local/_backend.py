@@ -1,4 +1,4 @@
-"""LocalBackend: the Backend interface over the local store and :class:`LocalTuningJob`.
+"""LocalBackend: the Backend interface over the local store, the lifecycle and the scheduler (:class:`LocalTuningJob`).
 
 ``create_tuning_job(wait=False)`` starts a detached worker process (``python -m amtlocal.backends.local._worker``)
 in its own session: like a cloud tuning job, it keeps running when the Python process that launched it exits. Its
@@ -12,14 +12,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+from amtlocal import lifecycle
 from amtlocal.backends._base import Backend
-from amtlocal.backends.local import _records as R
-from amtlocal.backends.local import _store as S
-from amtlocal.backends.local._tuning import LocalTuningJob
-from amtlocal.exceptions import AmtLocalError, TuningJobBusy, TuningJobNotFound
+from amtlocal.backends.local import _responses
+from amtlocal.backends.local._scheduler import LocalTuningJob
+from amtlocal.exceptions import AmtLocalError, TuningJobNotFound
+from amtlocal.lifecycle import TERMINAL_STATUSES, TuningJobStatus
 from amtlocal.spec import TuningSpec
+from amtlocal.store import INHERITED_LOCK_ENV, JobLock, LocalStore
 
 
 class LocalBackend(Backend):
@@ -32,11 +34,11 @@ class LocalBackend(Backend):
     """
 
     name = "local"
-    STOP_TAKEN_SECONDS = 5.0  # how long stop() waits for the job's holder to take the request or let go
+    STOP_TAKEN_SECONDS = lifecycle.STOP_TAKEN_SECONDS  # how long stop() waits for the job's holder to take the request
 
-    def __init__(self, store: S.LocalStore | None = None, home: str | os.PathLike | None = None,
+    def __init__(self, store: LocalStore | None = None, home: str | os.PathLike | None = None,
                  storage_url: str | None = None, stop_grace: float | None = None):
-        self.store = store or S.LocalStore(home, storage_url)
+        self.store = store or LocalStore(home, storage_url)
         self.stop_grace = stop_grace
         self._workers: dict[str, subprocess.Popen] = {}
 
@@ -51,46 +53,22 @@ class LocalBackend(Backend):
                 # left InProgress or Stopping with no tuner. Only for a job this process ran: never another tuner's.
                 if job.taken and not self.store.shared:
                     with contextlib.suppress(Exception):
-                        if R.describe(self.store.load(job.spec.name))["HyperParameterTuningJobStatus"] in ("InProgress", "Stopping"):
+                        if self.describe(job.spec.name)["HyperParameterTuningJobStatus"] in (TuningJobStatus.IN_PROGRESS, TuningJobStatus.STOPPING):
                             self.stop(job.spec.name)
                 raise
             return
-        # Every error a user can fix surfaces here, in the caller, before the worker starts; under the job's lock, so
-        # that a job another tuner runs is refused here (TuningJobBusy) and two callers never create it twice. The
-        # worker inherits the lock itself (the locked descriptor): there is no moment when the job is free between
-        # this caller and its worker. A Ctrl-C meanwhile is taken once the job is consistent: Stopped, no worker.
         from amtlocal.backends.local._process import deferred_sigint
 
-        job.spec.validate()
-        stops_seen = self.store.stops_to_honour_from(job.spec.name)  # before the lock: a stop from now on ends the run
+        job.spec.validate()  # every error a user can fix surfaces here, before the worker starts
+        name = job.spec.name
         with deferred_sigint() as interrupted:
-            lock = None if self.store.shared else self.store.lock(job.spec.name).acquire()
-            worker, spawning = None, False
-            try:
-                try:
-                    study = job.prepare()
-                except BaseException:
-                    self.store.drop_unused_job_dir(job.spec.name)  # under the lock: nobody is between its checks and removal
-                    raise
-                if interrupted.is_set():
-                    if lock is not None and study.user_attrs.get(S.A_STATUS) == "InProgress":
-                        S.mark_stopped(study)
-                    raise KeyboardInterrupt
-                if lock is not None and study.user_attrs.get(S.A_STATUS) == "Stopped" and S.stop_requests(study.user_attrs) <= stops_seen:
-                    # Resumed in the background: InProgress from now on (what the worker's run writes), so that a
-                    # describe or wait() right after this call never sees the old Stopped and returns.
-                    S.mark_running(study, stops_seen)
-                spawning = True
-                worker = self._workers[job.spec.name] = self._start_worker(job.spec.name, stops_seen, lock)
-            finally:
-                if lock is not None and spawning:
-                    # The worker holds the lock now (or, if the start failed, nobody else has the descriptor): this
-                    # process only lets go of its own; unlocking would unlock the worker's too (one open file).
-                    lock.hand_over()
-                elif lock is not None:
-                    lock.release()
+            def start_worker(stops_seen: int, lock: JobLock | None) -> subprocess.Popen:
+                worker = self._workers[name] = self._start_worker(name, stops_seen, lock)
+                return worker
 
-    def _start_worker(self, name: str, stops_seen: int, lock: S.JobLock | None) -> subprocess.Popen:
+            lifecycle.start_in_background(self.store, name, job.prepare, start_worker, interrupted)
+
+    def _start_worker(self, name: str, stops_seen: int, lock: JobLock | None) -> subprocess.Popen:
         """Start the background worker of tuning job ``name``, handing it the held job lock (its descriptor)."""
         log_path = self.store.job_dir(name) / "tuner.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,34 +80,35 @@ class LocalBackend(Backend):
             env["AMTLOCAL_STOP_GRACE_SECONDS"] = str(self.stop_grace)
         pass_fds: tuple[int, ...] = ()
         if lock is not None:
-            env[S.INHERITED_LOCK_ENV] = str(lock.fileno())
+            env[INHERITED_LOCK_ENV] = str(lock.fileno())
             pass_fds = (lock.fileno(),)
         with open(log_path, "ab") as logf:
             return subprocess.Popen([sys.executable, "-m", "amtlocal.backends.local._worker", name, str(stops_seen)],
                                     stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env,
                                     start_new_session=True, pass_fds=pass_fds)
 
+    def wait_until_started(self, name: str, timeout: float = 60.0) -> None:
+        """Return once tuning job ``name`` has a training job, or has ended, or its background worker (started by
+        this backend) has exited; at the latest after ``timeout`` seconds. Raises TuningJobNotFound."""
+        worker = self._workers.get(name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            study = self.store.load(name)
+            if self.store.tuning_job(study).status in TERMINAL_STATUSES or (worker is not None and worker.poll() is not None):
+                return
+            if any(t.role == "own" for t in self.store.trials(study, role=None)):
+                return
+            time.sleep(0.05)
+
     def describe(self, name: str) -> dict[str, Any]:
-        return R.describe(self.store.load(name))
+        return _responses.describe(self.store.load(name))
 
     def list_training_jobs(self, name: str, **kwargs: Any) -> dict[str, Any]:
-        return R.list_training_jobs(self.store.load(name), **kwargs)
+        return _responses.list_training_jobs(self.store.load(name), **kwargs)
 
     def metric_series(self, tuning_job_name: str, training_job_name: str) -> list[dict[str, Any]]:
         """Read ``<home>/jobs/<tuning job>/<training job>/logs/metrics.jsonl`` (empty if the job has none)."""
-        import json
-
-        path = self.store.training_job_dir(tuning_job_name, training_job_name) / "logs" / "metrics.jsonl"
-        if not path.exists():
-            return []
-        out = []
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    out.append(json.loads(line))
-                except ValueError:  # a line cut short by a killed tuner
-                    continue
-        return out
+        return self.store.metric_series(tuning_job_name, training_job_name)
 
     def list_tuning_jobs(self) -> list[dict[str, Any]]:
         """For each stored tuning job, newest first: ListHyperParameterTuningJobs' summary fields (name, ARN, status,
@@ -142,9 +121,9 @@ class LocalBackend(Backend):
             self.store.drop_unused_job_dirs(names)  # folders of tuners killed before they created their job
         for name in names:
             study = self.store.load(name)
-            d = R.describe(study)
+            d = _responses.describe(study)
             out.append({
-                "InterruptedTrainingJobs": sum(1 for t in R.own_trials(study) if t.user_attrs.get(S.T_INTERRUPTED)),
+                "InterruptedTrainingJobs": sum(1 for t in self.store.trials(study) if t.interrupted),
                 "HyperParameterTuningJobName": d["HyperParameterTuningJobName"],
                 "HyperParameterTuningJobArn": d["HyperParameterTuningJobArn"],
                 "HyperParameterTuningJobStatus": d["HyperParameterTuningJobStatus"],
@@ -162,62 +141,42 @@ class LocalBackend(Backend):
         """StopHyperParameterTuningJob. A live tuner is asked to stop (``describe`` shows Stopping until it has stopped
         its training jobs, then Stopped); with none, the training jobs a dead tuner left running are ended and
         recorded Stopped (run again on resume) and the job is Stopped now. A Completed or Failed job, or a Stopped one
-        no tuner is taking up again, is left as it is.
-
-        The request is counted in the store (``S.stop_requests``); a run compares the count with the one it started from; the
-        status is written only by whoever holds the job's lock, so a stop never overwrites a tuner's last word.
+        no tuner is taking up again, is left as it is. See :mod:`amtlocal.lifecycle` for the protocol.
 
         Raises:
             TuningJobNotFound: no tuning job of that name.
         """
-        study = self.store.load(name)
-        if study.user_attrs.get(S.A_STATUS) in ("Completed", "Failed"):
-            return
-        if self.store.shared:  # no job lock: every worker, wherever it runs, sees the request and stops
-            S.add_stop_request(study)
-            return
-        if self._stop_here(study):
-            return
-        # Someone holds the job. A tuner read its starting count before it took the job, so this request (made after
-        # finding the job taken) is above it, and it says it took it by writing Stopping. A holder that will not run
-        # the job (a refused or finished `tune`, a `stop`) lets go soon: then the job is stopped here.
-        S.add_stop_request(study)
-        deadline = time.monotonic() + self.STOP_TAKEN_SECONDS
-        while time.monotonic() < deadline:
-            time.sleep(0.1)
-            if self.store.load(study.study_name).user_attrs.get(S.A_STATUS) in ("Stopping", *S.TERMINAL_STATUSES):
-                return
-            if self._stop_here(study):
-                return
+        lifecycle.stop_tuning_job(self.store, name, self.STOP_TAKEN_SECONDS)
 
-    def _stop_here(self, study) -> bool:
-        """With no tuner holding the job: end what a dead tuner left running, mark the job Stopped; True. False when
-        a tuner holds the job. Also raises the request count, so a worker started before this stop never runs."""
-        from amtlocal.backends.local import _recovery
+    # -- training jobs ------------------------------------------------------------------------------------------------
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        """DescribeTrainingJob of a tuning job's training job (or a stored standalone one). Raises TrainingJobNotFound."""
+        from amtlocal.backends.local import _training_jobs
 
-        try:
-            lock = self.store.lock(study.study_name).acquire()
-        except TuningJobBusy:
-            return False
-        try:
-            status = study.user_attrs.get(S.A_STATUS)
-            if status in ("Completed", "Failed"):
-                return True
-            S.add_stop_request(study)  # also for a Stopped job: a background worker about to resume it must not
-            if status == "Stopped":
-                return True
-            _recovery.recover_orphans(study, self.store)
-            S.mark_stopped(study)
-            return True
-        finally:
-            lock.release()
+        return _training_jobs.describe_training_job(self.store, name)
+
+    def training_jobs(self, **kwargs: Any) -> dict[str, Any]:
+        """ListTrainingJobs over every stored training job (see :func:`_training_jobs.list_training_jobs`)."""
+        from amtlocal.backends.local import _training_jobs
+
+        return _training_jobs.list_training_jobs(self.store, **kwargs)
+
+    def training_job_logs(self, name: str) -> Iterator[str]:
+        """The lines of ``logs/output.log`` of training job ``name`` so far. Raises TrainingJobNotFound."""
+        rec = self.store.find_training_job(name)
+        path = self.store.training_job_dir(rec.tuning_job_name, rec.name) / "logs" / "output.log"
+        if not path.exists():
+            return
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                yield line.rstrip("\n")
 
     def _check_alive(self, name: str, desc: dict[str, Any]) -> None:
         worker = self._workers.get(desc["HyperParameterTuningJobName"])
         if worker is not None and worker.poll() is not None:
             # The worker ended; give the store a moment, then the job must be terminal.
             time.sleep(0.5)
-            if self.describe(name)["HyperParameterTuningJobStatus"] not in S.TERMINAL_STATUSES:
+            if self.describe(name)["HyperParameterTuningJobStatus"] not in TERMINAL_STATUSES:
                 log = self.store.job_dir(desc["HyperParameterTuningJobName"]) / "tuner.log"
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 raise AmtLocalError(f"the tuner process of {name} exited with code {worker.returncode} before the job ended; tuner.log ends:\n{tail}")

@@ -1,8 +1,9 @@
 """One training job as a child process: start, stream and scrape its output, enforce its time limit, stop it.
 
-- Start: :meth:`TrainingJobProcess._spawn` is the one place a child is created: an argv list (never a shell), the
-  environment built by :class:`ScriptModeJob`, stdin from /dev/null, stdout and stderr as pipes, and a new session,
-  so the child leads its own process group (group id = its pid). Stopping a job, or its end, ends that whole group:
+- Start: :meth:`TrainingJobProcess._spawn` is the one place a child is created, by a runner (``amtlocal.runners``:
+  a new process, or a fork of a warm fork server): an argv list (never a shell), the environment built by
+  :class:`ScriptModeJob`, stdin from /dev/null, stdout and stderr as pipes, and a new session, so the child leads its
+  own process group (group id = its pid). Stopping a job, or its end, ends that whole group:
   grandchildren it left behind go with it (as a container's processes go with the container). A descendant that
   leaves the group on purpose (``setsid``) is out of reach; its output is read for a short while, then dropped.
 - Output: one reader thread per pipe takes chunks of :data:`~amtlocal.metrics.READ_CHUNK_BYTES` with a single
@@ -25,16 +26,15 @@ import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 from amtlocal.backends.local._container import ScriptModeJob
+from amtlocal.lifecycle import TrainingJobOutcome
 from amtlocal.metrics import READ_CHUNK_BYTES, LineSplitter, MetricPoint, MetricScraper, line_text, objective_outcome
+from amtlocal.runners import BaseRunner, Command, ProcessRunner
 
 log = logging.getLogger(__name__)
 
@@ -44,32 +44,6 @@ TAIL_LINE_CHARS = 512  # each remembered tail line is cut to this (a line may be
 ERROR_MESSAGE_CHARS = 700  # the end of stderr kept in ErrorMessage, so ExitCode and the error fit in FailureReason
 FAILURE_REASON_MAX = 1024  # FailureReason max length in the API model
 READER_JOIN_SECONDS = 10.0  # after the group is ended, how long the readers may take to drain the pipes
-
-
-@dataclass
-class TrainingJobOutcome:
-    """How a training job ended, in AMT terms.
-
-    Attributes:
-        status: ``Completed`` | ``Failed`` | ``Stopped`` (TrainingJobStatus).
-        failure_reason: FailureReason (at most 1024 characters) or None.
-        exit_code: the entry point's exit code (negative: killed by that signal), None if it never started.
-        start_time, end_time: epoch seconds (TrainingStartTime, TrainingEndTime).
-        final_metrics: metric name -> last value (FinalMetricDataList).
-        objective: the final objective value when usable, else None (ObjectiveStatus Failed).
-        objective_reason: why ``objective`` is None.
-        stop_reason: why the job was stopped, when it was.
-    """
-
-    status: str
-    failure_reason: str | None
-    exit_code: int | None
-    start_time: float
-    end_time: float
-    final_metrics: dict[str, float] = field(default_factory=dict)
-    objective: float | None = None
-    objective_reason: str | None = None
-    stop_reason: str | None = None
 
 
 class TrainingJobProcess:
@@ -85,13 +59,14 @@ class TrainingJobProcess:
         max_runtime: StoppingCondition.MaxRuntimeInSeconds (seconds).
         on_metric: called from a reader thread with each :class:`MetricPoint` as it is scraped.
         stop_grace: seconds between SIGTERM and SIGKILL.
+        runner: where the process runs (default: a new process, :class:`~amtlocal.runners.ProcessRunner`).
     """
 
     def __init__(self, job: ScriptModeJob, job_dir: Path, name: str, wire_hyperparameters: dict[str, str],
                  metric_definitions: list[dict], objective_name: str, max_runtime: float,
                  on_metric: Callable[[MetricPoint], None] | None = None,
-                 stop_grace: float = DEFAULT_STOP_GRACE_SECONDS, spawner: Callable | None = None):
-        self.spawner = spawner  # a warm fork server's spawn(argv, env, cwd), or None for a new process per job
+                 stop_grace: float = DEFAULT_STOP_GRACE_SECONDS, runner: BaseRunner | None = None):
+        self.runner = runner or ProcessRunner()
         self.job, self.job_dir, self.name = job, Path(job_dir), name
         self.wire_hyperparameters = wire_hyperparameters
         self.scraper = MetricScraper(metric_definitions)
@@ -141,20 +116,8 @@ class TrainingJobProcess:
             self._readers.append(t)
 
     def _spawn(self, argv: list[str], env: dict[str, str], cwd: Path):
-        """Create the child process; the only place one is created.
-
-        A replacement (e.g. a fork server) must return an object with ``pid``, ``wait(timeout)`` (raising
-        ``subprocess.TimeoutExpired``), ``returncode`` (negative: killed by that signal), and ``stdout`` / ``stderr``
-        binary pipes (``read1`` or ``read``), and must keep the contract: ``argv`` run as given (no shell), exactly
-        ``env``, working folder ``cwd``, stdin /dev/null, and a new session so that the process group id is ``pid``.
-        """
-        if self.spawner is not None and argv[0] == sys.executable and argv[1].endswith(".py"):
-            try:
-                return self.spawner(argv, env, cwd)
-            except OSError as e:  # the fork server is gone: this job gets a process of its own
-                log.warning("%s: fork server unavailable (%s); starting a new process", self.name, e)
-        return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True, bufsize=0)
+        """Create the child process through the runner; the only place one is created (see BaseRunner's contract)."""
+        return self.runner.start(Command(argv, env, cwd, self.name))
 
     # -- output ---------------------------------------------------------------------------------------------------
     def _pump(self, stream, is_err: bool) -> None:
@@ -229,26 +192,21 @@ class TrainingJobProcess:
 
     def _signal(self, sig: int) -> bool:
         """Signal the job's process group; False when there is no such group."""
-        try:
-            os.killpg(self.popen.pid, sig)
-            return True
-        except (ProcessLookupError, PermissionError):
-            return False
+        return self.runner.stop(self.popen, sig)
 
     def wait(self) -> TrainingJobOutcome:
         """Block until the job ends (enforcing MaxRuntimeInSeconds and the stop grace); return its outcome."""
         assert self.popen is not None, "start() first"
         deadline = self.start_time + self.max_runtime
         while True:
-            try:
-                rc = self.popen.wait(timeout=0.2)
+            rc = self.runner.poll(self.popen, timeout=0.2)
+            if rc is not None:
                 break
-            except subprocess.TimeoutExpired:
-                now = time.time()
-                if now >= deadline and self._stop_at is None:
-                    self.stop("MaxRuntimeExceeded", f"MaxRuntimeExceeded: Training job runtime exceeded MaxRuntimeInSeconds provided ({self.max_runtime:g} s)")
-                if self._stop_at is not None and now >= self._stop_at + self.stop_grace:
-                    self._signal(signal.SIGKILL)
+            now = time.time()
+            if now >= deadline and self._stop_at is None:
+                self.stop("MaxRuntimeExceeded", f"MaxRuntimeExceeded: Training job runtime exceeded MaxRuntimeInSeconds provided ({self.max_runtime:g} s)")
+            if self._stop_at is not None and now >= self._stop_at + self.stop_grace:
+                self._signal(signal.SIGKILL)
         # Whatever the entry point left behind in its group goes too, so the pipes close and nothing lingers.
         self._signal(signal.SIGKILL)
         for t in self._readers:

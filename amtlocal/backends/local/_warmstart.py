@@ -12,13 +12,14 @@ Parent values outside the child's (possibly narrowed) ranges (documented choice)
 """
 from __future__ import annotations
 
-from amtlocal.backends.local import _store
 from amtlocal.backends.local._container import RESERVED_HYPERPARAMETERS
-from amtlocal.backends.local._records import best_of, own_trials
+from amtlocal.backends.local._responses import best_of
 from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
+from amtlocal.lifecycle import TERMINAL_STATUSES
 from amtlocal.spec.definitions import definitions, objective_of, ranges_of
 from amtlocal.spec.ranges import KINDS, Range
-from amtlocal.spec.summaries import summary_params, summary_trial
+from amtlocal.spec.summaries import summary_params
+from amtlocal.store import LocalStore
 
 _PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
 
@@ -36,7 +37,7 @@ def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str,
     return set(static) | set(kinds), kinds, static
 
 
-def load_parents(store: _store.LocalStore, request: dict) -> list:
+def load_parents(store: LocalStore, request: dict) -> list:
     """Check AMT's warm-start rules against the stored parents; return their studies in request order.
 
     Raises:
@@ -56,11 +57,11 @@ def load_parents(store: _store.LocalStore, request: dict) -> list:
             study = store.load(name)
         except TuningJobNotFound:
             raise AmtValidationError(field, f"parent tuning job {name!r} not found in the local store (pull a cloud job with `amtlocal pull`)") from None
-        attrs = study.user_attrs
-        status = attrs.get(_store.A_STATUS)
-        if status not in _store.TERMINAL_STATUSES:
+        record = store.tuning_job(study)
+        status = record.status
+        if status not in TERMINAL_STATUSES:
             raise AmtValidationError(field, f"parent tuning job {name!r} is {status}; a parent must be Completed, Stopped or Failed")
-        preq = attrs[_store.A_REQUEST]
+        preq = record.request
         pobj = objective_of(preq)
         if (pobj["MetricName"], pobj["Type"]) != (child_obj["MetricName"], child_obj["Type"]):
             raise AmtValidationError("HyperParameterTuningJobConfig.HyperParameterTuningJobObjective",
@@ -76,14 +77,14 @@ def load_parents(store: _store.LocalStore, request: dict) -> list:
     return studies
 
 
-def apply(study, request: dict, space: dict[str, Range], parents: list) -> int:
+def apply(store: LocalStore, study, request: dict, space: dict[str, Range], parents: list) -> int:
     """Seed ``study`` from ``parents`` as the WarmStartType says. Returns the number of history trials added."""
     ws = request["WarmStartConfig"]
     otype = objective_of(request)["Type"]
     added = 0
     for parent in parents:
-        _, _, pstatic = _names_and_kinds(parent.user_attrs[_store.A_REQUEST])
-        summaries = [t.user_attrs[_store.T_SUMMARY] for t in own_trials(parent)]
+        _, _, pstatic = _names_and_kinds(store.tuning_job(parent).request)
+        summaries = store.summaries(parent)
         if ws["WarmStartType"] == "TransferLearning":
             best = best_of(summaries, otype)
             point = summary_params(best, space, pstatic, clip=True) if best else None
@@ -93,7 +94,6 @@ def apply(study, request: dict, space: dict[str, Range], parents: list) -> int:
         for s in summaries:
             # A job without a usable objective, or with values outside the child's ranges, becomes a FAIL trial:
             # kept for OverallBestTrainingJob, outside the sampler's view.
-            attrs = {_store.T_ROLE: "history", _store.T_SUMMARY: s, "parent": parent.study_name}
-            study.add_trial(summary_trial(s, space, attrs, static=pstatic))
+            store.add_history(study, s, parent.study_name, space, static=pstatic)
             added += 1
     return added

@@ -7,18 +7,18 @@ import logging
 import sys
 from pathlib import Path
 
-from amtlocal.backends.local._store import A_BASE_DIR, A_REQUEST, LocalStore
-from amtlocal.backends.local._tuning import LocalTuningJob
+from amtlocal.backends.local._scheduler import LocalTuningJob
 from amtlocal.spec import TuningSpec
+from amtlocal.store import LocalStore
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     store = LocalStore()
-    study = store.load(argv[0])
-    spec = TuningSpec(study.user_attrs[A_REQUEST], Path(study.user_attrs[A_BASE_DIR]))
-    # It holds the job's lock from its start: its caller handed it over (see LocalBackend.create_tuning_job).
+    record = store.tuning_job(argv[0])
+    spec = TuningSpec(record.request, Path(record.base_dir or "."))
+    # It holds the job's lock from its start: its caller handed it over (see lifecycle.start_in_background).
     desc = LocalTuningJob(spec, store).run(stops_seen=int(argv[1]) if len(argv) > 1 else None)
     logging.info("%s ended %s", argv[0], desc["HyperParameterTuningJobStatus"])
     return 0

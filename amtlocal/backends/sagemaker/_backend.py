@@ -454,7 +454,7 @@ class SageMakerBackend(Backend):
 
 def _progress(desc: dict[str, Any]):
     """A ``Progress`` snapshot (the shape the CLI's progress printer takes) from DescribeHyperParameterTuningJob."""
-    from amtlocal.backends.local._tuning import Progress
+    from amtlocal.backends._base import Progress
 
     c = desc.get("TrainingJobStatusCounters") or {}
     running = c.get("InProgress", 0)

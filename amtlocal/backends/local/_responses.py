@@ -10,10 +10,11 @@ import datetime as dt
 import math
 from typing import Any, Iterable
 
-from amtlocal.backends.local import _store as S
-from amtlocal.backends.local._container import tuning_job_arn
+from amtlocal.lifecycle import TrainingJobStatus, visible_status
 from amtlocal.spec import objective_of
+from amtlocal.spec.placeholders import tuning_job_arn
 from amtlocal.spec.summaries import objective_succeeded as _succeeded
+from amtlocal.store import read_tuning_job, summaries_of
 
 _TIME_KEYS = ("CreationTime", "TrainingStartTime", "TrainingEndTime")
 SORT_KEYS = ("Name", "CreationTime", "Status", "FinalObjectiveMetricValue")
@@ -30,15 +31,6 @@ def summary_out(stored: dict) -> dict:
         if k in out:
             out[k] = _ts(out[k])
     return out
-
-
-def own_trials(study) -> list:
-    """The study's trials that are training jobs of this tuning job (not warm-start history), in creation order."""
-    return [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(S.T_ROLE) == "own" and S.T_SUMMARY in t.user_attrs]
-
-
-def history_trials(study) -> list:
-    return [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(S.T_ROLE) == "history"]
 
 
 def best_of(summaries: Iterable[dict], objective_type: str) -> dict | None:
@@ -62,9 +54,9 @@ def counters(summaries: list[dict]) -> tuple[dict, dict]:
     obj = {"Succeeded": 0, "Pending": 0, "Failed": 0}
     for s in summaries:
         st = s["TrainingJobStatus"]
-        if st == "Failed":
+        if st == TrainingJobStatus.FAILED:
             tj["NonRetryableError"] += 1  # a script error is a client error in AMT terms
-        elif st in ("InProgress", "Stopping"):
+        elif st in (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING):
             tj["InProgress"] += 1
         elif st in tj:
             tj[st] += 1
@@ -72,55 +64,55 @@ def counters(summaries: list[dict]) -> tuple[dict, dict]:
     return tj, obj
 
 
-def describe(study, store=None) -> dict[str, Any]:
-    """DescribeHyperParameterTuningJob response for a stored tuning job.
+def describe(study) -> dict[str, Any]:
+    """DescribeHyperParameterTuningJob response for a stored tuning job (an Optuna study of the store).
 
     ``OverallBestTrainingJob`` is added for IdenticalDataAndAlgorithm warm starts and covers the parents' jobs
     (read from the history trials, which carry the parents' summaries).
     """
-    attrs = study.user_attrs
-    req = attrs[S.A_REQUEST]
-    cfg = req["HyperParameterTuningJobConfig"]
-    summaries = [t.user_attrs[S.T_SUMMARY] for t in own_trials(study)]
+    rec = read_tuning_job(study)
+    req = rec.request
+    summaries = summaries_of(study)
     tj, obj = counters(summaries)
     out: dict[str, Any] = {
         "HyperParameterTuningJobName": req["HyperParameterTuningJobName"],
         "HyperParameterTuningJobArn": tuning_job_arn(req["HyperParameterTuningJobName"]),
-        "HyperParameterTuningJobConfig": copy.deepcopy(cfg),
+        "HyperParameterTuningJobConfig": copy.deepcopy(req["HyperParameterTuningJobConfig"]),
     }
     for key in ("TrainingJobDefinition", "TrainingJobDefinitions", "WarmStartConfig", "Autotune"):
         if key in req:
             out[key] = copy.deepcopy(req[key])
-    status = attrs.get(S.A_STATUS, "InProgress")
-    if status == "InProgress" and S.stop_requests(attrs) > attrs.get(S.A_RUN_STOPS, 0):
-        status = "Stopping"  # asked to stop; the tuner is stopping its training jobs (it writes Stopped when done)
-    out["HyperParameterTuningJobStatus"] = status
-    out["CreationTime"] = _ts(attrs.get(S.A_CREATED))
-    if attrs.get(S.A_ENDED):
-        out["HyperParameterTuningEndTime"] = _ts(attrs[S.A_ENDED])
-    out["LastModifiedTime"] = _ts(attrs.get(S.A_MODIFIED))
+    out["HyperParameterTuningJobStatus"] = visible_status(rec)
+    out["CreationTime"] = _ts(rec.creation_time)
+    if rec.end_time:
+        out["HyperParameterTuningEndTime"] = _ts(rec.end_time)
+    out["LastModifiedTime"] = _ts(rec.last_modified)
     out["TrainingJobStatusCounters"] = tj
     out["ObjectiveStatusCounters"] = obj
+    _add_best(out, study, req, summaries)
+    if rec.failure_reason:
+        out["FailureReason"] = rec.failure_reason
+    if rec.completion_details:
+        details = copy.deepcopy(rec.completion_details)
+        if "ConvergenceDetectedTime" in details:
+            details["ConvergenceDetectedTime"] = _ts(details["ConvergenceDetectedTime"])
+        out["TuningJobCompletionDetails"] = details
+    if rec.runtime_used is not None:  # seconds the tuner actually ran (summed over resumed runs)
+        out["ConsumedResources"] = {"RuntimeInSeconds": int(rec.runtime_used)}
+    return out
+
+
+def _add_best(out: dict, study, req: dict, summaries: list[dict]) -> None:
+    """BestTrainingJob, and OverallBestTrainingJob (parents' jobs too) for an IdenticalDataAndAlgorithm warm start."""
     otype = objective_of(req).get("Type", "Maximize")
     best = best_of(summaries, otype)
     if best:
         out["BestTrainingJob"] = summary_out(best)
     ws = req.get("WarmStartConfig")
     if ws and ws.get("WarmStartType") == "IdenticalDataAndAlgorithm":
-        parents = [t.user_attrs[S.T_SUMMARY] for t in history_trials(study) if S.T_SUMMARY in t.user_attrs]
-        overall = best_of(summaries + parents, otype)
+        overall = best_of(summaries + summaries_of(study, "history"), otype)
         if overall:
             out["OverallBestTrainingJob"] = summary_out(overall)
-    if attrs.get(S.A_FAILURE):
-        out["FailureReason"] = attrs[S.A_FAILURE]
-    if attrs.get(S.A_COMPLETION):
-        details = copy.deepcopy(attrs[S.A_COMPLETION])
-        if "ConvergenceDetectedTime" in details:
-            details["ConvergenceDetectedTime"] = _ts(details["ConvergenceDetectedTime"])
-        out["TuningJobCompletionDetails"] = details
-    if "runtime_used" in attrs:  # seconds the tuner actually ran (summed over resumed runs)
-        out["ConsumedResources"] = {"RuntimeInSeconds": int(attrs["runtime_used"])}
-    return out
 
 
 def list_training_jobs(study, StatusEquals: str | None = None, SortBy: str = "Name", SortOrder: str = "Ascending",
@@ -139,7 +131,7 @@ def list_training_jobs(study, StatusEquals: str | None = None, SortBy: str = "Na
         raise ValueError("SortOrder must be Ascending or Descending")
     if not 1 <= int(MaxResults) <= 100:
         raise ValueError("MaxResults must be between 1 and 100")
-    rows = [t.user_attrs[S.T_SUMMARY] for t in own_trials(study)]
+    rows = summaries_of(study)
     if StatusEquals:
         rows = [r for r in rows if r["TrainingJobStatus"] == StatusEquals]
     if SortBy == "FinalObjectiveMetricValue":

@@ -8,60 +8,54 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from amtlocal.backends.local import _store as S
+from amtlocal.lifecycle._status import TERMINAL_STATUSES
+
+if TYPE_CHECKING:
+    from amtlocal.store import LocalStore, TrainingJobRecord
+
+ORPHAN_REASON = "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume."
 
 
-def recover_orphans(study, store: S.LocalStore) -> None:
-    """Training jobs left InProgress by a tuner that died: end their processes, record them Stopped, requeue."""
+def recover_orphans(store: "LocalStore", study) -> None:
+    """Training jobs left InProgress by a tuner that died: end their processes, record them Stopped, requeue.
+
+    Called only by the holder of the job's lock (or, on a shared storage, for dead workers of this host)."""
     import optuna
 
-    for t in study.get_trials(deepcopy=False):
-        if t.state.name != "RUNNING":
+    from amtlocal.lifecycle._training import finish_interrupted
+
+    for rec in store.trials(study, role=None):
+        if rec.trial_state != "RUNNING":
             continue
-        where = t.user_attrs.get(S.T_PROCESS) or {}
-        if store.shared and not dead_worker_here(where.get(S.T_WORKER)):
+        if store.shared and not dead_worker_here(rec.worker):
             continue  # another worker's live job (or one on another machine: not ours to judge)
-        if t.user_attrs.get(S.T_ROLE) != "own" or S.T_SUMMARY not in t.user_attrs:
+        if rec.role != "own" or not rec.summary:
             # Asked but never started (the tuner died in between): not a training job; run it later.
-            study.tell(t.number, state=optuna.trial.TrialState.FAIL)
-            if t.params:
-                study.enqueue_trial(dict(t.params))
+            study.tell(rec.trial_number, state=optuna.trial.TrialState.FAIL)
+            if rec.params:
+                study.enqueue_trial(dict(rec.params))
             continue
-        summary = dict(t.user_attrs[S.T_SUMMARY])
-        if summary["TrainingJobStatus"] in S.TERMINAL_STATUSES:
-            # The tuner died between recording the result and telling Optuna: finish the tell.
-            final = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
-            if final:
-                study.tell(t.number, final["Value"])
-            else:
-                study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+        if rec.status in TERMINAL_STATUSES:
+            _finish_tell(study, rec)
             continue
-        kill_orphan(where.get(S.T_PID), summary["TrainingJobName"], where.get(S.T_PID_START))
+        kill_orphan(rec.pid, rec.name, rec.pid_start)
         # It ran from its launch (the tuner starts the process right after creating the record) to now.
-        finish_interrupted(study, store, t, summary, "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume.",
-                           start=summary.get("CreationTime"))
+        finish_interrupted(store, study, rec.trial_id, rec.trial_number, rec.params, dict(rec.summary), ORPHAN_REASON,
+                           start=rec.summary.get("CreationTime"))
 
 
-def finish_interrupted(study, store: S.LocalStore, trial, summary: dict, reason: str, end: float | None = None,
-                       start: float | None = None) -> None:
-    """Record a training job cut short by the tuner's end (Stopped, not counted toward MaxNumberOfTrainingJobs) and
-    enqueue its configuration again. ``start``/``end``: its TrainingStartTime/TrainingEndTime (epoch seconds; end
-    defaults to now), so that it keeps its place on timelines and in TrainingElapsedTimeSeconds."""
+def _finish_tell(study, rec: "TrainingJobRecord") -> None:
+    """The tuner died between recording the result and telling Optuna: finish the tell."""
     import optuna
 
-    summary.update(TrainingJobStatus="Stopped", FailureReason=reason, ObjectiveStatus="Failed",
-                   TrainingEndTime=end or time.time())
-    if start:
-        summary["TrainingStartTime"] = start
-    summary.pop("FinalHyperParameterTuningJobObjectiveMetric", None)
-    storage = store.storage
-    storage.set_trial_user_attr(trial._trial_id, S.T_SUMMARY, summary)
-    storage.set_trial_user_attr(trial._trial_id, S.T_INTERRUPTED, True)
-    study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-    study.enqueue_trial(dict(trial.params))
+    final = rec.summary.get("FinalHyperParameterTuningJobObjectiveMetric")
+    if final:
+        study.tell(rec.trial_number, final["Value"])
+    else:
+        study.tell(rec.trial_number, state=optuna.trial.TrialState.FAIL)
 
 
 def dead_worker_here(worker: str | None) -> bool:

@@ -11,7 +11,7 @@ import-time side effects ran once, in the zygote, with the environment every job
 own ``SM_*`` values), and interpreter flags are the zygote's. Preloaded are the entry point's top-level imports of
 installed packages, and, after the first job that exits 0, the installed modules that job imported later (never
 modules of the job's own code folder). For exact isolation use the plain launcher: ``AMTLOCAL_LAUNCHER=process``.
-Default: ``fork`` on Linux and macOS for ``.py`` entry points.
+Default: ``fork`` on Linux and macOS for ``.py`` entry points (see ``amtlocal.runners.launcher_kind``).
 """
 from __future__ import annotations
 
@@ -24,14 +24,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-
-
-def launcher_kind() -> str:
-    """``$AMTLOCAL_LAUNCHER`` (``fork`` | ``process``), default ``fork`` where os.fork exists."""
-    kind = os.environ.get("AMTLOCAL_LAUNCHER") or ("fork" if hasattr(os, "fork") and sys.platform != "win32" else "process")
-    if kind not in ("fork", "process"):
-        raise ValueError(f"AMTLOCAL_LAUNCHER must be 'fork' or 'process', not {kind!r}")
-    return kind
 
 
 def modules_to_preload(program: Path, code_dir: Path) -> list[str]:
@@ -61,16 +53,6 @@ def modules_to_preload(program: Path, code_dir: Path) -> list[str]:
         if spec is not None:
             out.append(name)
     return out
-
-
-def idle_core(slots: int) -> bool:
-    """True when ``slots`` concurrent training jobs leave a core of this process's CPUs idle. Only then does forking
-    the next child ahead (and copying its pages ahead) come free; on busy cores it only competes with the jobs."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        cores = os.cpu_count() or 1
-    return slots < cores
 
 
 class ForkedProcess:
@@ -242,4 +224,4 @@ def _wait_exit(pid: int, timeout: float) -> bool:
         time.sleep(0.005)
 
 
-__all__ = ["ForkServer", "ForkedProcess", "idle_core", "launcher_kind", "modules_to_preload"]
+__all__ = ["ForkServer", "ForkedProcess", "modules_to_preload"]

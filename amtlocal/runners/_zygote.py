@@ -34,7 +34,7 @@ import sys
 try:  # run as a script (the fork server's normal case): its folder is on sys.path; imports nothing of amtlocal
     import _zygote_learning as learning
 except ImportError:  # imported as part of the package
-    from amtlocal.backends.local import _zygote_learning as learning
+    from amtlocal.runners import _zygote_learning as learning
 
 
 def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:

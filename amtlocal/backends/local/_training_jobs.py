@@ -1,0 +1,167 @@
+"""DescribeTrainingJob and ListTrainingJobs responses for the local store's training jobs (botocore output shapes of
+the same names). A tuning job's training job is described from its summary, its final metrics and its tuning job's
+training job definition; times are stored as epoch seconds and returned as timezone-aware datetimes, as boto3 does.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from typing import Any, Iterator
+
+from amtlocal.spec.placeholders import training_job_arn, tuning_job_arn
+from amtlocal.lifecycle import SecondaryStatus, TrainingJobStatus
+from amtlocal.store import LocalStore, TrainingJobRecord
+
+SORT_KEYS = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}
+_DEFINITION_KEYS = ("AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig",
+                    "StoppingCondition", "VpcConfig", "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
+                    "EnableManagedSpotTraining", "CheckpointConfig", "Environment", "RetryStrategy")
+
+
+def _ts(x: float | None) -> dt.datetime | None:
+    return None if x is None else dt.datetime.fromtimestamp(x, tz=dt.timezone.utc)
+
+
+def model_artifacts_uri(output_path: str | None, name: str) -> str:
+    """``<output path>/<job>/output/model.tar.gz`` (ModelArtifacts.S3ModelArtifacts) as SageMaker names it. The
+    packing of ``model/`` into that file is the output module's (issue 13, item 2); this is where it will be."""
+    return f"{(output_path or 'file://model').rstrip('/')}/{name}/output/model.tar.gz"
+
+
+def secondary_status(status: str, failure_reason: str | None) -> str:
+    """The SecondaryStatus that goes with a TrainingJobStatus (MaxRuntimeExceeded and Interrupted as AMT names them)."""
+    reason = failure_reason or ""
+    if status == TrainingJobStatus.STOPPED and reason.startswith("MaxRuntimeExceeded"):
+        return SecondaryStatus.MAX_RUNTIME_EXCEEDED.value
+    if status == TrainingJobStatus.STOPPED and reason.startswith("Interrupted"):
+        return SecondaryStatus.INTERRUPTED.value
+    return {TrainingJobStatus.IN_PROGRESS: SecondaryStatus.TRAINING, TrainingJobStatus.STOPPING: SecondaryStatus.STOPPING,
+            TrainingJobStatus.COMPLETED: SecondaryStatus.COMPLETED, TrainingJobStatus.FAILED: SecondaryStatus.FAILED,
+            TrainingJobStatus.STOPPED: SecondaryStatus.STOPPED}.get(status, SecondaryStatus.TRAINING).value
+
+
+def transitions(created: float, started: float | None, ended: float | None, final: str) -> list[dict[str, Any]]:
+    """SecondaryStatusTransitions: Starting (creation to start), Training (start to end), then the final one."""
+    out = [{"Status": SecondaryStatus.STARTING.value, "StartTime": _ts(created),
+            "StatusMessage": "Preparing the instances for training"}]
+    if started is None:
+        return out
+    out[0]["EndTime"] = _ts(started)
+    out.append({"Status": SecondaryStatus.TRAINING.value, "StartTime": _ts(started),
+                "StatusMessage": "Training image download completed. Training in progress."})
+    if ended is not None and final != SecondaryStatus.TRAINING:
+        out[-1]["EndTime"] = _ts(ended)
+        out.append({"Status": final, "StartTime": _ts(ended), "EndTime": _ts(ended), "StatusMessage": f"Training job {final.lower()}"})
+    return out
+
+
+def _definition(request: dict, summary: dict) -> dict:
+    if request.get("TrainingJobDefinition"):
+        return request["TrainingJobDefinition"]
+    wanted = summary.get("TrainingJobDefinitionName")
+    return next((d for d in request.get("TrainingJobDefinitions") or [] if d.get("DefinitionName") == wanted), {})
+
+
+def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
+    """DescribeTrainingJob of a tuning job's training job."""
+    tuning = store.tuning_job(rec.tuning_job_name)
+    d = _definition(tuning.request, rec.summary)
+    s = rec.summary
+    status, reason = s.get("TrainingJobStatus", TrainingJobStatus.IN_PROGRESS.value), s.get("FailureReason")
+    started, ended = s.get("TrainingStartTime"), s.get("TrainingEndTime")
+    final = secondary_status(status, reason)
+    hyper = {k: v for k, v in (d.get("StaticHyperParameters") or {}).items()}
+    hyper.update(s.get("TunedHyperParameters") or {})
+    objective = (tuning.request["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective")
+                 or d.get("TuningObjective") or {})
+    if objective.get("MetricName"):
+        hyper["_tuning_objective_metric"] = objective["MetricName"]
+    out: dict[str, Any] = {
+        "TrainingJobName": rec.name, "TrainingJobArn": s.get("TrainingJobArn") or training_job_arn(rec.name),
+        "TuningJobArn": tuning_job_arn(tuning.name),
+        "ModelArtifacts": {"S3ModelArtifacts": model_artifacts_uri((d.get("OutputDataConfig") or {}).get("S3OutputPath"), rec.name)},
+        "TrainingJobStatus": status, "SecondaryStatus": final, "HyperParameters": hyper,
+        "StoppingCondition": copy.deepcopy(d.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400}),
+        "CreationTime": _ts(s.get("CreationTime")), "TrainingStartTime": _ts(started), "TrainingEndTime": _ts(ended),
+        "LastModifiedTime": _ts(ended or started or s.get("CreationTime")),
+        "SecondaryStatusTransitions": transitions(s.get("CreationTime"), started, ended, final),
+    }
+    for key in _DEFINITION_KEYS:
+        if key in d and key not in out:
+            out[key] = copy.deepcopy(d[key])
+    if reason:
+        out["FailureReason"] = reason
+    if rec.final_metrics:
+        out["FinalMetricDataList"] = [{"MetricName": k, "Value": v, "Timestamp": _ts(ended or s.get("CreationTime"))}
+                                      for k, v in rec.final_metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)]
+    if started is not None and ended is not None:
+        seconds = max(1, int(math.ceil(ended - started)))
+        out["TrainingTimeInSeconds"] = out["BillableTimeInSeconds"] = seconds
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def describe_standalone(rec: TrainingJobRecord) -> dict[str, Any]:
+    """DescribeTrainingJob of a standalone training job (its stored record; epoch seconds -> datetimes)."""
+    out = copy.deepcopy({k: v for k, v in rec.summary.items() if not k.startswith("_") and v is not None})
+    for key in ("CreationTime", "TrainingStartTime", "TrainingEndTime", "LastModifiedTime"):
+        if key in out:
+            out[key] = _ts(out[key])
+    for t in out.get("SecondaryStatusTransitions") or []:
+        for key in ("StartTime", "EndTime"):
+            if key in t:
+                t[key] = _ts(t[key])
+    for m in out.get("FinalMetricDataList") or []:
+        m["Timestamp"] = _ts(m.get("Timestamp"))
+    return out
+
+
+def describe_training_job(store: LocalStore, name: str) -> dict[str, Any]:
+    """DescribeTrainingJob of any stored training job. Raises TrainingJobNotFound."""
+    rec = store.find_training_job(name)
+    return describe_child(store, rec) if rec.tuning_job_name else describe_standalone(rec)
+
+
+def _summary(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
+    d = describe_child(store, rec) if rec.tuning_job_name else describe_standalone(rec)
+    return {k: d[k] for k in ("TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime", "LastModifiedTime",
+                              "TrainingJobStatus", "SecondaryStatus") if k in d}
+
+
+def list_training_jobs(store: LocalStore, NameContains: str | None = None, StatusEquals: str | None = None,
+                       CreationTimeAfter=None, CreationTimeBefore=None, LastModifiedTimeAfter=None,
+                       LastModifiedTimeBefore=None, SortBy: str = "CreationTime", SortOrder: str = "Ascending",
+                       MaxResults: int = 10, NextToken: str | None = None) -> dict[str, Any]:
+    """ListTrainingJobs response ``{"TrainingJobSummaries": [...], "NextToken"?}`` over standalone training jobs and
+    every tuning job's own. NameContains matches case-insensitively; NextToken is an opaque offset.
+
+    Raises:
+        ValueError: SortBy, SortOrder, MaxResults (1-100) or NextToken outside the API's values.
+    """
+    from botocore.utils import parse_to_aware_datetime
+
+    if SortBy not in SORT_KEYS or SortOrder not in ("Ascending", "Descending") or not 1 <= int(MaxResults) <= 100:
+        raise ValueError("SortBy must be Name|CreationTime|Status, SortOrder Ascending|Descending, MaxResults 1-100")
+    rows = [_summary(store, r) for r in _matching(store.all_training_jobs(), NameContains, StatusEquals)]
+    for arg, key, after in ((CreationTimeAfter, "CreationTime", True), (CreationTimeBefore, "CreationTime", False),
+                            (LastModifiedTimeAfter, "LastModifiedTime", True), (LastModifiedTimeBefore, "LastModifiedTime", False)):
+        if arg is not None:
+            t = parse_to_aware_datetime(arg)
+            rows = [r for r in rows if r.get(key) is not None and (r[key] > t if after else r[key] < t)]
+    rows.sort(key=lambda r: r[SORT_KEYS[SortBy]], reverse=SortOrder == "Descending")
+    start = int(NextToken) if NextToken else 0
+    if start < 0:
+        raise ValueError("Invalid pagination token")
+    out: dict[str, Any] = {"TrainingJobSummaries": rows[start:start + int(MaxResults)]}
+    if start + int(MaxResults) < len(rows):
+        out["NextToken"] = str(start + int(MaxResults))
+    return out
+
+
+def _matching(records: Iterator[TrainingJobRecord], name: str | None, status: str | None) -> Iterator[TrainingJobRecord]:
+    for r in records:
+        if name and name.lower() not in r.name.lower():
+            continue
+        if status and r.status != status:
+            continue
+        yield r

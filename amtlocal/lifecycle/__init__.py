@@ -1,0 +1,51 @@
+"""The job lifecycle: the statuses of tuning jobs and training jobs, and every transition between them.
+
+Statuses carry the SageMaker API's exact values (:class:`TuningJobStatus`, :class:`TrainingJobStatus`,
+:class:`SecondaryStatus`, :class:`ObjectiveStatus`); :data:`TERMINAL_STATUSES` is the one definition of "ended".
+
+States and transitions of a local tuning job::
+
+    (create) --> InProgress --(completion criteria, MaxRuntimeInSeconds, MaxNumberOfTrainingJobs reached)--> Completed
+                 InProgress --(no training job succeeded after 5 attempts, or none at all)--------------> Failed
+                 InProgress --(stop request taken by the holder, or Ctrl-C)--> Stopping --(jobs ended)--> Stopped
+                 Stopped    --(resume: the same request run again)--> InProgress
+                 InProgress with no live holder (tuner killed) --(next run or stop: orphans recovered)--> ...
+
+A training job of a tuning job: InProgress (objective Pending) --> Completed | Failed | Stopped (objective Succeeded
+or Failed). One cut short by its tuner's end (stop request, Ctrl-C, a killed tuner) is Stopped with an
+``Interrupted: ...`` FailureReason, does not count toward MaxNumberOfTrainingJobs, and its configuration runs again
+on resume.
+
+Contracts (what every caller may rely on, and must keep):
+
+- Who writes a status: only the holder of the tuning job's lock (:meth:`amtlocal.store.LocalStore.lock`: one live
+  tuner process, or the background worker it was handed to). Everyone else (``stop``, ``describe``, the client) only
+  adds stop requests and reads. On a shared (PostgreSQL) storage there is no job lock: every worker writes its own
+  training jobs, and the run's end is written by the worker that sees it.
+- A stop request is counted, never overwritten: each adds one record (:meth:`LocalStore.add_stop_request`); a run
+  remembers the count it started from and honours every request above it, never one that ended an earlier run.
+  A stop promises: the running training jobs get SIGTERM and their grace period, then SIGKILL; the tuning job ends
+  Stopped (describe shows Stopping meanwhile); it stays resumable; ``stop_tuning_job`` returns once the holder has
+  taken the request (Stopping) or, with no live holder, once the job is Stopped (orphans ended and recorded).
+- The lock hand-over: ``fit(wait=False)`` takes the lock, creates the job and passes the locked descriptor to its
+  background worker (:func:`start_in_background`): the job is never free between caller and worker.
+- ``wait=True`` guarantees the call returns only when the job is terminal (Completed, Failed or Stopped) or raises;
+  a Ctrl-C leaves it Stopped (never InProgress with no tuner) and is raised again.
+- Recovery: a job left InProgress by a dead tuner is repaired by the next holder (:func:`begin_run`) or by
+  :func:`stop_tuning_job`: its orphaned training jobs are killed (recognised by pid and pid start time), recorded
+  Stopped, and requeued.
+"""
+from amtlocal.lifecycle._orphans import dead_worker_here, kill_orphan, process_start, recover_orphans
+from amtlocal.lifecycle._status import (FINAL_STATUSES, TERMINAL_STATUSES, ObjectiveStatus, SecondaryStatus,
+                                        TrainingJobStatus, TuningJobStatus, is_terminal)
+from amtlocal.lifecycle._training import (INTERRUPTED_BY_STOP, TrainingJobOutcome, ended, finish_interrupted, launch,
+                                          started)
+from amtlocal.lifecycle._tuning import (STOP_TAKEN_SECONDS, add_runtime, begin_run, finish, mark_running, mark_stopped,
+                                        mark_stopping, start_in_background, stop_requested, stop_tuning_job,
+                                        stops_to_honour_from, visible_status)
+
+__all__ = ["FINAL_STATUSES", "INTERRUPTED_BY_STOP", "ObjectiveStatus", "STOP_TAKEN_SECONDS", "SecondaryStatus", "TERMINAL_STATUSES",
+           "TrainingJobOutcome", "TrainingJobStatus", "TuningJobStatus", "add_runtime", "begin_run",
+           "dead_worker_here", "ended", "finish", "finish_interrupted", "is_terminal", "kill_orphan", "launch",
+           "mark_running", "mark_stopped", "mark_stopping", "process_start", "recover_orphans", "start_in_background",
+           "started", "stop_requested", "stop_tuning_job", "stops_to_honour_from", "visible_status"]

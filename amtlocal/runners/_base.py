@@ -1,0 +1,89 @@
+"""What a runner must provide: the narrow seam between the scheduler and where a training job's process runs."""
+from __future__ import annotations
+
+import abc
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+
+@dataclass
+class Command:
+    """What to run for one training job, as the script-mode container would run it.
+
+    Attributes:
+        argv: the entry point's argv (a list; never a shell string), e.g. ``[python, "train.py", "--k", "v"]``.
+        env: exactly the environment the job sees (``SM_*`` variables included).
+        cwd: its working folder (the job's copy of the code).
+        job_name: TrainingJobName (for messages only).
+    """
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    job_name: str = ""
+
+
+class Execution(Protocol):
+    """A started training job, with the part of ``subprocess.Popen``'s interface the caller uses."""
+
+    pid: int
+    stdout: IO[bytes]
+    stderr: IO[bytes]
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+class BaseRunner(abc.ABC):
+    """Starts, polls and stops training-job processes. The scheduler never knows which runner it has.
+
+    Contract (every implementation keeps it; the streaming, scraping, time limits and statuses above the runner rely
+    on nothing else):
+
+    - :meth:`start` runs ``command.argv`` as given (no shell), with exactly ``command.env``, in ``command.cwd``,
+      stdin from /dev/null, stdout and stderr as two binary pipes the caller reads, in a new session: the process
+      group id is the returned execution's ``pid``, so ending that group ends everything the job started. A runner
+      may wrap the command (an isolated environment, a container, a built-in algorithm) as long as the job's own
+      code sees that argv, env and cwd. Raises OSError when the job cannot start.
+    - :meth:`poll` returns None while the job runs, else its exit code (negative: killed by that signal); it waits up
+      to ``timeout`` seconds for the end.
+    - :meth:`stop` sends ``sig`` to the job's process group; False when the group no longer exists.
+    - :meth:`close` releases what the runner holds (a fork server); jobs already started run on to their end.
+    """
+
+    name = "base"
+
+    @abc.abstractmethod
+    def start(self, command: Command) -> Execution:
+        """Start the job (see the class docstring). Raises OSError."""
+
+    def poll(self, execution: Execution, timeout: float = 0.0) -> int | None:
+        """The exit code, or None while it runs (waiting up to ``timeout`` seconds)."""
+        if not timeout:
+            return execution.poll()
+        try:
+            return execution.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, execution: Execution, sig: int = signal.SIGTERM) -> bool:
+        """Signal the job's process group; False when there is no such group."""
+        try:
+            os.killpg(execution.pid, sig)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False
+
+    @property
+    def alive(self) -> bool:
+        """False once the runner can start no more jobs (e.g. its fork server died)."""
+        return True
+
+    def close(self) -> None:
+        """Release the runner's resources."""

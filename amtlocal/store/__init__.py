@@ -1,0 +1,22 @@
+"""The local store: the one place that knows how tuning jobs and training jobs are recorded.
+
+Every writer and reader of local records goes through :class:`LocalStore` (the local backend and its scheduler, the
+lifecycle, ``amtlocal pull``, the boto3-shaped client): records come out as :class:`TuningJobRecord` and
+:class:`TrainingJobRecord`; the attribute names on disk stay inside this package.
+
+- Storage: Optuna's journal file ``<home>/store.journal`` by default (no server; flock-locked, a cut last line
+  repaired on opening), or any Optuna RDB URL (``$AMTLOCAL_STORAGE``; PostgreSQL lets several workers run one job).
+- A tuning job is a study; its training jobs are the study's trials; a standalone training job is a study of its own.
+- Locks: :class:`JobLock` (one live tuner per tuning job; handed over to a background worker), the PostgreSQL launch
+  lock (:meth:`LocalStore.launch_lock`).
+"""
+from amtlocal.store._import import stored_summary
+from amtlocal.store._locks import INHERITED_LOCK_ENV, FlockJournalLock, JobLock
+from amtlocal.store._records import (TrainingJobRecord, TuningJobRecord, read_trial, read_tuning_job, summaries_of,
+                                     trials_of)
+from amtlocal.store._store import LocalStore, check_job_name, check_training_job_name, default_home, worker_id
+
+__all__ = ["FlockJournalLock", "INHERITED_LOCK_ENV", "JobLock", "LocalStore", "TrainingJobRecord", "TuningJobRecord",
+           "check_job_name", "check_training_job_name", "default_home", "read_trial", "read_tuning_job", "stored_summary", "summaries_of",
+           "trials_of",
+           "worker_id"]

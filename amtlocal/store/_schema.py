@@ -1,0 +1,53 @@
+"""The record schema: how tuning jobs and training jobs are laid out in an Optuna storage.
+
+Only this package reads or writes these names; everyone else uses the dataclasses of ``_records.py`` and the
+methods of :class:`~amtlocal.store.LocalStore`. The names on disk are those of earlier versions (homes made by them
+open unchanged).
+
+- A tuning job is an Optuna study named after it; its fields are study user attributes (JSON): ``TUNING_FIELDS``.
+  Its creation is complete once ``request`` is written (it is written last).
+- Stop requests: each StopHyperParameterTuningJob adds one study attribute ``stop_request.<uuid>`` (its time), so
+  their count only grows, whatever the interleaving of writers.
+- A tuning job's training job is a trial of that study with ``role`` ``own``; ``history`` trials are warm-start
+  parents' evaluations. Trial user attributes: ``TRIAL_FIELDS``.
+- A standalone training job (CreateTrainingJob) is a study of its own, named ``STANDALONE_PREFIX + name`` (no tuning
+  job name holds ``:``), whose attribute ``training_job`` holds its record.
+"""
+from __future__ import annotations
+
+# TuningJobRecord field -> study user attribute.
+TUNING_FIELDS = {
+    "request": "request",
+    "base_dir": "base_dir",
+    "status": "status",
+    "creation_time": "creation_time",
+    "end_time": "end_time",
+    "last_modified": "last_modified",
+    "failure_reason": "failure_reason",
+    "origin": "origin",
+    "completion_details": "completion_details",
+    "runtime_used": "runtime_used",
+    "run_stop_requests": "run_stop_requests",
+}
+STOP_REQUEST_PREFIX = "stop_request."
+
+# TrainingJobRecord field -> trial user attribute.
+TRIAL_FIELDS = {
+    "summary": "summary",
+    "final_metrics": "final_metrics",
+    "role": "role",
+    "interrupted": "interrupted",
+    "process": "process",
+}
+PARENT = "parent"  # a history trial's parent tuning job
+# Keys inside the ``process`` attribute (where a training job runs).
+PROCESS_WORKER, PROCESS_PID, PROCESS_PID_START = "worker", "pid", "pid_start"
+
+ROLE_OWN, ROLE_HISTORY = "own", "history"
+
+STANDALONE_PREFIX = "training-job:"
+STANDALONE_RECORD = "training_job"
+STANDALONE_MODIFIED = "last_modified"
+
+JOURNAL_FILE = "store.journal"
+LOCK_FILE = "tuner.lock"

@@ -1,0 +1,350 @@
+"""LocalStore: where local jobs live. One Optuna storage (see ``_storage.py``) holding a study per tuning job and per
+standalone training job, plus a folder per job under ``$AMTLOCAL_HOME`` (default ``~/.amtlocal``):
+``<home>/jobs/<tuning job>/<training job>/`` and ``<home>/training-jobs/<training job>/``.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from amtlocal.exceptions import AmtValidationError, TrainingJobNotFound, TuningJobBusy, TuningJobNotFound
+from amtlocal.store import _schema as K
+from amtlocal.store._locks import JobLock
+from amtlocal.store._records import TrainingJobRecord, TuningJobRecord, read_tuning_job, summaries_of, trials_of
+from amtlocal.store._storage import open_storage
+
+# The API model's patterns for the names: checked again here because names become folder names.
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}")
+_TRAINING_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def default_home() -> Path:
+    """``$AMTLOCAL_HOME`` or ``~/.amtlocal``."""
+    return Path(os.environ.get("AMTLOCAL_HOME") or Path.home() / ".amtlocal").expanduser()
+
+
+def check_job_name(name: str, field: str = "HyperParameterTuningJobName") -> str:
+    """Raise AmtValidationError unless ``name`` matches AMT's tuning-job name pattern (it becomes a folder name)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise AmtValidationError(field, f"name {name!r} must match [a-zA-Z0-9](-*[a-zA-Z0-9]){{0,31}} (1-32 characters)")
+    return name
+
+
+def check_training_job_name(name: str) -> str:
+    """Raise AmtValidationError unless ``name`` matches the TrainingJobName pattern (1-63 characters)."""
+    if not isinstance(name, str) or not _TRAINING_NAME.fullmatch(name):
+        raise AmtValidationError("TrainingJobName", f"name {name!r} must match [a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}}")
+    return name
+
+
+def worker_id() -> str:
+    """``<host>:<pid>`` of this process, recorded on the training jobs it starts."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class LocalStore:
+    """The local record store: the only reader and writer of the record schema.
+
+    Args:
+        home: folder for the default storage and the job folders (default :func:`default_home`).
+        storage_url: an Optuna RDB storage URL (default ``$AMTLOCAL_STORAGE``, else None: the journal file
+            ``<home>/store.journal``).
+    """
+
+    def __init__(self, home: str | os.PathLike | None = None, storage_url: str | None = None):
+        self.home = Path(home).expanduser() if home else default_home()
+        self.storage_url: str | None = storage_url or os.environ.get("AMTLOCAL_STORAGE") or None
+        self._storage = None
+
+    # -- storage and folders ----------------------------------------------------------------------------------------
+    @property
+    def journal_path(self) -> Path | None:
+        """The embedded journal file, or None when a storage URL is used."""
+        return None if self.storage_url else self.home / K.JOURNAL_FILE
+
+    @property
+    def storage(self):
+        """The Optuna storage (opened on first use)."""
+        if self._storage is None:
+            self._storage = open_storage(self.home, self.storage_url)
+        return self._storage
+
+    @property
+    def shared(self) -> bool:
+        """True for a PostgreSQL storage: several worker processes, on one machine or many, may run one tuning job."""
+        return bool(self.storage_url) and self.storage_url.startswith(("postgresql", "postgres"))
+
+    def job_dir(self, name: str) -> Path:
+        """``<home>/jobs/<tuning job name>`` (name checked against AMT's pattern first)."""
+        return self.home / "jobs" / check_job_name(name)
+
+    def training_job_dir(self, tuning_name: str | None, training_name: str) -> Path:
+        """A training job's folder: ``<home>/jobs/<tuning job>/<training job>``, or for a standalone training job
+        (``tuning_name`` None) ``<home>/training-jobs/<training job>``. Names are checked first."""
+        check_training_job_name(training_name)
+        if tuning_name is None:
+            return self.home / "training-jobs" / training_name
+        return self.job_dir(tuning_name) / training_name
+
+    # -- tuning jobs --------------------------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Names of every tuning job in the storage. A study whose creation never completed (no request recorded:
+        its creator was killed in between, see :meth:`create`) is no tuning job."""
+        request = K.TUNING_FIELDS["request"]
+        return [s.study_name for s in self.storage.get_all_studies() if request in s.user_attrs]
+
+    def resolve_name(self, name: str) -> str | None:
+        """The stored spelling of ``name`` (AMT names are unique case-insensitively), or None."""
+        low = name.lower()
+        return next((n for n in self.names() if n.lower() == low), None)
+
+    def load(self, name: str):
+        """The Optuna study of tuning job ``name``. Raises TuningJobNotFound."""
+        import optuna
+
+        stored = self.resolve_name(name)
+        if stored is None:
+            raise TuningJobNotFound(name)
+        return optuna.load_study(study_name=stored, storage=self.storage, sampler=optuna.samplers.RandomSampler())
+
+    def create(self, request: dict, base_dir: Path, origin: str = "local", status: str = "InProgress"):
+        """Create the study for a new tuning job and record its request. Returns the study.
+
+        The caller checked that no job of that name exists (see :meth:`resolve_name`).
+        """
+        import optuna
+
+        from amtlocal.spec import objective_of
+
+        objective = objective_of(request)
+        direction = "maximize" if objective.get("Type", "Maximize") == "Maximize" else "minimize"
+        name = request["HyperParameterTuningJobName"]
+        for stale in self.storage.get_all_studies():
+            if stale.study_name.lower() == name.lower() and K.TUNING_FIELDS["request"] not in stale.user_attrs:
+                # A creation cut short (its process killed between the study and its request): no tuning job, and
+                # nothing of it ran; it must not take the name for good.
+                optuna.delete_study(study_name=stale.study_name, storage=self.storage)
+        study = optuna.create_study(study_name=name, storage=self.storage, direction=direction)
+        now = time.time()
+        # The request last: it marks the creation complete (see names()), so a tuning job never lacks the others.
+        for field, value in (("base_dir", str(base_dir)), ("status", status), ("creation_time", now),
+                             ("last_modified", now), ("origin", origin), ("request", request)):
+            study.set_user_attr(K.TUNING_FIELDS[field], value)
+        return study
+
+    def delete(self, name: str) -> None:
+        """Delete tuning job ``name`` and its folder. Raises TuningJobNotFound."""
+        import shutil
+
+        import optuna
+
+        stored = self.resolve_name(name)
+        if stored is None:
+            raise TuningJobNotFound(name)
+        optuna.delete_study(study_name=stored, storage=self.storage)
+        shutil.rmtree(self.job_dir(stored), ignore_errors=True)
+
+    def tuning_job(self, study_or_name) -> TuningJobRecord:
+        """The :class:`TuningJobRecord` of a study, or of tuning job ``name`` (raises TuningJobNotFound)."""
+        study = self.load(study_or_name) if isinstance(study_or_name, str) else study_or_name
+        return read_tuning_job(study)
+
+    def update_tuning_job(self, study, **fields: Any) -> None:
+        """Write fields of a tuning job (names of :class:`TuningJobRecord`) and its LastModifiedTime. Status writes
+        follow the rules of :mod:`amtlocal.lifecycle` (only the holder of the job's lock writes them)."""
+        for name, value in fields.items():
+            study.set_user_attr(K.TUNING_FIELDS[name], value)
+        study.set_user_attr(K.TUNING_FIELDS["last_modified"], time.time())
+
+    def add_stop_request(self, study) -> None:
+        """Record one more stop request (one new attribute: concurrent requests never overwrite each other)."""
+        self.update_tuning_job(study)
+        study.set_user_attr(f"{K.STOP_REQUEST_PREFIX}{uuid.uuid4().hex}", time.time())
+
+    # -- a tuning job's training jobs ---------------------------------------------------------------------------------
+    def trials(self, study, role: str | None = K.ROLE_OWN) -> list[TrainingJobRecord]:
+        """See :func:`amtlocal.store.trials_of`."""
+        return trials_of(study, role)
+
+    def summaries(self, study, role: str = K.ROLE_OWN) -> list[dict]:
+        """See :func:`amtlocal.store.summaries_of`."""
+        return summaries_of(study, role)
+
+    def record_launch(self, trial, summary: dict) -> None:
+        """A trial becomes a training job: its summary first, then its role (a trial with role ``own`` always has a
+        summary: what recovery after a kill relies on)."""
+        self._set_trial(trial, summary=summary, role=K.ROLE_OWN)
+
+    def record_process(self, trial, pid: int | None, pid_start: int | None) -> None:
+        """Where the training job runs (this worker, its pid and the pid's start time), in one write."""
+        self._set_trial(trial, process={K.PROCESS_WORKER: worker_id(), K.PROCESS_PID: pid, K.PROCESS_PID_START: pid_start})
+
+    def record_result(self, trial, summary: dict, final_metrics: dict[str, float] | None = None,
+                      interrupted: bool = False) -> None:
+        """The training job's final summary (and metrics; ``interrupted``: cut short by the tuner's end). Written
+        before the trial is told: a told trial is frozen."""
+        fields: dict[str, Any] = {"summary": summary}
+        if final_metrics is not None:
+            fields["final_metrics"] = final_metrics
+        if interrupted:
+            fields["interrupted"] = True
+        self._set_trial(trial, **fields)
+
+    def _set_trial(self, trial, **fields: Any) -> None:
+        trial_id = trial if isinstance(trial, int) else trial._trial_id
+        for name, value in fields.items():
+            self.storage.set_trial_user_attr(trial_id, K.TRIAL_FIELDS[name], value)
+
+    def add_history(self, study, summary: dict, parent: str, space: dict, static: dict | None = None) -> None:
+        """Add a warm-start parent's evaluation as history: a finished trial, COMPLETE with its objective when that
+        succeeded and its values lie in ``space`` (range objects of ``amtlocal.spec.ranges``), else FAIL (kept only
+        for OverallBestTrainingJob). ``static``: the parent's static values, for hyperparameters it did not tune."""
+        from amtlocal.spec.summaries import summary_trial
+
+        attrs = {K.TRIAL_FIELDS["role"]: K.ROLE_HISTORY, K.TRIAL_FIELDS["summary"]: summary, K.PARENT: parent}
+        study.add_trial(summary_trial(summary, space, attrs, static=static))
+
+    # -- metric series --------------------------------------------------------------------------------------------
+    def metrics_path(self, tuning_name: str | None, training_name: str) -> Path:
+        """``<training job folder>/logs/metrics.jsonl``: every scraped value, one JSON object a line."""
+        return self.training_job_dir(tuning_name, training_name) / "logs" / "metrics.jsonl"
+
+    def metric_series(self, tuning_name: str | None, training_name: str) -> list[dict[str, Any]]:
+        """``[{"MetricName", "Value", "Timestamp" (epoch seconds)}, ...]`` in time order; empty if none."""
+        path = self.metrics_path(tuning_name, training_name)
+        if not path.exists():
+            return []
+        out = []
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:  # a line cut short by a killed tuner
+                    continue
+        return out
+
+    def write_metric_series(self, tuning_name: str | None, training_name: str, series: Iterable[dict]) -> None:
+        """Replace a training job's metric series (see :meth:`metric_series`)."""
+        path = self.metrics_path(tuning_name, training_name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            for point in series:
+                f.write(json.dumps(point) + "\n")
+
+    # -- import (sagemaker pull) ----------------------------------------------------------------------------------
+    def import_tuning_job(self, describe: dict, summaries: list[dict], series: dict[str, list[dict]] | None = None,
+                          final_metrics: dict[str, dict[str, float]] | None = None, space: dict | None = None,
+                          base_dir: Path | None = None):
+        """Store a finished tuning job run elsewhere (SageMaker), as the local backend would have recorded it.
+
+        Args:
+            describe: its DescribeHyperParameterTuningJob response (datetimes or epoch seconds).
+            summaries: every HyperParameterTrainingJobSummary (ListTrainingJobsForHyperParameterTuningJob).
+            series: training job name -> metric series (see :meth:`metric_series`).
+            final_metrics: training job name -> ``{metric name: value}`` (DescribeTrainingJob's FinalMetricDataList).
+            space: hyperparameter name -> range (``amtlocal.spec.ranges``), to give each trial the tuned values as
+                Optuna params (omitted for a job whose values fall outside).
+            base_dir: recorded as the job's base folder (default: the working directory).
+
+        Returns the new study. The caller checked that no tuning job of that name exists.
+        """
+        from amtlocal.store._import import import_tuning_job
+
+        return import_tuning_job(self, describe, summaries, series or {}, final_metrics or {}, space or {},
+                                 base_dir or Path.cwd())
+
+    # -- training jobs by name ------------------------------------------------------------------------------------
+    def find_training_job(self, name: str) -> TrainingJobRecord:
+        """The record of training job ``name``, standalone or a tuning job's. Raises TrainingJobNotFound."""
+        from amtlocal.store import _standalone
+
+        found = _standalone.find(self, name)
+        if found is None:
+            raise TrainingJobNotFound(name)
+        return found
+
+    def all_training_jobs(self) -> Iterator[TrainingJobRecord]:
+        """Every training job (standalone ones and every tuning job's own), in no particular order."""
+        from amtlocal.store import _standalone
+
+        yield from _standalone.all_standalone(self)
+        for name in self.names():
+            yield from self.trials(self.load(name))
+
+    def create_training_job(self, record: dict[str, Any]):
+        """Store a new standalone training job; ``record`` is its DescribeTrainingJob record (epoch seconds) with at
+        least TrainingJobName. Returns its study. Raises TuningJobExists-like AmtValidationError when taken."""
+        from amtlocal.store import _standalone
+
+        return _standalone.create(self, record)
+
+    def update_training_job(self, name: str, **fields: Any) -> dict[str, Any]:
+        """Merge DescribeTrainingJob fields into standalone training job ``name``'s record; returns the new record.
+        Raises TrainingJobNotFound."""
+        from amtlocal.store import _standalone
+
+        return _standalone.update(self, name, fields)
+
+    # -- locks ----------------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def launch_lock(self, name: str):
+        """Serialise "may another training job start?" + "start it" across workers (a PostgreSQL advisory lock);
+        a no-op for the embedded store, where one tuner process owns a tuning job."""
+        if not self.shared:
+            yield
+            return
+        from sqlalchemy import text
+
+        key = int(hashlib.sha1(name.lower().encode()).hexdigest()[:15], 16)
+        with self.storage.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+    def lock(self, name: str) -> "JobLock | contextlib.nullcontext":
+        """An exclusive lock that one live tuner process holds while it runs tuning job ``name`` (none for a shared
+        storage, where several workers run it together)."""
+        if self.shared:
+            return contextlib.nullcontext()
+        return JobLock(self.job_dir(name) / K.LOCK_FILE)
+
+    def drop_unused_job_dirs(self, names: list[str]) -> None:
+        """Remove job folders that belong to no tuning job in ``names`` and hold only a free lock file: left by a
+        tuner killed before it created its job. Nothing else is ever removed."""
+        known = {n.lower() for n in names}
+        try:
+            folders = [f for f in (self.home / "jobs").iterdir() if f.is_dir() and f.name.lower() not in known]
+        except OSError:
+            return
+        for folder in folders:
+            lock = JobLock(folder / K.LOCK_FILE)
+            try:
+                lock.acquire()  # held while removing: a tuner taking it meanwhile retries on a new file
+            except (OSError, TuningJobBusy):
+                continue
+            try:
+                self.drop_unused_job_dir(folder.name)
+            finally:
+                lock.release()
+
+    def drop_unused_job_dir(self, name: str) -> None:
+        """Remove ``jobs/<name>`` if it holds nothing but the lock file and no tuning job of that name exists (a new
+        job refused, or interrupted, before it was created). The caller holds the job's lock."""
+        folder = self.home / "jobs" / name
+        try:
+            if self.resolve_name(name) is None and [p.name for p in folder.iterdir()] == [K.LOCK_FILE]:
+                (folder / K.LOCK_FILE).unlink()
+                folder.rmdir()
+        except Exception:  # noqa: BLE001 - tidying only; whatever error is being raised is what the caller needs
+            pass
