@@ -56,6 +56,10 @@ class TrainingJobNotFound(AmtLocalError, LookupError):
         super().__init__(f"Training job {name!r} not found {where}")
 
 
+class TrainingJobExists(AmtLocalError):
+    """A training job of that name already exists (AWS's ``ResourceInUse``)."""
+
+
 class TuningJobExists(AmtLocalError):
     """A tuning job of that name already exists with a different spec (AWS's ``ResourceInUse``)."""
 

@@ -88,3 +88,129 @@ def test_an_unknown_training_job_is_not_found(ran):
         ran.describe_training_job("tj-999-deadbeef")
     with pytest.raises(TrainingJobNotFound):
         list(ran.training_job_logs("nope"))
+
+
+# -- standalone training jobs (CreateTrainingJob) ----------------------------------------------------------------------
+
+def training_request(name: str, hyperparameters: dict | None = None, max_runtime: int = 60) -> dict:
+    """A CreateTrainingJob request over ``file://code`` and ``file://data``, from the tuning tests' definition."""
+    d = make_request("x", max_runtime=max_runtime)["TrainingJobDefinition"]
+    hps = dict(d["StaticHyperParameters"], **(hyperparameters or {}))
+    return {"TrainingJobName": name, "HyperParameters": hps, "AlgorithmSpecification": d["AlgorithmSpecification"],
+            "RoleArn": d["RoleArn"], "InputDataConfig": d["InputDataConfig"], "OutputDataConfig": {"S3OutputPath": "file://out"},
+            "ResourceConfig": d["ResourceConfig"], "StoppingCondition": d["StoppingCondition"]}
+
+
+TRAIN = """import argparse, os, sys, time
+p = argparse.ArgumentParser(); p.add_argument('-x', type=int, default=1); p.add_argument('--sleep', type=float, default=0)
+a = p.parse_args()
+rows = open(os.path.join(os.environ['SM_CHANNEL_TRAIN'], 'train.csv')).read()
+open(os.path.join(os.environ['SM_MODEL_DIR'], 'model.txt'), 'w').write(rows)
+print('f1: %d' % a.x, flush=True)
+time.sleep(a.sleep)
+sys.exit(4 if a.x < 0 else 0)
+"""
+
+
+@pytest.fixture
+def local(workdir, tmp_path):
+    use_script(workdir, TRAIN)
+    return LocalBackend(LocalStore(tmp_path / "home"), stop_grace=2)
+
+
+def test_a_standalone_training_job_runs_and_describes_as_describe_training_job(local, workdir, model, tmp_path):
+    d = local.create_training_job(training_request("solo", {"x": "7"}), workdir)
+    assert _missing_required(d, model.operation_model("DescribeTrainingJob").output_shape) == []
+    assert set(d) <= set(model.operation_model("DescribeTrainingJob").output_shape.members)
+    assert d["TrainingJobStatus"] == "Completed" and d["SecondaryStatus"] == "Completed" and "TuningJobArn" not in d
+    assert [t["Status"] for t in d["SecondaryStatusTransitions"]] == ["Starting", "Training", "Completed"]
+    assert d["FinalMetricDataList"][0]["MetricName"] == "f1" and d["FinalMetricDataList"][0]["Value"] == 7.0
+    assert d["HyperParameters"]["x"] == "7" and d["BillableTimeInSeconds"] >= 1
+    assert d["ModelArtifacts"]["S3ModelArtifacts"] == "file://out/solo/output/model.tar.gz"
+    assert d["CreationTime"] <= d["TrainingStartTime"] <= d["TrainingEndTime"]
+    assert (tmp_path / "home" / "training-jobs" / "solo" / "model" / "model.txt").read_text() == "1,2\n"
+    assert "f1: 7" in list(local.training_job_logs("solo"))
+    assert [r["TrainingJobName"] for r in local.training_jobs()["TrainingJobSummaries"]] == ["solo"]
+    assert local.describe_training_job("SOLO")["TrainingJobName"] == "solo"
+
+
+def test_a_failing_standalone_job_is_failed_with_the_algorithm_error(local, workdir):
+    d = local.create_training_job(training_request("bad", {"x": "-1"}), workdir)
+    assert d["TrainingJobStatus"] == "Failed" and d["SecondaryStatus"] == "Failed"
+    assert d["FailureReason"].startswith("AlgorithmError: ExecuteUserScriptError") and "ExitCode 4" in d["FailureReason"]
+
+
+def test_max_runtime_stops_a_standalone_job(local, workdir):
+    d = local.create_training_job(training_request("slow", {"sleep": "30"}, max_runtime=1), workdir)
+    assert d["TrainingJobStatus"] == "Stopped" and d["SecondaryStatus"] == "MaxRuntimeExceeded"
+    assert d["FailureReason"].startswith("MaxRuntimeExceeded")
+    assert (d["TrainingEndTime"] - d["TrainingStartTime"]).total_seconds() < 10
+
+
+def test_bad_requests_fail_before_anything_is_recorded(local, workdir):
+    from amtlocal.exceptions import AmtValidationError, TrainingJobExists
+
+    req = training_request("nocode")
+    del req["HyperParameters"]["sagemaker_program"]
+    with pytest.raises(AmtValidationError) as e:
+        local.create_training_job(req, workdir)
+    assert e.value.field == "CreateTrainingJob.HyperParameters.sagemaker_program"
+    req = training_request("noshape")
+    del req["RoleArn"]
+    with pytest.raises(AmtValidationError, match="RoleArn"):
+        local.create_training_job(req, workdir)
+    assert local.training_jobs()["TrainingJobSummaries"] == []
+    local.create_training_job(training_request("twice"), workdir)
+    with pytest.raises(TrainingJobExists):
+        local.create_training_job(training_request("TWICE"), workdir)
+
+
+def _wait_status(backend, name: str, wanted: set, timeout: float = 30) -> dict:
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        d = backend.describe_training_job(name)
+        if d["TrainingJobStatus"] in wanted:
+            return d
+        time.sleep(0.1)
+    raise AssertionError(f"{name} stayed {d['TrainingJobStatus']}")
+
+
+def test_wait_false_runs_in_a_worker_and_stop_training_job_stops_it(local, workdir):
+    d = local.create_training_job(training_request("bg", {"sleep": "60"}), workdir, wait=False)
+    assert d["TrainingJobStatus"] == "InProgress"
+    _wait_status(local, "bg", {"InProgress"})
+    import time
+
+    deadline = time.time() + 30
+    while local.describe_training_job("bg")["SecondaryStatus"] != "Training" and time.time() < deadline:
+        time.sleep(0.1)
+    local.stop_training_job("bg")
+    d = _wait_status(local, "bg", {"Stopped"})
+    assert d["SecondaryStatus"] == "Stopped" and (d["TrainingEndTime"] - d["TrainingStartTime"]).total_seconds() < 30
+    local._workers["bg"].wait(30)
+
+
+def test_a_sigkilled_launcher_leaves_the_job_failed_with_a_reason_not_in_progress(local, workdir):
+    import os
+    import signal
+    import time
+
+    from conftest import alive
+
+    local.create_training_job(training_request("killed", {"sleep": "60"}), workdir, wait=False)
+    worker = local._workers["killed"]
+    deadline = time.time() + 30
+    while (local.store.find_training_job("killed").pid is None) and time.time() < deadline:
+        time.sleep(0.05)
+    pid = local.store.find_training_job("killed").pid
+    assert pid and alive(pid)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    d = LocalBackend(local.store).describe_training_job("killed")  # a new reader, as the next process would be
+    assert d["TrainingJobStatus"] == "Failed" and d["FailureReason"].startswith("InternalServerError: the process running")
+    deadline = time.time() + 5
+    while alive(pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)  # its process group was ended too

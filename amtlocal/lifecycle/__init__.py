@@ -11,6 +11,12 @@ States and transitions of a local tuning job::
                  Stopped    --(resume: the same request run again)--> InProgress
                  InProgress with no live holder (tuner killed) --(next run or stop: orphans recovered)--> ...
 
+A standalone training job (CreateTrainingJob): InProgress (SecondaryStatus Starting, then Training) --> Completed |
+Failed | Stopped (Stopping after a taken StopTrainingJob; SecondaryStatus MaxRuntimeExceeded when its
+StoppingCondition ended it). Only the process holding its lock writes its status; if that process dies, the next
+describe or stop ends the job's process group and records it Failed (Stopped if a stop was asked for) with a
+FailureReason (:func:`recover_training_job`).
+
 A training job of a tuning job: InProgress (objective Pending) --> Completed | Failed | Stopped (objective Succeeded
 or Failed). One cut short by its tuner's end (stop request, Ctrl-C, a killed tuner) is Stopped with an
 ``Interrupted: ...`` FailureReason, does not count toward MaxNumberOfTrainingJobs, and its configuration runs again
@@ -36,6 +42,13 @@ Contracts (what every caller may rely on, and must keep):
   Stopped, and requeued.
 """
 from amtlocal.lifecycle._orphans import dead_worker_here, kill_orphan, process_start, recover_orphans
+from amtlocal.lifecycle._standalone import LAUNCHER_DIED
+from amtlocal.lifecycle._standalone import created as training_job_created
+from amtlocal.lifecycle._standalone import ended as training_job_ended
+from amtlocal.lifecycle._standalone import recover as recover_training_job
+from amtlocal.lifecycle._standalone import stop_training_job
+from amtlocal.lifecycle._standalone import stopping as training_job_stopping
+from amtlocal.lifecycle._standalone import training as training_job_running
 from amtlocal.lifecycle._status import (FINAL_STATUSES, TERMINAL_STATUSES, ObjectiveStatus, SecondaryStatus,
                                         TrainingJobStatus, TuningJobStatus, is_terminal)
 from amtlocal.lifecycle._training import (INTERRUPTED_BY_STOP, TrainingJobOutcome, ended, finish_interrupted, launch,
@@ -44,7 +57,8 @@ from amtlocal.lifecycle._tuning import (STOP_TAKEN_SECONDS, add_runtime, begin_r
                                         mark_stopping, start_in_background, stop_requested, stop_tuning_job,
                                         stops_to_honour_from, visible_status)
 
-__all__ = ["FINAL_STATUSES", "INTERRUPTED_BY_STOP", "ObjectiveStatus", "STOP_TAKEN_SECONDS", "SecondaryStatus", "TERMINAL_STATUSES",
+__all__ = ["FINAL_STATUSES", "INTERRUPTED_BY_STOP", "LAUNCHER_DIED", "recover_training_job", "stop_training_job",
+           "training_job_created", "training_job_ended", "training_job_running", "training_job_stopping", "ObjectiveStatus", "STOP_TAKEN_SECONDS", "SecondaryStatus", "TERMINAL_STATUSES",
            "TrainingJobOutcome", "TrainingJobStatus", "TuningJobStatus", "add_runtime", "begin_run",
            "dead_worker_here", "ended", "finish", "finish_interrupted", "is_terminal", "kill_orphan", "launch",
            "mark_running", "mark_stopped", "mark_stopping", "process_start", "recover_orphans", "start_in_background",

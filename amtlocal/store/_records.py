@@ -56,6 +56,7 @@ class TrainingJobRecord:
         worker, pid, pid_start: where it runs: ``host:pid`` of the tuner, its process group id, and the pid's start
             time in clock ticks (pids get reused).
         trial_number, trial_id, trial_state, params: the Optuna trial (tuning jobs' training jobs only).
+        stop_requests: StopTrainingJob requests made (standalone training jobs only; counted as for tuning jobs).
     """
 
     name: str
@@ -71,6 +72,7 @@ class TrainingJobRecord:
     trial_id: int | None = None
     trial_state: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    stop_requests: int = 0
 
     @property
     def status(self) -> str:

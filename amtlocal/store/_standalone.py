@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
-from amtlocal.exceptions import AmtValidationError, TrainingJobNotFound
+from amtlocal.exceptions import TrainingJobExists, TrainingJobNotFound
 from amtlocal.store import _schema as K
 from amtlocal.store._records import TrainingJobRecord, read_trial
 
@@ -26,10 +26,32 @@ def _stored_name(store, name: str) -> str | None:
 
 
 def _record(study) -> TrainingJobRecord:
-    record = dict(study.user_attrs[K.STANDALONE_RECORD])
+    attrs = study.user_attrs
+    record = dict(attrs[K.STANDALONE_RECORD])
+    where = attrs.get(K.TRIAL_FIELDS["process"]) or {}
     return TrainingJobRecord(name=record["TrainingJobName"], summary=record, final_metrics={
         m["MetricName"]: m["Value"] for m in record.get("FinalMetricDataList") or []},
-        worker=record.get("_worker"), pid=record.get("_pid"), pid_start=record.get("_pid_start"))
+        worker=where.get(K.PROCESS_WORKER), pid=where.get(K.PROCESS_PID), pid_start=where.get(K.PROCESS_PID_START),
+        stop_requests=sum(1 for key in attrs if key.startswith(K.STOP_REQUEST_PREFIX)))
+
+
+def _load(store, name: str):
+    import optuna
+
+    stored = _stored_name(store, name)
+    if stored is None:
+        raise TrainingJobNotFound(name)
+    return optuna.load_study(study_name=stored, storage=store.storage)
+
+
+def set_process(store, name: str, where: dict) -> None:
+    _load(store, name).set_user_attr(K.TRIAL_FIELDS["process"], where)
+
+
+def add_stop_request(store, name: str) -> None:
+    import uuid
+
+    _load(store, name).set_user_attr(f"{K.STOP_REQUEST_PREFIX}{uuid.uuid4().hex}", time.time())
 
 
 def create(store, record: dict[str, Any]):
@@ -37,7 +59,7 @@ def create(store, record: dict[str, Any]):
 
     name = record["TrainingJobName"]
     if _stored_name(store, name) is not None or _child(store, name) is not None:
-        raise AmtValidationError("TrainingJobName", f"a training job named {name!r} already exists (AMT: ResourceInUse)")
+        raise TrainingJobExists(f"a training job named {name!r} already exists (AMT: ResourceInUse); pick another TrainingJobName")
     study = optuna.create_study(study_name=_study_name(name), storage=store.storage)
     study.set_user_attr(K.STANDALONE_MODIFIED, time.time())
     study.set_user_attr(K.STANDALONE_RECORD, record)  # last: it marks the creation complete
@@ -45,12 +67,7 @@ def create(store, record: dict[str, Any]):
 
 
 def update(store, name: str, fields: dict[str, Any]) -> dict[str, Any]:
-    import optuna
-
-    stored = _stored_name(store, name)
-    if stored is None:
-        raise TrainingJobNotFound(name)
-    study = optuna.load_study(study_name=stored, storage=store.storage)
+    study = _load(store, name)
     record = dict(study.user_attrs[K.STANDALONE_RECORD])
     record.update(fields)
     study.set_user_attr(K.STANDALONE_RECORD, record)
@@ -62,6 +79,11 @@ def all_standalone(store) -> Iterator[TrainingJobRecord]:
     for s in store.storage.get_all_studies():
         if s.study_name.startswith(K.STANDALONE_PREFIX) and K.STANDALONE_RECORD in s.user_attrs:
             yield _record(s)
+
+
+def names(store) -> list[str]:
+    return [s.study_name[len(K.STANDALONE_PREFIX):] for s in store.storage.get_all_studies()
+            if s.study_name.startswith(K.STANDALONE_PREFIX) and K.STANDALONE_RECORD in s.user_attrs]
 
 
 def _child(store, name: str) -> TrainingJobRecord | None:
@@ -80,7 +102,6 @@ def _child(store, name: str) -> TrainingJobRecord | None:
 
 
 def find(store, name: str) -> TrainingJobRecord | None:
-    stored = _stored_name(store, name)
-    if stored is not None:
-        return next(r for r in all_standalone(store) if r.name.lower() == name.lower())
+    if _stored_name(store, name) is not None:
+        return _record(_load(store, name))
     return _child(store, name)

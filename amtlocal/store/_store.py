@@ -281,7 +281,8 @@ class LocalStore:
 
     def create_training_job(self, record: dict[str, Any]):
         """Store a new standalone training job; ``record`` is its DescribeTrainingJob record (epoch seconds) with at
-        least TrainingJobName. Returns its study. Raises TuningJobExists-like AmtValidationError when taken."""
+        least TrainingJobName. Returns its study. Raises TrainingJobExists when the name is taken (any training job,
+        case-insensitively)."""
         from amtlocal.store import _standalone
 
         return _standalone.create(self, record)
@@ -292,6 +293,28 @@ class LocalStore:
         from amtlocal.store import _standalone
 
         return _standalone.update(self, name, fields)
+
+    def record_training_job_process(self, name: str, pid: int | None, pid_start: int | None) -> None:
+        """Where standalone training job ``name`` runs (this worker, its pid and the pid's start time)."""
+        from amtlocal.store import _standalone
+
+        _standalone.set_process(self, name, {K.PROCESS_WORKER: worker_id(), K.PROCESS_PID: pid, K.PROCESS_PID_START: pid_start})
+
+    def add_training_job_stop_request(self, name: str) -> None:
+        """Record one more StopTrainingJob request for standalone training job ``name`` (counted, never overwritten)."""
+        from amtlocal.store import _standalone
+
+        _standalone.add_stop_request(self, name)
+
+    def training_job_names(self) -> list[str]:
+        """Names of every standalone training job."""
+        from amtlocal.store import _standalone
+
+        return _standalone.names(self)
+
+    def training_job_lock(self, name: str) -> JobLock:
+        """The lock one live process holds while it runs standalone training job ``name`` (see :meth:`lock`)."""
+        return JobLock(self.training_job_dir(None, name) / "job.lock")
 
     # -- locks ----------------------------------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -68,9 +68,11 @@ class LocalBackend(Backend):
 
             lifecycle.start_in_background(self.store, name, job.prepare, start_worker, interrupted)
 
-    def _start_worker(self, name: str, stops_seen: int, lock: JobLock | None) -> subprocess.Popen:
-        """Start the background worker of tuning job ``name``, handing it the held job lock (its descriptor)."""
-        log_path = self.store.job_dir(name) / "tuner.log"
+    def _start_worker(self, name: str, stops_seen: int, lock: JobLock | None, kind: list[str] | None = None) -> subprocess.Popen:
+        """Start the background worker of tuning job ``name`` (or, with ``kind`` ``["--training-job"]``, of standalone
+        training job ``name``), handing it the held job lock (its descriptor)."""
+        folder = self.store.training_job_dir(None, name) if kind else self.store.job_dir(name)
+        log_path = folder / ("worker.log" if kind else "tuner.log")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, AMTLOCAL_HOME=str(self.store.home))
         env.pop("AMTLOCAL_STORAGE", None)
@@ -83,7 +85,7 @@ class LocalBackend(Backend):
             env[INHERITED_LOCK_ENV] = str(lock.fileno())
             pass_fds = (lock.fileno(),)
         with open(log_path, "ab") as logf:
-            return subprocess.Popen([sys.executable, "-m", "amtlocal.backends.local._worker", name, str(stops_seen)],
+            return subprocess.Popen([sys.executable, "-m", "amtlocal.backends.local._worker", *(kind or []), name, str(stops_seen)],
                                     stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env,
                                     start_new_session=True, pass_fds=pass_fds)
 
@@ -149,11 +151,63 @@ class LocalBackend(Backend):
         lifecycle.stop_tuning_job(self.store, name, self.STOP_TAKEN_SECONDS)
 
     # -- training jobs ------------------------------------------------------------------------------------------------
+    def create_training_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
+                            progress: Callable | None = None) -> dict[str, Any]:
+        """CreateTrainingJob on this machine: the script-mode entry point of ``HyperParameters`` (sagemaker_program,
+        sagemaker_submit_directory) runs with ``InputDataConfig``'s local folders as channels, under
+        ``StoppingCondition.MaxRuntimeInSeconds``. With ``wait`` it runs here (Ctrl-C stops it, records it Stopped
+        and is raised again); else in a detached worker that survives this process. Returns DescribeTrainingJob.
+        ``progress`` is not used (a training job has no progress counter).
+
+        Raises:
+            AmtValidationError: the request breaks botocore's input shape or a local rule (before anything starts).
+            TrainingJobExists: a training job of that name exists (AMT: ResourceInUse).
+        """
+        from amtlocal.backends.local._process import deferred_sigint
+        from amtlocal.backends.local._training import LocalTrainingJob
+        from amtlocal.exceptions import TrainingJobExists, TrainingJobNotFound
+
+        job = LocalTrainingJob(request, Path(base_dir), self.store, self.stop_grace)
+        job.validate()
+        try:
+            self.store.find_training_job(job.name)
+            raise TrainingJobExists(f"a training job named {job.name!r} already exists (AMT: ResourceInUse); pick another TrainingJobName")
+        except TrainingJobNotFound:
+            pass
+        with deferred_sigint() as interrupted:
+            lock = self.store.training_job_lock(job.name).acquire()
+            try:
+                job.create()
+                if wait:
+                    job.run(interrupted)
+                else:
+                    self._workers[job.name] = self._start_worker(job.name, 0, lock, ["--training-job"])
+                    lock.hand_over()  # the worker holds it now
+            finally:
+                lock.release()
+        return self.describe_training_job(job.name)
+
     def describe_training_job(self, name: str) -> dict[str, Any]:
-        """DescribeTrainingJob of a tuning job's training job (or a stored standalone one). Raises TrainingJobNotFound."""
+        """DescribeTrainingJob of a standalone training job or a tuning job's (with ``TuningJobArn``). A standalone
+        job left InProgress by a process that died is recovered first (Failed, with the reason).
+        Raises TrainingJobNotFound."""
         from amtlocal.backends.local import _training_jobs
 
+        lifecycle.recover_training_job(self.store, name)
         return _training_jobs.describe_training_job(self.store, name)
+
+    def stop_training_job(self, name: str) -> None:
+        """StopTrainingJob of a standalone training job (see :func:`amtlocal.lifecycle.stop_training_job`).
+
+        Raises:
+            TrainingJobNotFound: no such training job.
+            AmtLocalError: a tuning job's training job (stop its tuning job instead; not emulated one by one yet).
+        """
+        rec = self.store.find_training_job(name)
+        if rec.tuning_job_name is not None:
+            raise AmtLocalError(f"{rec.name} is a training job of tuning job {rec.tuning_job_name}; the local backend stops "
+                                f"a tuning job's training jobs with their tuning job (amtlocal stop {rec.tuning_job_name})")
+        lifecycle.stop_training_job(self.store, rec.name, self.STOP_TAKEN_SECONDS)
 
     def training_jobs(self, **kwargs: Any) -> dict[str, Any]:
         """ListTrainingJobs over every stored training job (see :func:`_training_jobs.list_training_jobs`)."""

@@ -1,0 +1,162 @@
+"""A standalone local training job (CreateTrainingJob): validated, recorded, run through a runner with the same
+script-mode contract, scraper and limits as a tuning job's training jobs, its statuses written by the lifecycle.
+
+``wait=False`` hands the job (its lock) to a detached worker (``python -m amtlocal.backends.local._worker
+--training-job NAME``) that survives the caller, as a tuning job's worker does.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from amtlocal import lifecycle
+from amtlocal.backends.local._container import ScriptModeJob, training_job_arn
+from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobProcess
+from amtlocal.backends.local._training_jobs import model_artifacts_uri
+from amtlocal.exceptions import AmtValidationError
+from amtlocal.lifecycle import TrainingJobOutcome
+from amtlocal.runners import ProcessRunner, runner_for
+from amtlocal.store import LocalStore, check_training_job_name
+
+log = logging.getLogger("amtlocal")
+
+POLL_SECONDS = 0.5  # how often the running job looks for a stop request
+# Request members echoed in DescribeTrainingJob (the rest of the response is the job's state).
+ECHOED = ("TrainingJobName", "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig",
+          "ResourceConfig", "VpcConfig", "StoppingCondition", "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
+          "EnableManagedSpotTraining", "CheckpointConfig", "DebugHookConfig", "ExperimentConfig", "TensorBoardOutputConfig",
+          "Environment", "RetryStrategy", "ProfilerConfig", "RemoteDebugConfig", "InfraCheckConfig")
+BASE_DIR = "_base_dir"  # private record member (never in a response): the folder relative paths are relative to
+
+
+def validate_request(request: dict[str, Any]) -> None:
+    """Check a CreateTrainingJob request against botocore's input shape, then the name pattern.
+
+    Raises:
+        AmtValidationError: naming the field and the rule.
+    """
+    import botocore.session
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import validate_parameters
+
+    shape = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
+    try:
+        validate_parameters(request, shape)
+    except ParamValidationError as e:
+        raise AmtValidationError("CreateTrainingJob", str(e.kwargs.get("report", e)).strip()) from None
+    check_training_job_name(request["TrainingJobName"])
+
+
+def script_mode_job(request: dict[str, Any], base_dir: Path) -> ScriptModeJob:
+    """The request's code and data resolved for a local run (field paths as in the CreateTrainingJob request)."""
+    definition = dict(request, StaticHyperParameters=request.get("HyperParameters") or {})
+    try:
+        return ScriptModeJob.from_definition(definition, base_dir, "CreateTrainingJob")
+    except AmtValidationError as e:
+        raise AmtValidationError(e.field.replace("StaticHyperParameters", "HyperParameters"), e.rule) from None
+
+
+class LocalTrainingJob:
+    """One standalone training job on this machine.
+
+    Args:
+        request: the CreateTrainingJob request (local paths or ``file://`` URIs where S3 URIs go).
+        base_dir: folder relative paths are relative to.
+        store: the LocalStore.
+        stop_grace: seconds between SIGTERM and SIGKILL when it is stopped (default ``$AMTLOCAL_STOP_GRACE_SECONDS``
+            or AMT's 120).
+    """
+
+    def __init__(self, request: dict[str, Any], base_dir: Path, store: LocalStore, stop_grace: float | None = None):
+        self.request, self.base_dir, self.store = request, Path(base_dir), store
+        self.name = request.get("TrainingJobName", "")
+        self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
+
+    @classmethod
+    def stored(cls, store: LocalStore, name: str, stop_grace: float | None = None) -> "LocalTrainingJob":
+        """The job as recorded by :meth:`create` (for the background worker)."""
+        record = store.find_training_job(name).summary
+        request = {k: record[k] for k in ECHOED if k in record}
+        return cls(request, Path(record[BASE_DIR]), store, stop_grace)
+
+    def validate(self) -> ScriptModeJob:
+        """Raises AmtValidationError before anything is recorded or started."""
+        validate_request(self.request)
+        return script_mode_job(self.request, self.base_dir)
+
+    def create(self) -> None:
+        """Record the job (InProgress, Starting). The caller holds its lock. Raises TrainingJobExists."""
+        record = {k: copy.deepcopy(self.request[k]) for k in ECHOED if k in self.request}
+        record.update(TrainingJobArn=training_job_arn(self.name), BillableTimeInSeconds=None,
+                      ModelArtifacts={"S3ModelArtifacts": model_artifacts_uri(self.request["OutputDataConfig"].get("S3OutputPath"), self.name)})
+        record[BASE_DIR] = str(self.base_dir)
+        record = {k: v for k, v in record.items() if v is not None}
+        self.store.create_training_job(lifecycle.training_job_created(record))
+
+    def run(self, sigint: Interrupts | None = None) -> None:
+        """Run the recorded job to its end in this process (the holder of its lock). A stop request stops it;
+        ``sigint`` set (Ctrl-C) stops it too, and KeyboardInterrupt is raised once it is recorded."""
+        job = script_mode_job(self.request, self.base_dir)
+        # A fork server pays its imports once for many jobs; a standalone job is one, so it gets a new process unless
+        # the fork launcher is asked for by name.
+        runner = (runner_for(job.program, job.code_source, env=job.base_environment(), slots=1)
+                  if os.environ.get("AMTLOCAL_LAUNCHER") == "fork" else ProcessRunner())
+        metrics = (self.request.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []
+        max_runtime = float((self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
+        proc = TrainingJobProcess(job, self.store.training_job_dir(None, self.name), self.name,
+                                  dict(self.request.get("HyperParameters") or {}), metrics, "", max_runtime,
+                                  stop_grace=self.stop_grace, runner=runner)
+        interrupted = False
+        try:
+            try:
+                proc.start()
+            except OSError as e:
+                outcome = TrainingJobOutcome.failed(f"AlgorithmError: cannot start the entry point: {e}")
+            else:
+                lifecycle.training_job_running(self.store, self.name, proc.pid, proc.start_time)
+                outcome, interrupted = self._wait(proc, sigint)
+        finally:
+            runner.close()
+        outcome.objective_reason = None  # a standalone job has no objective
+        self._upload_outputs()
+        lifecycle.training_job_ended(self.store, self.name, outcome)
+        log.info("Training job %s %s", self.name, outcome.status)
+        if interrupted:
+            raise KeyboardInterrupt
+
+    def _wait(self, proc: TrainingJobProcess, sigint: Interrupts | None) -> tuple[TrainingJobOutcome, bool]:
+        """Wait for the end, taking a stop request or a Ctrl-C meanwhile. Returns (outcome, interrupted)."""
+        result: list[TrainingJobOutcome] = []
+
+        def waiter() -> None:
+            try:
+                result.append(proc.wait())
+            except BaseException as e:  # noqa: BLE001 - any runner fault becomes a Failed training job
+                result.append(TrainingJobOutcome.failed(f"InternalServerError: {type(e).__name__}: {e}"))
+
+        thread = threading.Thread(target=waiter, name=f"wait-{self.name}", daemon=True)
+        thread.start()
+        stopped = interrupted = hurried = False
+        while thread.is_alive():
+            thread.join(POLL_SECONDS)
+            if sigint is not None and sigint.is_set() and not interrupted:
+                interrupted = True
+                proc.stop("Interrupted", "Stopped: interrupted (Ctrl-C) in the process that ran it")
+            if sigint is not None and sigint.forced.is_set() and not hurried:
+                hurried = True
+                proc.hurry()
+            if not stopped and not interrupted and self.store.find_training_job(self.name).stop_requests > 0:
+                stopped = True
+                proc.stop("StopRequested")
+                lifecycle.training_job_stopping(self.store, self.name)
+        return result[0], interrupted
+
+    def _upload_outputs(self) -> None:
+        """Hook for issue 13 item 2 (another module): pack ``model/`` as ``model.tar.gz`` and ``output/data`` as
+        ``output.tar.gz`` under ``<output path>/<job>/output/`` (what ModelArtifacts.S3ModelArtifacts names).
+        Not done here: the job's files stay in its folder, ``<home>/training-jobs/<job>/``."""
