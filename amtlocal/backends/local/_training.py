@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from amtlocal import lifecycle
-from amtlocal.backends.local._container import ScriptModeJob, training_job_arn
+from amtlocal.backends.local._container import ScriptModeJob
 from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobProcess
 from amtlocal.backends.local._training_jobs import model_artifacts_uri
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.lifecycle import TrainingJobOutcome
 from amtlocal.runners import ProcessRunner, runner_for
+from amtlocal.spec.placeholders import training_job_arn
 from amtlocal.store import LocalStore, check_training_job_name
 
 log = logging.getLogger("amtlocal")
