@@ -7,7 +7,7 @@ import pytest
 
 from amtlocal.backends.local import LocalBackend, LocalStore
 from amtlocal.exceptions import TrainingJobNotFound
-from conftest import GOOD_SCRIPT, make_request, run_job, use_script
+from amtlocal.testing import GOOD_SCRIPT, make_request, run_job, use_script
 
 SCRIPT = GOOD_SCRIPT + "import sys\nprint('stderr line', file=sys.stderr)\nsys.exit(3 if a.x == 2 else 0)\n"
 
@@ -126,7 +126,11 @@ def test_a_standalone_training_job_runs_and_describes_as_describe_training_job(l
     assert [t["Status"] for t in d["SecondaryStatusTransitions"]] == ["Starting", "Training", "Completed"]
     assert d["FinalMetricDataList"][0]["MetricName"] == "f1" and d["FinalMetricDataList"][0]["Value"] == 7.0
     assert d["HyperParameters"]["x"] == "7" and d["BillableTimeInSeconds"] >= 1
-    assert d["ModelArtifacts"]["S3ModelArtifacts"] == "file://out/solo/output/model.tar.gz"
+    assert d["ModelArtifacts"]["S3ModelArtifacts"] == f"file://{workdir}/out/solo/output/model.tar.gz"
+    import tarfile
+
+    with tarfile.open(workdir / "out" / "solo" / "output" / "model.tar.gz") as tar:
+        assert tar.extractfile("model.txt").read() == b"1,2\n"  # the model the script saved
     assert d["CreationTime"] <= d["TrainingStartTime"] <= d["TrainingEndTime"]
     assert (tmp_path / "home" / "training-jobs" / "solo" / "model" / "model.txt").read_text() == "1,2\n"
     assert "f1: 7" in list(local.training_job_logs("solo"))
@@ -155,6 +159,11 @@ def test_bad_requests_fail_before_anything_is_recorded(local, workdir):
     with pytest.raises(AmtValidationError) as e:
         local.create_training_job(req, workdir)
     assert e.value.field == "CreateTrainingJob.HyperParameters.sagemaker_program"
+    req = training_request("s3out")
+    req["OutputDataConfig"]["S3OutputPath"] = "s3://bucket/out"
+    with pytest.raises(AmtValidationError) as e:
+        local.create_training_job(req, workdir)
+    assert e.value.field == "CreateTrainingJob.OutputDataConfig.S3OutputPath"
     req = training_request("noshape")
     del req["RoleArn"]
     with pytest.raises(AmtValidationError, match="RoleArn"):
@@ -197,7 +206,7 @@ def test_a_sigkilled_launcher_leaves_the_job_failed_with_a_reason_not_in_progres
     import signal
     import time
 
-    from conftest import alive
+    from amtlocal.testing import alive
 
     local.create_training_job(training_request("killed", {"sleep": "60"}), workdir, wait=False)
     worker = local._workers["killed"]

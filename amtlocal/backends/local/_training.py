@@ -17,7 +17,6 @@ from typing import Any
 from amtlocal import lifecycle
 from amtlocal.backends.local._container import ScriptModeJob
 from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobProcess
-from amtlocal.backends.local._training_jobs import model_artifacts_uri
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.lifecycle import TrainingJobOutcome
 from amtlocal.runners import ProcessRunner, runner_for
@@ -88,13 +87,22 @@ class LocalTrainingJob:
     def validate(self) -> ScriptModeJob:
         """Raises AmtValidationError before anything is recorded or started."""
         validate_request(self.request)
+        self.model_artifacts()  # the output path must be local
         return script_mode_job(self.request, self.base_dir)
+
+    def model_artifacts(self) -> str:
+        """ModelArtifacts.S3ModelArtifacts: ``<output path>/<job>/output/model.tar.gz``, absolute, in the output path's
+        style (``file://`` or a plain path). Raises AmtValidationError for a non-local output path."""
+        from amtlocal.container import resolve_local_location
+
+        root, style = resolve_local_location(self.request["OutputDataConfig"].get("S3OutputPath", ""), self.base_dir,
+                                             "CreateTrainingJob.OutputDataConfig.S3OutputPath")
+        return f"{style}{root / self.name / 'output' / 'model.tar.gz'}"
 
     def create(self) -> None:
         """Record the job (InProgress, Starting). The caller holds its lock. Raises TrainingJobExists."""
         record = {k: copy.deepcopy(self.request[k]) for k in ECHOED if k in self.request}
-        record.update(TrainingJobArn=training_job_arn(self.name), BillableTimeInSeconds=None,
-                      ModelArtifacts={"S3ModelArtifacts": model_artifacts_uri(self.request["OutputDataConfig"].get("S3OutputPath"), self.name)})
+        record.update(TrainingJobArn=training_job_arn(self.name), ModelArtifacts={"S3ModelArtifacts": self.model_artifacts()})
         record[BASE_DIR] = str(self.base_dir)
         record = {k: v for k, v in record.items() if v is not None}
         self.store.create_training_job(lifecycle.training_job_created(record))
@@ -124,7 +132,7 @@ class LocalTrainingJob:
         finally:
             runner.close()
         outcome.objective_reason = None  # a standalone job has no objective
-        self._upload_outputs()
+        self._upload_outputs(outcome)
         lifecycle.training_job_ended(self.store, self.name, outcome)
         log.info("Training job %s %s", self.name, outcome.status)
         if interrupted:
@@ -157,7 +165,15 @@ class LocalTrainingJob:
                 lifecycle.training_job_stopping(self.store, self.name)
         return result[0], interrupted
 
-    def _upload_outputs(self) -> None:
-        """Hook for issue 13 item 2 (another module): pack ``model/`` as ``model.tar.gz`` and ``output/data`` as
-        ``output.tar.gz`` under ``<output path>/<job>/output/`` (what ModelArtifacts.S3ModelArtifacts names).
-        Not done here: the job's files stay in its folder, ``<home>/training-jobs/<job>/``."""
+    def _upload_outputs(self, outcome: TrainingJobOutcome) -> None:
+        """Completed or Stopped (SageMaker saves a stopped job's model too): pack ``model/`` as ``model.tar.gz`` and
+        ``output/data`` as ``output.tar.gz`` under ``<output path>/<job>/output/`` (``amtlocal.container``)."""
+        from amtlocal.container import pack_output
+
+        if outcome.status not in ("Completed", "Stopped"):
+            return
+        try:
+            pack_output(self.store.training_job_dir(None, self.name), self.request["OutputDataConfig"]["S3OutputPath"],
+                        self.name, self.base_dir)
+        except OSError as e:  # the job's files stay in its folder; the job's status is what the script did
+            log.warning("%s: output not packed: %s", self.name, e)
