@@ -223,3 +223,33 @@ def test_a_sigkilled_launcher_leaves_the_job_failed_with_a_reason_not_in_progres
     while alive(pid) and time.time() < deadline:
         time.sleep(0.05)
     assert not alive(pid)  # its process group was ended too
+
+
+def test_stop_training_job_of_a_tuning_job_stops_that_job_only(workdir, tmp_path):
+    import time
+
+    flag = workdir / "first-ran"
+    use_script(workdir, f"""import os, time
+import argparse
+p = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()
+print('f1: %d' % a.x, flush=True)
+if not os.path.exists({str(flag)!r}):
+    open({str(flag)!r}, 'w').close()
+    time.sleep(60)
+""")
+    backend = LocalBackend(LocalStore(tmp_path / "home"), stop_grace=2)
+    backend.create_tuning_job(make_request("kid", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, wait=False)
+    deadline, first = time.time() + 60, None
+    while time.time() < deadline and first is None:
+        rows = [r for r in backend.training_jobs()["TrainingJobSummaries"] if r["TrainingJobStatus"] == "InProgress"]
+        first = rows[0]["TrainingJobName"] if rows and flag.exists() else None
+        time.sleep(0.1)
+    assert first is not None
+    started = time.time()
+    backend.stop_training_job(first)
+    d = _wait_status(backend, first, {"Stopped", "Completed", "Failed"})
+    assert d["TrainingJobStatus"] == "Stopped" and time.time() - started < 15
+    tuning = backend.wait("kid", poll=0.2)
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed"  # the tuning job went on
+    statuses = sorted(r["TrainingJobStatus"] for r in backend.list_training_jobs("kid")["TrainingJobSummaries"])
+    assert statuses == ["Completed", "Stopped"]

@@ -18,7 +18,7 @@ describe or stop ends the job's process group and records it Failed (Stopped if 
 FailureReason (:func:`recover_training_job`).
 
 A training job of a tuning job: InProgress (objective Pending) --> Completed | Failed | Stopped (objective Succeeded
-or Failed). One cut short by its tuner's end (stop request, Ctrl-C, a killed tuner) is Stopped with an
+or Failed); a StopTrainingJob of it (:func:`stop_child`) is taken by its tuner, which stops that job only. One cut short by its tuner's end (stop request, Ctrl-C, a killed tuner) is Stopped with an
 ``Interrupted: ...`` FailureReason, does not count toward MaxNumberOfTrainingJobs, and its configuration runs again
 on resume.
 
@@ -52,7 +52,7 @@ from amtlocal.lifecycle._standalone import training as training_job_running
 from amtlocal.lifecycle._status import (FINAL_STATUSES, TERMINAL_STATUSES, ObjectiveStatus, SecondaryStatus,
                                         TrainingJobStatus, TuningJobStatus, is_terminal)
 from amtlocal.lifecycle._training import (INTERRUPTED_BY_STOP, TrainingJobOutcome, ended, finish_interrupted, launch,
-                                          started)
+                                          started, stop_child)
 from amtlocal.lifecycle._tuning import (STOP_TAKEN_SECONDS, add_runtime, begin_run, finish, mark_running, mark_stopped,
                                         mark_stopping, start_in_background, stop_requested, stop_tuning_job,
                                         stops_to_honour_from, visible_status)
@@ -62,4 +62,4 @@ __all__ = ["FINAL_STATUSES", "INTERRUPTED_BY_STOP", "LAUNCHER_DIED", "recover_tr
            "TrainingJobOutcome", "TrainingJobStatus", "TuningJobStatus", "add_runtime", "begin_run",
            "dead_worker_here", "ended", "finish", "finish_interrupted", "is_terminal", "kill_orphan", "launch",
            "mark_running", "mark_stopped", "mark_stopping", "process_start", "recover_orphans", "start_in_background",
-           "started", "stop_requested", "stop_tuning_job", "stops_to_honour_from", "visible_status"]
+           "started", "stop_child", "stop_requested", "stop_tuning_job", "stops_to_honour_from", "visible_status"]

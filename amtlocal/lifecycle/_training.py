@@ -99,6 +99,22 @@ def ended(store: "LocalStore", study, trial, summary: dict, outcome: TrainingJob
     return summary
 
 
+def stop_child(store: "LocalStore", rec, taken_seconds: float = 5.0) -> None:
+    """StopTrainingJob of a tuning job's training job ``rec`` (a TrainingJobRecord): the request is recorded on it;
+    the tuner running the tuning job sends SIGTERM (SIGKILL after the grace period) and records it Stopped; the tuning
+    job goes on. Returns once it has ended, or after ``taken_seconds``. With no live tuner the training job is an
+    orphan: the next run or stop of its tuning job ends and records it (see :func:`recover_orphans`)."""
+    if rec.status != TrainingJobStatus.IN_PROGRESS or rec.trial_id is None:
+        return
+    if not store.request_trial_stop(rec.trial_id):
+        return
+    deadline = time.monotonic() + taken_seconds
+    while time.monotonic() < deadline:
+        if store.find_training_job(rec.name).status != TrainingJobStatus.IN_PROGRESS:
+            return
+        time.sleep(0.1)
+
+
 def finish_interrupted(store: "LocalStore", study, trial_id: int, number: int, params: dict, summary: dict, reason: str,
                        end: float | None = None, start: float | None = None) -> dict:
     """Record a training job cut short by the tuner's end (Stopped, not counted toward MaxNumberOfTrainingJobs) and

@@ -57,6 +57,7 @@ class TrainingJobRecord:
             time in clock ticks (pids get reused).
         trial_number, trial_id, trial_state, params: the Optuna trial (tuning jobs' training jobs only).
         stop_requests: StopTrainingJob requests made (standalone training jobs only; counted as for tuning jobs).
+        stop_requested: a StopTrainingJob was made for this tuning job's training job (its tuner stops it).
     """
 
     name: str
@@ -73,6 +74,7 @@ class TrainingJobRecord:
     trial_state: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     stop_requests: int = 0
+    stop_requested: bool = False
 
     @property
     def status(self) -> str:
@@ -100,7 +102,8 @@ def read_trial(trial, tuning_job_name: str | None = None) -> TrainingJobRecord:
         final_metrics=dict(attrs.get(K.TRIAL_FIELDS["final_metrics"]) or {}), role=attrs.get(K.TRIAL_FIELDS["role"]),
         interrupted=bool(attrs.get(K.TRIAL_FIELDS["interrupted"])), worker=where.get(K.PROCESS_WORKER),
         pid=where.get(K.PROCESS_PID), pid_start=where.get(K.PROCESS_PID_START), trial_number=trial.number,
-        trial_id=trial._trial_id, trial_state=trial.state.name, params=dict(trial.params))
+        trial_id=trial._trial_id, trial_state=trial.state.name, params=dict(trial.params),
+        stop_requested=bool(attrs.get(K.TRIAL_FIELDS["stop_requested"])))
 
 
 def trials_of(study, role: str | None = K.ROLE_OWN) -> list[TrainingJobRecord]:

@@ -38,6 +38,7 @@ TRIAL_FIELDS = {
     "role": "role",
     "interrupted": "interrupted",
     "process": "process",
+    "stop_requested": "stop_requested",
 }
 PARENT = "parent"  # a history trial's parent tuning job
 # Keys inside the ``process`` attribute (where a training job runs).

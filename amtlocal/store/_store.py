@@ -198,6 +198,17 @@ class LocalStore:
             fields["interrupted"] = True
         self._set_trial(trial, **fields)
 
+    def request_trial_stop(self, trial_id: int) -> bool:
+        """Ask the tuner to stop a tuning job's running training job (StopTrainingJob). False when the trial has
+        finished meanwhile (nothing to stop)."""
+        import optuna
+
+        try:
+            self._set_trial(trial_id, stop_requested=time.time())
+            return True
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return False
+
     def _set_trial(self, trial, **fields: Any) -> None:
         trial_id = trial if isinstance(trial, int) else trial._trial_id
         for name, value in fields.items():

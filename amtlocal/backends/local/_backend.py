@@ -197,16 +197,16 @@ class LocalBackend(Backend):
         return _training_jobs.describe_training_job(self.store, name)
 
     def stop_training_job(self, name: str) -> None:
-        """StopTrainingJob of a standalone training job (see :func:`amtlocal.lifecycle.stop_training_job`).
+        """StopTrainingJob of a standalone training job (:func:`amtlocal.lifecycle.stop_training_job`) or of a tuning
+        job's (:func:`amtlocal.lifecycle.stop_child`: its tuner stops that job only; the tuning job goes on).
 
         Raises:
             TrainingJobNotFound: no such training job.
-            AmtLocalError: a tuning job's training job (stop its tuning job instead; not emulated one by one yet).
         """
         rec = self.store.find_training_job(name)
         if rec.tuning_job_name is not None:
-            raise AmtLocalError(f"{rec.name} is a training job of tuning job {rec.tuning_job_name}; the local backend stops "
-                                f"a tuning job's training jobs with their tuning job (amtlocal stop {rec.tuning_job_name})")
+            lifecycle.stop_child(self.store, rec, self.STOP_TAKEN_SECONDS)
+            return
         lifecycle.stop_training_job(self.store, rec.name, self.STOP_TAKEN_SECONDS)
 
     def training_jobs(self, **kwargs: Any) -> dict[str, Any]:

@@ -274,11 +274,21 @@ class LocalTuningJob:
                 run.stopping = "StopRequested"
                 run.stop_all("StopRequested")
                 lifecycle.mark_stopping(self.store, study)  # taken: the `stop` waiting for this returns
+            self._stop_asked_children(study, run)
         if not run.stopping and run.deadline is not None and now >= run.deadline:
             run.stopping = "Complete"
             run.stop_all("TuningJobMaxRuntimeExceeded")
         if not run.stopping and run.completion.done:
             run.stopping = "Complete"
+
+    def _stop_asked_children(self, study, run: _Run) -> None:
+        """Stop the running training jobs a StopTrainingJob asked for (the tuning job goes on)."""
+        if not run.running:
+            return
+        for rec in self.store.trials(study, role=None):
+            r = run.running.get(rec.trial_number)
+            if r is not None and rec.stop_requested:
+                r.proc.stop("StopRequested")
 
     def _launch_more(self, study, run: _Run) -> None:
         """Start training jobs while there are slots and jobs left (counted across workers on a shared storage)."""
