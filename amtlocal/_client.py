@@ -30,7 +30,6 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import time
 import types
 import uuid
 from pathlib import Path
@@ -63,7 +62,7 @@ def _paginator_model():
 
 
 def client(service_name: str = "sagemaker", *, backend: Any = None, base_dir: str | os.PathLike | None = None,
-           region_name: str | None = None) -> "LocalSageMakerClient":
+           region_name: str | None = None) -> LocalSageMakerClient:
     """A :class:`LocalSageMakerClient` (``amtlocal.client()`` or ``amtlocal.client("sagemaker")``, as boto3).
 
     Args:
@@ -154,8 +153,8 @@ class LocalSageMakerClient:
         ValidationException (invalid spec, missing local paths, warm-start rules), ResourceInUse (name taken,
         case-insensitively).
         """
-        from amtlocal.spec.placeholders import tuning_job_arn
         from amtlocal.exceptions import AmtLocalError, AmtValidationError, TuningJobExists
+        from amtlocal.spec.placeholders import tuning_job_arn
 
         op = "CreateHyperParameterTuningJob"
         self._validate(op, kwargs)

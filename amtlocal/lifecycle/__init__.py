@@ -42,20 +42,44 @@ Contracts (what every caller may rely on, and must keep):
   Stopped, and requeued.
 """
 from amtlocal.lifecycle._orphans import dead_worker_here, kill_orphan, process_start, recover_orphans
-from amtlocal.lifecycle._standalone import LAUNCHER_DIED
+from amtlocal.lifecycle._standalone import LAUNCHER_DIED, stop_training_job
 from amtlocal.lifecycle._standalone import created as training_job_created
 from amtlocal.lifecycle._standalone import ended as training_job_ended
 from amtlocal.lifecycle._standalone import recover as recover_training_job
-from amtlocal.lifecycle._standalone import stop_training_job
 from amtlocal.lifecycle._standalone import stopping as training_job_stopping
 from amtlocal.lifecycle._standalone import training as training_job_running
-from amtlocal.lifecycle._status import (FINAL_STATUSES, TERMINAL_STATUSES, ObjectiveStatus, SecondaryStatus,
-                                        TrainingJobStatus, TuningJobStatus, is_terminal)
-from amtlocal.lifecycle._training import (INTERRUPTED_BY_STOP, TrainingJobOutcome, ended, finish_interrupted, launch,
-                                          started, stop_child)
-from amtlocal.lifecycle._tuning import (STOP_TAKEN_SECONDS, add_runtime, begin_run, finish, mark_running, mark_stopped,
-                                        mark_stopping, start_in_background, stop_requested, stop_tuning_job,
-                                        stops_to_honour_from, visible_status)
+from amtlocal.lifecycle._status import (
+                                        FINAL_STATUSES,
+                                        TERMINAL_STATUSES,
+                                        ObjectiveStatus,
+                                        SecondaryStatus,
+                                        TrainingJobStatus,
+                                        TuningJobStatus,
+                                        is_terminal,
+)
+from amtlocal.lifecycle._training import (
+                                        INTERRUPTED_BY_STOP,
+                                        TrainingJobOutcome,
+                                        ended,
+                                        finish_interrupted,
+                                        launch,
+                                        started,
+                                        stop_child,
+)
+from amtlocal.lifecycle._tuning import (
+                                        STOP_TAKEN_SECONDS,
+                                        add_runtime,
+                                        begin_run,
+                                        finish,
+                                        mark_running,
+                                        mark_stopped,
+                                        mark_stopping,
+                                        start_in_background,
+                                        stop_requested,
+                                        stop_tuning_job,
+                                        stops_to_honour_from,
+                                        visible_status,
+)
 
 __all__ = ["FINAL_STATUSES", "INTERRUPTED_BY_STOP", "LAUNCHER_DIED", "recover_training_job", "stop_training_job",
            "training_job_created", "training_job_ended", "training_job_running", "training_job_stopping", "ObjectiveStatus", "STOP_TAKEN_SECONDS", "SecondaryStatus", "TERMINAL_STATUSES",

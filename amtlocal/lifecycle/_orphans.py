@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 ORPHAN_REASON = "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume."
 
 
-def recover_orphans(store: "LocalStore", study) -> None:
+def recover_orphans(store: LocalStore, study) -> None:
     """Training jobs left InProgress by a tuner that died: end their processes, record them Stopped, requeue.
 
     Called only by the holder of the job's lock (or, on a shared storage, for dead workers of this host)."""
@@ -47,7 +47,7 @@ def recover_orphans(store: "LocalStore", study) -> None:
                            start=rec.summary.get("CreationTime"))
 
 
-def _finish_tell(study, rec: "TrainingJobRecord") -> None:
+def _finish_tell(study, rec: TrainingJobRecord) -> None:
     """The tuner died between recording the result and telling Optuna: finish the tell."""
     import optuna
 

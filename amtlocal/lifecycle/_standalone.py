@@ -8,8 +8,8 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from amtlocal.lifecycle._status import TERMINAL_STATUSES, SecondaryStatus, TrainingJobStatus
 from amtlocal.exceptions import TuningJobBusy
+from amtlocal.lifecycle._status import TERMINAL_STATUSES, SecondaryStatus, TrainingJobStatus
 
 if TYPE_CHECKING:
     from amtlocal.lifecycle._training import TrainingJobOutcome
@@ -37,7 +37,7 @@ def created(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def training(store: "LocalStore", name: str, pid: int | None, start: float) -> None:
+def training(store: LocalStore, name: str, pid: int | None, start: float) -> None:
     """Its entry point runs (holder only): SecondaryStatus Training, TrainingStartTime, where it runs."""
     from amtlocal.lifecycle._orphans import process_start
 
@@ -48,13 +48,13 @@ def training(store: "LocalStore", name: str, pid: int | None, start: float) -> N
                               LastModifiedTime=time.time(), SecondaryStatusTransitions=record["SecondaryStatusTransitions"])
 
 
-def stopping(store: "LocalStore", name: str) -> None:
+def stopping(store: LocalStore, name: str) -> None:
     """The holder took a stop request: Stopping until the entry point has ended."""
     store.update_training_job(name, TrainingJobStatus=TrainingJobStatus.STOPPING.value,
                               SecondaryStatus=SecondaryStatus.STOPPING.value, LastModifiedTime=time.time())
 
 
-def ended(store: "LocalStore", name: str, outcome: "TrainingJobOutcome") -> dict[str, Any]:
+def ended(store: LocalStore, name: str, outcome: TrainingJobOutcome) -> dict[str, Any]:
     """The holder's last word: Completed | Failed | Stopped with FailureReason, FinalMetricDataList, times."""
     record = dict(store.find_training_job(name).summary)
     status = outcome.status
@@ -77,7 +77,7 @@ def ended(store: "LocalStore", name: str, outcome: "TrainingJobOutcome") -> dict
     return store.update_training_job(name, **fields)
 
 
-def recover(store: "LocalStore", name: str) -> None:
+def recover(store: LocalStore, name: str) -> None:
     """A standalone job InProgress or Stopping whose holder is gone: end its process group and record it Failed
     (or Stopped, when a stop was requested) with the reason. A no-op while a live process holds the job."""
     from amtlocal.lifecycle._orphans import kill_orphan
@@ -108,7 +108,7 @@ def recover(store: "LocalStore", name: str) -> None:
         lock.release()
 
 
-def stop_training_job(store: "LocalStore", name: str, taken_seconds: float = STOP_TAKEN_SECONDS) -> None:
+def stop_training_job(store: LocalStore, name: str, taken_seconds: float = STOP_TAKEN_SECONDS) -> None:
     """StopTrainingJob of a standalone job: a stop request is counted; the holder sends SIGTERM (then SIGKILL after
     the grace period) and writes Stopping, then Stopped. Returns once it took the request (Stopping) or the job has
     ended; with no live holder the job is recovered at once (:func:`recover`). A job that ended is left as it is."""

@@ -45,26 +45,26 @@ class TrainingJobOutcome:
     stop_reason: str | None = None
 
     @classmethod
-    def failed(cls, reason: str) -> "TrainingJobOutcome":
+    def failed(cls, reason: str) -> TrainingJobOutcome:
         """A job that failed before or outside its entry point (times: now)."""
         now = time.time()
         return cls(TrainingJobStatus.FAILED.value, reason[:FAILURE_REASON_MAX], None, now, now)
 
 
-def launch(store: "LocalStore", trial, summary: dict[str, Any]) -> None:
+def launch(store: LocalStore, trial, summary: dict[str, Any]) -> None:
     """A trial becomes a training job: recorded InProgress with objective Pending, before its process starts."""
     summary.update(TrainingJobStatus=TrainingJobStatus.IN_PROGRESS.value, ObjectiveStatus=ObjectiveStatus.PENDING.value)
     store.record_launch(trial, summary)
 
 
-def started(store: "LocalStore", trial, pid: int | None) -> None:
+def started(store: LocalStore, trial, pid: int | None) -> None:
     """Its process runs: record the pid and the pid's start time (for orphan recovery)."""
     from amtlocal.lifecycle._orphans import process_start
 
     store.record_process(trial, pid, process_start(pid))
 
 
-def ended(store: "LocalStore", study, trial, summary: dict, outcome: TrainingJobOutcome, objective: dict,
+def ended(store: LocalStore, study, trial, summary: dict, outcome: TrainingJobOutcome, objective: dict,
           pruned: bool = False) -> dict:
     """Record a training job's end and tell Optuna (summary first: a told trial is frozen). Returns the summary.
 
@@ -99,7 +99,7 @@ def ended(store: "LocalStore", study, trial, summary: dict, outcome: TrainingJob
     return summary
 
 
-def stop_child(store: "LocalStore", rec, taken_seconds: float = 5.0) -> None:
+def stop_child(store: LocalStore, rec, taken_seconds: float = 5.0) -> None:
     """StopTrainingJob of a tuning job's training job ``rec`` (a TrainingJobRecord): the request is recorded on it;
     the tuner running the tuning job sends SIGTERM (SIGKILL after the grace period) and records it Stopped; the tuning
     job goes on. Returns once it has ended, or after ``taken_seconds``. With no live tuner the training job is an
@@ -115,7 +115,7 @@ def stop_child(store: "LocalStore", rec, taken_seconds: float = 5.0) -> None:
         time.sleep(0.1)
 
 
-def finish_interrupted(store: "LocalStore", study, trial_id: int, number: int, params: dict, summary: dict, reason: str,
+def finish_interrupted(store: LocalStore, study, trial_id: int, number: int, params: dict, summary: dict, reason: str,
                        end: float | None = None, start: float | None = None) -> dict:
     """Record a training job cut short by the tuner's end (Stopped, not counted toward MaxNumberOfTrainingJobs) and
     enqueue its configuration again. ``start``/``end``: its TrainingStartTime/TrainingEndTime (epoch seconds; end

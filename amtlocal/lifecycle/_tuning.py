@@ -3,10 +3,11 @@ the hand-over of the job's lock to a background worker, and stopping a job whose
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from amtlocal.lifecycle._status import FINAL_STATUSES, TERMINAL_STATUSES, TuningJobStatus
 from amtlocal.exceptions import TuningJobBusy
+from amtlocal.lifecycle._status import FINAL_STATUSES, TERMINAL_STATUSES, TuningJobStatus
 
 if TYPE_CHECKING:
     from amtlocal.store import LocalStore, TuningJobRecord
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 STOP_TAKEN_SECONDS = 5.0  # how long stop_tuning_job waits for the job's holder to take the request or let go
 
 
-def visible_status(record: "TuningJobRecord") -> str:
+def visible_status(record: TuningJobRecord) -> str:
     """The HyperParameterTuningJobStatus a reader sees: the stored one, except Stopping for a running job asked to
     stop (its tuner writes Stopping when it takes the request, Stopped when its training jobs have ended)."""
     if record.status == TuningJobStatus.IN_PROGRESS and record.stop_requests > record.run_stop_requests:
@@ -22,7 +23,7 @@ def visible_status(record: "TuningJobRecord") -> str:
     return record.status
 
 
-def stops_to_honour_from(store: "LocalStore", name: str) -> int:
+def stops_to_honour_from(store: LocalStore, name: str) -> int:
     """The stop-request count a run of tuning job ``name`` starting now must exceed to stop: the count now (read
     before the run takes the job, so a stop racing the start is kept), or 0 for a job not created yet. A worker
     joining a running job on a shared storage takes the running count instead, so a pending stop ends it too."""
@@ -35,28 +36,28 @@ def stops_to_honour_from(store: "LocalStore", name: str) -> int:
     return rec.stop_requests
 
 
-def stop_requested(store: "LocalStore", study, stops_seen: int) -> bool:
+def stop_requested(store: LocalStore, study, stops_seen: int) -> bool:
     """A stop request made since the run that started from count ``stops_seen`` was asked for (read fresh)."""
     return store.tuning_job(study).stop_requests > stops_seen
 
 
-def mark_running(store: "LocalStore", study, stops_seen: int) -> None:
+def mark_running(store: LocalStore, study, stops_seen: int) -> None:
     """InProgress for a run that started from stop-request count ``stops_seen``."""
     store.update_tuning_job(study, run_stop_requests=stops_seen, status=TuningJobStatus.IN_PROGRESS.value,
                             end_time=None, failure_reason=None)
 
 
-def mark_stopping(store: "LocalStore", study) -> None:
+def mark_stopping(store: LocalStore, study) -> None:
     """The holder took a stop (or a Ctrl-C): it is stopping the training jobs."""
     store.update_tuning_job(study, status=TuningJobStatus.STOPPING.value)
 
 
-def mark_stopped(store: "LocalStore", study) -> None:
+def mark_stopped(store: LocalStore, study) -> None:
     """Stopped (resumable)."""
     store.update_tuning_job(study, status=TuningJobStatus.STOPPED.value, end_time=time.time())
 
 
-def finish(store: "LocalStore", study, status: str, failure_reason: str | None, completion_details: dict | None) -> None:
+def finish(store: LocalStore, study, status: str, failure_reason: str | None, completion_details: dict | None) -> None:
     """The run's last word: Completed, Failed or Stopped, with FailureReason and TuningJobCompletionDetails."""
     fields = {"status": str(status), "end_time": time.time(), "failure_reason": failure_reason}
     if completion_details is not None:
@@ -64,13 +65,13 @@ def finish(store: "LocalStore", study, status: str, failure_reason: str | None, 
     store.update_tuning_job(study, **fields)
 
 
-def add_runtime(store: "LocalStore", study, seconds: float) -> None:
+def add_runtime(store: LocalStore, study, seconds: float) -> None:
     """Add a run's duration to ConsumedResources.RuntimeInSeconds."""
     used = store.tuning_job(study).runtime_used or 0.0
     store.update_tuning_job(study, runtime_used=used + seconds)
 
 
-def begin_run(store: "LocalStore", study, stops_seen: int) -> bool:
+def begin_run(store: LocalStore, study, stops_seen: int) -> bool:
     """Under the job's lock, before a run: False when the job must not run (Completed or Failed, or a stop request
     came before the run got going: then it is Stopped); else orphans of a dead tuner are recovered and the job is
     InProgress for this run."""
@@ -86,7 +87,7 @@ def begin_run(store: "LocalStore", study, stops_seen: int) -> bool:
     return True
 
 
-def stop_tuning_job(store: "LocalStore", name: str, taken_seconds: float = STOP_TAKEN_SECONDS) -> None:
+def stop_tuning_job(store: LocalStore, name: str, taken_seconds: float = STOP_TAKEN_SECONDS) -> None:
     """StopHyperParameterTuningJob (see the package docstring for what it promises). Raises TuningJobNotFound."""
     study = store.load(name)
     if store.tuning_job(study).status in FINAL_STATUSES:
@@ -109,7 +110,7 @@ def stop_tuning_job(store: "LocalStore", name: str, taken_seconds: float = STOP_
             return
 
 
-def _stop_here(store: "LocalStore", study) -> bool:
+def _stop_here(store: LocalStore, study) -> bool:
     """With no tuner holding the job: end what a dead tuner left running, mark the job Stopped; True. False when
     a tuner holds the job. Also raises the request count, so a worker started before this stop never runs."""
     from amtlocal.lifecycle._orphans import recover_orphans
@@ -132,7 +133,7 @@ def _stop_here(store: "LocalStore", study) -> bool:
         lock.release()
 
 
-def start_in_background(store: "LocalStore", name: str, prepare: Callable, start_worker: Callable, interrupted) -> None:
+def start_in_background(store: LocalStore, name: str, prepare: Callable, start_worker: Callable, interrupted) -> None:
     """Create (or find) tuning job ``name`` and hand it to a background worker, holding the job's lock throughout.
 
     Every error a user can fix surfaces here, in the caller, before the worker starts; under the job's lock, so that

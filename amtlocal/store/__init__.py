@@ -12,8 +12,14 @@ lifecycle, ``amtlocal pull``, the boto3-shaped client): records come out as :cla
 """
 from amtlocal.store._import import stored_summary
 from amtlocal.store._locks import INHERITED_LOCK_ENV, FlockJournalLock, JobLock
-from amtlocal.store._records import (TrainingJobRecord, TuningJobRecord, read_trial, read_tuning_job, summaries_of,
-                                     trials_of)
+from amtlocal.store._records import (
+                                     TrainingJobRecord,
+                                     TuningJobRecord,
+                                     read_trial,
+                                     read_tuning_job,
+                                     summaries_of,
+                                     trials_of,
+)
 from amtlocal.store._store import LocalStore, check_job_name, check_training_job_name, default_home, worker_id
 
 __all__ = ["FlockJournalLock", "INHERITED_LOCK_ENV", "JobLock", "LocalStore", "TrainingJobRecord", "TuningJobRecord",

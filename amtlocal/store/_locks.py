@@ -24,7 +24,7 @@ class JobLock:
         self.path = path
         self._fd: int | None = None
 
-    def acquire(self) -> "JobLock":
+    def acquire(self) -> JobLock:
         """Take the lock without waiting. Raises TuningJobBusy when another live process holds it.
 
         A background worker adopts the lock its caller handed over (descriptor number in ``$AMTLOCAL_JOB_LOCK_FD``,
@@ -131,7 +131,7 @@ class JobLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "JobLock":
+    def __enter__(self) -> JobLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

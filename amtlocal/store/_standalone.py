@@ -7,7 +7,8 @@ job is a trial of the tuning job's study; its name ``<tuning job>-<NNN>-<hex>`` 
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from amtlocal.exceptions import TrainingJobExists, TrainingJobNotFound
 from amtlocal.store import _schema as K

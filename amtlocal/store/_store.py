@@ -12,8 +12,9 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from amtlocal.exceptions import AmtValidationError, TrainingJobNotFound, TuningJobBusy, TuningJobNotFound
 from amtlocal.store import _schema as K
@@ -346,7 +347,7 @@ class LocalStore:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
 
-    def lock(self, name: str) -> "JobLock | contextlib.nullcontext":
+    def lock(self, name: str) -> JobLock | contextlib.nullcontext:
         """An exclusive lock that one live tuner process holds while it runs tuning job ``name`` (none for a shared
         storage, where several workers run it together)."""
         if self.shared:

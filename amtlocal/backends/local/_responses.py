@@ -8,7 +8,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from amtlocal.lifecycle import TrainingJobStatus, visible_status
 from amtlocal.spec import objective_of

@@ -14,13 +14,12 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from amtlocal import lifecycle
 from amtlocal.backends._base import Progress
 from amtlocal.backends.local import _completion, _warmstart
-from amtlocal.spec.placeholders import training_job_arn
 from amtlocal.backends.local._definitions import DEFINITION_PARAM, Definition, definition_path, definitions_of
 from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobProcess, deferred_sigint
 from amtlocal.backends.local._pruners import make_pruner
@@ -29,6 +28,7 @@ from amtlocal.exceptions import AmtValidationError, TuningJobExists
 from amtlocal.lifecycle import ObjectiveStatus, TrainingJobOutcome, TrainingJobStatus, TuningJobStatus
 from amtlocal.runners import BaseRunner, runner_for
 from amtlocal.spec import TuningSpec
+from amtlocal.spec.placeholders import training_job_arn
 from amtlocal.store import LocalStore
 
 log = logging.getLogger("amtlocal")

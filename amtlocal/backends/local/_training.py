@@ -10,7 +10,6 @@ import copy
 import logging
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +77,7 @@ class LocalTrainingJob:
         self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
 
     @classmethod
-    def stored(cls, store: LocalStore, name: str, stop_grace: float | None = None) -> "LocalTrainingJob":
+    def stored(cls, store: LocalStore, name: str, stop_grace: float | None = None) -> LocalTrainingJob:
         """The job as recorded by :meth:`create` (for the background worker)."""
         record = store.find_training_job(name).summary
         request = {k: record[k] for k in ECHOED if k in record}

@@ -7,10 +7,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from amtlocal.spec.placeholders import training_job_arn, tuning_job_arn
 from amtlocal.lifecycle import SecondaryStatus, TrainingJobStatus
+from amtlocal.spec.placeholders import training_job_arn, tuning_job_arn
 from amtlocal.store import LocalStore, TrainingJobRecord
 
 SORT_KEYS = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}
