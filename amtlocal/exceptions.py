@@ -49,7 +49,8 @@ class CloudTuningJobNotFound(TuningJobNotFound):
 
 
 class TrainingJobNotFound(AmtLocalError, LookupError):
-    """No training job of that name, standalone or of a tuning job (AWS's ``ResourceNotFound`` / DescribeTrainingJob's "Requested resource not found")."""
+    """No training job of that name, standalone or of a tuning job (AWS's ``ResourceNotFound`` / DescribeTrainingJob's
+    "Requested resource not found")."""
 
     def __init__(self, name: str, where: str = "in the local store"):
         self.name = name
