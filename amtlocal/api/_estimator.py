@@ -23,6 +23,7 @@ from typing import Any
 
 from amtlocal.api._inputs import TrainingInput, channels_from_inputs, input_mode_of
 from amtlocal.api._naming import base_from_name, base_name_from_image, training_job_name_from_base
+from amtlocal.lifecycle import is_terminal
 from amtlocal.spec.hyperparameters import decode_hyperparameter, encode_hyperparameter
 from amtlocal.spec.placeholders import LOCAL_OUTPUT, LOCAL_ROLE  # only ever seen by the local backend
 from amtlocal.spec.placeholders import region as _region
@@ -42,7 +43,6 @@ RENAMED_ARGUMENTS = {"train_instance_count": "instance_count", "train_instance_t
                      "train_max_run": "max_run", "train_use_spot_instances": "use_spot_instances",
                      "train_max_wait": "max_wait", "train_volume_size": "volume_size",
                      "train_volume_kms_key": "volume_kms_key"}
-TERMINAL_TRAINING_STATUSES = ("Completed", "Failed", "Stopped")
 SCRIPT_MODE_KEYS = ("sagemaker_program", "sagemaker_submit_directory", "sagemaker_container_log_level",
                     "sagemaker_job_name", "sagemaker_region")
 
@@ -702,7 +702,7 @@ class _TrainingJob:
         seen, delay = 0, self.poll
         while True:
             desc = self.describe()
-            done = desc["TrainingJobStatus"] in TERMINAL_TRAINING_STATUSES
+            done = is_terminal(desc["TrainingJobStatus"])
             if logs != "None":
                 new, seen = self._new_log_lines(seen)
                 for line in new:

@@ -224,11 +224,13 @@ def _short(value: str) -> str:
 
 
 def cmd_stop(args) -> int:
+    from amtlocal.lifecycle import is_terminal
+
     backend = _backend(args)
     before = backend.describe(args.name)["HyperParameterTuningJobStatus"]
     backend.stop(args.name)
     after = backend.describe(args.name)["HyperParameterTuningJobStatus"]
-    if after == before and before in ("Completed", "Failed", "Stopped"):
+    if after == before and is_terminal(before):
         print(f"{args.name}: already {before}; nothing to stop")  # AMT refuses this stop; it changes nothing
     elif after in ("Completed", "Failed"):
         print(f"{args.name}: {after} (it ended before the stop took effect)")

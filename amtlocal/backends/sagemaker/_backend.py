@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from amtlocal.backends._base import TERMINAL, Backend
+from amtlocal.lifecycle import TERMINAL_STATUSES, is_terminal
 from amtlocal.backends.sagemaker import _package, _request
 from amtlocal.exceptions import (AmtLocalError, AmtValidationError, CloudTuningJobNotFound, TuningJobExists,
                                  UnexpectedStatusException)
@@ -31,7 +32,6 @@ METRIC_PERIOD_SECONDS = 60  # CloudWatch keeps SageMaker training metrics at one
 DEFAULT_POLL_SECONDS = 5.0  # SDK v2's HyperparameterTuner.wait polls every 5 s
 DEFAULT_MAX_POLL_SECONDS = 60.0
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"  # where SageMaker writes training job logs (SDK v2's logs_for_job)
-TRAINING_TERMINAL = ("Completed", "Failed", "Stopped")
 
 
 def stop_hint(name: str) -> str:
@@ -391,7 +391,7 @@ class SageMakerBackend(Backend):
                 desc = self.describe_training_job(name)
                 if progress:
                     progress(desc)
-                if desc["TrainingJobStatus"] in TRAINING_TERMINAL:
+                if is_terminal(desc["TrainingJobStatus"]):
                     return desc
                 time.sleep(delay)
                 delay = min(self.max_poll_seconds, delay * 1.5)
@@ -412,7 +412,7 @@ class SageMakerBackend(Backend):
         try:
             self._training_call("stop_training_job", name=name, TrainingJobName=name)
         except AmtValidationError:
-            if self.describe_training_job(name)["TrainingJobStatus"] not in (*TRAINING_TERMINAL, "Stopping"):
+            if self.describe_training_job(name)["TrainingJobStatus"] not in (*TERMINAL_STATUSES, "Stopping"):
                 raise
 
     def training_job_logs(self, name: str) -> Iterator[str]:
