@@ -5,14 +5,18 @@
     write_report(["my-job"], "report.html", png=True)  # one self-contained HTML file (+ report.png)
 
 Modules: ``_data`` (DataFrames from the AMT API shapes), ``_charts`` (Altair views), ``_importance`` (Optuna
-importance), ``_report`` (the HTML/PNG report; the ``amtlocal report`` command lives in ``amtlocal.cli``).
+importance), ``_summary`` (amtviz's text summary), ``_notebook`` (the offline notebook display of the charts),
+``_report`` (the HTML/PNG report; the ``amtlocal report`` command lives in ``amtlocal.cli``).
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from amtlocal.backends import Backend
 from amtlocal.exceptions import VizError  # its old home was amtlocal.viz._data; kept importable from here
+
+log = logging.getLogger("amtlocal")
 
 
 def visualize_tuning_job(tuning_jobs: Any, return_dfs: bool = False, job_metrics: list[str] | None = None,
@@ -33,8 +37,14 @@ def visualize_tuning_job(tuning_jobs: Any, return_dfs: bool = False, job_metrics
             or local, then the other backend for a name not found there).
         importance_evaluator: ``"fanova"`` (Optuna's FanovaImportanceEvaluator) or ``"mdi"`` (MeanDecreaseImpurity).
 
+    It works at every moment of a job's life: with nothing finished it draws the timeline of what runs, with nothing
+    started a line saying so; the text summary (amtviz's lines, plus what is pending) is logged at INFO to the
+    ``amtlocal`` logger and shown above the chart in a notebook.
+
     Returns:
-        An Altair chart (``alt.VConcatChart``); with ``return_dfs``, ``(chart, trials_df, full_df)`` where
+        An Altair chart (an ``alt.VConcatChart``, or an ``alt.Chart`` with one line of text before any training job
+        exists) that displays offline in Jupyter (:mod:`amtlocal.viz._notebook`: the Vega libraries inline, no
+        CDN; Altair's global renderer is left alone); with ``return_dfs``, ``(chart, trials_df, full_df)`` where
         ``trials_df`` has one row per training job (tuning job, status, trial index, each hyperparameter cast by its
         range type, the objective in a column named after its metric, times) and ``full_df`` one row per scraped
         metric value joined with its training job's row (empty with ``trials_only``).
@@ -45,9 +55,14 @@ def visualize_tuning_job(tuning_jobs: Any, return_dfs: bool = False, job_metrics
     """
     from amtlocal.viz._charts import dashboard
     from amtlocal.viz._data import gather
+    from amtlocal.viz._notebook import offline
+    from amtlocal.viz._summary import summary_lines
 
     data = gather(tuning_jobs, backend=backend, job_metrics=job_metrics, trials_only=trials_only)
-    chart = dashboard(data, advanced=advanced, importance_evaluator=importance_evaluator)
+    summary = summary_lines(data)
+    for line in summary:  # amtviz logged these lines; library code logs, it does not print
+        log.info("%s", line)
+    chart = offline(dashboard(data, advanced=advanced, importance_evaluator=importance_evaluator), summary)
     if return_dfs:
         return chart, data.trials, data.metrics
     return chart

@@ -120,6 +120,7 @@ class Dashboard:
             now = pd.Timestamp.now(tz="UTC")
             running = trials["TrainingJobStatus"].isin(["InProgress", "Stopping"])
             end = trials["TrainingEndTime"].where(trials["TrainingEndTime"].notna(), trials["TrainingStartTime"])
+            end = end.astype("datetime64[us, UTC]")  # a unit that holds "now" whatever the data's unit was
             end[running & trials["TrainingEndTime"].isna()] = now
             trials["_end"] = end
         self.trials = trials
@@ -480,11 +481,16 @@ class Dashboard:
         return out
 
     # -- assembly ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _message(text: str):
+        """One line of text instead of empty axes."""
+        return (alt.Chart(alt.Data(values=[{"text": text}]))
+                .mark_text(fontSize=14, align="left").encode(text="text:N").properties(width=500, height=40))
+
     def chart(self):
         """The whole dashboard as one Altair chart (a VConcatChart with top-level params and datasets)."""
         if self.trials.empty:
-            return (alt.Chart(alt.Data(values=[{"text": f"No training jobs yet in {', '.join(self.d.job_names)}"}]))
-                    .mark_text(fontSize=14, align="left").encode(text="text:N").properties(width=500, height=40))
+            return self._message(f"No training jobs yet in {', '.join(self.d.job_names)}")
         sections = []
         top = [c for c in (self.progress(), self.trial_index(), self.density()) if c is not None]
         sections.append(_section("Tuning progress", [alt.hconcat(*top)] if top else []))
@@ -499,6 +505,8 @@ class Dashboard:
         curves = self.learning_curves()
         sections.append(_section("Learning curves (scraped metrics)", [_columnize(curves)] if curves else []))
         sections = [s for s in sections if s is not None]
+        if not sections:  # training jobs created but none started: nothing to place on an axis yet
+            return self._message(f"{len(self.trials)} training job(s) in {', '.join(self.d.job_names)}, none started yet")
         params = []
         if self.brush_views:
             params.append(alt.TopLevelSelectionParameter(name="brush", select=alt.IntervalSelectionConfig(type="interval", encodings=["x"]),

@@ -22,6 +22,7 @@ from amtlocal.spec.ranges import Range, job_space, merged_space
 
 log = logging.getLogger("amtlocal")
 
+TIME_DTYPE = "datetime64[us, UTC]"  # every timestamp column of the data frames (microseconds, as the API's times)
 #: Columns of the trials frame that are not hyperparameters (the objective column is named after the metric).
 TRIAL_COLUMNS = ("TuningJobName", "TrainingJobName", "TrainingJobStatus", "ObjectiveStatus", "Strategy", "TrialIndex",
                  "Rank", "FinalObjectiveValue", "CreationTime", "TrainingStartTime", "TrainingEndTime",
@@ -236,7 +237,9 @@ def trials_frame(jobs: Iterable[JobInfo], space: dict[str, Range], objective: st
                 "TrainingElapsedTimeSeconds"]
         return pd.DataFrame(columns=list(dict.fromkeys(cols)))
     for col in ("CreationTime", "TrainingStartTime", "TrainingEndTime"):
-        df[col] = pd.to_datetime(df[col], utc=True)
+        # One unit for every time column: pandas infers it from the values (seconds when a column is all NaT or
+        # whole seconds), and "now" for a running job's end could then not be stored in it.
+        df[col] = pd.to_datetime(df[col], utc=True).astype(TIME_DTYPE)
     for name, rng in space.items():
         if rng.kind == "Integer" and df[name].notna().all():
             df[name] = df[name].astype("int64")
@@ -292,7 +295,7 @@ def metrics_frame(jobs: Iterable[JobInfo], trials, metric_names: list[str] | Non
     if not rows:
         return pd.DataFrame(columns=cols)
     df = pd.DataFrame(rows)
-    df["ts"] = pd.to_datetime(df["ts"], utc=True)
+    df["ts"] = pd.to_datetime(df["ts"], utc=True).astype(TIME_DTYPE)
     extra = trials.drop(columns=[c for c in trials.columns if c in ("label", "value", "ts", "rel_seconds", "step")])
     df = df.merge(extra, on="TrainingJobName", how="left")
     return df[cols + [c for c in df.columns if c not in cols]]
