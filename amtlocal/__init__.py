@@ -6,6 +6,8 @@ The names and arguments are SageMaker Python SDK v2's; ``backend="local"`` (defa
 ``$AMTLOCAL_BACKEND``) chooses where tuning jobs run. Heavy modules (optuna, pandas, boto3, altair, sagemaker) load
 only when used.
 """
+import sys
+
 from amtlocal.api import (CategoricalParameter, ContinuousParameter, Estimator, Framework, HuggingFace,
                           HyperparameterTuner, HyperparameterTuningJobAnalytics, IntegerParameter, ParameterRange,
                           PyTorch, SKLearn, TensorFlow, TrainingInput, TrainingJobAnalytics, Tuner, WarmStartConfig,
@@ -16,6 +18,11 @@ from amtlocal.exceptions import (AmtLocalError, AmtValidationError, TuningJobBus
 from amtlocal.spec import TuningSpec, load_spec
 
 __version__ = "0.1.0"
+
+if "ipykernel" in sys.modules:  # in a notebook: no warning about a dependency's progress bar we never use
+    from amtlocal.progress import quiet_notebook_dependencies
+
+    quiet_notebook_dependencies()
 
 
 

@@ -172,6 +172,10 @@ class HyperparameterTuner:
         channel name -> location. With ``wait=False`` this returns at once and the job runs on in the background;
         on the local backend it runs in a detached worker process that outlives this Python process.
 
+        ``progress``: a callable taking the backend's ``Progress`` snapshots, or False for none; by default (None)
+        a wait shows :mod:`amtlocal.progress`'s display (a live output in a notebook, a redrawn line on a terminal,
+        a start and an end line in a log).
+
         Raises:
             AmtValidationError: the request is invalid (before any training job starts).
             UnexpectedStatusException: with ``wait``, the job ended Failed.
@@ -182,10 +186,21 @@ class HyperparameterTuner:
             req = self.to_request(inputs, job_name)
             if job_name or not self.backend.exists(req["HyperParameterTuningJobName"]):
                 break
-        self.backend.create_tuning_job(req, self._base_dir, wait=False if not wait else True, progress=progress)
+        watcher = None
+        if wait and progress is None:
+            from amtlocal.progress import tuning_job_progress
+
+            watcher = tuning_job_progress(self.backend, req["HyperParameterTuningJobName"])
+        try:
+            self.backend.create_tuning_job(req, self._base_dir, wait=False if not wait else True,
+                                           progress=progress or watcher or None)
+        except BaseException:
+            if watcher is not None:
+                watcher.close()
+            raise
         self.latest_tuning_job = _TuningJobRef(req["HyperParameterTuningJobName"], self)
         if wait:
-            self.wait()
+            self._wait(watcher)
 
     def _current_job_name(self) -> str:
         if self.latest_tuning_job is None:
@@ -193,8 +208,21 @@ class HyperparameterTuner:
         return self.latest_tuning_job.name
 
     def wait(self) -> None:
-        """Block until the latest tuning job ends. Raises UnexpectedStatusException unless Completed/Stopped."""
-        desc = self.backend.wait(self._current_job_name())
+        """Block until the latest tuning job ends, showing its progress (see :meth:`fit`). Raises
+        UnexpectedStatusException unless Completed/Stopped."""
+        self._wait(None)
+
+    def _wait(self, watcher) -> None:
+        name = self._current_job_name()
+        if watcher is None:
+            from amtlocal.progress import tuning_job_progress
+
+            watcher = tuning_job_progress(self.backend, name)
+        if watcher is None:
+            desc = self.backend.wait(name)
+        else:
+            with watcher.following():
+                desc = self.backend.wait(name)
         if desc["HyperParameterTuningJobStatus"] == "Stopped":
             log.warning("Tuning job %s was stopped", self._current_job_name())
 
@@ -237,6 +265,29 @@ class HyperparameterTuner:
         from amtlocal.api._analytics import HyperparameterTuningJobAnalytics
 
         return HyperparameterTuningJobAnalytics(self._current_job_name(), backend=self.backend)
+
+    # -- display ----------------------------------------------------------------------------------------------
+    def _display_facts(self):
+        from amtlocal.api._display import tuning_job_facts
+
+        title = f"{type(self).__name__} ({self.strategy}, {self.objective_type} {self.objective_metric_name})"
+        if self.latest_tuning_job is None:
+            return title, None
+        return title, tuning_job_facts(self.backend, self.latest_tuning_job.name)
+
+    def __repr__(self) -> str:
+        """The latest tuning job: name, backend, status, training jobs by status, best job and objective, folder."""
+        from amtlocal.api._display import text
+
+        title, facts = self._display_facts()
+        return text(title, "Tuning job", facts)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: the facts of :meth:`__repr__` as a table."""
+        from amtlocal.api._display import html_table
+
+        title, facts = self._display_facts()
+        return html_table(title, "Tuning job", facts)
 
     # -- existing jobs and warm start -------------------------------------------------------------------------
     @classmethod
