@@ -3,8 +3,9 @@
 Exit codes: 0 success (``tune``: the tuning job Completed), 2 a spec or usage error (one line naming the field),
 1 anything else (a tuning job that ended Failed or Stopped, a missing job). Only this package prints; the library logs.
 
-Each command is a ``cmd_*`` function taking the parsed arguments; ``pull`` and ``report`` live in ``_pull`` and
-``_report``. Imports of the library happen inside the commands, so ``amtlocal --help`` stays fast.
+Each command is a ``cmd_*`` function taking the parsed arguments; ``pull``, ``report`` and ``dashboard`` live in
+``_pull``, ``_report`` and ``_dashboard``. Imports of the library happen inside the commands, so ``amtlocal --help``
+stays fast.
 """
 from __future__ import annotations
 
@@ -281,10 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.set_defaults(func=cmd_stop)
 
-    from amtlocal.cli import _pull, _report
+    from amtlocal.cli import _dashboard, _pull, _report
 
     _pull.register(sub)
     _report.register(sub)
+    _dashboard.register(sub)
     # The global options are also accepted after the command (`amtlocal tune SPEC --backend sagemaker`).
     for command in sub.choices.values():
         _add_common(command, argparse.SUPPRESS)
