@@ -200,7 +200,7 @@ class HyperparameterTuner:
             raise
         self.latest_tuning_job = _TuningJobRef(req["HyperParameterTuningJobName"], self)
         if wait:
-            self._wait(watcher)
+            self._wait(watcher, show=progress is None)  # a caller's own callback (or False) replaces the display
 
     def _current_job_name(self) -> str:
         if self.latest_tuning_job is None:
@@ -212,9 +212,9 @@ class HyperparameterTuner:
         UnexpectedStatusException unless Completed/Stopped."""
         self._wait(None)
 
-    def _wait(self, watcher) -> None:
+    def _wait(self, watcher, show: bool = True) -> None:
         name = self._current_job_name()
-        if watcher is None:
+        if watcher is None and show:
             from amtlocal.progress import tuning_job_progress
 
             watcher = tuning_job_progress(self.backend, name)

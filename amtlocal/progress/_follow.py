@@ -33,7 +33,7 @@ class JobProgress:
         self.display, self._describe, self._snapshot, self.poll = display, describe, snapshot, poll
         self._lock = threading.Lock()
         self._last: Snapshot | None = None
-        self._described_at = 0.0
+        self._described_at: float | None = None
         self._closed = False
 
     def _show(self, snap: Snapshot) -> None:
@@ -46,21 +46,26 @@ class JobProgress:
             except Exception:  # noqa: BLE001 - progress never fails a job
                 log.debug("progress display failed", exc_info=True)
 
-    def refresh(self) -> Snapshot | None:
-        """Describe the job now and show it; returns the snapshot (None when the describe failed)."""
+    def _described(self) -> Snapshot | None:
         try:
             snap = self._snapshot(self._describe())
         except Exception:  # noqa: BLE001 - e.g. the job is not in the store yet
             log.debug("describe for progress failed", exc_info=True)
             return None
         self._described_at = time.monotonic()
-        self._show(snap)
+        return snap
+
+    def refresh(self) -> Snapshot | None:
+        """Describe the job now and show it; returns the snapshot (None when the describe failed)."""
+        snap = self._described()
+        if snap is not None:
+            self._show(snap)
         return snap
 
     def __call__(self, progress: Any) -> None:
         """A backend's ``progress=`` callback (a ``Progress``)."""
-        if time.monotonic() - self._described_at >= self.poll:
-            snap = self.refresh()
+        if self._described_at is None or time.monotonic() - self._described_at >= self.poll:
+            snap = self._described()
             if snap is not None:  # the callback's counts are the newest; the describe adds failures and the job
                 snap.done, snap.running, snap.best = progress.finished, progress.running, progress.best
                 snap.total = progress.total if progress.total is not None else snap.total
