@@ -1,5 +1,6 @@
 """``amtlocal dashboard``: optuna-dashboard serves the local store (one study per tuning job, one trial per training
 job), started as the user would start it, on a free port of 127.0.0.1."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import GOOD_SCRIPT, make_request, use_script
+from amtlocal.testing import GOOD_SCRIPT, make_request, use_script
 
 pytest.importorskip("optuna_dashboard", reason="the dashboard extra (optuna-dashboard) is not installed")
 
@@ -35,6 +36,7 @@ def _get(url: str, deadline: float) -> dict:
             time.sleep(0.3)
 
 
+@pytest.mark.slow
 def test_dashboard_serves_the_local_store(workdir, tmp_path):
     from amtlocal.backends import get_backend
 
@@ -44,15 +46,23 @@ def test_dashboard_serves_the_local_store(workdir, tmp_path):
     backend.create_tuning_job(req, workdir, wait=True)
     names = sorted(s["TrainingJobName"] for s in backend.all_training_jobs("dash-job"))
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "amtlocal", "dashboard", "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amtlocal", "dashboard", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=dict(os.environ),
+    )
     try:
         studies = _get(f"http://127.0.0.1:{port}/api/studies", time.monotonic() + 60)["study_summaries"]
         study = next(s for s in studies if s["study_name"] == "dash-job")
         detail = _get(f"http://127.0.0.1:{port}/api/studies/{study['study_id']}", time.monotonic() + 30)
         trials = detail["trials"]
         assert len(trials) == 3 and {t["state"] for t in trials} == {"Complete"}
-        assert sorted(int(p["param_external_value"]) for t in trials for p in t["params"]) == sorted(t["values"][0] for t in trials)
+        assert sorted(int(p["param_external_value"]) for t in trials for p in t["params"]) == sorted(
+            t["values"][0] for t in trials
+        )
         attrs = json.dumps([t["user_attrs"] for t in trials])
         assert all(n in attrs for n in names)  # each trial carries its AMT training job name
     finally:
@@ -61,6 +71,10 @@ def test_dashboard_serves_the_local_store(workdir, tmp_path):
 
 
 def test_dashboard_refuses_the_sagemaker_backend():
-    r = subprocess.run([sys.executable, "-m", "amtlocal", "--backend", "sagemaker", "dashboard"], capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "amtlocal", "--backend", "sagemaker", "dashboard"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "amtlocal pull" in r.stderr and "Traceback" not in r.stderr

@@ -5,6 +5,7 @@ It runs once per session with small budgets (6 training jobs per tuning job, 2 a
 Every display message the kernel sends is recorded, so the test sees the progress output change during ``wait()``,
 not only its final state. The kernel is the one of this Python (jupyter_client's native ``python3`` kernel spec).
 """
+
 from __future__ import annotations
 
 import html as htmllib
@@ -18,15 +19,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "examples" / "digits_workflow.ipynb"
 
-nbformat = pytest.importorskip("nbformat", reason="the test extras (nbformat, nbclient, nbconvert, ipykernel) are needed")
+nbformat = pytest.importorskip(
+    "nbformat", reason="the test extras (nbformat, nbclient, nbconvert, ipykernel) are needed"
+)
 nbclient = pytest.importorskip("nbclient")
 
-# The notebook's "one training job" step is SKLearn(...).fit(...) (issue 13). Until Estimator.fit exists the notebook
-# stops there; these tests then fail for that reason alone, and are marked so (strict: once fit exists, they must pass).
-from amtlocal import SKLearn  # noqa: E402
+# The notebook's "one training job" step is SKLearn(...).fit(...) (issue 13), which needs local standalone training
+# jobs (LocalBackend.create_training_job). Without them the notebook stops there; these tests then fail for that reason
+# alone, and are marked so (strict: once the local backend runs training jobs, they must pass).
+from amtlocal.backends.local import LocalBackend  # noqa: E402
 
-needs_estimator_fit = pytest.mark.xfail(not callable(getattr(SKLearn, "fit", None)), strict=True,
-                                        reason="the notebook's one-training-job step needs Estimator.fit (issue 13)")
+needs_estimator_fit = pytest.mark.xfail(
+    not callable(getattr(LocalBackend, "create_training_job", None)),
+    strict=True,
+    reason="the notebook's one-training-job step needs local training jobs (issue 13)",
+)
 
 
 def _source(cell) -> str:
@@ -55,7 +62,9 @@ def executed(tmp_path_factory):
     work = tmp_path_factory.mktemp("notebook")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    params.source = (f"TRAINING = {str(ROOT / 'training')!r}\nDATA = {str(work / 'data')!r}\nMAX_JOBS = 6\nPARALLEL = 2\n")
+    params.source = (
+        f"TRAINING = {str(ROOT / 'training')!r}\nDATA = {str(work / 'data')!r}\nMAX_JOBS = 6\nPARALLEL = 2\n"
+    )
     env_before = dict(os.environ)
     os.environ["AMTLOCAL_HOME"] = str(work / "home")  # the kernel inherits this process's environment
     for var in ("AMTLOCAL_PROGRESS", "AMTLOCAL_BACKEND", "AMTLOCAL_STORAGE"):
@@ -73,6 +82,7 @@ def _cell_index(nb, needle: str) -> int:
     return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and needle in _source(c))
 
 
+@pytest.mark.slow
 @needs_estimator_fit
 def test_notebook_runs_without_error_or_warning(executed):
     nb, messages, work = executed
@@ -85,10 +95,13 @@ def test_notebook_runs_without_error_or_warning(executed):
             text = json.dumps(out.get("data", {})) + out.get("text", "")
             assert "Warning" not in text and "IProgress" not in text, (i, text[:500])
     statuses = nb.cells[-1].outputs[-1]["data"]["text/plain"]
-    assert re.findall(r"'(digits-[a-z]+-[^']+)': '(\w+)'", statuses) and set(re.findall(r": '(\w+)'", statuses)) == {"Completed"}
+    assert re.findall(r"'(digits-[a-z]+-[^']+)': '(\w+)'", statuses) and set(re.findall(r": '(\w+)'", statuses)) == {
+        "Completed"
+    }
     assert (work / "report.html").exists()
 
 
+@pytest.mark.slow
 @needs_estimator_fit
 def test_one_training_job_completed(executed):
     nb, _, _ = executed
@@ -97,22 +110,30 @@ def test_one_training_job_completed(executed):
     assert "Completed" in text and "valid-f1" in text, text
 
 
+@pytest.mark.slow
 @needs_estimator_fit
 def test_wait_shows_a_progress_output_that_changes_and_ends_with_the_summary(executed):
     nb, messages, _ = executed
     i = _cell_index(nb, "random_tuner.wait()")
-    shown = [m["data"]["text/plain"] for cell, kind, m in messages
-             if cell == i and kind in ("display_data", "update_display_data")]
+    shown = [
+        m["data"]["text/plain"]
+        for cell, kind, m in messages
+        if cell == i and kind in ("display_data", "update_display_data")
+    ]
     assert len(shown) >= 2 and len(set(shown)) >= 2, shown  # it changed during the run
     assert re.search(r"\d/6 training jobs done, \d running", shown[0]), shown[0]
     final = nb.cells[i].outputs
     assert len(final) == 1 and final[0].output_type == "display_data", final  # one output, updated in place
     summary = final[0]["data"]["text/plain"]
-    assert re.fullmatch(r"digits-random-\S+: Completed in \d:\d\d:\d\d; 6 training jobs \(\d completed(, \d failed)?\); "
-                        r"best valid-f1 0\.\d+ \(digits-random-\S+\)", summary), summary
+    assert re.fullmatch(
+        r"digits-random-\S+: Completed in \d:\d\d:\d\d; 6 training jobs \(\d completed(, \d failed)?\); "
+        r"best valid-f1 0\.\d+ \(digits-random-\S+\)",
+        summary,
+    ), summary
     assert "<progress" in final[0]["data"]["text/html"]
 
 
+@pytest.mark.slow
 @needs_estimator_fit
 def test_fit_with_wait_shows_progress_from_the_backends_callbacks(executed):
     nb, messages, _ = executed
@@ -121,13 +142,19 @@ def test_fit_with_wait_shows_progress_from_the_backends_callbacks(executed):
     assert shown and re.search(r"Completed in .*; 6 training jobs", shown[-1]), shown
 
 
+@pytest.mark.slow
 @needs_estimator_fit
 def test_charts_are_offline_html_with_a_summary(executed):
     nb, _, _ = executed
-    charts = [(i, o) for i, c in enumerate(nb.cells) if c.cell_type == "code" and "visualize_tuning_job(" in _source(c)
-              for o in c.outputs if o.output_type == "execute_result"]
+    charts = [
+        (i, o)
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and "visualize_tuning_job(" in _source(c)
+        for o in c.outputs
+        if o.output_type == "execute_result"
+    ]
     assert len(charts) == 3
-    for i, out in charts:
+    for _, out in charts:
         assert set(out["data"]) == {"text/html", "text/plain"}, out["data"].keys()
         page = out["data"]["text/html"]
         assert not re.search(r"<script[^>]*\bsrc=", page) and "cdn.jsdelivr" not in page
@@ -137,6 +164,7 @@ def test_charts_are_offline_html_with_a_summary(executed):
     assert "Number of training jobs with valid objective: 12" in charts[1][1]["data"]["text/plain"]
 
 
+@pytest.mark.slow
 @needs_estimator_fit
 def test_tuner_repr_html(executed):
     nb, _, work = executed
@@ -158,6 +186,8 @@ def exported(executed, tmp_path_factory):
     return path
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 @needs_estimator_fit
 def test_exported_notebook_renders_every_chart_offline_in_chromium(exported, tmp_path):
     from test_viz_report import CHROMIUM, chromium
@@ -174,7 +204,7 @@ def test_exported_notebook_renders_every_chart_offline_in_chromium(exported, tmp
     for div in ids:
         start = dom.index(f'id="{div}"')
         end = dom.find('class="amtlocal-viz"', start)
-        part = dom[start:end if end > 0 else len(dom)]
+        part = dom[start : end if end > 0 else len(dom)]
         assert "<svg" in part, (div, part[:500])  # vega-embed drew this chart (SVG renderer)
         marks.append(part.count("<path") + part.count("<text"))
     # the first chart may be a line of text (nothing started yet) or a timeline; the advanced dashboard draws hundreds
@@ -190,8 +220,10 @@ def test_notebook_file_is_committed_without_outputs():
     assert sys.version_info >= (3, 10)
 
 
+@pytest.mark.slow
 def test_no_dependency_warning_in_a_kernel():
-    """Optuna imports tqdm.auto, which warns "IProgress not found" in a kernel without ipywidgets; not after amtlocal."""
+    """Optuna imports tqdm.auto, which warns "IProgress not found" in a kernel without ipywidgets; not with amtlocal."""
+
     def outputs(source: str) -> list[str]:
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(source)]

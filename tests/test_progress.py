@@ -1,6 +1,7 @@
 """amtlocal.progress: what each display shows, where it shows, and the tuner's fit/wait using it.
 
 The notebook display itself is exercised in a real kernel by tests/test_notebook.py."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,20 +12,33 @@ import pytest
 
 from amtlocal.progress import JobProgress, Snapshot, environment, make_display
 from amtlocal.progress._terminal import LogDisplay, TerminalDisplay
-from conftest import F1, use_script
+from amtlocal.testing import F1, use_script
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
 def tuning_desc(status="InProgress", completed=2, running=2, failed=1, best=0.93, end=None) -> dict:
-    d = {"HyperParameterTuningJobName": "job", "HyperParameterTuningJobStatus": status, "CreationTime": T0,
-         "HyperParameterTuningJobConfig": {"ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
-                                           "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "f1"}},
-         "TrainingJobStatusCounters": {"Completed": completed, "InProgress": running, "RetryableError": 0,
-                                       "NonRetryableError": failed, "Stopped": 0}}
+    d = {
+        "HyperParameterTuningJobName": "job",
+        "HyperParameterTuningJobStatus": status,
+        "CreationTime": T0,
+        "HyperParameterTuningJobConfig": {
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "f1"},
+        },
+        "TrainingJobStatusCounters": {
+            "Completed": completed,
+            "InProgress": running,
+            "RetryableError": 0,
+            "NonRetryableError": failed,
+            "Stopped": 0,
+        },
+    }
     if best is not None:
-        d["BestTrainingJob"] = {"TrainingJobName": "job-002-abc",
-                                "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "f1", "Value": best}}
+        d["BestTrainingJob"] = {
+            "TrainingJobName": "job-002-abc",
+            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "f1", "Value": best},
+        }
     if end is not None:
         d["HyperParameterTuningEndTime"] = T0 + dt.timedelta(seconds=end)
     return d
@@ -35,20 +49,32 @@ def test_tuning_job_line_and_summary():
     assert running.line().startswith("job: 3/6 training jobs done, 2 running, 1 failed, best f1 0.93 (job-002-abc), ")
     done = Snapshot.from_tuning_job(tuning_desc("Completed", completed=5, running=0, end=65))
     assert done.ended and done.elapsed == 65
-    assert done.summary() == "job: Completed in 0:01:05; 6 training jobs (5 completed, 1 failed); best f1 0.93 (job-002-abc)"
+    assert (
+        done.summary()
+        == "job: Completed in 0:01:05; 6 training jobs (5 completed, 1 failed); best f1 0.93 (job-002-abc)"
+    )
     none = Snapshot.from_tuning_job(tuning_desc(completed=0, running=2, failed=0, best=None))
     assert none.line().startswith("job: 0/6 training jobs done, 2 running, best f1 -, ")
     failed = tuning_desc("Failed", completed=0, running=0, failed=5, best=None, end=3)
     failed["FailureReason"] = "No training job succeeded after 5 attempts."
-    assert Snapshot.from_tuning_job(failed).summary() == ("job: Failed in 0:00:03; 5 training jobs (0 completed, 5 failed); "
-                                                          "No training job succeeded after 5 attempts.")
+    assert Snapshot.from_tuning_job(failed).summary() == (
+        "job: Failed in 0:00:03; 5 training jobs (0 completed, 5 failed); No training job succeeded after 5 attempts."
+    )
 
 
 def test_training_job_line_and_summary():
-    desc = {"TrainingJobName": "tj", "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training", "CreationTime": T0}
+    desc = {
+        "TrainingJobName": "tj",
+        "TrainingJobStatus": "InProgress",
+        "SecondaryStatus": "Training",
+        "CreationTime": T0,
+    }
     assert Snapshot.from_training_job(desc).line().startswith("tj: InProgress (Training), ")
-    desc.update(TrainingJobStatus="Completed", TrainingEndTime=T0 + dt.timedelta(seconds=12),
-                FinalMetricDataList=[{"MetricName": "f1", "Value": 0.5, "Timestamp": T0}])
+    desc.update(
+        TrainingJobStatus="Completed",
+        TrainingEndTime=T0 + dt.timedelta(seconds=12),
+        FinalMetricDataList=[{"MetricName": "f1", "Value": 0.5, "Timestamp": T0}],
+    )
     assert Snapshot.from_training_job(desc).summary() == "tj: Completed in 0:00:12; f1 0.5"
 
 
@@ -62,7 +88,9 @@ def test_terminal_display_redraws_one_line_then_prints_the_summary():
     parts = out.getvalue().split("\r\033[K")
     assert parts[0] == "" and len(parts) == 4
     assert parts[1].startswith("job: 0/6") and parts[2].startswith("job: 3/6")
-    assert parts[3] == "job: Completed in 0:01:05; 6 training jobs (5 completed, 1 failed); best f1 0.93 (job-002-abc)\n"
+    assert (
+        parts[3] == "job: Completed in 0:01:05; 6 training jobs (5 completed, 1 failed); best f1 0.93 (job-002-abc)\n"
+    )
 
 
 def test_log_display_logs_a_start_and_an_end_line_only(caplog):
@@ -73,7 +101,8 @@ def test_log_display_logs_a_start_and_an_end_line_only(caplog):
     d.close(Snapshot.from_tuning_job(tuning_desc("Completed", completed=5, running=0, end=65)))
     assert [r.getMessage() for r in caplog.records] == [
         "Tuning job job: started, up to 6 training jobs",
-        "job: Completed in 0:01:05; 6 training jobs (5 completed, 1 failed); best f1 0.93 (job-002-abc)"]
+        "job: Completed in 0:01:05; 6 training jobs (5 completed, 1 failed); best f1 0.93 (job-002-abc)",
+    ]
 
 
 def test_environment_choice(monkeypatch):
@@ -106,12 +135,15 @@ class Recorder(LogDisplay):
 def test_progress_callbacks_are_enriched_by_a_describe():
     from amtlocal.backends.local import Progress
 
-    descs = [tuning_desc(completed=0, running=1, failed=0, best=None), tuning_desc(completed=1, running=2, failed=1, best=0.9)]
+    descs = [
+        tuning_desc(completed=0, running=1, failed=0, best=None),
+        tuning_desc(completed=1, running=2, failed=1, best=0.9),
+    ]
     rec = Recorder()
     prog = JobProgress(rec, lambda: descs[0], Snapshot.from_tuning_job, poll=3600)
-    prog(Progress("job", 0, 6, 1, None, "f1"))        # first callback: described
+    prog(Progress("job", 0, 6, 1, None, "f1"))  # first callback: described
     descs[0] = descs[1]
-    prog(Progress("job", 2, 6, 2, 0.9, "f1"))         # within the poll interval: the callback's counts, last failures
+    prog(Progress("job", 2, 6, 2, 0.9, "f1"))  # within the poll interval: the callback's counts, last failures
     assert [s.done for s in rec.shown] == [0, 2] and rec.shown[-1].running == 2 and rec.shown[-1].best == 0.9
     assert rec.shown[-1].best_job is None  # the best changed since the last describe: its job is not known yet
     prog.close()
@@ -119,18 +151,24 @@ def test_progress_callbacks_are_enriched_by_a_describe():
     assert len(rec.closed) == 1 and rec.closed[0].best_job == "job-002-abc" and rec.closed[0].failed == 1
 
 
+@pytest.mark.slow
 def test_tuner_fit_and_wait_show_progress_in_a_log(workdir, caplog, monkeypatch):
     from amtlocal import HyperparameterTuner, IntegerParameter, SKLearn
 
     monkeypatch.delenv("AMTLOCAL_PROGRESS", raising=False)
     caplog.set_level(logging.INFO, logger="amtlocal")
-    use_script(workdir, "import argparse\np = argparse.ArgumentParser(); p.add_argument('--xx', type=int)\n"
-                        "a, _ = p.parse_known_args(); print('f1: %d' % a.xx)\n")
+    use_script(
+        workdir,
+        "import argparse\np = argparse.ArgumentParser(); p.add_argument('--xx', type=int)\n"
+        "a, _ = p.parse_known_args(); print('f1: %d' % a.xx)\n",
+    )
     est = SKLearn(entry_point=str(workdir / "code" / "train.py"), framework_version="1.2-1", metric_definitions=[F1])
     tuner = HyperparameterTuner(est, "f1", {"xx": IntegerParameter(1, 9)}, strategy="Random", max_jobs=3, random_seed=2)
     tuner.fit({"train": str(workdir / "data")})
     name = tuner.latest_tuning_job.name
-    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(("Tuning job " + name + ":", name + ":"))]
+    lines = [
+        r.getMessage() for r in caplog.records if r.getMessage().startswith(("Tuning job " + name + ":", name + ":"))
+    ]
     assert lines[0] == f"Tuning job {name}: started, up to 3 training jobs"
     assert lines[-1].startswith(f"{name}: Completed in ") and "; 3 training jobs (3 completed); best f1 " in lines[-1]
     assert len(lines) == 2
@@ -143,5 +181,28 @@ def test_tuner_fit_and_wait_show_progress_in_a_log(workdir, caplog, monkeypatch)
     tuner.fit({"train": str(workdir / "data")}, progress=False)
     assert not [r for r in caplog.records if "training jobs (" in r.getMessage()]
     text = repr(tuner)
-    assert f"Tuning job: {tuner.latest_tuning_job.name}" in text and "Training jobs: 3 completed, 0 running (of 3)" in text
+    assert (
+        f"Tuning job: {tuner.latest_tuning_job.name}" in text and "Training jobs: 3 completed, 0 running (of 3)" in text
+    )
     assert "Best training job: " in text and "Folder: " in text
+
+
+def test_estimator_fit_shows_its_training_job_in_a_log_and_as_a_table(caplog, monkeypatch, tmp_path):
+    from test_estimator_api import RecordingBackend
+
+    from amtlocal import SKLearn
+
+    monkeypatch.delenv("AMTLOCAL_PROGRESS", raising=False)
+    caplog.set_level(logging.INFO, logger="amtlocal")
+    (tmp_path / "train.py").write_text("print('f1: 0.5')\n")
+    backend = RecordingBackend(statuses=("InProgress", "Completed"))
+    est = SKLearn(entry_point=str(tmp_path / "train.py"), framework_version="1.2-1", backend=backend)
+    assert repr(est).endswith("(no training job yet)")
+    est.fit(str(tmp_path), logs=False)
+    name = est.latest_training_job.name
+    lines = [r.getMessage() for r in caplog.records if name in r.getMessage()]
+    assert lines[0] == f"Training job {name}: started"
+    assert lines[-1].startswith(f"{name}: Completed in ") and len(lines) == 2
+    text = repr(est)
+    assert f"Training job: {name}" in text and "Status: Completed" in text and "Model: " in text
+    assert "<th" in est._repr_html_() and name in est._repr_html_()

@@ -4,17 +4,17 @@ A fake backend serves each moment in AMT's shapes (nothing started, all running 
 running, some failed, a stopped job, no objective yet); one real local job is drawn 0.5 s after ``fit(wait=False)``
 returns and again after it completed.
 """
+
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import time
 
 import pytest
-
-from conftest import F1, use_script
 from test_viz import ODD_RANGES, FakeBackend, by_name, fake_job, fake_summary
+
+from amtlocal.testing import F1, use_script
 
 HPS = {"model.lr": 0.01, "momentum": 0.95, "batch[size]": 32, "act": '"relu"'}
 
@@ -71,8 +71,12 @@ def test_all_training_jobs_in_progress_draws_the_timeline(started):
 
 
 def test_some_running_some_failed_some_completed():
-    rows = [fake_summary("m", 1, HPS, 0.7), fake_summary("m", 2, HPS, 0.9), fake_summary("m", 3, HPS, None, status="Failed"),
-            running("m", 4)]
+    rows = [
+        fake_summary("m", 1, HPS, 0.7),
+        fake_summary("m", 2, HPS, 0.9),
+        fake_summary("m", 3, HPS, None, status="Failed"),
+        running("m", 4),
+    ]
     chart, spec, names = draw(moment("InProgress", rows))
     assert {"progress", "timeline", "ranked"} <= names
     statuses = sorted(r["TrainingJobStatus"] for r in spec["datasets"]["trials"])
@@ -107,7 +111,9 @@ def test_offline_display_inlines_vega_and_leaves_altairs_renderer_alone():
     html = bundle["text/html"]
     assert not re.search(r"<script[^>]*\bsrc=", html) and "cdn.jsdelivr" not in html and "unpkg" not in html
     assert "window.vegaEmbed=" in html.replace(" ", "") or "vegaEmbed=" in html
-    embedded = json.loads(re.search(r'vegaEmbed\("#amtlocal-viz-[0-9a-f]+", (\{.*\}), \{"renderer"', html, re.S).group(1))
+    embedded = json.loads(
+        re.search(r'vegaEmbed\("#amtlocal-viz-[0-9a-f]+", (\{.*\}), \{"renderer"', html, re.S).group(1)
+    )
     assert embedded == spec
     assert "Lowest: 0.5 Highest 0.6" in html  # the summary above the chart
     # copies keep the display (Altair copies with the instance's class); the user's own charts are untouched
@@ -116,15 +122,20 @@ def test_offline_display_inlines_vega_and_leaves_altairs_renderer_alone():
     assert type(plain)._repr_mimebundle_ is alt.Chart._repr_mimebundle_
 
 
+@pytest.mark.slow
 def test_real_job_half_a_second_after_fit_and_after_completion(workdir):
     from amtlocal import HyperparameterTuner, IntegerParameter, SKLearn
     from amtlocal.viz import visualize_tuning_job
 
-    use_script(workdir, "import argparse, time\np = argparse.ArgumentParser(); p.add_argument('--xx', type=int)\n"
-                        "a, _ = p.parse_known_args(); time.sleep(1.0); print('f1: %d' % a.xx)\n")
+    use_script(
+        workdir,
+        "import argparse, time\np = argparse.ArgumentParser(); p.add_argument('--xx', type=int)\n"
+        "a, _ = p.parse_known_args(); time.sleep(1.0); print('f1: %d' % a.xx)\n",
+    )
     est = SKLearn(entry_point=str(workdir / "code" / "train.py"), framework_version="1.2-1", metric_definitions=[F1])
-    tuner = HyperparameterTuner(est, "f1", {"xx": IntegerParameter(1, 9)}, strategy="Random", max_jobs=3,
-                                max_parallel_jobs=2, random_seed=3)
+    tuner = HyperparameterTuner(
+        est, "f1", {"xx": IntegerParameter(1, 9)}, strategy="Random", max_jobs=3, max_parallel_jobs=2, random_seed=3
+    )
     tuner.fit({"train": str(workdir / "data")}, wait=False)
     time.sleep(0.5)
     early = visualize_tuning_job(tuner)
@@ -134,6 +145,12 @@ def test_real_job_half_a_second_after_fit_and_after_completion(workdir):
     tuner.wait()
     done = visualize_tuning_job(tuner)
     spec = done.to_dict()
-    assert len(spec["datasets"]["trials"]) == 3 and {r["TrainingJobStatus"] for r in spec["datasets"]["trials"]} == {"Completed"}
+    assert len(spec["datasets"]["trials"]) == 3 and {r["TrainingJobStatus"] for r in spec["datasets"]["trials"]} == {
+        "Completed"
+    }
     text = done._repr_mimebundle_()["text/plain"]
-    assert "status: Completed" in text and "Number of training jobs with valid objective: 3" in text and "Pending" not in text
+    assert (
+        "status: Completed" in text
+        and "Number of training jobs with valid objective: 3" in text
+        and "Pending" not in text
+    )

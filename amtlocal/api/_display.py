@@ -3,6 +3,7 @@
 They read only the Describe* responses and a local job's folder, so they look the same on either backend. A failing
 describe (no job yet, the job removed, no credentials) is shown, never raised: a repr must not fail.
 """
+
 from __future__ import annotations
 
 import html
@@ -21,7 +22,11 @@ def _job_folder(backend: Any, name: str) -> str | None:
 def tuning_job_facts(backend: Any, name: str) -> dict[str, Any]:
     """The facts shown for tuning job ``name``: ``name, backend, status, counters (TrainingJobStatusCounters),
     max_jobs, best_job, metric, best, folder`` (and ``error`` when the describe failed)."""
-    facts: dict[str, Any] = {"name": name, "backend": getattr(backend, "name", "?"), "folder": _job_folder(backend, name)}
+    facts: dict[str, Any] = {
+        "name": name,
+        "backend": getattr(backend, "name", "?"),
+        "folder": _job_folder(backend, name),
+    }
     try:
         desc = backend.describe(name)
     except Exception as e:  # noqa: BLE001 - a repr never raises
@@ -29,25 +34,40 @@ def tuning_job_facts(backend: Any, name: str) -> dict[str, Any]:
         return facts
     best = desc.get("BestTrainingJob") or {}
     metric = best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
-    facts.update(status=desc.get("HyperParameterTuningJobStatus"), counters=desc.get("TrainingJobStatusCounters") or {},
-                 max_jobs=((desc.get("HyperParameterTuningJobConfig") or {}).get("ResourceLimits") or {}).get("MaxNumberOfTrainingJobs"),
-                 best_job=best.get("TrainingJobName"), metric=metric.get("MetricName"), best=metric.get("Value"),
-                 failure=desc.get("FailureReason"))
+    facts.update(
+        status=desc.get("HyperParameterTuningJobStatus"),
+        counters=desc.get("TrainingJobStatusCounters") or {},
+        max_jobs=((desc.get("HyperParameterTuningJobConfig") or {}).get("ResourceLimits") or {}).get(
+            "MaxNumberOfTrainingJobs"
+        ),
+        best_job=best.get("TrainingJobName"),
+        metric=metric.get("MetricName"),
+        best=metric.get("Value"),
+        failure=desc.get("FailureReason"),
+    )
     return facts
 
 
 def training_job_facts(backend: Any, name: str) -> dict[str, Any]:
     """The facts shown for training job ``name``: ``name, backend, status, secondary, metrics ({name: last value}),
     folder`` (and ``error`` when the describe failed)."""
-    facts: dict[str, Any] = {"name": name, "backend": getattr(backend, "name", "?"), "folder": _job_folder(backend, name)}
+    facts: dict[str, Any] = {
+        "name": name,
+        "backend": getattr(backend, "name", "?"),
+        "folder": _job_folder(backend, name),
+    }
     try:
         desc = backend.describe_training_job(name)
     except Exception as e:  # noqa: BLE001
         facts["error"] = f"{type(e).__name__}: {e}"
         return facts
-    facts.update(status=desc.get("TrainingJobStatus"), secondary=desc.get("SecondaryStatus"),
-                 metrics={m["MetricName"]: m.get("Value") for m in desc.get("FinalMetricDataList") or []},
-                 model=(desc.get("ModelArtifacts") or {}).get("S3ModelArtifacts"), failure=desc.get("FailureReason"))
+    facts.update(
+        status=desc.get("TrainingJobStatus"),
+        secondary=desc.get("SecondaryStatus"),
+        metrics={m["MetricName"]: m.get("Value") for m in desc.get("FinalMetricDataList") or []},
+        model=(desc.get("ModelArtifacts") or {}).get("S3ModelArtifacts"),
+        failure=desc.get("FailureReason"),
+    )
     return facts
 
 
@@ -96,6 +116,9 @@ def html_table(title: str, kind: str | None = None, facts: dict[str, Any] | None
     head = f"<strong>{html.escape(title)}</strong>"
     if facts is None:
         return f'<div class="amtlocal-repr">{head} <em>(no {html.escape((kind or "job").lower())} yet)</em></div>'
-    cells = "".join(f'<tr><th style="text-align: left; padding-right: 1em">{html.escape(k)}</th>'
-                    f'<td style="text-align: left"><code>{html.escape(str(v))}</code></td></tr>' for k, v in _rows(kind or "Job", facts))
+    cells = "".join(
+        f'<tr><th style="text-align: left; padding-right: 1em">{html.escape(k)}</th>'
+        f'<td style="text-align: left"><code>{html.escape(str(v))}</code></td></tr>'
+        for k, v in _rows(kind or "Job", facts)
+    )
     return f'<div class="amtlocal-repr">{head}<table>{cells}</table></div>'

@@ -13,6 +13,7 @@ registry-less ``<repository>:<tag>`` that the sagemaker backend resolves to its 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tarfile
@@ -527,7 +528,9 @@ class Estimator:
 
         ``inputs``: a local folder, ``file://`` or ``s3://`` URI (one channel named ``training``), a TrainingInput,
         or a dict of channel name -> location. ``logs`` (``"All"``/``"None"`` or a bool, with ``wait``): the job's
-        log lines go to the ``amtlocal.training`` logger at INFO (library code never prints).
+        log lines go to the ``amtlocal.training`` logger at INFO (library code never prints). With ``wait`` the job's
+        progress shows as :mod:`amtlocal.progress` chooses (a live output in a notebook, a redrawn line on a
+        terminal, a start and an end line in a log; ``$AMTLOCAL_PROGRESS=off`` for none).
 
         Raises:
             AmtValidationError: the request is invalid (before the job starts).
@@ -537,12 +540,38 @@ class Estimator:
             raise ValueError("experiment_config (SageMaker Experiments) is not supported by amtlocal")
         req = self.training_job_request(inputs, job_name)
         self._current_job_name = req["TrainingJobName"]
-        # As the tuner does: the backend runs the job (to its end with ``wait``), then wait() reports and raises.
-        self.backend.create_training_job(req, self._base_dir, wait=wait)
-        self.latest_training_job = _TrainingJob(req["TrainingJobName"], self)
-        self.jobs.append(self.latest_training_job)
+        watcher = None
         if wait:
-            self.latest_training_job.wait(logs=logs)
+            from amtlocal.progress import training_job_progress
+
+            watcher = training_job_progress(self.backend, req["TrainingJobName"])
+        # As the tuner does: the backend runs the job (to its end with ``wait``), then wait() reports and raises.
+        with watcher.following() if watcher is not None else contextlib.nullcontext():
+            self.backend.create_training_job(req, self._base_dir, wait=wait)
+            self.latest_training_job = _TrainingJob(req["TrainingJobName"], self)
+            self.jobs.append(self.latest_training_job)
+            if wait:
+                self.latest_training_job.wait(logs=logs)
+
+    # -- display ----------------------------------------------------------------------------------------------
+    def _display_facts(self) -> tuple[str, str, dict[str, Any] | None]:
+        from amtlocal.api._display import training_job_facts
+
+        title = f"{type(self).__name__} ({self.entry_point or self.image_uri})"
+        job = self.latest_training_job
+        return title, "Training job", training_job_facts(self.backend, job.name) if job is not None else None
+
+    def __repr__(self) -> str:
+        """The latest training job: name, backend, status, final metrics, model, folder (or "no training job yet")."""
+        from amtlocal.api._display import text
+
+        return text(*self._display_facts())
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: the facts of :meth:`__repr__` as a table."""
+        from amtlocal.api._display import html_table
+
+        return html_table(*self._display_facts())
 
     @classmethod
     def attach(cls, training_job_name: str, sagemaker_session: Any = None, model_channel_name: str = "model",

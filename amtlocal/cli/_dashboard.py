@@ -5,6 +5,7 @@ The local store is an Optuna storage already (a journal file, or the ``--storage
 reads it as it is: one study per tuning job (named after it), one trial per training job. See the README's
 "Dashboard" section for what it shows of AMT's records.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,13 +18,15 @@ def local_storage(args: argparse.Namespace):
     Raises:
         AmtValidationError: ``--backend sagemaker`` (AMT's jobs are not an Optuna storage; ``amtlocal pull`` them).
     """
-    from amtlocal.backends import backend_name, get_backend
+    from amtlocal.backends import backend_name
+    from amtlocal.backends.local import LocalBackend
     from amtlocal.exceptions import AmtValidationError
 
     if backend_name(getattr(args, "backend", None)) != "local":
-        raise AmtValidationError("backend", "the dashboard reads the local store; copy cloud jobs into it with "
-                                            "`amtlocal pull JOB` first")
-    backend = get_backend("local", home=getattr(args, "home", None), storage_url=getattr(args, "storage", None))
+        raise AmtValidationError(
+            "backend", "the dashboard reads the local store; copy cloud jobs into it with `amtlocal pull JOB` first"
+        )
+    backend = LocalBackend(home=getattr(args, "home", None), storage_url=getattr(args, "storage", None))
     return backend.store.storage
 
 
@@ -45,10 +48,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``dashboard`` subcommand (``func=cmd_dashboard``) to amtlocal's argparse subparsers; returns it."""
-    d = subparsers.add_parser("dashboard", help="browse the local store with optuna-dashboard (pip install 'amtlocal[dashboard]')",
-                              description="optuna-dashboard over the local store: one study per tuning job, one trial "
-                                          "per training job (hyperparameters, objective, state, amtlocal's record in "
-                                          "the user attributes).")
+    d = subparsers.add_parser(
+        "dashboard",
+        help="browse the local store with optuna-dashboard (pip install 'amtlocal[dashboard]')",
+        description="optuna-dashboard over the local store: one study per tuning job, one trial "
+        "per training job (hyperparameters, objective, state, amtlocal's record in "
+        "the user attributes).",
+    )
     d.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     d.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
     d.set_defaults(func=cmd_dashboard)

@@ -15,6 +15,7 @@ The displays consume the ``Progress`` objects backends pass to ``progress=`` and
 change a job. Modules: ``_snapshot`` (what is shown, and its lines), ``_base`` (the display contract), ``_notebook``,
 ``_terminal`` (terminal and log displays), ``_follow`` (callbacks and polling).
 """
+
 from __future__ import annotations
 
 import os
@@ -118,5 +119,15 @@ def training_job_progress(backend: Any, name: str, env: str | None = None, poll:
     return JobProgress(display, lambda: backend.describe_training_job(name), Snapshot.from_training_job, poll)
 
 
-__all__ = ["ENVIRONMENTS", "JobProgress", "ProgressDisplay", "Snapshot", "environment", "in_notebook", "make_display",
-           "quiet_notebook_dependencies", "training_job_progress", "tuning_job_progress"]
+__all__ = [
+    "ENVIRONMENTS",
+    "JobProgress",
+    "ProgressDisplay",
+    "Snapshot",
+    "environment",
+    "in_notebook",
+    "make_display",
+    "quiet_notebook_dependencies",
+    "training_job_progress",
+    "tuning_job_progress",
+]

@@ -1,4 +1,5 @@
 """The contract of a progress display."""
+
 from __future__ import annotations
 
 import abc

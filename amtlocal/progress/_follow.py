@@ -1,12 +1,14 @@
 """Following one job: a :class:`JobProgress` is fed by a backend's ``progress=`` callbacks, by a polling thread, or
 both, and passes :class:`Snapshot` s to one :class:`ProgressDisplay`."""
+
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from amtlocal.progress._base import ProgressDisplay
 from amtlocal.progress._snapshot import Snapshot
@@ -28,8 +30,13 @@ class JobProgress:
     and/or wrap a blocking wait in :meth:`following`. Display and describe errors are logged at DEBUG, never raised.
     """
 
-    def __init__(self, display: ProgressDisplay, describe: Callable[[], dict[str, Any]],
-                 snapshot: Callable[[dict[str, Any]], Snapshot], poll: float = 1.0):
+    def __init__(
+        self,
+        display: ProgressDisplay,
+        describe: Callable[[], dict[str, Any]],
+        snapshot: Callable[[dict[str, Any]], Snapshot],
+        poll: float = 1.0,
+    ):
         self.display, self._describe, self._snapshot, self.poll = display, describe, snapshot, poll
         self._lock = threading.Lock()
         self._last: Snapshot | None = None
@@ -79,7 +86,7 @@ class JobProgress:
         self._show(snap)
 
     @contextlib.contextmanager
-    def following(self) -> Iterator["JobProgress"]:
+    def following(self) -> Iterator[JobProgress]:
         """Poll the job every ``poll`` seconds in a daemon thread while the body blocks (only for a live display);
         then show the final state and close the display (with the summary line when the job ended)."""
         stop = threading.Event()

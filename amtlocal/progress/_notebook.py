@@ -6,6 +6,7 @@ HTML ``<progress>`` bar). tqdm's and rich's notebook bars are ipywidgets: withou
 show nothing, and a saved notebook (or its nbconvert HTML) keeps no picture of them offline. IPython is imported only
 when a notebook is running, where it is already loaded.
 """
+
 from __future__ import annotations
 
 import html
@@ -22,12 +23,17 @@ _COLORS = {"Completed": "#4c9a2a", "Failed": "#d62728", "Stopped": "#ff7f0e"}
 def _html(snap: Snapshot, final: bool) -> str:
     text = html.escape(snap.summary() if final else snap.line())
     if snap.kind == "training job" or not snap.total:
-        bar = f'<progress style="width: 16em; vertical-align: middle"{"" if not final else " value=1 max=1"}></progress>'
+        bar = (
+            f'<progress style="width: 16em; vertical-align: middle"{"" if not final else " value=1 max=1"}></progress>'
+        )
     else:
-        bar = f'<progress style="width: 16em; vertical-align: middle" value="{snap.done or 0}" max="{snap.total}"></progress>'
+        value = f'value="{snap.done or 0}" max="{snap.total}"'
+        bar = f'<progress style="width: 16em; vertical-align: middle" {value}></progress>'
     color = _COLORS.get(snap.status, "#333") if final else "#333"
-    return (f'<div class="amtlocal-progress" style="font-family: ui-monospace, Menlo, Consolas, monospace; '
-            f'font-size: 12px; color: {color}">{bar} {text}</div>')
+    return (
+        f'<div class="amtlocal-progress" style="font-family: ui-monospace, Menlo, Consolas, monospace; '
+        f'font-size: 12px; color: {color}">{bar} {text}</div>'
+    )
 
 
 class NotebookDisplay(ProgressDisplay):
@@ -56,4 +62,9 @@ class NotebookDisplay(ProgressDisplay):
 
     def close(self, snap: Snapshot | None) -> None:
         if snap is not None:
-            self._show({"text/plain": snap.summary() if snap.ended else snap.line(), "text/html": _html(snap, final=snap.ended)})
+            self._show(
+                {
+                    "text/plain": snap.summary() if snap.ended else snap.line(),
+                    "text/html": _html(snap, final=snap.ended),
+                }
+            )

@@ -1,4 +1,5 @@
 """What a progress display shows: one :class:`Snapshot` of a tuning job or a training job, and its text lines."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,13 +80,14 @@ class Snapshot:
         return self.status in TERMINAL
 
     @classmethod
-    def from_progress(cls, p: Any, elapsed: float | None = None) -> "Snapshot":
-        """From the ``Progress`` a backend passes to ``progress=`` (``name, finished, total, running, best, metric``)."""
-        return cls(p.name, done=p.finished, total=p.total, running=p.running, best=p.best, metric=p.metric,
-                   elapsed=elapsed)
+    def from_progress(cls, p: Any, elapsed: float | None = None) -> Snapshot:
+        """From the ``Progress`` a backend passes to ``progress=`` (name, finished, total, running, best, metric)."""
+        return cls(
+            p.name, done=p.finished, total=p.total, running=p.running, best=p.best, metric=p.metric, elapsed=elapsed
+        )
 
     @classmethod
-    def from_tuning_job(cls, desc: dict[str, Any]) -> "Snapshot":
+    def from_tuning_job(cls, desc: dict[str, Any]) -> Snapshot:
         """From a DescribeHyperParameterTuningJob response."""
         c = desc.get("TrainingJobStatusCounters") or {}
         cfg = desc.get("HyperParameterTuningJobConfig") or {}
@@ -95,24 +97,39 @@ class Snapshot:
         failed = c.get("RetryableError", 0) + c.get("NonRetryableError", 0)
         ended = desc.get("HyperParameterTuningEndTime")
         elapsed = _span(desc.get("CreationTime"), ended) if ended else _seconds_since(desc.get("CreationTime"))
-        return cls(desc["HyperParameterTuningJobName"], status=desc.get("HyperParameterTuningJobStatus", "InProgress"),
-                   done=c.get("Completed", 0) + failed + c.get("Stopped", 0),
-                   total=(cfg.get("ResourceLimits") or {}).get("MaxNumberOfTrainingJobs"), running=c.get("InProgress", 0),
-                   failed=failed, stopped=c.get("Stopped", 0), best=metric.get("Value"), best_job=best.get("TrainingJobName"),
-                   metric=metric.get("MetricName") or objective.get("MetricName"), elapsed=elapsed,
-                   detail=desc.get("FailureReason"))
+        return cls(
+            desc["HyperParameterTuningJobName"],
+            status=desc.get("HyperParameterTuningJobStatus", "InProgress"),
+            done=c.get("Completed", 0) + failed + c.get("Stopped", 0),
+            total=(cfg.get("ResourceLimits") or {}).get("MaxNumberOfTrainingJobs"),
+            running=c.get("InProgress", 0),
+            failed=failed,
+            stopped=c.get("Stopped", 0),
+            best=metric.get("Value"),
+            best_job=best.get("TrainingJobName"),
+            metric=metric.get("MetricName") or objective.get("MetricName"),
+            elapsed=elapsed,
+            detail=desc.get("FailureReason"),
+        )
 
     @classmethod
-    def from_training_job(cls, desc: dict[str, Any]) -> "Snapshot":
+    def from_training_job(cls, desc: dict[str, Any]) -> Snapshot:
         """From a DescribeTrainingJob response (metrics: FinalMetricDataList, the last value of each metric)."""
         metrics = {m["MetricName"]: float(m["Value"]) for m in desc.get("FinalMetricDataList") or [] if "Value" in m}
         ended = desc.get("TrainingEndTime")
         start = desc.get("CreationTime")
         elapsed = _span(start, ended) if ended else _seconds_since(start)
         first = next(iter(metrics.items()), (None, None))
-        return cls(desc["TrainingJobName"], kind="training job", status=desc.get("TrainingJobStatus", "InProgress"),
-                   best=first[1], metric=first[0], elapsed=elapsed,
-                   detail=desc.get("FailureReason") or desc.get("SecondaryStatus"), metrics=metrics)
+        return cls(
+            desc["TrainingJobName"],
+            kind="training job",
+            status=desc.get("TrainingJobStatus", "InProgress"),
+            best=first[1],
+            metric=first[0],
+            elapsed=elapsed,
+            detail=desc.get("FailureReason") or desc.get("SecondaryStatus"),
+            metrics=metrics,
+        )
 
     # -- text ----------------------------------------------------------------------------------------------------
     def line(self) -> str:
@@ -140,8 +157,11 @@ class Snapshot:
             return text + (f"; {self.detail}" if self.status == "Failed" and self.detail else "")
         done = self.done or 0
         completed = done - self.failed - self.stopped
-        counts = [f"{completed} completed"] + ([f"{self.failed} failed"] if self.failed else []) \
+        counts = (
+            [f"{completed} completed"]
+            + ([f"{self.failed} failed"] if self.failed else [])
             + ([f"{self.stopped} stopped"] if self.stopped else [])
+        )
         text = f"{self.name}: {self.status} in {clock(self.elapsed)}; {done} training jobs ({', '.join(counts)})"
         if self.best is not None:
             text += f"; best {self.metric} {_value(self.best)}" + (f" ({self.best_job})" if self.best_job else "")

@@ -1,4 +1,5 @@
 """The terminal display (stderr is a tty): one line redrawn in place, then the summary line; and the log display."""
+
 from __future__ import annotations
 
 import logging

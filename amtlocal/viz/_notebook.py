@@ -10,6 +10,7 @@ The bundle declares top-level ``const`` names, so it runs inside a function (a s
 otherwise fail to redeclare them) and only when the page has no ``vegaEmbed`` yet; every output still carries it, so a
 saved notebook (or its nbconvert HTML) draws each chart on its own, offline.
 """
+
 from __future__ import annotations
 
 import html
@@ -18,23 +19,31 @@ from typing import Any
 
 from amtlocal.viz._report import EMBED_OPTIONS, _bundle, _script_json, _vl_version
 
-_STYLE = ("font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; margin: 0 0 8px 0; "
-          "white-space: pre-wrap; color: #333")
+_STYLE = (
+    "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; margin: 0 0 8px 0; "
+    "white-space: pre-wrap; color: #333"
+)
 
 
 def chart_html(spec: dict[str, Any], summary: list[str] | None = None) -> str:
     """An HTML fragment that draws the Vega-Lite ``spec`` with no network: the summary lines (escaped), a div, the
     inline vega-embed bundle (run once per page), and the ``vegaEmbed`` call (SVG renderer, as the report)."""
     div = f"amtlocal-viz-{uuid.uuid4().hex[:12]}"
-    text = f'<pre class="amtlocal-summary" style="{_STYLE}">{html.escape(chr(10).join(summary))}</pre>\n' if summary else ""
-    return (f'<div class="amtlocal-viz">\n{text}<div id="{div}" class="amtlocal-chart"></div>\n'
-            '<script type="text/javascript">\n'
-            "if (typeof window.vegaEmbed !== 'function') { (function () {\n"
-            f"{_bundle(_vl_version())}\n"
-            "})(); }\n"
-            f'vegaEmbed("#{div}", {_script_json(spec)}, {_script_json(EMBED_OPTIONS)})'
-            ".catch(function (err) { console.error(err); });\n"
-            "</script>\n</div>")
+    text = (
+        f'<pre class="amtlocal-summary" style="{_STYLE}">{html.escape(chr(10).join(summary))}</pre>\n'
+        if summary
+        else ""
+    )
+    return (
+        f'<div class="amtlocal-viz">\n{text}<div id="{div}" class="amtlocal-chart"></div>\n'
+        '<script type="text/javascript">\n'
+        "if (typeof window.vegaEmbed !== 'function') { (function () {\n"
+        f"{_bundle(_vl_version())}\n"
+        "})(); }\n"
+        f'vegaEmbed("#{div}", {_script_json(spec)}, {_script_json(EMBED_OPTIONS)})'
+        ".catch(function (err) { console.error(err); });\n"
+        "</script>\n</div>"
+    )
 
 
 class OfflineChartMixin:
@@ -50,7 +59,6 @@ class OfflineChartMixin:
         spec = self.to_dict()  # type: ignore[attr-defined]
         plain = "\n".join(self.amtlocal_summary) or repr(self)
         return {"text/html": chart_html(spec, self.amtlocal_summary), "text/plain": plain}
-
 
 
 def offline(chart: Any, summary: list[str] | None = None) -> Any:

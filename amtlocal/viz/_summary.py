@@ -1,4 +1,5 @@
 """amtviz's text summary of the tuning jobs drawn, with what is still pending at this moment of the jobs' lives."""
+
 from __future__ import annotations
 
 import math
@@ -42,12 +43,16 @@ def summary_lines(data: TuningData) -> list[str]:
     pending = []
     running = counts.get("InProgress", 0) + counts.get("Stopping", 0)
     if running:
-        pending.append(f"{running} training job(s) still running (their objective and learning curves come when they report)")
+        pending.append(
+            f"{running} training job(s) still running (their objective and learning curves come when they report)"
+        )
     active = [j.name for j in data.jobs if j.desc.get("HyperParameterTuningJobStatus") in ("InProgress", "Stopping")]
     if not counts and active:
         pending.append("no training job has started yet")
     elif active and not len(valid):
-        pending.append(f"no objective yet for {data.objective}: the charts of the objective are drawn once one is reported")
+        pending.append(
+            f"no objective yet for {data.objective}: the charts of the objective are drawn once one is reported"
+        )
     if pending:
         lines.append("Pending: " + "; ".join(pending) + ".")
     return lines
