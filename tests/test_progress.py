@@ -185,6 +185,7 @@ def test_tuner_fit_and_wait_show_progress_in_a_log(workdir, caplog, monkeypatch)
         f"Tuning job: {tuner.latest_tuning_job.name}" in text and "Training jobs: 3 completed, 0 running (of 3)" in text
     )
     assert "Best training job: " in text and "Folder: " in text
+    assert "Status: Completed" in repr(tuner.latest_tuning_job) and "<table>" in tuner.latest_tuning_job._repr_html_()
 
 
 def test_estimator_fit_shows_its_training_job_in_a_log_and_as_a_table(caplog, monkeypatch, tmp_path):
@@ -206,3 +207,4 @@ def test_estimator_fit_shows_its_training_job_in_a_log_and_as_a_table(caplog, mo
     text = repr(est)
     assert f"Training job: {name}" in text and "Status: Completed" in text and "Model: " in text
     assert "<th" in est._repr_html_() and name in est._repr_html_()
+    assert f"Training job: {name}" in repr(est.latest_training_job)

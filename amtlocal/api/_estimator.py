@@ -706,6 +706,16 @@ class _TrainingJob:
     def _backend(self):
         return self._estimator.backend
 
+    def __repr__(self) -> str:
+        from amtlocal.api._display import text, training_job_facts
+
+        return text("Training job", "Training job", training_job_facts(self._backend, self.name))
+
+    def _repr_html_(self) -> str:
+        from amtlocal.api._display import html_table, training_job_facts
+
+        return html_table("Training job", "Training job", training_job_facts(self._backend, self.name))
+
     def describe(self) -> dict[str, Any]:
         """DescribeTrainingJob."""
         return self._backend.describe_training_job(self.name)

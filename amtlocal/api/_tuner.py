@@ -212,8 +212,10 @@ class HyperparameterTuner:
         UnexpectedStatusException unless Completed/Stopped."""
         self._wait(None)
 
-    def _wait(self, watcher, show: bool = True) -> None:
-        name = self._current_job_name()
+    def _wait(self, watcher, show: bool = True, name: str | None = None) -> None:
+        """backend.wait on tuning job ``name`` (default: the latest) with ``watcher``, or a new progress display
+        when ``show``."""
+        name = name or self._current_job_name()
         if watcher is None and show:
             from amtlocal.progress import tuning_job_progress
 
@@ -224,7 +226,7 @@ class HyperparameterTuner:
             with watcher.following():
                 desc = self.backend.wait(name)
         if desc["HyperParameterTuningJobStatus"] == "Stopped":
-            log.warning("Tuning job %s was stopped", self._current_job_name())
+            log.warning("Tuning job %s was stopped", name)
 
     def describe(self) -> dict[str, Any]:
         """DescribeHyperParameterTuningJob of the latest tuning job."""
@@ -341,13 +343,24 @@ class _TuningJobRef:
         self.name, self._tuner = name, tuner
 
     def wait(self) -> None:
-        self._tuner.backend.wait(self.name)
+        """Block until this tuning job ends, showing its progress (see :meth:`HyperparameterTuner.fit`)."""
+        self._tuner._wait(None, name=self.name)
 
     def describe(self) -> dict:
         return self._tuner.backend.describe(self.name)
 
     def stop(self) -> None:
         self._tuner.backend.stop(self.name)
+
+    def __repr__(self) -> str:
+        from amtlocal.api._display import text, tuning_job_facts
+
+        return text("Tuning job", "Tuning job", tuning_job_facts(self._tuner.backend, self.name))
+
+    def _repr_html_(self) -> str:
+        from amtlocal.api._display import html_table, tuning_job_facts
+
+        return html_table("Tuning job", "Tuning job", tuning_job_facts(self._tuner.backend, self.name))
 
 
 def create_identical_dataset_and_algorithm_tuner(parent: str, additional_parents: set | None = None,
