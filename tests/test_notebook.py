@@ -2,15 +2,18 @@
 HTML by nbconvert and rendered in headless Chromium with the network off.
 
 It runs once per session with small budgets (6 training jobs per tuning job, 2 at a time; 3 for the warm start).
-Every display message the kernel sends is recorded, so the test sees the progress output change during ``wait()``,
-not only its final state. The kernel is the one of this Python (jupyter_client's native ``python3`` kernel spec).
+Every display message the kernel sends is recorded (tests/notebook_runner.py), so the test sees the progress output
+change during ``wait()``, not only its final state. The kernel is the one of this Python (jupyter_client's native
+``python3`` kernel spec); it runs in a network namespace with only loopback when the machine allows one.
 """
 
 from __future__ import annotations
 
 import html as htmllib
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,6 +26,7 @@ nbformat = pytest.importorskip(
     "nbformat", reason="the test extras (nbformat, nbclient, nbconvert, ipykernel) are needed"
 )
 nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
 
 # The notebook's "one training job" step is SKLearn(...).fit(...) (issue 13), which needs local standalone training
 # jobs (LocalBackend.create_training_job). Without them the notebook stops there; these tests then fail for that reason
@@ -40,42 +44,56 @@ def _source(cell) -> str:
     return cell.source if isinstance(cell.source, str) else "".join(cell.source)
 
 
-class RecordingClient(nbclient.NotebookClient):
-    """Keeps every display_data / update_display_data / stream message with the index of the cell that sent it."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.messages: list[tuple[int, str, dict]] = []
-
-    def process_message(self, msg, cell, cell_index):
-        kind = msg["msg_type"]
-        if kind in ("display_data", "update_display_data", "stream", "execute_result", "error"):
-            self.messages.append((cell_index, kind, msg["content"]))
-        return super().process_message(msg, cell, cell_index)
+def _offline_prefix() -> list[str]:
+    """Run in a new network namespace with only loopback up (the kernel and nbclient talk over it), when the machine
+    allows unprivileged namespaces; else no prefix (the notebook then runs offline by construction only)."""
+    probe = ["unshare", "-rn", "sh", "-c", "ip link set lo up"]
+    try:
+        if subprocess.run(probe, capture_output=True, timeout=10).returncode == 0:
+            return ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return []
 
 
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory):
-    """(notebook after execution, recorded messages, working folder)."""
-    import os
-
+    """(notebook after execution, recorded messages, working folder); executed with the network off."""
     work = tmp_path_factory.mktemp("notebook")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     params.source = (
         f"TRAINING = {str(ROOT / 'training')!r}\nDATA = {str(work / 'data')!r}\nMAX_JOBS = 6\nPARALLEL = 2\n"
     )
-    env_before = dict(os.environ)
-    os.environ["AMTLOCAL_HOME"] = str(work / "home")  # the kernel inherits this process's environment
-    for var in ("AMTLOCAL_PROGRESS", "AMTLOCAL_BACKEND", "AMTLOCAL_STORAGE"):
-        os.environ.pop(var, None)
-    try:
-        client = RecordingClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}})
-        client.execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(env_before)
-    return nb, client.messages, work
+    nbformat.write(nb, work / "in.ipynb")
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("AMTLOCAL_PROGRESS", "AMTLOCAL_BACKEND", "AMTLOCAL_STORAGE")
+    }
+    env["AMTLOCAL_HOME"] = str(work / "home")
+    runner = [sys.executable, str(Path(__file__).parent / "notebook_runner.py")]
+    args = [str(work / "in.ipynb"), str(work / "out.ipynb"), str(work / "messages.json"), str(work)]
+    r = subprocess.run([*_offline_prefix(), *runner, *args], env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-4000:]
+    messages = [tuple(m) for m in json.loads((work / "messages.json").read_text())]
+    return nbformat.read(work / "out.ipynb", as_version=4), messages, work
+
+
+def test_the_notebook_runs_with_the_network_off():
+    """The fixture's namespace really has no route out (so the notebook's results were made offline)."""
+    prefix = _offline_prefix()
+    if not prefix:
+        pytest.skip("this machine allows no unprivileged network namespace (unshare -rn)")
+    code = "\n".join(
+        [
+            "import socket",
+            "try:",
+            " socket.create_connection(('1.1.1.1', 443), 3)",
+            "except OSError as e:",
+            " print(e.errno)",
+        ]
+    )
+    r = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "101", (r.stdout, r.stderr)  # ENETUNREACH
 
 
 def _cell_index(nb, needle: str) -> int:
