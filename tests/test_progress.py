@@ -208,3 +208,13 @@ def test_estimator_fit_shows_its_training_job_in_a_log_and_as_a_table(caplog, mo
     assert f"Training job: {name}" in text and "Status: Completed" in text and "Model: " in text
     assert "<th" in est._repr_html_() and name in est._repr_html_()
     assert f"Training job: {name}" in repr(est.latest_training_job)
+
+
+def test_the_display_polls_aws_less_often_than_the_local_store():
+    from types import SimpleNamespace
+
+    from amtlocal.progress import tuning_job_progress
+
+    assert tuning_job_progress(SimpleNamespace(name="local"), "j", env="log").poll == 1.0
+    assert tuning_job_progress(SimpleNamespace(name="sagemaker"), "j", env="log").poll == 10.0  # AWS throttles Describe
+    assert tuning_job_progress(SimpleNamespace(name="sagemaker"), "j", env="off") is None

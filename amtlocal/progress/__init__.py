@@ -99,24 +99,43 @@ def make_display(env: str | None = None) -> ProgressDisplay | None:
     return None
 
 
-def tuning_job_progress(backend: Any, name: str, env: str | None = None, poll: float = 1.0) -> JobProgress | None:
-    """Progress of tuning job ``name`` on ``backend`` (``describe``), or None when progress is off."""
-    display = make_display(env)
-    if display is None:
-        return None
-    return JobProgress(display, lambda: backend.describe(name), Snapshot.from_tuning_job, poll)
+#: Seconds between the display's own describes: the local store answers at once; AWS throttles Describe* calls, so
+#: the display adds at most one call per 10 s to the backend's own polling there.
+POLL_SECONDS = {"local": 1.0}
+CLOUD_POLL_SECONDS = 10.0
 
 
-def training_job_progress(backend: Any, name: str, env: str | None = None, poll: float = 1.0) -> JobProgress | None:
-    """Progress of training job ``name`` on ``backend`` (``describe_training_job``), or None when progress is off.
+def _poll(backend: Any, poll: float | None) -> float:
+    return poll if poll is not None else POLL_SECONDS.get(getattr(backend, "name", ""), CLOUD_POLL_SECONDS)
 
-    A training job has no ``progress=`` callback; wrap the blocking ``create_training_job(wait=True)`` or the wait
-    loop in :meth:`JobProgress.following`.
+
+def tuning_job_progress(
+    backend: Any, name: str, env: str | None = None, poll: float | None = None
+) -> JobProgress | None:
+    """Progress of tuning job ``name`` on ``backend`` (``describe``), or None when progress is off.
+
+    ``poll``: seconds between describes (default: 1 s on the local backend, 10 s elsewhere).
     """
     display = make_display(env)
     if display is None:
         return None
-    return JobProgress(display, lambda: backend.describe_training_job(name), Snapshot.from_training_job, poll)
+    return JobProgress(display, lambda: backend.describe(name), Snapshot.from_tuning_job, _poll(backend, poll))
+
+
+def training_job_progress(
+    backend: Any, name: str, env: str | None = None, poll: float | None = None
+) -> JobProgress | None:
+    """Progress of training job ``name`` on ``backend`` (``describe_training_job``), or None when progress is off.
+
+    A training job has no ``progress=`` callback; wrap the blocking ``create_training_job(wait=True)`` or the wait
+    loop in :meth:`JobProgress.following`. ``poll`` as for :func:`tuning_job_progress`.
+    """
+    display = make_display(env)
+    if display is None:
+        return None
+    return JobProgress(
+        display, lambda: backend.describe_training_job(name), Snapshot.from_training_job, _poll(backend, poll)
+    )
 
 
 __all__ = [
