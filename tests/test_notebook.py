@@ -123,9 +123,13 @@ def test_notebook_runs_without_error_or_warning(executed):
 @needs_estimator_fit
 def test_one_training_job_completed(executed):
     nb, _, _ = executed
-    i = _cell_index(nb, "estimator.fit(")
-    text = "".join(o.get("data", {}).get("text/plain", "") for o in nb.cells[i].outputs)
-    assert "Completed" in text and "valid-f1" in text, text
+    outs = nb.cells[_cell_index(nb, "estimator.fit(")].outputs
+    progress = [o for o in outs if o.output_type == "display_data"]
+    assert len(progress) == 1, outs  # one live output, ended by its summary
+    summary = progress[0]["data"]["text/plain"]
+    assert re.match(r"digits-rf-\S+: Completed in \d:\d\d:\d\d; .*valid-f1 0\.\d+", summary), summary
+    shown = next(o for o in outs if o.output_type == "execute_result")["data"]["text/plain"]  # the estimator's repr
+    assert "Status: Completed" in shown and re.search(r"valid-f1: 0\.\d+", shown), shown
 
 
 @pytest.mark.slow

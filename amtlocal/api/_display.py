@@ -19,6 +19,18 @@ def _job_folder(backend: Any, name: str) -> str | None:
         return None
 
 
+def _training_job_folder(backend: Any, desc: dict[str, Any]) -> str | None:
+    """A local training job's folder: under its tuning job's (``TuningJobArn``), or a standalone one's; None on other
+    backends or when the store cannot say."""
+    store = getattr(backend, "store", None)
+    tuning_arn = desc.get("TuningJobArn")
+    tuning = tuning_arn.rsplit("/", 1)[-1] if tuning_arn else None
+    try:
+        return str(store.training_job_dir(tuning, desc["TrainingJobName"])) if store is not None else None
+    except Exception:  # noqa: BLE001 - e.g. a store that keeps no standalone training jobs
+        return None
+
+
 def tuning_job_facts(backend: Any, name: str) -> dict[str, Any]:
     """The facts shown for tuning job ``name``: ``name, backend, status, counters (TrainingJobStatusCounters),
     max_jobs, best_job, metric, best, folder`` (and ``error`` when the describe failed)."""
@@ -51,17 +63,14 @@ def tuning_job_facts(backend: Any, name: str) -> dict[str, Any]:
 def training_job_facts(backend: Any, name: str) -> dict[str, Any]:
     """The facts shown for training job ``name``: ``name, backend, status, secondary, metrics ({name: last value}),
     folder`` (and ``error`` when the describe failed)."""
-    facts: dict[str, Any] = {
-        "name": name,
-        "backend": getattr(backend, "name", "?"),
-        "folder": _job_folder(backend, name),
-    }
+    facts: dict[str, Any] = {"name": name, "backend": getattr(backend, "name", "?")}
     try:
         desc = backend.describe_training_job(name)
     except Exception as e:  # noqa: BLE001
         facts["error"] = f"{type(e).__name__}: {e}"
         return facts
     facts.update(
+        folder=_training_job_folder(backend, desc),
         status=desc.get("TrainingJobStatus"),
         secondary=desc.get("SecondaryStatus"),
         metrics={m["MetricName"]: m.get("Value") for m in desc.get("FinalMetricDataList") or []},
