@@ -28,17 +28,6 @@ nbformat = pytest.importorskip(
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-# The notebook's "one training job" step is SKLearn(...).fit(...) (issue 13), which needs local standalone training
-# jobs (LocalBackend.create_training_job). Without them the notebook stops there; these tests then fail for that reason
-# alone, and are marked so (strict: once the local backend runs training jobs, they must pass).
-from amtlocal.backends.local import LocalBackend  # noqa: E402
-
-needs_estimator_fit = pytest.mark.xfail(
-    not callable(getattr(LocalBackend, "create_training_job", None)),
-    strict=True,
-    reason="the notebook's one-training-job step needs local training jobs (issue 13)",
-)
-
 
 def _source(cell) -> str:
     return cell.source if isinstance(cell.source, str) else "".join(cell.source)
@@ -101,7 +90,6 @@ def _cell_index(nb, needle: str) -> int:
 
 
 @pytest.mark.slow
-@needs_estimator_fit
 def test_notebook_runs_without_error_or_warning(executed):
     nb, messages, work = executed
     for i, cell in enumerate(nb.cells):
@@ -120,7 +108,6 @@ def test_notebook_runs_without_error_or_warning(executed):
 
 
 @pytest.mark.slow
-@needs_estimator_fit
 def test_one_training_job_completed(executed):
     nb, _, _ = executed
     outs = nb.cells[_cell_index(nb, "estimator.fit(")].outputs
@@ -133,7 +120,6 @@ def test_one_training_job_completed(executed):
 
 
 @pytest.mark.slow
-@needs_estimator_fit
 def test_wait_shows_a_progress_output_that_changes_and_ends_with_the_summary(executed):
     nb, messages, _ = executed
     i = _cell_index(nb, "random_tuner.wait()")
@@ -156,7 +142,6 @@ def test_wait_shows_a_progress_output_that_changes_and_ends_with_the_summary(exe
 
 
 @pytest.mark.slow
-@needs_estimator_fit
 def test_fit_with_wait_shows_progress_from_the_backends_callbacks(executed):
     nb, messages, _ = executed
     i = _cell_index(nb, "warm_tuner.fit(")
@@ -165,7 +150,6 @@ def test_fit_with_wait_shows_progress_from_the_backends_callbacks(executed):
 
 
 @pytest.mark.slow
-@needs_estimator_fit
 def test_charts_are_offline_html_with_a_summary(executed):
     nb, _, _ = executed
     charts = [
@@ -187,7 +171,6 @@ def test_charts_are_offline_html_with_a_summary(executed):
 
 
 @pytest.mark.slow
-@needs_estimator_fit
 def test_tuner_repr_html(executed):
     nb, _, work = executed
     i = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _source(c).strip() == "random_tuner")
@@ -210,7 +193,6 @@ def exported(executed, tmp_path_factory):
 
 @pytest.mark.browser
 @pytest.mark.slow
-@needs_estimator_fit
 def test_exported_notebook_renders_every_chart_offline_in_chromium(exported, tmp_path):
     from test_viz_report import CHROMIUM, chromium
 

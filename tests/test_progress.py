@@ -133,7 +133,7 @@ class Recorder(LogDisplay):
 
 
 def test_progress_callbacks_are_enriched_by_a_describe():
-    from amtlocal.backends.local import Progress
+    from amtlocal.backends import Progress
 
     descs = [
         tuning_desc(completed=0, running=1, failed=0, best=None),

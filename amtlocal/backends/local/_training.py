@@ -19,7 +19,7 @@ from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interru
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.lifecycle import TrainingJobOutcome
 from amtlocal.runners import ProcessRunner, runner_for
-from amtlocal.spec.placeholders import training_job_arn
+from amtlocal.spec.placeholders import LOCAL_OUTPUT, training_job_arn
 from amtlocal.store import LocalStore, check_training_job_name
 
 log = logging.getLogger("amtlocal")
@@ -89,12 +89,19 @@ class LocalTrainingJob:
         self.model_artifacts()  # the output path must be local
         return script_mode_job(self.request, self.base_dir)
 
+    def output_path(self) -> str:
+        """``OutputDataConfig.S3OutputPath``; the placeholder an estimator sends locally when it was given no
+        ``output_path`` (``spec.placeholders.LOCAL_OUTPUT``, the same one its tuning requests carry) means the
+        store's ``<home>/output`` folder, as a ``file://`` URI."""
+        path = self.request["OutputDataConfig"].get("S3OutputPath", "")
+        return (self.store.home / "output").resolve().as_uri() if path == LOCAL_OUTPUT else path
+
     def model_artifacts(self) -> str:
         """ModelArtifacts.S3ModelArtifacts: ``<output path>/<job>/output/model.tar.gz``, absolute, in the output path's
         style (``file://`` or a plain path). Raises AmtValidationError for a non-local output path."""
         from amtlocal.container import resolve_local_location
 
-        root, style = resolve_local_location(self.request["OutputDataConfig"].get("S3OutputPath", ""), self.base_dir,
+        root, style = resolve_local_location(self.output_path(), self.base_dir,
                                              "CreateTrainingJob.OutputDataConfig.S3OutputPath")
         return f"{style}{root / self.name / 'output' / 'model.tar.gz'}"
 
@@ -172,7 +179,6 @@ class LocalTrainingJob:
         if outcome.status not in ("Completed", "Stopped"):
             return
         try:
-            pack_output(self.store.training_job_dir(None, self.name), self.request["OutputDataConfig"]["S3OutputPath"],
-                        self.name, self.base_dir)
+            pack_output(self.store.training_job_dir(None, self.name), self.output_path(), self.name, self.base_dir)
         except OSError as e:  # the job's files stay in its folder; the job's status is what the script did
             log.warning("%s: output not packed: %s", self.name, e)
