@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-TERMINAL = ("Completed", "Failed", "Stopped")
+from amtlocal.lifecycle import TERMINAL_STATUSES
 
 
 def _seconds_since(t: Any) -> float | None:
@@ -77,7 +77,7 @@ class Snapshot:
 
     @property
     def ended(self) -> bool:
-        return self.status in TERMINAL
+        return self.status in TERMINAL_STATUSES
 
     @classmethod
     def from_progress(cls, p: Any, elapsed: float | None = None) -> Snapshot:
