@@ -12,8 +12,18 @@ method                                                 AMT operation
 ``list_hyper_parameter_tuning_jobs(...)``              ListHyperParameterTuningJobs
 ``list_training_jobs_for_hyper_parameter_tuning_job``  ListTrainingJobsForHyperParameterTuningJob
 ``stop_hyper_parameter_tuning_job(...)``               StopHyperParameterTuningJob
-``get_paginator(name)`` / ``can_paginate(name)``       botocore's own Paginator over the two list operations
+``create_training_job(**request)``                     CreateTrainingJob (starts the job in a worker, returns)
+``describe_training_job(TrainingJobName=...)``         DescribeTrainingJob (standalone or a tuning job's)
+``list_training_jobs(...)``                            ListTrainingJobs (every training job in the store)
+``stop_training_job(TrainingJobName=...)``             StopTrainingJob (a tuning job's: that job only)
+``get_paginator(name)`` / ``can_paginate(name)``       botocore's own Paginator over the three list operations
+``get_waiter("training_job_completed_or_stopped")``    botocore's own Waiter from its sagemaker waiter model
 =====================================================  ===================================================
+
+The training-job operations call the backend's training-job methods (``create_training_job``,
+``describe_training_job``, ``training_jobs``, ``stop_training_job``), so ``amtlocal train``, the SDK face and this
+client see one implementation. Timestamps in every response are what boto3 returns for the wire's epoch seconds
+(millisecond precision, ``tzlocal()`` datetimes, botocore's own timestamp parser).
 
 As boto3 does, input is first checked against the operation's input shape with botocore's ParamValidator (raising
 ``botocore.exceptions.ParamValidationError``); service errors are ``botocore.exceptions.ClientError`` with AMT's codes
@@ -22,8 +32,12 @@ modeled classes, as on a boto3 client) and ``ValidationException`` (the spec's v
 rules). Local paths (``file://`` or relative, resolved against ``base_dir``, default the working directory at the
 call) stand in for S3 URIs, as in every local spec.
 
-Documented choices (UNVERIFIED against the service): stopping a job that already ended is accepted and changes
-nothing; ``NameContains`` matches case-insensitively; NextToken is an opaque offset.
+Documented choices (UNVERIFIED against the service unless said): stopping a job that already ended is accepted and
+changes nothing; ``NameContains`` matches case-insensitively; NextToken is an opaque offset. DescribeTrainingJob of an
+unknown name raises ``ValidationException`` "Requested resource not found." as the service does (aws/aws-sdk#165;
+botocore's TrainingJobCompletedOrStopped waiter fails on that code), although the model lists ResourceNotFound;
+StopTrainingJob of an unknown name raises ``ResourceNotFound`` (the model's error). ListTrainingJobs'
+``WarmPoolStatusEquals`` and ``TrainingPlanArnEquals`` match no local job (none has a warm pool or a training plan).
 """
 from __future__ import annotations
 
@@ -43,8 +57,14 @@ _OPERATIONS = {
     "list_hyper_parameter_tuning_jobs": "ListHyperParameterTuningJobs",
     "list_training_jobs_for_hyper_parameter_tuning_job": "ListTrainingJobsForHyperParameterTuningJob",
     "stop_hyper_parameter_tuning_job": "StopHyperParameterTuningJob",
+    "create_training_job": "CreateTrainingJob",
+    "describe_training_job": "DescribeTrainingJob",
+    "list_training_jobs": "ListTrainingJobs",
+    "stop_training_job": "StopTrainingJob",
 }
-_PAGINATED = ("list_hyper_parameter_tuning_jobs", "list_training_jobs_for_hyper_parameter_tuning_job")
+_PAGINATED = ("list_hyper_parameter_tuning_jobs", "list_training_jobs_for_hyper_parameter_tuning_job",
+              "list_training_jobs")
+_WAITERS = ("training_job_completed_or_stopped",)  # those whose operation this client implements
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,6 +79,48 @@ def _paginator_model():
     import botocore.session
 
     return botocore.session.get_session().get_paginator_model("sagemaker")
+
+
+@functools.lru_cache(maxsize=1)
+def _waiter_model():
+    import botocore.session
+
+    return botocore.session.get_session().get_waiter_model("sagemaker")
+
+
+def _as_boto3(value: Any, shape: Any) -> Any:
+    """``value`` as boto3 returns it for ``shape``: every timestamp member becomes what botocore's parser makes of the
+    wire's epoch seconds (milliseconds kept, ``tzlocal()``); other values are returned unchanged."""
+    import datetime as dt
+
+    if shape is None or value is None:
+        return value
+    if shape.type_name == "timestamp" and isinstance(value, dt.datetime):
+        from botocore.utils import parse_timestamp
+
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return parse_timestamp(round(aware.timestamp(), 3))
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return {k: _as_boto3(v, shape.members.get(k)) for k, v in value.items()}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_as_boto3(v, shape.member) for v in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {k: _as_boto3(v, shape.value) for k, v in value.items()}
+    return value
+
+
+def _millisecond_bounds(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The ``*TimeAfter`` / ``*TimeBefore`` filters of ``kwargs`` as aware datetimes, moved half a millisecond inward:
+    responses carry times to the millisecond (as the service's do), the store keeps them finer, so a time read from a
+    response and passed back compares as it would on the service (``CreationTimeAfter=<a job's CreationTime>`` leaves
+    that job out)."""
+    import datetime as dt
+
+    from botocore.utils import parse_to_aware_datetime
+
+    half = dt.timedelta(microseconds=500)
+    return {k: parse_to_aware_datetime(v) + (half if k.endswith("After") else -half)
+            for k, v in kwargs.items() if v is not None and k.endswith(("TimeAfter", "TimeBefore"))}
 
 
 def client(service_name: str = "sagemaker", *, backend: Any = None, base_dir: str | os.PathLike | None = None,
@@ -84,6 +146,7 @@ class LocalSageMakerClient:
 
     def __init__(self, backend: Any = None, base_dir: str | os.PathLike | None = None, region_name: str | None = None):
         from botocore.errorfactory import ClientExceptionsFactory
+        from botocore.hooks import HierarchicalEmitter
 
         from amtlocal.backends.local import LocalBackend
         from amtlocal.spec.placeholders import region
@@ -92,7 +155,8 @@ class LocalSageMakerClient:
         self._base_dir = Path(base_dir) if base_dir is not None else None
         model = _service_model()
         self.meta = types.SimpleNamespace(region_name=region_name or region(), service_model=model, partition="aws",
-                                          method_to_api_mapping=dict(_OPERATIONS))
+                                          method_to_api_mapping=dict(_OPERATIONS),
+                                          events=HierarchicalEmitter())  # botocore's waiter documents itself with it
         self.exceptions = ClientExceptionsFactory().create_client_exceptions(model)
 
     # -- boto3 plumbing -------------------------------------------------------------------------------------------
@@ -108,9 +172,11 @@ class LocalSageMakerClient:
                     "ResponseMetadata": {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0}},
                    operation)
 
-    @staticmethod
-    def _response(body: dict[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in body.items() if v is not None}  # boto3 never returns a member set to None
+    def _response(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` as boto3 returns it: no member set to None, timestamps as botocore parses them, and
+        ResponseMetadata."""
+        shape = self.meta.service_model.operation_model(operation).output_shape
+        out = _as_boto3({k: v for k, v in body.items() if v is not None}, shape)
         out["ResponseMetadata"] = {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0}
         return out
 
@@ -136,6 +202,30 @@ class LocalSageMakerClient:
         return Paginator(getattr(self, operation_name), _paginator_model().get_paginator(api),
                          self.meta.service_model.operation_model(api))
 
+    def get_waiter(self, waiter_name: str):
+        """botocore's own Waiter built from its sagemaker waiter model over this client, as a boto3 client builds it
+        (``wait(TrainingJobName=..., WaiterConfig={"Delay": s, "MaxAttempts": n})``; the model's defaults are a 120 s
+        delay and 180 attempts). Only ``training_job_completed_or_stopped`` (succeeds on Completed or Stopped, fails on
+        Failed or a ValidationException) is offered: the other sagemaker waiters poll operations this client lacks.
+
+        Raises:
+            ValueError: another waiter name (botocore's message).
+        """
+        from botocore import xform_name
+        from botocore.waiter import create_waiter_with_client
+
+        model = _waiter_model()
+        names = {xform_name(n): n for n in model.waiter_names}
+        if waiter_name not in _WAITERS:
+            raise ValueError(f"Waiter does not exist: {waiter_name}" + ("" if waiter_name not in names else
+                             " in the local client (its operation is not emulated)"))
+        return create_waiter_with_client(names[waiter_name], model, self)
+
+    @property
+    def waiter_names(self) -> list[str]:
+        """The waiters :meth:`get_waiter` builds (boto3's ``client.waiter_names``)."""
+        return list(_WAITERS)
+
     def close(self) -> None:
         """Nothing to close (boto3 compatibility)."""
 
@@ -143,7 +233,7 @@ class LocalSageMakerClient:
         if name.startswith("_"):
             raise AttributeError(name)
         raise AttributeError(f"{type(self).__name__} has no {name!r}: the local client implements only "
-                             f"{', '.join(sorted(_OPERATIONS))}, get_paginator and can_paginate")
+                             f"{', '.join(sorted(_OPERATIONS))}, get_paginator, can_paginate and get_waiter")
 
     # -- operations -----------------------------------------------------------------------------------------------
     def create_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
@@ -171,7 +261,7 @@ class LocalSageMakerClient:
         except AmtLocalError as e:
             raise self._error(op, "ValidationException", str(e)) from None
         self._backend.wait_until_started(name)  # as on AMT, a Describe right after this sees the job under way
-        return self._response({"HyperParameterTuningJobArn": tuning_job_arn(name)})
+        return self._response(op, {"HyperParameterTuningJobArn": tuning_job_arn(name)})
 
     def describe_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
         """DescribeHyperParameterTuningJob. Errors: ParamValidationError; ClientError ResourceNotFound."""
@@ -181,7 +271,7 @@ class LocalSageMakerClient:
         self._validate(op, kwargs)
         name = kwargs["HyperParameterTuningJobName"]
         try:
-            return self._response(self._backend.describe(name))
+            return self._response(op, self._backend.describe(name))
         except TuningJobNotFound:
             raise self._not_found(op, name) from None
 
@@ -196,7 +286,7 @@ class LocalSageMakerClient:
         args = dict(kwargs)
         name = args.pop("HyperParameterTuningJobName")
         try:
-            return self._response(self._backend.list_training_jobs(name, **args))
+            return self._response(op, self._backend.list_training_jobs(name, **args))
         except TuningJobNotFound:
             raise self._not_found(op, name) from None
         except ValueError as e:
@@ -209,8 +299,6 @@ class LocalSageMakerClient:
         SortBy Name (default) | Status | CreationTime, SortOrder Ascending (default) | Descending; MaxResults
         default 10. Errors: ParamValidationError; ClientError ValidationException (a bad NextToken).
         """
-        from botocore.utils import parse_to_aware_datetime
-
         op = "ListHyperParameterTuningJobs"
         self._validate(op, kwargs)
         members = self.meta.service_model.operation_model(op).output_shape.members["HyperParameterTuningJobSummaries"].member.members
@@ -222,7 +310,7 @@ class LocalSageMakerClient:
         for arg, key, after in (("CreationTimeAfter", "CreationTime", True), ("CreationTimeBefore", "CreationTime", False),
                                 ("LastModifiedTimeAfter", "LastModifiedTime", True), ("LastModifiedTimeBefore", "LastModifiedTime", False)):
             if kwargs.get(arg) is not None:
-                t = parse_to_aware_datetime(kwargs[arg])
+                t = _millisecond_bounds({arg: kwargs[arg]})[arg]
                 rows = [r for r in rows if r.get(key) is not None and (r[key] > t if after else r[key] < t)]
         sort_key = {"Name": "HyperParameterTuningJobName", "Status": "HyperParameterTuningJobStatus",
                     "CreationTime": "CreationTime"}[kwargs.get("SortBy", "Name")]
@@ -237,7 +325,7 @@ class LocalSageMakerClient:
         out: dict[str, Any] = {"HyperParameterTuningJobSummaries": rows[start:start + size]}
         if start + size < len(rows):
             out["NextToken"] = str(start + size)
-        return self._response(out)
+        return self._response(op, out)
 
     def stop_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
         """StopHyperParameterTuningJob: the running training jobs are stopped, the job ends Stopped.
@@ -252,4 +340,82 @@ class LocalSageMakerClient:
             self._backend.stop(name)
         except TuningJobNotFound:
             raise self._not_found(op, name) from None
-        return self._response({})
+        return self._response(op, {})
+
+    # -- training jobs ------------------------------------------------------------------------------------------------
+    def _training_job_not_found(self, operation: str, name: str) -> Exception:
+        if operation == "DescribeTrainingJob":  # what the service answers (see the module docstring)
+            return self._error(operation, "ValidationException", "Requested resource not found.")
+        return self._error(operation, "ResourceNotFound", f"Training job {name} does not exist.")
+
+    def create_training_job(self, **kwargs: Any) -> dict[str, Any]:
+        """CreateTrainingJob: validate (botocore's input shape, then the local rules: code, channels and output path
+        must be local), record the job and start it in a detached worker (it outlives this process); returns
+        ``{"TrainingJobArn": ...}`` at once, the job InProgress.
+
+        Errors: ParamValidationError; ClientError ValidationException (a rule broken, a missing local path, an S3 URI
+        where only local paths can run), ResourceInUse (the name is taken by any training job, case-insensitively).
+        """
+        from amtlocal.exceptions import AmtLocalError, TrainingJobExists
+
+        op = "CreateTrainingJob"
+        self._validate(op, kwargs)
+        name = kwargs["TrainingJobName"]
+        try:
+            desc = self._backend.create_training_job(copy.deepcopy(kwargs), self._base_dir or Path.cwd(), wait=False)
+        except TrainingJobExists:
+            raise self._error(op, "ResourceInUse", "Training job names must be unique within an AWS account and "
+                              f"region, and a training job with this name already exists ({name})") from None
+        except AmtLocalError as e:
+            raise self._error(op, "ValidationException", str(e)) from None
+        return self._response(op, {"TrainingJobArn": desc["TrainingJobArn"]})
+
+    def describe_training_job(self, **kwargs: Any) -> dict[str, Any]:
+        """DescribeTrainingJob of a standalone training job or a tuning job's (with ``TuningJobArn``).
+
+        Errors: ParamValidationError; ClientError ValidationException "Requested resource not found." (an unknown
+        name, as the service answers)."""
+        from amtlocal.exceptions import TrainingJobNotFound
+
+        op = "DescribeTrainingJob"
+        self._validate(op, kwargs)
+        try:
+            return self._response(op, self._backend.describe_training_job(kwargs["TrainingJobName"]))
+        except TrainingJobNotFound:
+            raise self._training_job_not_found(op, kwargs["TrainingJobName"]) from None
+
+    def list_training_jobs(self, **kwargs: Any) -> dict[str, Any]:
+        """ListTrainingJobs over every stored training job (standalone and tuning jobs' own):
+        ``{"TrainingJobSummaries": [...], "NextToken"?}``. NameContains, StatusEquals, Creation/LastModifiedTime
+        After/Before; SortBy CreationTime (default) | Name | Status, SortOrder Ascending (default) | Descending;
+        MaxResults default 10.
+
+        Errors: ParamValidationError; ClientError ValidationException (a bad NextToken or argument)."""
+        op = "ListTrainingJobs"
+        self._validate(op, kwargs)
+        args = dict(kwargs)
+        local_only = [args.pop(k) for k in ("WarmPoolStatusEquals", "TrainingPlanArnEquals") if k in args]
+        args.update(_millisecond_bounds(args))
+        try:
+            out = self._backend.training_jobs(**args)
+        except ValueError as e:
+            message = f"Invalid pagination token or argument: {e}" if "NextToken" in args else str(e)
+            raise self._error(op, "ValidationException", message) from None
+        if local_only:  # no local job has a warm pool or a training plan
+            out = {"TrainingJobSummaries": []}
+        return self._response(op, out)
+
+    def stop_training_job(self, **kwargs: Any) -> dict[str, Any]:
+        """StopTrainingJob: the job's process gets SIGTERM, then SIGKILL after the grace period; it ends Stopped (a
+        tuning job's training job: that job only, the tuning job goes on). A job that already ended is left as it is.
+
+        Errors: ParamValidationError; ClientError ResourceNotFound."""
+        from amtlocal.exceptions import TrainingJobNotFound
+
+        op = "StopTrainingJob"
+        self._validate(op, kwargs)
+        try:
+            self._backend.stop_training_job(kwargs["TrainingJobName"])
+        except TrainingJobNotFound:
+            raise self._training_job_not_found(op, kwargs["TrainingJobName"]) from None
+        return self._response(op, {})

@@ -121,7 +121,7 @@ def test_errors_are_client_errors_with_amt_codes(workdir, monkeypatch):
     with pytest.raises(OperationNotPageableError):
         sm.get_paginator("describe_hyper_parameter_tuning_job")
     with pytest.raises(AttributeError, match="implements only"):
-        sm.create_training_job(TrainingJobName="x")
+        sm.create_endpoint(EndpointName="x")
     with pytest.raises(ValueError):
         client("s3")
 
