@@ -1,11 +1,13 @@
-"""``amtlocal``: run and inspect tuning jobs from the shell.
+"""``amtlocal``: run and inspect tuning jobs and training jobs from the shell.
 
-Exit codes: 0 success (``tune``: the tuning job Completed), 2 a spec or usage error (one line naming the field),
-1 anything else (a tuning job that ended Failed or Stopped, a missing job). Only this package prints; the library logs.
+Exit codes: 0 success (``tune``/``train``: the job Completed), 2 a spec or usage error (one line naming the field; a
+name already taken), 1 anything else (a job that ended Failed or Stopped, a missing job). Only this package prints;
+the library logs.
 
 Each command is a ``cmd_*`` function taking the parsed arguments; ``pull``, ``report`` and ``dashboard`` live in
-``_pull``, ``_report`` and ``_dashboard``. Imports of the library happen inside the commands, so ``amtlocal --help``
-stays fast.
+``_pull``, ``_report`` and ``_dashboard``, the training-job commands (``train``, ``training-jobs``,
+``describe-training-job``, ``logs``, ``stop-training-job``) in ``_training``. Imports of the library happen inside the
+commands, so ``amtlocal --help`` stays fast.
 """
 from __future__ import annotations
 
@@ -282,8 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.set_defaults(func=cmd_stop)
 
-    from amtlocal.cli import _dashboard, _pull, _report
+    from amtlocal.cli import _dashboard, _pull, _report, _training
 
+    _training.register(sub)
     _pull.register(sub)
     _report.register(sub)
     _dashboard.register(sub)
@@ -301,11 +304,11 @@ def _add_common(parser: argparse.ArgumentParser, default) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from amtlocal.exceptions import AmtLocalError, AmtValidationError, TuningJobExists
+    from amtlocal.exceptions import AmtLocalError, AmtValidationError, TrainingJobExists, TuningJobExists
 
     try:
         return args.func(args)
-    except (AmtValidationError, TuningJobExists) as e:  # the spec is at fault (ResourceInUse: the name is taken)
+    except (AmtValidationError, TuningJobExists, TrainingJobExists) as e:  # the spec is at fault (ResourceInUse: the name is taken)
         print(f"amtlocal: error: {e}", file=sys.stderr)
         return 2
     except AmtLocalError as e:

@@ -25,6 +25,7 @@ from amtlocal.spec.definitions import definitions_with_paths, objective_of
 __all__ = [
     "TuningSpec",
     "load_spec",
+    "read_request",
     "validate",
     "validation_errors",
     "model_errors",
