@@ -203,3 +203,12 @@ def test_a_tuning_jobs_training_jobs_answer_the_training_job_commands(tmp_path):
     assert "f1: 6" in amtlocal("logs", best, "--follow").stdout
     listed = json.loads(amtlocal("training-jobs", "--json", "--name-contains", "tj-").stdout)["TrainingJobSummaries"]
     assert len(listed) == 2 and {s["TrainingJobStatus"] for s in listed} == {"Completed"}
+
+
+def test_the_commands_are_in_help_and_help_imports_nothing_heavy():
+    code = ("import sys; from amtlocal.cli import build_parser; h = build_parser().format_help(); "
+            "print(h); print([m for m in ('boto3', 'botocore', 'optuna', 'pandas', 'yaml') if m in sys.modules])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    for command in ("train", "training-jobs", "describe-training-job", "logs", "stop-training-job"):
+        assert f"    {command} " in r.stdout or f"    {command}\n" in r.stdout, command
+    assert r.stdout.strip().splitlines()[-1] == "[]"
