@@ -104,8 +104,9 @@ def test_train_describe_logs_and_list_a_standalone_job(project, tmp_path):
     r = amtlocal("training-jobs", "--json", "--sort-by", "Name", "--sort-order", "Descending", cwd=cwd)
     listed = json.loads(r.stdout)["TrainingJobSummaries"]
     assert [s["TrainingJobName"] for s in listed] == ["solo", "other", "broken"]
-    assert set(listed[0]) <= {"TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime", "LastModifiedTime",
-                              "TrainingJobStatus", "SecondaryStatus", "WarmPoolStatus", "TrainingPlanArn"}
+    assert set(listed[0]) <= {"TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime",
+                              "LastModifiedTime", "TrainingJobStatus", "SecondaryStatus", "WarmPoolStatus",
+                              "TrainingPlanArn"}
     names = lambda *a: [s["TrainingJobName"] for s in json.loads(amtlocal("training-jobs", "--json", *a, cwd=cwd).stdout)[  # noqa: E731
         "TrainingJobSummaries"]]
     assert names("--status-equals", "Failed") == ["broken"]

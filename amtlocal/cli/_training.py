@@ -27,7 +27,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.job_name:
         request["TrainingJobName"] = args.job_name
     if not isinstance(request.get("TrainingJobName"), str):
-        raise AmtValidationError("TrainingJobName", "a CreateTrainingJob request names its job (TrainingJobName, a string)")
+        raise AmtValidationError("TrainingJobName", "a CreateTrainingJob request names its job (a string)")
     name = request["TrainingJobName"]
     backend = _backend(args)
     try:
@@ -68,7 +68,8 @@ def cmd_training_jobs(args: argparse.Namespace) -> int:
     backend = _backend(args)
     query = {"SortBy": args.sort_by, "SortOrder": args.sort_order}
     for key, value in (("NameContains", args.name_contains), ("StatusEquals", args.status_equals),
-                       ("CreationTimeAfter", args.creation_time_after), ("CreationTimeBefore", args.creation_time_before)):
+                       ("CreationTimeAfter", args.creation_time_after),
+                       ("CreationTimeBefore", args.creation_time_before)):
         if value is not None:
             query[key] = value
     rows: list[dict] = []
@@ -147,9 +148,10 @@ def register(subparsers) -> None:
     t.add_argument("--no-wait", action="store_true", help="start the job in the background, print its name and return")
     t.set_defaults(func=cmd_train)
 
-    ls = subparsers.add_parser("training-jobs", help="list training jobs (standalone and tuning jobs' own): ListTrainingJobs")
+    ls = subparsers.add_parser("training-jobs", help="ListTrainingJobs: standalone training jobs and tuning jobs' own")
     ls.add_argument("--name-contains", default=None)
-    ls.add_argument("--status-equals", default=None, choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped"))
+    ls.add_argument("--status-equals", default=None,
+                    choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped"))
     ls.add_argument("--creation-time-after", default=None, help="ISO 8601 time or epoch seconds")
     ls.add_argument("--creation-time-before", default=None, help="ISO 8601 time or epoch seconds")
     ls.add_argument("--sort-by", default="CreationTime", choices=("Name", "CreationTime", "Status"))
