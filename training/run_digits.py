@@ -144,27 +144,28 @@ def names_started(backend, suffix: str) -> list[str]:
 
 def wait_for(backend, names: list[str]) -> None:
     """Poll DescribeHyperParameterTuningJob of ``names`` until every one has ended, printing their progress (one
-    redrawn line on a terminal, a line per 10 finished training jobs in a log)."""
+    redrawn line on a terminal, a line per 10 completed training jobs in a log)."""
     from amtlocal.lifecycle import is_terminal
 
-    last = ""
+    logged = -1
     while True:
         descs = [backend.describe(n) for n in names]
-        parts = []
+        parts, completed = [], 0
         for d in descs:
-            c = d["TrainingJobStatusCounters"]
+            c = d["TrainingJobStatusCounters"]  # Completed: those that count, never the interrupted ones run again
+            completed += c["Completed"]
             best = d.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
             total = d["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"]
-            parts.append(f"{d['HyperParameterTuningJobName']} {sum(c.values()) - c['InProgress']}/{total}"
+            parts.append(f"{d['HyperParameterTuningJobName']} {c['Completed']}/{total} completed"
                          f" (best {'-' if best is None else f'{best:.4f}'})")
         line = "  " + ", ".join(parts)
         ended = all(is_terminal(d["HyperParameterTuningJobStatus"]) for d in descs)
         if sys.stderr.isatty():
             sys.stderr.write("\r" + line + "   " + ("\n" if ended else ""))
-        elif line != last and (ended or sum(int(p.split()[1].split("/")[0]) for p in parts) % 10 == 0):
+        elif ended or completed // 10 > logged:
             sys.stderr.write(line + "\n")
+            logged = completed // 10
         sys.stderr.flush()
-        last = line
         if ended:
             return
         time.sleep(POLL_SECONDS)
