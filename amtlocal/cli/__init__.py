@@ -53,11 +53,14 @@ class _ProgressPrinter:
         if line == self.last:
             return
         self.last = line
-        if self.tty:
-            sys.stderr.write("\r\033[K" + line)
-            sys.stderr.flush()
-        else:
-            print(line, file=sys.stderr, flush=True)
+        try:
+            if self.tty:
+                sys.stderr.write("\r\033[K" + line)
+                sys.stderr.flush()
+            else:
+                print(line, file=sys.stderr, flush=True)
+        except OSError:  # the terminal is gone (a closed SSH session): the tuner runs on to its SIGHUP shutdown
+            pass
 
     def close(self) -> None:
         if self.tty and self.last:
@@ -87,23 +90,20 @@ def cmd_tune(args) -> int:
         os.environ["AMTLOCAL_WORKER_SLOTS"] = str(args.worker_slots)
     backend = _backend(args)
     printer = _ProgressPrinter()
+    again = f"amtlocal tune {args.spec}" + (f" --job-name {spec.name}" if args.job_name else "")
     try:
         backend.create_tuning_job(spec.request, spec.base_dir, wait=not args.no_wait, progress=printer)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         if backend_name(args.backend) != "local":
             raise  # the cloud backend's message says the job runs on and how to stop it
-        from amtlocal.exceptions import TuningJobNotFound
+        _interrupted(backend, spec.name, again, str(e))
+    except Exception as e:  # noqa: BLE001 - the library error that ended the tuner: one line, traceback in tuner.log
+        from amtlocal.exceptions import AmtLocalError
 
-        try:
-            status = backend.describe(spec.name)["HyperParameterTuningJobStatus"]
-        except TuningJobNotFound:  # Ctrl-C before the job was created: nothing to resume
-            raise KeyboardInterrupt(f"interrupted before tuning job {spec.name} was created; nothing ran") from None
-        except Exception:  # noqa: BLE001 - e.g. a module whose import the Ctrl-C cut short: claim nothing
-            raise KeyboardInterrupt(f"interrupted; see the state of tuning job {spec.name} with `amtlocal describe {spec.name}`") from None
-        again = f"amtlocal tune {args.spec}" + (f" --job-name {spec.name}" if args.job_name else "")
-        if status == "Stopped":
-            raise KeyboardInterrupt(f"interrupted; tuning job {spec.name} is Stopped and resumes when you run `{again}` again") from None
-        raise KeyboardInterrupt(f"interrupted; tuning job {spec.name} is {status}") from None
+        if isinstance(e, AmtLocalError) or backend_name(args.backend) != "local":
+            raise
+        print(f"amtlocal: error: {_crash_line(backend, spec.name, e, again)}", file=sys.stderr)
+        return 1
     finally:
         printer.close()
     if args.no_wait:
@@ -126,6 +126,39 @@ def cmd_tune(args) -> int:
             print(f"first failure, {first['TrainingJobName']} ({first['TrainingJobStatus']}): {first['FailureReason']}")
         print(f"see every training job's failure with: amtlocal jobs {spec.name} --failures (whole FailureReasons: --json)")
     return 0 if status == "Completed" else 1
+
+
+def _interrupted(backend, name: str, again: str, signal_name: str) -> None:
+    """Raise KeyboardInterrupt with the line that says what a Ctrl-C (or ``signal_name``) left of tuning job ``name``."""
+    from amtlocal.exceptions import TuningJobNotFound
+
+    how = f"interrupted ({signal_name})" if signal_name in ("SIGTERM", "SIGHUP") else "interrupted"
+    try:
+        status = backend.describe(name)["HyperParameterTuningJobStatus"]
+    except TuningJobNotFound:  # Ctrl-C before the job was created: nothing to resume
+        raise KeyboardInterrupt(f"{how} before tuning job {name} was created; nothing ran") from None
+    except Exception:  # noqa: BLE001 - e.g. a module whose import the Ctrl-C cut short: claim nothing
+        raise KeyboardInterrupt(f"{how}; see the state of tuning job {name} with `amtlocal describe {name}`") from None
+    if status == "Stopped":
+        raise KeyboardInterrupt(f"{how}; tuning job {name} is Stopped and resumes when you run `{again}` again") from None
+    raise KeyboardInterrupt(f"{how}; tuning job {name} is {status}") from None
+
+
+def _crash_line(backend, name: str, error: Exception, again: str) -> str:
+    """One line for an error that ended the tuner: the job's state and reason, where the traceback is, how to go on."""
+    first = f"{type(error).__name__}: {error}"
+    try:
+        desc = backend.describe(name)
+    except Exception:  # noqa: BLE001 - the store itself may be what failed
+        return f"tuning job {name} ended by {first}"
+    status, reason = desc["HyperParameterTuningJobStatus"], desc.get("FailureReason") or first
+    line = f"tuning job {name} is {status}: {reason}"
+    folder = getattr(getattr(backend, "store", None), "job_dir", None)
+    if folder is not None:
+        line += f"; traceback in {folder(name) / 'tuner.log'}"
+    if status == "Stopped" and "resume" not in reason:
+        line += f"; resume with `{again}`"
+    return line
 
 
 def cmd_validate(args) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from amtlocal.store._locks import FlockJournalLock
-from amtlocal.store._schema import JOURNAL_FILE
+from amtlocal.store._schema import DAMAGED_SUFFIX, JOURNAL_FILE
 
 
 def open_storage(home: Path, storage_url: str | None):
@@ -33,9 +33,14 @@ def open_journal(path: str):
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    lock = FlockJournalLock(path + ".lock")
+    lock = journal_lock(path)
     drop_partial_last_line(path, lock)
     return JournalStorage(JournalFileBackend(path, lock_obj=lock))
+
+
+def journal_lock(path: str) -> FlockJournalLock:
+    """The lock every writer of journal ``path`` takes (flock on ``<path>.lock``)."""
+    return FlockJournalLock(path + ".lock")
 
 
 def open_rdb(url: str):
@@ -101,9 +106,26 @@ def drop_partial_last_line(path: str, lock: FlockJournalLock) -> None:
             f.seek(size - 1)
             if f.read(1) == b"\n":
                 return
-            f.truncate(_after_last_newline(f, size))
+            cut = _after_last_newline(f, size)
+            keep_damaged(path, cut, size)
+            f.truncate(cut)
     finally:
         lock.release()
+
+
+def keep_damaged(path: str, start: int, end: int) -> None:
+    """Copy bytes ``start:end`` of journal ``path`` to ``<path>.damaged`` (appended, after a header line naming the
+    offset and time) before they are taken out of the journal: nothing is ever silently deleted."""
+    import time as _time
+
+    with open(path, "rb") as src:
+        src.seek(start)
+        data = src.read(end - start)
+    with open(path + DAMAGED_SUFFIX, "ab") as out:
+        out.write(f"# {_time.strftime('%Y-%m-%dT%H:%M:%S')} bytes {start}-{end} of {os.path.basename(path)}\n".encode())
+        out.write(data + b"\n")
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _after_last_newline(f, size: int, step: int = 1 << 16) -> int:

@@ -78,6 +78,38 @@ class LocalStore:
             self._storage = open_storage(self.home, self.storage_url)
         return self._storage
 
+    def keep_reserve(self) -> None:
+        """Make sure ``<home>/store.reserve`` (RESERVE_BYTES) exists: space a tuner frees with :meth:`free_reserve`
+        when the disk fills, to record its training jobs and its end. Best effort; nothing for an RDB storage."""
+        if self.storage_url:
+            return
+        path = self.home / K.RESERVE_FILE
+        try:
+            if path.exists() and path.stat().st_size >= K.RESERVE_BYTES:
+                return
+            with open(path, "wb") as f:
+                f.write(b"\0" * K.RESERVE_BYTES)  # written, not sparse: the blocks are really held
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def free_reserve(self) -> bool:
+        """The disk is full: free the reserve, and take back a journal line a refused write left cut (kept in the
+        side file, see :func:`~amtlocal.store._storage.drop_partial_last_line`), so the next records append whole.
+        True when a reserve was freed."""
+        from amtlocal.store._storage import drop_partial_last_line, journal_lock
+
+        freed = False
+        with contextlib.suppress(OSError):
+            (self.home / K.RESERVE_FILE).unlink()
+            freed = True
+        if self.journal_path is not None and self.journal_path.exists():
+            with contextlib.suppress(OSError):
+                drop_partial_last_line(str(self.journal_path), journal_lock(str(self.journal_path)))
+        return freed
+
     @property
     def shared(self) -> bool:
         """True for a PostgreSQL storage: several worker processes, on one machine or many, may run one tuning job."""

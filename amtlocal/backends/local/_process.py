@@ -87,6 +87,7 @@ class TrainingJobProcess:
         self._saw_ansi = False
         self._readers: list[threading.Thread] = []
         self.argv: list[str] = []
+        self.write_error: OSError | None = None  # the first error writing the job's log (a full disk)
 
     @property
     def pid(self) -> int | None:
@@ -149,17 +150,12 @@ class TrainingJobProcess:
             if self._closed:  # a descendant outside the group kept writing after the job ended
                 return
             found = self.scraper.feed_lines(lines, now)
-            if all(raw.endswith(b"\n") for raw in lines):
-                self._log.write(b"".join(lines))
-            else:
-                self._log.write(b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for raw in lines))
-            for p in found:
-                self._metrics.write(json.dumps({"MetricName": p.name, "Value": p.value, "Timestamp": p.timestamp}) + "\n")
-            # Out to the files with every chunk read: the log can be followed while the job runs (as CloudWatch
-            # streams it), and a tuner killed mid-job leaves what the job printed so far.
-            self._log.flush()
-            if found:
-                self._metrics.flush()
+            try:
+                self._write(lines, found)
+            except OSError as e:  # a full disk: the job's output is still read and scraped (never left to block)
+                if self.write_error is None:
+                    self.write_error = e
+                    log.warning("%s: its log cannot be written (%s); its output is scraped but not kept", self.name, e)
             for raw in lines[-STDERR_TAIL_LINES:] if is_err else ():
                 self._stderr_tail.append(line_text(raw[:TAIL_LINE_CHARS * 4])[:TAIL_LINE_CHARS])
             for raw in lines[-3:]:
@@ -167,6 +163,19 @@ class TrainingJobProcess:
         if self.on_metric:
             for p in found:
                 self.on_metric(p)
+
+    def _write(self, lines: list[bytes], found: list[MetricPoint]) -> None:
+        if all(raw.endswith(b"\n") for raw in lines):
+            self._log.write(b"".join(lines))
+        else:
+            self._log.write(b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for raw in lines))
+        for p in found:
+            self._metrics.write(json.dumps({"MetricName": p.name, "Value": p.value, "Timestamp": p.timestamp}) + "\n")
+        # Out to the files with every chunk read: the log can be followed while the job runs (as CloudWatch
+        # streams it), and a tuner killed mid-job leaves what the job printed so far.
+        self._log.flush()
+        if found:
+            self._metrics.flush()
 
     # -- stopping -------------------------------------------------------------------------------------------------
     def stop(self, reason: str, failure_reason: str | None = None) -> None:
@@ -214,8 +223,11 @@ class TrainingJobProcess:
         end = time.time()
         with self._lock:
             self._closed = True
-            self._log.close()
-            self._metrics.close()
+            for f in (self._log, self._metrics):
+                try:
+                    f.close()
+                except OSError as e:  # buffered bytes a full disk refused
+                    self.write_error = self.write_error or e
         if any(t.is_alive() for t in self._readers):
             log.warning("%s: a process that left the training job's process group still holds its output; further output is dropped", self.name)
         return self._outcome(rc, end)
@@ -279,20 +291,27 @@ def describe_signal(signum: int) -> str:
 
 
 class Interrupts(threading.Event):
-    """Ctrl-C presses within :func:`deferred_sigint`: set at the first; ``forced`` set at the second."""
+    """Interrupts within :func:`deferred_sigint` (Ctrl-C, SIGTERM, SIGHUP): set at the first; ``forced`` set at the
+    second; ``signum`` is the first one's signal number (0 while none came)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.forced = threading.Event()
+        self.signum = 0
+
+
+# Every way a terminal, a shell or a job system asks a process to end: Ctrl-C, ``kill``/``timeout``/systemd/Slurm/CI
+# cancellation (SIGTERM), a closed SSH session or terminal (SIGHUP). Each is taken as a Ctrl-C: the same shutdown.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
 def deferred_sigint() -> Iterator[Interrupts]:
-    """Within the block, Ctrl-C (SIGINT) never lands halfway through starting or recording a training job: the first
-    only sets the yielded event (the tuner then stops its training jobs with SIGTERM and their grace period), the
-    second sets its ``forced`` event (the tuner kills them at once, and still records them), and a third raises
-    KeyboardInterrupt at once (a way out should the tuner be stuck). Outside the main thread, or when SIGINT is
-    ignored, nothing is installed."""
+    """Within the block, Ctrl-C (SIGINT), SIGTERM and SIGHUP never land halfway through starting or recording a
+    training job: the first only sets the yielded event (the tuner then stops its training jobs with SIGTERM and their
+    grace period), the second sets its ``forced`` event (the tuner kills them at once, and still records them), and a
+    third raises KeyboardInterrupt at once (a way out should the tuner be stuck). Outside the main thread nothing is
+    installed; a signal that is ignored (``nohup``: SIGHUP) stays ignored."""
     flag = Interrupts()
 
     def handler(signum, frame):
@@ -301,17 +320,18 @@ def deferred_sigint() -> Iterator[Interrupts]:
         if flag.is_set():
             flag.forced.set()
         else:
+            flag.signum = signum
             flag.set()
 
-    installed, previous = False, None
+    previous: dict[int, object] = {}
     try:
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            previous = signal.signal(signal.SIGINT, handler)
-            installed = True
+        for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, handler)
     except ValueError:  # not the main thread of the main interpreter
         pass
     try:
         yield flag
     finally:
-        if installed:
-            signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        for sig, before in previous.items():
+            signal.signal(sig, before if before is not None else signal.SIG_DFL)

@@ -7,6 +7,8 @@ median rule for early stopping). Every status change goes through :mod:`amtlocal
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import math
 import os
@@ -39,6 +41,27 @@ POLL_SECONDS = 1.0  # how often a running tuner looks for a stop request in the 
 
 def _no_success_message(n: int) -> str:
     return f"No training job succeeded after {n} attempts. Please take a look at the training job failures to get more details."
+
+
+def crash_reason(error: BaseException, where: str = "the amtlocal home") -> str:
+    """The FailureReason of a tuning job its tuner's error ended (at most 1024 characters): for a full disk
+    ``No space left on device: <path>`` (``where`` when the error names no file), else ``InternalServerError: <type>: <message>``."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        where = error.filename or where
+        return f"No space left on device: {where} (free some space, then run the tuning job again to resume it)"[:1024]
+    if isinstance(error, OSError):
+        return f"InternalServerError: {type(error).__name__}: {error} (fix it, then run the tuning job again to resume it)"[:1024]
+    return f"InternalServerError: {type(error).__name__}: {error}"[:1024]
+
+
+def signal_name(signum: int) -> str:
+    """``SIGTERM`` for 15; empty for 0 (no signal)."""
+    import signal
+
+    try:
+        return signal.Signals(signum).name if signum else ""
+    except ValueError:
+        return f"signal {signum}"
 
 
 def _succeeded(summary: dict) -> bool:
@@ -168,7 +191,8 @@ class LocalTuningJob:
             try:
                 return self._run(stops_seen)
             finally:
-                self._close_runners()
+                with contextlib.suppress(Exception):  # never hides the run's own error
+                    self._close_runners()
 
     def _run(self, stops_seen: int | None) -> dict:
         from amtlocal.backends.local._responses import describe
@@ -187,11 +211,17 @@ class LocalTuningJob:
                 self.store.drop_unused_job_dir(self.spec.name)  # under the lock
                 raise
             if lifecycle.begin_run(self.store, study, stops_seen):
+                self.store.keep_reserve()  # freed should the disk fill, to record this run's end
                 started = time.time()
                 try:
                     self._loop(study, started)
-                finally:
-                    lifecycle.add_runtime(self.store, study, time.time() - started)
+                except BaseException:
+                    # The first error is what the caller needs: a store that cannot be written now (a full disk)
+                    # must not replace it with a second one.
+                    with contextlib.suppress(Exception):
+                        lifecycle.add_runtime(self.store, study, time.time() - started)
+                    raise
+                lifecycle.add_runtime(self.store, study, time.time() - started)
             return describe(study)
 
     def _counted(self, study) -> list[dict]:
@@ -219,6 +249,9 @@ class LocalTuningJob:
         except KeyboardInterrupt:
             self._interrupted(study, run)
             raise
+        except Exception as e:
+            self._crashed(study, run, e)
+            raise
         self._finish(study, run)
 
     def _begin_loop(self, study, started: float) -> _Run:
@@ -237,8 +270,8 @@ class LocalTuningJob:
 
     def _step(self, study, run: _Run) -> bool:
         """One pass of the loop: stops and limits, launches, then one event. False when the run is over."""
-        if self._sigint.is_set():
-            raise KeyboardInterrupt  # a Ctrl-C, taken here (handled in _loop)
+        if self._sigint.is_set():  # a Ctrl-C, SIGTERM or SIGHUP, taken here (handled in _loop)
+            raise KeyboardInterrupt(signal_name(self._sigint.signum))
         self._check_stops(study, run)
         self._launch_more(study, run)
         if run.report_due:  # after the launches, so that "running" counts the jobs that replaced the finished one
@@ -322,12 +355,37 @@ class LocalTuningJob:
         run.report_due = True
 
     def _interrupted(self, study, run: _Run) -> None:
-        """Ctrl-C: stop the running training jobs (a second Ctrl-C kills them now), record them, leave it Stopped."""
+        """Ctrl-C, SIGTERM or SIGHUP: stop the running training jobs (a second one kills them now), record them,
+        leave the job Stopped. A store that refuses a write meanwhile is logged, never raised over the interrupt."""
         if run.running:
             grace = max(r.proc.stop_grace for r in run.running.values())
             log.warning("Interrupted: stopping %d running training job(s) (SIGTERM, then SIGKILL after %g s; Ctrl-C "
                         "again to kill them now); the tuning job stays resumable", len(run.running), grace)
-            lifecycle.mark_stopping(self.store, study)
+            self._quietly(lifecycle.mark_stopping, self.store, study)
+        self._stop_and_record(study, run)
+        self._quietly(lifecycle.mark_stopped, self.store, study)
+
+    def _crashed(self, study, run: _Run, error: Exception) -> None:
+        """An unexpected error (a store write refused, a full disk, a bug): the same shutdown as Ctrl-C, then the
+        error as the job's FailureReason. The running training jobs are stopped (SIGTERM, grace, SIGKILL) and each
+        is recorded if the store takes it (if not, the next run or ``stop`` recovers it as an orphan: its process is
+        gone by then). The tuning job ends Stopped, and resumable, when the error came from the machine (OSError:
+        disk, store, permissions), else Failed. Nothing here raises: the caller re-raises ``error``, the first one;
+        the traceback goes to the job's ``tuner.log``."""
+        reason = crash_reason(error, str(self.store.home))
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            self.store.free_reserve()  # room for the records below
+        log.error("Tuning job %s: %s; stopping %d running training job(s)", self.spec.name, reason, len(run.running))
+        self._write_traceback(error)
+        if run.running:
+            self._quietly(lifecycle.mark_stopping, self.store, study)
+        self._stop_and_record(study, run)
+        status = TuningJobStatus.STOPPED if isinstance(error, OSError) else TuningJobStatus.FAILED
+        self._quietly(lifecycle.finish, self.store, study, status, reason, None)
+
+    def _stop_and_record(self, study, run: _Run) -> None:
+        """Stop every running training job (a second interrupt kills them now) and record each Stopped, run again on
+        resume. A record the store refuses is logged: the next run of the job recovers it as an orphan."""
         run.stop_all("Interrupted")
         hurried = False
         while run.running:
@@ -340,8 +398,28 @@ class LocalTuningJob:
             except queue.Empty:
                 continue
             if kind == "done" and number in run.running:
-                self._record(study, run.running.pop(number), payload, interrupted=True)
-        lifecycle.mark_stopped(self.store, study)
+                r = run.running.pop(number)
+                self._quietly(self._record, study, r, payload, True)
+
+    def _quietly(self, write: Callable, *args) -> None:
+        """A shutdown write: a failure is logged, never raised over the error or interrupt being handled (the next
+        run or ``stop`` finds what was not recorded and repairs it)."""
+        try:
+            write(*args)
+        except Exception as e:  # noqa: BLE001
+            log.warning("Tuning job %s: %s not recorded (%s: %s); the next run of the job repairs it", self.spec.name,
+                        getattr(write, "__name__", "a change"), type(e).__name__, e)
+
+    def _write_traceback(self, error: Exception) -> None:
+        """Append the error's traceback to ``<job folder>/tuner.log`` (best effort: the disk may be full)."""
+        import traceback
+
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        try:
+            with open(self.store.job_dir(self.spec.name) / "tuner.log", "a", encoding="utf-8") as f:
+                f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} tuner error\n{text}")
+        except OSError:
+            log.debug("tuner.log not written", exc_info=True)
 
     def _finish(self, study, run: _Run) -> None:
         """The run's last word: Stopped, Failed or Completed (with TuningJobCompletionDetails when criteria apply)."""
