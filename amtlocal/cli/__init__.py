@@ -4,10 +4,10 @@ Exit codes: 0 success (``tune``/``train``: the job Completed), 2 a spec or usage
 name already taken), 1 anything else (a job that ended Failed or Stopped, a missing job). Only this package prints;
 the library logs.
 
-Each command is a ``cmd_*`` function taking the parsed arguments; ``pull``, ``report`` and ``dashboard`` live in
-``_pull``, ``_report`` and ``_dashboard``, the training-job commands (``train``, ``training-jobs``,
-``describe-training-job``, ``logs``, ``stop-training-job``) in ``_training``. Imports of the library happen inside the
-commands, so ``amtlocal --help`` stays fast.
+Each command is a ``cmd_*`` function taking the parsed arguments; ``pull``, ``report``, ``dashboard`` and ``doctor``
+live in ``_pull``, ``_report``, ``_dashboard`` and ``_doctor``, the training-job commands (``train``,
+``training-jobs``, ``describe-training-job``, ``logs``, ``stop-training-job``) in ``_training``. Imports of the library
+happen inside the commands, so ``amtlocal --help`` stays fast.
 """
 from __future__ import annotations
 
@@ -317,12 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.set_defaults(func=cmd_stop)
 
-    from amtlocal.cli import _dashboard, _pull, _report, _training
+    from amtlocal.cli import _dashboard, _doctor, _pull, _report, _training
 
     _training.register(sub)
     _pull.register(sub)
     _report.register(sub)
     _dashboard.register(sub)
+    _doctor.register(sub)
     # The global options are also accepted after the command (`amtlocal tune SPEC --backend sagemaker`).
     for command in sub.choices.values():
         _add_common(command, argparse.SUPPRESS)

@@ -5,11 +5,13 @@ lifecycle, ``amtlocal pull``, the boto3-shaped client): records come out as :cla
 :class:`TrainingJobRecord`; the attribute names on disk stay inside this package.
 
 - Storage: Optuna's journal file ``<home>/store.journal`` by default (no server; flock-locked, a cut last line
-  repaired on opening), or any Optuna RDB URL (``$AMTLOCAL_STORAGE``; PostgreSQL lets several workers run one job).
+  moved aside on opening, damaged lines skipped with a warning naming the line, ``check_journal``/``repair_journal``
+  for ``amtlocal doctor``), or any Optuna RDB URL (``$AMTLOCAL_STORAGE``; PostgreSQL lets several workers run one job).
 - A tuning job is a study; its training jobs are the study's trials; a standalone training job is a study of its own.
 - Locks: :class:`JobLock` (one live tuner per tuning job; handed over to a background worker), the PostgreSQL launch
   lock (:meth:`LocalStore.launch_lock`).
 """
+from amtlocal.store._doctor import JournalCheck, check_journal, damaged_file, repair_journal
 from amtlocal.store._import import stored_summary
 from amtlocal.store._locks import INHERITED_LOCK_ENV, FlockJournalLock, JobLock
 from amtlocal.store._records import (
@@ -22,7 +24,7 @@ from amtlocal.store._records import (
 )
 from amtlocal.store._store import LocalStore, check_job_name, check_training_job_name, default_home, worker_id
 
-__all__ = ["FlockJournalLock", "INHERITED_LOCK_ENV", "JobLock", "LocalStore", "TrainingJobRecord", "TuningJobRecord",
+__all__ = ["JournalCheck", "check_journal", "damaged_file", "repair_journal", "FlockJournalLock", "INHERITED_LOCK_ENV", "JobLock", "LocalStore", "TrainingJobRecord", "TuningJobRecord",
            "check_job_name", "check_training_job_name", "default_home", "read_trial", "read_tuning_job", "stored_summary", "summaries_of",
            "trials_of",
            "worker_id"]

@@ -51,6 +51,7 @@ STANDALONE_RECORD = "training_job"
 STANDALONE_MODIFIED = "last_modified"
 
 JOURNAL_FILE = "store.journal"
+JOURNAL_OPS = frozenset(range(11))  # op_code values of Optuna's JournalOperation (CREATE_STUDY .. DISCARD_TRIALS)
 RESERVE_FILE = "store.reserve"  # space kept free for the records a tuner writes when the disk is full
 RESERVE_BYTES = 128 * 1024  # a tuning job's end and its running training jobs' records take a few KiB each
 DAMAGED_SUFFIX = ".damaged"  # <journal>.damaged: bytes taken out of the journal (never deleted), with their offsets

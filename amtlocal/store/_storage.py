@@ -17,25 +17,139 @@ from amtlocal.store._locks import FlockJournalLock
 from amtlocal.store._schema import DAMAGED_SUFFIX, JOURNAL_FILE
 
 
-def open_storage(home: Path, storage_url: str | None):
-    """The Optuna storage: the journal file in ``home`` when ``storage_url`` is None, else the RDB at that URL."""
+def open_storage(home: Path, storage_url: str | None, read_only: bool = False):
+    """The Optuna storage: the journal file in ``home`` when ``storage_url`` is None, else the RDB at that URL.
+    ``read_only``: open the journal without writing anything (no repair of a cut tail)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    home.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        home.mkdir(parents=True, exist_ok=True)
     if storage_url is None:
-        return open_journal(str(home / JOURNAL_FILE))
+        return open_journal(str(home / JOURNAL_FILE), read_only)
     return open_rdb(storage_url)
 
 
-def open_journal(path: str):
-    """Optuna's JournalStorage over ``path`` with the flock lock, after repairing a cut last line."""
+def open_journal(path: str, read_only: bool = False):
+    """Optuna's JournalStorage over ``path`` (:func:`journal_backend`) with the flock lock, after taking out a
+    cut last line (kept in ``<path>.damaged``) when the journal is writable; a read-only journal is only read."""
     from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
 
     lock = journal_lock(path)
-    drop_partial_last_line(path, lock)
-    return JournalStorage(JournalFileBackend(path, lock_obj=lock))
+    if not read_only and _writable(path):
+        drop_partial_last_line(path, lock)
+    return JournalStorage(journal_backend(path, lock))
+
+
+def _writable(path: str) -> bool:
+    """True when ``path`` (or, missing, its folder) can be written: not a read-only file system or file."""
+    target = path if os.path.exists(path) else os.path.dirname(path) or "."
+    if not os.access(target, os.W_OK):
+        return False
+    try:
+        return not (os.statvfs(target).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+_warned: set[tuple[str, int]] = set()  # (journal, line number) already reported by this process
+
+
+def _journal_backend_class():
+    """Defined on first use: Optuna is imported lazily."""
+    from optuna.storages.journal import JournalFileBackend
+
+    from amtlocal.store._schema import JOURNAL_OPS
+
+    class _DamageTolerantJournal(JournalFileBackend):
+        """Optuna's JournalFileBackend, self-describing about damage.
+
+        - Read: a complete line that is not a journal record (undecodable bytes, not JSON, not an operation) is
+          skipped with one warning (per process) naming the file and its line number; every record before and after
+          it stays readable. Log numbers count good records only, so every reader replays the same records.
+        - Write: never after a damaged tail: a last line without its newline (a writer killed mid-write, a full
+          disk) is first moved to ``<journal>.damaged`` (:func:`drop_partial_last_line`), under the journal lock.
+        """
+
+        def __init__(self, file_path: str, lock_obj) -> None:
+            if os.path.exists(file_path):  # Optuna's __init__ would create it (a write) when missing only
+                self._file_path, self._lock = file_path, lock_obj
+            else:
+                super().__init__(file_path, lock_obj)
+            self._lock_obj = lock_obj
+            self._good_offset: dict[int, tuple[int, int]] = {0: (0, 1)}  # good log number -> (byte offset, line number)
+
+        def read_logs(self, log_number_from: int):
+            start = log_number_from if log_number_from in self._good_offset else 0
+            offset, line_no = self._good_offset[start]
+            with open(self._file_path, "rb") as f:
+                end = os.fstat(f.fileno()).st_size  # what was there when reading began; appends go on meanwhile
+                f.seek(offset)
+                number = start
+                for line in f:
+                    if offset + len(line) > end or not line.endswith(b"\n"):
+                        break  # a line being written, or a cut last line: not a record (yet)
+                    offset += len(line)
+                    record = _decode(line, JOURNAL_OPS)
+                    if record is None:
+                        self._warn(line_no, line)
+                    else:
+                        number += 1
+                        self._good_offset.setdefault(number, (offset, line_no + 1))
+                        if number > log_number_from:
+                            yield record
+                    line_no += 1
+
+        def _warn(self, line_no: int, line: bytes) -> None:
+            import logging
+
+            key = (os.path.abspath(self._file_path), line_no)
+            if key not in _warned:
+                _warned.add(key)
+                logging.getLogger("amtlocal").warning(
+                    "%s line %d is damaged (%d bytes, starting %r) and is skipped; every other record is read. "
+                    "`amtlocal doctor` reports and repairs the store", self._file_path, line_no, len(line), line[:40])
+
+        def append_logs(self, logs) -> None:
+            import json
+
+            data = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs).encode("utf-8")
+            self._lock_obj.acquire()
+            try:
+                drop_partial_last_line(self._file_path, None)  # under the lock already
+                with open(self._file_path, "ab") as f:  # as Optuna's: one write, flushed and fsynced
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            finally:
+                self._lock_obj.release()
+
+    return _DamageTolerantJournal
+
+
+def _decode(line: bytes, ops: frozenset) -> dict | None:
+    """The journal record on ``line``, or None when it is damaged (not UTF-8 JSON of an operation Optuna knows)."""
+    import json
+
+    try:
+        record = json.loads(line)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return None
+    if not isinstance(record, dict) or record.get("op_code") not in ops or "worker_id" not in record:
+        return None
+    return record
+
+
+def journal_backend(file_path: str, lock_obj):
+    """A :class:`optuna.storages.journal.JournalFileBackend` over ``file_path`` that skips damaged lines and never
+    appends after a cut one (see ``_DamageTolerantJournal``; the class is made on first use: Optuna loads lazily)."""
+    global _CLASS
+    if _CLASS is None:
+        _CLASS = _journal_backend_class()
+    return _CLASS(file_path, lock_obj)
+
+
+_CLASS = None
 
 
 def journal_lock(path: str) -> FlockJournalLock:
@@ -91,13 +205,15 @@ def _sqlite_wal(url: str) -> None:
         con.close()
 
 
-def drop_partial_last_line(path: str, lock: FlockJournalLock) -> None:
+def drop_partial_last_line(path: str, lock: FlockJournalLock | None) -> None:
     """A journal whose last line has no newline was cut mid-write (a writer killed during a write of more than a
-    page, or power loss): that change never completed, so it is dropped. Left there, the next appended line would
-    be glued to it and Optuna would refuse to read the whole journal."""
+    page, a full disk, power loss): that change never completed, so it is taken out, its bytes kept in
+    ``<path>.damaged`` (:func:`keep_damaged`). Left there, the next appended line would be glued to it and the record
+    lost. ``lock``: the journal lock, taken here (None: the caller holds it)."""
     if not os.path.exists(path):
         return
-    lock.acquire()
+    if lock is not None:
+        lock.acquire()
     try:
         with open(path, "rb+") as f:
             size = f.seek(0, os.SEEK_END)
@@ -110,7 +226,8 @@ def drop_partial_last_line(path: str, lock: FlockJournalLock) -> None:
             keep_damaged(path, cut, size)
             f.truncate(cut)
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def keep_damaged(path: str, start: int, end: int) -> None:

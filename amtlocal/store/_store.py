@@ -58,10 +58,12 @@ class LocalStore:
         home: folder for the default storage and the job folders (default :func:`default_home`).
         storage_url: an Optuna RDB storage URL (default ``$AMTLOCAL_STORAGE``, else None: the journal file
             ``<home>/store.journal``).
+        read_only: open the journal without writing anything (for inspection: ``amtlocal doctor``).
     """
 
-    def __init__(self, home: str | os.PathLike | None = None, storage_url: str | None = None):
+    def __init__(self, home: str | os.PathLike | None = None, storage_url: str | None = None, read_only: bool = False):
         self.home = Path(home).expanduser() if home else default_home()
+        self.read_only = read_only
         self.storage_url: str | None = storage_url or os.environ.get("AMTLOCAL_STORAGE") or None
         self._storage = None
 
@@ -75,7 +77,7 @@ class LocalStore:
     def storage(self):
         """The Optuna storage (opened on first use)."""
         if self._storage is None:
-            self._storage = open_storage(self.home, self.storage_url)
+            self._storage = open_storage(self.home, self.storage_url, self.read_only)
         return self._storage
 
     def keep_reserve(self) -> None:
