@@ -31,14 +31,16 @@ def open_storage(home: Path, storage_url: str | None, read_only: bool = False):
 
 
 def open_journal(path: str, read_only: bool = False):
-    """Optuna's JournalStorage over ``path`` (:func:`journal_backend`) with the flock lock, after taking out a
-    cut last line (kept in ``<path>.damaged``) when the journal is writable; a read-only journal is only read."""
+    """Optuna's JournalStorage over ``path`` (``_journal.DamageTolerantJournal``) with the flock lock, after taking
+    out a cut last line (kept in ``<path>.damaged``) when the journal is writable; a read-only journal is only read."""
     from optuna.storages import JournalStorage
+
+    from amtlocal.store._journal import DamageTolerantJournal
 
     lock = journal_lock(path)
     if not read_only and _writable(path):
         drop_partial_last_line(path, lock)
-    return JournalStorage(journal_backend(path, lock))
+    return JournalStorage(DamageTolerantJournal(path, lock))
 
 
 def _writable(path: str) -> bool:
@@ -50,81 +52,6 @@ def _writable(path: str) -> bool:
         return not (os.statvfs(target).f_flag & os.ST_RDONLY)
     except OSError:
         return False
-
-
-_warned: set[tuple[str, int]] = set()  # (journal, line number) already reported by this process
-
-
-def _journal_backend_class():
-    """Defined on first use: Optuna is imported lazily."""
-    from optuna.storages.journal import JournalFileBackend
-
-    from amtlocal.store._schema import JOURNAL_OPS
-
-    class _DamageTolerantJournal(JournalFileBackend):
-        """Optuna's JournalFileBackend, self-describing about damage.
-
-        - Read: a complete line that is not a journal record (undecodable bytes, not JSON, not an operation) is
-          skipped with one warning (per process) naming the file and its line number; every record before and after
-          it stays readable. Log numbers count good records only, so every reader replays the same records.
-        - Write: never after a damaged tail: a last line without its newline (a writer killed mid-write, a full
-          disk) is first moved to ``<journal>.damaged`` (:func:`drop_partial_last_line`), under the journal lock.
-        """
-
-        def __init__(self, file_path: str, lock_obj) -> None:
-            if os.path.exists(file_path):  # Optuna's __init__ would create it (a write) when missing only
-                self._file_path, self._lock = file_path, lock_obj
-            else:
-                super().__init__(file_path, lock_obj)
-            self._lock_obj = lock_obj
-            self._good_offset: dict[int, tuple[int, int]] = {0: (0, 1)}  # good log number -> (byte offset, line number)
-
-        def read_logs(self, log_number_from: int):
-            start = log_number_from if log_number_from in self._good_offset else 0
-            offset, line_no = self._good_offset[start]
-            with open(self._file_path, "rb") as f:
-                end = os.fstat(f.fileno()).st_size  # what was there when reading began; appends go on meanwhile
-                f.seek(offset)
-                number = start
-                for line in f:
-                    if offset + len(line) > end or not line.endswith(b"\n"):
-                        break  # a line being written, or a cut last line: not a record (yet)
-                    offset += len(line)
-                    record = _decode(line, JOURNAL_OPS)
-                    if record is None:
-                        self._warn(line_no, line)
-                    else:
-                        number += 1
-                        self._good_offset.setdefault(number, (offset, line_no + 1))
-                        if number > log_number_from:
-                            yield record
-                    line_no += 1
-
-        def _warn(self, line_no: int, line: bytes) -> None:
-            import logging
-
-            key = (os.path.abspath(self._file_path), line_no)
-            if key not in _warned:
-                _warned.add(key)
-                logging.getLogger("amtlocal").warning(
-                    "%s line %d is damaged (%d bytes, starting %r) and is skipped; every other record is read. "
-                    "`amtlocal doctor` reports and repairs the store", self._file_path, line_no, len(line), line[:40])
-
-        def append_logs(self, logs) -> None:
-            import json
-
-            data = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs).encode("utf-8")
-            self._lock_obj.acquire()
-            try:
-                drop_partial_last_line(self._file_path, None)  # under the lock already
-                with open(self._file_path, "ab") as f:  # as Optuna's: one write, flushed and fsynced
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-            finally:
-                self._lock_obj.release()
-
-    return _DamageTolerantJournal
 
 
 def _decode(line: bytes, ops: frozenset) -> dict | None:
@@ -140,16 +67,6 @@ def _decode(line: bytes, ops: frozenset) -> dict | None:
     return record
 
 
-def journal_backend(file_path: str, lock_obj):
-    """A :class:`optuna.storages.journal.JournalFileBackend` over ``file_path`` that skips damaged lines and never
-    appends after a cut one (see ``_DamageTolerantJournal``; the class is made on first use: Optuna loads lazily)."""
-    global _CLASS
-    if _CLASS is None:
-        _CLASS = _journal_backend_class()
-    return _CLASS(file_path, lock_obj)
-
-
-_CLASS = None
 
 
 def journal_lock(path: str) -> FlockJournalLock:
