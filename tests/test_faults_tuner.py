@@ -208,3 +208,32 @@ def test_a_full_disk_is_the_jobs_reason_and_a_resume_after_freeing_space_finishe
         assert "FailureReason" not in _describe(home, "fulldisk")
         jobs = summaries("fulldisk", _store(home))
         assert sum(j["TrainingJobStatus"] == "Completed" for j in jobs) == 4, jobs
+
+
+def test_sigterm_to_a_standalone_training_jobs_worker_stops_and_records_it(workdir, tmp_path):
+    """A training job run in the background (CreateTrainingJob, wait=False): SIGTERM to its worker stops the job
+    (SIGTERM to its process group, grace) and records it Stopped with the signal named; nothing is left running."""
+    from amtlocal.backends.local import LocalBackend
+
+    d = make_request("x")["TrainingJobDefinition"]
+    request = {"TrainingJobName": "termed", "HyperParameters": dict(d["StaticHyperParameters"], sleep="60"),
+               "RoleArn": d["RoleArn"], "AlgorithmSpecification": d["AlgorithmSpecification"], "InputDataConfig": d["InputDataConfig"],
+               "OutputDataConfig": {"S3OutputPath": "file://out"}, "ResourceConfig": d["ResourceConfig"],
+               "StoppingCondition": d["StoppingCondition"]}
+    use_script(workdir, "import time, argparse\np = argparse.ArgumentParser(); p.add_argument('--sleep', type=float)\n"
+                        "a = p.parse_args(); print('training', flush=True); time.sleep(a.sleep)\n")
+    local = LocalBackend(home=tmp_path / "home", stop_grace=5)
+    local.create_training_job(request, workdir, wait=False)
+    worker = local._workers["termed"]
+    deadline = time.time() + 30
+    while local.store.find_training_job("termed").pid is None and time.time() < deadline:
+        time.sleep(0.05)
+    pid = local.store.find_training_job("termed").pid
+    assert pid and alive(pid)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 130
+    d = LocalBackend(local.store).describe_training_job("termed")
+    assert d["TrainingJobStatus"] == "Stopped", d
+    assert d["FailureReason"] == "Stopped: interrupted (SIGTERM) in the process that ran it"
+    assert (d["TrainingEndTime"] - d["TrainingStartTime"]).total_seconds() < 20
+    assert not alive(pid)

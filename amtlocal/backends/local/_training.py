@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,8 @@ class LocalTrainingJob:
             thread.join(POLL_SECONDS)
             if sigint is not None and sigint.is_set() and not interrupted:
                 interrupted = True
-                proc.stop("Interrupted", "Stopped: interrupted (Ctrl-C) in the process that ran it")
+                how = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}.get(sigint.signum, "Ctrl-C")
+                proc.stop("Interrupted", f"Stopped: interrupted ({how}) in the process that ran it")
             if sigint is not None and sigint.forced.is_set() and not hurried:
                 hurried = True
                 proc.hurry()

@@ -30,9 +30,16 @@ def main(argv: list[str] | None = None) -> int:
 def _training_job(store: LocalStore, name: str) -> int:
     from amtlocal.backends.local._training import LocalTrainingJob
 
+    from amtlocal.backends.local._process import deferred_sigint
+
     # It holds the job's lock from its start: its caller handed it over (see LocalBackend.create_training_job).
-    with store.training_job_lock(name):
-        LocalTrainingJob.stored(store, name).run()
+    # SIGTERM or SIGHUP to this worker stops the job as a StopTrainingJob would, and it is recorded Stopped.
+    with deferred_sigint() as interrupted, store.training_job_lock(name):
+        try:
+            LocalTrainingJob.stored(store, name).run(interrupted)
+        except KeyboardInterrupt:
+            logging.info("training job %s stopped (signal %d)", name, interrupted.signum)
+            return 130
     logging.info("training job %s ended", name)
     return 0
 
