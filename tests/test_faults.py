@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,30 @@ def test_grandchildren_left_behind_are_ended_with_the_group(workdir):
     job, _ = _run_fault(workdir, "grandchildren.py", "grand", static={"pids": json.dumps(str(workdir / "pids"))})
     assert job["TrainingJobStatus"] == "Completed" and _objective(job) == 0.42 and "FailureReason" not in job
     assert _elapsed(job) < 8  # not held open by the grandchild that kept stdout
+    pids = [int(p) for p in (workdir / "pids").read_text().split()]
+    assert len(pids) == 2 and not any(alive(p) for p in pids)
+
+
+def test_a_grandchild_in_its_own_session_printing_after_the_exit_is_not_counted(workdir):
+    job, _ = _run_fault(workdir, "escaped_grandchild.py", "late", static={"pids": json.dumps(str(workdir / "pids"))})
+    assert job["TrainingJobStatus"] == "Completed" and _objective(job) == 0.42  # not its 0.99, printed after the exit
+    assert _series("late", job, "f1") == [0.42]
+    assert _elapsed(job) < 1.5  # the job ended with its entry point, not when the grandchild let go of stdout
+    pid = int((workdir / "pids").read_text())
+    deadline = time.time() + 5
+    while alive(pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)
+
+
+@pytest.mark.parametrize("call", ["setsid", "setpgrp"])
+def test_an_entry_point_in_its_own_session_is_stopped_on_time_with_its_grandchild(workdir, call):
+    job, _ = _run_fault(workdir, "own_session.py", f"sess-{call}", max_runtime=2, stop_grace=1,
+                        static={"pids": json.dumps(str(workdir / "pids")), "call": json.dumps(call)})
+    assert job["TrainingJobStatus"] == "Stopped"  # os.setsid()/os.setpgrp() succeeded: no PermissionError
+    assert job["FailureReason"].startswith("MaxRuntimeExceeded:")
+    assert _objective(job) == 0.3
+    assert 2.5 <= _elapsed(job) < 6  # SIGTERM ignored by both: SIGKILL after the 1 s grace reaches them
     pids = [int(p) for p in (workdir / "pids").read_text().split()]
     assert len(pids) == 2 and not any(alive(p) for p in pids)
 

@@ -45,7 +45,9 @@ def test_no_shell_anywhere_in_the_package():
                 offenders.append(f"{where} {owner}.{name}")
             if owner == "os" and name.startswith(("spawn", "exec", "posix_spawn")):
                 # The /opt/ml wrapper execs the job's argv list (no shell) so that it stays the job's process.
-                if not (name == "execvp" and path.relative_to(PACKAGE).as_posix() == "container/_optml_exec.py"):
+                # So does the per-job supervisor (an argv list, no shell).
+                if (name, path.relative_to(PACKAGE).as_posix()) not in {("execvp", "container/_optml_exec.py"),
+                                                                        ("execvpe", "runners/_supervisor.py")}:
                     offenders.append(f"{where} {owner}.{name}")
         for node in ast.walk(tree):  # ["sh", "-c", <command string>]
             if isinstance(node, ast.List):

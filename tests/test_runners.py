@@ -12,7 +12,7 @@ import pytest
 from amtlocal.runners import BaseRunner, Command, ProcessRunner, runner_for
 
 SCRIPT = """import os, sys, time
-print(os.getcwd(), sys.argv[1:], os.environ.get('ONLY'), 'HOME' in os.environ, os.getpgid(0) == os.getpid(), flush=True)
+print(os.getcwd(), sys.argv[1:], os.environ.get('ONLY'), 'HOME' in os.environ, os.getpgid(0) == os.getpid(), os.getsid(0) == os.getppid(), flush=True)
 print(sys.stdin.read() == '', file=sys.stderr, flush=True)
 if sys.argv[1] == 'wait':
     time.sleep(60)
@@ -41,7 +41,7 @@ def test_a_runner_runs_argv_env_and_cwd_as_given_in_a_new_session(runner, tmp_pa
     while (rc := runner.poll(ex, timeout=0.2)) is None and time.time() < deadline:
         pass
     assert rc == 3
-    assert out.strip() == f"{tmp_path} ['go', '3'] this; $(not a shell) False True"
+    assert out.strip() == f"{tmp_path} ['go', '3'] this; $(not a shell) False False True"
     assert err.strip() == "True"
 
 

@@ -48,7 +48,9 @@ class BaseRunner(abc.ABC):
 
     - :meth:`start` runs ``command.argv`` as given (no shell), with exactly ``command.env``, in ``command.cwd``,
       stdin from /dev/null, stdout and stderr as two binary pipes the caller reads, in a new session: the process
-      group id is the returned execution's ``pid``, so ending that group ends everything the job started. A runner
+      group id is the returned execution's ``pid``, so ending that group ends everything the job started. (The
+      process and fork runners run the entry point under a supervisor that leads that session: see
+      ``_supervisor.py``; their ``stop`` reaches descendants outside the group too.) A runner
       may wrap the command (an isolated environment, a container, a built-in algorithm) as long as the job's own
       code sees that argv, env and cwd. Raises OSError when the job cannot start.
     - :meth:`poll` returns None while the job runs, else its exit code (negative: killed by that signal); it waits up

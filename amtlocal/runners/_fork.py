@@ -3,12 +3,14 @@ point's heavy modules once; jobs it cannot fork (not a ``.py`` entry point, or t
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
 from amtlocal.runners._base import BaseRunner, Command, Execution
 from amtlocal.runners._forkserver import ForkServer, modules_to_preload
 from amtlocal.runners._process import ProcessRunner
+from amtlocal.runners._supervisor import signal_job
 
 log = logging.getLogger("amtlocal")
 
@@ -41,6 +43,10 @@ class ForkServerRunner(BaseRunner):
             except OSError as e:  # the fork server is gone: this job gets a process of its own
                 log.warning("%s: fork server unavailable (%s); starting a new process", command.job_name, e)
         return self._fallback.start(command)
+
+    def stop(self, execution: Execution, sig: int = signal.SIGTERM) -> bool:
+        """Signal every process of the job (its supervisor's descendants: see ``_supervisor.py``)."""
+        return signal_job(execution.pid, sig)
 
     def close(self) -> None:
         self._server.close()

@@ -32,8 +32,10 @@ import socket
 import sys
 
 try:  # run as a script (the fork server's normal case): its folder is on sys.path; imports nothing of amtlocal
+    import _supervisor as supervisor
     import _zygote_learning as learning
 except ImportError:  # imported as part of the package
+    from amtlocal.runners import _supervisor as supervisor
     from amtlocal.runners import _zygote_learning as learning
 
 
@@ -47,13 +49,17 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
     SIGINT). Its exit code is also written to ``status_fd`` once its output is closed, so the job's end is reported
     without waiting for the kernel to tear down a large address space. A process the job forks (``os.fork``) and
     that runs to the script's end exits the same way, without reporting: the job is its main process."""
+    # Its own session and process group, led by a supervisor (``_supervisor.py``) that stays behind as the
+    # toolkit's process does: the job is not a leader (its own os.setsid() succeeds), and its end ends all it started.
+    os.setsid()
+    learn_fd = request.get("_learn_fd")
+    supervisor.fork_supervised([out_fd, err_fd, status_fd] + ([learn_fd] if learn_fd is not None else []))
     me = os.getpid()
     code = 1
     interrupted = False
     before = set(sys.modules)
     gc.enable()  # the zygote ran with it off (see _settle); a job's interpreter has it on
     try:
-        os.setsid()  # its own process group, as a spawned job has: stopping it ends what it starts
         # As a new interpreter sets them: SIGINT raises KeyboardInterrupt, SIGPIPE (and SIGXFSZ) are ignored.
         for sig in (signal.SIGTERM, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)

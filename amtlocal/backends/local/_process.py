@@ -2,10 +2,12 @@
 
 - Start: :meth:`TrainingJobProcess._spawn` is the one place a child is created, by a runner (``amtlocal.runners``:
   a new process, or a fork of a warm fork server): an argv list (never a shell), the environment built by
-  :class:`ScriptModeJob`, stdin from /dev/null, stdout and stderr as pipes, and a new session, so the child leads its
-  own process group (group id = its pid). Stopping a job, or its end, ends that whole group:
-  grandchildren it left behind go with it (as a container's processes go with the container). A descendant that
-  leaves the group on purpose (``setsid``) is out of reach; its output is read for a short while, then dropped.
+  :class:`ScriptModeJob`, stdin from /dev/null, stdout and stderr as pipes, and a new session led by a per-job
+  supervisor (``amtlocal/runners/_supervisor.py``, the toolkit's process in the container): the entry point is not a
+  leader, so its own ``os.setsid()``/``os.setpgrp()`` succeed, and on Linux every descendant, even one in a session
+  of its own, stays below the supervisor (a child subreaper). A training job ends when its entry point exits: the
+  supervisor then kills whatever it left behind (as a container's processes go with the container), so nothing they
+  print later reaches the log or the objective; stopping a job signals every one of its processes.
 - Output: one reader thread per pipe takes chunks of :data:`~amtlocal.metrics.READ_CHUNK_BYTES` with a single
   ``read`` each and cuts them into lines with :class:`~amtlocal.metrics.LineSplitter`: nothing waits for a newline,
   a line of any length costs at most :data:`~amtlocal.metrics.MAX_LINE_BYTES`, and a log of any size streams to
