@@ -223,7 +223,8 @@ def test_views_marks_and_encodings(grand_spec):
     assert (lr["field"], lr["type"], lr["scale"]["type"], lr["scale"]["domain"]) == ("lr", "quantitative", "log", [1e-4, 0.3])
     assert (opt["field"], opt["type"], opt["scale"]["domain"]) == ("optimizer", "nominal", ["sgd", "adam", "rmsprop"])
     # objective per category
-    assert mark_type(views["cat2"]) == "boxplot" and views["cat2"]["encoding"]["x"]["field"] == "optimizer"
+    assert mark_type(views["cat2"]) == "boxplot" and views["cat2"]["encoding"]["x"]["field"] == "_cat"
+    assert {"calculate": 'datum["optimizer"]', "as": "_cat"} in views["cat2"]["transform"]  # plain names (issue 16)
     # parallel coordinates: a line per training job
     assert mark_type(views["parallel"]) == "line" and views["parallel"]["encoding"]["detail"]["field"] == "TrainingJobName"
     # ranked jobs: bars coloured by tuning job; timeline: bars start..end filled by status (failed jobs included)

@@ -37,8 +37,16 @@ STATUS_COLORS = {"Completed": "#4c9a2a", "Failed": "#d62728", "Stopped": "#ff7f0
 
 
 def vl_field(name: str) -> str:
-    """A column name as a Vega-Lite field reference (dots and brackets would otherwise mean nested access)."""
-    return name.replace("\\", "\\\\").replace(".", "\\.").replace("[", "\\[").replace("]", "\\]")
+    """A column name as a Vega-Lite field reference: every character Vega's access-path parser reads (backslash,
+    dot and brackets: nested access; quotes: a quoted segment) is escaped with a backslash."""
+    return re.sub(r"""([\\.\[\]'"])""", r"\\\1", name)
+
+
+def tip_title(name: str) -> str:
+    """A channel or tooltip title holding ``name``: Vega-Lite writes these titles into Vega expressions (tooltips, a
+    box plot's summaries, ARIA descriptions) escaping their double quotes but not their backslashes (a name ending in
+    a backslash would end the string early), so they are doubled there; axes take ``name`` itself as their title."""
+    return name.replace("\\", "\\\\")
 
 
 def _records(df) -> list[dict[str, Any]]:
@@ -172,14 +180,14 @@ class Dashboard:
                          legend=alt.Legend(labelLimit=320) if legend else None)
 
     def y_objective(self, title: str | None = None) -> alt.Y:
-        return alt.Y(field=self.objf, type="quantitative", title=title or self.obj,
+        return alt.Y(field=self.objf, type="quantitative", title=tip_title(title or self.obj), axis=alt.Axis(title=title or self.obj),
                      scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False))
 
     def tooltip(self, with_objective: bool = True) -> list:
-        tt = [alt.Tooltip(field=self.objf, type="quantitative", title=self.obj, format=".6~g")] if with_objective else []
+        tt = [alt.Tooltip(field=self.objf, type="quantitative", title=tip_title(self.obj), format=".6~g")] if with_objective else []
         for p in self.params:
             rng = self.d.space[p]
-            tt.append(alt.Tooltip(field=vl_field(p), type="nominal" if rng.categorical else "quantitative", title=p,
+            tt.append(alt.Tooltip(field=vl_field(p), type="nominal" if rng.categorical else "quantitative", title=tip_title(p),
                                   **({} if rng.categorical else {"format": ".4~g"})))
         tt += [alt.Tooltip("TrainingJobName:N", title="training job"), alt.Tooltip("TuningJobName:N", title="tuning job"),
                alt.Tooltip("TrainingJobStatus:N", title="status"), alt.Tooltip("TrialIndex:Q", title="trial"),
@@ -207,9 +215,9 @@ class Dashboard:
                 .transform_window(window=[alt.WindowFieldDef(op=op, field=self.objf, **{"as": "_best"})],
                                   frame=[None, 0], sort=[alt.SortField(field=sort_field)], groupby=["TuningJobName"])
                 .mark_line(interpolate="step-after", strokeDash=[5, 3], strokeWidth=1.6)
-                .encode(x=x, y=alt.Y("_best:Q", title=self.obj, scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False)),
+                .encode(x=x, y=alt.Y("_best:Q", title=tip_title(self.obj), axis=alt.Axis(title=self.obj), scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False)),
                         color=self.color(), tooltip=[alt.Tooltip("TuningJobName:N", title="tuning job"),
-                                                     alt.Tooltip("_best:Q", title=f"best {self.obj} so far", format=".6~g")]))
+                                                     alt.Tooltip("_best:Q", title=tip_title(f"best {self.obj} so far"), format=".6~g")]))
 
     # -- the views -----------------------------------------------------------------------------------------------
     def progress(self):
@@ -246,7 +254,7 @@ class Dashboard:
                 .transform_density(density=self.objf, groupby=["TuningJobName"], bandwidth=bw, extent=[lo, hi],
                                    steps=200, as_=["_value", "_density"])
                 .mark_area(opacity=0.35, line=True)
-                .encode(x=alt.X("_value:Q", title=self.obj, scale=alt.Scale(zero=False, nice=False)),
+                .encode(x=alt.X("_value:Q", title=tip_title(self.obj), axis=alt.Axis(title=self.obj), scale=alt.Scale(zero=False, nice=False)),
                         y=alt.Y("_density:Q", title="density", stack=None),
                         color=self.color(), tooltip=[alt.Tooltip("TuningJobName:N", title="tuning job")])
                 .properties(name="density", width=W, height=H,
@@ -258,24 +266,24 @@ class Dashboard:
         f = vl_field(name)
         if rng.categorical:
             domain = rng.labels + sorted({str(v) for v in values} - set(rng.labels))
-            return (alt.X(field=f, type="nominal", title=name, scale=alt.Scale(domain=domain), sort=domain,
-                          axis=alt.Axis(labelAngle=0, labelLimit=120)), [], False)
+            return (alt.X(field=f, type="nominal", title=tip_title(name), scale=alt.Scale(domain=domain), sort=domain,
+                          axis=alt.Axis(labelAngle=0, labelLimit=120, title=name)), [], False)
         lo = min([rng.low, *values.astype(float)])
         hi = max([rng.high, *values.astype(float)])
         if rng.reverse_log and hi < 1:
             calc = {"as": f"_rev{i}", "calculate": f"1 - datum[{json.dumps(name)}]"}
-            x = alt.X(f"_rev{i}:Q", title=f"{name} (reverse log)",
+            x = alt.X(f"_rev{i}:Q", title=tip_title(f"{name} (reverse log)"),
                       scale=alt.Scale(type="log", domain=[1 - hi, 1 - lo], reverse=True, zero=False, nice=False),
-                      axis=alt.Axis(labelExpr="format(1 - datum.value, '.4~g')", labelOverlap=True))
+                      axis=alt.Axis(labelExpr="format(1 - datum.value, '.4~g')", labelOverlap=True, title=f"{name} (reverse log)"))
             return x, [calc], True
         if rng.log and lo > 0:
             scale = alt.Scale(type="log", domain=[lo, hi], nice=False, padding=8)
             axis = alt.Axis(format="~g", labelOverlap=True, title=f"{name} (log)", values=log_ticks(lo, hi))
         else:
             scale = alt.Scale(type="linear", domain=[lo, hi], zero=False, nice=False, padding=8)
-            axis = alt.Axis(format="d" if rng.kind == "Integer" else "~g", labelOverlap=True,
+            axis = alt.Axis(format="d" if rng.kind == "Integer" else "~g", labelOverlap=True, title=name,
                             **({"tickMinStep": 1} if rng.kind == "Integer" else {}))
-        return alt.X(field=f, type="quantitative", title=name, scale=scale, axis=axis), [], True
+        return alt.X(field=f, type="quantitative", title=tip_title(name), scale=scale, axis=axis), [], True
 
     def hyperparameters(self) -> list:
         """One scatter of the objective per hyperparameter; after each categorical one, the objective per category."""
@@ -303,9 +311,14 @@ class Dashboard:
     def per_category(self, i: int, name: str, x):
         """Objective per category value of a categorical hyperparameter: box plot (min-max whiskers), brush-filtered."""
         self.views.append(f"cat{i}")
+        # Plain field names: Vega-Lite names a box plot's summaries after its fields (``upper_box_<field>``) and
+        # writes them into expressions unescaped, so an odd name (a quote, a backslash) would break the chart.
+        x, y = x.copy(), self.y_objective()
+        x.field, y.field = "_cat", "_obj"
         return (alt.Chart(self._scored()).transform_filter(self.brush)
+                .transform_calculate(_cat=f"datum[{json.dumps(name)}]", _obj=f"datum[{json.dumps(self.obj)}]")
                 .mark_boxplot(extent="min-max", size=22, color="#8c8c8c", median={"color": "black"})
-                .encode(x=x, y=self.y_objective())
+                .encode(x=x, y=y)
                 .properties(name=f"cat{i}", width=W, height=H,
                             title=alt.Title(f"{self.obj} per {name}", subtitle="box: quartiles, whiskers: min to max")))
 
@@ -411,7 +424,7 @@ class Dashboard:
         base = alt.Chart(self._scored()).transform_window(
             window=[alt.WindowFieldDef(op="cume_dist", **{"as": "_ecdf"})], sort=[alt.SortField(field=self.objf)],
             groupby=["TuningJobName"])
-        x = alt.X(field=self.objf, type="quantitative", title=self.obj, scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False))
+        x = alt.X(field=self.objf, type="quantitative", title=tip_title(self.obj), axis=alt.Axis(title=self.obj), scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False))
         y = alt.Y("_ecdf:Q", title=f"fraction of training jobs with {self.obj} ≤ x", scale=alt.Scale(domain=[0, 1]))
         line = base.mark_line(interpolate="step-after", strokeWidth=1.6).encode(x=x, y=y, color=self.color())
         pts = base.mark_point(filled=True).encode(x=x, y=y, **self._point_encodings())

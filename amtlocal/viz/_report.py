@@ -29,6 +29,7 @@ table.summary th { background: #f4f4f4; font-weight: 600; }
 table.summary td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.summary code { font-size: 12px; }
 p.note { color: #666; font-size: 12px; }
+p.chart-error { color: #b00020; font-size: 14px; }
 #amtlocal-charts { margin-top: 8px; }
 """
 
@@ -173,7 +174,14 @@ def render_html(spec: dict[str, Any], data: TuningData, title: str, skipped: lis
 <div id="amtlocal-charts"></div>
 <script type="text/javascript">
   const spec = {_script_json(spec)};
-  vegaEmbed("#amtlocal-charts", spec, {_script_json(EMBED_OPTIONS)}).catch(function (err) {{ console.error(err); }});
+  vegaEmbed("#amtlocal-charts", spec, {_script_json(EMBED_OPTIONS)}).catch(function (err) {{
+    // Said in the page, not only on the browser's console.
+    var note = document.createElement("p");
+    note.className = "note chart-error";
+    note.textContent = "The charts could not be drawn: " + (err && err.message ? err.message : String(err));
+    document.getElementById("amtlocal-charts").appendChild(note);
+    console.error(err);
+  }});
 </script>
 </body>
 </html>
