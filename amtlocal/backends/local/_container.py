@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amtlocal.backends.local import _carry as carry
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.spec.hyperparameters import decode_hyperparameter
 
@@ -126,12 +127,18 @@ class ScriptModeJob:
             raise AmtValidationError(f"{hp_path}.sagemaker_submit_directory", "the local backend needs the code location (sagemaker_submit_directory)")
         program = str(decode_hyperparameter(static["sagemaker_program"]))
         code = resolve_local_uri(str(decode_hyperparameter(static["sagemaker_submit_directory"])), base_dir, f"{hp_path}.sagemaker_submit_directory")
+        # What a local process can carry (issue 16): checked once here, before any training job runs.
+        carry.check_program(program, code, f"{hp_path}.sagemaker_program")
+        carry.check_code_links(code, f"{hp_path}.sagemaker_submit_directory")
+        carry.check_hyperparameters(definition, path)
+        carry.check_environment(definition, path)
         if code.is_dir() and not (code / program).is_file():
             raise AmtValidationError(f"{hp_path}.sagemaker_program", f"entry point {program!r} not found in {str(code)!r}")
         channels: dict[str, Path] = {}
         idc: dict[str, dict] = {}
         for i, ch in enumerate(definition.get("InputDataConfig") or []):
             name = ch["ChannelName"]
+            carry.check_channel_name(name, f"{path}.InputDataConfig[{i}].ChannelName")
             s3 = (ch.get("DataSource") or {}).get("S3DataSource") or {}
             if "S3Uri" not in s3:
                 raise AmtValidationError(f"{path}.InputDataConfig[{i}].DataSource", "the local backend supports S3DataSource channels only")
@@ -175,8 +182,11 @@ class ScriptModeJob:
             d.mkdir(parents=True, exist_ok=True)
         if not code_dir.exists() or not any(code_dir.iterdir()):  # toolkit: unpack only into an empty code/
             if self.code_source.is_dir():
+                # Links followed, as SDK v2's packer does; a link to a folder outside is linked, not copied per job.
+                skip, outside = shutil.ignore_patterns("__pycache__", ".git"), carry.copy_ignoring_outside_links(self.code_source)
                 shutil.copytree(self.code_source, code_dir, symlinks=False, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("__pycache__", ".git"))
+                                ignore=lambda folder, names: set(skip(folder, names)) | outside(folder, names))
+                carry.link_outside_folders(self.code_source, code_dir)
             else:
                 code_dir.mkdir(parents=True, exist_ok=True)
                 with tarfile.open(self.code_source) as tar:

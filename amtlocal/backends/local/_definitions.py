@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from amtlocal.backends.local._carry import check_range_values
 from amtlocal.backends.local._container import ScriptModeJob
 from amtlocal.spec.definitions import definitions_with_paths, objective_of, ranges_of
 from amtlocal.spec.ranges import Range, search_space
@@ -44,6 +45,8 @@ class Definition:
     def resolve(self, base_dir: Path, path: str) -> "Definition":
         """Resolve local code and data (raises AmtValidationError naming ``path``)."""
         self.job = ScriptModeJob.from_definition(self.raw, base_dir, path)
+        check_range_values(self.space, "HyperParameterTuningJobConfig.ParameterRanges" if path == "TrainingJobDefinition"
+                           else f"{path}.HyperParameterRanges")
         return self
 
 
