@@ -70,9 +70,9 @@ def test_shell_syntax_in_a_hyperparameter_arrives_literally_through_an_argv_list
     seen = []
     spawn = TrainingJobProcess._spawn
 
-    def recording(self, argv, env, cwd):
+    def recording(self, argv, env, cwd, **container):
         seen.append(argv)
-        return spawn(self, argv, env, cwd)
+        return spawn(self, argv, env, cwd, **container)
 
     monkeypatch.setattr(TrainingJobProcess, "_spawn", recording)
     use_script(workdir, ECHO_ARGV)

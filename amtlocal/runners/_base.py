@@ -5,7 +5,7 @@ import abc
 import os
 import signal
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -19,12 +19,18 @@ class Command:
         env: exactly the environment the job sees (``SM_*`` variables included).
         cwd: its working folder (the job's copy of the code).
         job_name: TrainingJobName (for messages only).
+        optml_dir: the job's folder to show at ``/opt/ml`` (a private mount namespace entered in the job's own process
+            before the script runs: ``amtlocal.container``), or None to leave ``/opt/ml`` alone.
+        sys_path: folders put first on the script's ``sys.path`` after its own folder (a ``requirements.txt``
+            overlay's site folder; ``env``'s ``PYTHONPATH`` already names them for a new interpreter).
     """
 
     argv: list[str]
     env: dict[str, str]
     cwd: Path
     job_name: str = ""
+    optml_dir: Path | None = None
+    sys_path: list[str] = field(default_factory=list)
 
 
 class Execution(Protocol):

@@ -39,7 +39,8 @@ class ForkServerRunner(BaseRunner):
         argv = command.argv
         if len(argv) > 1 and argv[0] == sys.executable and argv[1].endswith(".py"):
             try:
-                return self._server.spawn(argv, command.env, command.cwd)
+                return self._server.spawn(argv, command.env, command.cwd, optml_dir=command.optml_dir,
+                                          sys_path=command.sys_path)
             except OSError as e:  # the fork server is gone: this job gets a process of its own
                 log.warning("%s: fork server unavailable (%s); starting a new process", command.job_name, e)
         return self._fallback.start(command)

@@ -143,8 +143,11 @@ class ForkServer:
     def alive(self) -> bool:
         return self._alive and self._proc.poll() is None
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: str | os.PathLike) -> ForkedProcess:
-        """Fork a child running ``argv`` (``[python, program, *args]``) in ``cwd`` with exactly ``env``.
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str | os.PathLike, optml_dir: str | os.PathLike | None = None,
+              sys_path: list[str] | None = None) -> ForkedProcess:
+        """Fork a child running ``argv`` (``[python, program, *args]``) in ``cwd`` with exactly ``env``; with
+        ``optml_dir`` the child first shows that folder at ``/opt/ml`` (``amtlocal.container``'s namespace module,
+        loaded by path in the zygote), and ``sys_path`` goes first on its ``sys.path`` after the script's folder.
 
         Raises:
             OSError: the fork server is not running or could not fork.
@@ -155,7 +158,12 @@ class ForkServer:
             with self._lock:
                 if not self.alive:
                     raise OSError("the fork server is not running")
-                msg = json.dumps({"argv": list(argv), "env": dict(env), "cwd": str(cwd)}).encode() + b"\n"
+                request = {"argv": list(argv), "env": dict(env), "cwd": str(cwd), "sys_path": list(sys_path or [])}
+                if optml_dir is not None:
+                    from amtlocal.container import OPTML_MODULE_FILE
+
+                    request.update(optml_dir=str(optml_dir), optml_module=OPTML_MODULE_FILE)
+                msg = json.dumps(request).encode() + b"\n"
                 socket.send_fds(self._sock, [msg], [out_w, err_w])
                 with self._reply_ready:
                     while not self._replies and self._alive:

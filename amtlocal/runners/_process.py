@@ -26,8 +26,13 @@ class ProcessRunner(BaseRunner):
         path = command.env.get("PATH", os.defpath)
         if shutil.which(program, path=path) is None and not (os.sep in program and os.access(program, os.X_OK)):
             raise FileNotFoundError(2, "No such file or directory", program)  # as Popen raises it
+        argv = command.argv
+        if command.optml_dir is not None:  # a wrapper enters the namespace, then execs argv in the same process
+            from amtlocal.container import optml_exec_argv
+
+            argv = optml_exec_argv(command.optml_dir, argv)
         # -I -S: the supervisor's own interpreter ignores the job's PYTHON* variables and site; the job sees them.
-        argv = [sys.executable, "-I", "-S", SUPERVISOR, *command.argv]
+        argv = [sys.executable, "-I", "-S", SUPERVISOR, *argv]
         return subprocess.Popen(argv, cwd=command.cwd, env=command.env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, bufsize=0)
 

@@ -6,7 +6,9 @@ must stay single-threaded (fork copies only the calling thread), so it polls: re
 its start-up is the entry point's imports and nothing else.
 
 Protocol on the inherited Unix socket ``FD`` (see ``_forkserver.py``):
-- request (client -> zygote): one line of JSON ``{"argv": [...], "env": {...}, "cwd": "..."}`` sent with two file
+- request (client -> zygote): one line of JSON ``{"argv": [...], "env": {...}, "cwd": "...", "sys_path": [...]}``
+  (and, for a job shown its folder at ``/opt/ml``, ``"optml_dir"`` and ``"optml_module"``: the path of
+  ``amtlocal/container/_optml.py``, loaded by path, never imported as amtlocal) sent with two file
   descriptors (the child's stdout and stderr) as SCM_RIGHTS;
 - replies (zygote -> client), one JSON line each: ``{"started": pid}`` or ``{"error": "..."}`` for a request,
   ``{"exited": pid, "returncode": n}`` when a child ends (negative n: killed by signal -n, as subprocess reports).
@@ -37,6 +39,23 @@ try:  # run as a script (the fork server's normal case): its folder is on sys.pa
 except ImportError:  # imported as part of the package
     from amtlocal.runners import _supervisor as supervisor
     from amtlocal.runners import _zygote_learning as learning
+
+
+_optml_modules: dict = {}
+EXIT_CANNOT_ENTER = 126  # amtlocal.container.EXIT_CANNOT_ENTER (this file imports nothing of amtlocal)
+
+
+def _optml(path: str):
+    """The namespace module (stdlib only) loaded by its path, once per process (the zygote loads it before forking)."""
+    module = _optml_modules.get(path)
+    if module is None:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("_amtlocal_optml", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _optml_modules[path] = module
+    return module
 
 
 def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
@@ -81,6 +100,13 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True, line_buffering=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True, line_buffering=True,
                                       errors="backslashreplace")
+        if request.get("optml_dir"):  # still single-threaded: the mount namespace can be entered here
+            try:
+                _optml(request["optml_module"]).enter_job_namespace(request["optml_dir"])
+            except OSError as e:
+                os.write(2, f"amtlocal: cannot show the job folder at /opt/ml: {e.strerror or e}\n".encode())
+                code = EXIT_CANNOT_ENTER
+                raise _CannotEnter from None
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -88,6 +114,7 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         script = os.path.abspath(argv[1])  # Python >= 3.9 makes __main__.__file__ and sys.path[0] absolute
         sys.argv = argv[1:]
         sys.path[0] = os.path.dirname(script)
+        sys.path[1:1] = [p for p in request.get("sys_path") or () if p not in sys.path]  # as PYTHONPATH would
         if "multiprocessing.process" in sys.modules:  # it notes the working folder at its import (in the zygote)
             sys.modules["multiprocessing.process"].ORIGINAL_DIR = os.getcwd()
         if "numpy" in sys.modules:  # forked children would otherwise share numpy's global random state
@@ -115,6 +142,8 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
             interrupted = isinstance(e, KeyboardInterrupt)
             code = 1
         _at_exit()
+    except _CannotEnter:
+        pass
     finally:
         if os.getpid() != me:
             os._exit(code & 0xFF)  # a process the job forked: its end is not the job's
@@ -134,6 +163,10 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         except OSError:
             pass
         os._exit(code & 0xFF)
+
+
+class _CannotEnter(Exception):
+    """The child could not enter its /opt/ml namespace: it exits with EXIT_CANNOT_ENTER, the script never ran."""
 
 
 def _run_main(script: str) -> None:
@@ -320,6 +353,8 @@ def main(argv: list[str]) -> int:
                 pid = None
                 try:
                     request = json.loads(line)
+                    if request.get("optml_module"):  # loaded once here, before the fork: every later child has it
+                        _optml(request["optml_module"])
                     learn_fd = learner.enrol(request)
                     if spare is not None:
                         try:

@@ -85,7 +85,7 @@ def model_errors(request: dict[str, Any], local_uris: bool = True) -> list[AmtVa
     Args:
         request: a CreateHyperParameterTuningJob request dict (what ``create_hyper_parameter_tuning_job`` takes).
         local_uris: accept a local ``file://`` URI or plain path where DESIGN.md allows one in place of an S3 URI
-            (the members in ``LOCAL_URI_MEMBERS``: ``InputDataConfig[].DataSource.S3DataSource.S3Uri``). The SageMaker
+            (the members in ``LOCAL_URI_MEMBERS``: channels, output path, checkpoints, debugger outputs). The SageMaker
             backend rewrites those to ``s3://`` before sending and may re-check with ``local_uris=False``.
 
     Returns:
@@ -109,8 +109,15 @@ def model_errors(request: dict[str, Any], local_uris: bool = True) -> list[AmtVa
 
 # --- pass 2: the constraints ParamValidator leaves out -------------------------------------------------------------
 
-LOCAL_URI_MEMBERS = frozenset({("S3DataSource", "S3Uri")})
-"""(structure shape name, member name) pairs whose S3 URI may be a local ``file://`` URI or path (DESIGN.md)."""
+LOCAL_URI_MEMBERS = frozenset({
+    ("S3DataSource", "S3Uri"), ("OutputDataConfig", "S3OutputPath"), ("CheckpointConfig", "S3Uri"),
+    ("DebugHookConfig", "S3OutputPath"), ("DebugRuleConfiguration", "S3OutputPath"),
+    ("TensorBoardOutputConfig", "S3OutputPath"), ("ProfilerConfig", "S3OutputPath"),
+    ("ProfilerRuleConfiguration", "S3OutputPath"),
+})
+"""(structure shape name, member name) pairs whose S3 URI may be a local ``file://`` URI or path (DESIGN.md): data
+channels, the output path (``model.tar.gz`` is packed there), checkpoints, and the debugger/profiler/TensorBoard
+outputs the SDK derives from the output path (carried, unused, locally)."""
 
 
 class _Walk:

@@ -21,7 +21,7 @@ import os
 import shutil
 import sys
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,10 @@ class ScriptModeJob:
         input_data_config: the ``inputdataconfig.json`` content.
         instance_type: ResourceConfig InstanceType (reported only).
         environment: the definition's ``Environment`` map.
+        output_path: ``OutputDataConfig.S3OutputPath`` when it is local (a folder or ``file://`` URI: the job's
+            ``model.tar.gz`` is packed under it), else None (an S3 URI in a tuning job's definition: nothing packed).
+        checkpoint_config: ``CheckpointConfig`` (``S3Uri`` a local folder), or None.
+        base_dir: folder the definition's relative paths are relative to.
     """
 
     code_source: Path
@@ -110,6 +114,9 @@ class ScriptModeJob:
     input_data_config: dict[str, dict]
     instance_type: str
     environment: dict[str, str]
+    output_path: str | None = None
+    checkpoint_config: dict | None = None
+    base_dir: Path = field(default_factory=Path)
 
     @classmethod
     def from_definition(cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition") -> "ScriptModeJob":
@@ -152,7 +159,20 @@ class ScriptModeJob:
                 entry["ContentType"] = ch["ContentType"]
             idc[name] = entry
         rc = definition.get("ResourceConfig") or definition.get("HyperParameterTuningResourceConfig") or {}
-        return cls(code, program, channels, idc, rc.get("InstanceType", "ml.m5.large"), dict(definition.get("Environment") or {}))
+        from amtlocal.container import checkpoint_local_dir, resolve_local_location
+
+        output = (definition.get("OutputDataConfig") or {}).get("S3OutputPath") or None
+        if output is not None and "://" in output and not output.startswith("file://"):
+            output = None  # a tuning job's s3:// output (the sagemaker backend's): nothing to pack locally
+        checkpoint = definition.get("CheckpointConfig") or None
+        if checkpoint is not None:
+            resolve_local_location(checkpoint.get("S3Uri") or "", base_dir, f"{path}.CheckpointConfig.S3Uri")
+            try:
+                checkpoint_local_dir(base_dir, checkpoint.get("LocalPath"))
+            except AmtValidationError as e:
+                raise AmtValidationError(f"{path}.{e.field}", e.rule) from None
+        return cls(code, program, channels, idc, rc.get("InstanceType", "ml.m5.large"), dict(definition.get("Environment") or {}),
+                   output, checkpoint, Path(base_dir))
 
     def base_environment(self) -> dict[str, str]:
         """What every training job of this definition gets before its own ``SM_*`` values: this process's

@@ -1,6 +1,6 @@
 """One training job as a child process: start, stream and scrape its output, enforce its time limit, stop it.
 
-- Start: :meth:`TrainingJobProcess._spawn` is the one place a child is created, by a runner (``amtlocal.runners``:
+- Start: :meth:`TrainingJobProcess._spawn` (after ``amtlocal.container`` prepared the job) is the one place a child is created, by a runner (``amtlocal.runners``:
   a new process, or a fork of a warm fork server): an argv list (never a shell), the environment built by
   :class:`ScriptModeJob`, stdin from /dev/null, stdout and stderr as pipes, and a new session led by a per-job
   supervisor (``amtlocal/runners/_supervisor.py``, the toolkit's process in the container): the entry point is not a
@@ -62,13 +62,24 @@ class TrainingJobProcess:
         on_metric: called from a reader thread with each :class:`MetricPoint` as it is scraped.
         stop_grace: seconds between SIGTERM and SIGKILL.
         runner: where the process runs (default: a new process, :class:`~amtlocal.runners.ProcessRunner`).
+        home: amtlocal's home folder (``requirements.txt`` overlays are cached in ``<home>/environments``).
+
+    Around the script it does what SageMaker's script-mode container does (``amtlocal.container``): installs the
+    code folder's ``requirements.txt`` (its log first in the job's log; a failed install fails the job, nothing
+    starts), shows the job folder at ``/opt/ml`` when the code names ``/opt/ml`` paths (or fails the job at once
+    naming the ``SM_*`` variable where that is impossible), restores and syncs ``CheckpointConfig``, and at the end
+    (Completed or Stopped) packs ``model/`` as ``model.tar.gz`` under a local output path (:attr:`model_artifacts`).
     """
 
     def __init__(self, job: ScriptModeJob, job_dir: Path, name: str, wire_hyperparameters: dict[str, str],
                  metric_definitions: list[dict], objective_name: str, max_runtime: float,
                  on_metric: Callable[[MetricPoint], None] | None = None,
-                 stop_grace: float = DEFAULT_STOP_GRACE_SECONDS, runner: BaseRunner | None = None):
+                 stop_grace: float = DEFAULT_STOP_GRACE_SECONDS, runner: BaseRunner | None = None,
+                 home: Path | None = None):
         self.runner = runner or ProcessRunner()
+        self.home = home
+        self.model_artifacts: str | None = None  # ModelArtifacts.S3ModelArtifacts once packed
+        self._checkpoints = None
         self.job, self.job_dir, self.name = job, Path(job_dir), name
         self.wire_hyperparameters = wire_hyperparameters
         self.scraper = MetricScraper(metric_definitions)
@@ -95,32 +106,62 @@ class TrainingJobProcess:
     def pid(self) -> int | None:
         return self.popen.pid if self.popen else None
 
-    def start(self) -> None:
-        """Lay out the job folder and start the entry point (argv list, no shell, new process group).
+    def start(self) -> TrainingJobOutcome | None:
+        """Lay out the job folder, prepare its container and start the entry point (argv list, no shell, new
+        process group).
+
+        Returns:
+            None once it runs; a Failed outcome when it must not start (a failed ``requirements.txt`` install: the
+            toolkit's ``InstallRequirementsError`` text; ``/opt/ml`` paths where ``/opt/ml`` cannot be shown).
 
         Raises:
             OSError: the entry point could not be started.
         """
+        from amtlocal.container import CheckpointSync, prepare_job_container, scan_optml_paths
+
         argv, env, cwd = self.job.prepare(self.job_dir, self.name, self.wire_hyperparameters)
         self.argv = argv
         logs = self.job_dir / "logs"
         self._log = open(logs / "output.log", "ab")
         self._metrics = open(logs / "metrics.jsonl", "a", encoding="utf-8")
-        self.start_time = time.time()
+        self.start_time = time.time()  # the install runs inside the job's time, as in SageMaker
         try:
-            self.popen = self._spawn(argv, env, cwd)
+            if self.home is None:
+                from amtlocal.store import default_home
+
+                self.home = default_home()
+            # /opt/ml only for code that names it: other jobs keep their host paths in SM_* and start no wrapper.
+            container = prepare_job_container(self.job_dir, cwd, self.job.program, argv, env, self.home,
+                                              optml=bool(scan_optml_paths(cwd)), install_timeout=self.max_runtime)
+            if container.log:  # SageMaker's log of a job starts with pip's output
+                self._log.write(container.log.encode("utf-8", errors="replace").rstrip(b"\n") + b"\n")
+                self._log.flush()
+            if container.failure_reason:
+                self._log.close()
+                self._metrics.close()
+                outcome = TrainingJobOutcome.failed(container.failure_reason)
+                outcome.start_time = self.start_time
+                return outcome
+            if self.job.checkpoint_config:
+                self._checkpoints = CheckpointSync(self.job.checkpoint_config, self.job_dir, self.job.base_dir)
+                self._checkpoints.restore()
+            self.popen = self._spawn(argv, container.env, cwd, optml_dir=container.optml_dir, sys_path=container.sys_path)
         except BaseException:
             self._log.close()
             self._metrics.close()
             raise
+        if self._checkpoints is not None:
+            self._checkpoints.start()
         for stream, is_err in ((self.popen.stdout, False), (self.popen.stderr, True)):
             t = threading.Thread(target=self._pump, args=(stream, is_err), name=f"{self.name}-{'err' if is_err else 'out'}", daemon=True)
             t.start()
             self._readers.append(t)
+        return None
 
-    def _spawn(self, argv: list[str], env: dict[str, str], cwd: Path):
+    def _spawn(self, argv: list[str], env: dict[str, str], cwd: Path, optml_dir: Path | None = None,
+               sys_path: list[str] | None = None):
         """Create the child process through the runner; the only place one is created (see BaseRunner's contract)."""
-        return self.runner.start(Command(argv, env, cwd, self.name))
+        return self.runner.start(Command(argv, env, cwd, self.name, optml_dir=optml_dir, sys_path=list(sys_path or [])))
 
     # -- output ---------------------------------------------------------------------------------------------------
     def _pump(self, stream, is_err: bool) -> None:
@@ -232,7 +273,26 @@ class TrainingJobProcess:
                     self.write_error = self.write_error or e
         if any(t.is_alive() for t in self._readers):
             log.warning("%s: a process that left the training job's process group still holds its output; further output is dropped", self.name)
-        return self._outcome(rc, end)
+        if self._checkpoints is not None:
+            try:
+                self._checkpoints.stop()
+            except OSError as e:
+                log.warning("%s: last checkpoint sync failed: %s", self.name, e)
+        outcome = self._outcome(rc, end)
+        self._pack(outcome)
+        return outcome
+
+    def _pack(self, outcome: TrainingJobOutcome) -> None:
+        """Completed or Stopped (SageMaker saves a stopped job's model too): ``model/`` -> ``model.tar.gz`` and
+        ``output/data`` -> ``output.tar.gz`` under ``<output path>/<job>/output/`` when the output path is local."""
+        from amtlocal.container import pack_output
+
+        if outcome.status not in ("Completed", "Stopped") or not self.job.output_path:
+            return
+        try:
+            self.model_artifacts = pack_output(self.job_dir, self.job.output_path, self.name, self.job.base_dir).model_artifacts
+        except OSError as e:  # the job's files stay in its folder; the job's status is what the script did
+            log.warning("%s: output not packed: %s", self.name, e)
 
     # -- the outcome ----------------------------------------------------------------------------------------------
     def _outcome(self, rc: int, end: float) -> TrainingJobOutcome:

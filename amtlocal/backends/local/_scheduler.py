@@ -523,7 +523,7 @@ class LocalTuningJob:
         on_metric = (lambda p: events.put(("metric", number, p))) if self.pruner is not None else None
         proc = TrainingJobProcess(d.job, job_dir, name, wire, d.metric_definitions, d.objective["MetricName"],
                                   d.max_runtime, on_metric=on_metric, stop_grace=self.stop_grace,
-                                  runner=self._runner_for(d))
+                                  runner=self._runner_for(d), home=self.store.home)
 
         def waiter():
             try:
@@ -533,9 +533,11 @@ class LocalTuningJob:
             events.put(("done", number, outcome))
 
         try:
-            proc.start()
+            failed = proc.start()
         except OSError as e:
-            events.put(("done", number, TrainingJobOutcome.failed(f"AlgorithmError: cannot start the entry point: {e}")))
+            failed = TrainingJobOutcome.failed(f"AlgorithmError: cannot start the entry point: {e}")
+        if failed is not None:  # e.g. a failed requirements.txt install: nothing started
+            events.put(("done", number, failed))
             return _Running(trial, proc, d, summary)
         lifecycle.started(self.store, trial, proc.pid)
         threading.Thread(target=waiter, name=f"wait-{name}", daemon=True).start()
@@ -546,6 +548,8 @@ class LocalTuningJob:
         """Write the finished training job's summary, then tell Optuna (through the lifecycle)."""
         trial = r.trial
         summary = dict(r.summary)
+        if r.proc.model_artifacts:  # packed under a local output path (TrainingJobProcess)
+            summary["ModelArtifacts"] = {"S3ModelArtifacts": r.proc.model_artifacts}
         if interrupted:
             return lifecycle.finish_interrupted(
                 self.store, study, trial._trial_id, trial.number, trial.params, summary,

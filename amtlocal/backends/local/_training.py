@@ -126,20 +126,19 @@ class LocalTrainingJob:
         max_runtime = float((self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         proc = TrainingJobProcess(job, self.store.training_job_dir(None, self.name), self.name,
                                   dict(self.request.get("HyperParameters") or {}), metrics, "", max_runtime,
-                                  stop_grace=self.stop_grace, runner=runner)
+                                  stop_grace=self.stop_grace, runner=runner, home=self.store.home)
         interrupted = False
         try:
             try:
-                proc.start()
+                outcome = proc.start()
             except OSError as e:
                 outcome = TrainingJobOutcome.failed(f"AlgorithmError: cannot start the entry point: {e}")
-            else:
+            if outcome is None:
                 lifecycle.training_job_running(self.store, self.name, proc.pid, proc.start_time)
                 outcome, interrupted = self._wait(proc, sigint)
         finally:
             runner.close()
-        outcome.objective_reason = None  # a standalone job has no objective
-        self._upload_outputs(outcome)
+        outcome.objective_reason = None  # a standalone job has no objective (its output was packed by proc.wait)
         lifecycle.training_job_ended(self.store, self.name, outcome)
         log.info("Training job %s %s", self.name, outcome.status)
         if interrupted:
@@ -172,15 +171,3 @@ class LocalTrainingJob:
                 proc.stop("StopRequested")
                 lifecycle.training_job_stopping(self.store, self.name)
         return result[0], interrupted
-
-    def _upload_outputs(self, outcome: TrainingJobOutcome) -> None:
-        """Completed or Stopped (SageMaker saves a stopped job's model too): pack ``model/`` as ``model.tar.gz`` and
-        ``output/data`` as ``output.tar.gz`` under ``<output path>/<job>/output/`` (``amtlocal.container``)."""
-        from amtlocal.container import pack_output
-
-        if outcome.status not in ("Completed", "Stopped"):
-            return
-        try:
-            pack_output(self.store.training_job_dir(None, self.name), self.output_path(), self.name, self.base_dir)
-        except OSError as e:  # the job's files stay in its folder; the job's status is what the script did
-            log.warning("%s: output not packed: %s", self.name, e)

@@ -25,8 +25,9 @@ def _ts(x: float | None) -> dt.datetime | None:
 
 
 def model_artifacts_uri(output_path: str | None, name: str) -> str:
-    """``<output path>/<job>/output/model.tar.gz`` (ModelArtifacts.S3ModelArtifacts) as SageMaker names it. The
-    packing of ``model/`` into that file is the output module's (issue 13, item 2); this is where it will be."""
+    """``<output path>/<job>/output/model.tar.gz`` (ModelArtifacts.S3ModelArtifacts) as SageMaker names it, for a
+    job whose output was not packed locally (an ``s3://`` output path, or not ended yet); a packed job's summary
+    holds the absolute location written by ``amtlocal.container.pack_output``."""
     return f"{(output_path or 'file://model').rstrip('/')}/{name}/output/model.tar.gz"
 
 
@@ -64,6 +65,18 @@ def _definition(request: dict, summary: dict) -> dict:
     return next((d for d in request.get("TrainingJobDefinitions") or [] if d.get("DefinitionName") == wanted), {})
 
 
+def _resource_config(tuning_rc: dict) -> dict[str, Any]:
+    """ResourceConfig of a training job whose definition gave HyperParameterTuningResourceConfig: its instance (the
+    first of ``InstanceConfigs``, as a local run uses one), count and volume."""
+    first = (tuning_rc.get("InstanceConfigs") or [{}])[0]
+    rc = {"InstanceType": tuning_rc.get("InstanceType") or first.get("InstanceType") or "ml.m5.large",
+          "InstanceCount": tuning_rc.get("InstanceCount") or first.get("InstanceCount") or 1,
+          "VolumeSizeInGB": tuning_rc.get("VolumeSizeInGB") or first.get("VolumeSizeInGB") or 30}
+    if tuning_rc.get("VolumeKmsKeyId"):
+        rc["VolumeKmsKeyId"] = tuning_rc["VolumeKmsKeyId"]
+    return rc
+
+
 def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     """DescribeTrainingJob of a tuning job's training job."""
     tuning = store.tuning_job(rec.tuning_job_name)
@@ -81,7 +94,7 @@ def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     out: dict[str, Any] = {
         "TrainingJobName": rec.name, "TrainingJobArn": s.get("TrainingJobArn") or training_job_arn(rec.name),
         "TuningJobArn": tuning_job_arn(tuning.name),
-        "ModelArtifacts": {"S3ModelArtifacts": model_artifacts_uri((d.get("OutputDataConfig") or {}).get("S3OutputPath"), rec.name)},
+        "ModelArtifacts": s.get("ModelArtifacts") or {"S3ModelArtifacts": model_artifacts_uri((d.get("OutputDataConfig") or {}).get("S3OutputPath"), rec.name)},
         "TrainingJobStatus": status, "SecondaryStatus": final, "HyperParameters": hyper,
         "StoppingCondition": copy.deepcopy(d.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400}),
         "CreationTime": _ts(s.get("CreationTime")), "TrainingStartTime": _ts(started), "TrainingEndTime": _ts(ended),
@@ -91,6 +104,8 @@ def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     for key in _DEFINITION_KEYS:
         if key in d and key not in out:
             out[key] = copy.deepcopy(d[key])
+    if "ResourceConfig" not in out:  # a required member: the instance AMT picked from HyperParameterTuningResourceConfig
+        out["ResourceConfig"] = _resource_config(d.get("HyperParameterTuningResourceConfig") or {})
     if reason:
         out["FailureReason"] = reason
     if rec.final_metrics:
