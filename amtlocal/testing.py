@@ -185,12 +185,40 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def make_wheel(folder: Path, module: str, value: int = 1, version: str = "0.1") -> Path:
+    """Write a pure-Python wheel of one module ``module`` (``VALUE = value``) into ``folder``, built by hand (offline,
+    no build tool), for ``requirements.txt`` tests; returns its path (``<module>-<version>-py3-none-any.whl``)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = module.replace("_", "-")
+    info = f"{module}-{version}.dist-info"
+    files = {
+        f"{module}/__init__.py": f"VALUE = {value}\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: amtlocal-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    record.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = "\n".join(record) + "\n"
+    path = Path(folder) / f"{module}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return path
+
+
 __all__ = [
     "F1",
     "GOOD_SCRIPT",
     "LOSS",
     "ROLE_ARN",
     "SCORE",
+    "make_wheel",
     "SKLEARN_IMAGE",
     "VAL_ACC",
     "alive",
