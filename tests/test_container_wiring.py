@@ -41,8 +41,8 @@ seen = sorted(os.listdir("/opt/ml/model"))
 os.remove(f"/opt/ml/model/{name}.marker")
 rows = open("/opt/ml/input/data/train/train.csv").read()
 hps = json.load(open("/opt/ml/input/config/hyperparameters.json"))
-joblib.dump({"job": name, "xx": a.xx, "hp": hps["xx"], "rows": rows, "seen": seen, "model_dir": os.environ["SM_MODEL_DIR"],
-             "start": start, "end": time.time()}, "/opt/ml/model/model.joblib")
+joblib.dump({"job": name, "xx": a.xx, "hp": hps["xx"], "rows": rows, "seen": seen,
+             "model_dir": os.environ["SM_MODEL_DIR"], "start": start, "end": time.time()}, "/opt/ml/model/model.joblib")
 print(f"f1: {a.xx}")
 """
 

@@ -143,8 +143,8 @@ class ForkServer:
     def alive(self) -> bool:
         return self._alive and self._proc.poll() is None
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: str | os.PathLike, optml_dir: str | os.PathLike | None = None,
-              sys_path: list[str] | None = None) -> ForkedProcess:
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str | os.PathLike,
+              optml_dir: str | os.PathLike | None = None, sys_path: list[str] | None = None) -> ForkedProcess:
         """Fork a child running ``argv`` (``[python, program, *args]``) in ``cwd`` with exactly ``env``; with
         ``optml_dir`` the child first shows that folder at ``/opt/ml`` (``amtlocal.container``'s namespace module,
         loaded by path in the zygote), and ``sys_path`` goes first on its ``sys.path`` after the script's folder.

@@ -171,8 +171,8 @@ class ScriptModeJob:
                 checkpoint_local_dir(base_dir, checkpoint.get("LocalPath"))
             except AmtValidationError as e:
                 raise AmtValidationError(f"{path}.{e.field}", e.rule) from None
-        return cls(code, program, channels, idc, rc.get("InstanceType", "ml.m5.large"), dict(definition.get("Environment") or {}),
-                   output, checkpoint, Path(base_dir))
+        return cls(code, program, channels, idc, rc.get("InstanceType", "ml.m5.large"),
+                   dict(definition.get("Environment") or {}), output, checkpoint, Path(base_dir))
 
     def base_environment(self) -> dict[str, str]:
         """What every training job of this definition gets before its own ``SM_*`` values: this process's

@@ -1,6 +1,7 @@
 """One training job as a child process: start, stream and scrape its output, enforce its time limit, stop it.
 
-- Start: :meth:`TrainingJobProcess._spawn` (after ``amtlocal.container`` prepared the job) is the one place a child is created, by a runner (``amtlocal.runners``:
+- Start: :meth:`TrainingJobProcess._spawn` (after ``amtlocal.container`` prepared the job: requirements overlay,
+  ``/opt/ml``, checkpoints) is the one place a child is created, by a runner (``amtlocal.runners``:
   a new process, or a fork of a warm fork server): an argv list (never a shell), the environment built by
   :class:`ScriptModeJob`, stdin from /dev/null, stdout and stderr as pipes, and a new session led by a per-job
   supervisor (``amtlocal/runners/_supervisor.py``, the toolkit's process in the container): the entry point is not a
@@ -145,7 +146,8 @@ class TrainingJobProcess:
             if self.job.checkpoint_config:
                 self._checkpoints = CheckpointSync(self.job.checkpoint_config, self.job_dir, self.job.base_dir)
                 self._checkpoints.restore()
-            self.popen = self._spawn(argv, container.env, cwd, optml_dir=container.optml_dir, sys_path=container.sys_path)
+            self.popen = self._spawn(argv, container.env, cwd, optml_dir=container.optml_dir,
+                                     sys_path=container.sys_path)
         except BaseException:
             self._log.close()
             self._metrics.close()
@@ -290,7 +292,8 @@ class TrainingJobProcess:
         if outcome.status not in ("Completed", "Stopped") or not self.job.output_path:
             return
         try:
-            self.model_artifacts = pack_output(self.job_dir, self.job.output_path, self.name, self.job.base_dir).model_artifacts
+            packed = pack_output(self.job_dir, self.job.output_path, self.name, self.job.base_dir)
+            self.model_artifacts = packed.model_artifacts
         except OSError as e:  # the job's files stay in its folder; the job's status is what the script did
             log.warning("%s: output not packed: %s", self.name, e)
 

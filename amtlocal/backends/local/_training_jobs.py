@@ -94,7 +94,8 @@ def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     out: dict[str, Any] = {
         "TrainingJobName": rec.name, "TrainingJobArn": s.get("TrainingJobArn") or training_job_arn(rec.name),
         "TuningJobArn": tuning_job_arn(tuning.name),
-        "ModelArtifacts": s.get("ModelArtifacts") or {"S3ModelArtifacts": model_artifacts_uri((d.get("OutputDataConfig") or {}).get("S3OutputPath"), rec.name)},
+        "ModelArtifacts": s.get("ModelArtifacts")
+        or {"S3ModelArtifacts": model_artifacts_uri((d.get("OutputDataConfig") or {}).get("S3OutputPath"), rec.name)},
         "TrainingJobStatus": status, "SecondaryStatus": final, "HyperParameters": hyper,
         "StoppingCondition": copy.deepcopy(d.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400}),
         "CreationTime": _ts(s.get("CreationTime")), "TrainingStartTime": _ts(started), "TrainingEndTime": _ts(ended),
@@ -104,7 +105,7 @@ def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     for key in _DEFINITION_KEYS:
         if key in d and key not in out:
             out[key] = copy.deepcopy(d[key])
-    if "ResourceConfig" not in out:  # a required member: the instance AMT picked from HyperParameterTuningResourceConfig
+    if "ResourceConfig" not in out:  # required: the instance AMT picked from HyperParameterTuningResourceConfig
         out["ResourceConfig"] = _resource_config(d.get("HyperParameterTuningResourceConfig") or {})
     if reason:
         out["FailureReason"] = reason

@@ -70,10 +70,6 @@ _ROLE_ACCOUNT = re.compile(r"arn:aws[a-z\-]*:iam::(\d{12}):role/.+")
 _S3 = re.compile(r"s3://([^/]+)/?(.*)")
 
 
-# The private names this module used before the codec and the URI rules became public; other branches' call sites
-# (CreateTrainingJob rewrites) still use them. Remove once every caller names the public functions.
-_decode = decode_hyperparameter
-_is_local = is_local_uri
 
 
 def is_rewritten(path: str) -> bool:
