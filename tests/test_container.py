@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from amtlocal.backends.local._container import ScriptModeJob, split_hyperparameters, to_cmd_args
+from amtlocal.container import ScriptModeJob, split_hyperparameters, to_cmd_args
 from amtlocal.spec.hyperparameters import decode_hyperparameter
 
 

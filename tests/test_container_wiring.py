@@ -220,3 +220,60 @@ def test_pytorch_spot_estimator_with_requirements_fit_and_tune(tmp_path, monkeyp
     assert _model(est.model_data) == {"depth": 3, "rows": "1,2\n3,4\n", "extra": 7}
     assert importlib.util.find_spec(module) is None  # installed for the job only
     _tune_and_check(est, data, 7)
+
+
+# -- the runner seam itself ----------------------------------------------------------------------------------------
+def _runner(launcher: str, code: Path):
+    from amtlocal.runners import ProcessRunner
+    from amtlocal.runners._fork import ForkServerRunner
+
+    return ProcessRunner() if launcher == "process" else ForkServerRunner(code / "show.py", code)
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_runner_shows_optml_dir_and_puts_sys_path_first(tmp_path, launcher):
+    import os
+    import sys
+
+    from amtlocal.runners import Command
+
+    if not optml_support().available:
+        pytest.skip("needs /opt/ml")
+    code, job, extra = tmp_path / "code", tmp_path / "job", tmp_path / "extra"
+    for d in (code, job, extra):
+        d.mkdir()
+    (job / "marker").write_text("job folder")
+    (extra / "amtl_extra_mod.py").write_text("WHERE = 'extra'\n")
+    (code / "show.py").write_text("import os, sys, amtl_extra_mod\nprint(open('/opt/ml/marker').read(), os.getpid(),"
+                                  " amtl_extra_mod.WHERE, sys.path.index(%r))\n" % str(extra))
+    runner = _runner(launcher, code)
+    try:
+        proc = runner.start(Command([sys.executable, "show.py"], dict(os.environ, PYTHONPATH=str(extra)), code,
+                                    "j", optml_dir=job, sys_path=[str(extra)]))
+        assert runner.poll(proc, timeout=30) == 0, proc.stderr.read()
+        text, pid, where, index = proc.stdout.read().decode().split()[-4:]
+        assert text == "folder" and int(pid) == proc.pid and where == "extra" and index == "1"
+    finally:
+        runner.close()
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_runner_refused_namespace_exits_126_without_running_the_script(tmp_path, launcher):
+    import os
+    import sys
+
+    from amtlocal.container import EXIT_CANNOT_ENTER
+    from amtlocal.runners import Command
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "show.py").write_text("open('ran', 'w').write('yes')\n")
+    runner = _runner(launcher, code)
+    try:
+        proc = runner.start(Command([sys.executable, "show.py"], dict(os.environ), code, "j",
+                                    optml_dir=tmp_path / "no-such-folder"))
+        assert runner.poll(proc, timeout=30) == EXIT_CANNOT_ENTER
+        assert b"amtlocal: cannot show the job folder at /opt/ml" in proc.stderr.read()
+        assert not (code / "ran").exists()
+    finally:
+        runner.close()

@@ -1,5 +1,5 @@
 """Issue 16, kind 5: inputs the API accepts that a local process cannot take are rejected before any training job
-runs, with an AMT-style error naming the field; one test per rule (amtlocal/backends/local/_carry.py)."""
+runs, with an AMT-style error naming the field; one test per rule (amtlocal/container/_carry.py)."""
 from __future__ import annotations
 
 import json

@@ -15,7 +15,7 @@ import pytest
 
 import amtlocal
 from amtlocal.backends.local import LocalStore
-from amtlocal.backends.local._container import SCRUBBED_ENVIRONMENT
+from amtlocal.container import SCRUBBED_ENVIRONMENT
 from amtlocal.backends.local._process import TrainingJobProcess
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.testing import make_request, run_job, summaries, use_script

@@ -70,7 +70,7 @@ def test_label_unquotes_json_strings_only():
 def test_api_and_local_runner_use_the_one_codec(tmp_path):
     """SKLearn's static hyperparameters are encode_hyperparameter's strings; the local runner decodes them back."""
     from amtlocal import SKLearn
-    from amtlocal.backends.local._container import split_hyperparameters
+    from amtlocal.container import split_hyperparameters
 
     hps = {"n": 3, "lr": 0.5, "flag": True, "name": "a b", "quote": 'say "hi"', "layers": [64, 32], "cfg": {"a": 1}}
     est = SKLearn(entry_point=str(tmp_path / "train.py"), framework_version="1.2-1", hyperparameters=hps)

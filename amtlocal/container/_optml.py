@@ -2,7 +2,7 @@
 
 Scripts written for SageMaker's container often hardcode ``/opt/ml/model``, ``/opt/ml/input/data/<channel>``,
 ``/opt/ml/input/config/hyperparameters.json``, ``/opt/ml/output`` or ``/opt/ml/checkpoints``. Locally each training
-job has its own folder laid out as ``/opt/ml`` (``backends/local/_container.py``); here the job's process gets its
+job has its own folder laid out as ``/opt/ml`` (``amtlocal/container/_script_mode.py``); here the job's process gets its
 own view of the file system in which that folder *is* ``/opt/ml``:
 
 1. ``unshare(CLONE_NEWNS)`` (as root), or ``unshare(CLONE_NEWUSER | CLONE_NEWNS)`` with the caller's uid and gid

@@ -105,8 +105,7 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
                 _optml(request["optml_module"]).enter_job_namespace(request["optml_dir"])
             except OSError as e:
                 os.write(2, f"amtlocal: cannot show the job folder at /opt/ml: {e.strerror or e}\n".encode())
-                code = EXIT_CANNOT_ENTER
-                raise _CannotEnter from None
+                raise SystemExit(EXIT_CANNOT_ENTER) from None  # the script never runs
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -142,8 +141,8 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
             interrupted = isinstance(e, KeyboardInterrupt)
             code = 1
         _at_exit()
-    except _CannotEnter:
-        pass
+    except SystemExit as e:  # only the /opt/ml refusal above: the script's own SystemExit is handled inside
+        code = e.code
     finally:
         if os.getpid() != me:
             os._exit(code & 0xFF)  # a process the job forked: its end is not the job's
@@ -163,10 +162,6 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         except OSError:
             pass
         os._exit(code & 0xFF)
-
-
-class _CannotEnter(Exception):
-    """The child could not enter its /opt/ml namespace: it exits with EXIT_CANNOT_ENTER, the script never ran."""
 
 
 def _run_main(script: str) -> None:

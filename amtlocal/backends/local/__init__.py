@@ -2,7 +2,7 @@
 records in ``amtlocal.store``, statuses and transitions in ``amtlocal.lifecycle``."""
 from amtlocal.backends._base import Progress
 from amtlocal.backends.local._backend import LocalBackend
-from amtlocal.backends.local._container import ScriptModeJob
+from amtlocal.container import ScriptModeJob
 from amtlocal.backends.local._responses import describe, list_training_jobs
 from amtlocal.backends.local._scheduler import LocalTuningJob
 from amtlocal.store import LocalStore, default_home

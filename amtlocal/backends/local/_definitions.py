@@ -4,8 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from amtlocal.backends.local._carry import check_range_values
-from amtlocal.backends.local._container import ScriptModeJob
+from amtlocal.container import ScriptModeJob, check_range_values
 from amtlocal.spec.definitions import definitions_with_paths, objective_of, ranges_of
 from amtlocal.spec.ranges import Range, search_space
 

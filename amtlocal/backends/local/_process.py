@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from amtlocal.backends.local._container import ScriptModeJob
+from amtlocal.container import ScriptModeJob
 from amtlocal.lifecycle import TrainingJobOutcome
 from amtlocal.metrics import READ_CHUNK_BYTES, LineSplitter, MetricPoint, MetricScraper, line_text, objective_outcome
 from amtlocal.runners import BaseRunner, Command, ProcessRunner

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from amtlocal import lifecycle
-from amtlocal.backends.local._container import ScriptModeJob
+from amtlocal.container import ScriptModeJob
 from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobProcess
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.lifecycle import TrainingJobOutcome

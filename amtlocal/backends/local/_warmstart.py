@@ -12,7 +12,7 @@ Parent values outside the child's (possibly narrowed) ranges (documented choice)
 """
 from __future__ import annotations
 
-from amtlocal.backends.local._container import RESERVED_HYPERPARAMETERS
+from amtlocal.container import RESERVED_HYPERPARAMETERS
 from amtlocal.backends.local._responses import best_of
 from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
 from amtlocal.lifecycle import TERMINAL_STATUSES

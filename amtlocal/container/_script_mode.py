@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from amtlocal.backends.local import _carry as carry
+from amtlocal.container import _carry as carry
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.spec.hyperparameters import decode_hyperparameter
 
-# region and the ARNs are re-exported for the modules that still import them from here (store, tuning loop, client).
-from amtlocal.spec.placeholders import region, training_job_arn, tuning_job_arn  # noqa: F401
+from amtlocal.spec.placeholders import region, training_job_arn
 from amtlocal.spec.uris import resolve_local_uri
+
+from ._output import checkpoint_local_dir, resolve_local_location
 
 # params.SAGEMAKER_HYPERPARAMETERS of the toolkit: never reach the user script.
 RESERVED_HYPERPARAMETERS = frozenset(
@@ -159,8 +160,6 @@ class ScriptModeJob:
                 entry["ContentType"] = ch["ContentType"]
             idc[name] = entry
         rc = definition.get("ResourceConfig") or definition.get("HyperParameterTuningResourceConfig") or {}
-        from amtlocal.container import checkpoint_local_dir, resolve_local_location
-
         output = (definition.get("OutputDataConfig") or {}).get("S3OutputPath") or None
         if output is not None and "://" in output and not output.startswith("file://"):
             output = None  # a tuning job's s3:// output (the sagemaker backend's): nothing to pack locally
