@@ -171,12 +171,17 @@ def test_job_name_pattern_is_a_full_match():
     assert e.field == "HyperParameterTuningJobName"
 
 
-def test_local_data_uri_allowed_but_s3_output_path_still_checked():
+def test_local_data_and_output_uris_allowed_but_other_schemes_still_checked():
     uri = f"{DEF}.InputDataConfig[0].DataSource.S3DataSource.S3Uri"
+    out = f"{DEF}.OutputDataConfig.S3OutputPath"
     assert model_errors(spec({uri: "data/train"})) == []
     assert fields(model_errors(spec(), local_uris=False)) == [uri]
-    e = only(model_errors(spec({f"{DEF}.OutputDataConfig.S3OutputPath": "output"})))
-    assert e.field == f"{DEF}.OutputDataConfig.S3OutputPath"
+    # The local backend packs model.tar.gz under a local output path (a folder or file:// URI) ...
+    assert model_errors(spec({out: "output"})) == [] and model_errors(spec({out: "file:///tmp/out"})) == []
+    assert fields(model_errors(spec({out: "output"}), local_uris=False)) == [uri, out]
+    # ... but another scheme still breaks the model's S3 pattern.
+    e = only(model_errors(spec({out: "ftp://host/output"})))
+    assert e.field == out
 
 
 def test_java_unicode_property_patterns_are_skipped():

@@ -142,7 +142,7 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
             code = 1
         _at_exit()
     except SystemExit as e:  # only the /opt/ml refusal above: the script's own SystemExit is handled inside
-        code = e.code
+        code = e.code if isinstance(e.code, int) else 1
     finally:
         if os.getpid() != me:
             os._exit(code & 0xFF)  # a process the job forked: its end is not the job's
