@@ -35,3 +35,6 @@ def test_estimator_without_output_path_fits_and_tunes_locally(workdir):
     tuner = HyperparameterTuner(est, "f1", {"xx": IntegerParameter(1, 5)}, strategy="Random", max_jobs=2, random_seed=1)
     tuner.fit({"train": str(workdir / "data")}, progress=False)
     assert tuner.describe()["HyperParameterTuningJobStatus"] == "Completed"
+    best = tuner.best_estimator()
+    packed = Path(urlparse(best.model_data).path)  # a tuning job's training jobs pack there too
+    assert packed == home / "output" / best.latest_training_job.name / "output" / "model.tar.gz" and packed.is_file()

@@ -64,6 +64,8 @@ class TrainingJobProcess:
         stop_grace: seconds between SIGTERM and SIGKILL.
         runner: where the process runs (default: a new process, :class:`~amtlocal.runners.ProcessRunner`).
         home: amtlocal's home folder (``requirements.txt`` overlays are cached in ``<home>/environments``).
+        output_path: the local ``OutputDataConfig.S3OutputPath`` to pack ``model.tar.gz`` under (default the job's
+            :attr:`ScriptModeJob.output_path`; callers pass the folder the estimators' placeholder stands for).
 
     Around the script it does what SageMaker's script-mode container does (``amtlocal.container``): installs the
     code folder's ``requirements.txt`` (its log first in the job's log; a failed install fails the job, nothing
@@ -76,10 +78,11 @@ class TrainingJobProcess:
                  metric_definitions: list[dict], objective_name: str, max_runtime: float,
                  on_metric: Callable[[MetricPoint], None] | None = None,
                  stop_grace: float = DEFAULT_STOP_GRACE_SECONDS, runner: BaseRunner | None = None,
-                 home: Path | None = None):
+                 home: Path | None = None, output_path: str | None = None):
         self.runner = runner or ProcessRunner()
         self.home = home
         self.model_artifacts: str | None = None  # ModelArtifacts.S3ModelArtifacts once packed
+        self.output_path = output_path or job.output_path
         self._checkpoints = None
         self.job, self.job_dir, self.name = job, Path(job_dir), name
         self.wire_hyperparameters = wire_hyperparameters
@@ -289,10 +292,10 @@ class TrainingJobProcess:
         ``output/data`` -> ``output.tar.gz`` under ``<output path>/<job>/output/`` when the output path is local."""
         from amtlocal.container import pack_output
 
-        if outcome.status not in ("Completed", "Stopped") or not self.job.output_path:
+        if outcome.status not in ("Completed", "Stopped") or not self.output_path:
             return
         try:
-            packed = pack_output(self.job_dir, self.job.output_path, self.name, self.job.base_dir)
+            packed = pack_output(self.job_dir, self.output_path, self.name, self.job.base_dir)
             self.model_artifacts = packed.model_artifacts
         except OSError as e:  # the job's files stay in its folder; the job's status is what the script did
             log.warning("%s: output not packed: %s", self.name, e)

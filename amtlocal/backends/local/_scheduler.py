@@ -30,7 +30,7 @@ from amtlocal.exceptions import AmtValidationError, TuningJobExists
 from amtlocal.lifecycle import ObjectiveStatus, TrainingJobOutcome, TrainingJobStatus, TuningJobStatus
 from amtlocal.runners import BaseRunner, runner_for
 from amtlocal.spec import TuningSpec
-from amtlocal.spec.placeholders import training_job_arn
+from amtlocal.spec.placeholders import LOCAL_OUTPUT, training_job_arn
 from amtlocal.store import LocalStore
 
 log = logging.getLogger("amtlocal")
@@ -523,7 +523,8 @@ class LocalTuningJob:
         on_metric = (lambda p: events.put(("metric", number, p))) if self.pruner is not None else None
         proc = TrainingJobProcess(d.job, job_dir, name, wire, d.metric_definitions, d.objective["MetricName"],
                                   d.max_runtime, on_metric=on_metric, stop_grace=self.stop_grace,
-                                  runner=self._runner_for(d), home=self.store.home)
+                                  runner=self._runner_for(d), home=self.store.home,
+                                  output_path=self._output_path(d))
 
         def waiter():
             try:
@@ -543,6 +544,13 @@ class LocalTuningJob:
         threading.Thread(target=waiter, name=f"wait-{name}", daemon=True).start()
         log.debug("started %s: %s", name, proc.argv)
         return _Running(trial, proc, d, summary)
+
+    def _output_path(self, d: Definition) -> str | None:
+        """Where this definition's training jobs pack ``model.tar.gz``: its local output path, or ``<home>/output``
+        for the placeholder an estimator without ``output_path`` sends (as a standalone job does); None for S3."""
+        if (d.raw.get("OutputDataConfig") or {}).get("S3OutputPath") == LOCAL_OUTPUT:
+            return (self.store.home / "output").resolve().as_uri()
+        return d.job.output_path
 
     def _record(self, study, r: _Running, outcome: TrainingJobOutcome, interrupted: bool) -> dict:
         """Write the finished training job's summary, then tell Optuna (through the lifecycle)."""

@@ -126,7 +126,8 @@ class LocalTrainingJob:
         max_runtime = float((self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         proc = TrainingJobProcess(job, self.store.training_job_dir(None, self.name), self.name,
                                   dict(self.request.get("HyperParameters") or {}), metrics, "", max_runtime,
-                                  stop_grace=self.stop_grace, runner=runner, home=self.store.home)
+                                  stop_grace=self.stop_grace, runner=runner, home=self.store.home,
+                                  output_path=self.output_path())
         interrupted = False
         try:
             try:
