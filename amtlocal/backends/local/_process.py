@@ -82,7 +82,7 @@ class TrainingJobProcess:
         self.runner = runner or ProcessRunner()
         self.home = home
         self.model_artifacts: str | None = None  # ModelArtifacts.S3ModelArtifacts once packed
-        self.output_path = output_path or job.output_path
+        self.output_path = output_path or getattr(job, "output_path", None)  # tests drive the reader without a job
         self._checkpoints = None
         self.job, self.job_dir, self.name = job, Path(job_dir), name
         self.wire_hyperparameters = wire_hyperparameters
