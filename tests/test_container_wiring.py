@@ -244,15 +244,16 @@ def test_runner_shows_optml_dir_and_puts_sys_path_first(tmp_path, launcher):
         d.mkdir()
     (job / "marker").write_text("job folder")
     (extra / "amtl_extra_mod.py").write_text("WHERE = 'extra'\n")
-    (code / "show.py").write_text("import os, sys, amtl_extra_mod\nprint(open('/opt/ml/marker').read(), os.getpid(),"
+    (code / "show.py").write_text("import os, sys, amtl_extra_mod\nprint(open('/opt/ml/marker').read(), os.getppid(),"
                                   " amtl_extra_mod.WHERE, sys.path.index(%r))\n" % str(extra))
     runner = _runner(launcher, code)
     try:
         proc = runner.start(Command([sys.executable, "show.py"], dict(os.environ, PYTHONPATH=str(extra)), code,
                                     "j", optml_dir=job, sys_path=[str(extra)]))
         assert runner.poll(proc, timeout=30) == 0, proc.stderr.read()
-        text, pid, where, index = proc.stdout.read().decode().split()[-4:]
-        assert text == "folder" and int(pid) == proc.pid and where == "extra" and index == "1"
+        text, parent, where, index = proc.stdout.read().decode().split()[-4:]
+        # the entry point runs under the job's supervisor (runners/_supervisor.py), the execution's own process
+        assert text == "folder" and int(parent) == proc.pid and where == "extra" and index == "1"
     finally:
         runner.close()
 
