@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from amtlocal.spec.definitions import definitions_with_paths
 from amtlocal.spec.hyperparameters import hyperparameter_label
@@ -61,6 +61,8 @@ class Range:
         or ``{"Name", "Values"}``). Raises KeyError/ValueError for an entry that validation would reject."""
         if kind == "Categorical":
             return cls(entry["Name"], kind, values=[str(v) for v in entry.get("Values") or []])
+        lo: float
+        hi: float
         if kind == "Integer":
             lo, hi = int(entry["MinValue"]), int(entry["MaxValue"])
         elif kind == "Continuous":
@@ -68,6 +70,12 @@ class Range:
         else:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         return cls(entry["Name"], kind, resolve_scaling(entry.get("ScalingType", "Auto"), lo, hi), lo, hi)
+
+    def _bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a numeric range; TypeError when a bound is missing (as ``float(None)`` would raise)."""
+        if self.low is None or self.high is None:
+            raise TypeError(f"range {self.name!r} ({self.kind}) has no numeric bounds")
+        return self.low, self.high
 
     # -- charts --------------------------------------------------------------------------------------------------
     @property
@@ -115,10 +123,11 @@ class Range:
         if self.categorical or other.categorical:
             values = list(self.values) + [v for v in other.values if v not in self.values]
             return Range(self.name, "Categorical", values=values)
+        (low, high), (other_low, other_high) = self._bounds(), other._bounds()
         return Range(self.name, self.kind if self.kind == other.kind else "Continuous", self.scaling,
-                     min(self.low, other.low), max(self.high, other.high))
+                     min(low, other_low), max(high, other_high))
 
-    def display_distribution(self, observed: list[Any] = ()):
+    def display_distribution(self, observed: Sequence[Any] = ()):
         """An Optuna distribution over display values (:meth:`cast`), widened to hold every ``observed`` value: the
         labels for categoricals, a log scale for Logarithmic ranges above 0, otherwise linear (ReverseLogarithmic
         too: display values are ``x``, not ``1 - x``). Used to rebuild a study from finished training jobs."""
@@ -173,7 +182,10 @@ class Range:
             x = float(wire)
         except (TypeError, ValueError):
             return None
-        if not math.isfinite(x) or not (float(self.low) <= x <= float(self.high)):
+        if not math.isfinite(x):
+            return None
+        low, high = self._bounds()
+        if not (float(low) <= x <= float(high)):
             return None
         if self.kind == "Integer":
             return round(x) if float(x).is_integer() else None
@@ -184,7 +196,8 @@ class Range:
         if self.categorical:
             return self.to_internal(wire)
         try:
-            x = min(max(float(wire), float(self.low)), float(self.high))
+            low, high = self._bounds()
+            x = min(max(float(wire), float(low)), float(high))
         except (TypeError, ValueError):
             return None
         if self.kind == "Integer":
