@@ -91,6 +91,7 @@ def open_rdb(url: str):
             if attempt == 4:
                 raise
             time.sleep(0.2 * (attempt + 1))
+    assert storage is not None  # the loop above either breaks with a storage or re-raises
     if url.startswith("sqlite"):
         from sqlalchemy import event
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from amtlocal.exceptions import AmtValidationError, TrainingJobNotFound, TuningJobBusy, TuningJobNotFound
 from amtlocal.store import _schema as K
@@ -115,7 +115,7 @@ class LocalStore:
     @property
     def shared(self) -> bool:
         """True for a PostgreSQL storage: several worker processes, on one machine or many, may run one tuning job."""
-        return bool(self.storage_url) and self.storage_url.startswith(("postgresql", "postgres"))
+        return self.storage_url is not None and self.storage_url.startswith(("postgresql", "postgres"))
 
     def job_dir(self, name: str) -> Path:
         """``<home>/jobs/<tuning job name>`` (name checked against AMT's pattern first)."""
@@ -160,7 +160,8 @@ class LocalStore:
         from amtlocal.spec import objective_of
 
         objective = objective_of(request)
-        direction = "maximize" if objective.get("Type", "Maximize") == "Maximize" else "minimize"
+        maximize = objective.get("Type", "Maximize") == "Maximize"
+        direction: Literal["maximize", "minimize"] = "maximize" if maximize else "minimize"
         name = request["HyperParameterTuningJobName"]
         for stale in self.storage.get_all_studies():
             if stale.study_name.lower() == name.lower() and K.TUNING_FIELDS["request"] not in stale.user_attrs:
