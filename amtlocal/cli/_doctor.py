@@ -23,7 +23,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     orphans = []
     for name in store.names():
         status = store.tuning_job(name).status
-        if status in ("InProgress", "Stopping") and not store.shared and not store.lock(name).held_elsewhere():
+        if status in ("InProgress", "Stopping") and not store.shared and not store.job_lock(name).held_elsewhere():
             orphans.append(name)
             print(f"  tuning job {name} is {status} but no tuner runs it")
     problems += len(orphans)
@@ -33,7 +33,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if not args.repair:
         print("repair with: amtlocal doctor --repair (damaged bytes are kept, never deleted)")
         return 1
-    busy = [n for n in store.names() if not store.shared and store.lock(n).held_elsewhere()]
+    busy = [n for n in store.names() if not store.shared and store.job_lock(n).held_elsewhere()]
     if busy:
         print(f"not repaired: a tuner runs {', '.join(busy)}; stop it (amtlocal stop NAME) first")
         return 1

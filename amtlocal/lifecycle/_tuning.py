@@ -116,7 +116,7 @@ def _stop_here(store: LocalStore, study) -> bool:
     from amtlocal.lifecycle._orphans import recover_orphans
 
     try:
-        lock = store.lock(study.study_name).acquire()
+        lock = store.job_lock(study.study_name).acquire()  # not shared: stop_tuning_job checked
     except TuningJobBusy:
         return False
     try:
@@ -147,7 +147,7 @@ def start_in_background(store: LocalStore, name: str, prepare: Callable, start_w
     Returns the worker.
     """
     stops_seen = stops_to_honour_from(store, name)  # before the lock: a stop from now on ends the run
-    lock = None if store.shared else store.lock(name).acquire()
+    lock = None if store.shared else store.job_lock(name).acquire()
     spawning = False
     try:
         try:

@@ -387,6 +387,10 @@ class LocalStore:
         storage, where several workers run it together)."""
         if self.shared:
             return contextlib.nullcontext()
+        return self.job_lock(name)
+
+    def job_lock(self, name: str) -> JobLock:
+        """The file lock of tuning job ``name`` on a local (not shared) storage: what :meth:`lock` returns there."""
         return JobLock(self.job_dir(name) / K.LOCK_FILE)
 
     def drop_unused_job_dirs(self, names: list[str]) -> None:
