@@ -36,7 +36,8 @@ def summary_out(stored: dict) -> dict:
 
 def best_of(summaries: Iterable[dict], objective_type: str) -> dict | None:
     """The summary with the best final objective among ObjectiveStatus Succeeded (ties: the earliest)."""
-    best, best_v = None, None
+    best: dict | None = None
+    best_v = math.nan  # read only once best is set
     sign = 1.0 if objective_type == "Maximize" else -1.0
     for s in summaries:
         if not _succeeded(s):

@@ -38,12 +38,14 @@ def secondary_status(status: str, failure_reason: str | None) -> str:
         return SecondaryStatus.MAX_RUNTIME_EXCEEDED.value
     if status == TrainingJobStatus.STOPPED and reason.startswith("Interrupted"):
         return SecondaryStatus.INTERRUPTED.value
-    return {TrainingJobStatus.IN_PROGRESS: SecondaryStatus.TRAINING, TrainingJobStatus.STOPPING: SecondaryStatus.STOPPING,
-            TrainingJobStatus.COMPLETED: SecondaryStatus.COMPLETED, TrainingJobStatus.FAILED: SecondaryStatus.FAILED,
-            TrainingJobStatus.STOPPED: SecondaryStatus.STOPPED}.get(status, SecondaryStatus.TRAINING).value
+    by_status: dict[str, SecondaryStatus] = {  # str enums: a plain status string finds its member
+        TrainingJobStatus.IN_PROGRESS: SecondaryStatus.TRAINING, TrainingJobStatus.STOPPING: SecondaryStatus.STOPPING,
+        TrainingJobStatus.COMPLETED: SecondaryStatus.COMPLETED, TrainingJobStatus.FAILED: SecondaryStatus.FAILED,
+        TrainingJobStatus.STOPPED: SecondaryStatus.STOPPED}
+    return by_status.get(status, SecondaryStatus.TRAINING).value
 
 
-def transitions(created: float, started: float | None, ended: float | None, final: str) -> list[dict[str, Any]]:
+def transitions(created: float | None, started: float | None, ended: float | None, final: str) -> list[dict[str, Any]]:
     """SecondaryStatusTransitions: Starting (creation to start), Training (start to end), then the final one."""
     out = [{"Status": SecondaryStatus.STARTING.value, "StartTime": _ts(created),
             "StatusMessage": "Preparing the instances for training"}]
