@@ -34,12 +34,20 @@ class Command:
 
 
 class Execution(Protocol):
-    """A started training job, with the part of ``subprocess.Popen``'s interface the caller uses."""
+    """A started training job: the part of ``subprocess.Popen``'s interface the caller uses (``Popen`` satisfies it).
+
+    ``stdout`` and ``stderr`` are the job's two binary pipes: never None for a started job (see :class:`BaseRunner`),
+    typed Optional because ``Popen``'s are; read-only, so that a ``Popen[Any]`` matches.
+    """
 
     pid: int
-    stdout: IO[bytes]
-    stderr: IO[bytes]
     returncode: int | None
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    @property
+    def stderr(self) -> IO[bytes] | None: ...
 
     def poll(self) -> int | None: ...
 

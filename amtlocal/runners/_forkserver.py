@@ -73,8 +73,10 @@ class ForkedProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         if not self._done.wait(timeout):
+            assert timeout is not None  # Event.wait(None) returns only once set
             raise subprocess.TimeoutExpired(self.args, timeout)
-        return self.returncode  # type: ignore[return-value]
+        assert self.returncode is not None  # _exited sets it before the event
+        return self.returncode
 
 
 class ForkServer:
