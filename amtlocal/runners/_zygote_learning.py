@@ -15,6 +15,10 @@ import json
 import os
 import sys
 
+TYPE_CHECKING = False  # mypy takes it as True; the zygote does not import typing (children would inherit it)
+if TYPE_CHECKING:
+    from typing import IO
+
 LEARN_ROUNDS = 2  # rounds of importing modules learned from a finished job (each also replaces the spare)
 MAX_HOT_BYTES = 512 << 20  # most memory a spare copies ahead
 MADV_POPULATE_WRITE = 23  # <linux/mman.h>, Linux >= 5.14
@@ -121,8 +125,8 @@ class Learner:
         self._reload = reload  # imports modules into the zygote and settles it (see _zygote._settle)
         self.hot: list[list[int]] | None = None  # None: still learning
         self.rounds = 0
-        self.teacher: tuple[int, object] | None = None  # (pid, report file) of the job that reports what it learned
-        self.report = None  # the report file of the next teacher (an unlinked temporary file)
+        self.teacher: tuple[int, IO[bytes]] | None = None  # (pid, report file) of the job that reports what it learned
+        self.report: IO[bytes] | None = None  # the report file of the next teacher (an unlinked temporary file)
 
     def enrol(self, request: dict) -> int | None:
         """When a teacher is needed, make this request's job the one (``request["_learn"]``) and return the fd of
@@ -137,6 +141,7 @@ class Learner:
 
     def started(self, pid: int, request: dict) -> None:
         if request.get("_learn"):
+            assert self.report is not None  # enrol() made it for this request
             self.teacher, self.report = (pid, self.report), None
 
     def forget(self) -> None:
@@ -148,6 +153,7 @@ class Learner:
     def learn(self) -> bool:
         """Read the teacher's report (it has been reaped); True when the zygote changed (the spare is stale)."""
         global _madvise
+        assert self.teacher is not None, "learn() is for the teacher's end"
         report_file = self.teacher[1]
         self.teacher = None
         try:
