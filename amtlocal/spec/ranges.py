@@ -17,8 +17,9 @@ Scaling (documented choices where AMT is silent):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from amtlocal.spec.definitions import definitions_with_paths
 from amtlocal.spec.hyperparameters import hyperparameter_label
