@@ -111,3 +111,18 @@ class RequirementsInstallError(AmtLocalError):
 class OptMlUnavailable(AmtLocalError, OSError):
     """The job's folder cannot be shown at ``/opt/ml`` here (not Linux, or the kernel refuses a private mount
     namespace for this user); the message says which step was refused."""
+
+
+class BuiltinAlgorithmError(AmtLocalError):
+    """A built-in algorithm (SageMaker's XGBoost) refused its inputs or failed, as its container's toolkit errors do.
+
+    Attributes:
+        kind: the container's error class: ``UserError`` (hyperparameters, channels or data the user can fix),
+            ``AlgorithmError`` (the algorithm failed) or ``PlatformError``.
+        message: the container's message, e.g. ``Missing required hyperparameter: num_round``.
+    """
+
+    def __init__(self, message: str, kind: str = "UserError"):
+        self.kind = kind
+        self.message = message
+        super().__init__(message)

@@ -107,9 +107,12 @@ class ScriptModeJob:
             ``model.tar.gz`` is packed under it), else None (an S3 URI in a tuning job's definition: nothing packed).
         checkpoint_config: ``CheckpointConfig`` (``S3Uri`` a local folder), or None.
         base_dir: folder the definition's relative paths are relative to.
+        command: for a built-in algorithm (``amtlocal.algorithms``, e.g. the XGBoost image in algorithm mode), the
+            algorithm's entry point argv; it reads ``input/config`` itself, so no ``--key value`` arguments follow.
+            ``program`` is then ``""`` and ``code_source`` None (an empty ``code/``, as in the algorithm's container).
     """
 
-    code_source: Path
+    code_source: Path | None
     program: str
     channels: dict[str, Path]
     input_data_config: dict[str, dict]
@@ -118,6 +121,7 @@ class ScriptModeJob:
     output_path: str | None = None
     checkpoint_config: dict | None = None
     base_dir: Path = field(default_factory=Path)
+    command: list[str] | None = None
 
     @classmethod
     def from_definition(cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition") -> "ScriptModeJob":
@@ -127,8 +131,21 @@ class ScriptModeJob:
             AmtValidationError: no ``sagemaker_program`` / ``sagemaker_submit_directory``, missing local paths,
                 S3 URIs.
         """
+        from amtlocal.algorithms import builtin_algorithm
+
         static = definition.get("StaticHyperParameters") or {}
         hp_path = f"{path}.StaticHyperParameters"
+        algorithm = builtin_algorithm(definition)
+        rc = definition.get("ResourceConfig") or definition.get("HyperParameterTuningResourceConfig") or {}
+        instance_type = rc.get("InstanceType", "ml.m5.large")
+        environment = dict(definition.get("Environment") or {})
+        if algorithm is not None:  # the built-in algorithm's container: no user code, its own entry point
+            carry.check_hyperparameters(definition, path)
+            carry.check_environment(definition, path)
+            output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
+            channels, idc = _channels(definition, base_dir, path)
+            return cls(None, "", channels, idc, instance_type, environment, output, checkpoint, Path(base_dir),
+                       command=algorithm.command())
         if "sagemaker_program" not in static:
             raise AmtValidationError(f"{hp_path}.sagemaker_program", "the local backend needs the entry point (sagemaker_program), as a script-mode estimator sets it")
         if "sagemaker_submit_directory" not in static:
@@ -142,36 +159,9 @@ class ScriptModeJob:
         carry.check_environment(definition, path)
         if code.is_dir() and not (code / program).is_file():
             raise AmtValidationError(f"{hp_path}.sagemaker_program", f"entry point {program!r} not found in {str(code)!r}")
-        channels: dict[str, Path] = {}
-        idc: dict[str, dict] = {}
-        for i, ch in enumerate(definition.get("InputDataConfig") or []):
-            name = ch["ChannelName"]
-            carry.check_channel_name(name, f"{path}.InputDataConfig[{i}].ChannelName")
-            s3 = (ch.get("DataSource") or {}).get("S3DataSource") or {}
-            if "S3Uri" not in s3:
-                raise AmtValidationError(f"{path}.InputDataConfig[{i}].DataSource", "the local backend supports S3DataSource channels only")
-            channels[name] = resolve_local_uri(s3["S3Uri"], base_dir, f"{path}.InputDataConfig[{i}].DataSource.S3DataSource.S3Uri")
-            entry = {
-                "TrainingInputMode": ch.get("InputMode") or definition["AlgorithmSpecification"].get("TrainingInputMode", "File"),
-                "S3DistributionType": s3.get("S3DataDistributionType", "FullyReplicated"),
-                "RecordWrapperType": ch.get("RecordWrapperType", "None"),
-            }
-            if ch.get("ContentType"):
-                entry["ContentType"] = ch["ContentType"]
-            idc[name] = entry
-        rc = definition.get("ResourceConfig") or definition.get("HyperParameterTuningResourceConfig") or {}
-        output = (definition.get("OutputDataConfig") or {}).get("S3OutputPath") or None
-        if output is not None and "://" in output and not output.startswith("file://"):
-            output = None  # a tuning job's s3:// output (the sagemaker backend's): nothing to pack locally
-        checkpoint = definition.get("CheckpointConfig") or None
-        if checkpoint is not None:
-            resolve_local_location(checkpoint.get("S3Uri") or "", base_dir, f"{path}.CheckpointConfig.S3Uri")
-            try:
-                checkpoint_local_dir(base_dir, checkpoint.get("LocalPath"))
-            except AmtValidationError as e:
-                raise AmtValidationError(f"{path}.{e.field}", e.rule) from None
-        return cls(code, program, channels, idc, rc.get("InstanceType", "ml.m5.large"),
-                   dict(definition.get("Environment") or {}), output, checkpoint, Path(base_dir))
+        output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
+        channels, idc = _channels(definition, base_dir, path)
+        return cls(code, program, channels, idc, instance_type, environment, output, checkpoint, Path(base_dir))
 
     def base_environment(self) -> dict[str, str]:
         """What every training job of this definition gets before its own ``SM_*`` values: this process's
@@ -199,7 +189,9 @@ class ScriptModeJob:
         config_dir, data_dir = job_dir / "input" / "config", job_dir / "input" / "data"
         for d in (model_dir, out_dir / "data", out_dir / "intermediate", config_dir, data_dir, job_dir / "logs"):
             d.mkdir(parents=True, exist_ok=True)
-        if not code_dir.exists() or not any(code_dir.iterdir()):  # toolkit: unpack only into an empty code/
+        if self.code_source is None:  # a built-in algorithm: its container has no user code
+            code_dir.mkdir(parents=True, exist_ok=True)
+        elif not code_dir.exists() or not any(code_dir.iterdir()):  # toolkit: unpack only into an empty code/
             if self.code_source.is_dir():
                 # Links followed, as SDK v2's packer does; a link to a folder outside is linked, not copied per job.
                 skip, outside = shutil.ignore_patterns("__pycache__", ".git"), carry.copy_ignoring_outside_links(self.code_source)
@@ -229,7 +221,9 @@ class ScriptModeJob:
 
         user, framework = split_hyperparameters(wire_hyperparameters)
         args = to_cmd_args(user)
-        if self.program.endswith(".py"):
+        if self.command is not None:  # algorithm mode: the algorithm reads input/config/hyperparameters.json
+            argv = list(self.command)
+        elif self.program.endswith(".py"):
             argv = [sys.executable, self.program, *args]
         elif self.program.endswith(".sh"):
             argv = ["/bin/sh", self.program, *args]
@@ -308,6 +302,52 @@ class ScriptModeJob:
         # Locally stdout is a pipe: without this Python block-buffers it and metrics arrive late (pruning needs them live).
         env["PYTHONUNBUFFERED"] = "1"
         return argv, env, code_dir
+
+
+def _channels(definition: dict, base_dir: Path, path: str) -> tuple[dict[str, Path], dict[str, dict]]:
+    """``(channel name -> local file or folder, inputdataconfig.json content)`` of a definition's InputDataConfig.
+
+    Raises:
+        AmtValidationError: a channel that is not an S3DataSource, or whose local path is missing.
+    """
+    channels: dict[str, Path] = {}
+    idc: dict[str, dict] = {}
+    for i, ch in enumerate(definition.get("InputDataConfig") or []):
+        name = ch["ChannelName"]
+        carry.check_channel_name(name, f"{path}.InputDataConfig[{i}].ChannelName")
+        s3 = (ch.get("DataSource") or {}).get("S3DataSource") or {}
+        if "S3Uri" not in s3:
+            raise AmtValidationError(f"{path}.InputDataConfig[{i}].DataSource", "the local backend supports S3DataSource channels only")
+        channels[name] = resolve_local_uri(s3["S3Uri"], base_dir, f"{path}.InputDataConfig[{i}].DataSource.S3DataSource.S3Uri")
+        entry = {
+            "TrainingInputMode": ch.get("InputMode") or definition["AlgorithmSpecification"].get("TrainingInputMode", "File"),
+            "S3DistributionType": s3.get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": ch.get("RecordWrapperType", "None"),
+        }
+        if ch.get("ContentType"):
+            entry["ContentType"] = ch["ContentType"]
+        idc[name] = entry
+    return channels, idc
+
+
+def _output_and_checkpoint(definition: dict, base_dir: Path, path: str) -> tuple[str | None, dict | None]:
+    """The definition's local output path (None for an S3 one: nothing to pack locally) and its CheckpointConfig,
+    checked.
+
+    Raises:
+        AmtValidationError: a checkpoint location that is not local, or a LocalPath outside /opt/ml.
+    """
+    output = (definition.get("OutputDataConfig") or {}).get("S3OutputPath") or None
+    if output is not None and "://" in output and not output.startswith("file://"):
+        output = None  # a tuning job's s3:// output (the sagemaker backend's): nothing to pack locally
+    checkpoint = definition.get("CheckpointConfig") or None
+    if checkpoint is not None:
+        resolve_local_location(checkpoint.get("S3Uri") or "", base_dir, f"{path}.CheckpointConfig.S3Uri")
+        try:
+            checkpoint_local_dir(base_dir, checkpoint.get("LocalPath"))
+        except AmtValidationError as e:
+            raise AmtValidationError(f"{path}.{e.field}", e.rule) from None
+    return output, checkpoint
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -19,6 +19,7 @@ import math
 import re
 from typing import Any, Callable, Iterable, Iterator
 
+from amtlocal.algorithms import builtin_algorithm
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.spec.definitions import definitions_with_paths, is_single
 from amtlocal.spec.hyperparameters import decode_hyperparameter
@@ -180,7 +181,9 @@ def objective_in_metric_definitions(request: dict[str, Any]) -> Iterator[AmtVali
     .MetricDefinitions``; AMT's ``ValidationException``: "A metric is required for this hyperparameter tuning job
     objective. Provide a metric in the metric definitions." (section 2, Metrics and objective).
 
-    Skipped for an ``AlgorithmName`` without a ``TrainingImage``: that algorithm resource defines its own metrics.
+    Skipped for an ``AlgorithmName`` without a ``TrainingImage``: that algorithm resource defines its own metrics. With
+    a built-in algorithm's image (``amtlocal.algorithms``: SageMaker's XGBoost in algorithm mode) an objective that no
+    MetricDefinition names must be one of the algorithm's predefined tunable metrics (``validation:auc``...).
     """
     single = is_single(request)
     for path, d in _definitions(request):
@@ -194,6 +197,15 @@ def objective_in_metric_definitions(request: dict[str, Any]) -> Iterator[AmtVali
         if metric is None or (spec.get("AlgorithmName") and not spec.get("TrainingImage")):
             continue
         names = [_dict(m).get("Name") for m in _list(spec.get("MetricDefinitions"))]
+        algorithm = builtin_algorithm(d)
+        if metric not in names and algorithm is not None:
+            # A built-in algorithm predefines its metrics: no MetricDefinitions needed, but the objective must be one
+            # of the metrics it accepts as an objective (section 2, Metrics and objective; docs/builtin_algorithms.md).
+            allowed = algorithm.tunable_metric_names()
+            if metric not in allowed:
+                yield AmtValidationError(field, f"objective metric must be one of the {algorithm.name} algorithm's "
+                                                f"metrics: {', '.join(allowed)} (got {metric!r})")
+            continue
         if metric not in names:
             known = ", ".join(str(n) for n in names) or "none defined"
             yield AmtValidationError(field, f"objective metric must be one of the MetricDefinitions: {known} "
@@ -228,6 +240,40 @@ def metric_names_unique(request: dict[str, Any]) -> Iterator[AmtValidationError]
                 yield AmtValidationError(f"{path}.AlgorithmSpecification.MetricDefinitions[{j}].Name",
                                          f"metric definition names must be unique ({name!r} is defined twice)")
             seen.add(name)
+
+
+@rule
+def builtin_algorithm_image(request: dict[str, Any]) -> Iterator[AmtValidationError]:
+    """A built-in algorithm's image names a version SageMaker publishes (``sagemaker-xgboost:1.7-1``; the versions
+    of SDK v2's image table, ``amtlocal.image_uris.supported_versions``); amtlocal runs any of them the same way."""
+    from amtlocal.image_uris import parse_image, supported_versions
+
+    for path, d in _definitions(request):
+        algorithm = builtin_algorithm(d)
+        if algorithm is None:
+            continue
+        image = parse_image(_dict(d.get("AlgorithmSpecification")).get("TrainingImage"))
+        versions = [v for v in supported_versions(algorithm.name) if v not in ("1", "latest")]
+        if image.version not in versions:
+            yield AmtValidationError(f"{path}.AlgorithmSpecification.TrainingImage",
+                                     f"{image.repository}:{image.tag} is not a version of SageMaker's {algorithm.name} "
+                                     f"algorithm (one of {', '.join(versions)})")
+
+
+@rule
+def builtin_algorithm_ranges(request: dict[str, Any]) -> Iterator[AmtValidationError]:
+    """With a built-in algorithm, every tuned hyperparameter is one the algorithm declares tunable (its container's
+    hyperparameter declarations; aliases such as ``learning_rate`` for ``eta`` count as the name they stand for)."""
+    for ranges_path, ranges, _, definition in _range_sets(request):
+        algorithm = builtin_algorithm(definition)
+        if algorithm is None:
+            continue
+        tunable = algorithm.tunable_hyperparameters()
+        aliases = getattr(algorithm, "aliases", {})
+        for name_path, name in _tunable_names(ranges, ranges_path):
+            if name not in tunable and aliases.get(name) not in tunable:
+                yield AmtValidationError(name_path, f"{name!r} is not a tunable hyperparameter of the {algorithm.name} "
+                                                    f"algorithm (tunable: {', '.join(sorted(tunable))})")
 
 
 # --- parameter ranges ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from amtlocal.algorithms import metric_definitions_for
 from amtlocal.container import ScriptModeJob, check_range_values
 from amtlocal.spec.definitions import definitions_with_paths, objective_of, ranges_of
 from amtlocal.spec.ranges import Range, search_space
@@ -20,7 +21,8 @@ class Definition:
         raw: the definition dict from the request.
         space: its tunable hyperparameters (Range by hyperparameter name).
         objective: ``{"Type", "MetricName"}`` (TuningObjective, or the tuning job's objective).
-        metric_definitions: AlgorithmSpecification.MetricDefinitions.
+        metric_definitions: AlgorithmSpecification.MetricDefinitions, or a built-in algorithm's predefined metrics
+            when the definition has none (``amtlocal.algorithms.metric_definitions_for``).
         max_runtime: StoppingCondition.MaxRuntimeInSeconds (seconds; AMT's default 1 day).
         job: the resolved local code and data (filled by :meth:`resolve`).
     """
@@ -55,7 +57,7 @@ def definitions_of(request: dict) -> list[Definition]:
     for path, d in definitions_with_paths(request):
         name = None if path == "TrainingJobDefinition" else d["DefinitionName"]
         out.append(Definition(name, d, search_space(ranges_of(request, d)), dict(objective_of(request, d)),
-                              d["AlgorithmSpecification"].get("MetricDefinitions") or [],
+                              metric_definitions_for(d),
                               float((d.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))))
     return out
 

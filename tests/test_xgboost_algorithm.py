@@ -1,0 +1,275 @@
+"""SageMaker's built-in XGBoost algorithm offline (issue 15): image URIs, recognition, the container's
+hyperparameter/channel validation, the entry point's metric lines and model, the spec rules, and the tutorial's
+tuning flow whose best validation:auc is recomputed from the saved model."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amtlocal.algorithms import XGBOOST, builtin_algorithm, metric_definitions_for
+from amtlocal.algorithms.xgboost import validate_hyperparameters
+from amtlocal.exceptions import AmtValidationError, BuiltinAlgorithmError
+
+xgb = pytest.importorskip("xgboost", reason="the xgboost extra is part of the test extra")
+
+ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+# --- image URIs and recognition --------------------------------------------------------------------------------------
+
+
+def test_image_uris_retrieve_answers_the_sdk_v2_uris_for_every_version_and_region():
+    sdk = pytest.importorskip("sagemaker.image_uris")
+    from amtlocal import image_uris
+
+    config = json.loads((Path(image_uris.__file__).parent / "xgboost.json").read_text())
+    # every version in two regions, every region of two versions (the SDK takes ~70 ms a call)
+    cases = {(scope, v, r) for scope in ("training", "inference") for v in image_uris.supported_versions("xgboost", scope)
+             for r in ("us-east-1", "cn-north-1")}
+    cases |= {("training", v, r) for v in ("1", "1.7-1") for r in config["training"]["versions"][v]["registries"]}
+    for scope, version, region in sorted(cases):
+        assert image_uris.retrieve("xgboost", region, version, image_scope=scope) == \
+            sdk.retrieve("xgboost", region, version, image_scope=scope), (scope, version, region)
+    assert len(cases) > 60
+    assert image_uris.retrieve("xgboost", "us-east-1", "1.7-1") == ECR
+    assert image_uris.retrieve("xgboost", "cn-north-1", "1.0-1") == \
+        "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:1.0-1-cpu-py3"
+    with pytest.raises(ValueError, match=r"Unsupported xgboost version: 9\.9-9\. .*Supported xgboost version\(s\): "):
+        image_uris.retrieve("xgboost", "us-east-1", "9.9-9")
+    with pytest.raises(ValueError, match="Unsupported region: mars-1"):
+        image_uris.retrieve("xgboost", "mars-1", "1.7-1")
+
+
+@pytest.mark.parametrize("image", [ECR, "sagemaker-xgboost:1.5-1",
+                                   "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",
+                                   "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:3.0-5"])
+def test_xgboost_image_in_algorithm_mode_is_recognised(image):
+    d = {"AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
+         "StaticHyperParameters": {"num_round": "10"}}
+    assert builtin_algorithm(d) is XGBOOST
+    names = [m["Name"] for m in metric_definitions_for(d)]
+    assert "validation:auc" in names and "train:rmse" in names
+
+
+def test_script_mode_xgboost_and_other_images_are_not_the_algorithm():
+    framework = {"AlgorithmSpecification": {"TrainingImage": "sagemaker-xgboost:1.7-1"},
+                 "StaticHyperParameters": {"sagemaker_program": '"train.py"'}}
+    sklearn = {"AlgorithmSpecification": {"TrainingImage": "sagemaker-scikit-learn:1.2-1-cpu-py3"}}
+    assert builtin_algorithm(framework) is None
+    assert builtin_algorithm(sklearn) is None
+    assert metric_definitions_for({"AlgorithmSpecification": {"TrainingImage": ECR, "MetricDefinitions": [
+        {"Name": "m", "Regex": "m=(.*)"}]}}) == [{"Name": "m", "Regex": "m=(.*)"}]
+
+
+def test_predefined_metric_regexes_are_the_containers():
+    by_name = {m.name: m for m in XGBOOST.metrics}
+    auc = by_name["validation:auc"]
+    assert (auc.regex, auc.direction, auc.tunable) == (
+        r".*\[[0-9]+\].*#011validation-auc:([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?).*", "Maximize", True)
+    assert by_name["validation:rmse"].direction == "Minimize"
+    assert by_name["train:auc"].tunable is False
+    line = "[12]#011train-auc:0.91000#011validation-auc:0.88000#011validation-logloss:0.31000"
+    assert re.match(auc.regex, line).group(1) == "0.88000"
+    assert re.match(by_name["train:auc"].regex, line).group(1) == "0.91000"
+
+
+# --- the container's validation --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hps, message", [
+    ({"objective": "binary:logistic"}, "Missing required hyperparameter: num_round"),
+    ({"num_round": "5", "max_depth": "-1"}, "Hyperparameter max_depth: -1 is not in [0, +inf)"),
+    ({"num_round": "5", "eta": "1.5"}, "Hyperparameter eta: 1.5 is not in [0, 1]"),
+    ({"num_round": "5", "subsample": "0"}, "Hyperparameter subsample: 0.0 is not in (0, 1]"),
+    ({"num_round": "5.5"}, "Hyperparameter num_round: could not parse value (caused by ValueError)"),
+    ({"num_round": "5", "n_estimators": "3"}, "Extraneous hyperparameter found: n_estimators"),
+    ({"num_round": "5", "objective": "multi:softmax"}, "Require input for parameter 'num_class' for multi-classification"),
+    ({"num_round": "5", "objective": "reg:squarederror", "eval_metric": "auc"},
+     "Metric 'auc' can only be applied for classification and ranking problems."),
+    ({"num_round": "5", "objective": "binary:foo"}, "Hyperparameter objective: binary:foo is not in ["),
+])
+def test_invalid_hyperparameters_raise_the_containers_message(hps, message):
+    with pytest.raises(BuiltinAlgorithmError) as e:
+        validate_hyperparameters(hps)
+    assert e.value.kind == "UserError"
+    assert e.value.message.startswith(message)
+
+
+def test_valid_hyperparameters_are_parsed_with_aliases():
+    got = validate_hyperparameters({"num_round": "10", "learning_rate": "0.3", "max_depth": "4",
+                                    "eval_metric": "auc,logloss", "objective": "binary:logistic",
+                                    "_tuning_objective_metric": "validation:auc"})
+    assert got == {"num_round": 10, "eta": 0.3, "max_depth": 4, "eval_metric": ["auc", "logloss"],
+                   "objective": "binary:logistic", "_tuning_objective_metric": "validation:auc"}
+
+
+# --- the entry point in a job folder ---------------------------------------------------------------------------------
+
+
+def _breast_cancer_csvs(folder: Path) -> tuple[Path, Path]:
+    """Label-first CSV without header, as AWS's XGBoost tutorials prepare it (train/validation split)."""
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_breast_cancer(return_X_y=True)
+    xt, xv, yt, yv = train_test_split(x, y, test_size=0.3, random_state=0, stratify=y)
+    (folder / "train").mkdir(parents=True)
+    (folder / "validation").mkdir(parents=True)
+    np.savetxt(folder / "train" / "train.csv", np.column_stack([yt, xt]), delimiter=",", fmt="%.6g")
+    np.savetxt(folder / "validation" / "validation.csv", np.column_stack([yv, xv]), delimiter=",", fmt="%.6g")
+    return folder / "train", folder / "validation"
+
+
+def _run_job(tmp_path: Path, hps: dict[str, str], channels: dict[str, tuple[Path, str | None]],
+             preamble: str = "") -> tuple[subprocess.CompletedProcess, Path]:
+    from amtlocal.backends.local import ScriptModeJob
+
+    definition = {"AlgorithmSpecification": {"TrainingImage": ECR, "TrainingInputMode": "File"},
+                  "StaticHyperParameters": hps,
+                  "InputDataConfig": [dict({"ChannelName": n, "DataSource": {"S3DataSource": {
+                      "S3DataType": "S3Prefix", "S3Uri": str(p)}}}, **({"ContentType": ct} if ct else {}))
+                      for n, (p, ct) in channels.items()]}
+    job = ScriptModeJob.from_definition(definition, tmp_path)
+    assert job.command == [sys.executable, "-m", "amtlocal.algorithms.xgboost"]
+    job_dir = tmp_path / "job"
+    argv, env, cwd = job.prepare(job_dir, "xgb-job", hps)
+    if preamble:  # run the same module with something arranged first (e.g. xgboost hidden)
+        argv = [sys.executable, "-c", preamble + "; import runpy; runpy.run_module('amtlocal.algorithms.xgboost', "
+                "run_name='__main__')"]
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    return proc, job_dir
+
+
+def test_entry_point_prints_the_containers_metric_lines_and_saves_xgboost_model(tmp_path):
+    train, validation = _breast_cancer_csvs(tmp_path / "data")
+    hps = {"num_round": "4", "objective": "binary:logistic", "max_depth": "3", "eval_metric": "logloss",
+           "_tuning_objective_metric": "validation:auc"}
+    proc, job_dir = _run_job(tmp_path, hps, {"train": (train, "text/csv"), "validation": (validation, "csv")})
+    assert proc.returncode == 0, proc.stderr
+    rounds = [line for line in proc.stdout.splitlines() if line.startswith("[")]
+    assert len(rounds) == 4
+    pattern = r"\[{}\]#011train-auc:\d\.\d{{5}}#011train-logloss:\d\.\d{{5}}#011validation-auc:\d\.\d{{5}}" \
+              r"#011validation-logloss:\d\.\d{{5}}"
+    for i, line in enumerate(rounds):
+        assert re.fullmatch(pattern.format(i), line), line
+    auc_regex = next(m.regex for m in XGBOOST.metrics if m.name == "validation:auc")
+    last_auc = float(re.match(auc_regex, rounds[-1]).group(1))
+    booster = xgb.Booster()
+    booster.load_model(str(job_dir / "model" / "xgboost-model"))
+    assert booster.num_boosted_rounds() == 4
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    data = np.loadtxt(validation / "validation.csv", delimiter=",")
+    auc = roc_auc_score(data[:, 0], booster.predict(xgb.DMatrix(data[:, 1:])))
+    assert last_auc == pytest.approx(auc, abs=5e-6)
+
+
+def test_entry_point_reads_libsvm_and_container_metrics(tmp_path):
+    (tmp_path / "train").mkdir()
+    lines = [f"{i % 2} 0:{i % 2 + 0.1 * (i % 3)} 2:{(i * 7) % 5}" for i in range(40)]
+    (tmp_path / "train" / "part-0").write_text("\n".join(lines) + "\n")
+    (tmp_path / "train" / ".hidden").write_text("garbage\n")
+    proc, job_dir = _run_job(tmp_path, {"num_round": "2", "objective": "binary:logistic", "eval_metric": "accuracy"},
+                             {"train": (tmp_path / "train", None)})  # no ContentType: libsvm, the container's default
+    assert proc.returncode == 0, proc.stderr
+    rounds = [line for line in proc.stdout.splitlines() if line.startswith("[")]
+    # only container-defined metrics asked for: XGBoost's default metric comes first, as in the container
+    assert [re.sub(r":[0-9.]+", "", r) for r in rounds] == ["[0]#011train-logloss#011train-accuracy",
+                                                           "[1]#011train-logloss#011train-accuracy"]
+    assert float(rounds[-1].rsplit(":", 1)[1]) == 1.0
+    assert (job_dir / "model" / "xgboost-model").is_file()
+
+
+@pytest.mark.parametrize("hps, channels, reason", [
+    ({"objective": "binary:logistic"}, ("train",), "UserError: Missing required hyperparameter: num_round"),
+    ({"num_round": "2", "max_depth": "-1"}, ("train",), "UserError: Hyperparameter max_depth: -1 is not in [0, +inf)"),
+    ({"num_round": "2"}, ("train", "test"), "UserError: Extraneous channel found: test"),
+    ({"num_round": "2"}, ("validation",), "UserError: Missing required channel: train"),
+])
+def test_invalid_job_writes_the_failure_file_and_exits_non_zero(tmp_path, hps, channels, reason):
+    train, validation = _breast_cancer_csvs(tmp_path / "data")
+    paths = {"train": train, "validation": validation, "test": validation}
+    proc, job_dir = _run_job(tmp_path, hps, {c: (paths[c], "text/csv") for c in channels})
+    assert proc.returncode == 1
+    assert (job_dir / "output" / "failure").read_text() == f"framework error: \n{reason}"
+    assert reason in proc.stderr
+    assert not (job_dir / "model" / "xgboost-model").exists()
+
+
+def test_without_the_xgboost_extra_the_job_fails_at_once_naming_it(tmp_path):
+    train, _ = _breast_cancer_csvs(tmp_path / "data")
+    proc, job_dir = _run_job(tmp_path, {"num_round": "2"}, {"train": (train, "text/csv")},
+                             preamble="import sys; sys.modules['xgboost'] = None")
+    assert proc.returncode == 1
+    failure = (job_dir / "output" / "failure").read_text()
+    assert failure.startswith("framework error: \nPlatformError: the built-in XGBoost algorithm needs the xgboost")
+    assert "amtlocal[xgboost]" in failure
+
+
+# --- spec rules ------------------------------------------------------------------------------------------------------
+
+
+def _xgb_request(objective: str = "validation:auc", ranges: dict | None = None, image: str = ECR) -> dict:
+    return {
+        "HyperParameterTuningJobName": "xgb-tune",
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Bayesian",
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": objective},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
+            "ParameterRanges": ranges if ranges is not None else {
+                "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5"}],
+                "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "5"}]},
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {"num_round": "5", "objective": "binary:logistic"},
+            "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
+            "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+            "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train"}}}],
+            "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
+            "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        },
+    }
+
+
+def _rule_errors(request: dict) -> list[AmtValidationError]:
+    from amtlocal.spec._rules import rule_errors
+
+    return rule_errors(request)
+
+
+def test_builtin_objective_needs_no_metric_definitions():
+    assert _rule_errors(_xgb_request("validation:auc")) == []
+    assert _rule_errors(_xgb_request("validation:rmse")) == []
+
+
+@pytest.mark.parametrize("objective", ["validation:accuracy_score", "train:auc", "auc"])
+def test_objective_outside_the_algorithms_metrics_is_rejected_naming_the_field(objective):
+    errors = _rule_errors(_xgb_request(objective))
+    assert [e.field for e in errors] == ["HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName"]
+    assert "must be one of the xgboost algorithm's metrics: validation:accuracy, validation:auc" in errors[0].rule
+    assert repr(objective) in errors[0].rule
+
+
+def test_tuned_hyperparameters_must_be_the_algorithms_tunable_ones():
+    ranges = {"IntegerParameterRanges": [{"Name": "csv_weights", "MinValue": "0", "MaxValue": "1"},
+                                         {"Name": "max_depth", "MinValue": "1", "MaxValue": "3"}],
+              "ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.1", "MaxValue": "0.3"}]}
+    errors = _rule_errors(_xgb_request(ranges=ranges))
+    assert [e.field for e in errors] == ["HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0].Name"]
+    assert "'csv_weights' is not a tunable hyperparameter of the xgboost algorithm" in errors[0].rule
+
+
+def test_unknown_xgboost_version_is_rejected():
+    errors = _rule_errors(_xgb_request(image="sagemaker-xgboost:9.9-9"))
+    assert [e.field for e in errors] == ["TrainingJobDefinition.AlgorithmSpecification.TrainingImage"]
+    assert "1.7-1" in errors[0].rule
