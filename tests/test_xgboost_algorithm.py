@@ -273,3 +273,84 @@ def test_unknown_xgboost_version_is_rejected():
     errors = _rule_errors(_xgb_request(image="sagemaker-xgboost:9.9-9"))
     assert [e.field for e in errors] == ["TrainingJobDefinition.AlgorithmSpecification.TrainingImage"]
     assert "1.7-1" in errors[0].rule
+
+
+# --- the tutorial flow -----------------------------------------------------------------------------------------------
+
+
+def test_tutorial_flow_best_validation_auc_is_the_saved_models(tmp_path):
+    """AWS's built-in XGBoost tuning tutorial with only the imports changed: label-first CSV from scikit-learn's breast
+    cancer data, Estimator with the XGBoost image, a Bayesian tuner on validation:auc, analytics; the best job's value
+    is recomputed with xgboost from its saved model on the validation CSV."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from amtlocal import image_uris
+    from amtlocal.api import (ContinuousParameter, Estimator, HyperparameterTuner, IntegerParameter,
+                              TrainingInput)
+
+    train, validation = _breast_cancer_csvs(tmp_path / "data")
+    region = "us-east-1"
+    container = image_uris.retrieve("xgboost", region, "1.7-1")
+    xgb_est = Estimator(container, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_count=1,
+                        instance_type="ml.m5.xlarge", output_path="s3://my-bucket/xgb/output")
+    xgb_est.set_hyperparameters(objective="binary:logistic", num_round=8)
+    ranges = {"eta": ContinuousParameter(0.1, 0.5), "max_depth": IntegerParameter(2, 6),
+              "min_child_weight": ContinuousParameter(1, 5), "subsample": ContinuousParameter(0.5, 1.0),
+              "alpha": ContinuousParameter(0, 2)}
+    tuner = HyperparameterTuner(xgb_est, "validation:auc", ranges, strategy="Bayesian", max_jobs=3,
+                                max_parallel_jobs=2, base_tuning_job_name="xgb-tutorial")
+    tuner.fit({"train": TrainingInput(str(train), content_type="csv"),
+               "validation": TrainingInput(str(validation), content_type="csv")})
+    df = tuner.analytics().dataframe()
+    assert list(df["TrainingJobStatus"]) == ["Completed"] * 3
+    assert {"eta", "max_depth", "min_child_weight", "subsample", "alpha", "FinalObjectiveValue"} <= set(df.columns)
+    best = tuner.best_training_job()
+    best_value = tuner.describe()["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    assert best_value == df["FinalObjectiveValue"].max()
+
+    models = [p for p in (tmp_path / "home").rglob("xgboost-model") if best in str(p)]
+    assert len(models) == 1, models
+    booster = xgb.Booster()
+    booster.load_model(str(models[0]))
+    data = np.loadtxt(validation / "validation.csv", delimiter=",")
+    recomputed = roc_auc_score(data[:, 0], booster.predict(xgb.DMatrix(data[:, 1:])))
+    assert best_value == pytest.approx(recomputed, abs=5e-6)  # the container prints 5 decimals
+
+
+def test_invalid_static_hyperparameter_fails_the_training_jobs_with_the_containers_reason(tmp_path):
+    from amtlocal.api import ContinuousParameter, Estimator, HyperparameterTuner, TrainingInput
+
+    train, validation = _breast_cancer_csvs(tmp_path / "data")
+    est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge",
+                    output_path="s3://my-bucket/xgb/output")
+    est.set_hyperparameters(objective="binary:logistic", num_round=3, max_depth=-1)
+    tuner = HyperparameterTuner(est, "validation:auc", {"eta": ContinuousParameter(0.1, 0.5)}, max_jobs=1,
+                                base_tuning_job_name="xgb-bad")
+    from amtlocal.exceptions import UnexpectedStatusException
+
+    with pytest.raises(UnexpectedStatusException, match="No training job succeeded"):
+        tuner.fit({"train": TrainingInput(str(train), content_type="text/csv"),
+                   "validation": TrainingInput(str(validation), content_type="text/csv")})
+    jobs = tuner.analytics().dataframe()
+    assert list(jobs["TrainingJobStatus"]) == ["Failed"]
+    from amtlocal.backends.local import LocalBackend
+
+    name = tuner.describe()["HyperParameterTuningJobName"]
+    reasons = [s.get("FailureReason", "") for s in LocalBackend().all_training_jobs(name)]
+    assert reasons == ["AlgorithmError: framework error: \nUserError: Hyperparameter max_depth: -1 is not in [0, +inf)"]
+
+
+def test_objective_outside_the_metrics_is_rejected_before_any_training_job(tmp_path):
+    from amtlocal.api import ContinuousParameter, Estimator, HyperparameterTuner, TrainingInput
+
+    train, _ = _breast_cancer_csvs(tmp_path / "data")
+    est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge")
+    est.set_hyperparameters(objective="binary:logistic", num_round=3)
+    tuner = HyperparameterTuner(est, "validation:roc", {"eta": ContinuousParameter(0.1, 0.5)}, max_jobs=1,
+                                base_tuning_job_name="xgb-badobj")
+    with pytest.raises(AmtValidationError) as e:
+        tuner.fit({"train": TrainingInput(str(train), content_type="csv")})
+    assert e.value.field == "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName"
+    assert "validation:auc" in e.value.rule
+    assert not list((tmp_path / "home").rglob("hyperparameters.json"))
