@@ -354,3 +354,35 @@ def test_objective_outside_the_metrics_is_rejected_before_any_training_job(tmp_p
     assert e.value.field == "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName"
     assert "validation:auc" in e.value.rule
     assert not list((tmp_path / "home").rglob("hyperparameters.json"))
+
+
+@pytest.mark.parametrize("strategy, extra", [
+    ("Hyperband", {"strategy_config": {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 6}}}),
+    ("Random", {"early_stopping_type": "Auto"}),
+])
+def test_hyperband_and_early_stopping_read_the_per_round_validation_metric(tmp_path, strategy, extra):
+    """The pruners' steps are the objective's values in log order (one per boosting round here): every job's
+    validation:auc series holds one value per round it ran, the last one its final objective."""
+    from amtlocal.api import ContinuousParameter, Estimator, HyperparameterTuner, TrainingInput
+    from amtlocal.backends.local import LocalBackend
+
+    train, validation = _breast_cancer_csvs(tmp_path / "data")
+    est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge")
+    est.set_hyperparameters(objective="binary:logistic", num_round=6)
+    tuner = HyperparameterTuner(est, "validation:auc", {"eta": ContinuousParameter(0.05, 0.5)}, strategy=strategy,
+                                max_jobs=3, max_parallel_jobs=1, base_tuning_job_name="xgb-prune", **extra)
+    tuner.fit({"train": TrainingInput(str(train), content_type="csv"),
+               "validation": TrainingInput(str(validation), content_type="csv")})
+    name = tuner.describe()["HyperParameterTuningJobName"]
+    backend = LocalBackend()
+    jobs = list(backend.all_training_jobs(name))
+    assert len(jobs) == 3
+    for job in jobs:
+        assert job["TrainingJobStatus"] in ("Completed", "Stopped")
+        series = [p for p in backend.metric_series(name, job["TrainingJobName"]) if p["MetricName"] == "validation:auc"]
+        assert 1 <= len(series) <= 6
+        if job["TrainingJobStatus"] == "Completed":
+            assert len(series) == 6
+        assert series[-1]["Value"] == job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+        train_auc = [p for p in backend.metric_series(name, job["TrainingJobName"]) if p["MetricName"] == "train:auc"]
+        assert len(train_auc) == len(series)
