@@ -4,7 +4,6 @@ tuning flow whose best validation:auc is recomputed from the saved model."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -30,8 +29,8 @@ def test_image_uris_retrieve_answers_the_sdk_v2_uris_for_every_version_and_regio
 
     config = json.loads((Path(image_uris.__file__).parent / "xgboost.json").read_text())
     # every version in two regions, every region of two versions (the SDK takes ~70 ms a call)
-    cases = {(scope, v, r) for scope in ("training", "inference") for v in image_uris.supported_versions("xgboost", scope)
-             for r in ("us-east-1", "cn-north-1")}
+    cases = {(scope, v, r) for scope in ("training", "inference")
+             for v in image_uris.supported_versions("xgboost", scope) for r in ("us-east-1", "cn-north-1")}
     cases |= {("training", v, r) for v in ("1", "1.7-1") for r in config["training"]["versions"][v]["registries"]}
     for scope, version, region in sorted(cases):
         assert image_uris.retrieve("xgboost", region, version, image_scope=scope) == \
@@ -89,7 +88,8 @@ def test_predefined_metric_regexes_are_the_containers():
     ({"num_round": "5", "subsample": "0"}, "Hyperparameter subsample: 0.0 is not in (0, 1]"),
     ({"num_round": "5.5"}, "Hyperparameter num_round: could not parse value (caused by ValueError)"),
     ({"num_round": "5", "n_estimators": "3"}, "Extraneous hyperparameter found: n_estimators"),
-    ({"num_round": "5", "objective": "multi:softmax"}, "Require input for parameter 'num_class' for multi-classification"),
+    ({"num_round": "5", "objective": "multi:softmax"},
+     "Require input for parameter 'num_class' for multi-classification"),
     ({"num_round": "5", "objective": "reg:squarederror", "eval_metric": "auc"},
      "Metric 'auc' can only be applied for classification and ranking problems."),
     ({"num_round": "5", "objective": "binary:foo"}, "Hyperparameter objective: binary:foo is not in ["),
@@ -286,8 +286,7 @@ def test_tutorial_flow_best_validation_auc_is_the_saved_models(tmp_path):
     from sklearn.metrics import roc_auc_score
 
     from amtlocal import image_uris
-    from amtlocal.api import (ContinuousParameter, Estimator, HyperparameterTuner, IntegerParameter,
-                              TrainingInput)
+    from amtlocal.api import ContinuousParameter, Estimator, HyperparameterTuner, IntegerParameter, TrainingInput
 
     train, validation = _breast_cancer_csvs(tmp_path / "data")
     region = "us-east-1"

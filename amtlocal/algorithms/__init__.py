@@ -46,4 +46,5 @@ def metric_definitions_for(definition: dict) -> list[dict[str, str]]:
     return algorithm.metric_definitions() if algorithm is not None else []
 
 
-__all__ = ["ALGORITHMS", "AlgorithmMetric", "BuiltinAlgorithm", "XGBOOST", "builtin_algorithm", "metric_definitions_for"]
+__all__ = ["ALGORITHMS", "AlgorithmMetric", "BuiltinAlgorithm", "XGBOOST", "builtin_algorithm",
+           "metric_definitions_for"]

@@ -43,6 +43,7 @@ class BuiltinAlgorithm(abc.ABC):
     """
 
     name: str = "base"
+    aliases: dict[str, str] = {}  # other names the algorithm accepts for a hyperparameter: alias -> name
 
     @abc.abstractmethod
     def matches(self, algorithm_specification: dict, static_hyperparameters: dict) -> bool:

@@ -171,10 +171,11 @@ def cmd_validate(args) -> int:
         raise AmtValidationError("--log", f"no readable file {args.log!r} (a training job's log to scrape)")
     print(f"{args.spec}: valid CreateHyperParameterTuningJob request ({spec.name}, {spec.config['Strategy']})")
     if args.log:
+        from amtlocal.algorithms import metric_definitions_for
         from amtlocal.metrics import scrape_log
 
-        for definition in spec.definitions():
-            scraper = scrape_log(args.log, definition["AlgorithmSpecification"].get("MetricDefinitions") or [])
+        for definition in spec.definitions():  # a built-in algorithm's predefined metrics when it has none
+            scraper = scrape_log(args.log, metric_definitions_for(definition))
             for d in scraper.definitions:
                 name = d["Name"]
                 if name in scraper.counts:

@@ -29,15 +29,16 @@ _CONFIG_DIR = Path(__file__).resolve().parent
 _SCOPES = ("training", "inference")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _config(framework: str) -> dict[str, Any]:
     return json.loads((_CONFIG_DIR / f"{framework}.json").read_text(encoding="utf-8"))
 
 
 def _unsupported(what: str, value: Any, options: list[str]) -> AmtValidationError:
     # SDK v2's _validate_arg message, so code that matches on it keeps working.
-    return AmtValidationError("", f"Unsupported {what}: {value}. You may need to upgrade your SDK version (pip install -U "
-                                  f"sagemaker) for newer {what}s. Supported {what}(s): {', '.join(options)}.")
+    return AmtValidationError("", f"Unsupported {what}: {value}. You may need to upgrade your SDK version "
+                                  f"(pip install -U sagemaker) for newer {what}s. "
+                                  f"Supported {what}(s): {', '.join(options)}.")
 
 
 def supported_versions(framework: str = "xgboost", image_scope: str = "training") -> list[str]:
@@ -46,7 +47,7 @@ def supported_versions(framework: str = "xgboost", image_scope: str = "training"
     return list(scope["versions"]) + list(scope.get("version_aliases", {}))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ecr_hostname(region: str) -> str:
     from botocore import loaders, regions  # only here: botocore is heavy to import
 

@@ -245,14 +245,15 @@ def metric_names_unique(request: dict[str, Any]) -> Iterator[AmtValidationError]
 @rule
 def builtin_algorithm_image(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     """A built-in algorithm's image names a version SageMaker publishes (``sagemaker-xgboost:1.7-1``; the versions
-    of SDK v2's image table, ``amtlocal.image_uris.supported_versions``); amtlocal runs any of them the same way."""
+    of SDK v2's image table, ``amtlocal.image_uris.supported_versions``); amtlocal runs any of them the same way
+    (section 5, Image URI, read for the XGBoost image; docs/builtin_algorithms.md)."""
     from amtlocal.image_uris import parse_image, supported_versions
 
     for path, d in _definitions(request):
         algorithm = builtin_algorithm(d)
         if algorithm is None:
             continue
-        image = parse_image(_dict(d.get("AlgorithmSpecification")).get("TrainingImage"))
+        image = parse_image(str(_dict(d.get("AlgorithmSpecification")).get("TrainingImage")))
         versions = [v for v in supported_versions(algorithm.name) if v not in ("1", "latest")]
         if image.version not in versions:
             yield AmtValidationError(f"{path}.AlgorithmSpecification.TrainingImage",
@@ -263,13 +264,14 @@ def builtin_algorithm_image(request: dict[str, Any]) -> Iterator[AmtValidationEr
 @rule
 def builtin_algorithm_ranges(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     """With a built-in algorithm, every tuned hyperparameter is one the algorithm declares tunable (its container's
-    hyperparameter declarations; aliases such as ``learning_rate`` for ``eta`` count as the name they stand for)."""
+    hyperparameter declarations; aliases such as ``learning_rate`` for ``eta`` count as the name they stand for)
+    (section 1, Tuning configuration: ParameterRanges; docs/builtin_algorithms.md, Spec rules)."""
     for ranges_path, ranges, _, definition in _range_sets(request):
         algorithm = builtin_algorithm(definition)
         if algorithm is None:
             continue
         tunable = algorithm.tunable_hyperparameters()
-        aliases = getattr(algorithm, "aliases", {})
+        aliases = algorithm.aliases
         for name_path, name in _tunable_names(ranges, ranges_path):
             if name not in tunable and aliases.get(name) not in tunable:
                 yield AmtValidationError(name_path, f"{name!r} is not a tunable hyperparameter of the {algorithm.name} "

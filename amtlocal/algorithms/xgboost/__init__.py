@@ -11,8 +11,12 @@ from __future__ import annotations
 import sys
 
 from amtlocal.algorithms._base import AlgorithmMetric, BuiltinAlgorithm
-from amtlocal.algorithms.xgboost._hyperparameters import (ALIASES, HYPERPARAMETERS, TUNABLE_HYPERPARAMETERS,
-                                                          validate_hyperparameters)
+from amtlocal.algorithms.xgboost._hyperparameters import (
+    ALIASES,
+    HYPERPARAMETERS,
+    TUNABLE_HYPERPARAMETERS,
+    validate_hyperparameters,
+)
 from amtlocal.algorithms.xgboost._metrics import METRICS, TUNABLE_METRIC_NAMES, metric_regex
 
 REPOSITORY = "sagemaker-xgboost"

@@ -9,8 +9,8 @@ probabilities and ``binary:hinge``'s 0/1, the class index itself for ``multi:sof
 """
 from __future__ import annotations
 
-from typing import Any, Callable
-
+from collections.abc import Callable
+from typing import Any
 
 Metric = Callable[[Any, Any, str], float]
 
@@ -63,7 +63,8 @@ CUSTOM_METRICS = ("accuracy", "balanced_accuracy", "f1", "f1_binary", "f1_macro"
                   "precision_macro", "precision_micro", "r2", "recall", "recall_macro", "recall_micro")
 
 
-def configure_feval(names: list[str], objective: str = "reg:squarederror") -> Callable[[Any, Any], list[tuple[str, float]]]:
+def configure_feval(names: list[str],
+                    objective: str = "reg:squarederror") -> Callable[[Any, Any], list[tuple[str, float]]]:
     """A ``custom_metric`` for ``xgboost.train`` computing ``names`` in order: ``[(name, value), ...]``; ``objective``
     is the training objective (it says what a prediction is)."""
     table = _table()

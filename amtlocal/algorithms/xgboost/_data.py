@@ -66,10 +66,12 @@ def content_type(value: str | None) -> str:
     options = dict(p.split("=", 1) for p in params if "=" in p)
     kind = _CONTENT_TYPES.get(main)
     if kind == CSV and options.get("label_size", "1") != "1":
-        raise _user_error(f"{value} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1")
+        raise _user_error(f"{value} is not an accepted csv ContentType. "
+                          "Optional parameter label_size must be equal to 1")
     if kind is None:
         if main in ("recordio-protobuf", "application/x-recordio-protobuf"):
-            raise _user_error(f"{value}: amtlocal does not read recordio-protobuf channels; use text/csv or text/libsvm")
+            raise _user_error(f"{value}: amtlocal does not read recordio-protobuf channels; "
+                              "use text/csv or text/libsvm")
         raise _user_error(f"{value} is not an accepted ContentType: {', '.join(VALID_CONTENT_TYPES)}.")
     return kind
 

@@ -12,8 +12,9 @@ One deliberate difference: ``monotone_constraints`` is parsed with ``ast.literal
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from amtlocal.algorithms.xgboost._metrics import MAXIMIZE_METRICS, MINIMIZE_METRICS, TUNABLE_METRIC_NAMES
 from amtlocal.exceptions import BuiltinAlgorithmError
@@ -179,7 +180,7 @@ def _hp(name: str, kind: str, rng: Any, **kw: Any) -> Hyperparameter:
     return Hyperparameter(name, kind, rng, **kw)
 
 
-I, C, CAT = "integer", "continuous", "categorical"
+INT, C, CAT = "integer", "continuous", "categorical"
 _UPDATERS = ["grow_colmaker", "distcol", "grow_histmaker", "grow_skmaker", "sync", "refresh", "prune", "grow_colmaker",
              "distcol", "grow_histmaker", "grow_colmaker", "shotgun", "coord_descent", "refresh", "prune"]
 OBJECTIVES = ["aft_loss_distribution", "binary:logistic", "binary:logitraw", "binary:hinge", "count:poisson",
@@ -188,15 +189,15 @@ OBJECTIVES = ["aft_loss_distribution", "binary:logistic", "binary:logitraw", "bi
               "reg:absoluteerror", "reg:tweedie", "survival:aft", "survival:cox"]
 
 HYPERPARAMETERS: dict[str, Hyperparameter] = {h.name: h for h in [
-    _hp("num_round", I, Interval(min_closed=1), required=True, tunable=True),
-    _hp("csv_weights", I, Interval(min_closed=0, max_closed=1)),
-    _hp("early_stopping_rounds", I, Interval(min_closed=1)),
+    _hp("num_round", INT, Interval(min_closed=1), required=True, tunable=True),
+    _hp("csv_weights", INT, Interval(min_closed=0, max_closed=1)),
+    _hp("early_stopping_rounds", INT, Interval(min_closed=1)),
     _hp("booster", CAT, ["gbtree", "gblinear", "dart"]),
-    _hp("verbosity", I, Interval(min_closed=0, max_closed=3)),
-    _hp("nthread", I, Interval(min_closed=1)),
+    _hp("verbosity", INT, Interval(min_closed=0, max_closed=3)),
+    _hp("nthread", INT, Interval(min_closed=1)),
     _hp("eta", C, Interval(min_closed=0, max_closed=1), tunable=True),
     _hp("gamma", C, Interval(min_closed=0), tunable=True),
-    _hp("max_depth", I, Interval(min_closed=0), tunable=True),
+    _hp("max_depth", INT, Interval(min_closed=0), tunable=True),
     _hp("min_child_weight", C, Interval(min_closed=0), tunable=True),
     _hp("max_delta_step", C, Interval(min_closed=0), tunable=True),
     _hp("subsample", C, Interval(min_open=0, max_closed=1), tunable=True),
@@ -210,11 +211,11 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {h.name: h for h in [
     _hp("scale_pos_weight", C, Interval(min_open=0)),
     _hp("updater", "list", _UPDATERS, dependencies=("booster", "process_type"), check=_updater),
     _hp("dsplit", CAT, ["row", "col"]),
-    _hp("refresh_leaf", I, Interval(min_closed=0, max_closed=1)),
+    _hp("refresh_leaf", INT, Interval(min_closed=0, max_closed=1)),
     _hp("process_type", CAT, ["default", "update"]),
     _hp("grow_policy", CAT, ["depthwise", "lossguide"]),
-    _hp("max_leaves", I, Interval(min_closed=0)),
-    _hp("max_bin", I, Interval(min_closed=0)),
+    _hp("max_leaves", INT, Interval(min_closed=0)),
+    _hp("max_bin", INT, Interval(min_closed=0)),
     _hp("predictor", CAT, _Choices(["auto", "cpu_predictor", "gpu_predictor"])),
     _hp("monotone_constraints", "tuple", [-1, 0, 1], dependencies=("tree_method",), check=_monotone),
     _hp("interaction_constraints", "nested", Interval(min_closed=1), dependencies=("tree_method",),
@@ -222,26 +223,26 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {h.name: h for h in [
     _hp("sample_type", CAT, ["uniform", "weighted"]),
     _hp("normalize_type", CAT, ["tree", "forest"]),
     _hp("rate_drop", C, Interval(min_closed=0, max_closed=1)),
-    _hp("one_drop", I, Interval(min_closed=0, max_closed=1)),
+    _hp("one_drop", INT, Interval(min_closed=0, max_closed=1)),
     _hp("skip_drop", C, Interval(min_closed=0, max_closed=1)),
     _hp("lambda_bias", C, Interval(min_closed=0, max_closed=1)),
     _hp("tweedie_variance_power", C, Interval(min_open=1, max_open=2)),
     _hp("objective", CAT, OBJECTIVES, dependencies=("num_class",), check=_objective),
-    _hp("num_class", I, Interval(min_closed=2)),
+    _hp("num_class", INT, Interval(min_closed=2)),
     _hp("base_score", C, Interval(min_closed=0)),
-    _hp("_kfold", I, Interval(min_closed=2)),
-    _hp("_num_cv_round", I, Interval(min_closed=1)),
+    _hp("_kfold", INT, Interval(min_closed=2)),
+    _hp("_num_cv_round", INT, Interval(min_closed=1)),
     _hp("_tuning_objective_metric", CAT, list(TUNABLE_METRIC_NAMES)),
     _hp("eval_metric", "list", _Choices(list(MAXIMIZE_METRICS + MINIMIZE_METRICS), _eval_metric_in_range),
         dependencies=("objective",), check=_eval_metric),
-    _hp("seed", I, Interval(min_open=-(2**31), max_open=2**31 - 1)),
-    _hp("num_parallel_tree", I, Interval(min_closed=1)),
+    _hp("seed", INT, Interval(min_open=-(2**31), max_open=2**31 - 1)),
+    _hp("num_parallel_tree", INT, Interval(min_closed=1)),
     _hp("save_model_on_termination", CAT, ["true", "false"]),
     _hp("aft_loss_distribution", CAT, ["normal", "logistic", "extreme"]),
     _hp("aft_loss_distribution_scale", C, Interval(min_closed=0)),
     _hp("deterministic_histogram", CAT, ["true", "false"]),
     _hp("sampling_method", CAT, ["uniform", "gradient_based"]),
-    _hp("prob_buffer_row", I, Interval(min_open=1.0)),
+    _hp("prob_buffer_row", INT, Interval(min_open=1.0)),
     _hp("use_dask_gpu_training", CAT, ["true", "false"]),
 ]}
 ALIASES = {"learning_rate": "eta", "min_split_loss": "gamma", "reg_lambda": "lambda", "reg_alpha": "alpha"}
@@ -284,11 +285,11 @@ def validate_hyperparameters(user: dict[str, Any]) -> dict[str, Any]:
             raise _user_error(f"Missing required hyperparameter: {name}")
     parsed: dict[str, Any] = {}
     for name, value in values.items():
-        hp = HYPERPARAMETERS.get(name)
-        if hp is None:
+        declared = HYPERPARAMETERS.get(name)
+        if declared is None:
             raise _user_error(f"Extraneous hyperparameter found: {name}")
         try:
-            parsed[name] = hp.parse(value)
+            parsed[name] = declared.parse(value)
         except (ValueError, SyntaxError, TypeError):
             raise _user_error(f"Hyperparameter {name}: could not parse value (caused by ValueError)") from None
     for name, value in parsed.items():

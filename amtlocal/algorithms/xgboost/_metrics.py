@@ -30,7 +30,7 @@ NUMBER = "([-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
 def metric_regex(data: str, metric: str) -> str:
     """AMT's regex for ``<data>:<metric>``: ``.*\\[[0-9]+\\].*#011<data>-<metric>:<number>.*``."""
-    return ".*\\[[0-9]+\\].*#011{}-{}:{}.*".format(data, metric, NUMBER)
+    return f".*\\[[0-9]+\\].*#011{data}-{metric}:{NUMBER}.*"
 
 
 def _metrics(data: str, tunable: bool) -> list[AlgorithmMetric]:

@@ -49,8 +49,8 @@ def _user_error(message: str) -> BuiltinAlgorithmError:
     return BuiltinAlgorithmError(message, kind="UserError")
 
 
-def eval_metrics(tuning_objective_metric: str | None, eval_metric: list[str] | None) -> tuple[list[str] | None, list[str],
-                                                                                                 list[str] | None]:
+def eval_metrics(tuning_objective_metric: str | None,
+                 eval_metric: list[str] | None) -> tuple[list[str] | None, list[str], list[str] | None]:
     """``train_utils.get_eval_metrics_and_feval``: ``(XGBoost eval_metric list or None, container-defined metrics
     computed by feval, the objective's metric names or None)``."""
     from amtlocal.algorithms.xgboost._custom_metrics import CUSTOM_METRICS
@@ -104,12 +104,13 @@ def train_job(config: dict[str, Any], dtrain: Any, dval: Any, model_dir: Path) -
     watchlist = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
     callbacks: list[Any] = [xgb.callback.EvaluationMonitor(logger=_round_printer)]
     if dval is not None and early_metric and early_rounds:
-        callbacks.append(xgb.callback.EarlyStopping(rounds=early_rounds, data_name="validation", metric_name=early_metric,
-                                                    maximize=early_metric in MAXIMIZE_METRICS, save_best=True))
+        callbacks.append(xgb.callback.EarlyStopping(rounds=early_rounds, data_name="validation",
+                                                    metric_name=early_metric, maximize=early_metric in MAXIMIZE_METRICS,
+                                                    save_best=True))
+    feval = configure_feval(custom, params.get("objective", "reg:squarederror")) if custom else None
     try:
-        booster = xgb.train(params, dtrain, num_boost_round=num_round, evals=watchlist,
-                            custom_metric=configure_feval(custom, params.get("objective", "reg:squarederror")) if custom else None, callbacks=callbacks,
-                            verbose_eval=False)
+        booster = xgb.train(params, dtrain, num_boost_round=num_round, evals=watchlist, custom_metric=feval,
+                            callbacks=callbacks, verbose_eval=False)
     except Exception as e:  # noqa: BLE001 - sorted into the container's two kinds, as it does
         if any(m in str(e) for m in CUSTOMER_ERRORS):
             raise _user_error(str(e)) from None
@@ -163,7 +164,7 @@ def failure_text(error: BaseException) -> str:
     container error its class and message (no traceback: FailureReason keeps 1024 characters)."""
     if isinstance(error, BuiltinAlgorithmError):
         return f"framework error: \n{error.kind}: {error.message}"
-    return "framework error: \n{}\n{}".format(traceback.format_exc(), error)
+    return f"framework error: \n{traceback.format_exc()}\n{error}"
 
 
 def main() -> int:
