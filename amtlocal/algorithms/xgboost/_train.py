@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +69,15 @@ def eval_metrics(tuning_objective_metric: str | None,
     return cleaned, custom, objective
 
 
-def _round_printer(message: str) -> None:
-    # The container's lines carry tabs; SageMaker's log shows each as #011, and AMT's regexes expect that form.
-    print(message.strip().replace("\t", "#011"), flush=True)
+def round_line(message: str) -> str:
+    """XGBoost's EvaluationMonitor line as the SageMaker log shows it: tabs as ``#011`` (AMT's regexes expect that)."""
+    return message.strip().replace("\t", "#011")
 
 
-def train_job(config: dict[str, Any], dtrain: Any, dval: Any, model_dir: Path) -> None:
-    """``train_job`` of the container for one instance: train, print per-round metrics, save ``xgboost-model``.
+def train_job(config: dict[str, Any], dtrain: Any, dval: Any, model_dir: Path, emit: Callable[[str], None]) -> None:
+    """``train_job`` of the container for one instance: train, emit per-round metric lines, save ``xgboost-model``.
+
+    ``emit`` writes one line to the job's log (the entry point passes ``print``).
 
     Raises:
         BuiltinAlgorithmError: UserError for the container's customer errors, AlgorithmError otherwise.
@@ -102,7 +104,7 @@ def train_job(config: dict[str, Any], dtrain: Any, dval: Any, model_dir: Path) -
             early_metric = config["eval_metric"][-1]
     logger.info("Train matrix has %d rows and %d columns", dtrain.num_row(), dtrain.num_col())
     watchlist = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
-    callbacks: list[Any] = [xgb.callback.EvaluationMonitor(logger=_round_printer)]
+    callbacks: list[Any] = [xgb.callback.EvaluationMonitor(logger=lambda message: emit(round_line(message)))]
     if dval is not None and early_metric and early_rounds:
         callbacks.append(xgb.callback.EarlyStopping(rounds=early_rounds, data_name="validation",
                                                     metric_name=early_metric, maximize=early_metric in MAXIMIZE_METRICS,
@@ -127,7 +129,7 @@ def _channel_path(name: str, input_dir: Path) -> str | None:
     return str(candidate) if candidate.exists() else None
 
 
-def sagemaker_train(input_dir: Path, model_dir: Path) -> None:
+def sagemaker_train(input_dir: Path, model_dir: Path, emit: Callable[[str], None]) -> None:
     """``run_algorithm_mode`` + ``sagemaker_train``: read ``input/config``, validate, load the channels, train.
 
     Raises:
@@ -156,7 +158,7 @@ def sagemaker_train(input_dir: Path, model_dir: Path) -> None:
         dval = load_dmatrix(val_path, kind, csv_weights, n_features=dtrain.num_col())
         if dval is None:
             raise _user_error(f"No data in validation channel path {val_path}")
-    train_job(config, dtrain, dval, model_dir)
+    train_job(config, dtrain, dval, model_dir, emit)
 
 
 def failure_text(error: BaseException) -> str:
@@ -165,36 +167,3 @@ def failure_text(error: BaseException) -> str:
     if isinstance(error, BuiltinAlgorithmError):
         return f"framework error: \n{error.kind}: {error.message}"
     return f"framework error: \n{traceback.format_exc()}\n{error}"
-
-
-def main() -> int:
-    """The entry point a runner starts (``python -m amtlocal.algorithms.xgboost``); returns the exit status.
-
-    Reads ``SM_INPUT_DIR``/``SM_MODEL_DIR``/``SM_OUTPUT_DIR`` (else ``/opt/ml/...``); on failure writes
-    ``output/failure`` (unless it exists), the error on stderr, and returns 1.
-    """
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s:%(levelname)s:%(name)s] %(message)s",
-                        stream=sys.stderr)
-    input_dir = Path(os.environ.get("SM_INPUT_DIR") or "/opt/ml/input")
-    model_dir = Path(os.environ.get("SM_MODEL_DIR") or "/opt/ml/model")
-    output_dir = Path(os.environ.get("SM_OUTPUT_DIR") or "/opt/ml/output")
-    try:
-        try:
-            import xgboost  # noqa: F401 - the optional extra: fail at once, naming it
-        except ImportError:
-            raise BuiltinAlgorithmError("the built-in XGBoost algorithm needs the xgboost package, the optional extra "
-                                        f"amtlocal[xgboost]: {EXTRA_HINT}", kind="PlatformError") from None
-        logger.info("Running XGBoost Sagemaker in algorithm mode")
-        sagemaker_train(input_dir, model_dir)
-    except Exception as e:  # noqa: BLE001 - every failure becomes the job's FailureReason, as in the container
-        text = failure_text(e)
-        failure = output_dir / "failure"
-        try:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            if not failure.exists():
-                failure.write_text(text, encoding="utf-8")
-        except OSError:
-            pass
-        print(text, file=sys.stderr, flush=True)
-        return 1
-    return 0
