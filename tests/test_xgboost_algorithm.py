@@ -304,6 +304,12 @@ def test_tutorial_flow_best_validation_auc_is_the_saved_models(tmp_path):
     df = tuner.analytics().dataframe()
     assert list(df["TrainingJobStatus"]) == ["Completed"] * 3
     assert {"eta", "max_depth", "min_child_weight", "subsample", "alpha", "FinalObjectiveValue"} <= set(df.columns)
+    from amtlocal.viz import visualize_tuning_job
+
+    chart, trials, full = visualize_tuning_job(tuner, return_dfs=True)  # the tutorial's charts
+    assert len(trials) == 3 and chart is not None
+    assert {"validation:auc", "train:auc"} <= set(full["label"])
+    assert (full["label"] == "validation:auc").sum() == 3 * 8  # one point per boosting round of each job
     best = tuner.best_training_job()
     best_value = tuner.describe()["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
     assert best_value == df["FinalObjectiveValue"].max()
