@@ -391,3 +391,51 @@ def test_hyperband_and_early_stopping_read_the_per_round_validation_metric(tmp_p
         assert series[-1]["Value"] == job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
         train_auc = [p for p in backend.metric_series(name, job["TrainingJobName"]) if p["MetricName"] == "train:auc"]
         assert len(train_auc) == len(series)
+
+
+# --- standalone training jobs (CreateTrainingJob) ----------------------------------------------------------------------
+
+
+def test_standalone_training_job_runs_the_algorithm_and_packs_xgboost_model(tmp_path):
+    import tarfile
+
+    from amtlocal.api import Estimator, TrainingInput
+
+    train, validation = _breast_cancer_csvs(tmp_path / "data")
+    est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge",
+                    output_path=str(tmp_path / "output"))
+    est.set_hyperparameters(objective="binary:logistic", num_round=5, eval_metric="auc")
+    est.fit({"train": TrainingInput(str(train), content_type="text/csv"),
+             "validation": TrainingInput(str(validation), content_type="text/csv")}, logs=False)
+    desc = est.latest_training_job.describe()
+    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+    final = {m["MetricName"]: m["Value"] for m in desc["FinalMetricDataList"]}
+    assert {"train:auc", "validation:auc"} <= set(final)
+    artifacts = desc["ModelArtifacts"]["S3ModelArtifacts"]
+    path = Path(artifacts.removeprefix("file://"))
+    with tarfile.open(path) as tar:
+        assert "xgboost-model" in tar.getnames()
+        tar.extract("xgboost-model", tmp_path / "unpacked", filter="data")
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    booster = xgb.Booster()
+    booster.load_model(str(tmp_path / "unpacked" / "xgboost-model"))
+    data = np.loadtxt(validation / "validation.csv", delimiter=",")
+    assert final["validation:auc"] == pytest.approx(
+        roc_auc_score(data[:, 0], booster.predict(xgb.DMatrix(data[:, 1:]))), abs=5e-6)
+
+
+def test_standalone_training_job_without_num_round_fails_with_the_containers_reason(tmp_path):
+    from amtlocal.api import Estimator, TrainingInput
+    from amtlocal.exceptions import UnexpectedStatusException
+
+    train, _ = _breast_cancer_csvs(tmp_path / "data")
+    est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge",
+                    output_path=str(tmp_path / "output"))
+    est.set_hyperparameters(objective="binary:logistic")
+    with pytest.raises(UnexpectedStatusException):
+        est.fit({"train": TrainingInput(str(train), content_type="csv")}, logs=False)
+    desc = est.latest_training_job.describe()
+    assert desc["TrainingJobStatus"] == "Failed"
+    assert desc["FailureReason"] == "AlgorithmError: framework error: \nUserError: Missing required hyperparameter: num_round"

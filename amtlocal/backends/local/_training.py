@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from amtlocal import lifecycle
+from amtlocal.algorithms import metric_definitions_for
 from amtlocal.container import ScriptModeJob
 from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobProcess
 from amtlocal.exceptions import AmtValidationError
@@ -122,7 +123,7 @@ class LocalTrainingJob:
         # the fork launcher is asked for by name.
         runner = (runner_for(job.program, job.code_source, env=job.base_environment(), slots=1)
                   if os.environ.get("AMTLOCAL_LAUNCHER") == "fork" else ProcessRunner())
-        metrics = (self.request.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []
+        metrics = metric_definitions_for(self.request)  # a built-in algorithm's predefined ones when none are given
         max_runtime = float((self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         proc = TrainingJobProcess(job, self.store.training_job_dir(None, self.name), self.name,
                                   dict(self.request.get("HyperParameters") or {}), metrics, "", max_runtime,
