@@ -393,7 +393,7 @@ def test_hyperband_and_early_stopping_read_the_per_round_validation_metric(tmp_p
         assert len(train_auc) == len(series)
 
 
-# --- standalone training jobs (CreateTrainingJob) ----------------------------------------------------------------------
+# --- standalone training jobs (CreateTrainingJob) -------------------------------------------------------------------
 
 
 def test_standalone_training_job_runs_the_algorithm_and_packs_xgboost_model(tmp_path):
@@ -438,4 +438,5 @@ def test_standalone_training_job_without_num_round_fails_with_the_containers_rea
         est.fit({"train": TrainingInput(str(train), content_type="csv")}, logs=False)
     desc = est.latest_training_job.describe()
     assert desc["TrainingJobStatus"] == "Failed"
-    assert desc["FailureReason"] == "AlgorithmError: framework error: \nUserError: Missing required hyperparameter: num_round"
+    assert desc["FailureReason"] == ("AlgorithmError: framework error: \n"
+                                     "UserError: Missing required hyperparameter: num_round")

@@ -121,8 +121,9 @@ class LocalTrainingJob:
         job = script_mode_job(self.request, self.base_dir)
         # A fork server pays its imports once for many jobs; a standalone job is one, so it gets a new process unless
         # the fork launcher is asked for by name.
+        # A built-in algorithm (no code folder) always gets a new process.
         runner = (runner_for(job.program, job.code_source, env=job.base_environment(), slots=1)
-                  if os.environ.get("AMTLOCAL_LAUNCHER") == "fork" else ProcessRunner())
+                  if os.environ.get("AMTLOCAL_LAUNCHER") == "fork" and job.code_source is not None else ProcessRunner())
         metrics = metric_definitions_for(self.request)  # a built-in algorithm's predefined ones when none are given
         max_runtime = float((self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         proc = TrainingJobProcess(job, self.store.training_job_dir(None, self.name), self.name,
