@@ -6,15 +6,39 @@ The names and arguments are SageMaker Python SDK v2's; ``backend="local"`` (defa
 ``$AMTLOCAL_BACKEND``) chooses where tuning jobs run. Heavy modules (optuna, pandas, boto3, altair, sagemaker) load
 only when used.
 """
+
 import sys
 
-from amtlocal.api import (CategoricalParameter, ContinuousParameter, Estimator, Framework, HuggingFace,
-                          HyperparameterTuner, HyperparameterTuningJobAnalytics, IntegerParameter, ParameterRange,
-                          PyTorch, SKLearn, TensorFlow, TrainingInput, TrainingJobAnalytics, Tuner, WarmStartConfig,
-                          WarmStartTypes, XGBoost, create_identical_dataset_and_algorithm_tuner,
-                          create_transfer_learning_tuner)
-from amtlocal.exceptions import (AmtLocalError, AmtValidationError, TuningJobBusy, TuningJobExists, TuningJobNotFound,
-                                 UnexpectedStatusException)
+from amtlocal.api import (
+    CategoricalParameter,
+    ContinuousParameter,
+    Estimator,
+    Framework,
+    HuggingFace,
+    HyperparameterTuner,
+    HyperparameterTuningJobAnalytics,
+    IntegerParameter,
+    ParameterRange,
+    PyTorch,
+    SKLearn,
+    TensorFlow,
+    TrainingInput,
+    TrainingJobAnalytics,
+    Tuner,
+    WarmStartConfig,
+    WarmStartTypes,
+    XGBoost,
+    create_identical_dataset_and_algorithm_tuner,
+    create_transfer_learning_tuner,
+)
+from amtlocal.exceptions import (
+    AmtLocalError,
+    AmtValidationError,
+    TuningJobBusy,
+    TuningJobExists,
+    TuningJobNotFound,
+    UnexpectedStatusException,
+)
 from amtlocal.spec import TuningSpec, load_spec
 
 __version__ = "0.1.0"
@@ -23,7 +47,6 @@ if "ipykernel" in sys.modules:  # in a notebook: no warning about a dependency's
     from amtlocal.progress import quiet_notebook_dependencies
 
     quiet_notebook_dependencies()
-
 
 
 def __getattr__(name: str):
@@ -37,9 +60,32 @@ def __getattr__(name: str):
 
 __all__ = [
     "client",
-    "AmtLocalError", "AmtValidationError", "CategoricalParameter", "ContinuousParameter", "Estimator", "Framework",
-    "HuggingFace", "HyperparameterTuner", "HyperparameterTuningJobAnalytics", "IntegerParameter", "ParameterRange",
-    "PyTorch", "SKLearn", "TensorFlow", "TrainingInput", "TrainingJobAnalytics", "Tuner", "XGBoost", "TuningJobBusy", "TuningJobExists", "TuningJobNotFound", "TuningSpec",
-    "UnexpectedStatusException", "WarmStartConfig", "WarmStartTypes", "create_identical_dataset_and_algorithm_tuner",
-    "create_transfer_learning_tuner", "load_spec",
+    "AmtLocalError",
+    "AmtValidationError",
+    "CategoricalParameter",
+    "ContinuousParameter",
+    "Estimator",
+    "Framework",
+    "HuggingFace",
+    "HyperparameterTuner",
+    "HyperparameterTuningJobAnalytics",
+    "IntegerParameter",
+    "ParameterRange",
+    "PyTorch",
+    "SKLearn",
+    "TensorFlow",
+    "TrainingInput",
+    "TrainingJobAnalytics",
+    "Tuner",
+    "XGBoost",
+    "TuningJobBusy",
+    "TuningJobExists",
+    "TuningJobNotFound",
+    "TuningSpec",
+    "UnexpectedStatusException",
+    "WarmStartConfig",
+    "WarmStartTypes",
+    "create_identical_dataset_and_algorithm_tuner",
+    "create_transfer_learning_tuner",
+    "load_spec",
 ]

@@ -39,6 +39,7 @@ botocore's TrainingJobCompletedOrStopped waiter fails on that code), although th
 StopTrainingJob of an unknown name raises ``ResourceNotFound`` (the model's error). ListTrainingJobs'
 ``WarmPoolStatusEquals`` and ``TrainingPlanArnEquals`` match no local job (none has a warm pool or a training plan).
 """
+
 from __future__ import annotations
 
 import copy
@@ -62,8 +63,11 @@ _OPERATIONS = {
     "list_training_jobs": "ListTrainingJobs",
     "stop_training_job": "StopTrainingJob",
 }
-_PAGINATED = ("list_hyper_parameter_tuning_jobs", "list_training_jobs_for_hyper_parameter_tuning_job",
-              "list_training_jobs")
+_PAGINATED = (
+    "list_hyper_parameter_tuning_jobs",
+    "list_training_jobs_for_hyper_parameter_tuning_job",
+    "list_training_jobs",
+)
 _WAITERS = ("training_job_completed_or_stopped",)  # those whose operation this client implements
 
 
@@ -119,12 +123,20 @@ def _millisecond_bounds(kwargs: dict[str, Any]) -> dict[str, Any]:
     from botocore.utils import parse_to_aware_datetime
 
     half = dt.timedelta(microseconds=500)
-    return {k: parse_to_aware_datetime(v) + (half if k.endswith("After") else -half)
-            for k, v in kwargs.items() if v is not None and k.endswith(("TimeAfter", "TimeBefore"))}
+    return {
+        k: parse_to_aware_datetime(v) + (half if k.endswith("After") else -half)
+        for k, v in kwargs.items()
+        if v is not None and k.endswith(("TimeAfter", "TimeBefore"))
+    }
 
 
-def client(service_name: str = "sagemaker", *, backend: Any = None, base_dir: str | os.PathLike | None = None,
-           region_name: str | None = None) -> LocalSageMakerClient:
+def client(
+    service_name: str = "sagemaker",
+    *,
+    backend: Any = None,
+    base_dir: str | os.PathLike | None = None,
+    region_name: str | None = None,
+) -> LocalSageMakerClient:
     """A :class:`LocalSageMakerClient` (``amtlocal.client()`` or ``amtlocal.client("sagemaker")``, as boto3).
 
     Args:
@@ -154,9 +166,13 @@ class LocalSageMakerClient:
         self._backend = backend or LocalBackend()
         self._base_dir = Path(base_dir) if base_dir is not None else None
         model = _service_model()
-        self.meta = types.SimpleNamespace(region_name=region_name or region(), service_model=model, partition="aws",
-                                          method_to_api_mapping=dict(_OPERATIONS),
-                                          events=HierarchicalEmitter())  # botocore's waiter documents itself with it
+        self.meta = types.SimpleNamespace(
+            region_name=region_name or region(),
+            service_model=model,
+            partition="aws",
+            method_to_api_mapping=dict(_OPERATIONS),
+            events=HierarchicalEmitter(),
+        )  # botocore's waiter documents itself with it
         self.exceptions = ClientExceptionsFactory().create_client_exceptions(model)
 
     # -- boto3 plumbing -------------------------------------------------------------------------------------------
@@ -168,16 +184,30 @@ class LocalSageMakerClient:
     def _error(self, operation: str, code: str, message: str, status: int = 400) -> Exception:
         """The exception boto3 raises for a service error: the modeled class for ``code``, else ClientError."""
         cls = self.exceptions.from_code(code)
-        return cls({"Error": {"Code": code, "Message": message},
-                    "ResponseMetadata": {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0}},
-                   operation)
+        return cls(
+            {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {
+                    "RequestId": str(uuid.uuid4()),
+                    "HTTPStatusCode": status,
+                    "HTTPHeaders": {},
+                    "RetryAttempts": 0,
+                },
+            },
+            operation,
+        )
 
     def _response(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
         """``body`` as boto3 returns it: no member set to None, timestamps as botocore parses them, and
         ResponseMetadata."""
         shape = self.meta.service_model.operation_model(operation).output_shape
         out = _as_boto3({k: v for k, v in body.items() if v is not None}, shape)
-        out["ResponseMetadata"] = {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0}
+        out["ResponseMetadata"] = {
+            "RequestId": str(uuid.uuid4()),
+            "HTTPStatusCode": 200,
+            "HTTPHeaders": {},
+            "RetryAttempts": 0,
+        }
         return out
 
     def _not_found(self, operation: str, name: str) -> Exception:
@@ -199,8 +229,11 @@ class LocalSageMakerClient:
         if not self.can_paginate(operation_name):
             raise OperationNotPageableError(operation_name=operation_name)
         api = _OPERATIONS[operation_name]
-        return Paginator(getattr(self, operation_name), _paginator_model().get_paginator(api),
-                         self.meta.service_model.operation_model(api))
+        return Paginator(
+            getattr(self, operation_name),
+            _paginator_model().get_paginator(api),
+            self.meta.service_model.operation_model(api),
+        )
 
     def get_waiter(self, waiter_name: str):
         """botocore's own Waiter built from its sagemaker waiter model over this client, as a boto3 client builds it
@@ -217,8 +250,10 @@ class LocalSageMakerClient:
         model = _waiter_model()
         names = {xform_name(n): n for n in model.waiter_names}
         if waiter_name not in _WAITERS:
-            raise ValueError(f"Waiter does not exist: {waiter_name}" + ("" if waiter_name not in names else
-                             " in the local client (its operation is not emulated)"))
+            raise ValueError(
+                f"Waiter does not exist: {waiter_name}"
+                + ("" if waiter_name not in names else " in the local client (its operation is not emulated)")
+            )
         return create_waiter_with_client(names[waiter_name], model, self)
 
     @property
@@ -232,8 +267,10 @@ class LocalSageMakerClient:
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
-        raise AttributeError(f"{type(self).__name__} has no {name!r}: the local client implements only "
-                             f"{', '.join(sorted(_OPERATIONS))}, get_paginator, can_paginate and get_waiter")
+        raise AttributeError(
+            f"{type(self).__name__} has no {name!r}: the local client implements only "
+            f"{', '.join(sorted(_OPERATIONS))}, get_paginator, can_paginate and get_waiter"
+        )
 
     # -- operations -----------------------------------------------------------------------------------------------
     def create_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
@@ -250,8 +287,12 @@ class LocalSageMakerClient:
         self._validate(op, kwargs)
         name = kwargs["HyperParameterTuningJobName"]
         if self._backend.exists(name):
-            raise self._error(op, "ResourceInUse", f"Resource Already Exists: Hyper Parameter Tuning Job with name {name} "
-                                                   "already exists. Choose a different name.")
+            raise self._error(
+                op,
+                "ResourceInUse",
+                f"Resource Already Exists: Hyper Parameter Tuning Job with name {name} "
+                "already exists. Choose a different name.",
+            )
         try:
             self._backend.create_tuning_job(copy.deepcopy(kwargs), self._base_dir or Path.cwd(), wait=False)
         except AmtValidationError as e:
@@ -290,7 +331,11 @@ class LocalSageMakerClient:
         except TuningJobNotFound:
             raise self._not_found(op, name) from None
         except ValueError as e:
-            raise self._error(op, "ValidationException", str(e) if "NextToken" not in args else f"Invalid pagination token or argument: {e}") from None
+            raise self._error(
+                op,
+                "ValidationException",
+                str(e) if "NextToken" not in args else f"Invalid pagination token or argument: {e}",
+            ) from None
 
     def list_hyper_parameter_tuning_jobs(self, **kwargs: Any) -> dict[str, Any]:
         """ListHyperParameterTuningJobs: ``{"HyperParameterTuningJobSummaries": [...], "NextToken"?}``.
@@ -301,19 +346,32 @@ class LocalSageMakerClient:
         """
         op = "ListHyperParameterTuningJobs"
         self._validate(op, kwargs)
-        members = self.meta.service_model.operation_model(op).output_shape.members["HyperParameterTuningJobSummaries"].member.members
-        rows = [{k: v for k, v in s.items() if k in members and v is not None} for s in self._backend.list_tuning_jobs()]
+        members = (
+            self.meta.service_model.operation_model(op)
+            .output_shape.members["HyperParameterTuningJobSummaries"]
+            .member.members
+        )
+        rows = [
+            {k: v for k, v in s.items() if k in members and v is not None} for s in self._backend.list_tuning_jobs()
+        ]
         if kwargs.get("NameContains"):
             rows = [r for r in rows if kwargs["NameContains"].lower() in r["HyperParameterTuningJobName"].lower()]
         if kwargs.get("StatusEquals"):
             rows = [r for r in rows if r["HyperParameterTuningJobStatus"] == kwargs["StatusEquals"]]
-        for arg, key, after in (("CreationTimeAfter", "CreationTime", True), ("CreationTimeBefore", "CreationTime", False),
-                                ("LastModifiedTimeAfter", "LastModifiedTime", True), ("LastModifiedTimeBefore", "LastModifiedTime", False)):
+        for arg, key, after in (
+            ("CreationTimeAfter", "CreationTime", True),
+            ("CreationTimeBefore", "CreationTime", False),
+            ("LastModifiedTimeAfter", "LastModifiedTime", True),
+            ("LastModifiedTimeBefore", "LastModifiedTime", False),
+        ):
             if kwargs.get(arg) is not None:
                 t = _millisecond_bounds({arg: kwargs[arg]})[arg]
                 rows = [r for r in rows if r.get(key) is not None and (r[key] > t if after else r[key] < t)]
-        sort_key = {"Name": "HyperParameterTuningJobName", "Status": "HyperParameterTuningJobStatus",
-                    "CreationTime": "CreationTime"}[kwargs.get("SortBy", "Name")]
+        sort_key = {
+            "Name": "HyperParameterTuningJobName",
+            "Status": "HyperParameterTuningJobStatus",
+            "CreationTime": "CreationTime",
+        }[kwargs.get("SortBy", "Name")]
         rows.sort(key=lambda r: r[sort_key], reverse=kwargs.get("SortOrder", "Ascending") == "Descending")
         try:
             start = int(kwargs.get("NextToken") or 0)
@@ -322,7 +380,7 @@ class LocalSageMakerClient:
         except ValueError:
             raise self._error(op, "ValidationException", "Invalid pagination token") from None
         size = int(kwargs.get("MaxResults", 10))
-        out: dict[str, Any] = {"HyperParameterTuningJobSummaries": rows[start:start + size]}
+        out: dict[str, Any] = {"HyperParameterTuningJobSummaries": rows[start : start + size]}
         if start + size < len(rows):
             out["NextToken"] = str(start + size)
         return self._response(op, out)
@@ -364,8 +422,12 @@ class LocalSageMakerClient:
         try:
             desc = self._backend.create_training_job(copy.deepcopy(kwargs), self._base_dir or Path.cwd(), wait=False)
         except TrainingJobExists:
-            raise self._error(op, "ResourceInUse", "Training job names must be unique within an AWS account and "
-                              f"region, and a training job with this name already exists ({name})") from None
+            raise self._error(
+                op,
+                "ResourceInUse",
+                "Training job names must be unique within an AWS account and "
+                f"region, and a training job with this name already exists ({name})",
+            ) from None
         except AmtLocalError as e:
             raise self._error(op, "ValidationException", str(e)) from None
         return self._response(op, {"TrainingJobArn": desc["TrainingJobArn"]})

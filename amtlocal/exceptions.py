@@ -3,6 +3,7 @@
 Every error a user can cause derives from :class:`AmtLocalError`; the CLI prints its message on one line and exits
 non-zero without a traceback.
 """
+
 from __future__ import annotations
 
 
@@ -69,10 +70,12 @@ class TuningJobBusy(AmtLocalError):
     """Another live tuner process already runs this tuning job."""
 
     @classmethod
-    def running(cls, name: str) -> "TuningJobBusy":
+    def running(cls, name: str) -> TuningJobBusy:
         """The error for tuning job ``name``, saying how to follow or stop the tuner that runs it."""
-        return cls(f"tuning job {name!r} is already running in another tuner process; "
-                   f"follow it with `amtlocal describe {name}`, or stop it with `amtlocal stop {name}`")
+        return cls(
+            f"tuning job {name!r} is already running in another tuner process; "
+            f"follow it with `amtlocal describe {name}`, or stop it with `amtlocal stop {name}`"
+        )
 
 
 class VizError(AmtLocalError, ValueError):

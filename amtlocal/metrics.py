@@ -24,6 +24,7 @@ From a byte stream to lines (:class:`LineSplitter`; the same lines for any split
   The one loss: a match that straddles a 1 MiB boundary inside such a line is not found (nor is a ``^`` anchor
   matched at the start of a continuation piece).
 """
+
 from __future__ import annotations
 
 import math
@@ -174,10 +175,16 @@ def objective_outcome(scraper: MetricScraper, metric_name: str, regex: str) -> t
         extra = ""
         if metric_name in scraper.rejected:
             extra = f"; its last capture {scraper.rejected[metric_name]!r} is not a number"
-        return None, f"The objective metric {metric_name!r} was never emitted: its regex {regex} matched no number in the logs{extra}"
+        return (
+            None,
+            f"The objective metric {metric_name!r} was never emitted: its regex {regex} matched no number in the logs{extra}",
+        )
     value = scraper.last[metric_name]
     if not math.isfinite(value):
-        return None, f"The objective metric {metric_name!r} ended at {value!r}, which cannot be ranked (non-finite values never count as an objective)"
+        return (
+            None,
+            f"The objective metric {metric_name!r} ended at {value!r}, which cannot be ranked (non-finite values never count as an objective)",
+        )
     return value, None
 
 
@@ -213,16 +220,16 @@ class LineSplitter:
             if nl < 0:
                 break
             if nl + 1 - start <= cap + 1:  # the common case: a line within the cap (cap counts bytes before \n)
-                out.append(buf[start:nl + 1])
+                out.append(buf[start : nl + 1])
             else:
                 for i in range(start, nl, cap):
-                    out.append(buf[i:min(i + cap, nl + 1)] if i + cap < nl else buf[i:nl + 1])
+                    out.append(buf[i : min(i + cap, nl + 1)] if i + cap < nl else buf[i : nl + 1])
             start = nl + 1
         rest = len(buf) - start
         if rest > cap:  # an over-long line still streaming: hand out its whole pieces now
             n = (rest - 1) // cap  # pieces certainly followed by more bytes of the line (the last piece carries the \n)
             for i in range(n):
-                out.append(buf[start + i * cap:start + (i + 1) * cap])
+                out.append(buf[start + i * cap : start + (i + 1) * cap])
             start += n * cap
         self._pending = buf[start:]
         return out

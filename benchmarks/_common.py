@@ -1,4 +1,5 @@
 """Helpers shared by the benchmarks: a throwaway store, a spec runner, a timer."""
+
 from __future__ import annotations
 
 import contextlib
@@ -35,20 +36,31 @@ def run_request(request: dict, base_dir: Path, launcher: str, home: Path | None 
 
 def trivial_request(name: str, code_dir: Path, jobs: int, parallel: int = 1, strategy: str = "Random") -> dict:
     """A tuning request over a script that prints one metric."""
-    (code_dir / "train.py").write_text("import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=float)\n"
-                                       "print('f1: %r' % p.parse_args().x)\n")
+    (code_dir / "train.py").write_text(
+        "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=float)\n"
+        "print('f1: %r' % p.parse_args().x)\n"
+    )
     return {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": {
-            "Strategy": strategy, "RandomSeed": 1,
+            "Strategy": strategy,
+            "RandomSeed": 1,
             "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "f1"},
             "ResourceLimits": {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": parallel},
-            "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1", "ScalingType": "Linear"}]},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1", "ScalingType": "Linear"}]
+            },
         },
         "TrainingJobDefinition": {
-            "StaticHyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": json.dumps(f"file://{code_dir}")},
-            "AlgorithmSpecification": {"TrainingImage": "sagemaker-scikit-learn:1.2-1-cpu-py3", "TrainingInputMode": "File",
-                                       "MetricDefinitions": [{"Name": "f1", "Regex": r"f1: ([0-9.eE+-]+)"}]},
+            "StaticHyperParameters": {
+                "sagemaker_program": '"train.py"',
+                "sagemaker_submit_directory": json.dumps(f"file://{code_dir}"),
+            },
+            "AlgorithmSpecification": {
+                "TrainingImage": "sagemaker-scikit-learn:1.2-1-cpu-py3",
+                "TrainingInputMode": "File",
+                "MetricDefinitions": [{"Name": "f1", "Regex": r"f1: ([0-9.eE+-]+)"}],
+            },
             "RoleArn": "arn:aws:iam::000000000000:role/amtlocal-local",
             "OutputDataConfig": {"S3OutputPath": "s3://amtlocal-local/output"},
             "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},

@@ -8,6 +8,7 @@ Every measurement runs in a new interpreter (timed after the interpreter and the
 none finds modules imported by an earlier one. Prints wall times and the ratios amtlocal / floor (target <= 1.25 at parallelism 1 with the fork launcher) and
 parallelism-2 speed-up (target >= 1.7), per round and as medians over the rounds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ def floor(jobs: int, parallel: int) -> tuple[float, float]:
     (a second measurement in one process would find pandas and scikit-learn imported already)."""
     import subprocess
 
-    out = subprocess.run([sys.executable, __file__, "--floor-only", str(jobs), str(parallel)], check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, __file__, "--floor-only", str(jobs), str(parallel)], check=True, capture_output=True, text=True
+    ).stdout.split()
     return float(out[0]), float(out[1])
 
 
@@ -49,18 +51,33 @@ def _floor_here(jobs: int, parallel: int) -> tuple[float, float]:
     data = str(TRAINING / "data")
 
     def objective(trial):
-        args = train.parse_args([
-            "--train", data, "--model-dir", model_dir,
-            "--n-estimators", str(trial.suggest_int("n-estimators", 1, 200)),
-            "--max-depth", str(trial.suggest_int("max-depth", 1, 20)),
-            "--min-samples-leaf", str(trial.suggest_int("min-samples-leaf", 1, 10)),
-            "--min-weight-fraction-leaf", repr(trial.suggest_float("min-weight-fraction-leaf", 0.01, 0.5)),
-            "--criterion", trial.suggest_categorical("criterion", ["gini", "entropy", "log_loss"]),
-        ])
+        args = train.parse_args(
+            [
+                "--train",
+                data,
+                "--model-dir",
+                model_dir,
+                "--n-estimators",
+                str(trial.suggest_int("n-estimators", 1, 200)),
+                "--max-depth",
+                str(trial.suggest_int("max-depth", 1, 20)),
+                "--min-samples-leaf",
+                str(trial.suggest_int("min-samples-leaf", 1, 10)),
+                "--min-weight-fraction-leaf",
+                repr(trial.suggest_float("min-weight-fraction-leaf", 0.01, 0.5)),
+                "--criterion",
+                trial.suggest_categorical("criterion", ["gini", "entropy", "log_loss"]),
+            ]
+        )
         split = train.load_split(args.train)
-        model, _, _, f1 = train.evaluate(split, n_estimators=args.n_estimators, max_depth=args.max_depth,
-                                         min_samples_leaf=args.min_samples_leaf,
-                                         min_weight_fraction_leaf=args.min_weight_fraction_leaf, criterion=args.criterion)
+        model, _, _, f1 = train.evaluate(
+            split,
+            n_estimators=args.n_estimators,
+            max_depth=args.max_depth,
+            min_samples_leaf=args.min_samples_leaf,
+            min_weight_fraction_leaf=args.min_weight_fraction_leaf,
+            criterion=args.criterion,
+        )
         train.joblib.dump(model, Path(model_dir) / "model.joblib")
         return f1
 
@@ -77,8 +94,12 @@ def amtlocal(jobs: int, parallel: int, launcher: str) -> tuple[float, float, flo
     Returns (wall seconds, best objective, CPU seconds of the tuner and every process it started, user + system)."""
     import subprocess
 
-    out = subprocess.run([sys.executable, __file__, "--amtlocal-only", str(jobs), str(parallel), launcher], check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, __file__, "--amtlocal-only", str(jobs), str(parallel), launcher],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return float(out[0]), float(out[1]), float(out[2])
 
 
@@ -87,14 +108,19 @@ def _cpu_seconds() -> float:
     it is reaped when the tuning job ends), in seconds."""
     import resource
 
-    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+    return sum(
+        u.ru_utime + u.ru_stime
+        for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
 
 
 def _amtlocal_here(jobs: int, parallel: int, launcher: str) -> tuple[float, float, float]:
     request = json.loads((TRAINING / "specs" / "random.json").read_text())
     request = copy.deepcopy(request)
-    request["HyperParameterTuningJobConfig"]["ResourceLimits"] = {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": parallel}
+    request["HyperParameterTuningJobConfig"]["ResourceLimits"] = {
+        "MaxNumberOfTrainingJobs": jobs,
+        "MaxParallelTrainingJobs": parallel,
+    }
     cpu = _cpu_seconds()
     wall, desc = run_request(request, TRAINING / "specs", launcher)
     cpu = _cpu_seconds() - cpu
@@ -105,8 +131,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=50)
     ap.add_argument("--launchers", default="fork,process")
-    ap.add_argument("--repeat", type=int, default=3, help="rounds; each round measures the floor and every launcher "
-                    "back to back, and the medians of the per-round figures are printed (a shared machine is noisy)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds; each round measures the floor and every launcher "
+        "back to back, and the medians of the per-round figures are printed (a shared machine is noisy)",
+    )
     args = ap.parse_args()
     if not (TRAINING / "data" / "digits.csv").exists():
         import subprocess
@@ -127,22 +158,28 @@ def main() -> int:
                 wall, best, cpu = amtlocal(args.jobs, parallel, launcher)
                 walls.setdefault((launcher, parallel), []).append(wall)
                 cpus.setdefault((launcher, parallel), []).append(cpu)
-                print(f"  round {r + 1} {launcher:7} p={parallel}: {wall:7.1f} s  best f1 {best:.4f}  ratio to floor {wall / f_wall:.2f}"
-                      f"  CPU {cpu:.1f} s ({cpu / wall:.2f} cores busy)")
+                print(
+                    f"  round {r + 1} {launcher:7} p={parallel}: {wall:7.1f} s  best f1 {best:.4f}  ratio to floor {wall / f_wall:.2f}"
+                    f"  CPU {cpu:.1f} s ({cpu / wall:.2f} cores busy)"
+                )
     med = statistics.median
     print("medians over rounds:")
     for launcher in launchers:
         n = len(walls[(launcher, 1)])
         ratios = [walls[(launcher, 1)][i] / walls[("floor", 1)][i] for i in range(n)]
         speedups = [walls[(launcher, 1)][i] / walls[(launcher, 2)][i] for i in range(n)]
-        print(f"  {launcher}: p=1 {med(walls[(launcher, 1)]):.1f} s, ratio to floor {med(ratios):.2f} (target <= 1.25); "
-              f"p=2 {med(walls[(launcher, 2)]):.1f} s, {med(speedups):.2f}x faster than p=1 (target >= 1.7)")
+        print(
+            f"  {launcher}: p=1 {med(walls[(launcher, 1)]):.1f} s, ratio to floor {med(ratios):.2f} (target <= 1.25); "
+            f"p=2 {med(walls[(launcher, 2)]):.1f} s, {med(speedups):.2f}x faster than p=1 (target >= 1.7)"
+        )
         # The most parallelism 2 can gain with the CPU work it did: all of it spread over both cores (a bound that
         # ignores the one-core start-up, so the true ceiling is lower).
         ceilings = [walls[(launcher, 1)][i] / (cpus[(launcher, 2)][i] / 2) for i in range(n)]
-        print(f"    CPU at p=1 {med(cpus[(launcher, 1)]):.1f} s, at p=2 {med(cpus[(launcher, 2)]):.1f} s "
-              f"({med(cpus[(launcher, 2)][i] / walls[(launcher, 2)][i] for i in range(n)):.2f} of 2 cores busy); "
-              f"p=1 wall / (p=2 CPU / 2) = {med(ceilings):.2f}x: the most p=2 could gain doing the same work on 2 cores")
+        print(
+            f"    CPU at p=1 {med(cpus[(launcher, 1)]):.1f} s, at p=2 {med(cpus[(launcher, 2)]):.1f} s "
+            f"({med(cpus[(launcher, 2)][i] / walls[(launcher, 2)][i] for i in range(n)):.2f} of 2 cores busy); "
+            f"p=1 wall / (p=2 CPU / 2) = {med(ceilings):.2f}x: the most p=2 could gain doing the same work on 2 cores"
+        )
     return 0
 
 

@@ -8,6 +8,7 @@ per run: wall, user and system CPU (the child's, teardown included, from ``RUSAG
 for one child the memory it holds privately, split into the fork server's pages it copied (copy-on-write) and new
 memory. This is the per-job CPU that parallelism 2 pays on busy cores (see README, Performance).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,17 @@ DATA = ROOT / "training" / "data"
 
 
 def _argv(i: int) -> list[str]:
-    return ["train.py", "--train", str(DATA), "--model-dir", "/tmp/amtlocal-bench-model",
-            "--n-estimators", str((20, 60, 100, 140)[i % 4]), "--max-depth", "10"]
+    return [
+        "train.py",
+        "--train",
+        str(DATA),
+        "--model-dir",
+        "/tmp/amtlocal-bench-model",
+        "--n-estimators",
+        str((20, 60, 100, 140)[i % 4]),
+        "--max-depth",
+        "10",
+    ]
 
 
 def _run() -> None:
@@ -94,7 +104,14 @@ def main() -> int:
         os.waitpid(pid, 0)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        forked.append((wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, after.ru_minflt - before.ru_minflt))
+        forked.append(
+            (
+                wall,
+                after.ru_utime - before.ru_utime,
+                after.ru_stime - before.ru_stime,
+                after.ru_minflt - before.ru_minflt,
+            )
+        )
         if report:
             private = report
     gc.enable()
@@ -109,18 +126,30 @@ def main() -> int:
         sys.stdout.close()
         sys.stdout = saved
         after = resource.getrusage(resource.RUSAGE_SELF)
-        here.append((time.perf_counter() - start, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, after.ru_minflt - before.ru_minflt))
+        here.append(
+            (
+                time.perf_counter() - start,
+                after.ru_utime - before.ru_utime,
+                after.ru_stime - before.ru_stime,
+                after.ru_minflt - before.ru_minflt,
+            )
+        )
     skip = min(4, runs // 4)  # the first runs warm the page cache and (in-process) Python's own caches
 
     def row(label, xs):
         m = [statistics.mean(x[k] for x in xs[skip:]) for k in range(4)]
-        print(f"  {label:10} wall {m[0] * 1e3:6.1f} ms  user {m[1] * 1e3:6.1f} ms  system {m[2] * 1e3:5.1f} ms  minor faults {m[3]:6.0f}")
+        print(
+            f"  {label:10} wall {m[0] * 1e3:6.1f} ms  user {m[1] * 1e3:6.1f} ms  system {m[2] * 1e3:5.1f} ms  minor faults {m[3]:6.0f}"
+        )
         return m
+
     print(f"digits train.py, {runs} runs each, means after the first {skip}:")
     f, h = row("forked", forked), row("in-process", here)
     print(f"  forked / in-process CPU: {(f[1] + f[2]) / (h[1] + h[2]):.2f}")
-    print(f"  one forked job's private memory: {private['copied'] / 1024:.1f} MiB copied from the fork server's pages, "
-          f"{private['new'] / 1024:.1f} MiB new")
+    print(
+        f"  one forked job's private memory: {private['copied'] / 1024:.1f} MiB copied from the fork server's pages, "
+        f"{private['new'] / 1024:.1f} MiB new"
+    )
     return 0
 
 

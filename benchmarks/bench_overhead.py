@@ -5,6 +5,7 @@
 (b) mean wall time per training job for each launcher (fork server vs a new process per job);
 (d) a 750-job TPE tuning job: mean time per job over jobs 1-50 (around job 10) against the last 50 (job 750).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,9 @@ def main() -> int:
         gaps = per_job_times("many", home)
         early, late = gaps[:50], gaps[-50:]
         e, l_ = sum(early) / len(early), sum(late) / len(late)
-        print(f"  total {wall:.1f} s; per job around job 10: {e * 1000:.1f} ms; around job {args.many}: {l_ * 1000:.1f} ms; ratio {l_ / e:.2f}")
+        print(
+            f"  total {wall:.1f} s; per job around job 10: {e * 1000:.1f} ms; around job {args.many}: {l_ * 1000:.1f} ms; ratio {l_ / e:.2f}"
+        )
     return 0
 
 

@@ -4,6 +4,7 @@
 
 Baseline in the same run: ``python -c pass`` (the interpreter alone). Target: ``amtlocal --help`` under 0.3 s.
 """
+
 from __future__ import annotations
 
 import shutil

@@ -11,6 +11,7 @@ tiny log runs first, so that imports, the store and Optuna's first allocations a
 Prints the log volume, the time and throughput, and the RSS before, at peak and the growth; exits 1 when the growth
 is over ``--target-mb`` (default 64).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SCRIPT = r'''
+SCRIPT = r"""
 import argparse, sys
 p = argparse.ArgumentParser(); p.add_argument("--mb", type=float); p.add_argument("--line-bytes", type=int)
 p.add_argument("--long-line-mib", type=int); p.add_argument("-x", type=int); a = p.parse_args()
@@ -50,7 +51,7 @@ if a.long_line_mib:
     out.write(b"\n")
 out.write(b"f1: 0.99\n")
 out.flush()
-'''
+"""
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MB = 1000 * 1000
@@ -87,20 +88,43 @@ def request(name: str, mb: float, line_bytes: int, long_line_mib: int) -> dict:
     return {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": {
-            "Strategy": "Random", "RandomSeed": 1,
+            "Strategy": "Random",
+            "RandomSeed": 1,
             "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "f1"},
             "ResourceLimits": {"MaxNumberOfTrainingJobs": 1, "MaxParallelTrainingJobs": 1},
-            "ParameterRanges": {"IntegerParameterRanges": [{"Name": "x", "MinValue": "1", "MaxValue": "9", "ScalingType": "Linear"}]},
+            "ParameterRanges": {
+                "IntegerParameterRanges": [{"Name": "x", "MinValue": "1", "MaxValue": "9", "ScalingType": "Linear"}]
+            },
         },
         "TrainingJobDefinition": {
-            "StaticHyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"file://code"',
-                                      "mb": json.dumps(mb), "line-bytes": str(line_bytes), "long-line-mib": str(long_line_mib)},
-            "AlgorithmSpecification": {"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-                                       "TrainingInputMode": "File",
-                                       "MetricDefinitions": [{"Name": "f1", "Regex": r"f1: ([0-9.]+)"},
-                                                             {"Name": "loss", "Regex": r"loss[:=] ?([0-9.]+)"}]},
+            "StaticHyperParameters": {
+                "sagemaker_program": '"train.py"',
+                "sagemaker_submit_directory": '"file://code"',
+                "mb": json.dumps(mb),
+                "line-bytes": str(line_bytes),
+                "long-line-mib": str(long_line_mib),
+            },
+            "AlgorithmSpecification": {
+                "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+                "TrainingInputMode": "File",
+                "MetricDefinitions": [
+                    {"Name": "f1", "Regex": r"f1: ([0-9.]+)"},
+                    {"Name": "loss", "Regex": r"loss[:=] ?([0-9.]+)"},
+                ],
+            },
             "RoleArn": "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionRole",
-            "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file://data", "S3DataDistributionType": "FullyReplicated"}}}],
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": "file://data",
+                            "S3DataDistributionType": "FullyReplicated",
+                        }
+                    },
+                }
+            ],
             "OutputDataConfig": {"S3OutputPath": "s3://example-bucket/out"},
             "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
             "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
@@ -113,7 +137,9 @@ def main(argv=None) -> int:
     ap.add_argument("--mb", type=float, default=200, help="log volume in MB (10^6 bytes), default 200")
     ap.add_argument("--line-bytes", type=int, default=100, help="length of an ordinary log line, default 100")
     ap.add_argument("--long-line-mib", type=int, default=0, help="add one line of this many MiB, default none")
-    ap.add_argument("--target-mb", type=float, default=64, help="pass when the RSS growth stays under this many MB (default 64)")
+    ap.add_argument(
+        "--target-mb", type=float, default=64, help="pass when the RSS growth stays under this many MB (default 64)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) for inspection")
     args = ap.parse_args(argv)
 
@@ -132,7 +158,9 @@ def main(argv=None) -> int:
         maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         t0 = time.perf_counter()
         with Sampler() as s:
-            desc = LocalTuningJob(TuningSpec(request("big", args.mb, args.line_bytes, args.long_line_mib), work), store, stop_grace=5).run()
+            desc = LocalTuningJob(
+                TuningSpec(request("big", args.mb, args.line_bytes, args.long_line_mib), work), store, stop_grace=5
+            ).run()
         elapsed = time.perf_counter() - t0
         maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         best = desc.get("BestTrainingJob") or {}
@@ -141,13 +169,20 @@ def main(argv=None) -> int:
         with open(job_dir / "logs" / "metrics.jsonl", "rb") as f:
             points = sum(1 for _ in f)
         growth = s.peak - s.base
-        print(f"log written and scraped: {log_bytes / 1e6:.1f} MB ({args.line_bytes}-byte lines"
-              + (f", plus one {args.long_line_mib} MiB line" if args.long_line_mib else "") + f"), {points} metric points")
-        print(f"status: {desc['HyperParameterTuningJobStatus']}, objective f1 = "
-              f"{best.get('FinalHyperParameterTuningJobObjectiveMetric', {}).get('Value')}")
+        print(
+            f"log written and scraped: {log_bytes / 1e6:.1f} MB ({args.line_bytes}-byte lines"
+            + (f", plus one {args.long_line_mib} MiB line" if args.long_line_mib else "")
+            + f"), {points} metric points"
+        )
+        print(
+            f"status: {desc['HyperParameterTuningJobStatus']}, objective f1 = "
+            f"{best.get('FinalHyperParameterTuningJobObjectiveMetric', {}).get('Value')}"
+        )
         print(f"time: {elapsed:.1f} s for the tuning job ({log_bytes / 1e6 / elapsed:.0f} MB/s end to end)")
-        print(f"tuner RSS: {s.base / MB:.1f} MB before, {s.peak / MB:.1f} MB at peak ({s.samples} samples) "
-              f"-> peak growth {growth / MB:.1f} MB (target < {args.target_mb:g} MB)")
+        print(
+            f"tuner RSS: {s.base / MB:.1f} MB before, {s.peak / MB:.1f} MB at peak ({s.samples} samples) "
+            f"-> peak growth {growth / MB:.1f} MB (target < {args.target_mb:g} MB)"
+        )
         print(f"ru_maxrss (process high-water mark): {maxrss_before / MB:.1f} -> {maxrss_after / MB:.1f} MB")
         ok = growth < args.target_mb * MB and desc["HyperParameterTuningJobStatus"] == "Completed"
         print("PASS" if ok else "FAIL")

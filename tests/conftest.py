@@ -1,5 +1,6 @@
 """Shared fixtures: a private local store per test and a work folder. Helpers (requests, scripts, fake AWS) are in
 the public module :mod:`amtlocal.testing`."""
+
 from __future__ import annotations
 
 import pytest

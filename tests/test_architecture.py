@@ -1,4 +1,5 @@
 """Structure checks of issue 12's house: what a reviewer would otherwise have to re-measure by hand."""
+
 from __future__ import annotations
 
 import ast
@@ -38,6 +39,8 @@ def test_the_terminal_statuses_are_defined_once():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.Tuple, ast.Set, ast.List)):
                 values = {e.value for e in node.elts if isinstance(e, ast.Constant)}
-                if {"Completed", "Failed", "Stopped"} <= values <= TERMINAL_STATUSES:  # (a list of all statuses is fine)
+                if (
+                    {"Completed", "Failed", "Stopped"} <= values <= TERMINAL_STATUSES
+                ):  # (a list of all statuses is fine)
                     found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert found == []

@@ -1,4 +1,5 @@
 """The ``amtlocal`` command: exit codes, one-line spec errors, AWS-CLI-shaped JSON."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,9 @@ GOOD = "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', typ
 
 
 def amtlocal(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "amtlocal", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "amtlocal", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
 
 
 def _spec(workdir, name="cli", **kw):
@@ -33,7 +36,9 @@ def test_tune_describe_jobs_list(workdir):
     assert d["HyperParameterTuningJobStatus"] == "Completed"
     assert d["TrainingJobStatusCounters"]["Completed"] == 3
     assert d["CreationTime"].endswith("+00:00")  # ISO 8601, as the AWS CLI prints
-    listed = json.loads(amtlocal("jobs", "cli", "--json", "--sort-by", "FinalObjectiveMetricValue", "--sort-order", "Descending").stdout)
+    listed = json.loads(
+        amtlocal("jobs", "cli", "--json", "--sort-by", "FinalObjectiveMetricValue", "--sort-order", "Descending").stdout
+    )
     values = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in listed["TrainingJobSummaries"]]
     assert len(values) == 3 and values == sorted(values, reverse=True)
     assert values[0] == d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
@@ -42,7 +47,10 @@ def test_tune_describe_jobs_list(workdir):
     assert "cli" in amtlocal("list").stdout
     # the same spec again: nothing left to do, same answer
     again = amtlocal("tune", str(_spec(workdir, max_jobs=3)))
-    assert again.returncode == 0 and json.loads(amtlocal("describe", "cli").stdout)["TrainingJobStatusCounters"]["Completed"] == 3
+    assert (
+        again.returncode == 0
+        and json.loads(amtlocal("describe", "cli").stdout)["TrainingJobStatusCounters"]["Completed"] == 3
+    )
 
 
 def test_spec_error_is_one_line_exit_2_before_any_job(workdir, tmp_path):
@@ -50,7 +58,10 @@ def test_spec_error_is_one_line_exit_2_before_any_job(workdir, tmp_path):
     spec = _spec(workdir, name="bad", objective="auc")
     r = amtlocal("tune", str(spec))
     assert r.returncode == 2
-    assert r.stderr.count("\n") == 1 and "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName" in r.stderr
+    assert (
+        r.stderr.count("\n") == 1
+        and "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName" in r.stderr
+    )
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "home" / "jobs" / "bad").exists()
 
@@ -66,10 +77,15 @@ def test_failed_tuning_job_exits_1(workdir):
 
 
 def test_failures_table_shows_the_error_line_not_the_traceback_start(workdir):
-    use_script(workdir, "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\n"
-                        "raise ValueError('x too small: %d' % a.x)\n")
+    use_script(
+        workdir,
+        "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\n"
+        "raise ValueError('x too small: %d' % a.x)\n",
+    )
     assert amtlocal("tune", str(_spec(workdir, name="raising", max_jobs=2))).returncode == 1
-    rows = [line for line in amtlocal("jobs", "raising", "--failures").stdout.splitlines() if line.startswith("raising-")]
+    rows = [
+        line for line in amtlocal("jobs", "raising", "--failures").stdout.splitlines() if line.startswith("raising-")
+    ]
     assert len(rows) == 2
     for row in rows:
         assert row.endswith("AlgorithmError: ExitCode 1: ValueError: x too small: " + row.split()[3]), row
@@ -89,7 +105,10 @@ def test_global_options_after_the_command(workdir, tmp_path):
     home = tmp_path / "elsewhere"
     assert amtlocal("tune", str(_spec(workdir, name="placed", max_jobs=1)), "--home", str(home)).returncode == 0
     assert (home / "jobs" / "placed").is_dir()
-    assert json.loads(amtlocal("describe", "placed", "--home", str(home)).stdout)["HyperParameterTuningJobName"] == "placed"
+    assert (
+        json.loads(amtlocal("describe", "placed", "--home", str(home)).stdout)["HyperParameterTuningJobName"]
+        == "placed"
+    )
     assert amtlocal("describe", "placed").returncode == 1  # not in the default home
 
 
@@ -125,7 +144,10 @@ def test_validate_with_a_missing_log_names_the_option(workdir):
     spec = _spec(workdir)
     r = amtlocal("validate", str(spec), "--log", str(workdir / "no-such.log"))
     assert r.returncode == 2
-    assert r.stderr.strip() == f"amtlocal: error: --log: no readable file {str(workdir / 'no-such.log')!r} (a training job's log to scrape)"
+    assert (
+        r.stderr.strip()
+        == f"amtlocal: error: --log: no readable file {str(workdir / 'no-such.log')!r} (a training job's log to scrape)"
+    )
     assert "Traceback" not in r.stderr and r.stdout == ""
 
 
@@ -162,11 +184,16 @@ def test_tune_no_wait_on_a_job_running_elsewhere_is_refused_and_stop_says_what_h
         time.sleep(0.2)
     second = amtlocal("tune", str(spec), "--no-wait")
     assert second.returncode == 1 and second.stdout == ""
-    assert second.stderr.strip() == ("amtlocal: error: tuning job 'busy' is already running in another tuner process; "
-                                     "follow it with `amtlocal describe busy`, or stop it with `amtlocal stop busy`")
+    assert second.stderr.strip() == (
+        "amtlocal: error: tuning job 'busy' is already running in another tuner process; "
+        "follow it with `amtlocal describe busy`, or stop it with `amtlocal stop busy`"
+    )
     stop = amtlocal("stop", "busy")
     # the tuner took the request (Stopping), or already stopped its job (it dies at once on SIGTERM)
-    assert stop.returncode == 0 and stop.stdout.strip() in ("busy: Stopping; its running training jobs are being stopped", "busy: Stopped")
+    assert stop.returncode == 0 and stop.stdout.strip() in (
+        "busy: Stopping; its running training jobs are being stopped",
+        "busy: Stopped",
+    )
     while json.loads(amtlocal("describe", "busy").stdout)["HyperParameterTuningJobStatus"] != "Stopped":
         assert time.time() < deadline, "the stop was not honoured"
         time.sleep(0.2)
@@ -191,8 +218,10 @@ def test_validate_names_the_format_it_parsed(workdir):
     script.write_text("print('f1: 1')\n")
     r = amtlocal("validate", str(script))
     assert r.returncode == 2
-    assert r.stderr.startswith(f"amtlocal: error: spec file {str(script)!r} is not valid JSON (a spec is a .json, .yaml "
-                               "or .yml file; others are read as JSON): Expecting value")
+    assert r.stderr.startswith(
+        f"amtlocal: error: spec file {str(script)!r} is not valid JSON (a spec is a .json, .yaml "
+        "or .yml file; others are read as JSON): Expecting value"
+    )
     bad = workdir / "bad.json"
     bad.write_text("{")
     r = amtlocal("validate", str(bad))
@@ -201,11 +230,14 @@ def test_validate_names_the_format_it_parsed(workdir):
 
 def test_jobs_sorted_by_objective_says_how_many_are_left_out(workdir):
     count = workdir / "count"
-    use_script(workdir, f"p = {str(count)!r}\nopen(p, 'a').write('x')\n"
-                        "if len(open(p).read()) % 2 == 0: print('f1: 0.5')\n")  # every other job prints no metric
+    use_script(
+        workdir, f"p = {str(count)!r}\nopen(p, 'a').write('x')\nif len(open(p).read()) % 2 == 0: print('f1: 0.5')\n"
+    )  # every other job prints no metric
     assert amtlocal("tune", str(_spec(workdir, name="half", max_jobs=4))).returncode == 0
     table = amtlocal("jobs", "half", "--sort-by", "FinalObjectiveMetricValue").stdout.splitlines()
     assert len(table) == 1 + 2 + 1
-    assert table[-1] == ("(2 training job(s) without an objective value not listed: AMT leaves them out when sorting "
-                         "by FinalObjectiveMetricValue)")
+    assert table[-1] == (
+        "(2 training job(s) without an objective value not listed: AMT leaves them out when sorting "
+        "by FinalObjectiveMetricValue)"
+    )
     assert len(amtlocal("jobs", "half").stdout.splitlines()) == 1 + 4  # by name: all of them, no note

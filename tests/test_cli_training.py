@@ -2,6 +2,7 @@
 ``logs [--follow]``, ``stop-training-job``, run as a user runs them (a subprocess), with their exit codes; and the
 acceptance line for a killed launcher: a standalone job whose ``amtlocal train`` is SIGKILLed is described Failed or
 Stopped with a reason by the next ``amtlocal describe-training-job``, never InProgress forever."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,9 @@ sys.exit(5 if a.x < 0 else 0)
 
 
 def amtlocal(*args, cwd=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "amtlocal", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "amtlocal", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
 
 
 @pytest.fixture
@@ -49,10 +51,16 @@ def project(tmp_path):
 
 def write_spec(proj, name: str, hyperparameters: dict | None = None, yaml: bool = False) -> str:
     d = make_request("x")["TrainingJobDefinition"]
-    request = {"TrainingJobName": name, "HyperParameters": dict(d["StaticHyperParameters"], **(hyperparameters or {})),
-               "AlgorithmSpecification": d["AlgorithmSpecification"], "RoleArn": d["RoleArn"],
-               "InputDataConfig": d["InputDataConfig"], "OutputDataConfig": {"S3OutputPath": "file://out"},
-               "ResourceConfig": d["ResourceConfig"], "StoppingCondition": d["StoppingCondition"]}
+    request = {
+        "TrainingJobName": name,
+        "HyperParameters": dict(d["StaticHyperParameters"], **(hyperparameters or {})),
+        "AlgorithmSpecification": d["AlgorithmSpecification"],
+        "RoleArn": d["RoleArn"],
+        "InputDataConfig": d["InputDataConfig"],
+        "OutputDataConfig": {"S3OutputPath": "file://out"},
+        "ResourceConfig": d["ResourceConfig"],
+        "StoppingCondition": d["StoppingCondition"],
+    }
     path = proj / f"{name}.{'yaml' if yaml else 'json'}"
     if yaml:
         import yaml as pyyaml
@@ -85,7 +93,11 @@ def test_train_describe_logs_and_list_a_standalone_job(project, tmp_path):
 
     r = amtlocal("logs", "solo", cwd=cwd)
     assert r.returncode == 0 and [x for x in r.stdout.splitlines() if x.startswith(("epoch", "f1"))] == [
-        "epoch 0", "epoch 1", "epoch 2", "f1: 7"]
+        "epoch 0",
+        "epoch 1",
+        "epoch 2",
+        "f1: 7",
+    ]
 
     # a YAML spec, a failing job (exit 1 with the reason) and a taken name (exit 2, one line)
     r = amtlocal("train", write_spec(project, "other", {"x": "3"}, yaml=True), cwd=cwd)
@@ -104,11 +116,22 @@ def test_train_describe_logs_and_list_a_standalone_job(project, tmp_path):
     r = amtlocal("training-jobs", "--json", "--sort-by", "Name", "--sort-order", "Descending", cwd=cwd)
     listed = json.loads(r.stdout)["TrainingJobSummaries"]
     assert [s["TrainingJobName"] for s in listed] == ["solo", "other", "broken"]
-    assert set(listed[0]) <= {"TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime",
-                              "LastModifiedTime", "TrainingJobStatus", "SecondaryStatus", "WarmPoolStatus",
-                              "TrainingPlanArn"}
-    names = lambda *a: [s["TrainingJobName"] for s in json.loads(amtlocal("training-jobs", "--json", *a, cwd=cwd).stdout)[  # noqa: E731
-        "TrainingJobSummaries"]]
+    assert set(listed[0]) <= {
+        "TrainingJobName",
+        "TrainingJobArn",
+        "CreationTime",
+        "TrainingEndTime",
+        "LastModifiedTime",
+        "TrainingJobStatus",
+        "SecondaryStatus",
+        "WarmPoolStatus",
+        "TrainingPlanArn",
+    }
+
+    def names(*a):
+        page = json.loads(amtlocal("training-jobs", "--json", *a, cwd=cwd).stdout)["TrainingJobSummaries"]
+        return [s["TrainingJobName"] for s in page]
+
     assert names("--status-equals", "Failed") == ["broken"]
     assert names("--name-contains", "OTH") == ["other"]
     assert names("--max-results", "2") == ["solo", "other"]
@@ -137,7 +160,12 @@ def test_no_wait_then_logs_follow_until_the_job_ends_and_stop_training_job(proje
     assert r.returncode == 0 and r.stdout.strip() == "bg", r.stderr
     r = amtlocal("logs", "bg", "--follow", cwd=cwd, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert [x for x in r.stdout.splitlines() if x.startswith(("epoch", "f1"))] == ["epoch 0", "epoch 1", "epoch 2", "f1: 4"]
+    assert [x for x in r.stdout.splitlines() if x.startswith(("epoch", "f1"))] == [
+        "epoch 0",
+        "epoch 1",
+        "epoch 2",
+        "f1: 4",
+    ]
     assert json.loads(amtlocal("describe-training-job", "bg", cwd=cwd).stdout)["TrainingJobStatus"] == "Completed"
 
     amtlocal("train", write_spec(project, "long", {"sleep": "60"}), "--no-wait", cwd=cwd)
@@ -158,8 +186,12 @@ def test_a_sigkilled_amtlocal_train_leaves_the_job_failed_with_a_reason(project,
     """Issue 13's acceptance: the launcher (`amtlocal train`, which runs the job in its own process) is SIGKILLed
     mid-job; the next `amtlocal describe-training-job` says Failed with a reason, and the script's process is gone."""
     cwd = tmp_path / "cwd"
-    launcher = subprocess.Popen([sys.executable, "-m", "amtlocal", "train", write_spec(project, "doomed", {"sleep": "60"})],
-                                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "amtlocal", "train", write_spec(project, "doomed", {"sleep": "60"})],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     from amtlocal.backends.local import LocalStore
 
     store = LocalStore()  # the test's AMTLOCAL_HOME, as the subprocesses see it
@@ -207,8 +239,10 @@ def test_a_tuning_jobs_training_jobs_answer_the_training_job_commands(tmp_path):
 
 
 def test_the_commands_are_in_help_and_help_imports_nothing_heavy():
-    code = ("import sys; from amtlocal.cli import build_parser; h = build_parser().format_help(); "
-            "print(h); print([m for m in ('boto3', 'botocore', 'optuna', 'pandas', 'yaml') if m in sys.modules])")
+    code = (
+        "import sys; from amtlocal.cli import build_parser; h = build_parser().format_help(); "
+        "print(h); print([m for m in ('boto3', 'botocore', 'optuna', 'pandas', 'yaml') if m in sys.modules])"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     for command in ("train", "training-jobs", "describe-training-job", "logs", "stop-training-job"):
         assert f"    {command} " in r.stdout or f"    {command}\n" in r.stdout, command

@@ -4,6 +4,7 @@ The end-to-end test drives a real local tuning job with code that knows only bot
 replays every recorded answer through botocore's Stubber on a genuine ``boto3.client("sagemaker")``: the same user code
 runs unchanged against it, and the Stubber checks each of our responses against the service model's output shape.
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,6 +26,7 @@ def aws_env(monkeypatch, tmp_path):
 
 # -- user code: written only against boto3's SageMaker client ---------------------------------------------------------
 
+
 def tune_and_rank(sm, request: dict, poll: float = 0.2, timeout: float = 90.0) -> dict:
     """Start a tuning job, wait for it, rank its training jobs (as a user would with boto3.client("sagemaker"))."""
     arn = sm.create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
@@ -37,12 +39,24 @@ def tune_and_rank(sm, request: dict, poll: float = 0.2, timeout: float = 90.0) -
         time.sleep(poll)
     paginator = sm.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job")
     ranked = []
-    for page in paginator.paginate(HyperParameterTuningJobName=name, SortBy="FinalObjectiveMetricValue",
-                                   SortOrder="Descending", PaginationConfig={"PageSize": 2}):
-        ranked += [(s["TrainingJobName"], s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]) for s in page["TrainingJobSummaries"]]
+    for page in paginator.paginate(
+        HyperParameterTuningJobName=name,
+        SortBy="FinalObjectiveMetricValue",
+        SortOrder="Descending",
+        PaginationConfig={"PageSize": 2},
+    ):
+        ranked += [
+            (s["TrainingJobName"], s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+            for s in page["TrainingJobSummaries"]
+        ]
     listed = sm.list_hyper_parameter_tuning_jobs(NameContains=name, StatusEquals="Completed", SortBy="CreationTime")
-    return {"arn": arn, "status": desc["HyperParameterTuningJobStatus"], "best": desc.get("BestTrainingJob", {}).get("TrainingJobName"),
-            "ranked": ranked, "listed": [s["HyperParameterTuningJobName"] for s in listed["HyperParameterTuningJobSummaries"]]}
+    return {
+        "arn": arn,
+        "status": desc["HyperParameterTuningJobStatus"],
+        "best": desc.get("BestTrainingJob", {}).get("TrainingJobName"),
+        "ranked": ranked,
+        "listed": [s["HyperParameterTuningJobName"] for s in listed["HyperParameterTuningJobSummaries"]],
+    }
 
 
 def _record(sm: LocalSageMakerClient) -> list:
@@ -94,7 +108,10 @@ def test_errors_are_client_errors_with_amt_codes(workdir, monkeypatch):
     sm = client(base_dir=workdir)
     with pytest.raises(ClientError) as e:
         sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="nope")
-    assert e.value.response["Error"]["Code"] == "ResourceNotFound" and e.value.operation_name == "DescribeHyperParameterTuningJob"
+    assert (
+        e.value.response["Error"]["Code"] == "ResourceNotFound"
+        and e.value.operation_name == "DescribeHyperParameterTuningJob"
+    )
     assert isinstance(e.value, sm.exceptions.ResourceNotFound)  # catchable as on a boto3 client
     with pytest.raises(sm.exceptions.ResourceNotFound):
         sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="nope")
@@ -113,8 +130,13 @@ def test_errors_are_client_errors_with_amt_codes(workdir, monkeypatch):
 
     # service-side validation: AMT's rules, with the field path
     with pytest.raises(ClientError) as e:
-        sm.create_hyper_parameter_tuning_job(**make_request("wrong-objective", objective="auc", integer=[("x", 1, 9, "Auto")]))
-    assert e.value.response["Error"]["Code"] == "ValidationException" and e.value.operation_name == "CreateHyperParameterTuningJob"
+        sm.create_hyper_parameter_tuning_job(
+            **make_request("wrong-objective", objective="auc", integer=[("x", 1, 9, "Auto")])
+        )
+    assert (
+        e.value.response["Error"]["Code"] == "ValidationException"
+        and e.value.operation_name == "CreateHyperParameterTuningJob"
+    )
     assert "HyperParameterTuningJobObjective.MetricName" in e.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as e:
         sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="nope-x", NextToken="zz")
@@ -138,25 +160,49 @@ def test_stop_duplicate_name_and_listing_pages(workdir):
     sm.create_hyper_parameter_tuning_job(**make_request("slow-b", integer=[("x", 1, 9, "Auto")], max_jobs=1))
 
     page = sm.list_hyper_parameter_tuning_jobs(MaxResults=1, SortBy="Name")
-    assert [s["HyperParameterTuningJobName"] for s in page["HyperParameterTuningJobSummaries"]] == ["slow-a"] and page["NextToken"]
-    full = sm.get_paginator("list_hyper_parameter_tuning_jobs").paginate(SortBy="Name", SortOrder="Descending",
-                                                                       PaginationConfig={"PageSize": 1}).build_full_result()
+    assert [s["HyperParameterTuningJobName"] for s in page["HyperParameterTuningJobSummaries"]] == ["slow-a"] and page[
+        "NextToken"
+    ]
+    full = (
+        sm.get_paginator("list_hyper_parameter_tuning_jobs")
+        .paginate(SortBy="Name", SortOrder="Descending", PaginationConfig={"PageSize": 1})
+        .build_full_result()
+    )
     assert [s["HyperParameterTuningJobName"] for s in full["HyperParameterTuningJobSummaries"]] == ["slow-b", "slow-a"]
-    assert set(full["HyperParameterTuningJobSummaries"][0]) >= {"HyperParameterTuningJobArn", "Strategy", "TrainingJobStatusCounters"}
+    assert set(full["HyperParameterTuningJobSummaries"][0]) >= {
+        "HyperParameterTuningJobArn",
+        "Strategy",
+        "TrainingJobStatusCounters",
+    }
 
     for name in ("slow-a", "slow-b"):
-        assert sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
+        assert (
+            sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)["ResponseMetadata"]["HTTPStatusCode"]
+            == 200
+        )
     deadline = time.time() + 40  # the training jobs sleep 60 s: only a stop ends them sooner
     done = {}
     while time.time() < deadline:
-        done = {n: [s["TrainingJobStatus"] for s in sm.list_training_jobs_for_hyper_parameter_tuning_job(
-                    HyperParameterTuningJobName=n)["TrainingJobSummaries"]] for n in ("slow-a", "slow-b")}
-        statuses = {n: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=n)["HyperParameterTuningJobStatus"]
-                    for n in ("slow-a", "slow-b")}
+        done = {
+            n: [
+                s["TrainingJobStatus"]
+                for s in sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=n)[
+                    "TrainingJobSummaries"
+                ]
+            ]
+            for n in ("slow-a", "slow-b")
+        }
+        statuses = {
+            n: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=n)["HyperParameterTuningJobStatus"]
+            for n in ("slow-a", "slow-b")
+        }
         if set(statuses.values()) == {"Stopped"} and all(v and set(v) == {"Stopped"} for v in done.values()):
             break
         time.sleep(0.3)
-    assert statuses == {"slow-a": "Stopped", "slow-b": "Stopped"} and done == {"slow-a": ["Stopped"], "slow-b": ["Stopped"]}
+    assert statuses == {"slow-a": "Stopped", "slow-b": "Stopped"} and done == {
+        "slow-a": ["Stopped"],
+        "slow-b": ["Stopped"],
+    }
     stopped = sm.list_hyper_parameter_tuning_jobs(StatusEquals="Stopped")["HyperParameterTuningJobSummaries"]
     assert len(stopped) == 2
     sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="slow-a")  # already ended: accepted, no change

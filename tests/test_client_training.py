@@ -3,6 +3,7 @@ ListTrainingJobs (and its paginator), StopTrainingJob and botocore's TrainingJob
 standalone jobs and for a tuning job's own. Responses are checked against botocore's output shapes through
 botocore's Stubber on a genuine ``boto3.client("sagemaker")`` (which validates every member's type), and against the
 real values the scripts printed."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,10 +67,16 @@ def _stubbed_boto3(operation: str, response: dict, params: dict):
 
 def training_request(name: str, hyperparameters: dict | None = None, max_runtime: int = 60) -> dict:
     d = make_request("x", max_runtime=max_runtime)["TrainingJobDefinition"]
-    return {"TrainingJobName": name, "HyperParameters": dict(d["StaticHyperParameters"], **(hyperparameters or {})),
-            "AlgorithmSpecification": d["AlgorithmSpecification"], "RoleArn": d["RoleArn"],
-            "InputDataConfig": d["InputDataConfig"], "OutputDataConfig": {"S3OutputPath": "file://out"},
-            "ResourceConfig": d["ResourceConfig"], "StoppingCondition": d["StoppingCondition"]}
+    return {
+        "TrainingJobName": name,
+        "HyperParameters": dict(d["StaticHyperParameters"], **(hyperparameters or {})),
+        "AlgorithmSpecification": d["AlgorithmSpecification"],
+        "RoleArn": d["RoleArn"],
+        "InputDataConfig": d["InputDataConfig"],
+        "OutputDataConfig": {"S3OutputPath": "file://out"},
+        "ResourceConfig": d["ResourceConfig"],
+        "StoppingCondition": d["StoppingCondition"],
+    }
 
 
 def test_describe_training_job_of_a_tuning_jobs_best_has_boto3s_shape_and_real_values(workdir, monkeypatch, model):
@@ -80,7 +87,8 @@ def test_describe_training_job_of_a_tuning_jobs_best_has_boto3s_shape_and_real_v
     arn = sm.create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
     deadline = time.time() + 60
     while (t := sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="best"))[
-            "HyperParameterTuningJobStatus"] != "Completed":
+        "HyperParameterTuningJobStatus"
+    ] != "Completed":
         assert time.time() < deadline and t["HyperParameterTuningJobStatus"] == "InProgress"
         time.sleep(0.2)
     best = t["BestTrainingJob"]["TrainingJobName"]
@@ -141,8 +149,10 @@ def test_create_wait_describe_list_and_page_standalone_training_jobs(workdir, mo
 
     assert sm.can_paginate("list_training_jobs")
     pages = list(sm.get_paginator("list_training_jobs").paginate(SortBy="Name", PaginationConfig={"PageSize": 2}))
-    assert [[s["TrainingJobName"] for s in p["TrainingJobSummaries"]] for p in pages] == [["other", "solo-1"],
-                                                                                        ["solo-2"]]
+    assert [[s["TrainingJobName"] for s in p["TrainingJobSummaries"]] for p in pages] == [
+        ["other", "solo-1"],
+        ["solo-2"],
+    ]
     full = sm.get_paginator("list_training_jobs").paginate(StatusEquals="Completed", SortBy="Name").build_full_result()
     assert [s["TrainingJobName"] for s in full["TrainingJobSummaries"]] == ["other", "solo-1", "solo-2"]
     first = sm.describe_training_job(TrainingJobName="solo-1")["CreationTime"]

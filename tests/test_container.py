@@ -1,4 +1,5 @@
 """The script-mode contract: argv and SM_* exactly as sagemaker-training-toolkit builds them."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,17 +15,41 @@ from amtlocal.spec.hyperparameters import decode_hyperparameter
 
 def test_toolkit_example_argv():
     # AMT_REFERENCE.md section 3, "CLI arguments (to_cmd_args, ran)"
-    user, _ = split_hyperparameters({"d": '{"a": 1, "b": 2}', "flag": "true", "kernel": '"rbf"', "lr": "0.0123",
-                                     "n_estimators": "10", "x": "1e-05", "sagemaker_program": '"train.py"',
-                                     "_tuning_objective_metric": "f1", "sagemaker_other": '"v"'})
-    assert to_cmd_args(user) == ["-d", "a=1,b=2", "--flag", "True", "--kernel", "rbf", "--lr", "0.0123",
-                                 "--n_estimators", "10", "-x", "1e-05"]
+    user, _ = split_hyperparameters(
+        {
+            "d": '{"a": 1, "b": 2}',
+            "flag": "true",
+            "kernel": '"rbf"',
+            "lr": "0.0123",
+            "n_estimators": "10",
+            "x": "1e-05",
+            "sagemaker_program": '"train.py"',
+            "_tuning_objective_metric": "f1",
+            "sagemaker_other": '"v"',
+        }
+    )
+    assert to_cmd_args(user) == [
+        "-d",
+        "a=1,b=2",
+        "--flag",
+        "True",
+        "--kernel",
+        "rbf",
+        "--lr",
+        "0.0123",
+        "--n_estimators",
+        "10",
+        "-x",
+        "1e-05",
+    ]
 
 
 def test_decoding_and_reserved_keys():
     assert decode_hyperparameter("10") == 10 and decode_hyperparameter('"rbf"') == "rbf"
     assert decode_hyperparameter("abc") == "abc" and decode_hyperparameter("true") is True
-    user, framework = split_hyperparameters({"sagemaker_program": '"t.py"', "sagemaker_x": "1", "_tuning_objective_metric": "m", "a": "[1, 2]"})
+    user, framework = split_hyperparameters(
+        {"sagemaker_program": '"t.py"', "sagemaker_x": "1", "_tuning_objective_metric": "m", "a": "[1, 2]"}
+    )
     assert user == {"a": [1, 2]} and framework == {"sagemaker_x": 1}
     assert to_cmd_args(user) == ["-a", "[1, 2]"]
 
@@ -35,14 +60,27 @@ def test_environment_and_layout(tmp_path, monkeypatch):
     code, data = tmp_path / "src", tmp_path / "data"
     code.mkdir(), data.mkdir()
     (code / "train.py").write_text("")
-    definition = {"StaticHyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": f'"file://{code}"'},
-                  "AlgorithmSpecification": {"TrainingInputMode": "File"},
-                  "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(data)}}},
-                                      {"ChannelName": "Valid", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file://data"}}}],
-                  "Environment": {"MY_VAR": "1"}}
+    definition = {
+        "StaticHyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": f'"file://{code}"'},
+        "AlgorithmSpecification": {"TrainingInputMode": "File"},
+        "InputDataConfig": [
+            {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(data)}}},
+            {
+                "ChannelName": "Valid",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file://data"}},
+            },
+        ],
+        "Environment": {"MY_VAR": "1"},
+    }
     job = ScriptModeJob.from_definition(definition, tmp_path)
-    wire = {"sagemaker_program": '"train.py"', "n-estimators": "17", "criterion": '"gini"', "run-name": '"my run"', "k": "3",
-            "_tuning_objective_metric": "valid-f1"}
+    wire = {
+        "sagemaker_program": '"train.py"',
+        "n-estimators": "17",
+        "criterion": '"gini"',
+        "run-name": '"my run"',
+        "k": "3",
+        "_tuning_objective_metric": "valid-f1",
+    }
     argv, env, cwd = job.prepare(tmp_path / "job", "tj-001-abcdef12", wire)
     assert argv[1:] == ["train.py", "--criterion", "gini", "-k", "3", "--n-estimators", "17", "--run-name", "my run"]
     assert cwd == tmp_path / "job" / "code" and (cwd / "train.py").exists()
@@ -62,7 +100,10 @@ def test_environment_and_layout(tmp_path, monkeypatch):
     assert "AWS_SECRET_ACCESS_KEY" not in env and "AWS_ACCESS_KEY_ID" not in env
     hp_file = json.loads((tmp_path / "job" / "input" / "config" / "hyperparameters.json").read_text())
     assert hp_file == wire
-    assert set(json.loads((tmp_path / "job" / "input" / "config" / "inputdataconfig.json").read_text())) == {"train", "Valid"}
+    assert set(json.loads((tmp_path / "job" / "input" / "config" / "inputdataconfig.json").read_text())) == {
+        "train",
+        "Valid",
+    }
 
 
 # Values of every type survive spec -> argv -> argparse (the way a train.py reads them). Two things fail in the real
@@ -72,8 +113,12 @@ def test_environment_and_layout(tmp_path, monkeypatch):
 
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's own test for "looks like a negative number"
 _names = st.from_regex(r"[a-gi-z][a-z0-9_-]{0,11}", fullmatch=True)
-_values = st.one_of(st.integers(-10**9, 10**9), st.floats(allow_nan=False, allow_infinity=False, width=64),
-                    st.booleans(), st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20))
+_values = st.one_of(
+    st.integers(-(10**9), 10**9),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.booleans(),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20),
+)
 
 
 def _argparse_safe(v) -> bool:

@@ -1,4 +1,5 @@
 """Output packed as SageMaker writes it, checkpoints synced as it syncs them (issue 13 item 2)."""
+
 from __future__ import annotations
 
 import os
@@ -25,12 +26,14 @@ def _job_dir(tmp_path: Path) -> Path:
 def test_model_tar_gz_unpacks_to_what_the_script_saved(tmp_path):
     job = _job_dir(tmp_path)
     # a real script saving a real model, as a SageMaker example does
-    script = ("import joblib, os, sys\n"
-              "model = {'coef': [0.5, -1.25], 'classes': ['a', 'b']}\n"
-              "joblib.dump(model, os.path.join(os.environ['SM_MODEL_DIR'], 'model.joblib'))\n"
-              "os.makedirs(os.path.join(os.environ['SM_MODEL_DIR'], 'extra'))\n"
-              "open(os.path.join(os.environ['SM_MODEL_DIR'], 'extra', 'vocab.txt'), 'w').write('x\\ny\\n')\n"
-              "open(os.path.join(os.environ['SM_OUTPUT_DATA_DIR'], 'predictions.csv'), 'w').write('1,0\\n')\n")
+    script = (
+        "import joblib, os, sys\n"
+        "model = {'coef': [0.5, -1.25], 'classes': ['a', 'b']}\n"
+        "joblib.dump(model, os.path.join(os.environ['SM_MODEL_DIR'], 'model.joblib'))\n"
+        "os.makedirs(os.path.join(os.environ['SM_MODEL_DIR'], 'extra'))\n"
+        "open(os.path.join(os.environ['SM_MODEL_DIR'], 'extra', 'vocab.txt'), 'w').write('x\\ny\\n')\n"
+        "open(os.path.join(os.environ['SM_OUTPUT_DATA_DIR'], 'predictions.csv'), 'w').write('1,0\\n')\n"
+    )
     env = {**os.environ, "SM_MODEL_DIR": str(job / "model"), "SM_OUTPUT_DATA_DIR": str(job / "output" / "data")}
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=60)
 
@@ -99,7 +102,10 @@ def test_checkpoints_restored_before_and_synced_after(tmp_path):
     (remote / "added-later.pt").write_text("x")  # put at S3Uri after the start: not copied in, not deleted
     assert sync.stop() == 3
     assert sorted(str(p.relative_to(remote)) for p in remote.rglob("*") if p.is_file()) == [
-        "added-later.pt", "epoch-2.pt", "sub/state.json"]
+        "added-later.pt",
+        "epoch-2.pt",
+        "sub/state.json",
+    ]
     assert (remote / "sub" / "state.json").read_text() == '{"epoch": 2}'
     assert not (local / "added-later.pt").exists()
 

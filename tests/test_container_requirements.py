@@ -1,4 +1,5 @@
 """requirements.txt installed as the framework container installs it, into a cached overlay (issue 13 item 4)."""
+
 from __future__ import annotations
 
 import base64
@@ -16,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from amtlocal.container import ensure_requirements, requirements_key
-from amtlocal.container import _requirements
+from amtlocal.container import _requirements, ensure_requirements, requirements_key
 from amtlocal.exceptions import RequirementsInstallError
 
 
@@ -28,7 +28,7 @@ def _wheel(folder: Path, module: str, value: int) -> Path:
         f"{module}/__init__.py": f"VALUE = {value}\n",
         f"{module}-0.1.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n",
         f"{module}-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: amtlocal-test\nRoot-Is-Purelib: true\n"
-                                         "Tag: py3-none-any\n",
+        "Tag: py3-none-any\n",
     }
     record = []
     for name, text in files.items():
@@ -63,8 +63,14 @@ def test_installed_packages_import_in_the_job_not_in_the_tuner(tmp_path, code_wi
     assert f"Successfully installed {module.replace('_', '-')}-0.1" in env.log
     assert env.path.parent == (tmp_path / "home" / "environments").resolve() and env.path.name == env.key
     # a new process (PYTHONPATH) runs the script with the package
-    proc = subprocess.run([sys.executable, "train.py"], cwd=code, env=env.environment(dict(os.environ)),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "train.py"],
+        cwd=code,
+        env=env.environment(dict(os.environ)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "value 42\n"
     # a forked child (sys.path first) too
@@ -128,8 +134,10 @@ def test_two_processes_installing_at_once_build_it_once(tmp_path, code_with_whee
         e = ensure_requirements({str(code)!r}, {str(home)!r})
         print(json.dumps({{"reused": e.reused, "path": str(e.path)}}))
     """)
-    procs = [subprocess.Popen([sys.executable, "-c", prog], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", prog], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     results = []
     for p in procs:
         out, err = p.communicate(timeout=120)
@@ -140,9 +148,13 @@ def test_two_processes_installing_at_once_build_it_once(tmp_path, code_with_whee
     entries = sorted(os.listdir(home / "environments"))
     key = Path(results[0]["path"]).name
     assert entries == [key, f"{key}.lock"]  # no half-built temporary folder left
-    proc = subprocess.run([sys.executable, "-c", f"import {module}; print({module}.VALUE)"],
-                          env={**os.environ, "PYTHONPATH": str(next(Path(results[0]["path"]).glob("lib/*/site-packages")))},
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import {module}; print({module}.VALUE)"],
+        env={**os.environ, "PYTHONPATH": str(next(Path(results[0]["path"]).glob("lib/*/site-packages")))},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.stdout == "42\n", proc.stderr
 
 
@@ -175,8 +187,13 @@ def test_a_package_from_pypi(tmp_path):
     code.mkdir()
     (code / "requirements.txt").write_text("inflection==0.5.1\n")
     env = ensure_requirements(code, tmp_path / "home", timeout=300)
-    proc = subprocess.run([sys.executable, "-c", "import inflection; print(inflection.underscore('TrainingJobName'))"],
-                          env=env.environment(dict(os.environ)), capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import inflection; print(inflection.underscore('TrainingJobName'))"],
+        env=env.environment(dict(os.environ)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.stdout == "training_job_name\n", proc.stderr
     assert importlib.util.find_spec("inflection") is None
 

@@ -1,6 +1,7 @@
 """amtlocal.container wired behind the runner seam (issue 13 items 2, 4, 5), end to end under both launchers: /opt/ml
 per job, requirements.txt overlays, checkpoints, and model.tar.gz for standalone and tuning jobs alike; then the SDK
 v2 face (SKLearn / PyTorch estimators, fit, HyperparameterTuner, best_estimator, model_data) on the local backend."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,7 +23,7 @@ LAUNCHERS = ["process", "fork"]
 
 def _model(model_data: str) -> dict:
     """The ``model.joblib`` inside a ``model.tar.gz`` named by ModelArtifacts (a ``file://`` URI or a path)."""
-    path = model_data[len("file://"):] if model_data.startswith("file://") else model_data
+    path = model_data[len("file://") :] if model_data.startswith("file://") else model_data
     with tarfile.open(path) as tar:
         assert tar.getnames() == ["model.joblib"]
         return joblib.load(io.BytesIO(tar.extractfile("model.joblib").read()))
@@ -90,8 +91,11 @@ def test_requirements_package_imports_in_the_tuning_jobs_not_in_the_tuner(workdi
     (workdir / "code" / "deps").mkdir()
     wheel = make_wheel(workdir / "code" / "deps", module, 42)
     (workdir / "code" / "requirements.txt").write_text(f"--no-index\n./deps/{wheel.name}\n")
-    use_script(workdir, f"import argparse, {module}\np = argparse.ArgumentParser(); p.add_argument('-x', type=int)\n"
-                        f"a = p.parse_args()\nprint('f1: %d' % (a.x + {module}.VALUE))\n")
+    use_script(
+        workdir,
+        f"import argparse, {module}\np = argparse.ArgumentParser(); p.add_argument('-x', type=int)\n"
+        f"a = p.parse_args()\nprint('f1: %d' % (a.x + {module}.VALUE))\n",
+    )
     tuning = run_job(make_request("req", max_jobs=2, parallel=2, integer=[("x", 1, 5, "Linear")]), workdir, store)
     assert tuning["HyperParameterTuningJobStatus"] == "Completed"
     backend = LocalBackend(store)
@@ -135,8 +139,10 @@ def test_checkpoints_are_restored_into_the_next_job_and_synced_back(workdir, sto
     req = make_request("ckpt", max_jobs=2, parallel=1, strategy="Grid", seed=None, categorical=[("x", ["1", "2"])])
     req["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": "file://ckpt"}
     run_job(req, workdir, store)
-    jobs = sorted(LocalBackend(store).list_training_jobs("ckpt", MaxResults=10)["TrainingJobSummaries"],
-                  key=lambda j: j["CreationTime"])
+    jobs = sorted(
+        LocalBackend(store).list_training_jobs("ckpt", MaxResults=10)["TrainingJobSummaries"],
+        key=lambda j: j["CreationTime"],
+    )
     assert [j["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for j in jobs] == [1, 2]
     assert (workdir / "ckpt" / "count").read_text() == "2"
 
@@ -166,8 +172,9 @@ def _sdk_project(root: Path, extra_import: str = "") -> tuple[Path, Path]:
 def _tune_and_check(est, data: Path, expected_extra) -> None:
     from amtlocal.api import HyperparameterTuner, IntegerParameter
 
-    tuner = HyperparameterTuner(est, "score", {"depth": IntegerParameter(2, 9)}, metric_definitions=SCORE,
-                                max_jobs=2, max_parallel_jobs=2)
+    tuner = HyperparameterTuner(
+        est, "score", {"depth": IntegerParameter(2, 9)}, metric_definitions=SCORE, max_jobs=2, max_parallel_jobs=2
+    )
     tuner.fit({"train": f"file://{data}"})
     best = tuner.best_estimator()
     model = _model(best.model_data)
@@ -185,9 +192,17 @@ def test_sklearn_fit_then_tuner_best_estimator_model_data(tmp_path, monkeypatch,
 
     monkeypatch.setenv("AMTLOCAL_LAUNCHER", launcher)
     src, data = _sdk_project(tmp_path)
-    est = SKLearn(entry_point="train.py", source_dir=str(src), role=ROLE_ARN, instance_type="ml.m5.large",
-                  instance_count=1, framework_version="1.2-1", output_path=f"file://{tmp_path / 'out'}",
-                  hyperparameters={"depth": 4}, metric_definitions=SCORE)
+    est = SKLearn(
+        entry_point="train.py",
+        source_dir=str(src),
+        role=ROLE_ARN,
+        instance_type="ml.m5.large",
+        instance_count=1,
+        framework_version="1.2-1",
+        output_path=f"file://{tmp_path / 'out'}",
+        hyperparameters={"depth": 4},
+        metric_definitions=SCORE,
+    )
     est.fit({"train": f"file://{data}"}, logs=False)
     name = est.latest_training_job.name
     assert est.model_data == f"file://{tmp_path / 'out' / name / 'output' / 'model.tar.gz'}"
@@ -208,11 +223,22 @@ def test_pytorch_spot_estimator_with_requirements_fit_and_tune(tmp_path, monkeyp
     (src / "deps").mkdir()
     wheel = make_wheel(src / "deps", module, 7)
     (src / "requirements.txt").write_text(f"--no-index\n./deps/{wheel.name}\n")
-    est = PyTorch(entry_point="train.py", source_dir=str(src), role=ROLE_ARN, instance_type="ml.m5.large",
-                  instance_count=1, framework_version="2.1", py_version="py310",
-                  output_path=f"file://{tmp_path / 'out'}", use_spot_instances=True, max_run=600, max_wait=1200,
-                  checkpoint_s3_uri=f"file://{tmp_path / 'ckpt'}", hyperparameters={"depth": 3},
-                  metric_definitions=SCORE)
+    est = PyTorch(
+        entry_point="train.py",
+        source_dir=str(src),
+        role=ROLE_ARN,
+        instance_type="ml.m5.large",
+        instance_count=1,
+        framework_version="2.1",
+        py_version="py310",
+        output_path=f"file://{tmp_path / 'out'}",
+        use_spot_instances=True,
+        max_run=600,
+        max_wait=1200,
+        checkpoint_s3_uri=f"file://{tmp_path / 'ckpt'}",
+        hyperparameters={"depth": 3},
+        metric_definitions=SCORE,
+    )
     est.fit({"train": f"file://{data}"}, logs=False)
     d = LocalBackend(LocalStore()).describe_training_job(est.latest_training_job.name)
     assert d["TrainingJobStatus"] == "Completed" and d["EnableManagedSpotTraining"] is True
@@ -244,12 +270,22 @@ def test_runner_shows_optml_dir_and_puts_sys_path_first(tmp_path, launcher):
         d.mkdir()
     (job / "marker").write_text("job folder")
     (extra / "amtl_extra_mod.py").write_text("WHERE = 'extra'\n")
-    (code / "show.py").write_text("import os, sys, amtl_extra_mod\nprint(open('/opt/ml/marker').read(), os.getppid(),"
-                                  " amtl_extra_mod.WHERE, sys.path.index(%r))\n" % str(extra))
+    (code / "show.py").write_text(
+        "import os, sys, amtl_extra_mod\nprint(open('/opt/ml/marker').read(), os.getppid(),"
+        f" amtl_extra_mod.WHERE, sys.path.index({str(extra)!r}))\n"
+    )
     runner = _runner(launcher, code)
     try:
-        proc = runner.start(Command([sys.executable, "show.py"], dict(os.environ, PYTHONPATH=str(extra)), code,
-                                    "j", optml_dir=job, sys_path=[str(extra)]))
+        proc = runner.start(
+            Command(
+                [sys.executable, "show.py"],
+                dict(os.environ, PYTHONPATH=str(extra)),
+                code,
+                "j",
+                optml_dir=job,
+                sys_path=[str(extra)],
+            )
+        )
         assert runner.poll(proc, timeout=30) == 0, proc.stderr.read()
         text, parent, where, index = proc.stdout.read().decode().split()[-4:]
         # the entry point runs under the job's supervisor (runners/_supervisor.py), the execution's own process
@@ -271,8 +307,9 @@ def test_runner_refused_namespace_exits_126_without_running_the_script(tmp_path,
     (code / "show.py").write_text("open('ran', 'w').write('yes')\n")
     runner = _runner(launcher, code)
     try:
-        proc = runner.start(Command([sys.executable, "show.py"], dict(os.environ), code, "j",
-                                    optml_dir=tmp_path / "no-such-folder"))
+        proc = runner.start(
+            Command([sys.executable, "show.py"], dict(os.environ), code, "j", optml_dir=tmp_path / "no-such-folder")
+        )
         assert runner.poll(proc, timeout=30) == EXIT_CANNOT_ENTER
         assert b"amtlocal: cannot show the job folder at /opt/ml" in proc.stderr.read()
         assert not (code / "ran").exists()

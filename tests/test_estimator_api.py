@@ -5,6 +5,7 @@ The plumbing tests use a small in-memory test double of a backend (``RecordingBa
 CreateTrainingJob request it is given and answers DescribeTrainingJob from a script of statuses. The real local
 implementation of the training-job methods comes from the local backend; end-to-end tests go with it.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -28,19 +29,71 @@ from amtlocal.backends import Backend
 from amtlocal.exceptions import AmtValidationError, TrainingJobNotFound
 
 SDK_V2_ESTIMATOR_BASE_ARGS = [
-    "role", "instance_count", "instance_type", "keep_alive_period_in_seconds", "volume_size", "volume_kms_key",
-    "max_run", "input_mode", "output_path", "output_kms_key", "base_job_name", "sagemaker_session", "tags", "subnets",
-    "security_group_ids", "model_uri", "model_channel_name", "metric_definitions", "encrypt_inter_container_traffic",
-    "use_spot_instances", "max_wait", "checkpoint_s3_uri", "checkpoint_local_path", "rules", "debugger_hook_config",
-    "tensorboard_output_config", "enable_sagemaker_metrics", "enable_network_isolation", "profiler_config",
-    "disable_profiler", "environment", "max_retry_attempts", "source_dir", "git_config", "hyperparameters",
-    "container_log_level", "code_location", "entry_point", "dependencies", "instance_groups",
-    "training_repository_access_mode", "training_repository_credentials_provider_arn", "enable_infra_check",
-    "container_entry_point", "container_arguments", "disable_output_compression", "enable_remote_debug",
-    "enable_session_tag_chaining", "training_plan", "instance_placement_config"]
-SDK_V2_FRAMEWORK_ARGS = ["entry_point", "source_dir", "hyperparameters", "container_log_level", "code_location", "image_uri",
-                         "dependencies", "enable_network_isolation", "git_config", "checkpoint_s3_uri",
-                         "checkpoint_local_path", "enable_sagemaker_metrics"]
+    "role",
+    "instance_count",
+    "instance_type",
+    "keep_alive_period_in_seconds",
+    "volume_size",
+    "volume_kms_key",
+    "max_run",
+    "input_mode",
+    "output_path",
+    "output_kms_key",
+    "base_job_name",
+    "sagemaker_session",
+    "tags",
+    "subnets",
+    "security_group_ids",
+    "model_uri",
+    "model_channel_name",
+    "metric_definitions",
+    "encrypt_inter_container_traffic",
+    "use_spot_instances",
+    "max_wait",
+    "checkpoint_s3_uri",
+    "checkpoint_local_path",
+    "rules",
+    "debugger_hook_config",
+    "tensorboard_output_config",
+    "enable_sagemaker_metrics",
+    "enable_network_isolation",
+    "profiler_config",
+    "disable_profiler",
+    "environment",
+    "max_retry_attempts",
+    "source_dir",
+    "git_config",
+    "hyperparameters",
+    "container_log_level",
+    "code_location",
+    "entry_point",
+    "dependencies",
+    "instance_groups",
+    "training_repository_access_mode",
+    "training_repository_credentials_provider_arn",
+    "enable_infra_check",
+    "container_entry_point",
+    "container_arguments",
+    "disable_output_compression",
+    "enable_remote_debug",
+    "enable_session_tag_chaining",
+    "training_plan",
+    "instance_placement_config",
+]
+SDK_V2_FRAMEWORK_ARGS = [
+    "entry_point",
+    "source_dir",
+    "hyperparameters",
+    "container_log_level",
+    "code_location",
+    "image_uri",
+    "dependencies",
+    "enable_network_isolation",
+    "git_config",
+    "checkpoint_s3_uri",
+    "checkpoint_local_path",
+    "enable_sagemaker_metrics",
+]
 
 
 class RecordingBackend(Backend):
@@ -63,10 +116,16 @@ class RecordingBackend(Backend):
         self.described += 1
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
         req = known[name]
-        desc = {**req, "TrainingJobStatus": status, "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{name}"}
+        desc = {
+            **req,
+            "TrainingJobStatus": status,
+            "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{name}",
+        }
         desc["OutputDataConfig"] = {**req["OutputDataConfig"]}
         if status == "Completed":
-            desc["ModelArtifacts"] = {"S3ModelArtifacts": f"{req['OutputDataConfig']['S3OutputPath']}/{name}/output/model.tar.gz"}
+            desc["ModelArtifacts"] = {
+                "S3ModelArtifacts": f"{req['OutputDataConfig']['S3OutputPath']}/{name}/output/model.tar.gz"
+            }
         if status == "Failed":
             desc["FailureReason"] = "AlgorithmError: boom"
         return desc
@@ -143,13 +202,26 @@ def test_sdk_v2_checks():
 
 def test_framework_images_and_defaults(code):
     assert SKLearn("train.py", framework_version="1.2-1").training_image() == "sagemaker-scikit-learn:1.2-1-cpu-py3"
-    assert PyTorch("train.py", framework_version="2.1", py_version="py310").training_image() == "pytorch-training:2.1-cpu-py310"
-    assert PyTorch("train.py", framework_version="2.1", py_version="py310", instance_type="ml.p3.2xlarge").training_image() == "pytorch-training:2.1-gpu-py310"
-    assert TensorFlow(entry_point="train.py", framework_version="2.13", py_version="py310").training_image() == "tensorflow-training:2.13-cpu-py310"
+    assert (
+        PyTorch("train.py", framework_version="2.1", py_version="py310").training_image()
+        == "pytorch-training:2.1-cpu-py310"
+    )
+    assert (
+        PyTorch("train.py", framework_version="2.1", py_version="py310", instance_type="ml.p3.2xlarge").training_image()
+        == "pytorch-training:2.1-gpu-py310"
+    )
+    assert (
+        TensorFlow(entry_point="train.py", framework_version="2.13", py_version="py310").training_image()
+        == "tensorflow-training:2.13-cpu-py310"
+    )
     assert XGBoost("train.py", framework_version="1.7-1").training_image() == "sagemaker-xgboost:1.7-1"
-    hf = HuggingFace("py310", "train.py", transformers_version="4.28.1", pytorch_version="2.0.0", instance_type="ml.g4dn.xlarge")
+    hf = HuggingFace(
+        "py310", "train.py", transformers_version="4.28.1", pytorch_version="2.0.0", instance_type="ml.g4dn.xlarge"
+    )
     assert hf.training_image() == "huggingface-pytorch-training:2.0.0-transformers4.28.1-gpu-py310"
-    req = PyTorch("train.py", source_dir="code", framework_version="2.1", py_version="py310", hyperparameters={"lr": 0.1}).training_job_request("data")
+    req = PyTorch(
+        "train.py", source_dir="code", framework_version="2.1", py_version="py310", hyperparameters={"lr": 0.1}
+    ).training_job_request("data")
     assert req["TrainingJobName"].startswith("pytorch-training-") and len(req["TrainingJobName"]) <= 63
     assert req["AlgorithmSpecification"]["EnableSageMakerMetricsTimeSeries"] is True  # SDK v2 default from PyTorch 1.3
     assert req["HyperParameters"]["sagemaker_program"] == '"train.py"'
@@ -164,8 +236,13 @@ def test_dependencies_and_code_location_stage_a_sourcedir_tarball(code):
 
     (code / "lib").mkdir()
     (code / "lib" / "helper.py").write_text("X = 1\n")
-    est = SKLearn("train.py", source_dir="code", framework_version="1.2-1", dependencies=[str(code / "lib")],
-                  code_location=str(code / "staged"))
+    est = SKLearn(
+        "train.py",
+        source_dir="code",
+        framework_version="1.2-1",
+        dependencies=[str(code / "lib")],
+        code_location=str(code / "staged"),
+    )
     req = est.training_job_request(job_name="deps")
     tarball = code / "staged" / "deps" / "source" / "sourcedir.tar.gz"
     assert req["HyperParameters"]["sagemaker_submit_directory"] == f'"file://{tarball}"'
@@ -174,7 +251,9 @@ def test_dependencies_and_code_location_stage_a_sourcedir_tarball(code):
 
 def test_inputs_model_uri_and_training_input_mode(code):
     est = Estimator(image_uri="x/y:1", model_uri=str(code / "data"), environment={"A": "1"}, tags={"team": "ml"})
-    req = est.training_job_request(TrainingInput(str(code / "data"), input_mode="FastFile", content_type="text/csv"), job_name="m")
+    req = est.training_job_request(
+        TrainingInput(str(code / "data"), input_mode="FastFile", content_type="text/csv"), job_name="m"
+    )
     assert req["AlgorithmSpecification"]["TrainingInputMode"] == "FastFile"  # a TrainingInput's mode wins, as in SDK v2
     assert [c["ChannelName"] for c in req["InputDataConfig"]] == ["training", "model"]
     assert req["InputDataConfig"][1]["ContentType"] == "application/x-sagemaker-model"
@@ -187,14 +266,23 @@ def test_inputs_model_uri_and_training_input_mode(code):
 
 def test_fit_sends_the_request_to_the_backend_and_waits(code, caplog):
     be = RecordingBackend(statuses=["InProgress", "InProgress", "Completed"])
-    est = SKLearn("train.py", source_dir="code", framework_version="1.2-1", output_path=str(code / "out"),
-                  max_run=120, hyperparameters={"n": 3}, backend=be)
+    est = SKLearn(
+        "train.py",
+        source_dir="code",
+        framework_version="1.2-1",
+        output_path=str(code / "out"),
+        max_run=120,
+        hyperparameters={"n": 3},
+        backend=be,
+    )
     with caplog.at_level(logging.INFO, logger="amtlocal.training"):
         est.fit({"train": "data"}, job_name="one")
     assert len(be.requests) == 1 and be.requests[0] == est.training_job_request({"train": "data"}, job_name="one")
     assert be.requests[0]["StoppingCondition"] == {"MaxRuntimeInSeconds": 120}
     assert be.described >= 3  # waited through InProgress to Completed
-    assert est.latest_training_job.name == "one" and est.latest_training_job.describe()["TrainingJobStatus"] == "Completed"
+    assert (
+        est.latest_training_job.name == "one" and est.latest_training_job.describe()["TrainingJobStatus"] == "Completed"
+    )
     assert est.model_data == f"file://{code / 'out'}/one/output/model.tar.gz"
     assert [r.getMessage() for r in caplog.records if r.name == "amtlocal.training"] == ["epoch 1", "f1: 0.5"]
     assert est.logs() == ["epoch 1", "f1: 0.5"]
@@ -216,8 +304,15 @@ def test_fit_raises_for_a_failed_job_and_no_wait_returns_at_once(code):
 
 def test_attach_rebuilds_the_estimator_from_describe(code):
     be = RecordingBackend()
-    SKLearn("train.py", source_dir="code", framework_version="1.2-1", hyperparameters={"n": 3, "c": "gini"},
-            instance_type="ml.c5.xlarge", max_run=300, backend=be).fit("data", job_name="sklearn-2026-01-02-03-04-05-678")
+    SKLearn(
+        "train.py",
+        source_dir="code",
+        framework_version="1.2-1",
+        hyperparameters={"n": 3, "c": "gini"},
+        instance_type="ml.c5.xlarge",
+        max_run=300,
+        backend=be,
+    ).fit("data", job_name="sklearn-2026-01-02-03-04-05-678")
     est = SKLearn.attach("sklearn-2026-01-02-03-04-05-678", backend=be)
     assert isinstance(est, SKLearn) and est.latest_training_job.name == "sklearn-2026-01-02-03-04-05-678"
     assert est.framework_version == "1.2-1" and est.instance_type == "ml.c5.xlarge" and est.max_run == 300
@@ -229,11 +324,20 @@ def test_attach_rebuilds_the_estimator_from_describe(code):
 
 
 def test_training_job_analytics_has_sdk_v2_columns(code):
-    series = [{"MetricName": "f1", "Value": 0.5, "Timestamp": 100.0}, {"MetricName": "loss", "Value": 2.0, "Timestamp": 101.0},
-              {"MetricName": "f1", "Value": 0.7, "Timestamp": 160.0}, {"MetricName": "other", "Value": 1.0, "Timestamp": 102.0}]
+    series = [
+        {"MetricName": "f1", "Value": 0.5, "Timestamp": 100.0},
+        {"MetricName": "loss", "Value": 2.0, "Timestamp": 101.0},
+        {"MetricName": "f1", "Value": 0.7, "Timestamp": 160.0},
+        {"MetricName": "other", "Value": 1.0, "Timestamp": 102.0},
+    ]
     be = RecordingBackend(series=series)
-    est = SKLearn("train.py", source_dir="code", framework_version="1.2-1", backend=be,
-                  metric_definitions=[{"Name": "f1", "Regex": "f1: (.*)"}, {"Name": "loss", "Regex": "loss: (.*)"}])
+    est = SKLearn(
+        "train.py",
+        source_dir="code",
+        framework_version="1.2-1",
+        backend=be,
+        metric_definitions=[{"Name": "f1", "Regex": "f1: (.*)"}, {"Name": "loss", "Regex": "loss: (.*)"}],
+    )
     with pytest.raises(ValueError, match="not associated"):
         _ = est.training_job_analytics
     est.fit("data", job_name="an")
@@ -248,12 +352,16 @@ def test_best_estimator_attaches_to_the_best_training_job(code, monkeypatch):
     be = RecordingBackend()
     est = SKLearn("train.py", source_dir="code", framework_version="1.2-1", backend=be)
     est.fit("data", job_name="tuned-001-0123abcd")  # stands for the tuning job's best training job
-    tuner = HyperparameterTuner(est, "f1", {"n": IntegerParameter(1, 3)}, [{"Name": "f1", "Regex": "f1: (.*)"}], backend=be)
+    tuner = HyperparameterTuner(
+        est, "f1", {"n": IntegerParameter(1, 3)}, [{"Name": "f1", "Regex": "f1: (.*)"}], backend=be
+    )
     monkeypatch.setattr(tuner, "best_training_job", lambda: "tuned-001-0123abcd")
     best = tuner.best_estimator()
     assert isinstance(best, SKLearn) and best.latest_training_job.name == "tuned-001-0123abcd"
     assert best.model_data.endswith("/tuned-001-0123abcd/output/model.tar.gz")
-    assert tuner.best_estimator({"TrainingJobName": "tuned-001-0123abcd"}).latest_training_job.name == "tuned-001-0123abcd"
+    assert (
+        tuner.best_estimator({"TrainingJobName": "tuned-001-0123abcd"}).latest_training_job.name == "tuned-001-0123abcd"
+    )
 
 
 def test_public_names():

@@ -1,6 +1,7 @@
 """Fault injection (issue #7): one script per kind of fault in tests/fault_scripts/. Each ends with AMT's status and a
 useful FailureReason, the right objective value, and the tuning job going on: the fault is the first training job
 of a tuning job, and the second one (healthy, ``f1: 0.5``) starts after it and completes."""
+
 from __future__ import annotations
 
 import json
@@ -18,21 +19,36 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 MB = 1000 * 1000
 
 
-
 @pytest.fixture(autouse=True, params=["fork", "process"])
 def launcher(request, monkeypatch):
     """Every case runs under both launchers: the warm fork server (default) and a new process per job."""
     monkeypatch.setenv("AMTLOCAL_LAUNCHER", request.param)
     return request.param
 
-def _run_fault(workdir: Path, script: str, name: str, metrics=(F1,), objective: str = "f1", max_runtime: int = 60,
-               stop_grace: float = 3, static: dict | None = None) -> tuple[dict, dict]:
+
+def _run_fault(
+    workdir: Path,
+    script: str,
+    name: str,
+    metrics=(F1,),
+    objective: str = "f1",
+    max_runtime: int = 60,
+    stop_grace: float = 3,
+    static: dict | None = None,
+) -> tuple[dict, dict]:
     """Run a 2-job tuning job whose first training job hits the fault; returns (the faulty job's summary, describe)."""
     use_script(workdir, FAULTS / script)
     hps = {"marker": json.dumps(str(workdir / "marker"))}
     hps.update(static or {})
-    req = make_request(name, metrics=metrics, objective=objective, max_jobs=2, max_runtime=max_runtime,
-                       integer=[("x", 1, 100, "Auto")], static=hps)
+    req = make_request(
+        name,
+        metrics=metrics,
+        objective=objective,
+        max_jobs=2,
+        max_runtime=max_runtime,
+        integer=[("x", 1, 100, "Auto")],
+        static=hps,
+    )
     desc = run_job(req, workdir, stop_grace=stop_grace)
     first, second = sorted(summaries(name), key=lambda j: j["TrainingJobName"])  # <name>-001-..., <name>-002-...
     # The tuning job went on after the fault: the next training job started after it and succeeded.
@@ -104,16 +120,26 @@ def test_death_by_signal_names_the_signal(workdir, sig, number, words):
     job, _ = _run_fault(workdir, "signal_death.py", f"sig-{number}", static={"signal": json.dumps(sig)})
     assert job["TrainingJobStatus"] == "Failed" and job["ObjectiveStatus"] == "Failed" and _objective(job) is None
     reason = job["FailureReason"]
-    assert reason.startswith(f"AlgorithmError: ExecuteUserScriptError:\nExitCode -{number} (killed by signal {number} ({sig}")
+    assert reason.startswith(
+        f"AlgorithmError: ExecuteUserScriptError:\nExitCode -{number} (killed by signal {number} ({sig}"
+    )
     assert words in reason and "about to crash" in reason
 
 
 @pytest.mark.slow
 def test_hang_past_max_runtime_is_killed_after_the_grace_with_its_grandchild(workdir):
-    job, _ = _run_fault(workdir, "hang_past_max_runtime.py", "hang", max_runtime=2, stop_grace=1,
-                        static={"pids": json.dumps(str(workdir / "pids"))})
+    job, _ = _run_fault(
+        workdir,
+        "hang_past_max_runtime.py",
+        "hang",
+        max_runtime=2,
+        stop_grace=1,
+        static={"pids": json.dumps(str(workdir / "pids"))},
+    )
     assert job["TrainingJobStatus"] == "Stopped"
-    assert job["FailureReason"] == "MaxRuntimeExceeded: Training job runtime exceeded MaxRuntimeInSeconds provided (2 s)"
+    assert (
+        job["FailureReason"] == "MaxRuntimeExceeded: Training job runtime exceeded MaxRuntimeInSeconds provided (2 s)"
+    )
     assert job["ObjectiveStatus"] == "Succeeded" and _objective(job) == 0.3  # printed before the stop: it counts
     assert 2.5 <= _elapsed(job) < 8  # SIGTERM ignored: SIGKILL after the 1 s grace
     pids = [int(p) for p in (workdir / "pids").read_text().split()]
@@ -159,8 +185,14 @@ def test_a_grandchild_in_its_own_session_printing_after_the_exit_is_not_counted(
 
 @pytest.mark.parametrize("call", ["setsid", "setpgrp"])
 def test_an_entry_point_in_its_own_session_is_stopped_on_time_with_its_grandchild(workdir, call):
-    job, _ = _run_fault(workdir, "own_session.py", f"sess-{call}", max_runtime=2, stop_grace=1,
-                        static={"pids": json.dumps(str(workdir / "pids")), "call": json.dumps(call)})
+    job, _ = _run_fault(
+        workdir,
+        "own_session.py",
+        f"sess-{call}",
+        max_runtime=2,
+        stop_grace=1,
+        static={"pids": json.dumps(str(workdir / "pids")), "call": json.dumps(call)},
+    )
     assert job["TrainingJobStatus"] == "Stopped"  # os.setsid()/os.setpgrp() succeeded: no PermissionError
     assert job["FailureReason"].startswith("MaxRuntimeExceeded:")
     assert _objective(job) == 0.3
@@ -219,7 +251,9 @@ def test_single_line_of_tens_of_megabytes(workdir):
     assert job["TrainingJobStatus"] == "Completed" and _objective(job) == 0.99
     assert _series("longline", job, "f1") == [0.11, 0.99]
     log = _job_dir("longline", job) / "logs" / "output.log"
-    assert log.stat().st_size == len(b"f1: 0.11 ") + 40 * 2**20 + len(b" f1: 0.99\n") + 40  # + a \n after each cut piece
+    assert (
+        log.stat().st_size == len(b"f1: 0.11 ") + 40 * 2**20 + len(b" f1: 0.99\n") + 40
+    )  # + a \n after each cut piece
     log.unlink()
     assert mem.growth < 48 * 2**20, f"tuner memory grew by {mem.growth / 2**20:.1f} MiB"
 
@@ -250,8 +284,13 @@ print('f1: %.2f' % (n / 10))
 
 def _counted_failures(workdir, name: str, fail: str, max_jobs: int, parallel: int = 1) -> tuple[dict, list[dict]]:
     use_script(workdir, COUNTED_FAILURES)
-    req = make_request(name, max_jobs=max_jobs, parallel=parallel, integer=[("x", 1, 100, "Auto")],
-                       static={"ledger": json.dumps(str(workdir / "ledger")), "fail": json.dumps(fail)})
+    req = make_request(
+        name,
+        max_jobs=max_jobs,
+        parallel=parallel,
+        integer=[("x", 1, 100, "Auto")],
+        static={"ledger": json.dumps(str(workdir / "ledger")), "fail": json.dumps(fail)},
+    )
     desc = run_job(req, workdir)
     return desc, sorted(summaries(name), key=lambda j: j["TrainingJobName"])
 
@@ -260,8 +299,10 @@ def test_first_five_training_jobs_all_fail_the_tuning_job_fails_with_amts_messag
     desc, jobs = _counted_failures(workdir, "allfail", "1,2,3,4,5,6,7,8", max_jobs=8)
     assert len(jobs) == 5 and all(j["TrainingJobStatus"] == "Failed" for j in jobs)
     assert desc["HyperParameterTuningJobStatus"] == "Failed"
-    assert desc["FailureReason"] == ("No training job succeeded after 5 attempts. "
-                                     "Please take a look at the training job failures to get more details.")
+    assert desc["FailureReason"] == (
+        "No training job succeeded after 5 attempts. "
+        "Please take a look at the training job failures to get more details."
+    )
     assert desc["TrainingJobStatusCounters"]["NonRetryableError"] == 5
     assert "BestTrainingJob" not in desc
 
@@ -279,11 +320,15 @@ def test_job_stopped_because_the_tuning_job_failed_never_ranks(workdir, tmp_path
     """The first job prints a metric and runs on; the next five fail: the tuning job fails, the first job is stopped,
     and its metric must not make it the best of a Failed tuning job."""
     marker = tmp_path / "first"
-    use_script(workdir, (
-        "import os, sys, time\n"
-        f"try:\n    fd = os.open({str(marker)!r}, os.O_CREAT | os.O_EXCL)\nexcept FileExistsError:\n"
-        "    print('boom', file=sys.stderr); sys.exit(2)\n"
-        "print('f1: 0.9', flush=True)\ntime.sleep(60)\n"))
+    use_script(
+        workdir,
+        (
+            "import os, sys, time\n"
+            f"try:\n    fd = os.open({str(marker)!r}, os.O_CREAT | os.O_EXCL)\nexcept FileExistsError:\n"
+            "    print('boom', file=sys.stderr); sys.exit(2)\n"
+            "print('f1: 0.9', flush=True)\ntime.sleep(60)\n"
+        ),
+    )
     desc = run_job(make_request("tjfailed", max_jobs=10, parallel=2, integer=[("x", 1, 100, "Auto")]), workdir)
     assert desc["HyperParameterTuningJobStatus"] == "Failed"
     assert "BestTrainingJob" not in desc
@@ -299,9 +344,12 @@ def test_log_and_metrics_are_on_disk_while_the_job_runs(workdir):
     import time
 
     marker = workdir / "go-on"
-    use_script(workdir, "import os, sys, time\nprint('epoch 1 f1: 0.25', flush=True)\n"
-                        f"t = time.time()\nwhile not os.path.exists({str(marker)!r}) and time.time() - t < 30: time.sleep(0.05)\n"
-                        "print('f1: 0.5')\n")
+    use_script(
+        workdir,
+        "import os, sys, time\nprint('epoch 1 f1: 0.25', flush=True)\n"
+        f"t = time.time()\nwhile not os.path.exists({str(marker)!r}) and time.time() - t < 30: time.sleep(0.05)\n"
+        "print('f1: 0.5')\n",
+    )
     req = make_request("live", max_jobs=1, integer=[("x", 1, 9, "Auto")])
     result: dict = {}
     runner = threading.Thread(target=lambda: result.update(desc=run_job(req, workdir)))

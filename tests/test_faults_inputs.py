@@ -1,5 +1,6 @@
 """Issue 16, kind 5: inputs the API accepts that a local process cannot take are rejected before any training job
 runs, with an AMT-style error naming the field; one test per rule (amtlocal/container/_carry.py)."""
+
 from __future__ import annotations
 
 import json
@@ -70,7 +71,10 @@ def test_an_entry_point_outside_the_code_folder_is_rejected(workdir, store, prog
     req = make_request("prog")
     _statics(req)["sagemaker_program"] = json.dumps(program)
     e = _reject(workdir, req, store)
-    assert e.field == "TrainingJobDefinition.StaticHyperParameters.sagemaker_program" and "outside the code folder" in str(e)
+    assert (
+        e.field == "TrainingJobDefinition.StaticHyperParameters.sagemaker_program"
+        and "outside the code folder" in str(e)
+    )
 
 
 def test_an_environment_value_with_a_nul_byte_is_rejected(workdir, store):
@@ -100,7 +104,10 @@ def test_a_symlink_to_a_folder_outside_is_linked_not_copied_into_each_job(workdi
     (big / "weights.bin").write_bytes(b"w" * 1000)
     os.symlink(big, workdir / "code" / "assets")
     os.symlink("train.py", workdir / "code" / "alias.py")  # a link inside: followed, as SDK v2's packer does
-    use_script(workdir, 'import os\nprint("f1:", os.path.getsize("assets/weights.bin") / 2000, open("alias.py").read() == open("train.py").read())\n')
+    use_script(
+        workdir,
+        'import os\nprint("f1:", os.path.getsize("assets/weights.bin") / 2000, open("alias.py").read() == open("train.py").read())\n',
+    )
     desc = run_job(make_request("big", max_jobs=2, integer=[("x", 1, 9, "Auto")]), workdir, store)
     assert desc["HyperParameterTuningJobStatus"] == "Completed"
     assert desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 0.5

@@ -1,6 +1,7 @@
 """Security (issue #7 part 4): argv lists and no shell anywhere; names checked against AMT's patterns before they
 become folder names; YAML loaded safely; AWS credentials of the tuner never reach training jobs, the store or the
 logs; exactly which environment variables reach a training job."""
+
 from __future__ import annotations
 
 import ast
@@ -15,8 +16,8 @@ import pytest
 
 import amtlocal
 from amtlocal.backends.local import LocalStore
-from amtlocal.container import SCRUBBED_ENVIRONMENT
 from amtlocal.backends.local._process import TrainingJobProcess
+from amtlocal.container import SCRUBBED_ENVIRONMENT
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.testing import make_request, run_job, summaries, use_script
 
@@ -39,15 +40,25 @@ def test_no_shell_anywhere_in_the_package():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node, owner, name in _calls(tree):
             where = f"{path.relative_to(PACKAGE)}:{node.lineno}"
-            if any(k.arg == "shell" and not (isinstance(k.value, ast.Constant) and k.value.value is False) for k in node.keywords):
+            if any(
+                k.arg == "shell" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+                for k in node.keywords
+            ):
                 offenders.append(f"{where} shell=")
-            if (owner, name) in {("os", "system"), ("os", "popen"), ("subprocess", "getoutput"), ("subprocess", "getstatusoutput")}:
+            if (owner, name) in {
+                ("os", "system"),
+                ("os", "popen"),
+                ("subprocess", "getoutput"),
+                ("subprocess", "getstatusoutput"),
+            }:
                 offenders.append(f"{where} {owner}.{name}")
             if owner == "os" and name.startswith(("spawn", "exec", "posix_spawn")):
                 # The /opt/ml wrapper execs the job's argv list (no shell) so that it stays the job's process.
                 # So does the per-job supervisor (an argv list, no shell).
-                if (name, path.relative_to(PACKAGE).as_posix()) not in {("execvp", "container/_optml_exec.py"),
-                                                                        ("execvpe", "runners/_supervisor.py")}:
+                if (name, path.relative_to(PACKAGE).as_posix()) not in {
+                    ("execvp", "container/_optml_exec.py"),
+                    ("execvpe", "runners/_supervisor.py"),
+                }:
                     offenders.append(f"{where} {owner}.{name}")
         for node in ast.walk(tree):  # ["sh", "-c", <command string>]
             if isinstance(node, ast.List):
@@ -76,11 +87,18 @@ def test_shell_syntax_in_a_hyperparameter_arrives_literally_through_an_argv_list
 
     monkeypatch.setattr(TrainingJobProcess, "_spawn", recording)
     use_script(workdir, ECHO_ARGV)
-    run_job(make_request("shellish", max_jobs=1, integer=[("x", 1, 5, "Auto")], static={"cmd": json.dumps(SHELLISH)}), workdir)
+    run_job(
+        make_request("shellish", max_jobs=1, integer=[("x", 1, 5, "Auto")], static={"cmd": json.dumps(SHELLISH)}),
+        workdir,
+    )
     (argv,) = seen
     assert isinstance(argv, list) and all(isinstance(a, str) for a in argv)
     (job,) = summaries("shellish")
-    got = json.loads((Path(os.environ["AMTLOCAL_HOME"]) / "jobs" / "shellish" / job["TrainingJobName"] / "model" / "argv.json").read_text())
+    got = json.loads(
+        (
+            Path(os.environ["AMTLOCAL_HOME"]) / "jobs" / "shellish" / job["TrainingJobName"] / "model" / "argv.json"
+        ).read_text()
+    )
     assert got[got.index("--cmd") + 1] == SHELLISH
     assert not [p for p in workdir.rglob("PWNED*")] and not list(Path.cwd().glob("PWNED*"))
 
@@ -118,8 +136,22 @@ def test_cli_job_name_override_is_checked_before_anything_runs(workdir, tmp_path
     use_script(workdir, "print('f1: 0.5')\n")
     spec = workdir / "spec.json"
     spec.write_text(json.dumps(make_request("fine", max_jobs=1, integer=[("x", 1, 5, "Auto")])))
-    r = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(tmp_path / "home"), "tune", str(spec), "--job-name", "../evil"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "amtlocal",
+            "--home",
+            str(tmp_path / "home"),
+            "tune",
+            str(spec),
+            "--job-name",
+            "../evil",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "HyperParameterTuningJobName" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "evil").exists() and not (tmp_path / "home" / "jobs").exists()
 
@@ -134,20 +166,30 @@ def test_yaml_specs_are_loaded_safely(workdir, tmp_path):
     with pytest.raises(AmtValidationError) as e:
         load_spec(spec)
     assert "not valid YAML" in str(e.value)
-    r = subprocess.run([sys.executable, "-m", "amtlocal", "validate", str(spec)], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "amtlocal", "validate", str(spec)], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert not marker.exists()
 
 
 # -- the environment of a training job ------------------------------------------------------------------------------
-SECRETS = {"AWS_ACCESS_KEY_ID": "AKIAAMTLOCALTESTKEY1", "AWS_SECRET_ACCESS_KEY": "amtlocal-test-secret-0123456789abcdef",
-           "AWS_SESSION_TOKEN": "amtlocal-test-session-token-xyz", "AWS_SECURITY_TOKEN": "amtlocal-test-security-token-xyz",
-           "AWS_PROFILE": "amtlocal-test-profile", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "amtlocal-test-ecs-token",
-           "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/tmp/amtlocal-test-token-file",
-           "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/creds", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds",
-           "AWS_WEB_IDENTITY_TOKEN_FILE": "/tmp/amtlocal-test-web-identity", "AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/test",
-           "AWS_ROLE_SESSION_NAME": "amtlocal-test-session", "AWS_SHARED_CREDENTIALS_FILE": "/tmp/amtlocal-test-credentials",
-           "AWS_CONFIG_FILE": "/tmp/amtlocal-test-config"}
+SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAAMTLOCALTESTKEY1",
+    "AWS_SECRET_ACCESS_KEY": "amtlocal-test-secret-0123456789abcdef",
+    "AWS_SESSION_TOKEN": "amtlocal-test-session-token-xyz",
+    "AWS_SECURITY_TOKEN": "amtlocal-test-security-token-xyz",
+    "AWS_PROFILE": "amtlocal-test-profile",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN": "amtlocal-test-ecs-token",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/tmp/amtlocal-test-token-file",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/creds",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds",
+    "AWS_WEB_IDENTITY_TOKEN_FILE": "/tmp/amtlocal-test-web-identity",
+    "AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/test",
+    "AWS_ROLE_SESSION_NAME": "amtlocal-test-session",
+    "AWS_SHARED_CREDENTIALS_FILE": "/tmp/amtlocal-test-credentials",
+    "AWS_CONFIG_FILE": "/tmp/amtlocal-test-config",
+}
 
 DUMP_ENV = """
 import json, os
@@ -159,12 +201,20 @@ print('AWS_SECRET_ACCESS_KEY=' + os.environ.get('AWS_SECRET_ACCESS_KEY', '<absen
 # What a training job's environment is: the tuner's environment without these (AWS credentials) ...
 assert SCRUBBED_ENVIRONMENT == frozenset(SECRETS)
 # ... plus the script-mode contract's variables ...
-CONTRACT = {"TRAINING_JOB_NAME", "TRAINING_JOB_ARN", "SAGEMAKER_JOB_NAME", "SAGEMAKER_REGION", "SAGEMAKER_BASE_DIR",
-            "PYTHONUNBUFFERED"}
+CONTRACT = {
+    "TRAINING_JOB_NAME",
+    "TRAINING_JOB_ARN",
+    "SAGEMAKER_JOB_NAME",
+    "SAGEMAKER_REGION",
+    "SAGEMAKER_BASE_DIR",
+    "PYTHONUNBUFFERED",
+}
 # ... every SM_* variable of the toolkit, and the definition's Environment map.
 
 
-def test_credentials_never_reach_jobs_store_or_logs_and_the_job_environment_is_exactly_documented(workdir, monkeypatch, caplog):
+def test_credentials_never_reach_jobs_store_or_logs_and_the_job_environment_is_exactly_documented(
+    workdir, monkeypatch, caplog
+):
     for k, v in SECRETS.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
@@ -180,7 +230,9 @@ def test_credentials_never_reach_jobs_store_or_logs_and_the_job_environment_is_e
     env = json.loads((home / "jobs" / "envjob" / job["TrainingJobName"] / "model" / "env.json").read_text())
 
     assert not SCRUBBED_ENVIRONMENT & env.keys()
-    expected_keys = (tuner_env.keys() - SCRUBBED_ENVIRONMENT) | CONTRACT | {"MY_SETTING"} | {k for k in env if k.startswith("SM_")}
+    expected_keys = (
+        (tuner_env.keys() - SCRUBBED_ENVIRONMENT) | CONTRACT | {"MY_SETTING"} | {k for k in env if k.startswith("SM_")}
+    )
     assert env.keys() == expected_keys
     for k in tuner_env.keys() - SCRUBBED_ENVIRONMENT - CONTRACT:
         if not k.startswith("SM_"):
@@ -195,6 +247,9 @@ def test_credentials_never_reach_jobs_store_or_logs_and_the_job_environment_is_e
             data = path.read_bytes()
             for v in SECRETS.values():
                 assert v.encode() not in data, f"{v} in {path}"
-    assert b"AWS_SECRET_ACCESS_KEY=<absent>" in (home / "jobs" / "envjob" / job["TrainingJobName"] / "logs" / "output.log").read_bytes()
+    assert (
+        b"AWS_SECRET_ACCESS_KEY=<absent>"
+        in (home / "jobs" / "envjob" / job["TrainingJobName"] / "logs" / "output.log").read_bytes()
+    )
     for v in SECRETS.values():
         assert v not in caplog.text

@@ -1,6 +1,7 @@
 """A damaged store describes its damage (issue 16, kind 1): a damaged journal line is skipped with one warning naming
 the file and line, every other record stays readable, a write never appends after a cut tail (its bytes kept in
 store.journal.damaged), a read-only home can be listed and described, and ``amtlocal doctor`` reports and repairs."""
+
 from __future__ import annotations
 
 import contextlib
@@ -26,13 +27,16 @@ def _state(home: Path) -> dict:
     from amtlocal.backends.local import describe
 
     store = _store(home, read_only=True)
-    return {name: json.dumps([describe(store.load(name)), summaries(name, store)], default=str, sort_keys=True)
-            for name in store.names()}
+    return {
+        name: json.dumps([describe(store.load(name)), summaries(name, store)], default=str, sort_keys=True)
+        for name in store.names()
+    }
 
 
 def _amtlocal(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "amtlocal", "--home", str(home), *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -58,11 +62,11 @@ def test_a_flipped_byte_mid_journal_skips_that_line_only_and_names_it(home, tmp_
     # What the store reads with that one record left out: every other record, as it is.
     without = tmp_path / "without"
     without.mkdir()
-    (without / "store.journal").write_bytes(b"".join(lines[:k] + lines[k + 1:]))
+    (without / "store.journal").write_bytes(b"".join(lines[:k] + lines[k + 1 :]))
     expected = _state(without)
     damaged = bytearray(lines[k])
     damaged[len(damaged) // 2] = 0xFF  # not UTF-8
-    journal.write_bytes(b"".join(lines[:k]) + bytes(damaged) + b"".join(lines[k + 1:]))
+    journal.write_bytes(b"".join(lines[:k]) + bytes(damaged) + b"".join(lines[k + 1 :]))
 
     with caplog.at_level(logging.WARNING, logger="amtlocal"):
         got = _state(home)
@@ -128,8 +132,9 @@ def test_a_write_never_appends_after_a_cut_tail(home):
 @contextlib.contextmanager
 def _tmpfs(folder: Path):
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
     try:
@@ -175,7 +180,7 @@ def test_doctor_reports_and_repairs_damage_and_jobs_without_a_tuner(home):
     store = _store(home)
     store.update_tuning_job(store.load("second"), status="InProgress")
     lines = journal.read_bytes().splitlines(keepends=True)
-    journal.write_bytes(b"".join(lines[:k]) + bytes(damaged) + b"".join(lines[k + 1:]) + garbage + b'{"op_code":2')
+    journal.write_bytes(b"".join(lines[:k]) + bytes(damaged) + b"".join(lines[k + 1 :]) + garbage + b'{"op_code":2')
     n = len(lines) + 1
 
     report = _amtlocal(home, "doctor")

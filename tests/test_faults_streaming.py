@@ -1,6 +1,7 @@
 """The streaming scraper, property-based: for any output and any split of it into chunks, the reader finds exactly
 what ``re.finditer`` finds on each line of the whole output (AMT applies regexes to log lines), and the log keeps
 every byte. Lines longer than the cap are scraped in cap-sized pieces (amtlocal.metrics docstring)."""
+
 from __future__ import annotations
 
 import io
@@ -22,11 +23,38 @@ DEFINITIONS = [
 ]
 
 # Pieces of realistic and hostile output: metrics, carriage returns, CRLF, ANSI codes, bad UTF-8, multibyte UTF-8.
-_atoms = st.sampled_from([
-    b"f1: ", b"0.5", b"-1.25", b"nan", b"inf", b"loss=", b"3e-4", b"1.5E+2", b"acc ", b"0.9", b"t=", b"7;", b";",
-    b"\n", b"\n", b"\r", b"\r\n", b" ", b"\t", b"\x1b[32m", b"\x1b[0m", b"\xff", b"\xc3", b"\xa9", "é".encode(),
-    "█".encode(), b"x", b"epoch 3 ",
-])
+_atoms = st.sampled_from(
+    [
+        b"f1: ",
+        b"0.5",
+        b"-1.25",
+        b"nan",
+        b"inf",
+        b"loss=",
+        b"3e-4",
+        b"1.5E+2",
+        b"acc ",
+        b"0.9",
+        b"t=",
+        b"7;",
+        b";",
+        b"\n",
+        b"\n",
+        b"\r",
+        b"\r\n",
+        b" ",
+        b"\t",
+        b"\x1b[32m",
+        b"\x1b[0m",
+        b"\xff",
+        b"\xc3",
+        b"\xa9",
+        "é".encode(),
+        "█".encode(),
+        b"x",
+        b"epoch 3 ",
+    ]
+)
 _outputs = st.lists(_atoms, max_size=80).map(b"".join)
 
 
@@ -44,7 +72,7 @@ def _reference_lines(data: bytes, cap: int) -> list[str]:
         terminated = i < len(segments) - 1
         if not terminated and not seg:
             break
-        pieces = [seg[j:j + cap] for j in range(0, len(seg), cap)] or [b""]
+        pieces = [seg[j : j + cap] for j in range(0, len(seg), cap)] or [b""]
         if terminated and pieces[-1].endswith(b"\r"):
             pieces[-1] = pieces[-1][:-1]
         out.extend(p.decode("utf-8", errors="replace") for p in pieces)
@@ -65,7 +93,9 @@ def _finditer_values(lines: list[str]) -> list[tuple[str, float]]:
 
 
 def _same(a: list[tuple[str, float]], b: list[tuple[str, float]]) -> bool:
-    return len(a) == len(b) and all(x[0] == y[0] and (x[1] == y[1] or (math.isnan(x[1]) and math.isnan(y[1]))) for x, y in zip(a, b))
+    return len(a) == len(b) and all(
+        x[0] == y[0] and (x[1] == y[1] or (math.isnan(x[1]) and math.isnan(y[1]))) for x, y in zip(a, b)
+    )
 
 
 def _split_all(chunks: list[bytes], cap: int) -> list[bytes]:
@@ -136,7 +166,7 @@ def test_a_long_line_is_scraped_in_pieces_and_a_match_across_a_cut_is_lost():
     #       piece 1: 'f1: 0.1 ........'  piece 2: "....f1: 0.2xxxxx"  piece 3: "xxxx f1: 0.3\\n"
     pieces = []
     for i in range(0, len(line), 5):
-        pieces.extend(s.feed(line[i:i + 5]))
+        pieces.extend(s.feed(line[i : i + 5]))
     assert [len(p) for p in pieces] == [16, 16, 13]
     scraper = MetricScraper([DEFINITIONS[0]])
     assert [p.value for piece in pieces for p in scraper.feed(line_text(piece), 0.0)] == [0.1, 0.2, 0.3]

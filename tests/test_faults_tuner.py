@@ -1,6 +1,7 @@
 """Every way a tuner ends runs the same shutdown (issue 16, kind 2): SIGTERM and SIGHUP are taken like Ctrl-C, an
 unexpected error stops and records the training jobs and is the job's reason (never hidden by a second error), a full
 disk is a FailureReason and a resume after space is freed finishes the job."""
+
 from __future__ import annotations
 
 import contextlib
@@ -42,14 +43,28 @@ print('f1: %.3f' % (a.x / 100))
 """
 
 
-def _spec(workdir: Path, name: str, ledger: Path, max_jobs: int, parallel: int, nap: float, long: float = 0,
-          n_long: int = 0, fill: Path | None = None, fill_at: int = 0) -> Path:
+def _spec(
+    workdir: Path,
+    name: str,
+    ledger: Path,
+    max_jobs: int,
+    parallel: int,
+    nap: float,
+    long: float = 0,
+    n_long: int = 0,
+    fill: Path | None = None,
+    fill_at: int = 0,
+) -> Path:
     use_script(workdir, LEDGER_SCRIPT)
     static = {"ledger": json.dumps(str(ledger)), "nap": str(nap), "long": str(long), "n-long": str(n_long)}
     if fill is not None:
         static.update({"fill": json.dumps(str(fill)), "fill-at": str(fill_at)})
     spec = workdir / f"{name}.json"
-    spec.write_text(json.dumps(make_request(name, max_jobs=max_jobs, parallel=parallel, integer=[("x", 1, 100, "Auto")], static=static)))
+    spec.write_text(
+        json.dumps(
+            make_request(name, max_jobs=max_jobs, parallel=parallel, integer=[("x", 1, 100, "Auto")], static=static)
+        )
+    )
     return spec
 
 
@@ -59,8 +74,14 @@ def _amtlocal(home: Path, *args: str) -> list[str]:
 
 def _tune(spec: Path, home: Path) -> subprocess.Popen:
     env = dict(os.environ, AMTLOCAL_STOP_GRACE_SECONDS="5")
-    return subprocess.Popen(_amtlocal(home, "tune", str(spec)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        _amtlocal(home, "tune", str(spec)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _ledger(path: Path) -> list[list[str]]:
@@ -129,7 +150,9 @@ def test_sigterm_and_sighup_stop_and_record_the_training_jobs_and_the_job_resume
 
 
 @pytest.mark.slow
-def test_an_unexpected_store_error_stops_the_training_jobs_and_is_the_jobs_reason(workdir, tmp_path, monkeypatch, capsys):
+def test_an_unexpected_store_error_stops_the_training_jobs_and_is_the_jobs_reason(
+    workdir, tmp_path, monkeypatch, capsys
+):
     """The first training job's result cannot be written (RuntimeError from the store): the other running job is
     stopped and recorded, the tuning job is Failed with that error as its reason (not a second error from the
     shutdown), the CLI prints one line, and the traceback is in the job's tuner.log."""
@@ -167,14 +190,17 @@ def test_an_unexpected_store_error_stops_the_training_jobs_and_is_the_jobs_reaso
     assert len(pids) == 2 and not any(alive(p) for p in pids)
     long_job = _ledger(ledger)[0][1]  # the first to start: stopped by the shutdown and recorded
     by_name = {j["TrainingJobName"]: j for j in summaries("broken", _store(home))}
-    assert by_name[long_job]["TrainingJobStatus"] == "Stopped" and by_name[long_job]["FailureReason"].startswith("Interrupted")
+    assert by_name[long_job]["TrainingJobStatus"] == "Stopped" and by_name[long_job]["FailureReason"].startswith(
+        "Interrupted"
+    )
 
 
 @contextlib.contextmanager
 def _small_tmpfs(folder: Path, size: str = "2m"):
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
     try:
@@ -216,12 +242,21 @@ def test_sigterm_to_a_standalone_training_jobs_worker_stops_and_records_it(workd
     from amtlocal.backends.local import LocalBackend
 
     d = make_request("x")["TrainingJobDefinition"]
-    request = {"TrainingJobName": "termed", "HyperParameters": dict(d["StaticHyperParameters"], sleep="60"),
-               "RoleArn": d["RoleArn"], "AlgorithmSpecification": d["AlgorithmSpecification"], "InputDataConfig": d["InputDataConfig"],
-               "OutputDataConfig": {"S3OutputPath": "file://out"}, "ResourceConfig": d["ResourceConfig"],
-               "StoppingCondition": d["StoppingCondition"]}
-    use_script(workdir, "import time, argparse\np = argparse.ArgumentParser(); p.add_argument('--sleep', type=float)\n"
-                        "a = p.parse_args(); print('training', flush=True); time.sleep(a.sleep)\n")
+    request = {
+        "TrainingJobName": "termed",
+        "HyperParameters": dict(d["StaticHyperParameters"], sleep="60"),
+        "RoleArn": d["RoleArn"],
+        "AlgorithmSpecification": d["AlgorithmSpecification"],
+        "InputDataConfig": d["InputDataConfig"],
+        "OutputDataConfig": {"S3OutputPath": "file://out"},
+        "ResourceConfig": d["ResourceConfig"],
+        "StoppingCondition": d["StoppingCondition"],
+    }
+    use_script(
+        workdir,
+        "import time, argparse\np = argparse.ArgumentParser(); p.add_argument('--sleep', type=float)\n"
+        "a = p.parse_args(); print('training', flush=True); time.sleep(a.sleep)\n",
+    )
     local = LocalBackend(home=tmp_path / "home", stop_grace=5)
     local.create_training_job(request, workdir, wait=False)
     worker = local._workers["termed"]

@@ -1,4 +1,5 @@
 """AMT fidelity: Grid, Hyperband, early stopping, completion criteria, time limits, seeds, scaling, definitions."""
+
 from __future__ import annotations
 
 import json
@@ -37,27 +38,56 @@ def epochs_spent(name):
 
 def test_grid_runs_every_combination_once(workdir):
     use_script(workdir, VALUE_SCRIPT)
-    req = make_request("grid", strategy="Grid", max_jobs=None, seed=None, parallel=2,
-                       categorical=[("c", ['"a"', '"b"', '"c"']), ("d", ['"u"', '"v"'])])
+    req = make_request(
+        "grid",
+        strategy="Grid",
+        max_jobs=None,
+        seed=None,
+        parallel=2,
+        categorical=[("c", ['"a"', '"b"', '"c"']), ("d", ['"u"', '"v"'])],
+    )
     desc = run_job(req, workdir)
     combos = [(t["c"], t["d"]) for t in tuned("grid")]
     assert len(combos) == 6 and len(set(combos)) == 6
     assert desc["TrainingJobStatusCounters"]["Completed"] == 6
-    bad = make_request("grid2", strategy="Grid", max_jobs=5, seed=None, categorical=[("c", ['"a"', '"b"', '"c"']), ("d", ['"u"', '"v"'])])
+    bad = make_request(
+        "grid2",
+        strategy="Grid",
+        max_jobs=5,
+        seed=None,
+        categorical=[("c", ['"a"', '"b"', '"c"']), ("d", ['"u"', '"v"'])],
+    )
     assert any(e.field.startswith("HyperParameterTuningJobConfig.ResourceLimits") for e in validation_errors(bad))
 
 
 def _epochs_request(name, **kw):
-    return make_request(name, metrics=(VAL_ACC,), objective="val_acc", max_jobs=9, parallel=1,
-                        continuous=[("lr", 0.01, 0.9, "Logarithmic")], static={"epochs": "9"}, seed=7, **kw)
+    return make_request(
+        name,
+        metrics=(VAL_ACC,),
+        objective="val_acc",
+        max_jobs=9,
+        parallel=1,
+        continuous=[("lr", 0.01, 0.9, "Logarithmic")],
+        static={"epochs": "9"},
+        seed=7,
+        **kw,
+    )
 
 
 @pytest.mark.slow
 def test_hyperband_and_early_stopping_stop_weak_jobs_and_spend_fewer_epochs(workdir):
     use_script(workdir, CASE_SCRIPTS / "epochs.py")
     run_job(_epochs_request("ep-random"), workdir)
-    hb = run_job(_epochs_request("ep-hyperband", **{"Strategy": "Hyperband",
-                 "StrategyConfig": {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}}}), workdir)
+    hb = run_job(
+        _epochs_request(
+            "ep-hyperband",
+            **{
+                "Strategy": "Hyperband",
+                "StrategyConfig": {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}},
+            },
+        ),
+        workdir,
+    )
     es = run_job(_epochs_request("ep-median", TrainingJobEarlyStoppingType="Auto"), workdir)
     random_epochs = epochs_spent("ep-random")
     assert random_epochs == 81
@@ -80,8 +110,12 @@ def test_hyperband_max_resource_inferred_or_rejected(workdir):
 
 def test_target_objective_completes_early(workdir):
     use_script(workdir, VALUE_SCRIPT)
-    req = make_request("target", max_jobs=30, integer=[("x", 1, 10, "Linear")],
-                       TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 8.0})
+    req = make_request(
+        "target",
+        max_jobs=30,
+        integer=[("x", 1, 10, "Linear")],
+        TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 8.0},
+    )
     desc = run_job(req, workdir)
     values = [float(t["x"]) for t in tuned("target")]
     assert desc["HyperParameterTuningJobStatus"] == "Completed"
@@ -91,13 +125,23 @@ def test_target_objective_completes_early(workdir):
 
 def test_best_objective_not_improving_and_convergence(workdir):
     use_script(workdir, VALUE_SCRIPT)
-    req = make_request("flat", max_jobs=20, integer=[("x", 1, 10, "Linear")], static={"const": "0.5"},
-                       TuningJobCompletionCriteria={"BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 3}})
+    req = make_request(
+        "flat",
+        max_jobs=20,
+        integer=[("x", 1, 10, "Linear")],
+        static={"const": "0.5"},
+        TuningJobCompletionCriteria={"BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 3}},
+    )
     desc = run_job(req, workdir)
     assert desc["TrainingJobStatusCounters"]["Completed"] == 4  # 1 improves (the first), then 3 do not
     assert desc["TuningJobCompletionDetails"]["NumberOfTrainingJobsObjectiveNotImproving"] == 3
-    conv = make_request("conv", max_jobs=20, integer=[("x", 1, 10, "Linear")], static={"const": "0.5"},
-                        TuningJobCompletionCriteria={"ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}})
+    conv = make_request(
+        "conv",
+        max_jobs=20,
+        integer=[("x", 1, 10, "Linear")],
+        static={"const": "0.5"},
+        TuningJobCompletionCriteria={"ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}},
+    )
     desc = run_job(conv, workdir)
     assert desc["TrainingJobStatusCounters"]["Completed"] == 10
     assert "ConvergenceDetectedTime" in desc["TuningJobCompletionDetails"]
@@ -125,20 +169,50 @@ def test_same_seed_same_sequence(workdir, strategy, parallel):
     use_script(workdir, VALUE_SCRIPT)
     kw = {"Strategy": strategy}
     for name in ("seed-a", "seed-b"):
-        run_job(make_request(name, max_jobs=12, parallel=parallel, seed=42, continuous=[("x", 0.0, 1.0, "Linear")],
-                             categorical=[("c", ['"a"', '"b"', '"c"'])], static={"epochs": "1"} if strategy == "Hyperband" else None, **kw), workdir)
+        run_job(
+            make_request(
+                name,
+                max_jobs=12,
+                parallel=parallel,
+                seed=42,
+                continuous=[("x", 0.0, 1.0, "Linear")],
+                categorical=[("c", ['"a"', '"b"', '"c"'])],
+                static={"epochs": "1"} if strategy == "Hyperband" else None,
+                **kw,
+            ),
+            workdir,
+        )
     assert tuned("seed-a") == tuned("seed-b")
-    run_job(make_request("seed-c", max_jobs=12, parallel=parallel, seed=43, continuous=[("x", 0.0, 1.0, "Linear")],
-                         categorical=[("c", ['"a"', '"b"', '"c"'])], static={"epochs": "1"} if strategy == "Hyperband" else None, **kw), workdir)
+    run_job(
+        make_request(
+            "seed-c",
+            max_jobs=12,
+            parallel=parallel,
+            seed=43,
+            continuous=[("x", 0.0, 1.0, "Linear")],
+            categorical=[("c", ['"a"', '"b"', '"c"'])],
+            static={"epochs": "1"} if strategy == "Hyperband" else None,
+            **kw,
+        ),
+        workdir,
+    )
     assert tuned("seed-c") != tuned("seed-a")
 
 
 def test_scaling_types(workdir):
     use_script(workdir, VALUE_SCRIPT + "print('y', flush=True)\n")
-    req = make_request("scales", max_jobs=30, parallel=2, integer=[("x", 1, 1000, "Logarithmic")],
-                       continuous=[("r", 0.9, 0.9999, "ReverseLogarithmic"), ("a", 1e-5, 1e-1, "Auto"), ("l", 1.0, 2.0, "Auto")])
+    req = make_request(
+        "scales",
+        max_jobs=30,
+        parallel=2,
+        integer=[("x", 1, 1000, "Logarithmic")],
+        continuous=[("r", 0.9, 0.9999, "ReverseLogarithmic"), ("a", 1e-5, 1e-1, "Auto"), ("l", 1.0, 2.0, "Auto")],
+    )
     req["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_program"] = '"train.py"'
-    use_script(workdir, "import argparse\np = argparse.ArgumentParser()\nfor k in ('-x', '-r', '-a', '-l'): p.add_argument(k, type=float)\na = p.parse_args()\nprint('f1: %r' % a.x)\n")
+    use_script(
+        workdir,
+        "import argparse\np = argparse.ArgumentParser()\nfor k in ('-x', '-r', '-a', '-l'): p.add_argument(k, type=float)\na = p.parse_args()\nprint('f1: %r' % a.x)\n",
+    )
     run_job(req, workdir)
     t = tuned("scales")
     xs, rs, auto_log = [int(v["x"]) for v in t], [float(v["r"]) for v in t], [float(v["a"]) for v in t]
@@ -160,11 +234,23 @@ def test_several_training_job_definitions(workdir):
     cfg = base["HyperParameterTuningJobConfig"]
     objective = cfg.pop("HyperParameterTuningJobObjective")
     cfg.pop("ParameterRanges")
-    d1 = dict(d, DefinitionName="small", TuningObjective=objective,
-              HyperParameterRanges={"IntegerParameterRanges": [{"Name": "x", "MinValue": "1", "MaxValue": "3", "ScalingType": "Linear"}]})
-    d2 = dict(d, DefinitionName="big", TuningObjective=objective,
-              HyperParameterRanges={"IntegerParameterRanges": [{"Name": "x", "MinValue": "100", "MaxValue": "300", "ScalingType": "Linear"}],
-                                    "CategoricalParameterRanges": [{"Name": "c", "Values": ['"a"', '"b"']}]})
+    d1 = dict(
+        d,
+        DefinitionName="small",
+        TuningObjective=objective,
+        HyperParameterRanges={
+            "IntegerParameterRanges": [{"Name": "x", "MinValue": "1", "MaxValue": "3", "ScalingType": "Linear"}]
+        },
+    )
+    d2 = dict(
+        d,
+        DefinitionName="big",
+        TuningObjective=objective,
+        HyperParameterRanges={
+            "IntegerParameterRanges": [{"Name": "x", "MinValue": "100", "MaxValue": "300", "ScalingType": "Linear"}],
+            "CategoricalParameterRanges": [{"Name": "c", "Values": ['"a"', '"b"']}],
+        },
+    )
     base["TrainingJobDefinitions"] = [d1, d2]
     assert validation_errors(base) == []
     desc = run_job(base, workdir)
@@ -175,7 +261,11 @@ def test_several_training_job_definitions(workdir):
         if j["TrainingJobDefinitionName"] == "small":
             assert 1 <= x <= 3 and set(j["TunedHyperParameters"]) == {"x"}
         else:
-            assert j["TrainingJobDefinitionName"] == "big" and 100 <= x <= 300 and set(j["TunedHyperParameters"]) == {"x", "c"}
+            assert (
+                j["TrainingJobDefinitionName"] == "big"
+                and 100 <= x <= 300
+                and set(j["TunedHyperParameters"]) == {"x", "c"}
+            )
     assert desc["BestTrainingJob"]["TrainingJobDefinitionName"] == "big"
 
 
@@ -207,10 +297,15 @@ def test_grid_same_seed_same_order(workdir):
 
 def test_progress_counts_the_jobs_that_replaced_a_finished_one(workdir):
     """A snapshot is taken after the next job starts: at parallelism 2 with jobs left, 2 are running."""
-    use_script(workdir, "import argparse, time\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\n"
-                        "time.sleep(0.2)\nprint('f1: %d' % a.x)\n")
+    use_script(
+        workdir,
+        "import argparse, time\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\n"
+        "time.sleep(0.2)\nprint('f1: %d' % a.x)\n",
+    )
     seen = []
-    run_job(make_request("prog", max_jobs=6, parallel=2, integer=[("x", 1, 9, "Linear")]), workdir, progress=seen.append)
+    run_job(
+        make_request("prog", max_jobs=6, parallel=2, integer=[("x", 1, 9, "Linear")]), workdir, progress=seen.append
+    )
     middle = [(p.finished, p.running) for p in seen if 0 < p.finished <= 4]
     assert middle and all(running == 2 for _, running in middle), middle
     assert (seen[-1].finished, seen[-1].running, seen[-1].total) == (6, 0, 6)

@@ -1,5 +1,6 @@
 """The warm fork server's speed-ups keep the contract: what it learns to preload, what it leaves behind, what a spare
 copies ahead. (The script-mode contract itself runs under both launchers in test_cases_scripts and test_faults.)"""
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,9 @@ def _zygote_processes() -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"_zygote.py" in (entry / "cmdline").read_bytes() and home in (entry / "environ").read_bytes().split(b"\0"):
+                if b"_zygote.py" in (entry / "cmdline").read_bytes() and home in (entry / "environ").read_bytes().split(
+                    b"\0"
+                ):
                     found.append(int(entry.name))
             except OSError:
                 pass
@@ -79,14 +82,23 @@ def test_learned_preload_takes_installed_modules_never_the_jobs_own_code(workdir
 def test_exit_codes_and_signals_come_through_the_status_pipe(workdir, store, monkeypatch):
     """A job's end is reported from its status pipe (0, its own code) or, when it is killed, from waitpid."""
     monkeypatch.setenv("AMTLOCAL_LAUNCHER", "fork")
-    use_script(workdir, "import argparse, os, signal, sys\np = argparse.ArgumentParser(); p.add_argument('-x', type=int)\n"
-                        "x = p.parse_args().x\nprint('f1: %d' % x, flush=True)\n"
-                        "if x == 2: sys.exit(3)\nif x == 3: os.kill(os.getpid(), signal.SIGKILL)\n")
-    run_job(make_request("codes", strategy="Grid", max_jobs=None, seed=None, categorical=[("x", ["1", "2", "3"])]), workdir, store)
+    use_script(
+        workdir,
+        "import argparse, os, signal, sys\np = argparse.ArgumentParser(); p.add_argument('-x', type=int)\n"
+        "x = p.parse_args().x\nprint('f1: %d' % x, flush=True)\n"
+        "if x == 2: sys.exit(3)\nif x == 3: os.kill(os.getpid(), signal.SIGKILL)\n",
+    )
+    run_job(
+        make_request("codes", strategy="Grid", max_jobs=None, seed=None, categorical=[("x", ["1", "2", "3"])]),
+        workdir,
+        store,
+    )
     by_x = {s["TunedHyperParameters"]["x"]: s for s in summaries("codes", store)}
-    assert by_x['1']["TrainingJobStatus"] == "Completed"
-    assert by_x['2']["TrainingJobStatus"] == "Failed" and "ExitCode 3\n" in by_x['2']["FailureReason"]
-    assert by_x['3']["TrainingJobStatus"] == "Failed" and "ExitCode -9 (killed by signal 9" in by_x['3']["FailureReason"]
+    assert by_x["1"]["TrainingJobStatus"] == "Completed"
+    assert by_x["2"]["TrainingJobStatus"] == "Failed" and "ExitCode 3\n" in by_x["2"]["FailureReason"]
+    assert (
+        by_x["3"]["TrainingJobStatus"] == "Failed" and "ExitCode -9 (killed by signal 9" in by_x["3"]["FailureReason"]
+    )
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/pagemap is Linux's")
@@ -128,8 +140,11 @@ os.waitpid(pid, 0)
 def test_a_forked_job_has_the_garbage_collector_on(workdir, store, monkeypatch):
     """The zygote imports with the collector off; the job's interpreter must have it on, as a fresh one does."""
     monkeypatch.setenv("AMTLOCAL_LAUNCHER", "fork")
-    use_script(workdir, "import argparse, gc\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); p.parse_args()\n"
-                        "print('f1: %d' % gc.isenabled())\n")
+    use_script(
+        workdir,
+        "import argparse, gc\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); p.parse_args()\n"
+        "print('f1: %d' % gc.isenabled())\n",
+    )
     run_job(make_request("gcon", max_jobs=3, integer=[("x", 1, 9, "Linear")]), workdir, store)
     assert [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in summaries("gcon", store)] == [1, 1, 1]
 
@@ -137,8 +152,11 @@ def test_a_forked_job_has_the_garbage_collector_on(workdir, store, monkeypatch):
 def test_an_uncaught_error_prints_the_traceback_a_fresh_interpreter_prints(workdir, store, monkeypatch):
     """Only the script's own frames: none of the fork server's or runpy's (they would also crowd out the error
     line in the stderr tail that FailureReason keeps)."""
-    use_script(workdir, "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); p.parse_args()\n"
-                        "def check(v):\n    raise ValueError('x too small: %d' % v)\ncheck(1)\n")
+    use_script(
+        workdir,
+        "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); p.parse_args()\n"
+        "def check(v):\n    raise ValueError('x too small: %d' % v)\ncheck(1)\n",
+    )
     logs = {}
     for launcher in ("process", "fork"):
         monkeypatch.setenv("AMTLOCAL_LAUNCHER", launcher)
@@ -150,4 +168,3 @@ def test_an_uncaught_error_prints_the_traceback_a_fresh_interpreter_prints(workd
         assert "_zygote" not in log and "runpy" not in log
         assert log.count('  File "') == 2  # <module> and check(), as a fresh interpreter prints them
     assert logs["fork"] == logs["process"]
-

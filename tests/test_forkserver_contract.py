@@ -2,6 +2,7 @@
 os.fork workers, multiprocessing's spawn and forkserver pools, an entry point in a subfolder, an absolute __file__,
 and nothing left on disk when the tuner is killed. Each test runs under both launchers (from a review that found
 every one of these broken under the fork server: the process launcher is the reference)."""
+
 from __future__ import annotations
 
 import json
@@ -132,7 +133,8 @@ def test_entry_point_in_a_subfolder_imports_its_sibling(workdir, store, monkeypa
     (workdir / "code" / "src").mkdir()
     (workdir / "code" / "src" / "train.py").write_text(
         "import argparse\nimport helper\np = argparse.ArgumentParser(); p.add_argument('-x', type=int)\n"
-        "print('f1: %d' % helper.twice(p.parse_args().x))\n")
+        "print('f1: %d' % helper.twice(p.parse_args().x))\n"
+    )
     (workdir / "code" / "src" / "helper.py").write_text("def twice(x):\n    return 2 * x\n")
     req = make_request("subdir", max_jobs=1, integer=[("x", 1, 9, "Linear")])
     req["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_program"] = '"src/train.py"'
@@ -144,8 +146,11 @@ def test_entry_point_in_a_subfolder_imports_its_sibling(workdir, store, monkeypa
 @pytest.mark.parametrize("launcher", LAUNCHERS)
 def test_file_is_absolute(workdir, store, monkeypatch, launcher):
     monkeypatch.setenv("AMTLOCAL_LAUNCHER", launcher)
-    use_script(workdir, "import os, argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int)\n"
-                        "print('f1: %d' % (1 if os.path.isabs(__file__) else 0))\n")
+    use_script(
+        workdir,
+        "import os, argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int)\n"
+        "print('f1: %d' % (1 if os.path.isabs(__file__) else 0))\n",
+    )
     run_job(make_request("absfile", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
     (s,) = summaries("absfile", store)
     assert _obj(s) == 1.0
@@ -154,15 +159,23 @@ def test_file_is_absolute(workdir, store, monkeypatch, launcher):
 @pytest.mark.slow
 def test_a_sigkilled_tuner_leaves_no_report_file_of_the_fork_server(workdir, tmp_path):
     """SIGKILL the tuner while the first job (the one that reports what it learned) runs: nothing is left in TMPDIR."""
-    use_script(workdir, "import argparse, time\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\n"
-                        "time.sleep(3); print('f1: %d' % a.x)\n")
+    use_script(
+        workdir,
+        "import argparse, time\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()\n"
+        "time.sleep(3); print('f1: %d' % a.x)\n",
+    )
     spec = workdir / "spec.json"
     spec.write_text(json.dumps(make_request("leak", max_jobs=2, integer=[("x", 1, 9, "Linear")])))
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = dict(os.environ, AMTLOCAL_LAUNCHER="fork", TMPDIR=str(tmp))
-    p = subprocess.Popen([sys.executable, "-m", "amtlocal", "tune", str(spec)], env=env, cwd=workdir,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "amtlocal", "tune", str(spec)],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 20
     home = Path(os.environ["AMTLOCAL_HOME"])
     while not list(home.glob("jobs/leak/leak-*")) and time.time() < deadline:  # the first job has started

@@ -7,6 +7,7 @@
 - Two tuners started at once on one tuning job: one runs it, the other exits 1 with TuningJobBusy's message (or, if
   it starts after the first is done, finds it Completed); no training job runs twice; the store stays consistent.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,11 +42,17 @@ print('f1: %.3f' % (a.x / 100))
 BUSY = "is already running in another tuner process"  # TuningJobBusy's message
 
 
-def _spec(workdir: Path, name: str, ledger: Path, max_jobs: int, parallel: int, nap: float, long: float = 0, n_long: int = 0) -> Path:
+def _spec(
+    workdir: Path, name: str, ledger: Path, max_jobs: int, parallel: int, nap: float, long: float = 0, n_long: int = 0
+) -> Path:
     use_script(workdir, LEDGER_SCRIPT)
     static = {"ledger": json.dumps(str(ledger)), "nap": str(nap), "long": str(long), "n-long": str(n_long)}
     spec = workdir / f"{name}.json"
-    spec.write_text(json.dumps(make_request(name, max_jobs=max_jobs, parallel=parallel, integer=[("x", 1, 100, "Auto")], static=static)))
+    spec.write_text(
+        json.dumps(
+            make_request(name, max_jobs=max_jobs, parallel=parallel, integer=[("x", 1, 100, "Auto")], static=static)
+        )
+    )
     return spec
 
 
@@ -56,8 +63,9 @@ def _amtlocal(home: Path, *args: str) -> list[str]:
 def _tune(spec: Path, home: Path, *args: str, grace: float | None = None) -> subprocess.Popen:
     """`amtlocal tune SPEC ARGS` in the background; ``grace``: its stop grace period (AMTLOCAL_STOP_GRACE_SECONDS)."""
     env = dict(os.environ, AMTLOCAL_STOP_GRACE_SECONDS=str(grace)) if grace is not None else None
-    return subprocess.Popen(_amtlocal(home, "tune", str(spec), *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    return subprocess.Popen(
+        _amtlocal(home, "tune", str(spec), *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def _stop(home: Path, name: str) -> subprocess.CompletedProcess:
@@ -67,9 +75,12 @@ def _stop(home: Path, name: str) -> subprocess.CompletedProcess:
 def _stubborn_spec(workdir: Path, name: str, ledger: Path, first: str, others: str, **request) -> Path:
     """A spec whose script appends "start <job> <pid>" to ``ledger``, then runs ``first`` (the first training job
     to start) or ``others`` (Python statements, indented one level)."""
-    use_script(workdir, "import os, signal, sys, time\n"
-                        f"open({str(ledger)!r}, 'a').write('start %s %d\\n' % (os.environ['TRAINING_JOB_NAME'], os.getpid()))\n"
-                        f"if open({str(ledger)!r}).read().count('start') == 1:\n    {first}\nelse:\n    {others}\n")
+    use_script(
+        workdir,
+        "import os, signal, sys, time\n"
+        f"open({str(ledger)!r}, 'a').write('start %s %d\\n' % (os.environ['TRAINING_JOB_NAME'], os.getpid()))\n"
+        f"if open({str(ledger)!r}).read().count('start') == 1:\n    {first}\nelse:\n    {others}\n",
+    )
     spec = workdir / f"{name}.json"
     spec.write_text(json.dumps(make_request(name, integer=[("x", 1, 9, "Auto")], **request)))
     return spec
@@ -173,7 +184,9 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(workdir, tmp_path):
     # `list` counts what counts toward MaxNumberOfTrainingJobs, and says what ran again (not "6/4")
     listed = subprocess.run(_amtlocal(home, "list"), capture_output=True, text=True)
     row = listed.stdout.splitlines()[1].split()
-    assert row[:4] == ["ctrlc", "Random", "Completed", "4/4"] and listed.stdout.rstrip().endswith("(+2 interrupted, run again)")
+    assert row[:4] == ["ctrlc", "Random", "Completed", "4/4"] and listed.stdout.rstrip().endswith(
+        "(+2 interrupted, run again)"
+    )
 
 
 def _kill_tuner_with_two_jobs_running(workdir: Path, tmp_path: Path, name: str) -> tuple[Path, Path, Path, list[int]]:
@@ -250,8 +263,10 @@ def test_a_second_ctrl_c_kills_jobs_that_ignore_sigterm_and_still_records_them(w
     assert time.time() - started < 10  # not the 120 s grace
     assert tuner.returncode == 130 and "Traceback" not in err, err
     assert "SIGKILL after 120 s; Ctrl-C again to kill them now" in err
-    assert err.strip().endswith(f"amtlocal: interrupted; tuning job stub is Stopped and resumes when you run "
-                                f"`amtlocal tune {spec} --job-name stub` again")
+    assert err.strip().endswith(
+        f"amtlocal: interrupted; tuning job stub is Stopped and resumes when you run "
+        f"`amtlocal tune {spec} --job-name stub` again"
+    )
     assert _describe(home, "stub")["HyperParameterTuningJobStatus"] == "Stopped"
     jobs = summaries("stub", _store(home))
     assert [j["TrainingJobStatus"] for j in jobs] == ["Stopped", "Stopped"]
@@ -285,8 +300,10 @@ def test_two_background_starts_at_once_one_is_refused(workdir, tmp_path, attempt
     results = sorted((p.wait(timeout=120), *p.communicate()) for p in both)
     assert [rc for rc, _, _ in results] == [0, 1], results
     assert results[0][1].strip() == "bg"
-    assert results[1][2].strip() == ("amtlocal: error: tuning job 'bg' is already running in another tuner process; "
-                                     "follow it with `amtlocal describe bg`, or stop it with `amtlocal stop bg`")
+    assert results[1][2].strip() == (
+        "amtlocal: error: tuning job 'bg' is already running in another tuner process; "
+        "follow it with `amtlocal describe bg`, or stop it with `amtlocal stop bg`"
+    )
     deadline = time.time() + 60
     while _describe(home, "bg")["HyperParameterTuningJobStatus"] != "Completed":
         assert time.time() < deadline
@@ -311,7 +328,10 @@ def test_a_stop_racing_a_resume_is_honoured(workdir, tmp_path, delay):
     _wait_for(lambda: lock.holder() == resumed.pid, resumed)  # the resume has the job (still Stopped, or starting)
     time.sleep(delay)
     stop = _stop(home, "race")
-    assert stop.returncode == 0 and stop.stdout.strip() in ("race: Stopping; its running training jobs are being stopped", "race: Stopped"), (stop.stdout, stop.stderr)
+    assert stop.returncode == 0 and stop.stdout.strip() in (
+        "race: Stopping; its running training jobs are being stopped",
+        "race: Stopped",
+    ), (stop.stdout, stop.stderr)
     out, err = resumed.communicate(timeout=60)  # the scripts nap 30 s: it must have been stopped well before
     assert _describe(home, "race")["HyperParameterTuningJobStatus"] == "Stopped" and resumed.returncode == 1, (out, err)
     assert not any(alive(int(e[2])) for e in _ledger(ledger))
@@ -341,7 +361,13 @@ def test_a_background_start_resumes_a_job_whose_earlier_run_was_stopped(workdir,
         time.sleep(0.05)
     desc = _describe(home, "again")
     assert desc["HyperParameterTuningJobStatus"] == "InProgress"
-    assert desc["TrainingJobStatusCounters"] == {"Completed": 0, "InProgress": 2, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 4}
+    assert desc["TrainingJobStatusCounters"] == {
+        "Completed": 0,
+        "InProgress": 2,
+        "RetryableError": 0,
+        "NonRetryableError": 0,
+        "Stopped": 4,
+    }
     assert not any(alive(p) for p in orphans)  # the dead tuner's jobs were ended, not left running
     assert subprocess.run([*cli, "stop", "again"], capture_output=True, timeout=60).returncode == 0
     deadline = time.time() + 30
@@ -355,14 +381,30 @@ def test_a_stop_while_the_tuner_finishes_still_ends_it_stopped(workdir, tmp_path
     """The target is reached while another training job (ignoring SIGTERM) runs out its grace period: a stop during
     that wait is taken (the job ends Stopped), not acknowledged and then dropped for Completed."""
     ledger, home = tmp_path / "ledger", tmp_path / "home"
-    spec = _stubborn_spec(workdir, "finishing", ledger, "time.sleep(0.5); print('f1: 0.9')",
-                          "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)", max_jobs=2, parallel=2,
-                          TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 0.5})
+    spec = _stubborn_spec(
+        workdir,
+        "finishing",
+        ledger,
+        "time.sleep(0.5); print('f1: 0.9')",
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
+        max_jobs=2,
+        parallel=2,
+        TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 0.5},
+    )
     tuner = _tune(spec, home, grace=8)
     # the target is reached: the tuner now waits out the other job's grace period
-    _wait_for(lambda: "finishing" in _store(home).names() and _describe(home, "finishing")["TrainingJobStatusCounters"]["Completed"] == 1, tuner)
+    _wait_for(
+        lambda: (
+            "finishing" in _store(home).names()
+            and _describe(home, "finishing")["TrainingJobStatusCounters"]["Completed"] == 1
+        ),
+        tuner,
+    )
     stop = _stop(home, "finishing")
-    assert stop.returncode == 0 and stop.stdout.strip() in ("finishing: Stopping; its running training jobs are being stopped", "finishing: Stopped"), stop.stdout
+    assert stop.returncode == 0 and stop.stdout.strip() in (
+        "finishing: Stopping; its running training jobs are being stopped",
+        "finishing: Stopped",
+    ), stop.stdout
     tuner.communicate(timeout=60)
     assert _describe(home, "finishing")["HyperParameterTuningJobStatus"] == "Stopped"
     assert not any(alive(int(e[2])) for e in _ledger(ledger))
@@ -373,15 +415,32 @@ def test_a_stop_after_the_job_failed_leaves_it_failed(workdir, tmp_path):
     """Five failures fail the tuning job while one training job (ignoring SIGTERM) runs out its grace period; a stop
     then changes nothing: the job stays Failed (never resumable), with its FailureReason."""
     ledger, home = tmp_path / "ledger", tmp_path / "home"
-    spec = _stubborn_spec(workdir, "failing", ledger, "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
-                          "sys.exit(1)", max_jobs=8, parallel=2)
+    spec = _stubborn_spec(
+        workdir,
+        "failing",
+        ledger,
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
+        "sys.exit(1)",
+        max_jobs=8,
+        parallel=2,
+    )
     tuner = _tune(spec, home, grace=6)
-    _wait_for(lambda: "failing" in _store(home).names() and _describe(home, "failing")["TrainingJobStatusCounters"]["NonRetryableError"] >= 5, tuner)
+    _wait_for(
+        lambda: (
+            "failing" in _store(home).names()
+            and _describe(home, "failing")["TrainingJobStatusCounters"]["NonRetryableError"] >= 5
+        ),
+        tuner,
+    )
     stop = _stop(home, "failing")
     assert stop.returncode == 0, stop.stderr
     tuner.communicate(timeout=60)
     desc = _describe(home, "failing")
-    assert desc["HyperParameterTuningJobStatus"] == "Failed" and desc["FailureReason"].startswith("No training job succeeded")
-    assert stop.stdout.strip() in ("failing: Failed (it ended before the stop took effect)",
-                                   "failing: Stopping; its running training jobs are being stopped"), stop.stdout
+    assert desc["HyperParameterTuningJobStatus"] == "Failed" and desc["FailureReason"].startswith(
+        "No training job succeeded"
+    )
+    assert stop.stdout.strip() in (
+        "failing: Failed (it ended before the stop took effect)",
+        "failing: Stopping; its running training jobs are being stopped",
+    ), stop.stdout
     assert not any(alive(int(e[2])) for e in _ledger(ledger))

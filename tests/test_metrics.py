@@ -1,4 +1,5 @@
 """The streaming metric scraper: the same values as re.finditer on each log line; numbers only."""
+
 from __future__ import annotations
 
 import math

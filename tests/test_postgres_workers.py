@@ -1,5 +1,6 @@
 """Several worker processes on one PostgreSQL storage work one tuning job: no training job runs twice, and
 MaxParallelTrainingJobs holds across all of them."""
+
 from __future__ import annotations
 
 import glob
@@ -39,7 +40,9 @@ def postgres_url(tmp_path_factory):
     bindir = os.path.dirname(bins[-1])
     import tempfile
 
-    root = __import__("pathlib").Path(tempfile.mkdtemp(prefix="amtlocal-pg-"))  # not under pytest's 0700 tmp: postgres must reach it
+    root = __import__("pathlib").Path(
+        tempfile.mkdtemp(prefix="amtlocal-pg-")
+    )  # not under pytest's 0700 tmp: postgres must reach it
     data, sock = root / "data", root / "sock"
     sock.mkdir()
     prefix: list[str] = []
@@ -47,12 +50,32 @@ def postgres_url(tmp_path_factory):
         shutil.chown(root, "postgres")
         shutil.chown(sock, "postgres")
         prefix = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*prefix, f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
+    subprocess.run(
+        [*prefix, f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True
+    )
     port = "54329"
-    subprocess.run([*prefix, f"{bindir}/pg_ctl", "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-                    f"-k {sock} -p {port} -c listen_addresses=''", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *prefix,
+            f"{bindir}/pg_ctl",
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-k {sock} -p {port} -c listen_addresses=''",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run([*prefix, f"{bindir}/createdb", "-h", str(sock), "-p", port, "-U", "postgres", "amt"], check=True, capture_output=True)
+        subprocess.run(
+            [*prefix, f"{bindir}/createdb", "-h", str(sock), "-p", port, "-U", "postgres", "amt"],
+            check=True,
+            capture_output=True,
+        )
         yield f"postgresql+psycopg2://postgres@/amt?host={sock}&port={port}"
     finally:
         subprocess.run([*prefix, f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
@@ -63,10 +86,24 @@ def postgres_url(tmp_path_factory):
 def test_two_workers_share_one_tuning_job(workdir, tmp_path, postgres_url):
     use_script(workdir, LEDGER_SCRIPT)
     ledger = tmp_path / "ledger.txt"
-    req = make_request("pgjob", max_jobs=20, parallel=2, integer=[("x", 1, 100, "Auto")], static={"ledger": json.dumps(str(ledger))})
+    req = make_request(
+        "pgjob", max_jobs=20, parallel=2, integer=[("x", 1, 100, "Auto")], static={"ledger": json.dumps(str(ledger))}
+    )
     spec = workdir / "spec.json"
     spec.write_text(json.dumps(req))
-    cmd = [sys.executable, "-m", "amtlocal", "--home", str(tmp_path / "home"), "--storage", postgres_url, "tune", str(spec), "--worker-slots", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "amtlocal",
+        "--home",
+        str(tmp_path / "home"),
+        "--storage",
+        postgres_url,
+        "tune",
+        str(spec),
+        "--worker-slots",
+        "1",
+    ]
     # Three workers of one slot each, MaxParallelTrainingJobs 2: the cap can only hold if it is counted across workers.
     workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     outs = [w.communicate(timeout=300) for w in workers]

@@ -1,4 +1,5 @@
 """ListTrainingJobsForHyperParameterTuningJob and DescribeHyperParameterTuningJob shapes from the local store."""
+
 from __future__ import annotations
 
 import botocore.session
@@ -23,8 +24,14 @@ def study(tmp_path_factory):
     (wd / "data").mkdir()
     use_script(wd, SCRIPT)
     store = LocalStore(wd / "home")
-    req = make_request("rec", strategy="Grid", max_jobs=None, seed=None, parallel=2,
-                       categorical=[("mode", ['"a"', '"b"', '"c"', '"fail"', '"silent"'])])
+    req = make_request(
+        "rec",
+        strategy="Grid",
+        max_jobs=None,
+        seed=None,
+        parallel=2,
+        categorical=[("mode", ['"a"', '"b"', '"c"', '"fail"', '"silent"'])],
+    )
     run_job(req, wd, store)
     return store.load("rec")
 
@@ -37,9 +44,19 @@ def test_describe_shape_and_counters(study):
     d = describe(study)
     assert set(d) <= _shape_members("DescribeHyperParameterTuningJobResponse")
     assert d["HyperParameterTuningJobStatus"] == "Completed"
-    assert d["TrainingJobStatusCounters"] == {"Completed": 4, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 1, "Stopped": 0}
+    assert d["TrainingJobStatusCounters"] == {
+        "Completed": 4,
+        "InProgress": 0,
+        "RetryableError": 0,
+        "NonRetryableError": 1,
+        "Stopped": 0,
+    }
     assert d["ObjectiveStatusCounters"] == {"Succeeded": 3, "Pending": 0, "Failed": 2}
-    assert d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"] == {"Type": "Maximize", "MetricName": "f1", "Value": 0.9}
+    assert d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"] == {
+        "Type": "Maximize",
+        "MetricName": "f1",
+        "Value": 0.9,
+    }
     assert d["BestTrainingJob"]["TunedHyperParameters"] == {"mode": '"b"'}
     assert set(d["BestTrainingJob"]) <= _shape_members("HyperParameterTrainingJobSummary")
     assert d["HyperParameterTuningEndTime"] >= d["CreationTime"]
@@ -54,8 +71,14 @@ def test_child_names(study):
 
 
 def test_sort_filter_and_pages(study):
-    by_value = list_training_jobs(study, SortBy="FinalObjectiveMetricValue", SortOrder="Descending")["TrainingJobSummaries"]
-    assert [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in by_value] == [0.9, 0.6, 0.3]  # no-objective jobs omitted
+    by_value = list_training_jobs(study, SortBy="FinalObjectiveMetricValue", SortOrder="Descending")[
+        "TrainingJobSummaries"
+    ]
+    assert [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in by_value] == [
+        0.9,
+        0.6,
+        0.3,
+    ]  # no-objective jobs omitted
     failed = list_training_jobs(study, StatusEquals="Failed")["TrainingJobSummaries"]
     assert [s["TunedHyperParameters"]["mode"] for s in failed] == ['"fail"']
     page1 = list_training_jobs(study, MaxResults=2, SortBy="CreationTime")

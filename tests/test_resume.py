@@ -1,4 +1,5 @@
 """A tuner killed with SIGKILL mid-job: running the same tuning job again continues it, and no training job runs twice."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,12 @@ print('f1: %.3f' % (a.x / 100))
 
 
 def _tune(spec, home):
-    return subprocess.Popen([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _ledger(path):
@@ -40,7 +45,9 @@ def _ledger(path):
 def test_sigkill_then_resume_runs_each_training_job_once(workdir, tmp_path, attempt):
     use_script(workdir, LEDGER_SCRIPT)
     ledger = tmp_path / "ledger.txt"
-    req = make_request("resume", max_jobs=6, parallel=2, integer=[("x", 1, 100, "Auto")], static={"ledger": json.dumps(str(ledger))})
+    req = make_request(
+        "resume", max_jobs=6, parallel=2, integer=[("x", 1, 100, "Auto")], static={"ledger": json.dumps(str(ledger))}
+    )
     spec = workdir / "spec.json"
     spec.write_text(json.dumps(req))
     home = tmp_path / "home"

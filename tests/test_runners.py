@@ -1,5 +1,6 @@
 """The runner contract (amtlocal.runners.BaseRunner), checked on every runner: argv as given, exactly env, cwd, stdin
 from /dev/null, stdout and stderr as pipes, a new session (process group id = pid), poll, stop by group."""
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,9 @@ def runner(request, tmp_path, monkeypatch) -> BaseRunner:
 
 
 def _command(tmp_path, *args: str) -> Command:
-    return Command([sys.executable, str(tmp_path / "train.py"), *args], {"ONLY": "this; $(not a shell)"}, tmp_path, "job")
+    return Command(
+        [sys.executable, str(tmp_path / "train.py"), *args], {"ONLY": "this; $(not a shell)"}, tmp_path, "job"
+    )
 
 
 def test_a_runner_runs_argv_env_and_cwd_as_given_in_a_new_session(runner, tmp_path):

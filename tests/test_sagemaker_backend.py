@@ -4,6 +4,7 @@ lacks (ListTrainingJobsForHyperParameterTuningJob, StopHyperParameterTuningJob) 
 Stubbed responses are the local backend's own records of a real local run: Stubber validates every response against
 the service model's output shape, so these tests also prove that both backends answer in AMT's shapes.
 """
+
 from __future__ import annotations
 
 import copy
@@ -80,7 +81,10 @@ def test_create_uploads_code_and_data_then_describe_round_trips(workdir, monkeyp
         be.create_tuning_job(req, workdir, wait=True)
         desc = be.describe("cloud-one")
         assert desc["HyperParameterTuningJobStatus"] == "Completed" and "ResponseMetadata" not in desc
-        sent = {k: desc[k] for k in ("HyperParameterTuningJobName", "HyperParameterTuningJobConfig", "TrainingJobDefinition")}
+        sent = {
+            k: desc[k]
+            for k in ("HyperParameterTuningJobName", "HyperParameterTuningJobConfig", "TrainingJobDefinition")
+        }
         changed = {p for p, v in flat(sent).items() if flat(req).get(p) != v} | (set(flat(req)) - set(flat(sent)))
         assert changed and all(is_rewritten(p) for p in changed), changed
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -89,7 +93,10 @@ def test_create_uploads_code_and_data_then_describe_round_trips(workdir, monkeyp
         assert keys == ["cloud-one/input/train/train.csv", "cloud-one/source/sourcedir.tar.gz"]
         body = s3.get_object(Bucket=bucket, Key="cloud-one/source/sourcedir.tar.gz")["Body"].read()
         assert sorted(tarfile.open(fileobj=io.BytesIO(body)).getnames()) == ["lib", "lib/helper.py", "train.py"]
-        assert json.loads(sent["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]) == f"s3://{bucket}/cloud-one/source/sourcedir.tar.gz"
+        assert (
+            json.loads(sent["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"])
+            == f"s3://{bucket}/cloud-one/source/sourcedir.tar.gz"
+        )
         # the same name again: AMT's ResourceInUse, before anything is uploaded
         with pytest.raises(TuningJobExists):
             be.create_tuning_job(req, workdir, wait=False)
@@ -104,7 +111,9 @@ def test_invalid_spec_fails_before_any_aws_call(workdir, monkeypatch):
     use_script(workdir, GOOD)
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", lambda *a: pytest.fail("AWS was called"))
     with pytest.raises(AmtValidationError) as e:
-        SageMakerBackend().create_tuning_job(make_request("bad", objective="auc", integer=[("x", 1, 9, "Auto")]), workdir)
+        SageMakerBackend().create_tuning_job(
+            make_request("bad", objective="auc", integer=[("x", 1, 9, "Auto")]), workdir
+        )
     assert "MetricName" in e.value.field
 
 
@@ -113,8 +122,10 @@ def test_warm_start_parent_must_exist_on_sagemaker(workdir):
 
     use_script(workdir, GOOD)
     req = make_request("child", integer=[("x", 1, 9, "Auto")])
-    req["WarmStartConfig"] = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "only-local"}],
-                              "WarmStartType": "IdenticalDataAndAlgorithm"}
+    req["WarmStartConfig"] = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "only-local"}],
+        "WarmStartType": "IdenticalDataAndAlgorithm",
+    }
     with mock_aws():
         with pytest.raises(AmtValidationError) as e:
             SageMakerBackend().create_tuning_job(req, workdir, wait=False)
@@ -128,10 +139,16 @@ def test_warm_start_parent_must_exist_on_sagemaker(workdir):
 def test_all_training_jobs_follows_every_page_and_stop(local_job):
     desc, rows = local_job
     sm, stub = stubbed()
-    stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job", {"TrainingJobSummaries": rows[:2], "NextToken": "p2"},
-                      {"HyperParameterTuningJobName": "done", "MaxResults": 100})
-    stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job", {"TrainingJobSummaries": rows[2:]},
-                      {"HyperParameterTuningJobName": "done", "MaxResults": 100, "NextToken": "p2"})
+    stub.add_response(
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        {"TrainingJobSummaries": rows[:2], "NextToken": "p2"},
+        {"HyperParameterTuningJobName": "done", "MaxResults": 100},
+    )
+    stub.add_response(
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        {"TrainingJobSummaries": rows[2:]},
+        {"HyperParameterTuningJobName": "done", "MaxResults": 100, "NextToken": "p2"},
+    )
     stub.add_response("stop_hyper_parameter_tuning_job", {}, {"HyperParameterTuningJobName": "done"})
     # stopping a job that already ended: AMT answers ValidationException; like the local backend, nothing to do
     stub.add_client_error("stop_hyper_parameter_tuning_job", "ValidationException", "job is not in progress")
@@ -149,16 +166,32 @@ def test_all_training_jobs_follows_every_page_and_stop(local_job):
 
 def test_list_tuning_jobs_reads_all_pages_newest_first(local_job):
     desc, _ = local_job
-    summary = {k: desc[k] for k in ("HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus",
-                                    "CreationTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters")}
+    summary = {
+        k: desc[k]
+        for k in (
+            "HyperParameterTuningJobName",
+            "HyperParameterTuningJobArn",
+            "HyperParameterTuningJobStatus",
+            "CreationTime",
+            "TrainingJobStatusCounters",
+            "ObjectiveStatusCounters",
+        )
+    }
     summary["Strategy"] = desc["HyperParameterTuningJobConfig"]["Strategy"]
     older = dict(summary, HyperParameterTuningJobName="older")
     sm, stub = stubbed()
     params = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 100}
-    stub.add_response("list_hyper_parameter_tuning_jobs", {"HyperParameterTuningJobSummaries": [summary], "NextToken": "n"}, params)
-    stub.add_response("list_hyper_parameter_tuning_jobs", {"HyperParameterTuningJobSummaries": [older]}, dict(params, NextToken="n"))
+    stub.add_response(
+        "list_hyper_parameter_tuning_jobs", {"HyperParameterTuningJobSummaries": [summary], "NextToken": "n"}, params
+    )
+    stub.add_response(
+        "list_hyper_parameter_tuning_jobs", {"HyperParameterTuningJobSummaries": [older]}, dict(params, NextToken="n")
+    )
     with stub:
-        assert [j["HyperParameterTuningJobName"] for j in SageMakerBackend(sagemaker_client=sm).list_tuning_jobs()] == ["done", "older"]
+        assert [j["HyperParameterTuningJobName"] for j in SageMakerBackend(sagemaker_client=sm).list_tuning_jobs()] == [
+            "done",
+            "older",
+        ]
 
 
 def test_wait_polls_with_progress_and_raises_for_failed(local_job):
@@ -166,7 +199,9 @@ def test_wait_polls_with_progress_and_raises_for_failed(local_job):
     running = copy.deepcopy(desc)
     running["HyperParameterTuningJobStatus"] = "InProgress"
     running["TrainingJobStatusCounters"].update(Completed=1, InProgress=2)
-    failed = dict(copy.deepcopy(desc), HyperParameterTuningJobStatus="Failed", FailureReason="No training job succeeded")
+    failed = dict(
+        copy.deepcopy(desc), HyperParameterTuningJobStatus="Failed", FailureReason="No training job succeeded"
+    )
     sm, stub = stubbed()
     for response in (running, desc, failed):
         stub.add_response("describe_hyper_parameter_tuning_job", response, {"HyperParameterTuningJobName": "done"})
@@ -194,7 +229,9 @@ def test_ctrl_c_while_waiting_leaves_the_cloud_job_running_and_says_how_to_stop_
             SageMakerBackend(sagemaker_client=sm, poll_seconds=0.001).wait("done", progress=interrupt)
         stub.assert_no_pending_responses()
     assert "keeps running on SageMaker" in str(e.value)
-    assert "amtlocal --backend sagemaker stop done" in str(e.value) and "stop-hyper-parameter-tuning-job" in str(e.value)
+    assert "amtlocal --backend sagemaker stop done" in str(e.value) and "stop-hyper-parameter-tuning-job" in str(
+        e.value
+    )
 
 
 def test_analytics_best_job_and_attach_work_unchanged_on_cloud_answers(local_job):
@@ -205,7 +242,9 @@ def test_analytics_best_job_and_attach_work_unchanged_on_cloud_answers(local_job
     sm, stub = stubbed()
     stub.add_response("describe_hyper_parameter_tuning_job", desc, {"HyperParameterTuningJobName": "done"})  # attach
     stub.add_response("describe_hyper_parameter_tuning_job", desc, {"HyperParameterTuningJobName": "done"})  # best job
-    stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job", {"TrainingJobSummaries": rows[:1], "NextToken": "a"}, None)
+    stub.add_response(
+        "list_training_jobs_for_hyper_parameter_tuning_job", {"TrainingJobSummaries": rows[:1], "NextToken": "a"}, None
+    )
     stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job", {"TrainingJobSummaries": rows[1:]}, None)
     with stub:
         tuner = HyperparameterTuner.attach("done", backend=SageMakerBackend(sagemaker_client=sm))
@@ -219,13 +258,24 @@ def test_analytics_best_job_and_attach_work_unchanged_on_cloud_answers(local_job
 
 
 def _training_job(name, start, end):
-    return {"TrainingJobName": name, "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}",
-            "ModelArtifacts": {"S3ModelArtifacts": "s3://b/m.tar.gz"}, "TrainingJobStatus": "Completed",
-            "SecondaryStatus": "Completed", "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File",
-            "MetricDefinitions": [{"Name": "loss", "Regex": "loss: (.*)"}, {"Name": "f1", "Regex": "f1: (.*)"}]},
-            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 60}, "CreationTime": start, "TrainingStartTime": start,
-            "TrainingEndTime": end, "FinalMetricDataList": [{"MetricName": "f1", "Value": 0.9, "Timestamp": end}]}
+    return {
+        "TrainingJobName": name,
+        "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}",
+        "ModelArtifacts": {"S3ModelArtifacts": "s3://b/m.tar.gz"},
+        "TrainingJobStatus": "Completed",
+        "SecondaryStatus": "Completed",
+        "AlgorithmSpecification": {
+            "TrainingImage": "img",
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "loss", "Regex": "loss: (.*)"}, {"Name": "f1", "Regex": "f1: (.*)"}],
+        },
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+        "CreationTime": start,
+        "TrainingStartTime": start,
+        "TrainingEndTime": end,
+        "FinalMetricDataList": [{"MetricName": "f1", "Value": 0.9, "Timestamp": end}],
+    }
 
 
 def test_metric_series_from_cloudwatch_and_empty_when_unreachable():
@@ -238,28 +288,60 @@ def test_metric_series_from_cloudwatch_and_empty_when_unreachable():
     t1 = t0 + dt.timedelta(minutes=1)
     sm, sm_stub = stubbed()
     cw, cw_stub = stubbed("cloudwatch")
-    sm_stub.add_response("describe_training_job", _training_job("tj-1", t0, t1 + dt.timedelta(minutes=1)), {"TrainingJobName": "tj-1"})
+    sm_stub.add_response(
+        "describe_training_job", _training_job("tj-1", t0, t1 + dt.timedelta(minutes=1)), {"TrainingJobName": "tj-1"}
+    )
     host = {"Name": "Host", "Value": "tj-1/algo-1"}
-    cw_stub.add_response("get_metric_data", {"MetricDataResults": [
-        {"Id": "m0", "Label": "loss", "Timestamps": [t0, t1], "Values": [0.7, 0.4], "StatusCode": "Complete"},
-        {"Id": "m1", "Label": "f1", "Timestamps": [], "Values": [], "StatusCode": "Complete"}], "NextToken": "more"}, None)
-    cw_stub.add_response("get_metric_data", {"MetricDataResults": [
-        {"Id": "m1", "Label": "f1", "Timestamps": [t1], "Values": [0.9], "StatusCode": "Complete"}]}, None)
+    cw_stub.add_response(
+        "get_metric_data",
+        {
+            "MetricDataResults": [
+                {"Id": "m0", "Label": "loss", "Timestamps": [t0, t1], "Values": [0.7, 0.4], "StatusCode": "Complete"},
+                {"Id": "m1", "Label": "f1", "Timestamps": [], "Values": [], "StatusCode": "Complete"},
+            ],
+            "NextToken": "more",
+        },
+        None,
+    )
+    cw_stub.add_response(
+        "get_metric_data",
+        {
+            "MetricDataResults": [
+                {"Id": "m1", "Label": "f1", "Timestamps": [t1], "Values": [0.9], "StatusCode": "Complete"}
+            ]
+        },
+        None,
+    )
     with sm_stub, cw_stub:
         series = SageMakerBackend(sagemaker_client=sm, cloudwatch_client=cw).metric_series("tuning", "tj-1")
         cw_stub.assert_no_pending_responses()  # both pages read
-    assert series == [{"MetricName": "loss", "Value": 0.7, "Timestamp": t0.timestamp()},
-                      {"MetricName": "f1", "Value": 0.9, "Timestamp": t1.timestamp()},
-                      {"MetricName": "loss", "Value": 0.4, "Timestamp": t1.timestamp()}]
+    assert series == [
+        {"MetricName": "loss", "Value": 0.7, "Timestamp": t0.timestamp()},
+        {"MetricName": "f1", "Value": 0.9, "Timestamp": t1.timestamp()},
+        {"MetricName": "loss", "Value": 0.4, "Timestamp": t1.timestamp()},
+    ]
 
     # the exact first query: Host dimension, namespace, 60 s average
     sm2, sm2_stub = stubbed()
     cw2, cw2_stub = stubbed("cloudwatch")
     sm2_stub.add_response("describe_training_job", _training_job("tj-1", t0, t1), {"TrainingJobName": "tj-1"})
-    expected = {"MetricDataQueries": [{"Id": f"m{i}", "ReturnData": True, "MetricStat": {"Metric": {
-        "Namespace": "/aws/sagemaker/TrainingJobs", "MetricName": n, "Dimensions": [host]}, "Period": 60, "Stat": "Average"}}
-        for i, n in enumerate(["loss", "f1"])], "StartTime": t0 - dt.timedelta(minutes=1), "EndTime": t1 + dt.timedelta(minutes=1),
-        "ScanBy": "TimestampAscending"}
+    expected = {
+        "MetricDataQueries": [
+            {
+                "Id": f"m{i}",
+                "ReturnData": True,
+                "MetricStat": {
+                    "Metric": {"Namespace": "/aws/sagemaker/TrainingJobs", "MetricName": n, "Dimensions": [host]},
+                    "Period": 60,
+                    "Stat": "Average",
+                },
+            }
+            for i, n in enumerate(["loss", "f1"])
+        ],
+        "StartTime": t0 - dt.timedelta(minutes=1),
+        "EndTime": t1 + dt.timedelta(minutes=1),
+        "ScanBy": "TimestampAscending",
+    }
     cw2_stub.add_response("get_metric_data", {"MetricDataResults": []}, expected)
     cw2_stub.add_client_error("get_metric_data", "AccessDenied", "not allowed")  # the TrainingJobName fallback
     with sm2_stub, cw2_stub:
@@ -269,15 +351,19 @@ def test_metric_series_from_cloudwatch_and_empty_when_unreachable():
     # CloudWatch not reachable at all (a closed local port): empty, no exception
     sm3, sm3_stub = stubbed()
     sm3_stub.add_response("describe_training_job", _training_job("tj-1", t0, t1), {"TrainingJobName": "tj-1"})
-    closed = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
-                          config=Config(retries={"total_max_attempts": 1}, connect_timeout=2))
+    closed = boto3.client(
+        "cloudwatch",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=2),
+    )
     with sm3_stub:
         assert SageMakerBackend(sagemaker_client=sm3, cloudwatch_client=closed).metric_series("tuning", "tj-1") == []
 
 
 # -- one user script, two backends, only the flag changes --------------------------------------------------------------
 
-USER_SCRIPT = '''
+USER_SCRIPT = """
 from amtlocal import HyperparameterTuner, IntegerParameter, SKLearn
 
 estimator = SKLearn("train.py", source_dir="code", framework_version="1.2-1", instance_type="ml.m5.large")
@@ -286,7 +372,7 @@ tuner = HyperparameterTuner(estimator, "f1", {"x": IntegerParameter(1, 9)}, [{"N
 tuner.fit({"train": "data"}, job_name="switch")
 BEST = tuner.best_training_job()
 STATUS = tuner.describe()["HyperParameterTuningJobStatus"]
-'''
+"""
 
 
 def test_one_user_script_switches_backend_with_only_the_flag(workdir, monkeypatch):
@@ -318,8 +404,9 @@ def test_one_user_script_switches_backend_with_only_the_flag(workdir, monkeypatc
     changed.discard("TrainingJobDefinition.StaticHyperParameters.sagemaker_job_name")
     assert all(is_rewritten(p) for p in changed), sorted(p for p in changed if not is_rewritten(p))
     # the estimator job name (code prefix) and all tuned/static values are the local ones
-    assert json.loads(f_cloud["TrainingJobDefinition.StaticHyperParameters.sagemaker_job_name"]) in \
-        json.loads(f_cloud["TrainingJobDefinition.StaticHyperParameters.sagemaker_submit_directory"])
+    assert json.loads(f_cloud["TrainingJobDefinition.StaticHyperParameters.sagemaker_job_name"]) in json.loads(
+        f_cloud["TrainingJobDefinition.StaticHyperParameters.sagemaker_submit_directory"]
+    )
     assert f_cloud["TrainingJobDefinition.RoleArn"] == ROLE
 
 
@@ -334,8 +421,11 @@ def test_aws_credentials_are_never_written(workdir, monkeypatch, caplog, capsys,
     from amtlocal.backends.local import LocalStore
     from amtlocal.backends.sagemaker import pull
 
-    secrets = {"AWS_ACCESS_KEY_ID": "AKIAAMTLOCALNOLEAK01", "AWS_SECRET_ACCESS_KEY": "amtlocal-secret-must-not-leak",
-               "AWS_SESSION_TOKEN": "amtlocal-token-must-not-leak"}
+    secrets = {
+        "AWS_ACCESS_KEY_ID": "AKIAAMTLOCALNOLEAK01",
+        "AWS_SECRET_ACCESS_KEY": "amtlocal-secret-must-not-leak",
+        "AWS_SESSION_TOKEN": "amtlocal-token-must-not-leak",
+    }
     for k, v in secrets.items():
         monkeypatch.setenv(k, v)
     use_script(workdir, GOOD)
@@ -349,13 +439,21 @@ def test_aws_credentials_are_never_written(workdir, monkeypatch, caplog, capsys,
         print(json.dumps(be.build_request(req, workdir, upload=False)))
         be.create_tuning_job(req, workdir, wait=True)
         sm, stub = stubbed()  # moto has no ListTrainingJobsForHyperParameterTuningJob
-        stub.add_response("describe_hyper_parameter_tuning_job", {k: v for k, v in be.describe("creds").items()
-                                                                  if k not in ("BestTrainingJob", "OverallBestTrainingJob")}, None)
+        stub.add_response(
+            "describe_hyper_parameter_tuning_job",
+            {k: v for k, v in be.describe("creds").items() if k not in ("BestTrainingJob", "OverallBestTrainingJob")},
+            None,
+        )
         stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job", {"TrainingJobSummaries": []}, None)
         with stub:
             pull("creds", SageMakerBackend(sagemaker_client=sm), LocalStore(tmp_path / "pulled"), metrics=False)
-    written = b"".join(p.read_bytes() for root in (tmp_path / "home", tmp_path / "pulled") if root.exists()
-                       for p in root.rglob("*") if p.is_file())
+    written = b"".join(
+        p.read_bytes()
+        for root in (tmp_path / "home", tmp_path / "pulled")
+        if root.exists()
+        for p in root.rglob("*")
+        if p.is_file()
+    )
     text = caplog.text + capsys.readouterr().out
     for value in secrets.values():
         assert value.encode() not in written and value not in text

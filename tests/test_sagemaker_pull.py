@@ -1,5 +1,6 @@
 """``amtlocal pull``: a finished cloud tuning job copied into the local store answers describe/list offline, and a
 local tuning job warm-starts from it. The "cloud" answers are the records of a real local run, served by Stubber."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,14 +33,24 @@ def stubbed(service="sagemaker"):
 def _describe_training_job(summary: dict) -> dict:
     end = summary.get("TrainingEndTime") or summary["CreationTime"]
     final = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
-    return {"TrainingJobName": summary["TrainingJobName"], "TrainingJobArn": summary["TrainingJobArn"],
-            "ModelArtifacts": {"S3ModelArtifacts": "s3://b/model.tar.gz"}, "TrainingJobStatus": summary["TrainingJobStatus"],
-            "SecondaryStatus": "Completed", "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File",
-                                                                       "MetricDefinitions": [{"Name": "f1", "Regex": "f1: (.*)"}]},
-            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 60}, "CreationTime": summary["CreationTime"],
-            "TrainingStartTime": summary.get("TrainingStartTime") or end, "TrainingEndTime": end,
-            "FinalMetricDataList": [{"MetricName": "f1", "Value": final["Value"], "Timestamp": end}] if final else []}
+    return {
+        "TrainingJobName": summary["TrainingJobName"],
+        "TrainingJobArn": summary["TrainingJobArn"],
+        "ModelArtifacts": {"S3ModelArtifacts": "s3://b/model.tar.gz"},
+        "TrainingJobStatus": summary["TrainingJobStatus"],
+        "SecondaryStatus": "Completed",
+        "AlgorithmSpecification": {
+            "TrainingImage": "img",
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "f1", "Regex": "f1: (.*)"}],
+        },
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+        "CreationTime": summary["CreationTime"],
+        "TrainingStartTime": summary.get("TrainingStartTime") or end,
+        "TrainingEndTime": end,
+        "FinalMetricDataList": [{"MetricName": "f1", "Value": final["Value"], "Timestamp": end}] if final else [],
+    }
 
 
 @pytest.fixture
@@ -55,17 +66,34 @@ def _stub_pull(desc, rows, metrics: bool):
     sm, stub = stubbed()
     cw, cw_stub = stubbed("cloudwatch")
     stub.add_response("describe_hyper_parameter_tuning_job", desc, {"HyperParameterTuningJobName": "parent"})
-    stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job", {"TrainingJobSummaries": rows[:2], "NextToken": "x"}, None)
+    stub.add_response(
+        "list_training_jobs_for_hyper_parameter_tuning_job", {"TrainingJobSummaries": rows[:2], "NextToken": "x"}, None
+    )
     stub.add_response("list_training_jobs_for_hyper_parameter_tuning_job", {"TrainingJobSummaries": rows[2:]}, None)
     ordered = sorted(rows, key=lambda s: (s["CreationTime"], s["TrainingJobName"]))
     for s in ordered:
         stub.add_response("describe_training_job", _describe_training_job(s), {"TrainingJobName": s["TrainingJobName"]})
     if metrics:
         for s in ordered:
-            stub.add_response("describe_training_job", _describe_training_job(s), {"TrainingJobName": s["TrainingJobName"]})
+            stub.add_response(
+                "describe_training_job", _describe_training_job(s), {"TrainingJobName": s["TrainingJobName"]}
+            )
             t = s["TrainingEndTime"]
-            cw_stub.add_response("get_metric_data", {"MetricDataResults": [{"Id": "m0", "Label": "f1", "Timestamps": [t],
-                                 "Values": [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]], "StatusCode": "Complete"}]}, None)
+            cw_stub.add_response(
+                "get_metric_data",
+                {
+                    "MetricDataResults": [
+                        {
+                            "Id": "m0",
+                            "Label": "f1",
+                            "Timestamps": [t],
+                            "Values": [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]],
+                            "StatusCode": "Complete",
+                        }
+                    ]
+                },
+                None,
+            )
     return SageMakerBackend(sagemaker_client=sm, cloudwatch_client=cw), stub, cw_stub
 
 
@@ -93,12 +121,16 @@ def test_pull_copies_the_job_and_a_local_job_warm_starts_from_it(cloud_job, work
 
     # a local child warm-starts from the pulled cloud parent
     child = make_request("child", integer=[("x", 1, 9, "Auto")], max_jobs=1)
-    child["WarmStartConfig"] = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "parent"}],
-                                "WarmStartType": "IdenticalDataAndAlgorithm"}
+    child["WarmStartConfig"] = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "parent"}],
+        "WarmStartType": "IdenticalDataAndAlgorithm",
+    }
     out = run_job(child, workdir, store=store)
     assert out["HyperParameterTuningJobStatus"] == "Completed"
-    assert out["OverallBestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] >= \
-        desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    assert (
+        out["OverallBestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+        >= desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    )
 
 
 def test_pull_refuses_running_jobs_local_names_and_repeats_without_force(cloud_job, tmp_path):
@@ -149,5 +181,8 @@ def test_stored_summary_times_are_epoch_seconds():
     from amtlocal.store import stored_summary
 
     t = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-    assert stored_summary({"TrainingJobName": "a", "CreationTime": t, "TunedHyperParameters": {"x": "1"}}) == \
-        {"TrainingJobName": "a", "CreationTime": t.timestamp(), "TunedHyperParameters": {"x": "1"}}
+    assert stored_summary({"TrainingJobName": "a", "CreationTime": t, "TunedHyperParameters": {"x": "1"}}) == {
+        "TrainingJobName": "a",
+        "CreationTime": t.timestamp(),
+        "TunedHyperParameters": {"x": "1"},
+    }

@@ -3,6 +3,7 @@
 No test reaches AWS: moto for STS, S3 and CreateHyperParameterTuningJob; a dry run runs with no credentials and every
 AWS endpoint pointed at a closed local port.
 """
+
 from __future__ import annotations
 
 import io
@@ -60,10 +61,22 @@ def local_request(name="cloudy", **kw):
     d["OutputDataConfig"]["S3OutputPath"] = "s3://amtlocal-local/output"
     d["AlgorithmSpecification"]["TrainingImage"] = "sagemaker-scikit-learn:1.2-1-cpu-py3"
     d["StaticHyperParameters"]["sagemaker_job_name"] = '"sagemaker-scikit-learn-est-1"'
-    d["StaticHyperParameters"]["sagemaker_region"] = '"eu-west-1"'  # where the spec was written: the job runs in us-east-1
+    d["StaticHyperParameters"]["sagemaker_region"] = (
+        '"eu-west-1"'  # where the spec was written: the job runs in us-east-1
+    )
     d["StaticHyperParameters"]["C"] = "1.5"
-    d["InputDataConfig"].append({"ChannelName": "extra", "DataSource": {"S3DataSource": {
-        "S3DataType": "S3Prefix", "S3Uri": "s3://my-bucket/extra/", "S3DataDistributionType": "FullyReplicated"}}})
+    d["InputDataConfig"].append(
+        {
+            "ChannelName": "extra",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": "s3://my-bucket/extra/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        }
+    )
     return req
 
 
@@ -90,7 +103,8 @@ def test_cloud_request_equals_local_spec_except_documented_rewrites(workdir, mon
     assert req[d]["RoleArn"].endswith("amtlocal-local")  # the input was not modified
     assert sorted((u.kind, u.source.name, u.key) for u in uploads) == [
         ("code", "code", "sagemaker-scikit-learn-est-1/source/sourcedir.tar.gz"),
-        ("data", "data", "sagemaker-scikit-learn-est-1/input/train/")]
+        ("data", "data", "sagemaker-scikit-learn-est-1/input/train/"),
+    ]
     assert all(u.expected_owner == MOTO_ACCOUNT for u in uploads)
 
 
@@ -98,8 +112,9 @@ def test_log_level_added_when_missing_and_own_output_bucket_kept(workdir):
     use_script(workdir, GOOD)
     req = make_request("mine")
     del req["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_container_log_level"]
-    cloud, uploads = plan_request(req, workdir, region="eu-west-1", account=MOTO_ACCOUNT,
-                                  resolve_image=lambda image, region, itype: image)
+    cloud, uploads = plan_request(
+        req, workdir, region="eu-west-1", account=MOTO_ACCOUNT, resolve_image=lambda image, region, itype: image
+    )
     static = cloud["TrainingJobDefinition"]["StaticHyperParameters"]
     assert static["sagemaker_container_log_level"] == "20" and static["sagemaker_region"] == '"eu-west-1"'
     # an explicit role and output path are the user's: kept; code goes next to the output, under the tuning job name
@@ -158,7 +173,12 @@ def test_image_resolution_needs_the_sdk_and_says_which_extra(workdir, monkeypatc
     # a full image URI needs no SDK
     req = local_request()
     req["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = ECR_SKLEARN
-    assert plan_request(req, workdir, region="us-east-1", account=MOTO_ACCOUNT)[0]["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] == ECR_SKLEARN
+    assert (
+        plan_request(req, workdir, region="us-east-1", account=MOTO_ACCOUNT)[0]["TrainingJobDefinition"][
+            "AlgorithmSpecification"
+        ]["TrainingImage"]
+        == ECR_SKLEARN
+    )
     with pytest.raises(AmtValidationError) as e:  # registry-less but not a framework image amtlocal knows
         _images.parse_framework_image("my-image:latest")
     assert "image_uri" in e.value.rule
@@ -191,7 +211,9 @@ def test_dry_run_makes_no_aws_call(workdir, monkeypatch):
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", no_aws)
     cloud = SageMakerBackend().build_request(local_request(), workdir, upload=False)
     # no STS: the default bucket's account is the role's (111122223333), not the caller's
-    assert cloud["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] == "s3://sagemaker-us-east-1-111122223333/"
+    assert (
+        cloud["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] == "s3://sagemaker-us-east-1-111122223333/"
+    )
 
 
 @pytest.fixture
@@ -215,10 +237,24 @@ def _api_face_spec(root: Path, path: Path) -> Path:
     from amtlocal import HyperparameterTuner, SKLearn
     from amtlocal.spec import TuningSpec
 
-    est = SKLearn("train.py", source_dir=str(root / "scripts"), framework_version="1.2-1",
-                  instance_type="ml.m5.large", hyperparameters={"max-features": "sqrt"})
-    tuner = HyperparameterTuner(est, "valid-f1", digits_ranges(), DIGITS_METRICS, strategy="Bayesian", max_jobs=20,
-                                max_parallel_jobs=3, random_seed=7, max_runtime_in_seconds=3600)
+    est = SKLearn(
+        "train.py",
+        source_dir=str(root / "scripts"),
+        framework_version="1.2-1",
+        instance_type="ml.m5.large",
+        hyperparameters={"max-features": "sqrt"},
+    )
+    tuner = HyperparameterTuner(
+        est,
+        "valid-f1",
+        digits_ranges(),
+        DIGITS_METRICS,
+        strategy="Bayesian",
+        max_jobs=20,
+        max_parallel_jobs=3,
+        random_seed=7,
+        max_runtime_in_seconds=3600,
+    )
     return TuningSpec(tuner.to_request({"train": str(root / "data")}, job_name="digits-face")).save(path)
 
 
@@ -236,11 +272,21 @@ def test_cli_dry_run_prints_a_request_the_aws_cli_accepts(digits, tmp_path):
 
     specs = [digits / "specs" / f"{n}.json" for n in DIGITS_SPECS] + [_api_face_spec(digits, tmp_path / "face.json")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL="http://127.0.0.1:9", AMTLOCAL_ROLE_ARN=ROLE,
-               AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    env.update(
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AMTLOCAL_ROLE_ARN=ROLE,
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+    )
     for spec in specs:
-        r = subprocess.run([sys.executable, "-m", "amtlocal", "--backend", "sagemaker", "tune", str(spec), "--dry-run"],
-                           capture_output=True, text=True, env=env, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "amtlocal", "--backend", "sagemaker", "tune", str(spec), "--dry-run"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert r.returncode == 0, (spec, r.stderr)
         sent = json.loads(r.stdout)  # stdout is the JSON alone (the SDK's import chatter goes to stderr)
         validate_parameters(json.loads(json.dumps(sent)), input_shape())
@@ -253,18 +299,23 @@ def test_cli_dry_run_prints_a_request_the_aws_cli_accepts(digits, tmp_path):
 
 # -- SDK v2 parity ------------------------------------------------------------------------------------------------
 
-DIGITS_METRICS = [{"Name": "valid-precision", "Regex": r"pre:\s+(-?[0-9\.]+)"},
-                  {"Name": "valid-recall", "Regex": r"rec:\s+(-?[0-9\.]+)"},
-                  {"Name": "valid-f1", "Regex": r"f1:\s+(-?[0-9\.]+)"}]
+DIGITS_METRICS = [
+    {"Name": "valid-precision", "Regex": r"pre:\s+(-?[0-9\.]+)"},
+    {"Name": "valid-recall", "Regex": r"rec:\s+(-?[0-9\.]+)"},
+    {"Name": "valid-f1", "Regex": r"f1:\s+(-?[0-9\.]+)"},
+]
 
 
 def digits_ranges(module=None):
     import amtlocal
 
     m = module or amtlocal
-    return {"n-estimators": m.IntegerParameter(1, 200), "max-depth": m.IntegerParameter(1, 20),
-            "min-weight-fraction-leaf": m.ContinuousParameter(0.01, 0.5, scaling_type="Logarithmic"),
-            "criterion": m.CategoricalParameter(["gini", "entropy", "log_loss"])}
+    return {
+        "n-estimators": m.IntegerParameter(1, 200),
+        "max-depth": m.IntegerParameter(1, 20),
+        "min-weight-fraction-leaf": m.ContinuousParameter(0.01, 0.5, scaling_type="Logarithmic"),
+        "criterion": m.CategoricalParameter(["gini", "entropy", "log_loss"]),
+    }
 
 
 @pytest.fixture
@@ -283,7 +334,9 @@ def _sdk_session(sagemaker):
     boto_session = boto3.Session(region_name="us-east-1")
     sm = boto_session.client("sagemaker")
     sent: dict = {}
-    sm.meta.events.register("provide-client-params.sagemaker.CreateHyperParameterTuningJob", lambda params, **_: sent.update(params))
+    sm.meta.events.register(
+        "provide-client-params.sagemaker.CreateHyperParameterTuningJob", lambda params, **_: sent.update(params)
+    )
     return sagemaker.Session(boto_session=boto_session, sagemaker_client=sm), sent
 
 
@@ -299,24 +352,55 @@ def _sdk_fit_from_spec(sagemaker, spec, train_uri: str) -> dict:
     static = d["StaticHyperParameters"]
     rc = d.get("ResourceConfig") or d["HyperParameterTuningResourceConfig"]
     sess, sent = _sdk_session(sagemaker)
-    est = SKLearn(json.loads(static["sagemaker_program"]),
-                  source_dir=str(resolve_local_uri(json.loads(static["sagemaker_submit_directory"]), spec.base_dir, "code")),
-                  framework_version=d["AlgorithmSpecification"]["TrainingImage"].rsplit(":", 1)[1].split("-cpu")[0],
-                  instance_type=rc["InstanceType"], instance_count=rc["InstanceCount"], volume_size=rc["VolumeSizeInGB"],
-                  role=d["RoleArn"], output_path=d["OutputDataConfig"]["S3OutputPath"],
-                  max_run=d["StoppingCondition"]["MaxRuntimeInSeconds"], sagemaker_session=sess,
-                  hyperparameters={k: json.loads(v) for k, v in static.items() if not k.startswith("sagemaker_")})
+    est = SKLearn(
+        json.loads(static["sagemaker_program"]),
+        source_dir=str(resolve_local_uri(json.loads(static["sagemaker_submit_directory"]), spec.base_dir, "code")),
+        framework_version=d["AlgorithmSpecification"]["TrainingImage"].rsplit(":", 1)[1].split("-cpu")[0],
+        instance_type=rc["InstanceType"],
+        instance_count=rc["InstanceCount"],
+        volume_size=rc["VolumeSizeInGB"],
+        role=d["RoleArn"],
+        output_path=d["OutputDataConfig"]["S3OutputPath"],
+        max_run=d["StoppingCondition"]["MaxRuntimeInSeconds"],
+        sagemaker_session=sess,
+        hyperparameters={k: json.loads(v) for k, v in static.items() if not k.startswith("sagemaker_")},
+    )
     pr = cfg["ParameterRanges"]
-    ranges = {r["Name"]: T.IntegerParameter(int(r["MinValue"]), int(r["MaxValue"]), r["ScalingType"]) for r in pr.get("IntegerParameterRanges", [])}
-    ranges.update({r["Name"]: T.ContinuousParameter(float(r["MinValue"]), float(r["MaxValue"]), r["ScalingType"]) for r in pr.get("ContinuousParameterRanges", [])})
-    ranges.update({r["Name"]: T.CategoricalParameter([json.loads(v) for v in r["Values"]]) for r in pr.get("CategoricalParameterRanges", [])})
+    ranges = {
+        r["Name"]: T.IntegerParameter(int(r["MinValue"]), int(r["MaxValue"]), r["ScalingType"])
+        for r in pr.get("IntegerParameterRanges", [])
+    }
+    ranges.update(
+        {
+            r["Name"]: T.ContinuousParameter(float(r["MinValue"]), float(r["MaxValue"]), r["ScalingType"])
+            for r in pr.get("ContinuousParameterRanges", [])
+        }
+    )
+    ranges.update(
+        {
+            r["Name"]: T.CategoricalParameter([json.loads(v) for v in r["Values"]])
+            for r in pr.get("CategoricalParameterRanges", [])
+        }
+    )
     ws = req.get("WarmStartConfig")
     tuner = T.HyperparameterTuner(
-        est, cfg["HyperParameterTuningJobObjective"]["MetricName"], ranges, d["AlgorithmSpecification"]["MetricDefinitions"],
-        strategy=cfg["Strategy"], objective_type=cfg["HyperParameterTuningJobObjective"]["Type"],
-        max_jobs=cfg["ResourceLimits"]["MaxNumberOfTrainingJobs"], max_parallel_jobs=cfg["ResourceLimits"]["MaxParallelTrainingJobs"],
-        random_seed=cfg.get("RandomSeed"), early_stopping_type=cfg.get("TrainingJobEarlyStoppingType", "Off"),
-        warm_start_config=T.WarmStartConfig(T.WarmStartTypes(ws["WarmStartType"]), {p["HyperParameterTuningJobName"] for p in ws["ParentHyperParameterTuningJobs"]}) if ws else None)
+        est,
+        cfg["HyperParameterTuningJobObjective"]["MetricName"],
+        ranges,
+        d["AlgorithmSpecification"]["MetricDefinitions"],
+        strategy=cfg["Strategy"],
+        objective_type=cfg["HyperParameterTuningJobObjective"]["Type"],
+        max_jobs=cfg["ResourceLimits"]["MaxNumberOfTrainingJobs"],
+        max_parallel_jobs=cfg["ResourceLimits"]["MaxParallelTrainingJobs"],
+        random_seed=cfg.get("RandomSeed"),
+        early_stopping_type=cfg.get("TrainingJobEarlyStoppingType", "Off"),
+        warm_start_config=T.WarmStartConfig(
+            T.WarmStartTypes(ws["WarmStartType"]),
+            {p["HyperParameterTuningJobName"] for p in ws["ParentHyperParameterTuningJobs"]},
+        )
+        if ws
+        else None,
+    )
     tuner.fit({"train": train_uri}, job_name=req["HyperParameterTuningJobName"], wait=False)
     return sent
 
@@ -330,7 +414,7 @@ def _parents_sorted(req: dict) -> dict:
 
 
 def _tar_members(s3, uri: str) -> list[str]:
-    bucket, key = json.loads(uri)[len("s3://"):].split("/", 1)
+    bucket, key = json.loads(uri)[len("s3://") :].split("/", 1)
     return sorted(tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())).getnames())
 
 
@@ -351,23 +435,47 @@ def test_digits_spec_request_equals_what_sdk_v2_sends(name, digits, sdk_v2):
         s3.create_bucket(Bucket="example-bucket")  # the specs' output bucket
         ours = SageMakerBackend().build_request(spec.request, spec.base_dir, upload=True)
         validate_parameters(ours, input_shape())
-        sdk = _sdk_fit_from_spec(sdk_v2, spec, ours["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"])
+        sdk = _sdk_fit_from_spec(
+            sdk_v2, spec, ours["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+        )
         fo, fs = flat(_parents_sorted(ours)), flat(_parents_sorted(sdk))
         assert {p: (fo[p], fs[p]) for p in set(fo) & set(fs) if fo[p] != fs[p]} == {}
         hp = "TrainingJobDefinition.StaticHyperParameters."
-        assert set(fs) - set(fo) == {hp + "sagemaker_job_name", hp + "sagemaker_estimator_class_name", hp + "sagemaker_estimator_module",
-                                     *(f"TrainingJobDefinition.HyperParameterTuningResourceConfig.{k}" for k in ("InstanceType", "InstanceCount", "VolumeSizeInGB"))}
-        assert set(fo) - set(fs) == {f"TrainingJobDefinition.ResourceConfig.{k}" for k in ("InstanceType", "InstanceCount", "VolumeSizeInGB")}
+        assert set(fs) - set(fo) == {
+            hp + "sagemaker_job_name",
+            hp + "sagemaker_estimator_class_name",
+            hp + "sagemaker_estimator_module",
+            *(
+                f"TrainingJobDefinition.HyperParameterTuningResourceConfig.{k}"
+                for k in ("InstanceType", "InstanceCount", "VolumeSizeInGB")
+            ),
+        }
+        assert set(fo) - set(fs) == {
+            f"TrainingJobDefinition.ResourceConfig.{k}" for k in ("InstanceType", "InstanceCount", "VolumeSizeInGB")
+        }
         # same code object key (SDK: <output bucket>/<job name>/source/sourcedir.tar.gz), same tar members
-        assert ours["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"] == \
-            sdk["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]
-        assert _tar_members(s3, ours["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]) == ["train.py"]
+        assert (
+            ours["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]
+            == sdk["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]
+        )
+        assert _tar_members(
+            s3, ours["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]
+        ) == ["train.py"]
         checked = {p.rsplit(".", 1)[0].split("[")[0] for p in set(fo) & set(fs)}
-        for part in ("HyperParameterTuningJobConfig.HyperParameterTuningJobObjective", "HyperParameterTuningJobConfig.ParameterRanges.CategoricalParameterRanges",
-                     "TrainingJobDefinition.StaticHyperParameters", "TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions",
-                     "HyperParameterTuningJobConfig.ResourceLimits", "HyperParameterTuningJobConfig"):
+        for part in (
+            "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective",
+            "HyperParameterTuningJobConfig.ParameterRanges.CategoricalParameterRanges",
+            "TrainingJobDefinition.StaticHyperParameters",
+            "TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions",
+            "HyperParameterTuningJobConfig.ResourceLimits",
+            "HyperParameterTuningJobConfig",
+        ):
             assert part in checked, part
-        assert ("WarmStartConfig" in ours) == (name == "warmstart") == ("WarmStartConfig.WarmStartType" in set(fo) & set(fs))
+        assert (
+            ("WarmStartConfig" in ours)
+            == (name == "warmstart")
+            == ("WarmStartConfig.WarmStartType" in set(fo) & set(fs))
+        )
 
 
 @pytest.mark.parametrize("warm_start", [False, True], ids=["plain", "warm-start"])
@@ -386,35 +494,78 @@ def test_api_face_request_equals_what_sdk_v2_sends(tmp_path, digits, monkeypatch
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AMTLOCAL_ROLE_ARN", ROLE)
     job = "digits-face-ws" if warm_start else "digits-face"
-    kwargs = dict(strategy="Bayesian", max_jobs=20, max_parallel_jobs=3, random_seed=7, max_runtime_in_seconds=3600, early_stopping_type="Auto")
+    kwargs = dict(
+        strategy="Bayesian",
+        max_jobs=20,
+        max_parallel_jobs=3,
+        random_seed=7,
+        max_runtime_in_seconds=3600,
+        early_stopping_type="Auto",
+    )
     with mock_aws():
-        est = SKLearn("train.py", source_dir=str(digits / "scripts"), framework_version="1.2-1", instance_type="ml.m5.large",
-                      hyperparameters={"min-samples-leaf": 1, "max-features": "sqrt"})
-        ws = WarmStartConfig(WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, parents={"digits-parent"}) if warm_start else None
-        local = HyperparameterTuner(est, "valid-f1", digits_ranges(), DIGITS_METRICS, warm_start_config=ws, **kwargs) \
-            .to_request({"train": str(digits / "data")}, job_name=job)
+        est = SKLearn(
+            "train.py",
+            source_dir=str(digits / "scripts"),
+            framework_version="1.2-1",
+            instance_type="ml.m5.large",
+            hyperparameters={"min-samples-leaf": 1, "max-features": "sqrt"},
+        )
+        ws = (
+            WarmStartConfig(WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, parents={"digits-parent"})
+            if warm_start
+            else None
+        )
+        local = HyperparameterTuner(
+            est, "valid-f1", digits_ranges(), DIGITS_METRICS, warm_start_config=ws, **kwargs
+        ).to_request({"train": str(digits / "data")}, job_name=job)
         ours = SageMakerBackend().build_request(local, tmp_path, upload=True)
         validate_parameters(ours, input_shape())
 
         sess, sdk = _sdk_session(sdk_v2)
-        sdk_est = SdkSKLearn("train.py", source_dir=str(digits / "scripts"), framework_version="1.2-1", instance_type="ml.m5.large",
-                             role=ROLE, sagemaker_session=sess, hyperparameters={"min-samples-leaf": 1, "max-features": "sqrt"})
-        sdk_ws = T.WarmStartConfig(T.WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, parents={"digits-parent"}) if warm_start else None
-        T.HyperparameterTuner(sdk_est, "valid-f1", digits_ranges(T), DIGITS_METRICS, warm_start_config=sdk_ws, **kwargs).fit(
-            {"train": ours["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]}, job_name=job, wait=False)
+        sdk_est = SdkSKLearn(
+            "train.py",
+            source_dir=str(digits / "scripts"),
+            framework_version="1.2-1",
+            instance_type="ml.m5.large",
+            role=ROLE,
+            sagemaker_session=sess,
+            hyperparameters={"min-samples-leaf": 1, "max-features": "sqrt"},
+        )
+        sdk_ws = (
+            T.WarmStartConfig(T.WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, parents={"digits-parent"})
+            if warm_start
+            else None
+        )
+        T.HyperparameterTuner(
+            sdk_est, "valid-f1", digits_ranges(T), DIGITS_METRICS, warm_start_config=sdk_ws, **kwargs
+        ).fit(
+            {"train": ours["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]},
+            job_name=job,
+            wait=False,
+        )
 
         # The estimator job name (static `sagemaker_job_name`, and the code's S3 prefix) is the API face's choice, not
         # the backend's: SDK v2 reuses fit()'s job_name for it, amtlocal's tuner draws <base>-<time>-<hex>. Normalized.
         sdk_job = json.loads(sdk["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_job_name"])
         our_job = json.loads(ours["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_job_name"])
         sdk_code = sdk["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]
-        sdk = json.loads(json.dumps(sdk).replace(f'/{sdk_job}/', f'/{our_job}/').replace(f'\\"{sdk_job}\\"', f'\\"{our_job}\\"'))
+        sdk = json.loads(
+            json.dumps(sdk).replace(f"/{sdk_job}/", f"/{our_job}/").replace(f'\\"{sdk_job}\\"', f'\\"{our_job}\\"')
+        )
         fo, fs = flat(_parents_sorted(ours)), flat(_parents_sorted(sdk))
-        assert {p: (fo.get(p), fs.get(p)) for p in set(fo) | set(fs) if fo.get(p) != fs.get(p)} == {}  # all fields, both ways
-        assert ours["HyperParameterTuningJobConfig"]["ParameterRanges"]["CategoricalParameterRanges"][0]["Values"] == ['"gini"', '"entropy"', '"log_loss"']
+        assert {
+            p: (fo.get(p), fs.get(p)) for p in set(fo) | set(fs) if fo.get(p) != fs.get(p)
+        } == {}  # all fields, both ways
+        assert ours["HyperParameterTuningJobConfig"]["ParameterRanges"]["CategoricalParameterRanges"][0]["Values"] == [
+            '"gini"',
+            '"entropy"',
+            '"log_loss"',
+        ]
         assert ("WarmStartConfig" in ours) == warm_start
         s3 = boto3.client("s3", region_name="us-east-1")
-        assert _tar_members(s3, ours["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]) == _tar_members(s3, sdk_code)
+        assert _tar_members(
+            s3, ours["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]
+        ) == _tar_members(s3, sdk_code)
 
 
 def test_placeholders_are_the_api_faces():
@@ -430,7 +581,9 @@ def test_sdk_v3_image_uris_is_used_when_v2_is_absent(monkeypatch):
 
     calls = []
     v3 = types.ModuleType("sagemaker.core.image_uris")
-    v3.retrieve = lambda framework, region, **kw: calls.append((framework, region, kw)) or f"acct.dkr.ecr.{region}.amazonaws.com/x:{kw['version']}"
+    v3.retrieve = lambda framework, region, **kw: (
+        calls.append((framework, region, kw)) or f"acct.dkr.ecr.{region}.amazonaws.com/x:{kw['version']}"
+    )
     core = types.ModuleType("sagemaker.core")
     core.image_uris = v3
     top = types.ModuleType("sagemaker")
@@ -441,8 +594,16 @@ def test_sdk_v3_image_uris_is_used_when_v2_is_absent(monkeypatch):
     monkeypatch.setitem(sys.modules, "sagemaker.core.image_uris", v3)
     _images._retrieve.cache_clear()
     try:
-        assert _images.resolve_training_image("sagemaker-scikit-learn:1.4-2-cpu-py3", "eu-west-1", "ml.m5.large") == \
-            "acct.dkr.ecr.eu-west-1.amazonaws.com/x:1.4-2"
-        assert calls == [("sklearn", "eu-west-1", {"version": "1.4-2", "py_version": "py3", "instance_type": "ml.m5.large", "image_scope": "training"})]
+        assert (
+            _images.resolve_training_image("sagemaker-scikit-learn:1.4-2-cpu-py3", "eu-west-1", "ml.m5.large")
+            == "acct.dkr.ecr.eu-west-1.amazonaws.com/x:1.4-2"
+        )
+        assert calls == [
+            (
+                "sklearn",
+                "eu-west-1",
+                {"version": "1.4-2", "py_version": "py3", "instance_type": "ml.m5.large", "image_scope": "training"},
+            )
+        ]
     finally:
         _images._retrieve.cache_clear()

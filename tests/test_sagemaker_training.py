@@ -1,5 +1,6 @@
 """SageMakerBackend's training-job methods without network: moto for STS, S3, CreateTrainingJob, DescribeTrainingJob,
 ListTrainingJobs and CloudWatch Logs; botocore's Stubber for StopTrainingJob (moto lacks it)."""
+
 from __future__ import annotations
 
 import io
@@ -40,18 +41,34 @@ def test_fit_on_sagemaker_uploads_then_creates_and_describes(project, monkeypatc
     monkeypatch.setenv("AMTLOCAL_ROLE_ARN", ROLE)
     with mock_aws():
         be = SageMakerBackend(poll_seconds=0.01)
-        est = PyTorch("train.py", source_dir="code", framework_version="2.1", py_version="py310", backend=be,
-                      use_spot_instances=True, max_run=600, max_wait=1200, output_path=str(project / "out"))
+        est = PyTorch(
+            "train.py",
+            source_dir="code",
+            framework_version="2.1",
+            py_version="py310",
+            backend=be,
+            use_spot_instances=True,
+            max_run=600,
+            max_wait=1200,
+            output_path=str(project / "out"),
+        )
         est.fit({"train": "data"}, job_name="pt-cloud")  # moto completes a training job at once
         desc = be.describe_training_job("pt-cloud")
         assert desc["TrainingJobStatus"] == "Completed" and "ResponseMetadata" not in desc
         assert desc["EnableManagedSpotTraining"] is True
         assert desc["StoppingCondition"] == {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 1200}
-        assert desc["AlgorithmSpecification"]["TrainingImage"] == "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1-cpu-py310"
-        assert desc["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/"  # the local output folder is not the cloud's
+        assert (
+            desc["AlgorithmSpecification"]["TrainingImage"]
+            == "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1-cpu-py310"
+        )
+        assert (
+            desc["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/"
+        )  # the local output folder is not the cloud's
         hps = desc["HyperParameters"]
         assert json.loads(hps["sagemaker_submit_directory"]) == f"s3://{BUCKET}/pt-cloud/source/sourcedir.tar.gz"
-        assert desc["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{BUCKET}/pt-cloud/input/train/"
+        assert (
+            desc["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{BUCKET}/pt-cloud/input/train/"
+        )
         s3 = boto3.client("s3", region_name="us-east-1")
         keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
         assert keys == ["pt-cloud/input/train/train.csv", "pt-cloud/source/sourcedir.tar.gz"]
@@ -59,7 +76,9 @@ def test_fit_on_sagemaker_uploads_then_creates_and_describes(project, monkeypatc
         assert sorted(tarfile.open(fileobj=io.BytesIO(body)).getnames()) == ["requirements.txt", "train.py"]
         assert est.model_data == desc["ModelArtifacts"]["S3ModelArtifacts"]
 
-        SKLearn("train.py", source_dir="code", framework_version="1.2-1", backend=be).fit("data", job_name="sk-cloud", wait=False)
+        SKLearn("train.py", source_dir="code", framework_version="1.2-1", backend=be).fit(
+            "data", job_name="sk-cloud", wait=False
+        )
         page = be.training_jobs(NameContains="cloud", SortBy="Name", SortOrder="Ascending")
         assert [s["TrainingJobName"] for s in page["TrainingJobSummaries"]] == ["pt-cloud", "sk-cloud"]
         with pytest.raises(TrainingJobNotFound, match="not found on SageMaker"):
@@ -78,7 +97,9 @@ def test_invalid_request_fails_before_any_aws_call(project, monkeypatch):
     with pytest.raises(AmtValidationError, match="InstanceCount"):
         SageMakerBackend().create_training_job(req, project)
     monkeypatch.delenv("AMTLOCAL_ROLE_ARN")
-    req = SKLearn("train.py", source_dir="code", framework_version="1.2-1").training_job_request("data", job_name="norole")
+    req = SKLearn("train.py", source_dir="code", framework_version="1.2-1").training_job_request(
+        "data", job_name="norole"
+    )
     with pytest.raises(AmtValidationError) as e:
         SageMakerBackend(region="us-east-1").build_training_request(req, project, upload=False)
     assert e.value.field == "RoleArn"
@@ -95,7 +116,10 @@ def test_dry_run_training_request_makes_no_aws_call(project, monkeypatch):
     assert cloud["OutputDataConfig"]["S3OutputPath"] == f"s3://{bucket}/"
     assert cloud["HyperParameters"]["sagemaker_submit_directory"] == f'"s3://{bucket}/dry/source/sourcedir.tar.gz"'
     assert cloud["HyperParameters"]["sagemaker_region"] == '"eu-west-1"'
-    assert cloud["AlgorithmSpecification"]["TrainingImage"] == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    assert (
+        cloud["AlgorithmSpecification"]["TrainingImage"]
+        == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
     assert req["OutputDataConfig"]["S3OutputPath"] == "s3://amtlocal-local/output"  # the local request is not modified
 
 
@@ -106,11 +130,19 @@ def test_stop_training_job_with_stubber():
     sm = boto3.client("sagemaker", region_name="us-east-1")
     stub = Stubber(sm)
     stub.add_response("stop_training_job", {}, {"TrainingJobName": "running"})
-    stub.add_client_error("stop_training_job", "ValidationException", "The job is not in progress",
-                          expected_params={"TrainingJobName": "done"})
+    stub.add_client_error(
+        "stop_training_job",
+        "ValidationException",
+        "The job is not in progress",
+        expected_params={"TrainingJobName": "done"},
+    )
     stub.add_response("describe_training_job", _description("done", "Completed"), {"TrainingJobName": "done"})
-    stub.add_client_error("stop_training_job", "ValidationException", "Requested resource not found.",
-                          expected_params={"TrainingJobName": "gone"})
+    stub.add_client_error(
+        "stop_training_job",
+        "ValidationException",
+        "Requested resource not found.",
+        expected_params={"TrainingJobName": "gone"},
+    )
     with stub:
         be = SageMakerBackend(sagemaker_client=sm)
         be.stop_training_job("running")
@@ -124,11 +156,17 @@ def _description(name: str, status: str) -> dict:
     import datetime as dt
 
     now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    return {"TrainingJobName": name, "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:111122223333:training-job/{name}",
-            "ModelArtifacts": {"S3ModelArtifacts": f"s3://b/{name}/output/model.tar.gz"}, "TrainingJobStatus": status,
-            "SecondaryStatus": status, "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "x/y:1"},
-            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 60}, "CreationTime": now}
+    return {
+        "TrainingJobName": name,
+        "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:111122223333:training-job/{name}",
+        "ModelArtifacts": {"S3ModelArtifacts": f"s3://b/{name}/output/model.tar.gz"},
+        "TrainingJobStatus": status,
+        "SecondaryStatus": status,
+        "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "x/y:1"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+        "CreationTime": now,
+    }
 
 
 def test_logs_come_from_cloudwatch_logs_as_the_sdk_reads_them():
@@ -142,11 +180,17 @@ def test_logs_come_from_cloudwatch_logs_as_the_sdk_reads_them():
         logs = boto3.client("logs", region_name="us-east-1")
         group = "/aws/sagemaker/TrainingJobs"
         logs.create_log_group(logGroupName=group)
-        for stream, lines in (("job-a/algo-1-1700000000", ["start", "f1: 0.5"]), ("job-a/algo-2-1700000000", ["worker"]),
-                              ("job-b/algo-1-1700000000", ["other job"])):
+        for stream, lines in (
+            ("job-a/algo-1-1700000000", ["start", "f1: 0.5"]),
+            ("job-a/algo-2-1700000000", ["worker"]),
+            ("job-b/algo-1-1700000000", ["other job"]),
+        ):
             logs.create_log_stream(logGroupName=group, logStreamName=stream)
-            logs.put_log_events(logGroupName=group, logStreamName=stream,
-                                logEvents=[{"timestamp": now_ms + i, "message": m} for i, m in enumerate(lines)])
+            logs.put_log_events(
+                logGroupName=group,
+                logStreamName=stream,
+                logEvents=[{"timestamp": now_ms + i, "message": m} for i, m in enumerate(lines)],
+            )
         be = SageMakerBackend(region="us-east-1")
         assert list(be.training_job_logs("job-a")) == ["start", "f1: 0.5", "worker"]
         assert list(be.training_job_logs("job-c")) == []

@@ -1,5 +1,6 @@
 """The public models of the request's parts (amtlocal.spec.*): each concept is read one way, and the modules that
 used to carry their own copy now give the same answers."""
+
 from __future__ import annotations
 
 import ast
@@ -22,10 +23,22 @@ PACKAGE = Path(__file__).resolve().parent.parent / "amtlocal"
 
 # Values a user passes to an SDK v2 framework estimator, and the wire strings SDK v2 sends for them.
 SDK_VALUES = [
-    (3, "3"), (0, "0"), (-7, "-7"), (2.5, "2.5"), (1e-05, "1e-05"), (True, "true"), (False, "false"),
-    ("sqrt", '"sqrt"'), ("a b", '"a b"'), ('say "hi"', '"say \\"hi\\""'), ("it's", '"it\'s"'), ("", '""'),
-    ("$(rm -rf /); `x` | y", '"$(rm -rf /); `x` | y"'), ([1, "a", 2.5], '[1, "a", 2.5]'),
-    ({"a": 1, "b": [2, 3]}, '{"a": 1, "b": [2, 3]}'), (None, "null"),
+    (3, "3"),
+    (0, "0"),
+    (-7, "-7"),
+    (2.5, "2.5"),
+    (1e-05, "1e-05"),
+    (True, "true"),
+    (False, "false"),
+    ("sqrt", '"sqrt"'),
+    ("a b", '"a b"'),
+    ('say "hi"', '"say \\"hi\\""'),
+    ("it's", '"it\'s"'),
+    ("", '""'),
+    ("$(rm -rf /); `x` | y", '"$(rm -rf /); `x` | y"'),
+    ([1, "a", 2.5], '[1, "a", 2.5]'),
+    ({"a": 1, "b": [2, 3]}, '{"a": 1, "b": [2, 3]}'),
+    (None, "null"),
 ]
 
 
@@ -41,7 +54,9 @@ def test_codec_matches_sdk_v2_itself():
     """The SDK's own encoder (EstimatorBase._json_encode_hyperparameters) gives the same strings."""
     estimator = pytest.importorskip("sagemaker.estimator")
     values = {f"k{i}": v for i, (v, _) in enumerate(SDK_VALUES)}
-    assert estimator.EstimatorBase._json_encode_hyperparameters(values) == {k: encode_hyperparameter(v) for k, v in values.items()}
+    assert estimator.EstimatorBase._json_encode_hyperparameters(values) == {
+        k: encode_hyperparameter(v) for k, v in values.items()
+    }
 
 
 def test_decoding_falls_back_to_the_raw_string_as_the_toolkit_does():
@@ -54,8 +69,13 @@ def test_decoding_falls_back_to_the_raw_string_as_the_toolkit_does():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3), max_leaves=8))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=8,
+    )
+)
 def test_codec_round_trips_any_json_value(value):
     assert decode_hyperparameter(encode_hyperparameter(value)) == value
 
@@ -85,18 +105,21 @@ def _range(kind: str, lo, hi, scaling: str = "Auto") -> Range:
     return Range.from_request(kind, {"Name": "p", "MinValue": str(lo), "MaxValue": str(hi), "ScalingType": scaling})
 
 
-@pytest.mark.parametrize("kind, lo, hi, scaling, dist_type, log, axis", [
-    ("Integer", 1, 100, "Linear", "IntDistribution", False, "linear"),
-    ("Integer", 1, 100, "Logarithmic", "IntDistribution", True, "log"),
-    ("Integer", 1, 10000, "Auto", "IntDistribution", True, "log"),  # spans >= 3 orders of magnitude
-    ("Integer", 0, 10000, "Auto", "IntDistribution", False, "linear"),  # 0: no log scale
-    ("Integer", 10, 100, "Auto", "IntDistribution", False, "linear"),
-    ("Continuous", 0.1, 0.9, "Linear", "FloatDistribution", False, "linear"),
-    ("Continuous", 1e-5, 1.0, "Logarithmic", "FloatDistribution", True, "log"),
-    ("Continuous", 1e-5, 1.0, "Auto", "FloatDistribution", True, "log"),
-    ("Continuous", 0.5, 2.0, "Auto", "FloatDistribution", False, "linear"),
-    ("Continuous", 0.9, 0.999, "ReverseLogarithmic", "FloatDistribution", True, "reverse log"),
-])
+@pytest.mark.parametrize(
+    "kind, lo, hi, scaling, dist_type, log, axis",
+    [
+        ("Integer", 1, 100, "Linear", "IntDistribution", False, "linear"),
+        ("Integer", 1, 100, "Logarithmic", "IntDistribution", True, "log"),
+        ("Integer", 1, 10000, "Auto", "IntDistribution", True, "log"),  # spans >= 3 orders of magnitude
+        ("Integer", 0, 10000, "Auto", "IntDistribution", False, "linear"),  # 0: no log scale
+        ("Integer", 10, 100, "Auto", "IntDistribution", False, "linear"),
+        ("Continuous", 0.1, 0.9, "Linear", "FloatDistribution", False, "linear"),
+        ("Continuous", 1e-5, 1.0, "Logarithmic", "FloatDistribution", True, "log"),
+        ("Continuous", 1e-5, 1.0, "Auto", "FloatDistribution", True, "log"),
+        ("Continuous", 0.5, 2.0, "Auto", "FloatDistribution", False, "linear"),
+        ("Continuous", 0.9, 0.999, "ReverseLogarithmic", "FloatDistribution", True, "reverse log"),
+    ],
+)
 def test_range_gives_the_optuna_distribution_and_the_axis(kind, lo, hi, scaling, dist_type, log, axis):
     rng = _range(kind, lo, hi, scaling)
     dist = rng.distribution()
@@ -131,19 +154,35 @@ def test_integer_and_categorical_conversions():
 
 
 def test_search_space_order_and_merging():
-    ranges = {"CategoricalParameterRanges": [{"Name": "c", "Values": ["a", "b"]}],
-              "IntegerParameterRanges": [{"Name": "i", "MinValue": "1", "MaxValue": "5", "ScalingType": "Linear"}],
-              "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0.1", "MaxValue": "0.2", "ScalingType": "Linear"}]}
+    ranges = {
+        "CategoricalParameterRanges": [{"Name": "c", "Values": ["a", "b"]}],
+        "IntegerParameterRanges": [{"Name": "i", "MinValue": "1", "MaxValue": "5", "ScalingType": "Linear"}],
+        "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0.1", "MaxValue": "0.2", "ScalingType": "Linear"}],
+    }
     space = search_space(ranges)
     assert list(space) == ["i", "x", "c"]
-    wider = search_space({"IntegerParameterRanges": [{"Name": "i", "MinValue": "0", "MaxValue": "9", "ScalingType": "Linear"}],
-                          "CategoricalParameterRanges": [{"Name": "c", "Values": ["b", "z"]}]})
+    wider = search_space(
+        {
+            "IntegerParameterRanges": [{"Name": "i", "MinValue": "0", "MaxValue": "9", "ScalingType": "Linear"}],
+            "CategoricalParameterRanges": [{"Name": "c", "Values": ["b", "z"]}],
+        }
+    )
     merged = merged_space(space, wider)
     assert (merged["i"].low, merged["i"].high) == (0, 9) and merged["c"].values == ["a", "b", "z"]
-    multi = {"HyperParameterTuningJobConfig": {},
-             "TrainingJobDefinitions": [{"DefinitionName": "a", "HyperParameterRanges": ranges},
-                                        {"DefinitionName": "b", "HyperParameterRanges": {"ContinuousParameterRanges": [
-                                            {"Name": "y", "MinValue": "1", "MaxValue": "2", "ScalingType": "Linear"}]}}]}
+    multi = {
+        "HyperParameterTuningJobConfig": {},
+        "TrainingJobDefinitions": [
+            {"DefinitionName": "a", "HyperParameterRanges": ranges},
+            {
+                "DefinitionName": "b",
+                "HyperParameterRanges": {
+                    "ContinuousParameterRanges": [
+                        {"Name": "y", "MinValue": "1", "MaxValue": "2", "ScalingType": "Linear"}
+                    ]
+                },
+            },
+        ],
+    }
     assert list(job_space(multi)) == ["i", "x", "c", "y"]
 
 
@@ -151,24 +190,42 @@ def test_viz_and_the_local_backend_read_ranges_alike():
     from amtlocal.backends.local._definitions import definitions_of
     from amtlocal.viz._data import parse_ranges
 
-    req = {"HyperParameterTuningJobConfig": {"ParameterRanges": {
-        "ContinuousParameterRanges": [{"Name": "lr", "MinValue": "0.0001", "MaxValue": "1", "ScalingType": "Auto"}],
-        "CategoricalParameterRanges": [{"Name": "k", "Values": ['"rbf"', '"linear"']}]},
-        "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "f1"}},
-        "TrainingJobDefinition": {"AlgorithmSpecification": {"MetricDefinitions": []}}}
+    req = {
+        "HyperParameterTuningJobConfig": {
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [
+                    {"Name": "lr", "MinValue": "0.0001", "MaxValue": "1", "ScalingType": "Auto"}
+                ],
+                "CategoricalParameterRanges": [{"Name": "k", "Values": ['"rbf"', '"linear"']}],
+            },
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "f1"},
+        },
+        "TrainingJobDefinition": {"AlgorithmSpecification": {"MetricDefinitions": []}},
+    }
     local = definitions_of(req)[0].space
     assert parse_ranges(req) == local
     assert local["lr"].log and local["lr"].distribution().log
 
 
 # -- definitions -------------------------------------------------------------------------------------------------
-SINGLE = {"HyperParameterTuningJobConfig": {"ParameterRanges": {"IntegerParameterRanges": []},
-                                            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"}},
-          "TrainingJobDefinition": {"StaticHyperParameters": {"a": "1"}}}
-MANY = {"HyperParameterTuningJobConfig": {},
-        "TrainingJobDefinitions": [{"DefinitionName": "a", "HyperParameterRanges": {"x": 1}},
-                                   {"DefinitionName": "b", "HyperParameterRanges": {"y": 2},
-                                    "TuningObjective": {"Type": "Maximize", "MetricName": "f1"}}]}
+SINGLE = {
+    "HyperParameterTuningJobConfig": {
+        "ParameterRanges": {"IntegerParameterRanges": []},
+        "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+    },
+    "TrainingJobDefinition": {"StaticHyperParameters": {"a": "1"}},
+}
+MANY = {
+    "HyperParameterTuningJobConfig": {},
+    "TrainingJobDefinitions": [
+        {"DefinitionName": "a", "HyperParameterRanges": {"x": 1}},
+        {
+            "DefinitionName": "b",
+            "HyperParameterRanges": {"y": 2},
+            "TuningObjective": {"Type": "Maximize", "MetricName": "f1"},
+        },
+    ],
+}
 
 
 def test_definitions_of_a_request():
@@ -194,7 +251,12 @@ def test_every_reader_of_definitions_agrees():
 
 # -- summaries ---------------------------------------------------------------------------------------------------
 def _summary(status="Succeeded", value=0.5, **tuned):
-    s = {"TrainingJobName": "j", "TrainingJobStatus": "Completed", "ObjectiveStatus": status, "TunedHyperParameters": tuned}
+    s = {
+        "TrainingJobName": "j",
+        "TrainingJobStatus": "Completed",
+        "ObjectiveStatus": status,
+        "TunedHyperParameters": tuned,
+    }
     if value is not None:
         s["FinalHyperParameterTuningJobObjectiveMetric"] = {"MetricName": "f1", "Value": value}
     return s
@@ -210,10 +272,19 @@ def test_objective_succeeded_and_value():
 def test_summary_trial():
     from optuna.trial import TrialState
 
-    space = search_space({"IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "9", "ScalingType": "Linear"}],
-                          "CategoricalParameterRanges": [{"Name": "k", "Values": ["a", "b"]}]})
+    space = search_space(
+        {
+            "IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "9", "ScalingType": "Linear"}],
+            "CategoricalParameterRanges": [{"Name": "k", "Values": ["a", "b"]}],
+        }
+    )
     ok = summary_trial(_summary(n="3", k="b"), space, {"role": "own"})
-    assert ok.state == TrialState.COMPLETE and ok.value == 0.5 and ok.params == {"n": 3, "k": "b"} and ok.user_attrs == {"role": "own"}
+    assert (
+        ok.state == TrialState.COMPLETE
+        and ok.value == 0.5
+        and ok.params == {"n": 3, "k": "b"}
+        and ok.user_attrs == {"role": "own"}
+    )
     failed = summary_trial(_summary("Failed", None, n="3", k="b"), space)
     assert failed.state == TrialState.FAIL and failed.params == {"n": 3, "k": "b"}
     outside = summary_trial(_summary(n="30", k="b"), space)  # outside the (narrowed) range: not shown to the sampler
@@ -260,8 +331,15 @@ def test_exceptions_live_in_exceptions_and_keep_their_old_names():
     for path in PACKAGE.rglob("*.py"):
         if path.name != "exceptions.py":
             tree = ast.parse(path.read_text(encoding="utf-8"))
-            bad = [n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)
-                   and any(getattr(b, "id", getattr(b, "attr", "")) in ("Exception", "AmtLocalError", "ValueError") for b in n.bases)]
+            bad = [
+                n.name
+                for n in ast.walk(tree)
+                if isinstance(n, ast.ClassDef)
+                and any(
+                    getattr(b, "id", getattr(b, "attr", "")) in ("Exception", "AmtLocalError", "ValueError")
+                    for b in n.bases
+                )
+            ]
             assert not bad, f"{path.relative_to(PACKAGE)} defines exceptions {bad}"
 
 
@@ -291,7 +369,9 @@ def test_no_private_module_of_another_package_is_imported():
             parts = name.split(".")
             if parts[0] != "amtlocal":
                 continue
-            private = next((i for i, p in enumerate(parts[1:], 1) if p.startswith("_") and not p.startswith("__")), None)
+            private = next(
+                (i for i, p in enumerate(parts[1:], 1) if p.startswith("_") and not p.startswith("__")), None
+            )
             if private is None:
                 continue
             owner = ".".join(parts[:private])
@@ -310,7 +390,9 @@ def test_only_the_cli_prints():
         if "cli" in path.relative_to(PACKAGE).parts or path.name == "__main__.py" or path.name in TRAINING_JOB_SIDE:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        prints = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
+        prints = [
+            n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"
+        ]
         assert not prints, f"{path.relative_to(PACKAGE)} prints at lines {prints}"
 
 

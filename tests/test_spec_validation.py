@@ -2,6 +2,7 @@
 
 Cases come from tests/cases/specs (exact copies of the shared base.json and invalid.json).
 """
+
 from __future__ import annotations
 
 import copy
@@ -66,8 +67,11 @@ def list_form(**changes) -> dict:
     """base.json in the TrainingJobDefinitions form: one definition carrying its objective and ranges."""
     req = spec()
     definition = req.pop(DEF)
-    definition.update(DefinitionName="rf", TuningObjective=copy.deepcopy(req[CFG]["HyperParameterTuningJobObjective"]),
-                      HyperParameterRanges=copy.deepcopy(req[CFG]["ParameterRanges"]))
+    definition.update(
+        DefinitionName="rf",
+        TuningObjective=copy.deepcopy(req[CFG]["HyperParameterTuningJobObjective"]),
+        HyperParameterRanges=copy.deepcopy(req[CFG]["ParameterRanges"]),
+    )
     definition.update(changes)
     req["TrainingJobDefinitions"] = [definition]
     return req
@@ -106,10 +110,10 @@ def test_repeat_validation_is_fast():
 
 
 def test_spec_modules_import_botocore_lazily():
-    code = ("import sys, amtlocal.spec, amtlocal.spec._model, amtlocal.spec._rules; "
-            "print('botocore' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parents[1])
+    code = "import sys, amtlocal.spec, amtlocal.spec._model, amtlocal.spec._rules; print('botocore' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -239,7 +243,10 @@ def test_definition_and_definitions_are_exclusive():
     req = list_form()
     req[DEF] = copy.deepcopy(BASE[DEF])
     e = only(validation_errors(req))
-    assert (e.field, e.rule) == ("TrainingJobDefinitions", "give TrainingJobDefinition or TrainingJobDefinitions, not both")
+    assert (e.field, e.rule) == (
+        "TrainingJobDefinitions",
+        "give TrainingJobDefinition or TrainingJobDefinitions, not both",
+    )
     errors = validation_errors(spec(delete=[DEF]))
     assert fields(errors)[0] == DEF
     assert "one of TrainingJobDefinition or TrainingJobDefinitions is required" in errors[0].rule
@@ -277,9 +284,13 @@ def test_objective_message_quotes_amt():
 
 
 def test_objective_not_checked_for_algorithm_resource():
-    req = spec({f"{CFG}.HyperParameterTuningJobObjective.MetricName": "validation:auc",
-                f"{DEF}.AlgorithmSpecification.AlgorithmName": "my-algorithm"},
-               [f"{DEF}.AlgorithmSpecification.TrainingImage", f"{DEF}.AlgorithmSpecification.MetricDefinitions"])
+    req = spec(
+        {
+            f"{CFG}.HyperParameterTuningJobObjective.MetricName": "validation:auc",
+            f"{DEF}.AlgorithmSpecification.AlgorithmName": "my-algorithm",
+        },
+        [f"{DEF}.AlgorithmSpecification.TrainingImage", f"{DEF}.AlgorithmSpecification.MetricDefinitions"],
+    )
     assert validation_errors(req) == []
 
 
@@ -295,11 +306,14 @@ def test_metric_names_unique():
     assert "metric definition names must be unique" in e.rule
 
 
-@pytest.mark.parametrize("kind,bound,value,words", [
-    ("IntegerParameterRanges", "MinValue", "1.5", "MinValue must be an integer"),
-    ("IntegerParameterRanges", "MaxValue", "lots", "MaxValue must be an integer"),
-    ("ContinuousParameterRanges", "MaxValue", "nan", "MaxValue must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "kind,bound,value,words",
+    [
+        ("IntegerParameterRanges", "MinValue", "1.5", "MinValue must be an integer"),
+        ("IntegerParameterRanges", "MaxValue", "lots", "MaxValue must be an integer"),
+        ("ContinuousParameterRanges", "MaxValue", "nan", "MaxValue must be a finite number"),
+    ],
+)
 def test_range_bounds_must_parse(kind, bound, value, words):
     e = only(validation_errors(spec({f"{RANGES}.{kind}[0].{bound}": value})))
     assert e.field == f"{RANGES}.{kind}[0].{bound}"
@@ -314,19 +328,30 @@ def test_equal_bounds_allowed_and_continuous_order_checked():
 
 
 def test_logarithmic_integer_needs_positive_min():
-    e = only(validation_errors(spec({f"{RANGES}.IntegerParameterRanges[2].MinValue": "0",
-                                     f"{RANGES}.IntegerParameterRanges[2].ScalingType": "Logarithmic"})))
+    e = only(
+        validation_errors(
+            spec(
+                {
+                    f"{RANGES}.IntegerParameterRanges[2].MinValue": "0",
+                    f"{RANGES}.IntegerParameterRanges[2].ScalingType": "Logarithmic",
+                }
+            )
+        )
+    )
     assert e.field == f"{RANGES}.IntegerParameterRanges[2]"
     assert e.rule.startswith("Logarithmic scaling needs MinValue > 0")
     assert validation_errors(spec({f"{RANGES}.IntegerParameterRanges[2].ScalingType": "Logarithmic"})) == []
 
 
-@pytest.mark.parametrize("lo,hi,ok", [("0", "0.99", True), ("0.01", "0.5", True), ("-0.1", "0.5", False),
-                                      ("0.5", "0.5", False), ("0.5", "1", False)])
+@pytest.mark.parametrize(
+    "lo,hi,ok",
+    [("0", "0.99", True), ("0.01", "0.5", True), ("-0.1", "0.5", False), ("0.5", "0.5", False), ("0.5", "1", False)],
+)
 def test_reverse_logarithmic_interval(lo, hi, ok):
     path = f"{RANGES}.ContinuousParameterRanges[0]"
-    errors = validation_errors(spec({f"{path}.MinValue": lo, f"{path}.MaxValue": hi,
-                                     f"{path}.ScalingType": "ReverseLogarithmic"}))
+    errors = validation_errors(
+        spec({f"{path}.MinValue": lo, f"{path}.MaxValue": hi, f"{path}.ScalingType": "ReverseLogarithmic"})
+    )
     if ok:
         assert errors == []
     else:
@@ -351,8 +376,15 @@ def test_at_most_30_ranges_in_total():
     ints = [{"Name": f"i{i}", "MinValue": "1", "MaxValue": "2"} for i in range(11)]
     floats = [{"Name": f"f{i}", "MinValue": "0", "MaxValue": "1"} for i in range(11)]
     cats = [{"Name": f"c{i}", "Values": ["a", "b"]} for i in range(9)]
-    req = spec({RANGES: {"IntegerParameterRanges": ints, "ContinuousParameterRanges": floats,
-                         "CategoricalParameterRanges": cats}})
+    req = spec(
+        {
+            RANGES: {
+                "IntegerParameterRanges": ints,
+                "ContinuousParameterRanges": floats,
+                "CategoricalParameterRanges": cats,
+            }
+        }
+    )
     e = only(validation_errors(req))
     assert e.field == RANGES
     assert "at most 30 tunable hyperparameters" in e.rule and "(got 31)" in e.rule
@@ -394,7 +426,8 @@ def test_grid_job_count_is_the_product_of_value_counts():
 def test_grid_point_count_at_most_750():
     req = grid_spec()
     req[CFG]["ParameterRanges"]["CategoricalParameterRanges"] = [
-        {"Name": f"c{i}", "Values": [str(v) for v in range(10)]} for i in range(3)]
+        {"Name": f"c{i}", "Values": [str(v) for v in range(10)]} for i in range(3)
+    ]
     e = only(validation_errors(req))
     assert e.field == RANGES
     assert "1000 grid points; at most 750" in e.rule
@@ -423,17 +456,22 @@ def test_hyperband_max_resource_inferred_from_epochs():
 
 
 def test_strategy_config_rejected_without_hyperband():
-    req = spec({f"{CFG}.Strategy": "Bayesian", f"{CFG}.StrategyConfig": {"HyperbandStrategyConfig": {"MinResource": 1}}})
+    req = spec(
+        {f"{CFG}.Strategy": "Bayesian", f"{CFG}.StrategyConfig": {"HyperbandStrategyConfig": {"MinResource": 1}}}
+    )
     e = only(validation_errors(req))
     assert e.field == f"{CFG}.StrategyConfig"
     assert e.rule.startswith("StrategyConfig is only valid with the Hyperband strategy")
 
 
-@pytest.mark.parametrize("strategy,jobs,ok", [("Bayesian", 750, True), ("Bayesian", 751, False),
-                                              ("Random", 10000, True), ("Random", 10001, False)])
+@pytest.mark.parametrize(
+    "strategy,jobs,ok",
+    [("Bayesian", 750, True), ("Bayesian", 751, False), ("Random", 10000, True), ("Random", 10001, False)],
+)
 def test_max_number_of_training_jobs(strategy, jobs, ok):
-    errors = validation_errors(spec({f"{CFG}.Strategy": strategy,
-                                     f"{CFG}.ResourceLimits.MaxNumberOfTrainingJobs": jobs}))
+    errors = validation_errors(
+        spec({f"{CFG}.Strategy": strategy, f"{CFG}.ResourceLimits.MaxNumberOfTrainingJobs": jobs})
+    )
     if ok:
         assert errors == []
     else:
@@ -457,12 +495,21 @@ def test_max_parallel_training_jobs():
 
 def test_warm_start_parents():
     def warm(*names):
-        return spec({"WarmStartConfig": {"WarmStartType": "TransferLearning",
-                                         "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": n}
-                                                                            for n in names]}})
+        return spec(
+            {
+                "WarmStartConfig": {
+                    "WarmStartType": "TransferLearning",
+                    "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": n} for n in names],
+                }
+            }
+        )
+
     assert validation_errors(warm("p1", "p2", "p3", "p4", "p5")) == []
     e = only(validation_errors(warm("p1", "P1")))
     assert e.field == "WarmStartConfig.ParentHyperParameterTuningJobs[1].HyperParameterTuningJobName"
     assert "parent tuning jobs must be unique" in e.rule
     e = only(rule_errors(warm("p1", "p2", "p3", "p4", "p5", "p6")))
-    assert (e.field, e.rule) == ("WarmStartConfig.ParentHyperParameterTuningJobs", "at most 5 parent tuning jobs (got 6)")
+    assert (e.field, e.rule) == (
+        "WarmStartConfig.ParentHyperParameterTuningJobs",
+        "at most 5 parent tuning jobs (got 6)",
+    )

@@ -1,4 +1,5 @@
 """The embedded store: Optuna's journal file in the home folder, its flock lock, and the storage-URL alternative."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,9 @@ def test_default_store_is_the_journal_file_in_the_home(workdir, tmp_path):
     assert lines and all(line.startswith("{") for line in lines)
     # Another process (a new store object reading the file) sees the same records.
     again = LocalStore(tmp_path / "home")
-    assert sorted(s["TrainingJobName"] for s in summaries("journal", again)) == sorted(s["TrainingJobName"] for s in summaries("journal", store))
+    assert sorted(s["TrainingJobName"] for s in summaries("journal", again)) == sorted(
+        s["TrainingJobName"] for s in summaries("journal", store)
+    )
     assert not (tmp_path / "home" / "store.db").exists()
 
 
@@ -44,10 +47,19 @@ def test_a_killed_holder_never_leaves_the_journal_locked(tmp_path):
     from amtlocal.store import FlockJournalLock
 
     path = str(tmp_path / "store.journal.lock")
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nsys.path[:0] = [sys.argv[1]]\n"
-                               "from amtlocal.store import FlockJournalLock\n"
-                               "FlockJournalLock(sys.argv[2]).acquire(); print('held', flush=True); time.sleep(60)",
-                               os.getcwd(), path], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nsys.path[:0] = [sys.argv[1]]\n"
+            "from amtlocal.store import FlockJournalLock\n"
+            "FlockJournalLock(sys.argv[2]).acquire(); print('held', flush=True); time.sleep(60)",
+            os.getcwd(),
+            path,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     lock = FlockJournalLock(path)
     try:
@@ -122,8 +134,8 @@ def test_ctrl_c_while_the_job_is_being_created_leaves_it_whole_and_stopped(workd
     """A Ctrl-C that lands during set-up (here: right after the study is created) is taken once set-up is done:
     the job is complete, Stopped and resumable, never half-made or InProgress without a tuner."""
     from amtlocal.backends.local import LocalStore, LocalTuningJob, describe
-    from amtlocal.store import LocalStore as Store
     from amtlocal.spec import TuningSpec
+    from amtlocal.store import LocalStore as Store
 
     use_script(workdir, GOOD_SCRIPT)
     original = Store.create
@@ -221,7 +233,9 @@ def _background(workdir, tmp_path, name, monkeypatch, **kw):
 
     use_script(workdir, GOOD_SCRIPT)
     monkeypatch.setenv("AMTLOCAL_HOME", str(tmp_path / "home"))
-    return LocalBackend(LocalStore(tmp_path / "home")), make_request(name, max_jobs=3, integer=[("x", 1, 9, "Linear")], **kw)
+    return LocalBackend(LocalStore(tmp_path / "home")), make_request(
+        name, max_jobs=3, integer=[("x", 1, 9, "Linear")], **kw
+    )
 
 
 def _final(backend, name, timeout=60):
@@ -320,7 +334,9 @@ def test_ctrl_c_while_a_background_start_sets_up_leaves_the_job_stopped_and_no_w
     assert not backend.store.lock("bgint").held_elsewhere()
 
 
-def test_the_background_worker_holds_the_handed_over_lock_and_a_foreign_ctrl_c_never_stops_its_job(workdir, tmp_path, monkeypatch):
+def test_the_background_worker_holds_the_handed_over_lock_and_a_foreign_ctrl_c_never_stops_its_job(
+    workdir, tmp_path, monkeypatch
+):
     from amtlocal.backends import local as _tuning
     from amtlocal.backends.local import LocalBackend
 
@@ -331,7 +347,9 @@ def test_the_background_worker_holds_the_handed_over_lock_and_a_foreign_ctrl_c_n
     lock = backend.store.lock("handed")
     deadline = time.time() + 30
     while lock.holder() != worker.pid:  # the worker wrote its pid into the lock it adopted
-        assert time.time() < deadline and worker.poll() is None, (tmp_path / "home" / "jobs" / "handed" / "tuner.log").read_text()
+        assert time.time() < deadline and worker.poll() is None, (
+            tmp_path / "home" / "jobs" / "handed" / "tuner.log"
+        ).read_text()
         time.sleep(0.05)
     assert lock.held_elsewhere()
 

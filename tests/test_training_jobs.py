@@ -1,5 +1,6 @@
 """DescribeTrainingJob, ListTrainingJobs and the log of a tuning job's training jobs (issue 13), checked against
 botocore's output shapes and against what the script printed."""
+
 from __future__ import annotations
 
 import botocore.session
@@ -52,19 +53,30 @@ def test_describe_training_job_of_a_tuning_job_has_the_api_shape_and_real_values
     assert set(d) <= set(shape.members)
     assert d["TrainingJobStatus"] == "Completed" and d["SecondaryStatus"] == "Completed"
     assert d["TuningJobArn"] == tuning["HyperParameterTuningJobArn"]
-    assert d["HyperParameters"]["x"] == best["TunedHyperParameters"]["x"] == "3" and d["HyperParameters"]["_tuning_objective_metric"] == "f1"
+    assert (
+        d["HyperParameters"]["x"] == best["TunedHyperParameters"]["x"] == "3"
+        and d["HyperParameters"]["_tuning_objective_metric"] == "f1"
+    )
     assert d["FinalMetricDataList"][0]["MetricName"] == "f1" and d["FinalMetricDataList"][0]["Value"] == 3.0
-    assert d["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://example-bucket/out/{d['TrainingJobName']}/output/model.tar.gz"
+    assert (
+        d["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://example-bucket/out/{d['TrainingJobName']}/output/model.tar.gz"
+    )
     assert d["TrainingStartTime"] <= d["TrainingEndTime"] and d["BillableTimeInSeconds"] >= 1
     assert [t["Status"] for t in d["SecondaryStatusTransitions"]] == ["Starting", "Training", "Completed"]
     assert d["StoppingCondition"] == {"MaxRuntimeInSeconds": 60}
 
 
 def test_a_failed_training_job_describes_its_failure(ran):
-    (failed,) = [s for s in ran.list_training_jobs("tj", MaxResults=10)["TrainingJobSummaries"] if s["TrainingJobStatus"] == "Failed"]
+    (failed,) = [
+        s
+        for s in ran.list_training_jobs("tj", MaxResults=10)["TrainingJobSummaries"]
+        if s["TrainingJobStatus"] == "Failed"
+    ]
     d = ran.describe_training_job(failed["TrainingJobName"].upper())  # names are case-insensitive
     assert d["TrainingJobStatus"] == "Failed" and d["SecondaryStatus"] == "Failed"
-    assert d["FailureReason"].startswith("AlgorithmError: ExecuteUserScriptError") and "ExitCode 3" in d["FailureReason"]
+    assert (
+        d["FailureReason"].startswith("AlgorithmError: ExecuteUserScriptError") and "ExitCode 3" in d["FailureReason"]
+    )
     assert "stderr line" in list(ran.training_job_logs(failed["TrainingJobName"]))
 
 
@@ -73,14 +85,18 @@ def test_list_training_jobs_filters_sorts_and_pages(ran, model):
     assert len(every) == 3
     shape = model.operation_model("ListTrainingJobs").output_shape
     assert _missing_required({"TrainingJobSummaries": every}, shape) == []
-    assert [r["TrainingJobStatus"] for r in ran.training_jobs(StatusEquals="Failed")["TrainingJobSummaries"]] == ["Failed"]
+    assert [r["TrainingJobStatus"] for r in ran.training_jobs(StatusEquals="Failed")["TrainingJobSummaries"]] == [
+        "Failed"
+    ]
     names = sorted(r["TrainingJobName"] for r in every)
     page1 = ran.training_jobs(SortBy="Name", MaxResults=2)
     page2 = ran.training_jobs(SortBy="Name", MaxResults=2, NextToken=page1["NextToken"])
     assert [r["TrainingJobName"] for r in page1["TrainingJobSummaries"] + page2["TrainingJobSummaries"]] == names
     assert "NextToken" not in page2
     assert ran.training_jobs(NameContains="nothing-like-it")["TrainingJobSummaries"] == []
-    assert [r["TrainingJobName"] for r in ran.training_jobs(SortBy="Name", SortOrder="Descending")["TrainingJobSummaries"]] == names[::-1]
+    assert [
+        r["TrainingJobName"] for r in ran.training_jobs(SortBy="Name", SortOrder="Descending")["TrainingJobSummaries"]
+    ] == names[::-1]
 
 
 def test_an_unknown_training_job_is_not_found(ran):
@@ -92,13 +108,21 @@ def test_an_unknown_training_job_is_not_found(ran):
 
 # -- standalone training jobs (CreateTrainingJob) ----------------------------------------------------------------------
 
+
 def training_request(name: str, hyperparameters: dict | None = None, max_runtime: int = 60) -> dict:
     """A CreateTrainingJob request over ``file://code`` and ``file://data``, from the tuning tests' definition."""
     d = make_request("x", max_runtime=max_runtime)["TrainingJobDefinition"]
     hps = dict(d["StaticHyperParameters"], **(hyperparameters or {}))
-    return {"TrainingJobName": name, "HyperParameters": hps, "AlgorithmSpecification": d["AlgorithmSpecification"],
-            "RoleArn": d["RoleArn"], "InputDataConfig": d["InputDataConfig"], "OutputDataConfig": {"S3OutputPath": "file://out"},
-            "ResourceConfig": d["ResourceConfig"], "StoppingCondition": d["StoppingCondition"]}
+    return {
+        "TrainingJobName": name,
+        "HyperParameters": hps,
+        "AlgorithmSpecification": d["AlgorithmSpecification"],
+        "RoleArn": d["RoleArn"],
+        "InputDataConfig": d["InputDataConfig"],
+        "OutputDataConfig": {"S3OutputPath": "file://out"},
+        "ResourceConfig": d["ResourceConfig"],
+        "StoppingCondition": d["StoppingCondition"],
+    }
 
 
 TRAIN = """import argparse, os, sys, time
@@ -141,7 +165,9 @@ def test_a_standalone_training_job_runs_and_describes_as_describe_training_job(l
 def test_a_failing_standalone_job_is_failed_with_the_algorithm_error(local, workdir):
     d = local.create_training_job(training_request("bad", {"x": "-1"}), workdir)
     assert d["TrainingJobStatus"] == "Failed" and d["SecondaryStatus"] == "Failed"
-    assert d["FailureReason"].startswith("AlgorithmError: ExecuteUserScriptError") and "ExitCode 4" in d["FailureReason"]
+    assert (
+        d["FailureReason"].startswith("AlgorithmError: ExecuteUserScriptError") and "ExitCode 4" in d["FailureReason"]
+    )
 
 
 def test_max_runtime_stops_a_standalone_job(local, workdir):
@@ -218,7 +244,9 @@ def test_a_sigkilled_launcher_leaves_the_job_failed_with_a_reason_not_in_progres
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(10)
     d = LocalBackend(local.store).describe_training_job("killed")  # a new reader, as the next process would be
-    assert d["TrainingJobStatus"] == "Failed" and d["FailureReason"].startswith("InternalServerError: the process running")
+    assert d["TrainingJobStatus"] == "Failed" and d["FailureReason"].startswith(
+        "InternalServerError: the process running"
+    )
     deadline = time.time() + 5
     while alive(pid) and time.time() < deadline:
         time.sleep(0.05)
@@ -229,14 +257,17 @@ def test_stop_training_job_of_a_tuning_job_stops_that_job_only(workdir, tmp_path
     import time
 
     flag = workdir / "first-ran"
-    use_script(workdir, f"""import os, time
+    use_script(
+        workdir,
+        f"""import os, time
 import argparse
 p = argparse.ArgumentParser(); p.add_argument('-x', type=int); a = p.parse_args()
 print('f1: %d' % a.x, flush=True)
 if not os.path.exists({str(flag)!r}):
     open({str(flag)!r}, 'w').close()
     time.sleep(60)
-""")
+""",
+    )
     backend = LocalBackend(LocalStore(tmp_path / "home"), stop_grace=2)
     backend.create_tuning_job(make_request("kid", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, wait=False)
     deadline, first = time.time() + 60, None

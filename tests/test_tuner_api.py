@@ -1,4 +1,5 @@
 """The SDK-v2-compatible face, used as the reference notebook uses it, with tiny scripts."""
+
 from __future__ import annotations
 
 import json
@@ -30,27 +31,42 @@ score = 1 - abs(a.n_estimators - 120) / 400 - abs(a.max_depth - 12) / 100 - a.mi
 score -= {'gini': 0.0, 'entropy': 0.01, 'log_loss': 0.02}[a.criterion]
 print(f"pre: {score:.4f} rec: {score:.4f} f1: {score:.6f}")
 """
-METRICS = [{"Name": "valid-precision", "Regex": r"pre:\s+(-?[0-9\.]+)"}, {"Name": "valid-recall", "Regex": r"rec:\s+(-?[0-9\.]+)"},
-           {"Name": "valid-f1", "Regex": r"f1:\s+(-?[0-9\.]+)"}]
+METRICS = [
+    {"Name": "valid-precision", "Regex": r"pre:\s+(-?[0-9\.]+)"},
+    {"Name": "valid-recall", "Regex": r"rec:\s+(-?[0-9\.]+)"},
+    {"Name": "valid-f1", "Regex": r"f1:\s+(-?[0-9\.]+)"},
+]
 
 
 def ranges(n=(1, 200), d=(1, 20), w=(0.01, 0.5)):
-    return {"n-estimators": IntegerParameter(*n), "max-depth": IntegerParameter(*d),
-            "min-weight-fraction-leaf": ContinuousParameter(*w),
-            "criterion": CategoricalParameter(["gini", "entropy", "log_loss"])}
+    return {
+        "n-estimators": IntegerParameter(*n),
+        "max-depth": IntegerParameter(*d),
+        "min-weight-fraction-leaf": ContinuousParameter(*w),
+        "criterion": CategoricalParameter(["gini", "entropy", "log_loss"]),
+    }
 
 
 @pytest.fixture
 def est(workdir, monkeypatch):
     (workdir / "code" / "train.py").write_text(SCRIPT)
     monkeypatch.chdir(workdir)
-    return SKLearn("train.py", source_dir="code", framework_version="1.2-1", instance_type="ml.c5.xlarge",
-                   hyperparameters={"bonus": 0.0})
+    return SKLearn(
+        "train.py",
+        source_dir="code",
+        framework_version="1.2-1",
+        instance_type="ml.c5.xlarge",
+        hyperparameters={"bonus": 0.0},
+    )
 
 
 def test_notebook_flow_two_background_tuners_then_a_warm_start(est, workdir):
-    t_random = HyperparameterTuner(est, "valid-f1", ranges(), METRICS, strategy="Random", max_jobs=4, max_parallel_jobs=2, random_seed=3)
-    t_bayes = HyperparameterTuner(est, "valid-f1", ranges(), METRICS, strategy="Bayesian", max_jobs=4, max_parallel_jobs=2)
+    t_random = HyperparameterTuner(
+        est, "valid-f1", ranges(), METRICS, strategy="Random", max_jobs=4, max_parallel_jobs=2, random_seed=3
+    )
+    t_bayes = HyperparameterTuner(
+        est, "valid-f1", ranges(), METRICS, strategy="Bayesian", max_jobs=4, max_parallel_jobs=2
+    )
     t_random.fit({"train": "data"}, wait=False)
     t_bayes.fit({"train": "data"}, wait=False)
     names = [t_random.describe()["HyperParameterTuningJobName"], t_bayes.describe()["HyperParameterTuningJobName"]]
@@ -64,34 +80,62 @@ def test_notebook_flow_two_background_tuners_then_a_warm_start(est, workdir):
         df = t.analytics().dataframe()
         assert len(df) == 4
         assert set(df.columns[:4]) == {"n-estimators", "max-depth", "min-weight-fraction-leaf", "criterion"}
-        assert list(df.columns[4:]) == ["TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue", "TrainingStartTime",
-                                        "TrainingEndTime", "TrainingElapsedTimeSeconds"]
-        assert df["FinalObjectiveValue"].max() == d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+        assert list(df.columns[4:]) == [
+            "TrainingJobName",
+            "TrainingJobStatus",
+            "FinalObjectiveValue",
+            "TrainingStartTime",
+            "TrainingEndTime",
+            "TrainingElapsedTimeSeconds",
+        ]
+        assert (
+            df["FinalObjectiveValue"].max()
+            == d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+        )
         assert set(df["criterion"]) <= {'"gini"', '"entropy"', '"log_loss"'}  # quoted categoricals stay quoted
 
     ws = WarmStartConfig(WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, parents={names[0], names[1]})
-    t_ws = HyperparameterTuner(est, "valid-f1", ranges(n=(100, 140), d=(10, 14), w=(0.01, 0.05)), METRICS,
-                               max_jobs=3, max_parallel_jobs=2, warm_start_config=ws)
+    t_ws = HyperparameterTuner(
+        est,
+        "valid-f1",
+        ranges(n=(100, 140), d=(10, 14), w=(0.01, 0.05)),
+        METRICS,
+        max_jobs=3,
+        max_parallel_jobs=2,
+        warm_start_config=ws,
+    )
     t_ws.fit({"train": "data"})
     d = t_ws.describe()
     assert d["HyperParameterTuningJobStatus"] == "Completed"
     assert d["WarmStartConfig"]["WarmStartType"] == "IdenticalDataAndAlgorithm"
     assert len(t_ws.analytics().dataframe()) == 3  # own training jobs only
-    parent_best = max(HyperparameterTuner.attach(n).describe()["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for n in names)
+    parent_best = max(
+        HyperparameterTuner.attach(n).describe()["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"][
+            "Value"
+        ]
+        for n in names
+    )
     overall = d["OverallBestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
     own_best = d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
     assert overall == max(parent_best, own_best)
 
 
 def test_request_matches_sdk_v2_encoding(est):
-    t = HyperparameterTuner(est, "valid-f1", ranges(), METRICS, strategy="Random", max_jobs=5, max_parallel_jobs=2, random_seed=0)
+    t = HyperparameterTuner(
+        est, "valid-f1", ranges(), METRICS, strategy="Random", max_jobs=5, max_parallel_jobs=2, random_seed=0
+    )
     req = t.to_request({"train": "data"}, job_name="enc")
     cfg = req["HyperParameterTuningJobConfig"]
     assert cfg["RandomSeed"] == 0  # SDK v2 keeps a seed of 0
     assert cfg["ResourceLimits"] == {"MaxParallelTrainingJobs": 2, "MaxNumberOfTrainingJobs": 5}
     pr = cfg["ParameterRanges"]
     assert pr["CategoricalParameterRanges"] == [{"Name": "criterion", "Values": ['"gini"', '"entropy"', '"log_loss"']}]
-    assert pr["IntegerParameterRanges"][0] == {"Name": "n-estimators", "MinValue": "1", "MaxValue": "200", "ScalingType": "Auto"}
+    assert pr["IntegerParameterRanges"][0] == {
+        "Name": "n-estimators",
+        "MinValue": "1",
+        "MaxValue": "200",
+        "ScalingType": "Auto",
+    }
     static = req["TrainingJobDefinition"]["StaticHyperParameters"]
     assert static["bonus"] == "0.0" and static["sagemaker_program"] == '"train.py"'
     assert json.loads(static["sagemaker_submit_directory"]).startswith("file:///")
@@ -108,8 +152,12 @@ def test_sdk_defaults_and_errors(est):
     assert Tuner is HyperparameterTuner
     t = HyperparameterTuner(est, "valid-f1", ranges(), METRICS)
     assert t.strategy == "Bayesian" and t.max_jobs == 1 and t.max_parallel_jobs == 1 and t.early_stopping_type == "Off"
-    grid = HyperparameterTuner(est, "valid-f1", {"criterion": CategoricalParameter(["gini", "entropy"])}, METRICS, strategy="Grid")
-    assert "MaxNumberOfTrainingJobs" not in grid.to_request("data", "g")["HyperParameterTuningJobConfig"]["ResourceLimits"]
+    grid = HyperparameterTuner(
+        est, "valid-f1", {"criterion": CategoricalParameter(["gini", "entropy"])}, METRICS, strategy="Grid"
+    )
+    assert (
+        "MaxNumberOfTrainingJobs" not in grid.to_request("data", "g")["HyperParameterTuningJobConfig"]["ResourceLimits"]
+    )
     with pytest.raises(ValueError, match="Need to specify hyperparameter ranges"):
         HyperparameterTuner(est, "valid-f1", {}, METRICS)
     with pytest.raises(ValueError):
@@ -120,7 +168,9 @@ def test_sdk_defaults_and_errors(est):
         SKLearn("train.py", framework_version="1.2-1", instance_count=2)
     plain = Estimator(image_uri="123.dkr.ecr.us-east-1.amazonaws.com/x:1", hyperparameters={"a": 1, "s": "b c"})
     assert plain.hyperparameters() == {"a": "1", "s": "b c"}
-    assert HyperparameterTuner(plain, "m", {"c": CategoricalParameter([1, "x"])}).hyperparameter_ranges()["CategoricalParameterRanges"][0]["Values"] == ["1", "x"]
+    assert HyperparameterTuner(plain, "m", {"c": CategoricalParameter([1, "x"])}).hyperparameter_ranges()[
+        "CategoricalParameterRanges"
+    ][0]["Values"] == ["1", "x"]
 
 
 def test_invalid_tuner_fails_before_any_training_job(est, tmp_path):
@@ -176,20 +226,31 @@ def test_warm_start_rules(est):
     other_type = HyperparameterTuner(est, "valid-f1", r, METRICS, max_jobs=1, warm_start_config=ws)
     with pytest.raises(AmtValidationError, match="type cannot change"):
         other_type.fit({"train": "data"}, job_name="rules-c")
-    missing = HyperparameterTuner(est, "valid-f1", ranges(), METRICS, max_jobs=1,
-                                  warm_start_config=WarmStartConfig(WarmStartTypes.TRANSFER_LEARNING, parents={"nope"}))
+    missing = HyperparameterTuner(
+        est,
+        "valid-f1",
+        ranges(),
+        METRICS,
+        max_jobs=1,
+        warm_start_config=WarmStartConfig(WarmStartTypes.TRANSFER_LEARNING, parents={"nope"}),
+    )
     with pytest.raises(AmtValidationError, match="not found"):
         missing.fit({"train": "data"}, job_name="rules-d")
 
 
 def test_unfinished_parent_is_rejected(est, store):
 
-
     t = HyperparameterTuner(est, "valid-f1", ranges(), METRICS, max_jobs=1)
     req = t.to_request({"train": "data"}, "unfinished")
     store.create(req, est_dir := __import__("pathlib").Path.cwd())  # a job that never ran: InProgress
-    child = HyperparameterTuner(est, "valid-f1", ranges(), METRICS, max_jobs=1,
-                                warm_start_config=WarmStartConfig(WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, parents={"unfinished"}))
+    child = HyperparameterTuner(
+        est,
+        "valid-f1",
+        ranges(),
+        METRICS,
+        max_jobs=1,
+        warm_start_config=WarmStartConfig(WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, parents={"unfinished"}),
+    )
     with pytest.raises(AmtValidationError, match="InProgress"):
         child.fit({"train": "data"}, job_name="child-of-unfinished")
     assert est_dir.exists()

@@ -4,6 +4,7 @@ Real local tuning jobs (built once per session): a Random parent, a Bayesian chi
 grandchild warm-started from the child, on a script that prints ``loss:`` and ``f1:`` per epoch and fails for one
 corner of the space. Edge cases (odd names, no data) use a fake backend that serves the same AMT shapes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,7 @@ from amtlocal.backends import Backend
 from amtlocal.exceptions import TuningJobNotFound
 from amtlocal.testing import F1, LOSS, make_request, run_job, use_script
 
-SCRIPT = '''
+SCRIPT = """
 import argparse, math, sys, time
 p = argparse.ArgumentParser()
 p.add_argument("--lr", type=float); p.add_argument("--optimizer"); p.add_argument("--layers", type=int)
@@ -33,7 +34,7 @@ for e in range(1, 5):
     f1 = peak * (1 - 0.5 ** e)
     print(f"epoch {e} loss: {1 - f1 + 0.1 / e:.5f} f1: {f1:.5f}", flush=True)
     time.sleep(0.05)
-'''
+"""
 JOBS = ("viz-random", "viz-bayes", "viz-grand")
 _BUILT: dict[str, Any] = {}
 
@@ -54,16 +55,26 @@ def build_viz_jobs(root: Path):
         mp.setenv("AMTLOCAL_HOME", str(home))
         mp.delenv("AMTLOCAL_STORAGE", raising=False)
         store = LocalStore(home, storage)
-        common = dict(metrics=(F1, LOSS), objective="f1", continuous=[("lr", 1e-4, 0.3, "Logarithmic")],
-                      integer=[("layers", 1, 6, "Linear")], categorical=[("optimizer", ["sgd", "adam", "rmsprop"])], parallel=2)
+        common = dict(
+            metrics=(F1, LOSS),
+            objective="f1",
+            continuous=[("lr", 1e-4, 0.3, "Logarithmic")],
+            integer=[("layers", 1, 6, "Linear")],
+            categorical=[("optimizer", ["sgd", "adam", "rmsprop"])],
+            parallel=2,
+        )
         run_job(make_request("viz-random", strategy="Random", max_jobs=6, **common), work, store)
         child = make_request("viz-bayes", strategy="Bayesian", max_jobs=4, **{**common, "seed": 7})
-        child["WarmStartConfig"] = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "viz-random"}],
-                                    "WarmStartType": "IdenticalDataAndAlgorithm"}
+        child["WarmStartConfig"] = {
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "viz-random"}],
+            "WarmStartType": "IdenticalDataAndAlgorithm",
+        }
         run_job(child, work, store)
         grand = make_request("viz-grand", strategy="Random", max_jobs=3, **{**common, "seed": 11})
-        grand["WarmStartConfig"] = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "viz-bayes"}],
-                                    "WarmStartType": "TransferLearning"}
+        grand["WarmStartConfig"] = {
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "viz-bayes"}],
+            "WarmStartType": "TransferLearning",
+        }
         run_job(grand, work, store)
     _BUILT.update(backend=LocalBackend(store=store), home=home)
     return _BUILT["backend"], home
@@ -111,6 +122,7 @@ def by_name(spec: dict) -> dict[str, dict]:
         for key in ("vconcat", "hconcat", "concat", "layer"):
             for sub in s.get(key, []):
                 walk(sub)
+
     walk(spec)
     return out
 
@@ -121,6 +133,7 @@ def mark_type(unit: dict) -> str:
 
 def layer_with(spec: dict, name: str) -> dict:
     """The layer chart that contains unit ``name``."""
+
     def walk(s):
         for key in ("vconcat", "hconcat", "concat"):
             for sub in s.get(key, []):
@@ -130,6 +143,7 @@ def layer_with(spec: dict, name: str) -> dict:
         if any(base(u.get("name", "")) == name for u in s.get("layer", [])):
             return s
         return None
+
     return walk(spec)
 
 
@@ -170,7 +184,10 @@ def test_hyperparameters_cast_by_range_type_and_objective_column(grand_spec):
     assert ok["f1"].notna().all() and (ok["f1"] == ok["FinalObjectiveValue"]).all()
     best = ok.loc[ok["f1"].idxmax()]
     assert best["Rank"] == 1
-    assert str(trials["TrainingStartTime"].dtype).startswith("datetime64") and trials["TrainingStartTime"].dt.tz is not None
+    assert (
+        str(trials["TrainingStartTime"].dtype).startswith("datetime64")
+        and trials["TrainingStartTime"].dt.tz is not None
+    )
 
 
 def test_full_df_has_every_metric_series_joined_with_its_training_job(grand_spec):
@@ -191,7 +208,9 @@ def test_tuner_names_lists_and_default_backend_agree(viz_jobs, monkeypatch):
     backend, home = viz_jobs
     tuner = HyperparameterTuner.attach("viz-bayes", backend=backend)
     _, by_tuner, _ = visualize_tuning_job(tuner, return_dfs=True, trials_only=True)
-    _, by_list, _ = visualize_tuning_job(["viz-bayes", "viz-random", "viz-bayes"], return_dfs=True, trials_only=True, backend=backend)
+    _, by_list, _ = visualize_tuning_job(
+        ["viz-bayes", "viz-random", "viz-bayes"], return_dfs=True, trials_only=True, backend=backend
+    )
     assert sorted(by_tuner["TrainingJobName"]) == sorted(by_list["TrainingJobName"])
     assert len(by_tuner) == 10  # the parent's 6 jobs are drawn too
     monkeypatch.setenv("AMTLOCAL_HOME", str(home))
@@ -206,40 +225,81 @@ def test_tuner_names_lists_and_default_backend_agree(viz_jobs, monkeypatch):
 def test_views_marks_and_encodings(grand_spec):
     spec, trials, _ = grand_spec
     views = by_name(spec)
-    for name in ("progress", "trial_index", "density", "hp0", "hp1", "hp2", "cat2", "parallel", "importance", "ranked",
-                 "ecdf", "timeline", "metric0", "metric1"):
+    for name in (
+        "progress",
+        "trial_index",
+        "density",
+        "hp0",
+        "hp1",
+        "hp2",
+        "cat2",
+        "parallel",
+        "importance",
+        "ranked",
+        "ecdf",
+        "timeline",
+        "metric0",
+        "metric1",
+    ):
         assert name in views, name
     # objective vs start time, with a dashed best-so-far step line per tuning job
     progress = layer_with(spec, "progress")
     line, points = progress["layer"]
-    assert mark_type(points) == "point" and points["encoding"]["x"] == {**points["encoding"]["x"], "field": "TrainingStartTime", "type": "temporal"}
+    assert mark_type(points) == "point" and points["encoding"]["x"] == {
+        **points["encoding"]["x"],
+        "field": "TrainingStartTime",
+        "type": "temporal",
+    }
     assert mark_type(line) == "line" and line["mark"]["interpolate"] == "step-after" and line["mark"]["strokeDash"]
     window = line["transform"][0]
-    assert window["window"][0]["op"] == "max" and window["groupby"] == ["TuningJobName"] and window["frame"] == [None, 0]
+    assert (
+        window["window"][0]["op"] == "max" and window["groupby"] == ["TuningJobName"] and window["frame"] == [None, 0]
+    )
     assert views["trial_index"]["encoding"]["x"]["field"] == "TrialIndex"
     # one scatter per hyperparameter, axes from the search space
     layers, lr, opt = views["hp0"]["encoding"]["x"], views["hp1"]["encoding"]["x"], views["hp2"]["encoding"]["x"]
-    assert (layers["field"], layers["type"], layers["scale"]["type"], layers["scale"]["domain"]) == ("layers", "quantitative", "linear", [1.0, 6.0])
-    assert (lr["field"], lr["type"], lr["scale"]["type"], lr["scale"]["domain"]) == ("lr", "quantitative", "log", [1e-4, 0.3])
+    assert (layers["field"], layers["type"], layers["scale"]["type"], layers["scale"]["domain"]) == (
+        "layers",
+        "quantitative",
+        "linear",
+        [1.0, 6.0],
+    )
+    assert (lr["field"], lr["type"], lr["scale"]["type"], lr["scale"]["domain"]) == (
+        "lr",
+        "quantitative",
+        "log",
+        [1e-4, 0.3],
+    )
     assert (opt["field"], opt["type"], opt["scale"]["domain"]) == ("optimizer", "nominal", ["sgd", "adam", "rmsprop"])
     # objective per category
     assert mark_type(views["cat2"]) == "boxplot" and views["cat2"]["encoding"]["x"]["field"] == "_cat"
     assert {"calculate": 'datum["optimizer"]', "as": "_cat"} in views["cat2"]["transform"]  # plain names (issue 16)
     # parallel coordinates: a line per training job
-    assert mark_type(views["parallel"]) == "line" and views["parallel"]["encoding"]["detail"]["field"] == "TrainingJobName"
+    assert (
+        mark_type(views["parallel"]) == "line" and views["parallel"]["encoding"]["detail"]["field"] == "TrainingJobName"
+    )
     # ranked jobs: bars coloured by tuning job; timeline: bars start..end filled by status (failed jobs included)
     assert mark_type(views["ranked"]) == "bar" and views["ranked"]["encoding"]["color"]["field"] == "TuningJobName"
     tl = views["timeline"]["encoding"]
-    assert mark_type(views["timeline"]) == "bar" and tl["x2"]["field"] == "_end" and tl["fill"]["field"] == "TrainingJobStatus"
+    assert (
+        mark_type(views["timeline"]) == "bar"
+        and tl["x2"]["field"] == "_end"
+        and tl["fill"]["field"] == "TrainingJobStatus"
+    )
     assert views["timeline"]["data"]["name"] == "trials"
     assert {r["TrainingJobStatus"] for r in spec["datasets"]["trials"]} == {"Completed", "Failed"}
     # ECDF per job
-    assert {w["op"] for t in views["ecdf"].get("transform", []) + layer_with(spec, "ecdf").get("transform", [])
-            for w in t.get("window", [])} == {"cume_dist"}
+    assert {
+        w["op"]
+        for t in views["ecdf"].get("transform", []) + layer_with(spec, "ecdf").get("transform", [])
+        for w in t.get("window", [])
+    } == {"cume_dist"}
     # learning curves: every metric definition, objective first
     filters = [views[f"metric{k}"]["transform"][0]["filter"]["equal"] for k in (0, 1)]
     assert filters == ["f1", "loss"]
-    assert mark_type(views["metric1"]) == "line" and views["metric1"]["encoding"]["detail"]["field"] == "TrainingJobName"
+    assert (
+        mark_type(views["metric1"]) == "line" and views["metric1"]["encoding"]["detail"]["field"] == "TrainingJobName"
+    )
     # tooltips everywhere a training job is drawn
     for name in ("progress", "hp1", "ranked", "timeline", "parallel", "metric0"):
         fields = {t.get("field") for t in views[name]["encoding"]["tooltip"]}
@@ -314,9 +374,15 @@ def test_default_view_set_and_options(viz_jobs):
     only_trials = visualize_tuning_job("viz-bayes", trials_only=True, backend=backend).to_dict()
     assert not any(k.startswith("metric") for k in by_name(only_trials)) and "metrics" not in only_trials["datasets"]
     chosen = by_name(visualize_tuning_job("viz-bayes", job_metrics=["loss"], backend=backend).to_dict())
-    assert [v["transform"][0]["filter"]["equal"] for k, v in sorted(chosen.items()) if k.startswith("metric")] == ["f1", "loss"]
-    mdi = by_name(visualize_tuning_job("viz-bayes", advanced=True, trials_only=True, backend=backend,
-                                       importance_evaluator="mdi").to_dict())
+    assert [v["transform"][0]["filter"]["equal"] for k, v in sorted(chosen.items()) if k.startswith("metric")] == [
+        "f1",
+        "loss",
+    ]
+    mdi = by_name(
+        visualize_tuning_job(
+            "viz-bayes", advanced=True, trials_only=True, backend=backend, importance_evaluator="mdi"
+        ).to_dict()
+    )
     assert "mean decrease in impurity" in json.dumps(mdi["importance"]["title"])
 
 
@@ -368,46 +434,92 @@ class FakeBackend(Backend):
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
-def fake_job(name: str, ranges: dict, objective=("Maximize", "validation:f1"), parents=(), metrics=("validation:f1",)) -> dict:
-    desc = {"HyperParameterTuningJobName": name, "HyperParameterTuningJobStatus": "Completed", "CreationTime": T0,
-            "HyperParameterTuningEndTime": T0 + dt.timedelta(minutes=30),
-            "HyperParameterTuningJobConfig": {"Strategy": "Bayesian", "ParameterRanges": ranges,
-                                              "HyperParameterTuningJobObjective": {"Type": objective[0], "MetricName": objective[1]},
-                                              "ResourceLimits": {"MaxNumberOfTrainingJobs": 10, "MaxParallelTrainingJobs": 1}},
-            "TrainingJobDefinition": {"AlgorithmSpecification": {"MetricDefinitions": [{"Name": m, "Regex": "x"} for m in metrics]}}}
+def fake_job(
+    name: str, ranges: dict, objective=("Maximize", "validation:f1"), parents=(), metrics=("validation:f1",)
+) -> dict:
+    desc = {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobStatus": "Completed",
+        "CreationTime": T0,
+        "HyperParameterTuningEndTime": T0 + dt.timedelta(minutes=30),
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Bayesian",
+            "ParameterRanges": ranges,
+            "HyperParameterTuningJobObjective": {"Type": objective[0], "MetricName": objective[1]},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 10, "MaxParallelTrainingJobs": 1},
+        },
+        "TrainingJobDefinition": {
+            "AlgorithmSpecification": {"MetricDefinitions": [{"Name": m, "Regex": "x"} for m in metrics]}
+        },
+    }
     if parents:
-        desc["WarmStartConfig"] = {"WarmStartType": "TransferLearning",
-                                   "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in parents]}
+        desc["WarmStartConfig"] = {
+            "WarmStartType": "TransferLearning",
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in parents],
+        }
     return desc
 
 
 def fake_summary(job: str, i: int, hps: dict, value: float | None, status="Completed", metric="validation:f1") -> dict:
-    s = {"TrainingJobName": f"{job}-{i:03d}-abcdef12", "TuningJobName": job, "TrainingJobStatus": status,
-         "CreationTime": T0 + dt.timedelta(minutes=i), "TrainingStartTime": T0 + dt.timedelta(minutes=i, seconds=5),
-         "TrainingEndTime": T0 + dt.timedelta(minutes=i + 1), "TunedHyperParameters": {k: str(v) for k, v in hps.items()},
-         "ObjectiveStatus": "Succeeded" if value is not None else "Failed"}
+    s = {
+        "TrainingJobName": f"{job}-{i:03d}-abcdef12",
+        "TuningJobName": job,
+        "TrainingJobStatus": status,
+        "CreationTime": T0 + dt.timedelta(minutes=i),
+        "TrainingStartTime": T0 + dt.timedelta(minutes=i, seconds=5),
+        "TrainingEndTime": T0 + dt.timedelta(minutes=i + 1),
+        "TunedHyperParameters": {k: str(v) for k, v in hps.items()},
+        "ObjectiveStatus": "Succeeded" if value is not None else "Failed",
+    }
     if value is not None:
         s["FinalHyperParameterTuningJobObjectiveMetric"] = {"Type": "Maximize", "MetricName": metric, "Value": value}
     return s
 
 
-ODD_RANGES = {"ContinuousParameterRanges": [
-    {"Name": "model.lr", "MinValue": "0.0001", "MaxValue": "1", "ScalingType": "Logarithmic"},
-    {"Name": "momentum", "MinValue": "0.9", "MaxValue": "0.999", "ScalingType": "ReverseLogarithmic"}],
-    "IntegerParameterRanges": [{"Name": "batch[size]", "MinValue": "16", "MaxValue": "1024", "ScalingType": "Logarithmic"}],
-    "CategoricalParameterRanges": [{"Name": "act", "Values": ['"relu"', '"tanh"']}]}
+ODD_RANGES = {
+    "ContinuousParameterRanges": [
+        {"Name": "model.lr", "MinValue": "0.0001", "MaxValue": "1", "ScalingType": "Logarithmic"},
+        {"Name": "momentum", "MinValue": "0.9", "MaxValue": "0.999", "ScalingType": "ReverseLogarithmic"},
+    ],
+    "IntegerParameterRanges": [
+        {"Name": "batch[size]", "MinValue": "16", "MaxValue": "1024", "ScalingType": "Logarithmic"}
+    ],
+    "CategoricalParameterRanges": [{"Name": "act", "Values": ['"relu"', '"tanh"']}],
+}
 
 
 def odd_backend() -> FakeBackend:
-    rows = [({"model.lr": 10 ** -(k % 4) / 2, "momentum": 0.9 + 0.01 * k, "batch[size]": 16 * 2 ** (k % 6),
-              "act": '"relu"' if k % 2 else '"tanh"'}, 0.5 + 0.04 * k) for k in range(8)]
+    rows = [
+        (
+            {
+                "model.lr": 10 ** -(k % 4) / 2,
+                "momentum": 0.9 + 0.01 * k,
+                "batch[size]": 16 * 2 ** (k % 6),
+                "act": '"relu"' if k % 2 else '"tanh"',
+            },
+            0.5 + 0.04 * k,
+        )
+        for k in range(8)
+    ]
     parent = [fake_summary("odd-parent", i, hps, v) for i, (hps, v) in enumerate(rows[:4], 1)]
     child = [fake_summary("odd-child", i, hps, v) for i, (hps, v) in enumerate(rows[4:], 1)]
     child.append(fake_summary("odd-child", 9, rows[0][0], None, status="Failed"))
-    series = {s["TrainingJobName"]: [{"MetricName": "validation:f1", "Value": 0.1 * e, "Timestamp": s["TrainingStartTime"].timestamp() + e}
-                                     for e in range(1, 4)] for s in parent + child if s["TrainingJobStatus"] == "Completed"}
-    return FakeBackend({"odd-parent": fake_job("odd-parent", ODD_RANGES), "odd-child": fake_job("odd-child", ODD_RANGES, parents=["odd-parent"])},
-                       {"odd-parent": parent, "odd-child": child}, series)
+    series = {
+        s["TrainingJobName"]: [
+            {"MetricName": "validation:f1", "Value": 0.1 * e, "Timestamp": s["TrainingStartTime"].timestamp() + e}
+            for e in range(1, 4)
+        ]
+        for s in parent + child
+        if s["TrainingJobStatus"] == "Completed"
+    }
+    return FakeBackend(
+        {
+            "odd-parent": fake_job("odd-parent", ODD_RANGES),
+            "odd-child": fake_job("odd-child", ODD_RANGES, parents=["odd-parent"]),
+        },
+        {"odd-parent": parent, "odd-child": child},
+        series,
+    )
 
 
 def test_dotted_bracketed_and_colon_names_are_escaped_and_render():
@@ -424,7 +536,11 @@ def test_dotted_bracketed_and_colon_names_are_escaped_and_render():
     assert xs["model.lr"]["field"] == "model\\.lr" and xs["model.lr"]["scale"]["type"] == "log"
     assert xs["batch[size]"]["field"] == "batch\\[size\\]" and xs["batch[size]"]["scale"]["type"] == "log"
     rev = xs["momentum (reverse log)"]
-    assert rev["scale"]["type"] == "log" and rev["scale"]["reverse"] is True and "1 - datum.value" in rev["axis"]["labelExpr"]
+    assert (
+        rev["scale"]["type"] == "log"
+        and rev["scale"]["reverse"] is True
+        and "1 - datum.value" in rev["axis"]["labelExpr"]
+    )
     assert views["progress"]["encoding"]["y"]["field"] == "validation:f1"
     svg = vlc.vegalite_to_svg(spec)
     assert "model.lr: 0.05" in svg  # the mark's description: the dotted field was read, not taken as a path
@@ -438,20 +554,35 @@ def test_views_without_data_are_left_out():
     from amtlocal.viz._data import gather
 
     # only failed training jobs: no objective views, but the timeline still shows them
-    failed = [fake_summary("bad", i, {"model.lr": 0.01, "momentum": 0.95, "batch[size]": 32, "act": '"relu"'}, None, status="Failed")
-              for i in (1, 2)]
+    failed = [
+        fake_summary(
+            "bad", i, {"model.lr": 0.01, "momentum": 0.95, "batch[size]": 32, "act": '"relu"'}, None, status="Failed"
+        )
+        for i in (1, 2)
+    ]
     be = FakeBackend({"bad": fake_job("bad", ODD_RANGES)}, {"bad": failed})
     board = Dashboard(gather("bad", backend=be), advanced=True)
     names = set(by_name(board.chart().to_dict()))
     assert names == {"timeline"}
-    assert {"progress", "density", "hyperparameters", "importance", "parallel", "ranked", "ecdf", "learning_curves"} <= set(board.skipped)
+    assert {
+        "progress",
+        "density",
+        "hyperparameters",
+        "importance",
+        "parallel",
+        "ranked",
+        "ecdf",
+        "learning_curves",
+    } <= set(board.skipped)
     # no training jobs at all: a one-line message, not empty axes
     empty = FakeBackend({"new": fake_job("new", ODD_RANGES)}, {"new": []})
     spec = visualize_tuning_job("new", backend=empty).to_dict()
     assert mark_type(spec) == "text" and "No training jobs yet" in json.dumps(spec)
     # one scored job: scatters yes, density/ECDF/importance/parallel need two
-    one = FakeBackend({"one": fake_job("one", ODD_RANGES)},
-                      {"one": [fake_summary("one", 1, {"model.lr": 0.01, "momentum": 0.95, "batch[size]": 32, "act": "relu"}, 0.7)]})
+    one = FakeBackend(
+        {"one": fake_job("one", ODD_RANGES)},
+        {"one": [fake_summary("one", 1, {"model.lr": 0.01, "momentum": 0.95, "batch[size]": 32, "act": "relu"}, 0.7)]},
+    )
     names = set(by_name(visualize_tuning_job("one", advanced=True, trials_only=True, backend=one).to_dict()))
     assert {"progress", "hp0", "ranked", "timeline"} <= names
     assert not names & {"density", "ecdf", "importance", "parallel"}
@@ -460,8 +591,10 @@ def test_views_without_data_are_left_out():
 def test_jobs_with_different_objectives_cannot_be_drawn_together():
     from amtlocal.viz import VizError, visualize_tuning_job
 
-    be = FakeBackend({"a": fake_job("a", ODD_RANGES), "b": fake_job("b", ODD_RANGES, objective=("Minimize", "validation:f1"))},
-                     {"a": [], "b": []})
+    be = FakeBackend(
+        {"a": fake_job("a", ODD_RANGES), "b": fake_job("b", ODD_RANGES, objective=("Minimize", "validation:f1"))},
+        {"a": [], "b": []},
+    )
     with pytest.raises(ValueError, match="same objective"):
         visualize_tuning_job(["a", "b"], backend=be)
     assert issubclass(VizError, ValueError)

@@ -1,5 +1,6 @@
 """Issue 16, kind 6: the report draws every chart whatever characters a metric or hyperparameter name holds (quote,
 double quote, backslash, dot, brackets), and a chart that cannot be drawn says so in the page."""
+
 from __future__ import annotations
 
 import html as htmllib
@@ -11,17 +12,17 @@ import pytest
 
 from amtlocal.testing import make_request, run_job, use_script
 
-METRIC = "va'l \"f1\" \\ a.b[0]"
-HP = "l'r \"x\" \\ c.d[1]"
+METRIC = 'va\'l "f1" \\ a.b[0]'
+HP = 'l\'r "x" \\ c.d[1]'
 CAT = "o[p]t.'\"\\"
-SCRIPT = r'''
+SCRIPT = r"""
 import sys
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
 lr = float(args["--l'r \"x\" \\ c.d[1]"])
 bonus = {"a": 0.1, "b": 0.0}[args["--o[p]t.'\"\\"]]
 for e in (1, 2, 3):
     print(f"score= {lr * e / 3 + bonus:.4f}", flush=True)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,14 @@ def odd_report(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AMTLOCAL_HOME", str(root / "home"))
         store = LocalStore(root / "home")
-        req = make_request("odd", metrics=({"Name": METRIC, "Regex": r"score= ([0-9.]+)"},), objective=METRIC,
-                           max_jobs=4, continuous=[(HP, 0.1, 0.9, "Linear")], categorical=[(CAT, ["a", "b"])])
+        req = make_request(
+            "odd",
+            metrics=({"Name": METRIC, "Regex": r"score= ([0-9.]+)"},),
+            objective=METRIC,
+            max_jobs=4,
+            continuous=[(HP, 0.1, 0.9, "Linear")],
+            categorical=[(CAT, ["a", "b"])],
+        )
         desc = run_job(req, root, store)
         assert desc["HyperParameterTuningJobStatus"] == "Completed", desc
         path = write_report(["odd"], root / "report.html", backend=LocalBackend(store=store))
@@ -76,8 +83,10 @@ def _probe(tmp_path: Path, page: Path) -> tuple[dict, str]:
     from test_viz_report import PROBE, chromium
 
     probed = tmp_path / "probed.html"
-    probed.write_text(page.read_text(encoding="utf-8").replace("<head>", "<head>\n<script>" + PROBE.read_text() + "</script>", 1),
-                      encoding="utf-8")
+    probed.write_text(
+        page.read_text(encoding="utf-8").replace("<head>", "<head>\n<script>" + PROBE.read_text() + "</script>", 1),
+        encoding="utf-8",
+    )
     r = chromium(tmp_path, "--dump-dom", probed.as_uri())
     assert r.returncode == 0, r.stderr[-3000:]
     found = re.findall(r'<pre id="__amtlocal_probe" style="display: none;">(.*?)</pre>', r.stdout, re.S)
@@ -104,9 +113,14 @@ def test_a_chart_that_cannot_be_drawn_says_so_in_the_page(odd_report, tmp_path):
     spec = _spec(odd_report)
     broken = dict(spec, vconcat=[{"mark": "point", "encoding": {"x": {"field": "a'b", "type": "quantitative"}}}])
     page = tmp_path / "broken.html"
-    page.write_text(text.replace(json.dumps(spec), json.dumps(broken)) if json.dumps(spec) in text else
-                    re.sub(r"const spec = \{.*?\};\n", lambda _: f"const spec = {json.dumps(broken)};\n", text, count=1, flags=re.S),
-                    encoding="utf-8")
+    page.write_text(
+        text.replace(json.dumps(spec), json.dumps(broken))
+        if json.dumps(spec) in text
+        else re.sub(
+            r"const spec = \{.*?\};\n", lambda _: f"const spec = {json.dumps(broken)};\n", text, count=1, flags=re.S
+        ),
+        encoding="utf-8",
+    )
     probe, dom = _probe(tmp_path, page)
     notes = re.findall(r'<p class="note chart-error">(.*?)</p>', dom, re.S)
     assert len(notes) == 1 and notes[0].startswith("The charts could not be drawn: ") and "quote" in notes[0], notes

@@ -4,6 +4,7 @@ The browser test drives Debian's /usr/bin/chromium with its own CLI flags (``--d
 the network off (a network namespace when ``unshare`` allows one, and always a dead proxy plus a resolver that
 resolves nothing). It skips only when /usr/bin/chromium is absent.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,9 @@ def report(viz_jobs, tmp_path_factory):  # noqa: F811
     """report.html (+ report.png) of viz-grand and its warm-start ancestors."""
     from amtlocal.viz import write_report
 
-    path = write_report(["viz-grand"], tmp_path_factory.mktemp("report") / "out" / "report.html", backend=viz_jobs[0], png=True)
+    path = write_report(
+        ["viz-grand"], tmp_path_factory.mktemp("report") / "out" / "report.html", backend=viz_jobs[0], png=True
+    )
     return path
 
 
@@ -50,17 +53,32 @@ def test_summary_table_on_top(report, viz_jobs):  # noqa: F811
 
     text = report.read_text(encoding="utf-8")
     start = text.index('<table class="summary">')
-    table = text[start:text.index("</table>", start)]
+    table = text[start : text.index("</table>", start)]
     assert text.index('<table class="summary">') < text.index('<div id="amtlocal-charts">')
     head = re.findall(r"<th>(.*?)</th>", table)
-    assert head == ["Tuning job", "Status", "Strategy", "Warm start from", "Training jobs", "Best f1",
-                    "Best hyperparameters", "Best training job", "Wall time"]
+    assert head == [
+        "Tuning job",
+        "Status",
+        "Strategy",
+        "Warm start from",
+        "Training jobs",
+        "Best f1",
+        "Best hyperparameters",
+        "Best training job",
+        "Wall time",
+    ]
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
     assert len(rows) == 3
-    cells = [[htmllib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
+    cells = [
+        [htmllib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows
+    ]
     assert [c[0].split()[0] for c in cells] == list(JOBS)
     assert [c[0].endswith("(parent)") for c in cells] == [True, True, False]
-    assert [c[2] for c in cells] == ["Random", "Bayesian", "Random"] and [c[3] for c in cells] == ["-", "viz-random", "viz-bayes"]
+    assert [c[2] for c in cells] == ["Random", "Bayesian", "Random"] and [c[3] for c in cells] == [
+        "-",
+        "viz-random",
+        "viz-bayes",
+    ]
     assert cells[0][4].startswith("6 (") and "failed" in cells[0][4]
     data = gather("viz-grand", backend=viz_jobs[0], trials_only=True)
     for row, facts in zip(cells, summary_rows(data)):
@@ -76,8 +94,8 @@ def read_png(path: Path) -> tuple[int, int, list[bytes], int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, width = 8, b"", 0
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
             assert depth == 8 and interlace == 0, (depth, interlace)
@@ -87,7 +105,7 @@ def read_png(path: Path) -> tuple[int, int, list[bytes], int]:
         pos += 12 + length
     raw, stride, rows, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
     for y in range(height):
-        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b, c = prev[i], prev[i - bpp] if i >= bpp else 0
@@ -111,7 +129,7 @@ def ink(rows: list[bytes], bpp: int, y0: int = 0, y1: int | None = None) -> tupl
     dark, total, colours = 0, 0, set()
     for row in rows[y0:y1]:
         for x in range(0, len(row), 2 * bpp):
-            px = row[x:x + min(bpp, 3)]
+            px = row[x : x + min(bpp, 3)]
             total += 1
             colours.add(px)
             dark += min(px) < 235
@@ -138,8 +156,19 @@ def test_cli_report_subcommand(viz_jobs, tmp_path, capsys):  # noqa: F811
     sub = parser.add_subparsers(dest="command", required=True)
     register_cli(sub)
     out = tmp_path / "r" / "viz.html"
-    args = parser.parse_args(["--home", str(home), "--storage", f"sqlite:///{home / 'store.db'}", "report", "viz-bayes",
-                              "-o", str(out), "--trials-only"])
+    args = parser.parse_args(
+        [
+            "--home",
+            str(home),
+            "--storage",
+            f"sqlite:///{home / 'store.db'}",
+            "report",
+            "viz-bayes",
+            "-o",
+            str(out),
+            "--trials-only",
+        ]
+    )
     assert args.func(args) == 0
     assert capsys.readouterr().out.split() == [str(out)]
     text = out.read_text(encoding="utf-8")
@@ -160,12 +189,33 @@ def test_amtlocal_report_command_when_registered(viz_jobs, tmp_path):  # noqa: F
         pytest.skip("amtlocal.cli does not register the report subcommand yet (amtlocal.cli._report.register)")
     backend, home = viz_jobs
     out = tmp_path / "cli.html"
-    r = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "--storage", f"sqlite:///{home / 'store.db'}",
-                        "report", "viz-grand", "-o", str(out), "--png"], capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "amtlocal",
+            "--home",
+            str(home),
+            "--storage",
+            f"sqlite:///{home / 'store.db'}",
+            "report",
+            "viz-grand",
+            "-o",
+            str(out),
+            "--png",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 0, r.stderr
     assert out.exists() and out.with_suffix(".png").exists()
-    r = subprocess.run([sys.executable, "-m", "amtlocal", "--home", str(home), "report", "no-such-job", "-o", str(out)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "amtlocal", "--home", str(home), "report", "no-such-job", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "no-such-job" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -184,12 +234,30 @@ def _no_network_prefix() -> list[str]:
 def chromium(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run headless chromium with the network off; its whole process group is ended afterwards."""
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    cmd = [*_no_network_prefix(), str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-           "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-           f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-           "--host-resolver-rules=MAP * ~NOTFOUND", "--enable-logging=stderr", "--v=0",
-           "--virtual-time-budget=20000", "--window-size=1400,3000", *args]
+    cmd = [
+        *_no_network_prefix(),
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-default-apps",
+        "--mute-audio",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--proxy-server=127.0.0.1:9",
+        "--proxy-bypass-list=<-loopback>",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=20000",
+        "--window-size=1400,3000",
+        *args,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)

@@ -1,6 +1,7 @@
 """SageMaker's built-in XGBoost algorithm offline (issue 15): image URIs, recognition, the container's
 hyperparameter/channel validation, the entry point's metric lines and model, the spec rules, and the tutorial's
 tuning flow whose best validation:auc is recomputed from the saved model."""
+
 from __future__ import annotations
 
 import json
@@ -29,48 +30,69 @@ def test_image_uris_retrieve_answers_the_sdk_v2_uris_for_every_version_and_regio
 
     config = json.loads((Path(image_uris.__file__).parent / "xgboost.json").read_text())
     # every version in two regions, every region of two versions (the SDK takes ~70 ms a call)
-    cases = {(scope, v, r) for scope in ("training", "inference")
-             for v in image_uris.supported_versions("xgboost", scope) for r in ("us-east-1", "cn-north-1")}
+    cases = {
+        (scope, v, r)
+        for scope in ("training", "inference")
+        for v in image_uris.supported_versions("xgboost", scope)
+        for r in ("us-east-1", "cn-north-1")
+    }
     cases |= {("training", v, r) for v in ("1", "1.7-1") for r in config["training"]["versions"][v]["registries"]}
     for scope, version, region in sorted(cases):
-        assert image_uris.retrieve("xgboost", region, version, image_scope=scope) == \
-            sdk.retrieve("xgboost", region, version, image_scope=scope), (scope, version, region)
+        assert image_uris.retrieve("xgboost", region, version, image_scope=scope) == sdk.retrieve(
+            "xgboost", region, version, image_scope=scope
+        ), (scope, version, region)
     assert len(cases) > 60
     assert image_uris.retrieve("xgboost", "us-east-1", "1.7-1") == ECR
-    assert image_uris.retrieve("xgboost", "cn-north-1", "1.0-1") == \
-        "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:1.0-1-cpu-py3"
+    assert (
+        image_uris.retrieve("xgboost", "cn-north-1", "1.0-1")
+        == "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:1.0-1-cpu-py3"
+    )
     with pytest.raises(ValueError, match=r"Unsupported xgboost version: 9\.9-9\. .*Supported xgboost version\(s\): "):
         image_uris.retrieve("xgboost", "us-east-1", "9.9-9")
     with pytest.raises(ValueError, match="Unsupported region: mars-1"):
         image_uris.retrieve("xgboost", "mars-1", "1.7-1")
 
 
-@pytest.mark.parametrize("image", [ECR, "sagemaker-xgboost:1.5-1",
-                                   "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",
-                                   "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:3.0-5"])
+@pytest.mark.parametrize(
+    "image",
+    [
+        ECR,
+        "sagemaker-xgboost:1.5-1",
+        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",
+        "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:3.0-5",
+    ],
+)
 def test_xgboost_image_in_algorithm_mode_is_recognised(image):
-    d = {"AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
-         "StaticHyperParameters": {"num_round": "10"}}
+    d = {
+        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
+        "StaticHyperParameters": {"num_round": "10"},
+    }
     assert builtin_algorithm(d) is XGBOOST
     names = [m["Name"] for m in metric_definitions_for(d)]
     assert "validation:auc" in names and "train:rmse" in names
 
 
 def test_script_mode_xgboost_and_other_images_are_not_the_algorithm():
-    framework = {"AlgorithmSpecification": {"TrainingImage": "sagemaker-xgboost:1.7-1"},
-                 "StaticHyperParameters": {"sagemaker_program": '"train.py"'}}
+    framework = {
+        "AlgorithmSpecification": {"TrainingImage": "sagemaker-xgboost:1.7-1"},
+        "StaticHyperParameters": {"sagemaker_program": '"train.py"'},
+    }
     sklearn = {"AlgorithmSpecification": {"TrainingImage": "sagemaker-scikit-learn:1.2-1-cpu-py3"}}
     assert builtin_algorithm(framework) is None
     assert builtin_algorithm(sklearn) is None
-    assert metric_definitions_for({"AlgorithmSpecification": {"TrainingImage": ECR, "MetricDefinitions": [
-        {"Name": "m", "Regex": "m=(.*)"}]}}) == [{"Name": "m", "Regex": "m=(.*)"}]
+    assert metric_definitions_for(
+        {"AlgorithmSpecification": {"TrainingImage": ECR, "MetricDefinitions": [{"Name": "m", "Regex": "m=(.*)"}]}}
+    ) == [{"Name": "m", "Regex": "m=(.*)"}]
 
 
 def test_predefined_metric_regexes_are_the_containers():
     by_name = {m.name: m for m in XGBOOST.metrics}
     auc = by_name["validation:auc"]
     assert (auc.regex, auc.direction, auc.tunable) == (
-        r".*\[[0-9]+\].*#011validation-auc:([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?).*", "Maximize", True)
+        r".*\[[0-9]+\].*#011validation-auc:([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?).*",
+        "Maximize",
+        True,
+    )
     assert by_name["validation:rmse"].direction == "Minimize"
     assert by_name["train:auc"].tunable is False
     line = "[12]#011train-auc:0.91000#011validation-auc:0.88000#011validation-logloss:0.31000"
@@ -81,19 +103,26 @@ def test_predefined_metric_regexes_are_the_containers():
 # --- the container's validation --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("hps, message", [
-    ({"objective": "binary:logistic"}, "Missing required hyperparameter: num_round"),
-    ({"num_round": "5", "max_depth": "-1"}, "Hyperparameter max_depth: -1 is not in [0, +inf)"),
-    ({"num_round": "5", "eta": "1.5"}, "Hyperparameter eta: 1.5 is not in [0, 1]"),
-    ({"num_round": "5", "subsample": "0"}, "Hyperparameter subsample: 0.0 is not in (0, 1]"),
-    ({"num_round": "5.5"}, "Hyperparameter num_round: could not parse value (caused by ValueError)"),
-    ({"num_round": "5", "n_estimators": "3"}, "Extraneous hyperparameter found: n_estimators"),
-    ({"num_round": "5", "objective": "multi:softmax"},
-     "Require input for parameter 'num_class' for multi-classification"),
-    ({"num_round": "5", "objective": "reg:squarederror", "eval_metric": "auc"},
-     "Metric 'auc' can only be applied for classification and ranking problems."),
-    ({"num_round": "5", "objective": "binary:foo"}, "Hyperparameter objective: binary:foo is not in ["),
-])
+@pytest.mark.parametrize(
+    "hps, message",
+    [
+        ({"objective": "binary:logistic"}, "Missing required hyperparameter: num_round"),
+        ({"num_round": "5", "max_depth": "-1"}, "Hyperparameter max_depth: -1 is not in [0, +inf)"),
+        ({"num_round": "5", "eta": "1.5"}, "Hyperparameter eta: 1.5 is not in [0, 1]"),
+        ({"num_round": "5", "subsample": "0"}, "Hyperparameter subsample: 0.0 is not in (0, 1]"),
+        ({"num_round": "5.5"}, "Hyperparameter num_round: could not parse value (caused by ValueError)"),
+        ({"num_round": "5", "n_estimators": "3"}, "Extraneous hyperparameter found: n_estimators"),
+        (
+            {"num_round": "5", "objective": "multi:softmax"},
+            "Require input for parameter 'num_class' for multi-classification",
+        ),
+        (
+            {"num_round": "5", "objective": "reg:squarederror", "eval_metric": "auc"},
+            "Metric 'auc' can only be applied for classification and ranking problems.",
+        ),
+        ({"num_round": "5", "objective": "binary:foo"}, "Hyperparameter objective: binary:foo is not in ["),
+    ],
+)
 def test_invalid_hyperparameters_raise_the_containers_message(hps, message):
     with pytest.raises(BuiltinAlgorithmError) as e:
         validate_hyperparameters(hps)
@@ -102,11 +131,24 @@ def test_invalid_hyperparameters_raise_the_containers_message(hps, message):
 
 
 def test_valid_hyperparameters_are_parsed_with_aliases():
-    got = validate_hyperparameters({"num_round": "10", "learning_rate": "0.3", "max_depth": "4",
-                                    "eval_metric": "auc,logloss", "objective": "binary:logistic",
-                                    "_tuning_objective_metric": "validation:auc"})
-    assert got == {"num_round": 10, "eta": 0.3, "max_depth": 4, "eval_metric": ["auc", "logloss"],
-                   "objective": "binary:logistic", "_tuning_objective_metric": "validation:auc"}
+    got = validate_hyperparameters(
+        {
+            "num_round": "10",
+            "learning_rate": "0.3",
+            "max_depth": "4",
+            "eval_metric": "auc,logloss",
+            "objective": "binary:logistic",
+            "_tuning_objective_metric": "validation:auc",
+        }
+    )
+    assert got == {
+        "num_round": 10,
+        "eta": 0.3,
+        "max_depth": 4,
+        "eval_metric": ["auc", "logloss"],
+        "objective": "binary:logistic",
+        "_tuning_objective_metric": "validation:auc",
+    }
 
 
 # --- the entry point in a job folder ---------------------------------------------------------------------------------
@@ -127,36 +169,53 @@ def _breast_cancer_csvs(folder: Path) -> tuple[Path, Path]:
     return folder / "train", folder / "validation"
 
 
-def _run_job(tmp_path: Path, hps: dict[str, str], channels: dict[str, tuple[Path, str | None]],
-             preamble: str = "") -> tuple[subprocess.CompletedProcess, Path]:
+def _run_job(
+    tmp_path: Path, hps: dict[str, str], channels: dict[str, tuple[Path, str | None]], preamble: str = ""
+) -> tuple[subprocess.CompletedProcess, Path]:
     from amtlocal.backends.local import ScriptModeJob
 
-    definition = {"AlgorithmSpecification": {"TrainingImage": ECR, "TrainingInputMode": "File"},
-                  "StaticHyperParameters": hps,
-                  "InputDataConfig": [dict({"ChannelName": n, "DataSource": {"S3DataSource": {
-                      "S3DataType": "S3Prefix", "S3Uri": str(p)}}}, **({"ContentType": ct} if ct else {}))
-                      for n, (p, ct) in channels.items()]}
+    definition = {
+        "AlgorithmSpecification": {"TrainingImage": ECR, "TrainingInputMode": "File"},
+        "StaticHyperParameters": hps,
+        "InputDataConfig": [
+            dict(
+                {"ChannelName": n, "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(p)}}},
+                **({"ContentType": ct} if ct else {}),
+            )
+            for n, (p, ct) in channels.items()
+        ],
+    }
     job = ScriptModeJob.from_definition(definition, tmp_path)
     assert job.command == [sys.executable, "-m", "amtlocal.algorithms.xgboost"]
     job_dir = tmp_path / "job"
     argv, env, cwd = job.prepare(job_dir, "xgb-job", hps)
     if preamble:  # run the same module with something arranged first (e.g. xgboost hidden)
-        argv = [sys.executable, "-c", preamble + "; import runpy; runpy.run_module('amtlocal.algorithms.xgboost', "
-                "run_name='__main__')"]
+        argv = [
+            sys.executable,
+            "-c",
+            preamble + "; import runpy; runpy.run_module('amtlocal.algorithms.xgboost', run_name='__main__')",
+        ]
     proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
     return proc, job_dir
 
 
 def test_entry_point_prints_the_containers_metric_lines_and_saves_xgboost_model(tmp_path):
     train, validation = _breast_cancer_csvs(tmp_path / "data")
-    hps = {"num_round": "4", "objective": "binary:logistic", "max_depth": "3", "eval_metric": "logloss",
-           "_tuning_objective_metric": "validation:auc"}
+    hps = {
+        "num_round": "4",
+        "objective": "binary:logistic",
+        "max_depth": "3",
+        "eval_metric": "logloss",
+        "_tuning_objective_metric": "validation:auc",
+    }
     proc, job_dir = _run_job(tmp_path, hps, {"train": (train, "text/csv"), "validation": (validation, "csv")})
     assert proc.returncode == 0, proc.stderr
     rounds = [line for line in proc.stdout.splitlines() if line.startswith("[")]
     assert len(rounds) == 4
-    pattern = r"\[{}\]#011train-auc:\d\.\d{{5}}#011train-logloss:\d\.\d{{5}}#011validation-auc:\d\.\d{{5}}" \
-              r"#011validation-logloss:\d\.\d{{5}}"
+    pattern = (
+        r"\[{}\]#011train-auc:\d\.\d{{5}}#011train-logloss:\d\.\d{{5}}#011validation-auc:\d\.\d{{5}}"
+        r"#011validation-logloss:\d\.\d{{5}}"
+    )
     for i, line in enumerate(rounds):
         assert re.fullmatch(pattern.format(i), line), line
     auc_regex = next(m.regex for m in XGBOOST.metrics if m.name == "validation:auc")
@@ -177,23 +236,35 @@ def test_entry_point_reads_libsvm_and_container_metrics(tmp_path):
     lines = [f"{i % 2} 0:{i % 2 + 0.1 * (i % 3)} 2:{(i * 7) % 5}" for i in range(40)]
     (tmp_path / "train" / "part-0").write_text("\n".join(lines) + "\n")
     (tmp_path / "train" / ".hidden").write_text("garbage\n")
-    proc, job_dir = _run_job(tmp_path, {"num_round": "2", "objective": "binary:logistic", "eval_metric": "accuracy"},
-                             {"train": (tmp_path / "train", None)})  # no ContentType: libsvm, the container's default
+    proc, job_dir = _run_job(
+        tmp_path,
+        {"num_round": "2", "objective": "binary:logistic", "eval_metric": "accuracy"},
+        {"train": (tmp_path / "train", None)},
+    )  # no ContentType: libsvm, the container's default
     assert proc.returncode == 0, proc.stderr
     rounds = [line for line in proc.stdout.splitlines() if line.startswith("[")]
     # only container-defined metrics asked for: XGBoost's default metric comes first, as in the container
-    assert [re.sub(r":[0-9.]+", "", r) for r in rounds] == ["[0]#011train-logloss#011train-accuracy",
-                                                           "[1]#011train-logloss#011train-accuracy"]
+    assert [re.sub(r":[0-9.]+", "", r) for r in rounds] == [
+        "[0]#011train-logloss#011train-accuracy",
+        "[1]#011train-logloss#011train-accuracy",
+    ]
     assert float(rounds[-1].rsplit(":", 1)[1]) == 1.0
     assert (job_dir / "model" / "xgboost-model").is_file()
 
 
-@pytest.mark.parametrize("hps, channels, reason", [
-    ({"objective": "binary:logistic"}, ("train",), "UserError: Missing required hyperparameter: num_round"),
-    ({"num_round": "2", "max_depth": "-1"}, ("train",), "UserError: Hyperparameter max_depth: -1 is not in [0, +inf)"),
-    ({"num_round": "2"}, ("train", "test"), "UserError: Extraneous channel found: test"),
-    ({"num_round": "2"}, ("validation",), "UserError: Missing required channel: train"),
-])
+@pytest.mark.parametrize(
+    "hps, channels, reason",
+    [
+        ({"objective": "binary:logistic"}, ("train",), "UserError: Missing required hyperparameter: num_round"),
+        (
+            {"num_round": "2", "max_depth": "-1"},
+            ("train",),
+            "UserError: Hyperparameter max_depth: -1 is not in [0, +inf)",
+        ),
+        ({"num_round": "2"}, ("train", "test"), "UserError: Extraneous channel found: test"),
+        ({"num_round": "2"}, ("validation",), "UserError: Missing required channel: train"),
+    ],
+)
 def test_invalid_job_writes_the_failure_file_and_exits_non_zero(tmp_path, hps, channels, reason):
     train, validation = _breast_cancer_csvs(tmp_path / "data")
     paths = {"train": train, "validation": validation, "test": validation}
@@ -206,8 +277,12 @@ def test_invalid_job_writes_the_failure_file_and_exits_non_zero(tmp_path, hps, c
 
 def test_without_the_xgboost_extra_the_job_fails_at_once_naming_it(tmp_path):
     train, _ = _breast_cancer_csvs(tmp_path / "data")
-    proc, job_dir = _run_job(tmp_path, {"num_round": "2"}, {"train": (train, "text/csv")},
-                             preamble="import sys; sys.modules['xgboost'] = None")
+    proc, job_dir = _run_job(
+        tmp_path,
+        {"num_round": "2"},
+        {"train": (train, "text/csv")},
+        preamble="import sys; sys.modules['xgboost'] = None",
+    )
     assert proc.returncode == 1
     failure = (job_dir / "output" / "failure").read_text()
     assert failure.startswith("framework error: \nPlatformError: the built-in XGBoost algorithm needs the xgboost")
@@ -224,16 +299,23 @@ def _xgb_request(objective: str = "validation:auc", ranges: dict | None = None, 
             "Strategy": "Bayesian",
             "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": objective},
             "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
-            "ParameterRanges": ranges if ranges is not None else {
+            "ParameterRanges": ranges
+            if ranges is not None
+            else {
                 "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5"}],
-                "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "5"}]},
+                "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "5"}],
+            },
         },
         "TrainingJobDefinition": {
             "StaticHyperParameters": {"num_round": "5", "objective": "binary:logistic"},
             "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
             "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
-            "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train"}}}],
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/train"}},
+                }
+            ],
             "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
             "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
             "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
@@ -261,9 +343,13 @@ def test_objective_outside_the_algorithms_metrics_is_rejected_naming_the_field(o
 
 
 def test_tuned_hyperparameters_must_be_the_algorithms_tunable_ones():
-    ranges = {"IntegerParameterRanges": [{"Name": "csv_weights", "MinValue": "0", "MaxValue": "1"},
-                                         {"Name": "max_depth", "MinValue": "1", "MaxValue": "3"}],
-              "ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.1", "MaxValue": "0.3"}]}
+    ranges = {
+        "IntegerParameterRanges": [
+            {"Name": "csv_weights", "MinValue": "0", "MaxValue": "1"},
+            {"Name": "max_depth", "MinValue": "1", "MaxValue": "3"},
+        ],
+        "ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.1", "MaxValue": "0.3"}],
+    }
     errors = _rule_errors(_xgb_request(ranges=ranges))
     assert [e.field for e in errors] == ["HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0].Name"]
     assert "'csv_weights' is not a tunable hyperparameter of the xgboost algorithm" in errors[0].rule
@@ -291,16 +377,36 @@ def test_tutorial_flow_best_validation_auc_is_the_saved_models(tmp_path):
     train, validation = _breast_cancer_csvs(tmp_path / "data")
     region = "us-east-1"
     container = image_uris.retrieve("xgboost", region, "1.7-1")
-    xgb_est = Estimator(container, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_count=1,
-                        instance_type="ml.m5.xlarge", output_path="s3://my-bucket/xgb/output")
+    xgb_est = Estimator(
+        container,
+        role="arn:aws:iam::123456789012:role/SageMakerRole",
+        instance_count=1,
+        instance_type="ml.m5.xlarge",
+        output_path="s3://my-bucket/xgb/output",
+    )
     xgb_est.set_hyperparameters(objective="binary:logistic", num_round=8)
-    ranges = {"eta": ContinuousParameter(0.1, 0.5), "max_depth": IntegerParameter(2, 6),
-              "min_child_weight": ContinuousParameter(1, 5), "subsample": ContinuousParameter(0.5, 1.0),
-              "alpha": ContinuousParameter(0, 2)}
-    tuner = HyperparameterTuner(xgb_est, "validation:auc", ranges, strategy="Bayesian", max_jobs=3,
-                                max_parallel_jobs=2, base_tuning_job_name="xgb-tutorial")
-    tuner.fit({"train": TrainingInput(str(train), content_type="csv"),
-               "validation": TrainingInput(str(validation), content_type="csv")})
+    ranges = {
+        "eta": ContinuousParameter(0.1, 0.5),
+        "max_depth": IntegerParameter(2, 6),
+        "min_child_weight": ContinuousParameter(1, 5),
+        "subsample": ContinuousParameter(0.5, 1.0),
+        "alpha": ContinuousParameter(0, 2),
+    }
+    tuner = HyperparameterTuner(
+        xgb_est,
+        "validation:auc",
+        ranges,
+        strategy="Bayesian",
+        max_jobs=3,
+        max_parallel_jobs=2,
+        base_tuning_job_name="xgb-tutorial",
+    )
+    tuner.fit(
+        {
+            "train": TrainingInput(str(train), content_type="csv"),
+            "validation": TrainingInput(str(validation), content_type="csv"),
+        }
+    )
     df = tuner.analytics().dataframe()
     assert list(df["TrainingJobStatus"]) == ["Completed"] * 3
     assert {"eta", "max_depth", "min_child_weight", "subsample", "alpha", "FinalObjectiveValue"} <= set(df.columns)
@@ -327,16 +433,25 @@ def test_invalid_static_hyperparameter_fails_the_training_jobs_with_the_containe
     from amtlocal.api import ContinuousParameter, Estimator, HyperparameterTuner, TrainingInput
 
     train, validation = _breast_cancer_csvs(tmp_path / "data")
-    est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge",
-                    output_path="s3://my-bucket/xgb/output")
+    est = Estimator(
+        ECR,
+        role="arn:aws:iam::123456789012:role/SageMakerRole",
+        instance_type="ml.m5.xlarge",
+        output_path="s3://my-bucket/xgb/output",
+    )
     est.set_hyperparameters(objective="binary:logistic", num_round=3, max_depth=-1)
-    tuner = HyperparameterTuner(est, "validation:auc", {"eta": ContinuousParameter(0.1, 0.5)}, max_jobs=1,
-                                base_tuning_job_name="xgb-bad")
+    tuner = HyperparameterTuner(
+        est, "validation:auc", {"eta": ContinuousParameter(0.1, 0.5)}, max_jobs=1, base_tuning_job_name="xgb-bad"
+    )
     from amtlocal.exceptions import UnexpectedStatusException
 
     with pytest.raises(UnexpectedStatusException, match="No training job succeeded"):
-        tuner.fit({"train": TrainingInput(str(train), content_type="text/csv"),
-                   "validation": TrainingInput(str(validation), content_type="text/csv")})
+        tuner.fit(
+            {
+                "train": TrainingInput(str(train), content_type="text/csv"),
+                "validation": TrainingInput(str(validation), content_type="text/csv"),
+            }
+        )
     jobs = tuner.analytics().dataframe()
     assert list(jobs["TrainingJobStatus"]) == ["Failed"]
     from amtlocal.backends.local import LocalBackend
@@ -352,8 +467,9 @@ def test_objective_outside_the_metrics_is_rejected_before_any_training_job(tmp_p
     train, _ = _breast_cancer_csvs(tmp_path / "data")
     est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge")
     est.set_hyperparameters(objective="binary:logistic", num_round=3)
-    tuner = HyperparameterTuner(est, "validation:roc", {"eta": ContinuousParameter(0.1, 0.5)}, max_jobs=1,
-                                base_tuning_job_name="xgb-badobj")
+    tuner = HyperparameterTuner(
+        est, "validation:roc", {"eta": ContinuousParameter(0.1, 0.5)}, max_jobs=1, base_tuning_job_name="xgb-badobj"
+    )
     with pytest.raises(AmtValidationError) as e:
         tuner.fit({"train": TrainingInput(str(train), content_type="csv")})
     assert e.value.field == "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName"
@@ -361,10 +477,13 @@ def test_objective_outside_the_metrics_is_rejected_before_any_training_job(tmp_p
     assert not list((tmp_path / "home").rglob("hyperparameters.json"))
 
 
-@pytest.mark.parametrize("strategy, extra", [
-    ("Hyperband", {"strategy_config": {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 6}}}),
-    ("Random", {"early_stopping_type": "Auto"}),
-])
+@pytest.mark.parametrize(
+    "strategy, extra",
+    [
+        ("Hyperband", {"strategy_config": {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 6}}}),
+        ("Random", {"early_stopping_type": "Auto"}),
+    ],
+)
 def test_hyperband_and_early_stopping_read_the_per_round_validation_metric(tmp_path, strategy, extra):
     """The pruners' steps are the objective's values in log order (one per boosting round here): every job's
     validation:auc series holds one value per round it ran, the last one its final objective."""
@@ -374,10 +493,22 @@ def test_hyperband_and_early_stopping_read_the_per_round_validation_metric(tmp_p
     train, validation = _breast_cancer_csvs(tmp_path / "data")
     est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge")
     est.set_hyperparameters(objective="binary:logistic", num_round=6)
-    tuner = HyperparameterTuner(est, "validation:auc", {"eta": ContinuousParameter(0.05, 0.5)}, strategy=strategy,
-                                max_jobs=3, max_parallel_jobs=1, base_tuning_job_name="xgb-prune", **extra)
-    tuner.fit({"train": TrainingInput(str(train), content_type="csv"),
-               "validation": TrainingInput(str(validation), content_type="csv")})
+    tuner = HyperparameterTuner(
+        est,
+        "validation:auc",
+        {"eta": ContinuousParameter(0.05, 0.5)},
+        strategy=strategy,
+        max_jobs=3,
+        max_parallel_jobs=1,
+        base_tuning_job_name="xgb-prune",
+        **extra,
+    )
+    tuner.fit(
+        {
+            "train": TrainingInput(str(train), content_type="csv"),
+            "validation": TrainingInput(str(validation), content_type="csv"),
+        }
+    )
     name = tuner.describe()["HyperParameterTuningJobName"]
     backend = LocalBackend()
     jobs = list(backend.all_training_jobs(name))
@@ -402,11 +533,20 @@ def test_standalone_training_job_runs_the_algorithm_and_packs_xgboost_model(tmp_
     from amtlocal.api import Estimator, TrainingInput
 
     train, validation = _breast_cancer_csvs(tmp_path / "data")
-    est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge",
-                    output_path=str(tmp_path / "output"))
+    est = Estimator(
+        ECR,
+        role="arn:aws:iam::123456789012:role/SageMakerRole",
+        instance_type="ml.m5.xlarge",
+        output_path=str(tmp_path / "output"),
+    )
     est.set_hyperparameters(objective="binary:logistic", num_round=5, eval_metric="auc")
-    est.fit({"train": TrainingInput(str(train), content_type="text/csv"),
-             "validation": TrainingInput(str(validation), content_type="text/csv")}, logs=False)
+    est.fit(
+        {
+            "train": TrainingInput(str(train), content_type="text/csv"),
+            "validation": TrainingInput(str(validation), content_type="text/csv"),
+        },
+        logs=False,
+    )
     desc = est.latest_training_job.describe()
     assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
     final = {m["MetricName"]: m["Value"] for m in desc["FinalMetricDataList"]}
@@ -423,7 +563,8 @@ def test_standalone_training_job_runs_the_algorithm_and_packs_xgboost_model(tmp_
     booster.load_model(str(tmp_path / "unpacked" / "xgboost-model"))
     data = np.loadtxt(validation / "validation.csv", delimiter=",")
     assert final["validation:auc"] == pytest.approx(
-        roc_auc_score(data[:, 0], booster.predict(xgb.DMatrix(data[:, 1:]))), abs=5e-6)
+        roc_auc_score(data[:, 0], booster.predict(xgb.DMatrix(data[:, 1:]))), abs=5e-6
+    )
 
 
 def test_standalone_training_job_without_num_round_fails_with_the_containers_reason(tmp_path):
@@ -431,12 +572,17 @@ def test_standalone_training_job_without_num_round_fails_with_the_containers_rea
     from amtlocal.exceptions import UnexpectedStatusException
 
     train, _ = _breast_cancer_csvs(tmp_path / "data")
-    est = Estimator(ECR, role="arn:aws:iam::123456789012:role/SageMakerRole", instance_type="ml.m5.xlarge",
-                    output_path=str(tmp_path / "output"))
+    est = Estimator(
+        ECR,
+        role="arn:aws:iam::123456789012:role/SageMakerRole",
+        instance_type="ml.m5.xlarge",
+        output_path=str(tmp_path / "output"),
+    )
     est.set_hyperparameters(objective="binary:logistic")
     with pytest.raises(UnexpectedStatusException):
         est.fit({"train": TrainingInput(str(train), content_type="csv")}, logs=False)
     desc = est.latest_training_job.describe()
     assert desc["TrainingJobStatus"] == "Failed"
-    assert desc["FailureReason"] == ("AlgorithmError: framework error: \n"
-                                     "UserError: Missing required hyperparameter: num_round")
+    assert desc["FailureReason"] == (
+        "AlgorithmError: framework error: \nUserError: Missing required hyperparameter: num_round"
+    )

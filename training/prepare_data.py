@@ -15,6 +15,7 @@ bundled copy of the UCI Optical Recognition of Handwritten Digits set, so nothin
 
 Usage: python training/prepare_data.py [--out DIR]   (default: the data/ folder next to this file)
 """
+
 from __future__ import annotations
 
 import argparse

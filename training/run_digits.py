@@ -14,6 +14,7 @@ Jobs that already Completed in the store are reported, not run again; ``--fresh`
 names. ``--home`` chooses the store folder (default $AMTLOCAL_HOME or ~/.amtlocal). Ctrl-C stops the running tuning
 jobs (Stopped; the next run resumes them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,7 +63,9 @@ def main(argv=None) -> int:
     rows.append(tuning_row(backend, warm))
 
     print()
-    print(f"{'job':28} {'kind':21} {'completed':>9} {'best valid-f1':>13} {'overall best':>12} {'wall time':>10}  status")
+    print(
+        f"{'job':28} {'kind':21} {'completed':>9} {'best valid-f1':>13} {'overall best':>12} {'wall time':>10}  status"
+    )
     for name, kind, done, total, best, overall, wall, status in rows:
         b = "-" if best is None else f"{best:.4f}"
         o = "" if overall is None else f"{overall:.4f}"
@@ -76,8 +79,10 @@ def main(argv=None) -> int:
         if write_report is not None:
             path = Path(write_report([r[0] for r in rows[1:]], args.report, backend=backend, png=args.png)).resolve()
             print(f"\nreport: {path}")
-            print(f"open it in a browser (it works offline): {path.as_uri()}"
-                  f"{'  (or: xdg-open ' + str(path) + ')' if sys.platform.startswith('linux') else ''}")
+            print(
+                f"open it in a browser (it works offline): {path.as_uri()}"
+                f"{'  (or: xdg-open ' + str(path) + ')' if sys.platform.startswith('linux') else ''}"
+            )
     print(f"\nthis run took {time.monotonic() - started:.1f}s")
     return 0 if all(r[-1] == "Completed" for r in rows) else 1
 
@@ -103,12 +108,23 @@ def training_job(backend, suffix: str) -> tuple:
         desc = backend.create_training_job(request, HERE / "specs", wait=True)
     metrics = {m["MetricName"]: m["Value"] for m in desc.get("FinalMetricDataList") or []}
     if desc["TrainingJobStatus"] == "Completed":
-        print(f"   valid-f1 {metrics.get('valid-f1', float('nan')):.4f}, model {desc['ModelArtifacts']['S3ModelArtifacts']}")
+        print(
+            f"   valid-f1 {metrics.get('valid-f1', float('nan')):.4f}, model {desc['ModelArtifacts']['S3ModelArtifacts']}"
+        )
     else:
         print(f"   {desc['TrainingJobStatus']}: {desc.get('FailureReason', '')}")
     wall = (desc.get("TrainingEndTime") or desc["LastModifiedTime"]) - desc["CreationTime"]
     done = int(desc["TrainingJobStatus"] == "Completed")
-    return (name, "training job", done, 1, metrics.get("valid-f1"), None, wall.total_seconds(), desc["TrainingJobStatus"])
+    return (
+        name,
+        "training job",
+        done,
+        1,
+        metrics.get("valid-f1"),
+        None,
+        wall.total_seconds(),
+        desc["TrainingJobStatus"],
+    )
 
 
 def _request(key: str, suffix: str) -> tuple[dict, Path]:
@@ -131,8 +147,11 @@ def start_tuning_job(backend, key: str, suffix: str) -> str:
     req, base_dir = _request(key, suffix)
     name = req["HyperParameterTuningJobName"]
     reused = _completed(backend, name)
-    print(f"== {name} ({req['HyperParameterTuningJobConfig']['Strategy']})"
-          f"{' already completed in the store' if reused else ', started in the background'}", flush=True)
+    print(
+        f"== {name} ({req['HyperParameterTuningJobConfig']['Strategy']})"
+        f"{' already completed in the store' if reused else ', started in the background'}",
+        flush=True,
+    )
     if not reused:
         backend.create_tuning_job(req, base_dir, wait=False)
     return name
@@ -156,8 +175,10 @@ def wait_for(backend, names: list[str]) -> None:
             completed += c["Completed"]
             best = d.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
             total = d["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"]
-            parts.append(f"{d['HyperParameterTuningJobName']} {c['Completed']}/{total} completed"
-                         f" (best {'-' if best is None else f'{best:.4f}'})")
+            parts.append(
+                f"{d['HyperParameterTuningJobName']} {c['Completed']}/{total} completed"
+                f" (best {'-' if best is None else f'{best:.4f}'})"
+            )
         line = "  " + ", ".join(parts)
         ended = all(is_terminal(d["HyperParameterTuningJobStatus"]) for d in descs)
         if sys.stderr.isatty():
@@ -175,9 +196,12 @@ def run_warm_start(backend, suffix: str) -> str:
     req, base_dir = _request("warmstart", suffix)
     name = req["HyperParameterTuningJobName"]
     reused = _completed(backend, name)
-    print(f"== {name} ({req['HyperParameterTuningJobConfig']['Strategy']}, warm start from "
-          f"{' and '.join(p['HyperParameterTuningJobName'] for p in req['WarmStartConfig']['ParentHyperParameterTuningJobs'])})"
-          f"{' already completed in the store' if reused else ''}", flush=True)
+    print(
+        f"== {name} ({req['HyperParameterTuningJobConfig']['Strategy']}, warm start from "
+        f"{' and '.join(p['HyperParameterTuningJobName'] for p in req['WarmStartConfig']['ParentHyperParameterTuningJobs'])})"
+        f"{' already completed in the store' if reused else ''}",
+        flush=True,
+    )
     if not reused:
         backend.create_tuning_job(req, base_dir, wait=True, progress=_progress)
         if sys.stderr.isatty():
@@ -192,8 +216,16 @@ def tuning_row(backend, name: str) -> tuple:
     wall = (d.get("HyperParameterTuningEndTime") or d["LastModifiedTime"]) - d["CreationTime"]
     cfg = d["HyperParameterTuningJobConfig"]
     kind = f"tuning, {cfg['Strategy']}" + (" warm" if d.get("WarmStartConfig") else "")
-    return (name, kind, d["TrainingJobStatusCounters"]["Completed"], cfg["ResourceLimits"]["MaxNumberOfTrainingJobs"],
-            best, overall, wall.total_seconds(), d["HyperParameterTuningJobStatus"])
+    return (
+        name,
+        kind,
+        d["TrainingJobStatusCounters"]["Completed"],
+        cfg["ResourceLimits"]["MaxNumberOfTrainingJobs"],
+        best,
+        overall,
+        wall.total_seconds(),
+        d["HyperParameterTuningJobStatus"],
+    )
 
 
 def _progress(p) -> None:

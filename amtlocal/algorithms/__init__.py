@@ -6,6 +6,7 @@ rules check its objective against the algorithm's predefined metrics and its tun
 algorithm's, and the local backend runs the algorithm's entry point (:meth:`BuiltinAlgorithm.command`) in the job's
 folder, scraping the algorithm's metric regexes. Importing this package imports no algorithm library.
 """
+
 from __future__ import annotations
 
 from amtlocal.algorithms._base import AlgorithmMetric, BuiltinAlgorithm
@@ -46,5 +47,11 @@ def metric_definitions_for(definition: dict) -> list[dict[str, str]]:
     return algorithm.metric_definitions() if algorithm is not None else []
 
 
-__all__ = ["ALGORITHMS", "AlgorithmMetric", "BuiltinAlgorithm", "XGBOOST", "builtin_algorithm",
-           "metric_definitions_for"]
+__all__ = [
+    "ALGORITHMS",
+    "AlgorithmMetric",
+    "BuiltinAlgorithm",
+    "XGBOOST",
+    "builtin_algorithm",
+    "metric_definitions_for",
+]

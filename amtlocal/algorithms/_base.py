@@ -1,4 +1,5 @@
 """What a built-in algorithm must provide: the narrow face the spec rules and the local runners use."""
+
 from __future__ import annotations
 
 import abc

@@ -1,4 +1,5 @@
 """The SDK-v2-compatible face: estimators, tuner, parameter ranges, warm start, analytics."""
+
 from amtlocal.api._analytics import HyperparameterTuningJobAnalytics
 from amtlocal.api._estimator import Estimator, Framework
 from amtlocal.api._frameworks import HuggingFace, PyTorch, SKLearn, TensorFlow, XGBoost
@@ -6,16 +7,32 @@ from amtlocal.api._inputs import TrainingInput
 from amtlocal.api._parameter import CategoricalParameter, ContinuousParameter, IntegerParameter, ParameterRange
 from amtlocal.api._training_analytics import TrainingJobAnalytics
 from amtlocal.api._tuner import (
-                                 HyperparameterTuner,
-                                 Tuner,
-                                 create_identical_dataset_and_algorithm_tuner,
-                                 create_transfer_learning_tuner,
+    HyperparameterTuner,
+    Tuner,
+    create_identical_dataset_and_algorithm_tuner,
+    create_transfer_learning_tuner,
 )
 from amtlocal.api._warm_start import WarmStartConfig, WarmStartTypes
 
 __all__ = [
-    "CategoricalParameter", "ContinuousParameter", "Estimator", "Framework", "HuggingFace", "HyperparameterTuner",
-    "HyperparameterTuningJobAnalytics", "IntegerParameter", "ParameterRange", "PyTorch", "SKLearn", "TensorFlow",
-    "TrainingInput", "TrainingJobAnalytics", "Tuner", "WarmStartConfig", "WarmStartTypes", "XGBoost",
-    "create_identical_dataset_and_algorithm_tuner", "create_transfer_learning_tuner",
+    "CategoricalParameter",
+    "ContinuousParameter",
+    "Estimator",
+    "Framework",
+    "HuggingFace",
+    "HyperparameterTuner",
+    "HyperparameterTuningJobAnalytics",
+    "IntegerParameter",
+    "ParameterRange",
+    "PyTorch",
+    "SKLearn",
+    "TensorFlow",
+    "TrainingInput",
+    "TrainingJobAnalytics",
+    "Tuner",
+    "WarmStartConfig",
+    "WarmStartTypes",
+    "XGBoost",
+    "create_identical_dataset_and_algorithm_tuner",
+    "create_transfer_learning_tuner",
 ]

@@ -1,4 +1,5 @@
 """HyperparameterTuningJobAnalytics with SDK v2's dataframe columns (``sagemaker.analytics``)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,7 +23,9 @@ class HyperparameterTuningJobAnalytics:
         backend: where the job lives (default ``$AMTLOCAL_BACKEND`` or local).
     """
 
-    def __init__(self, hyperparameter_tuning_job_name: str, sagemaker_session: Any = None, backend: str | Backend | None = None):
+    def __init__(
+        self, hyperparameter_tuning_job_name: str, sagemaker_session: Any = None, backend: str | Backend | None = None
+    ):
         self.name = hyperparameter_tuning_job_name
         self.backend = get_backend(backend)
         self._summaries: list[dict] | None = None

@@ -11,6 +11,7 @@ the role and output path may be omitted (placeholders that pass the API's valida
 and checkpoint locations may be local folders or ``file://`` URIs; a framework image without ``image_uri`` is the
 registry-less ``<repository>:<tag>`` that the sagemaker backend resolves to its ECR URI.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,16 +37,35 @@ DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_MAX_RUN = 86400  # SDK v2's max_run default (seconds)
 JOB_CLASS_NAME = "training-job"  # SDK v2's default base name when the image names none
 # SDK v2's fw_utils: regions without SageMaker Debugger / profiler (no DebugHookConfig / ProfilerConfig defaults there).
-DEBUGGER_UNSUPPORTED_REGIONS = ("us-iso-east-1", "us-isob-east-1", "ap-southeast-3", "ap-southeast-4", "eu-south-2",
-                                "me-central-1", "ap-south-2", "eu-central-2", "us-gov-east-1")
+DEBUGGER_UNSUPPORTED_REGIONS = (
+    "us-iso-east-1",
+    "us-isob-east-1",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "eu-south-2",
+    "me-central-1",
+    "ap-south-2",
+    "eu-central-2",
+    "us-gov-east-1",
+)
 PROFILER_UNSUPPORTED_REGIONS = DEBUGGER_UNSUPPORTED_REGIONS
 # Arguments SDK v2 still takes under their v1 names (``renamed_kwargs``): value moves to the new name, with a warning.
-RENAMED_ARGUMENTS = {"train_instance_count": "instance_count", "train_instance_type": "instance_type",
-                     "train_max_run": "max_run", "train_use_spot_instances": "use_spot_instances",
-                     "train_max_wait": "max_wait", "train_volume_size": "volume_size",
-                     "train_volume_kms_key": "volume_kms_key"}
-SCRIPT_MODE_KEYS = ("sagemaker_program", "sagemaker_submit_directory", "sagemaker_container_log_level",
-                    "sagemaker_job_name", "sagemaker_region")
+RENAMED_ARGUMENTS = {
+    "train_instance_count": "instance_count",
+    "train_instance_type": "instance_type",
+    "train_max_run": "max_run",
+    "train_use_spot_instances": "use_spot_instances",
+    "train_max_wait": "max_wait",
+    "train_volume_size": "volume_size",
+    "train_volume_kms_key": "volume_kms_key",
+}
+SCRIPT_MODE_KEYS = (
+    "sagemaker_program",
+    "sagemaker_submit_directory",
+    "sagemaker_container_log_level",
+    "sagemaker_job_name",
+    "sagemaker_region",
+)
 
 __all__ = ["Estimator", "Framework", "TrainingInput", "channels_from_inputs", "to_uri"]
 
@@ -93,32 +113,65 @@ class Estimator:
 
     _framework = False
 
-    def __init__(self, image_uri: str | None = None, role: str | None = None, instance_count: int | None = None,
-                 instance_type: str | None = None, keep_alive_period_in_seconds: int | None = None,
-                 volume_size: int = 30, volume_kms_key: str | None = None, max_run: int = DEFAULT_MAX_RUN,
-                 input_mode: str = "File", output_path: str | None = None, output_kms_key: str | None = None,
-                 base_job_name: str | None = None, sagemaker_session: Any = None,
-                 hyperparameters: dict[str, Any] | None = None, tags: Any = None, subnets: list[str] | None = None,
-                 security_group_ids: list[str] | None = None, model_uri: str | None = None,
-                 model_channel_name: str = "model", metric_definitions: list[dict[str, str]] | None = None,
-                 encrypt_inter_container_traffic: bool | None = None, use_spot_instances: bool = False,
-                 max_wait: int | None = None, checkpoint_s3_uri: str | None = None,
-                 checkpoint_local_path: str | None = None, enable_network_isolation: bool | None = None,
-                 rules: list | None = None, debugger_hook_config: Any = None, tensorboard_output_config: Any = None,
-                 enable_sagemaker_metrics: bool | None = None, profiler_config: Any = None,
-                 disable_profiler: bool | None = None, environment: dict[str, str] | None = None,
-                 max_retry_attempts: int | None = None, source_dir: str | None = None,
-                 git_config: dict[str, str] | None = None, container_log_level: int = logging.INFO,
-                 code_location: str | None = None, entry_point: str | None = None,
-                 dependencies: list[str] | None = None, instance_groups: list | None = None,
-                 training_repository_access_mode: str | None = None,
-                 training_repository_credentials_provider_arn: str | None = None,
-                 container_entry_point: list[str] | None = None, container_arguments: list[str] | None = None,
-                 disable_output_compression: bool = False, enable_infra_check: bool | None = None,
-                 enable_remote_debug: bool | None = None, enable_session_tag_chaining: bool | None = None,
-                 training_plan: str | None = None, instance_placement_config: dict | None = None,
-                 backend: Any = None, **kwargs: Any):
-        renamed = {new: kwargs.pop(old) for old, new in RENAMED_ARGUMENTS.items() if old in kwargs}  # SDK v2's renamed_kwargs
+    def __init__(
+        self,
+        image_uri: str | None = None,
+        role: str | None = None,
+        instance_count: int | None = None,
+        instance_type: str | None = None,
+        keep_alive_period_in_seconds: int | None = None,
+        volume_size: int = 30,
+        volume_kms_key: str | None = None,
+        max_run: int = DEFAULT_MAX_RUN,
+        input_mode: str = "File",
+        output_path: str | None = None,
+        output_kms_key: str | None = None,
+        base_job_name: str | None = None,
+        sagemaker_session: Any = None,
+        hyperparameters: dict[str, Any] | None = None,
+        tags: Any = None,
+        subnets: list[str] | None = None,
+        security_group_ids: list[str] | None = None,
+        model_uri: str | None = None,
+        model_channel_name: str = "model",
+        metric_definitions: list[dict[str, str]] | None = None,
+        encrypt_inter_container_traffic: bool | None = None,
+        use_spot_instances: bool = False,
+        max_wait: int | None = None,
+        checkpoint_s3_uri: str | None = None,
+        checkpoint_local_path: str | None = None,
+        enable_network_isolation: bool | None = None,
+        rules: list | None = None,
+        debugger_hook_config: Any = None,
+        tensorboard_output_config: Any = None,
+        enable_sagemaker_metrics: bool | None = None,
+        profiler_config: Any = None,
+        disable_profiler: bool | None = None,
+        environment: dict[str, str] | None = None,
+        max_retry_attempts: int | None = None,
+        source_dir: str | None = None,
+        git_config: dict[str, str] | None = None,
+        container_log_level: int = logging.INFO,
+        code_location: str | None = None,
+        entry_point: str | None = None,
+        dependencies: list[str] | None = None,
+        instance_groups: list | None = None,
+        training_repository_access_mode: str | None = None,
+        training_repository_credentials_provider_arn: str | None = None,
+        container_entry_point: list[str] | None = None,
+        container_arguments: list[str] | None = None,
+        disable_output_compression: bool = False,
+        enable_infra_check: bool | None = None,
+        enable_remote_debug: bool | None = None,
+        enable_session_tag_chaining: bool | None = None,
+        training_plan: str | None = None,
+        instance_placement_config: dict | None = None,
+        backend: Any = None,
+        **kwargs: Any,
+    ):
+        renamed = {
+            new: kwargs.pop(old) for old, new in RENAMED_ARGUMENTS.items() if old in kwargs
+        }  # SDK v2's renamed_kwargs
         for new in renamed:
             log.warning("an argument is renamed in SageMaker Python SDK v2 to %s", new)
         instance_count = renamed.get("instance_count", instance_count)
@@ -129,7 +182,9 @@ class Estimator:
         volume_size = renamed.get("volume_size", volume_size)
         volume_kms_key = renamed.get("volume_kms_key", volume_kms_key)
         if kwargs:
-            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument {next(iter(kwargs))!r}")
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got an unexpected keyword argument {next(iter(kwargs))!r}"
+            )
         if (subnets is None) != (security_group_ids is None):
             raise RuntimeError("When setting up custom VPC, both subnets and security_group_ids must be set")
         if instance_groups is None:  # amtlocal's local default; SDK v2 requires both
@@ -138,7 +193,12 @@ class Estimator:
         self.image_uri, self.role = image_uri, role
         self.instance_count, self.instance_type, self.instance_groups = instance_count, instance_type, instance_groups
         self.keep_alive_period_in_seconds = keep_alive_period_in_seconds
-        self.volume_size, self.volume_kms_key, self.max_run, self.max_wait = volume_size, volume_kms_key, max_run, max_wait
+        self.volume_size, self.volume_kms_key, self.max_run, self.max_wait = (
+            volume_size,
+            volume_kms_key,
+            max_run,
+            max_wait,
+        )
         self.input_mode, self.output_path, self.output_kms_key = input_mode, output_path, output_kms_key
         self.base_job_name, self.sagemaker_session = base_job_name, sagemaker_session
         self._hyperparameters = dict(hyperparameters or {})
@@ -228,8 +288,12 @@ class Estimator:
         local_code_location = self.code_location and "://" not in self.code_location
         if not (self.dependencies or local_code_location) or not code.startswith("file://"):
             return code
-        src = Path(code[len("file://"):])
-        root = Path(self.code_location).expanduser().resolve() if local_code_location else Path(tempfile.mkdtemp(prefix="amtlocal-code-"))
+        src = Path(code[len("file://") :])
+        root = (
+            Path(self.code_location).expanduser().resolve()
+            if local_code_location
+            else Path(tempfile.mkdtemp(prefix="amtlocal-code-"))
+        )
         target = root / job_name / "source" / "sourcedir.tar.gz"
         target.parent.mkdir(parents=True, exist_ok=True)
         with tarfile.open(target, "w:gz", dereference=True) as tar:
@@ -250,8 +314,11 @@ class Estimator:
         if loc is None:
             return {}
         code = self._stage_code(job_name) if job_name else loc[1]
-        out = {"sagemaker_submit_directory": encode_hyperparameter(code), "sagemaker_program": encode_hyperparameter(loc[0]),
-               "sagemaker_container_log_level": encode_hyperparameter(self.container_log_level)}
+        out = {
+            "sagemaker_submit_directory": encode_hyperparameter(code),
+            "sagemaker_program": encode_hyperparameter(loc[0]),
+            "sagemaker_container_log_level": encode_hyperparameter(self.container_log_level),
+        }
         if job_name:
             out["sagemaker_job_name"] = encode_hyperparameter(job_name)
             out["sagemaker_region"] = encode_hyperparameter(_region())
@@ -264,8 +331,9 @@ class Estimator:
     def _role(self) -> str:
         return self.role or os.environ.get("AMTLOCAL_ROLE_ARN") or LOCAL_ROLE
 
-    def training_job_definition(self, inputs: Any, static_hyperparameters: dict[str, str],
-                                metric_definitions: list[dict[str, str]]) -> dict[str, Any]:
+    def training_job_definition(
+        self, inputs: Any, static_hyperparameters: dict[str, str], metric_definitions: list[dict[str, str]]
+    ) -> dict[str, Any]:
         """The ``TrainingJobDefinition`` of a tuning request (without ranges and objective), as SDK v2's tuner builds
         it (``_TuningJob._prepare_training_config`` + ``Session._map_training_config``): the estimator's output,
         stopping, VPC, spot, checkpoint, isolation, encryption, retry and environment settings are carried; tags,
@@ -278,12 +346,20 @@ class Estimator:
         rc: dict[str, Any] = {}
         if self.volume_kms_key is not None:
             rc["VolumeKmsKeyId"] = self.volume_kms_key
-        rc.update({"InstanceType": self.instance_type, "InstanceCount": self.instance_count, "VolumeSizeInGB": self.volume_size})
+        rc.update(
+            {
+                "InstanceType": self.instance_type,
+                "InstanceCount": self.instance_count,
+                "VolumeSizeInGB": self.volume_size,
+            }
+        )
         d: dict[str, Any] = {
             "StaticHyperParameters": static_hyperparameters,
-            "AlgorithmSpecification": {"TrainingImage": self.training_image(),
-                                       "TrainingInputMode": input_mode_of(inputs) or self.input_mode,
-                                       "MetricDefinitions": list(metric_definitions)},
+            "AlgorithmSpecification": {
+                "TrainingImage": self.training_image(),
+                "TrainingInputMode": input_mode_of(inputs) or self.input_mode,
+                "MetricDefinitions": list(metric_definitions),
+            },
             "RoleArn": self._role(),
             "OutputDataConfig": {"S3OutputPath": self._output_uri()},
             "HyperParameterTuningResourceConfig": rc,
@@ -322,8 +398,14 @@ class Estimator:
         if self.model_uri:
             if any(c["ChannelName"] == self.model_channel_name for c in channels):
                 raise ValueError(f"Duplicate channel {self.model_channel_name} not allowed.")
-            channels.append({**TrainingInput(self.model_uri, content_type="application/x-sagemaker-model",
-                                             input_mode="File").config, "ChannelName": self.model_channel_name})
+            channels.append(
+                {
+                    **TrainingInput(
+                        self.model_uri, content_type="application/x-sagemaker-model", input_mode="File"
+                    ).config,
+                    "ChannelName": self.model_channel_name,
+                }
+            )
         return channels
 
     def _resource_config(self) -> dict[str, Any]:
@@ -349,11 +431,15 @@ class Estimator:
         from amtlocal.exceptions import AmtValidationError
 
         if self.use_spot_instances and not self.max_wait:
-            raise AmtValidationError("StoppingCondition.MaxWaitTimeInSeconds",
-                                     "managed spot training (use_spot_instances=True) needs max_wait (seconds), at least max_run")
+            raise AmtValidationError(
+                "StoppingCondition.MaxWaitTimeInSeconds",
+                "managed spot training (use_spot_instances=True) needs max_wait (seconds), at least max_run",
+            )
         if self.max_wait and int(self.max_wait) < int(self.max_run):
-            raise AmtValidationError("StoppingCondition.MaxWaitTimeInSeconds",
-                                     f"max_wait ({self.max_wait}) must be at least max_run ({self.max_run})")
+            raise AmtValidationError(
+                "StoppingCondition.MaxWaitTimeInSeconds",
+                f"max_wait ({self.max_wait}) must be at least max_run ({self.max_run})",
+            )
 
     def _debug_and_profiler(self, request: dict[str, Any], output: str, job_name: str) -> None:
         """DebugHookConfig / DebugRuleConfigurations / ProfilerConfig / ProfilerRuleConfigurations as SDK v2 sets them
@@ -368,7 +454,9 @@ class Estimator:
             elif hasattr(rule, "to_debugger_rule_config_dict"):
                 debug_rules.append(rule)
             else:
-                raise RuntimeError("Rules list can only contain sagemaker.debugger.Rule and sagemaker.debugger.ProfilerRule")
+                raise RuntimeError(
+                    "Rules list can only contain sagemaker.debugger.Rule and sagemaker.debugger.ProfilerRule"
+                )
         hook = self.debugger_hook_config
         if region.lower() not in DEBUGGER_UNSUPPORTED_REGIONS:
             if hook in (None, {}):
@@ -378,27 +466,38 @@ class Estimator:
         else:
             hook = False
         # SDK v2's _prepare_collection_configs: the rules' collections and the hook's own, as one set
-        collections = {c for r in debug_rules if not isinstance(r, dict) for c in (getattr(r, "collection_configs", None) or [])}
+        collections = {
+            c for r in debug_rules if not isinstance(r, dict) for c in (getattr(r, "collection_configs", None) or [])
+        }
         if hook is not False and not isinstance(hook, dict):
             if not getattr(hook, "s3_output_path", None):
                 hook.s3_output_path = output
             hook.collection_configs = collections | set(hook.collection_configs or [])
             hook = _to_request(hook)
         elif hook and collections:
-            hook = {**hook, "CollectionConfigurations": [*hook.get("CollectionConfigurations", []),
-                                                         *(c._to_request_dict() for c in collections)]}
+            hook = {
+                **hook,
+                "CollectionConfigurations": [
+                    *hook.get("CollectionConfigurations", []),
+                    *(c._to_request_dict() for c in collections),
+                ],
+            }
         if hook is not False and self._drop_debug_hook():
             hook = False
         if debug_rules:
-            request["DebugRuleConfigurations"] = [r if isinstance(r, dict) else self._rule_dict(r, job_name, "debugger")
-                                                  for r in debug_rules]
+            request["DebugRuleConfigurations"] = [
+                r if isinstance(r, dict) else self._rule_dict(r, job_name, "debugger") for r in debug_rules
+            ]
         if hook:
             request["DebugHookConfig"] = hook
         if self.tensorboard_output_config is not None:
             request["TensorBoardOutputConfig"] = _to_request(self.tensorboard_output_config)
         profiler = self.profiler_config
-        disabled = self.disable_profiler or region.lower() in PROFILER_UNSUPPORTED_REGIONS or \
-            (self.instance_type or "").startswith(("ml.trn", "ml_trn"))
+        disabled = (
+            self.disable_profiler
+            or region.lower() in PROFILER_UNSUPPORTED_REGIONS
+            or (self.instance_type or "").startswith(("ml.trn", "ml_trn"))
+        )
         if disabled:
             if profiler is not None and not _to_request(profiler).get("DisableProfiler", False):
                 raise RuntimeError("profiler_config.disable_profiler cannot be False when disable_profiler is True.")
@@ -442,15 +541,19 @@ class Estimator:
             TypeError: ``inputs`` of another kind.
         """
         if self.git_config:
-            raise ValueError("git_config is not supported by amtlocal (it clones a repository): clone it and pass "
-                             "entry_point/source_dir of the clone")
+            raise ValueError(
+                "git_config is not supported by amtlocal (it clones a repository): clone it and pass "
+                "entry_point/source_dir of the clone"
+            )
         self._check_stopping()
         name = job_name or training_job_name_from_base(self.default_base_name())
         output = self._output_uri()
         req: dict[str, Any] = {
             "TrainingJobName": name,
-            "AlgorithmSpecification": {"TrainingInputMode": input_mode_of(inputs) or self.input_mode,
-                                       "TrainingImage": self.training_image()},
+            "AlgorithmSpecification": {
+                "TrainingInputMode": input_mode_of(inputs) or self.input_mode,
+                "TrainingImage": self.training_image(),
+            },
             "RoleArn": self._role(),
             "OutputDataConfig": {"S3OutputPath": output},
             "ResourceConfig": self._resource_config(),
@@ -467,7 +570,8 @@ class Estimator:
             algo["TrainingImageConfig"] = {"TrainingRepositoryAccessMode": self.training_repository_access_mode}
             if self.training_repository_credentials_provider_arn is not None:
                 algo["TrainingImageConfig"]["TrainingRepositoryAuthConfig"] = {
-                    "TrainingRepositoryCredentialsProviderArn": self.training_repository_credentials_provider_arn}
+                    "TrainingRepositoryCredentialsProviderArn": self.training_repository_credentials_provider_arn
+                }
         if self.enable_infra_check is not None:
             req["InfraCheckConfig"] = {"EnableInfraCheck": self.enable_infra_check}
         if self.container_entry_point is not None:
@@ -522,8 +626,14 @@ class Estimator:
         return {}
 
     # -- running ----------------------------------------------------------------------------------------------
-    def fit(self, inputs: Any = None, wait: bool = True, logs: str | bool = "All", job_name: str | None = None,
-            experiment_config: dict | None = None) -> None:
+    def fit(
+        self,
+        inputs: Any = None,
+        wait: bool = True,
+        logs: str | bool = "All",
+        job_name: str | None = None,
+        experiment_config: dict | None = None,
+    ) -> None:
         """Start a training job (``backend.create_training_job``), and with ``wait`` run it to its end.
 
         ``inputs``: a local folder, ``file://`` or ``s3://`` URI (one channel named ``training``), a TrainingInput,
@@ -574,8 +684,13 @@ class Estimator:
         return html_table(*self._display_facts())
 
     @classmethod
-    def attach(cls, training_job_name: str, sagemaker_session: Any = None, model_channel_name: str = "model",
-               backend: Any = None) -> "Estimator":
+    def attach(
+        cls,
+        training_job_name: str,
+        sagemaker_session: Any = None,
+        model_channel_name: str = "model",
+        backend: Any = None,
+    ) -> Estimator:
         """An estimator bound to an existing training job (SDK v2 ``attach``): its arguments come from
         DescribeTrainingJob; like the SDK it waits for the job to end (without logs).
 
@@ -599,8 +714,10 @@ class Estimator:
         """SDK v2's ``_prepare_init_params_from_job_description``: DescribeTrainingJob -> constructor arguments."""
         rc, algo, stop = desc["ResourceConfig"], desc["AlgorithmSpecification"], desc["StoppingCondition"]
         p: dict[str, Any] = {
-            "role": desc["RoleArn"], "volume_size": rc.get("VolumeSizeInGB", 30),
-            "max_run": stop["MaxRuntimeInSeconds"], "input_mode": algo.get("TrainingInputMode", "File"),
+            "role": desc["RoleArn"],
+            "volume_size": rc.get("VolumeSizeInGB", 30),
+            "max_run": stop["MaxRuntimeInSeconds"],
+            "input_mode": algo.get("TrainingInputMode", "File"),
             "base_job_name": base_from_name(desc["TrainingJobName"]),
             "output_path": desc["OutputDataConfig"].get("S3OutputPath"),
             "output_kms_key": desc["OutputDataConfig"].get("KmsKeyId"),
@@ -612,12 +729,17 @@ class Estimator:
             p["instance_groups"] = rc["InstanceGroups"]
         else:
             p["instance_count"], p["instance_type"] = rc["InstanceCount"], rc["InstanceType"]
-        for key, arg in (("KeepAlivePeriodInSeconds", "keep_alive_period_in_seconds"), ("VolumeKmsKeyId", "volume_kms_key")):
+        for key, arg in (
+            ("KeepAlivePeriodInSeconds", "keep_alive_period_in_seconds"),
+            ("VolumeKmsKeyId", "volume_kms_key"),
+        ):
             if key in rc:
                 p[arg] = rc[key]
-        for key, arg in (("EnableNetworkIsolation", "enable_network_isolation"),
-                         ("EnableInterContainerTrafficEncryption", "encrypt_inter_container_traffic"),
-                         ("Environment", "environment")):
+        for key, arg in (
+            ("EnableNetworkIsolation", "enable_network_isolation"),
+            ("EnableInterContainerTrafficEncryption", "encrypt_inter_container_traffic"),
+            ("Environment", "environment"),
+        ):
             if key in desc:
                 p[arg] = desc[key]
         vpc = desc.get("VpcConfig") or {}
@@ -639,7 +761,7 @@ class Estimator:
                 p["model_channel_name"], p["model_uri"] = model_channel_name, ch["DataSource"]["S3DataSource"]["S3Uri"]
         return p
 
-    def _ensure_job(self) -> "_TrainingJob":
+    def _ensure_job(self) -> _TrainingJob:
         if self.latest_training_job is None:
             raise ValueError("Estimator is not associated with a training job")
         return self.latest_training_job
@@ -665,15 +787,22 @@ class Estimator:
             desc = self.latest_training_job.describe()
             uri = (desc.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
             if uri is None:
-                raise ValueError(f"training job {self.latest_training_job.name} has no model artifacts "
-                                 f"({desc.get('TrainingJobStatus')})")
+                raise ValueError(
+                    f"training job {self.latest_training_job.name} has no model artifacts "
+                    f"({desc.get('TrainingJobStatus')})"
+                )
             compression = (desc.get("OutputDataConfig") or {}).get("CompressionType", "GZIP")
             if compression == "GZIP":
                 return uri
             if compression not in ("GZIP", "NONE"):
                 raise ValueError(f'Unrecognized training job output data compression type "{compression}"')
-            return {"S3DataSource": {"S3Uri": uri if uri.endswith("/") else uri + "/", "S3DataType": "S3Prefix",
-                                     "CompressionType": "None"}}
+            return {
+                "S3DataSource": {
+                    "S3Uri": uri if uri.endswith("/") else uri + "/",
+                    "S3DataType": "S3Prefix",
+                    "CompressionType": "None",
+                }
+            }
         log.warning("No finished training job found associated with this estimator.")
         return f"{self._output_uri().rstrip('/')}/{self._current_job_name}/output/model.tar.gz"
 
@@ -753,8 +882,11 @@ class _TrainingJob:
         status = desc["TrainingJobStatus"]
         if status != "Completed":
             reason = desc.get("FailureReason", "(No reason provided)")
-            raise UnexpectedStatusException(f"Error for Training job {self.name}: {status}. Reason: {reason}",
-                                            allowed_statuses=("Completed",), actual_status=status)
+            raise UnexpectedStatusException(
+                f"Error for Training job {self.name}: {status}. Reason: {reason}",
+                allowed_statuses=("Completed",),
+                actual_status=status,
+            )
         return desc
 
 
@@ -774,21 +906,41 @@ class Framework(Estimator):
     _framework_name = "framework"
     _module = "sagemaker.estimator"
 
-    def __init__(self, entry_point: str, source_dir: str | None = None, hyperparameters: dict[str, Any] | None = None,
-                 container_log_level: int = logging.INFO, code_location: str | None = None,
-                 image_uri: str | None = None, dependencies: list[str] | None = None,
-                 enable_network_isolation: bool | None = None, git_config: dict | None = None,
-                 checkpoint_s3_uri: str | None = None, checkpoint_local_path: str | None = None,
-                 enable_sagemaker_metrics: bool | None = None, framework_version: str | None = None,
-                 py_version: str | None = "py3", **kwargs: Any):
+    def __init__(
+        self,
+        entry_point: str,
+        source_dir: str | None = None,
+        hyperparameters: dict[str, Any] | None = None,
+        container_log_level: int = logging.INFO,
+        code_location: str | None = None,
+        image_uri: str | None = None,
+        dependencies: list[str] | None = None,
+        enable_network_isolation: bool | None = None,
+        git_config: dict | None = None,
+        checkpoint_s3_uri: str | None = None,
+        checkpoint_local_path: str | None = None,
+        enable_sagemaker_metrics: bool | None = None,
+        framework_version: str | None = None,
+        py_version: str | None = "py3",
+        **kwargs: Any,
+    ):
         if entry_point is not None and str(entry_point).startswith("s3://"):
             raise ValueError(f"Invalid entry point script: {entry_point}. Must be a path to a local file.")
-        super().__init__(entry_point=entry_point, source_dir=source_dir, hyperparameters=hyperparameters,
-                         container_log_level=container_log_level, code_location=code_location, image_uri=image_uri,
-                         dependencies=dependencies, enable_network_isolation=enable_network_isolation,
-                         git_config=git_config, checkpoint_s3_uri=checkpoint_s3_uri,
-                         checkpoint_local_path=checkpoint_local_path, enable_sagemaker_metrics=enable_sagemaker_metrics,
-                         **kwargs)
+        super().__init__(
+            entry_point=entry_point,
+            source_dir=source_dir,
+            hyperparameters=hyperparameters,
+            container_log_level=container_log_level,
+            code_location=code_location,
+            image_uri=image_uri,
+            dependencies=dependencies,
+            enable_network_isolation=enable_network_isolation,
+            git_config=git_config,
+            checkpoint_s3_uri=checkpoint_s3_uri,
+            checkpoint_local_path=checkpoint_local_path,
+            enable_sagemaker_metrics=enable_sagemaker_metrics,
+            **kwargs,
+        )
         self.framework_version, self.py_version = framework_version, py_version
         self.distribution: dict = {}
 
@@ -817,7 +969,9 @@ class Framework(Estimator):
                 out["sagemaker_mpi_num_of_processes_per_host"] = mpi["processes_per_host"]
             out["sagemaker_mpi_custom_mpi_options"] = mpi.get("custom_mpi_options", "")
         if "multi_worker_mirrored_strategy" in d:
-            out["sagemaker_multi_worker_mirrored_strategy_enabled"] = d["multi_worker_mirrored_strategy"].get("enabled", False)
+            out["sagemaker_multi_worker_mirrored_strategy_enabled"] = d["multi_worker_mirrored_strategy"].get(
+                "enabled", False
+            )
         return out
 
     def training_image(self) -> str:
@@ -835,8 +989,11 @@ class Framework(Estimator):
     def _drop_debug_hook(self) -> bool:
         # SDK v2's Framework._validate_and_set_debugger_configs: no debugger hook with checkpoints on "distributed"
         # jobs, and PyTorch/TensorFlow always count as distributed there (their ``distribution`` is {} at least).
-        return bool(self.checkpoint_s3_uri and self.checkpoint_local_path
-                    and self._framework_name in {"mxnet", "pytorch", "tensorflow"})
+        return bool(
+            self.checkpoint_s3_uri
+            and self.checkpoint_local_path
+            and self._framework_name in {"mxnet", "pytorch", "tensorflow"}
+        )
 
     @classmethod
     def _init_params_from_description(cls, desc: dict[str, Any], model_channel_name: str | None) -> dict[str, Any]:
@@ -858,4 +1015,3 @@ class Framework(Estimator):
     @classmethod
     def _versions_from_image(cls, image: str) -> dict[str, Any]:
         return {}
-

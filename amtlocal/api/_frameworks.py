@@ -5,6 +5,7 @@ Each takes its SDK v2 class's own constructor arguments (then every :class:`~amt
 image is the registry-less ``<repository>:<tag>`` of the framework's training image (e.g.
 ``pytorch-training:2.1-cpu-py310``): a label locally, resolved to the ECR URI by the sagemaker backend.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,14 @@ from amtlocal.api._estimator import Framework, _is_gpu
 from amtlocal.spec.hyperparameters import encode_hyperparameter
 
 _TAG = re.compile(r"(?P<version>.+?)-(?P<processor>cpu|gpu)(?:-(?P<py>py\d+))?(?:-.*)?")
-SKLEARN_GPU_TYPES = ("ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge")
+SKLEARN_GPU_TYPES = (
+    "ml.p2.xlarge",
+    "ml.p2.8xlarge",
+    "ml.p2.16xlarge",
+    "ml.p3.xlarge",
+    "ml.p3.8xlarge",
+    "ml.p3.16xlarge",
+)
 
 
 def _version_tuple(v: str) -> tuple[int, ...]:
@@ -24,8 +32,10 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 def _validate_version_or_image(framework_version: str | None, py_version: str | None, image_uri: str | None) -> None:
     """SDK v2's ``validate_version_or_image_args`` (same message)."""
     if (framework_version is None or py_version is None) and image_uri is None:
-        raise ValueError("framework_version or py_version was None, yet image_uri was also None. "
-                         "Either specify both framework_version and py_version, or specify image_uri.")
+        raise ValueError(
+            "framework_version or py_version was None, yet image_uri was also None. "
+            "Either specify both framework_version and py_version, or specify image_uri."
+        )
 
 
 def _tag_versions(image: str) -> dict[str, Any]:
@@ -52,9 +62,17 @@ class SKLearn(Framework):
     _framework_name = "sklearn"
     _module = "sagemaker.sklearn.estimator"
 
-    def __init__(self, entry_point: str, framework_version: str | None = None, py_version: str = "py3",
-                 source_dir: str | None = None, hyperparameters: dict[str, Any] | None = None,
-                 image_uri: str | None = None, image_uri_region: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        entry_point: str,
+        framework_version: str | None = None,
+        py_version: str = "py3",
+        source_dir: str | None = None,
+        hyperparameters: dict[str, Any] | None = None,
+        image_uri: str | None = None,
+        image_uri_region: str | None = None,
+        **kwargs: Any,
+    ):
         _validate_version_or_image(framework_version, py_version, image_uri)
         if py_version and py_version != "py3":
             raise AttributeError("Scikit-learn image only supports Python 3. Please use 'py3' for py_version.")
@@ -63,11 +81,21 @@ class SKLearn(Framework):
             raise ValueError("GPU training is not supported for Scikit-Learn. Please pick a different instance type")
         count = kwargs.pop("instance_count", kwargs.pop("train_instance_count", None))
         if count and count != 1:
-            raise AttributeError("Scikit-Learn does not support distributed training. Please remove the 'instance_count' "
-                                 "argument or set 'instance_count=1' when initializing SKLearn.")
+            raise AttributeError(
+                "Scikit-Learn does not support distributed training. Please remove the 'instance_count' "
+                "argument or set 'instance_count=1' when initializing SKLearn."
+            )
         self.image_uri_region = image_uri_region
-        super().__init__(entry_point, source_dir, hyperparameters, image_uri=image_uri, framework_version=framework_version,
-                         py_version=py_version, instance_count=1, **kwargs)
+        super().__init__(
+            entry_point,
+            source_dir,
+            hyperparameters,
+            image_uri=image_uri,
+            framework_version=framework_version,
+            py_version=py_version,
+            instance_count=1,
+            **kwargs,
+        )
 
     def local_image_uri(self) -> str:
         return f"sagemaker-scikit-learn:{self.framework_version}-cpu-{self.py_version or 'py3'}"
@@ -87,14 +115,29 @@ class XGBoost(Framework):
     _framework_name = "xgboost"
     _module = "sagemaker.xgboost.estimator"
 
-    def __init__(self, entry_point: str, framework_version: str, source_dir: str | None = None,
-                 hyperparameters: dict[str, Any] | None = None, py_version: str = "py3",
-                 image_uri: str | None = None, image_uri_region: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        entry_point: str,
+        framework_version: str,
+        source_dir: str | None = None,
+        hyperparameters: dict[str, Any] | None = None,
+        py_version: str = "py3",
+        image_uri: str | None = None,
+        image_uri_region: str | None = None,
+        **kwargs: Any,
+    ):
         if py_version != "py3":
             raise ValueError(f"XGBoost script mode supports py_version 'py3' only, not {py_version!r}")
         self.image_uri_region = image_uri_region
-        super().__init__(entry_point, source_dir, hyperparameters, image_uri=image_uri, framework_version=framework_version,
-                         py_version=py_version, **kwargs)
+        super().__init__(
+            entry_point,
+            source_dir,
+            hyperparameters,
+            image_uri=image_uri,
+            framework_version=framework_version,
+            py_version=py_version,
+            **kwargs,
+        )
 
     def local_image_uri(self) -> str:
         return f"sagemaker-xgboost:{self.framework_version}"
@@ -120,21 +163,44 @@ class PyTorch(Framework):
     _framework_name = "pytorch"
     _module = "sagemaker.pytorch.estimator"
 
-    def __init__(self, entry_point: str | None = None, framework_version: str | None = None, py_version: str | None = None,
-                 source_dir: str | None = None, hyperparameters: dict[str, Any] | None = None,
-                 image_uri: str | None = None, distribution: dict | None = None, compiler_config: Any = None,
-                 training_recipe: str | None = None, recipe_overrides: dict | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        entry_point: str | None = None,
+        framework_version: str | None = None,
+        py_version: str | None = None,
+        source_dir: str | None = None,
+        hyperparameters: dict[str, Any] | None = None,
+        image_uri: str | None = None,
+        distribution: dict | None = None,
+        compiler_config: Any = None,
+        training_recipe: str | None = None,
+        recipe_overrides: dict | None = None,
+        **kwargs: Any,
+    ):
         if training_recipe is not None or recipe_overrides is not None or compiler_config is not None:
             raise ValueError("training_recipe, recipe_overrides and compiler_config are not supported by amtlocal")
         if entry_point is None:
             raise ValueError("Argument entry_point must be set when training_recipe is not provided")
         _validate_version_or_image(framework_version, py_version, image_uri)
-        if "enable_sagemaker_metrics" not in kwargs and framework_version and _version_tuple(framework_version) >= (1, 3):
+        if (
+            "enable_sagemaker_metrics" not in kwargs
+            and framework_version
+            and _version_tuple(framework_version) >= (1, 3)
+        ):
             kwargs["enable_sagemaker_metrics"] = True
-        super().__init__(entry_point, source_dir, hyperparameters, image_uri=image_uri, framework_version=framework_version,
-                         py_version=py_version, **kwargs)
+        super().__init__(
+            entry_point,
+            source_dir,
+            hyperparameters,
+            image_uri=image_uri,
+            framework_version=framework_version,
+            py_version=py_version,
+            **kwargs,
+        )
         if distribution and "pytorchddp" in distribution and "smdistributed" in distribution:
-            raise ValueError("Cannot use both pytorchddp and smdistributed distribution options together.", distribution)
+            raise ValueError(
+                "Cannot use both pytorchddp and smdistributed distribution options together.", distribution
+            )
         self.distribution = distribution or {}
         self.compiler_config = None
 
@@ -171,22 +237,37 @@ class TensorFlow(Framework):
     _framework_name = "tensorflow"
     _module = "sagemaker.tensorflow.estimator"
 
-    def __init__(self, py_version: str | None = None, framework_version: str | None = None, model_dir: Any = None,
-                 image_uri: str | None = None, distribution: dict | None = None, compiler_config: Any = None,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        py_version: str | None = None,
+        framework_version: str | None = None,
+        model_dir: Any = None,
+        image_uri: str | None = None,
+        distribution: dict | None = None,
+        compiler_config: Any = None,
+        **kwargs: Any,
+    ):
         if compiler_config is not None:
             raise ValueError("compiler_config is not supported by amtlocal")
         if "distributions" in kwargs:
             distribution = kwargs.pop("distributions")
         _validate_version_or_image(framework_version, py_version, image_uri)
         if py_version == "py2":
-            raise AttributeError("Python 2 containers are only available with 2.1 and lower versions. Please use a Python 3 container.")
-        if "enable_sagemaker_metrics" not in kwargs and framework_version and _version_tuple(framework_version) >= (1, 15):
+            raise AttributeError(
+                "Python 2 containers are only available with 2.1 and lower versions. Please use a Python 3 container."
+            )
+        if (
+            "enable_sagemaker_metrics" not in kwargs
+            and framework_version
+            and _version_tuple(framework_version) >= (1, 15)
+        ):
             kwargs["enable_sagemaker_metrics"] = True
         entry_point = kwargs.pop("entry_point", None)
         if entry_point is None:
             raise TypeError("TensorFlow.__init__() missing required keyword argument: 'entry_point'")
-        super().__init__(entry_point, image_uri=image_uri, framework_version=framework_version, py_version=py_version, **kwargs)
+        super().__init__(
+            entry_point, image_uri=image_uri, framework_version=framework_version, py_version=py_version, **kwargs
+        )
         self.model_dir = model_dir
         self.distribution = distribution or {}
 
@@ -198,7 +279,9 @@ class TensorFlow(Framework):
         if not model_dir:
             out = self.output_path or ""
             mpi = bool(self.distribution.get("mpi", {}).get("enabled"))
-            model_dir = f"{out.rstrip('/')}/{job_name}/model" if out.startswith("s3://") and not mpi else "/opt/ml/model"
+            model_dir = (
+                f"{out.rstrip('/')}/{job_name}/model" if out.startswith("s3://") and not mpi else "/opt/ml/model"
+            )
         return {"model_dir": encode_hyperparameter(model_dir)}
 
     def local_image_uri(self) -> str:
@@ -227,28 +310,56 @@ class HuggingFace(Framework):
     _framework_name = "huggingface"
     _module = "sagemaker.huggingface.estimator"
 
-    def __init__(self, py_version: str, entry_point: str, transformers_version: str | None = None,
-                 tensorflow_version: str | None = None, pytorch_version: str | None = None,
-                 source_dir: str | None = None, hyperparameters: dict[str, Any] | None = None,
-                 image_uri: str | None = None, distribution: dict | None = None, compiler_config: Any = None,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        py_version: str,
+        entry_point: str,
+        transformers_version: str | None = None,
+        tensorflow_version: str | None = None,
+        pytorch_version: str | None = None,
+        source_dir: str | None = None,
+        hyperparameters: dict[str, Any] | None = None,
+        image_uri: str | None = None,
+        distribution: dict | None = None,
+        compiler_config: Any = None,
+        **kwargs: Any,
+    ):
         if compiler_config is not None:
             raise ValueError("compiler_config is not supported by amtlocal")
         if image_uri is None:
             if transformers_version is None:
-                raise ValueError("transformers_version, and image_uri are both None. Specify either transformers_version or image_uri")
+                raise ValueError(
+                    "transformers_version, and image_uri are both None. Specify either transformers_version or image_uri"
+                )
             if tensorflow_version is not None and pytorch_version is not None:
-                raise ValueError("tensorflow_version and pytorch_version are both not None. Specify only tensorflow_version or pytorch_version.")
+                raise ValueError(
+                    "tensorflow_version and pytorch_version are both not None. Specify only tensorflow_version or pytorch_version."
+                )
             if tensorflow_version is None and pytorch_version is None:
-                raise ValueError("tensorflow_version and pytorch_version are both None. Specify either tensorflow_version or pytorch_version.")
+                raise ValueError(
+                    "tensorflow_version and pytorch_version are both None. Specify either tensorflow_version or pytorch_version."
+                )
             base = tensorflow_version or pytorch_version or ""
             if len(base.split(".")) != len(transformers_version.split(".")):
-                raise ValueError("Please use either full version or shortened version for both transformers_version, "
-                                 "tensorflow_version and pytorch_version.")
+                raise ValueError(
+                    "Please use either full version or shortened version for both transformers_version, "
+                    "tensorflow_version and pytorch_version."
+                )
         kwargs.setdefault("enable_sagemaker_metrics", True)
-        super().__init__(entry_point, source_dir, hyperparameters, image_uri=image_uri,
-                         framework_version=transformers_version, py_version=py_version, **kwargs)
-        self.transformers_version, self.tensorflow_version, self.pytorch_version = transformers_version, tensorflow_version, pytorch_version
+        super().__init__(
+            entry_point,
+            source_dir,
+            hyperparameters,
+            image_uri=image_uri,
+            framework_version=transformers_version,
+            py_version=py_version,
+            **kwargs,
+        )
+        self.transformers_version, self.tensorflow_version, self.pytorch_version = (
+            transformers_version,
+            tensorflow_version,
+            pytorch_version,
+        )
         self.base_framework_name = "tensorflow" if tensorflow_version is not None else "pytorch"
         self.base_framework_version = tensorflow_version if tensorflow_version is not None else pytorch_version
         self.distribution = distribution or {}
@@ -268,8 +379,10 @@ class HuggingFace(Framework):
         return super()._distribution_hyperparameters()
 
     def local_image_uri(self) -> str:
-        return (f"huggingface-{self.base_framework_name}-training:{self.base_framework_version}"
-                f"-transformers{self.transformers_version}-{'gpu' if _is_gpu(self.instance_type) else 'cpu'}-{self.py_version}")
+        return (
+            f"huggingface-{self.base_framework_name}-training:{self.base_framework_version}"
+            f"-transformers{self.transformers_version}-{'gpu' if _is_gpu(self.instance_type) else 'cpu'}-{self.py_version}"
+        )
 
     @classmethod
     def _versions_from_image(cls, image: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """Tuning job names as SDK v2 makes them, made collision-free."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Parameter ranges with the names and request shapes of SDK v2's ``sagemaker.parameter``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,12 @@ class ParameterRange:
 
     def as_tuning_range(self, name: str) -> dict[str, str]:
         """``{"Name", "MinValue", "MaxValue", "ScalingType"}`` with string bounds, as the SDK sends them."""
-        return {"Name": name, "MinValue": str(self.min_value), "MaxValue": str(self.max_value), "ScalingType": self.scaling_type}
+        return {
+            "Name": name,
+            "MinValue": str(self.min_value),
+            "MaxValue": str(self.max_value),
+            "ScalingType": self.scaling_type,
+        }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.min_value!r}, {self.max_value!r}, scaling_type={self.scaling_type!r})"

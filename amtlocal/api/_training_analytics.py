@@ -1,4 +1,5 @@
 """TrainingJobAnalytics with SDK v2's DataFrame (``sagemaker.analytics.TrainingJobAnalytics``)."""
+
 from __future__ import annotations
 
 import re
@@ -24,9 +25,16 @@ class TrainingJobAnalytics:
 
     CLOUDWATCH_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 
-    def __init__(self, training_job_name: str, metric_names: list[str] | None = None, sagemaker_session: Any = None,
-                 start_time: Any = None, end_time: Any = None, period: int | None = None,
-                 backend: str | Backend | None = None):
+    def __init__(
+        self,
+        training_job_name: str,
+        metric_names: list[str] | None = None,
+        sagemaker_session: Any = None,
+        start_time: Any = None,
+        end_time: Any = None,
+        period: int | None = None,
+        backend: str | Backend | None = None,
+    ):
         self.name = training_job_name
         self.backend = get_backend(backend)
         self._metric_names = metric_names
@@ -39,11 +47,18 @@ class TrainingJobAnalytics:
 
     def _series(self) -> list[dict[str, Any]]:
         desc = self.description()
-        names = self._metric_names or [m["Name"] for m in (desc.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []]
+        names = self._metric_names or [
+            m["Name"] for m in (desc.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []
+        ]
         m = _CHILD.match(self.name) if desc.get("TuningJobArn") else None
         points = self.backend.metric_series(m["tuning"] if m else None, self.name)
-        return [p for p in points if p["MetricName"] in names
-                and (self._start is None or p["Timestamp"] >= self._start) and (self._end is None or p["Timestamp"] <= self._end)]
+        return [
+            p
+            for p in points
+            if p["MetricName"] in names
+            and (self._start is None or p["Timestamp"] >= self._start)
+            and (self._end is None or p["Timestamp"] <= self._end)
+        ]
 
     def dataframe(self, force_refresh: bool = False):
         """Columns ``timestamp`` (seconds since the metric's first point, as SDK v2), ``metric_name``, ``value``;

@@ -1,10 +1,12 @@
 """HyperparameterTuner with SDK v2's argument names, defaults and methods, over a local or SageMaker backend."""
+
 from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from amtlocal.api._estimator import Estimator, channels_from_inputs
 from amtlocal.api._naming import name_from_base
@@ -18,7 +20,11 @@ from amtlocal.spec.placeholders import region
 
 log = logging.getLogger("amtlocal")
 
-_RANGE_LISTS = {"Integer": "IntegerParameterRanges", "Continuous": "ContinuousParameterRanges", "Categorical": "CategoricalParameterRanges"}
+_RANGE_LISTS = {
+    "Integer": "IntegerParameterRanges",
+    "Continuous": "ContinuousParameterRanges",
+    "Categorical": "CategoricalParameterRanges",
+}
 
 
 def _as_request_part(obj: Any) -> Any:
@@ -41,16 +47,30 @@ class HyperparameterTuner:
         ValueError: no ranges and no autotune (SDK v2's message), an unknown objective_type.
     """
 
-    def __init__(self, estimator: Estimator | None, objective_metric_name: str | None = None,
-                 hyperparameter_ranges: dict[str, ParameterRange] | None = None,
-                 metric_definitions: list[dict[str, str]] | None = None, strategy: str = "Bayesian",
-                 objective_type: str = "Maximize", max_jobs: int | None = None, max_parallel_jobs: int = 1,
-                 max_runtime_in_seconds: int | None = None, tags: list[dict] | None = None,
-                 base_tuning_job_name: str | None = None, warm_start_config: WarmStartConfig | None = None,
-                 strategy_config: Any = None, completion_criteria_config: Any = None, early_stopping_type: str = "Off",
-                 estimator_name: str | None = None, random_seed: int | None = None, autotune: bool = False,
-                 hyperparameters_to_keep_static: list[str] | None = None, backend: str | Backend | None = None,
-                 sagemaker_session: Any = None):
+    def __init__(
+        self,
+        estimator: Estimator | None,
+        objective_metric_name: str | None = None,
+        hyperparameter_ranges: dict[str, ParameterRange] | None = None,
+        metric_definitions: list[dict[str, str]] | None = None,
+        strategy: str = "Bayesian",
+        objective_type: str = "Maximize",
+        max_jobs: int | None = None,
+        max_parallel_jobs: int = 1,
+        max_runtime_in_seconds: int | None = None,
+        tags: list[dict] | None = None,
+        base_tuning_job_name: str | None = None,
+        warm_start_config: WarmStartConfig | None = None,
+        strategy_config: Any = None,
+        completion_criteria_config: Any = None,
+        early_stopping_type: str = "Off",
+        estimator_name: str | None = None,
+        random_seed: int | None = None,
+        autotune: bool = False,
+        hyperparameters_to_keep_static: list[str] | None = None,
+        backend: str | Backend | None = None,
+        sagemaker_session: Any = None,
+    ):
         if not hyperparameter_ranges and not autotune and estimator is not None:
             raise ValueError("Need to specify hyperparameter ranges or set autotune=True.")
         if objective_type not in ("Maximize", "Minimize"):
@@ -128,7 +148,10 @@ class HyperparameterTuner:
             "TrainingJobEarlyStoppingType": self.early_stopping_type,
         }
         if self.objective_metric_name:
-            config["HyperParameterTuningJobObjective"] = {"Type": self.objective_type, "MetricName": self.objective_metric_name}
+            config["HyperParameterTuningJobObjective"] = {
+                "Type": self.objective_type,
+                "MetricName": self.objective_metric_name,
+            }
         if self._hyperparameter_ranges:
             config["ParameterRanges"] = self.hyperparameter_ranges()
         if self.strategy_config is not None:
@@ -141,9 +164,14 @@ class HyperparameterTuner:
         metrics = self.metric_definitions if self.metric_definitions is not None else self.estimator.metric_definitions
         # SDK v2 names the estimator job after fit()'s job_name when one is given (sagemaker_job_name, code prefix).
         estimator_job = job_name or name_from_base(self.estimator.default_base_name(), 63)
-        definition = self.estimator.training_job_definition(inputs, self._static_hyperparameters(estimator_job), metrics)
-        req: dict[str, Any] = {"HyperParameterTuningJobName": name, "HyperParameterTuningJobConfig": config,
-                               "TrainingJobDefinition": definition}
+        definition = self.estimator.training_job_definition(
+            inputs, self._static_hyperparameters(estimator_job), metrics
+        )
+        req: dict[str, Any] = {
+            "HyperParameterTuningJobName": name,
+            "HyperParameterTuningJobConfig": config,
+            "TrainingJobDefinition": definition,
+        }
         if self.warm_start_config:
             req["WarmStartConfig"] = self.warm_start_config.to_input_req()
         tags = list(self.tags or [])
@@ -164,8 +192,16 @@ class HyperparameterTuner:
         return "tuning"
 
     # -- running ----------------------------------------------------------------------------------------------
-    def fit(self, inputs: Any = None, job_name: str | None = None, include_cls_metadata: bool = False,
-            estimator_kwargs: dict | None = None, wait: bool = True, progress: Callable | None = None, **kwargs: Any) -> None:
+    def fit(
+        self,
+        inputs: Any = None,
+        job_name: str | None = None,
+        include_cls_metadata: bool = False,
+        estimator_kwargs: dict | None = None,
+        wait: bool = True,
+        progress: Callable | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Create the tuning job and (with ``wait``) run it to its end.
 
         ``inputs``: a local folder, ``file://`` or ``s3://`` URI (one channel named ``training``), or a dict of
@@ -192,8 +228,9 @@ class HyperparameterTuner:
 
             watcher = tuning_job_progress(self.backend, req["HyperParameterTuningJobName"])
         try:
-            self.backend.create_tuning_job(req, self._base_dir, wait=False if not wait else True,
-                                           progress=progress or watcher or None)
+            self.backend.create_tuning_job(
+                req, self._base_dir, wait=False if not wait else True, progress=progress or watcher or None
+            )
         except BaseException:
             if watcher is not None:
                 watcher.close()
@@ -256,7 +293,9 @@ class HyperparameterTuner:
         """
         name = (best_training_job or {}).get("TrainingJobName") or self.best_training_job()
         cls = type(self.estimator) if self.estimator is not None else Estimator
-        if self.estimator is None and "sagemaker_program" in (self.describe().get("TrainingJobDefinition") or {}).get("StaticHyperParameters", {}):
+        if self.estimator is None and "sagemaker_program" in (self.describe().get("TrainingJobDefinition") or {}).get(
+            "StaticHyperParameters", {}
+        ):
             from amtlocal.api._estimator import Framework
 
             cls = Framework
@@ -293,27 +332,50 @@ class HyperparameterTuner:
 
     # -- existing jobs and warm start -------------------------------------------------------------------------
     @classmethod
-    def attach(cls, tuning_job_name: str, sagemaker_session: Any = None, job_details: dict | None = None,
-               estimator_cls: Any = None, backend: str | Backend | None = None) -> "HyperparameterTuner":
+    def attach(
+        cls,
+        tuning_job_name: str,
+        sagemaker_session: Any = None,
+        job_details: dict | None = None,
+        estimator_cls: Any = None,
+        backend: str | Backend | None = None,
+    ) -> HyperparameterTuner:
         """A tuner bound to an existing tuning job (SDK v2 ``attach``). Raises TuningJobNotFound."""
         be = get_backend(backend)
         desc = job_details or be.describe(tuning_job_name)
         cfg = desc["HyperParameterTuningJobConfig"]
         obj = objective_of(desc)  # the config's, or (TrainingJobDefinitions) the first definition's TuningObjective
-        tuner = cls(None, obj.get("MetricName"), None, strategy=cfg["Strategy"], objective_type=obj.get("Type", "Maximize"),
-                    max_jobs=cfg["ResourceLimits"].get("MaxNumberOfTrainingJobs"),
-                    max_parallel_jobs=cfg["ResourceLimits"]["MaxParallelTrainingJobs"],
-                    warm_start_config=WarmStartConfig.from_job_desc(desc.get("WarmStartConfig")),
-                    early_stopping_type=cfg.get("TrainingJobEarlyStoppingType", "Off"),
-                    random_seed=cfg.get("RandomSeed"), backend=be)
-        tuner._base_request = {k: copy.deepcopy(desc[k]) for k in ("HyperParameterTuningJobName", "HyperParameterTuningJobConfig",
-                                                                   "TrainingJobDefinition", "TrainingJobDefinitions", "WarmStartConfig")
-                               if k in desc}
+        tuner = cls(
+            None,
+            obj.get("MetricName"),
+            None,
+            strategy=cfg["Strategy"],
+            objective_type=obj.get("Type", "Maximize"),
+            max_jobs=cfg["ResourceLimits"].get("MaxNumberOfTrainingJobs"),
+            max_parallel_jobs=cfg["ResourceLimits"]["MaxParallelTrainingJobs"],
+            warm_start_config=WarmStartConfig.from_job_desc(desc.get("WarmStartConfig")),
+            early_stopping_type=cfg.get("TrainingJobEarlyStoppingType", "Off"),
+            random_seed=cfg.get("RandomSeed"),
+            backend=be,
+        )
+        tuner._base_request = {
+            k: copy.deepcopy(desc[k])
+            for k in (
+                "HyperParameterTuningJobName",
+                "HyperParameterTuningJobConfig",
+                "TrainingJobDefinition",
+                "TrainingJobDefinitions",
+                "WarmStartConfig",
+            )
+            if k in desc
+        }
         tuner.base_tuning_job_name = desc["HyperParameterTuningJobName"][:15]
         tuner.latest_tuning_job = _TuningJobRef(desc["HyperParameterTuningJobName"], tuner)
         return tuner
 
-    def _warm_start_tuner(self, ws_type: WarmStartTypes, additional_parents: set | None, estimator: Any = None) -> "HyperparameterTuner":
+    def _warm_start_tuner(
+        self, ws_type: WarmStartTypes, additional_parents: set | None, estimator: Any = None
+    ) -> HyperparameterTuner:
         parents = {self._current_job_name(), *(additional_parents or set())}
         new = copy.copy(self)
         new.latest_tuning_job = None
@@ -324,11 +386,13 @@ class HyperparameterTuner:
             new._base_request = copy.deepcopy(self._base_request)
         return new
 
-    def identical_dataset_and_algorithm_tuner(self, additional_parents: set | None = None) -> "HyperparameterTuner":
+    def identical_dataset_and_algorithm_tuner(self, additional_parents: set | None = None) -> HyperparameterTuner:
         """A new tuner warm-started (IdenticalDataAndAlgorithm) from this job and ``additional_parents``."""
         return self._warm_start_tuner(WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, additional_parents)
 
-    def transfer_learning_tuner(self, additional_parents: set | None = None, estimator: Any = None) -> "HyperparameterTuner":
+    def transfer_learning_tuner(
+        self, additional_parents: set | None = None, estimator: Any = None
+    ) -> HyperparameterTuner:
         """A new tuner warm-started (TransferLearning) from this job and ``additional_parents``."""
         return self._warm_start_tuner(WarmStartTypes.TRANSFER_LEARNING, additional_parents, estimator)
 
@@ -363,13 +427,15 @@ class _TuningJobRef:
         return html_table("Tuning job", "Tuning job", tuning_job_facts(self._tuner.backend, self.name))
 
 
-def create_identical_dataset_and_algorithm_tuner(parent: str, additional_parents: set | None = None,
-                                                 backend: str | Backend | None = None) -> HyperparameterTuner:
+def create_identical_dataset_and_algorithm_tuner(
+    parent: str, additional_parents: set | None = None, backend: str | Backend | None = None
+) -> HyperparameterTuner:
     """SDK v2's module function: attach to ``parent``, then :meth:`HyperparameterTuner.identical_dataset_and_algorithm_tuner`."""
     return HyperparameterTuner.attach(parent, backend=backend).identical_dataset_and_algorithm_tuner(additional_parents)
 
 
-def create_transfer_learning_tuner(parent: str, additional_parents: set | None = None, estimator: Any = None,
-                                   backend: str | Backend | None = None) -> HyperparameterTuner:
+def create_transfer_learning_tuner(
+    parent: str, additional_parents: set | None = None, estimator: Any = None, backend: str | Backend | None = None
+) -> HyperparameterTuner:
     """SDK v2's module function: attach to ``parent``, then :meth:`HyperparameterTuner.transfer_learning_tuner`."""
     return HyperparameterTuner.attach(parent, backend=backend).transfer_learning_tuner(additional_parents, estimator)

@@ -1,8 +1,9 @@
 """WarmStartConfig and WarmStartTypes with SDK v2's names (``sagemaker.tuner``)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
-from typing import Iterable
 
 
 class WarmStartTypes(Enum):
@@ -32,14 +33,18 @@ class WarmStartConfig:
         self.parents = set(parents)
 
     @classmethod
-    def from_job_desc(cls, warm_start_config: dict | None) -> "WarmStartConfig | None":
+    def from_job_desc(cls, warm_start_config: dict | None) -> WarmStartConfig | None:
         """From the ``WarmStartConfig`` of a DescribeHyperParameterTuningJob response."""
         if not warm_start_config:
             return None
-        return cls(WarmStartTypes(warm_start_config["WarmStartType"]),
-                   [p["HyperParameterTuningJobName"] for p in warm_start_config["ParentHyperParameterTuningJobs"]])
+        return cls(
+            WarmStartTypes(warm_start_config["WarmStartType"]),
+            [p["HyperParameterTuningJobName"] for p in warm_start_config["ParentHyperParameterTuningJobs"]],
+        )
 
     def to_input_req(self) -> dict:
         """The request's ``WarmStartConfig`` (parents sorted, so the same config gives the same request)."""
-        return {"WarmStartType": self.type.value,
-                "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in sorted(self.parents)]}
+        return {
+            "WarmStartType": self.type.value,
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in sorted(self.parents)],
+        }

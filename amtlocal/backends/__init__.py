@@ -2,6 +2,7 @@
 
 The backend is chosen by one argument or by the environment variable ``AMTLOCAL_BACKEND`` (default ``local``).
 """
+
 from __future__ import annotations
 
 import os

@@ -3,13 +3,15 @@
 Every method takes and returns the SageMaker API's own shapes (DescribeHyperParameterTuningJob,
 ListTrainingJobsForHyperParameterTuningJob), so analytics, charts and warm start never know where a job ran.
 """
+
 from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from amtlocal.exceptions import UnexpectedStatusException
 from amtlocal.lifecycle import TERMINAL_STATUSES
@@ -42,8 +44,9 @@ class Backend(abc.ABC):
     name: str = "base"
 
     @abc.abstractmethod
-    def create_tuning_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
-                          progress: Callable | None = None) -> None:
+    def create_tuning_job(
+        self, request: dict[str, Any], base_dir: Path, wait: bool = True, progress: Callable | None = None
+    ) -> None:
         """Start tuning job ``request`` (a CreateHyperParameterTuningJob request); with ``wait`` run it to its end.
 
         Raises:
@@ -112,16 +115,19 @@ class Backend(abc.ABC):
         if status not in ("Completed", "Stopped"):
             raise UnexpectedStatusException(
                 f"Error for HyperParameterTuning job {name}: {status}. Reason: {desc.get('FailureReason', '')}",
-                allowed_statuses=("Completed", "Stopped"), actual_status=status)
+                allowed_statuses=("Completed", "Stopped"),
+                actual_status=status,
+            )
         return desc
 
-    def _check_alive(self, name: str, desc: dict[str, Any]) -> None:
+    def _check_alive(self, name: str, desc: dict[str, Any]) -> None:  # noqa: B027 - an optional hook, no-op by default
         """Hook for backends that can tell a job will never end (e.g. its worker died)."""
 
     # -- training jobs (issue 13). Not abstract yet, so that a backend without them still instantiates; each raises
     # NotImplementedError until the backend implements it. ------------------------------------------------------------
-    def create_training_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
-                            progress: Callable | None = None) -> dict[str, Any]:
+    def create_training_job(
+        self, request: dict[str, Any], base_dir: Path, wait: bool = True, progress: Callable | None = None
+    ) -> dict[str, Any]:
         """CreateTrainingJob: start training job ``request`` (a CreateTrainingJob request; local paths or ``file://``
         URIs allowed where S3 URIs go, relative to ``base_dir``). Returns its DescribeTrainingJob response: at the
         end with ``wait``, else right after the start.

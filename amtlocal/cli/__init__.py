@@ -9,6 +9,7 @@ live in ``_pull``, ``_report``, ``_dashboard`` and ``_doctor``, the training-job
 ``training-jobs``, ``describe-training-job``, ``logs``, ``stop-training-job``) in ``_training``. Imports of the library
 happen inside the commands, so ``amtlocal --help`` stays fast.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,8 @@ import json
 import os
 import re
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def _json_default(o: Any) -> Any:
@@ -120,11 +122,17 @@ def cmd_tune(args) -> int:
         msg += f"; {desc['FailureReason']}"
     print(msg)
     if status == "Failed":
-        failed = [j for j in backend.all_training_jobs(spec.name) if j.get("ObjectiveStatus") == "Failed" and j.get("FailureReason")]
+        failed = [
+            j
+            for j in backend.all_training_jobs(spec.name)
+            if j.get("ObjectiveStatus") == "Failed" and j.get("FailureReason")
+        ]
         if failed:
             first = min(failed, key=lambda j: j["CreationTime"])
             print(f"first failure, {first['TrainingJobName']} ({first['TrainingJobStatus']}): {first['FailureReason']}")
-        print(f"see every training job's failure with: amtlocal jobs {spec.name} --failures (whole FailureReasons: --json)")
+        print(
+            f"see every training job's failure with: amtlocal jobs {spec.name} --failures (whole FailureReasons: --json)"
+        )
     return 0 if status == "Completed" else 1
 
 
@@ -140,7 +148,9 @@ def _interrupted(backend, name: str, again: str, signal_name: str) -> None:
     except Exception:  # noqa: BLE001 - e.g. a module whose import the Ctrl-C cut short: claim nothing
         raise KeyboardInterrupt(f"{how}; see the state of tuning job {name} with `amtlocal describe {name}`") from None
     if status == "Stopped":
-        raise KeyboardInterrupt(f"{how}; tuning job {name} is Stopped and resumes when you run `{again}` again") from None
+        raise KeyboardInterrupt(
+            f"{how}; tuning job {name} is Stopped and resumes when you run `{again}` again"
+        ) from None
     raise KeyboardInterrupt(f"{how}; tuning job {name} is {status}") from None
 
 
@@ -179,8 +189,12 @@ def cmd_validate(args) -> int:
             for d in scraper.definitions:
                 name = d["Name"]
                 if name in scraper.counts:
-                    also = f" (also captured {scraper.rejected[name]!r}, not a number)" if name in scraper.rejected else ""
-                    print(f"  {name}: {scraper.counts[name]} value(s), last {scraper.last[name]!r}{also}  regex {d['Regex']}")
+                    also = (
+                        f" (also captured {scraper.rejected[name]!r}, not a number)" if name in scraper.rejected else ""
+                    )
+                    print(
+                        f"  {name}: {scraper.counts[name]} value(s), last {scraper.last[name]!r}{also}  regex {d['Regex']}"
+                    )
                 else:
                     why = f" (captured {scraper.rejected[name]!r}, not a number)" if name in scraper.rejected else ""
                     print(f"  {name}: matched nothing{why}  regex {d['Regex']}")
@@ -190,7 +204,13 @@ def cmd_validate(args) -> int:
 def cmd_list(args) -> int:
     jobs = _backend(args).list_tuning_jobs()
     if args.json:  # the AWS CLI's shape: amtlocal's own additions left out
-        _print_json({"HyperParameterTuningJobSummaries": [{k: v for k, v in j.items() if k != "InterruptedTrainingJobs"} for j in jobs]})
+        _print_json(
+            {
+                "HyperParameterTuningJobSummaries": [
+                    {k: v for k, v in j.items() if k != "InterruptedTrainingJobs"} for j in jobs
+                ]
+            }
+        )
         return 0
     print(f"{'NAME':32}  {'STRATEGY':10} {'STATUS':11} {'JOBS':>9}  CREATED")
     for j in jobs:
@@ -199,8 +219,10 @@ def cmd_list(args) -> int:
         done = sum(c.values()) - c["InProgress"] - interrupted  # those counted toward MaxNumberOfTrainingJobs
         total = j["ResourceLimits"].get("MaxNumberOfTrainingJobs", "?")
         extra = f"  (+{interrupted} interrupted, run again)" if interrupted else ""
-        print(f"{j['HyperParameterTuningJobName']:32}  {j['Strategy']:10} {j['HyperParameterTuningJobStatus']:11} "
-              f"{f'{done}/{total}':>9}  {j['CreationTime']:%Y-%m-%d %H:%M:%S}{extra}")
+        print(
+            f"{j['HyperParameterTuningJobName']:32}  {j['Strategy']:10} {j['HyperParameterTuningJobStatus']:11} "
+            f"{f'{done}/{total}':>9}  {j['CreationTime']:%Y-%m-%d %H:%M:%S}{extra}"
+        )
     return 0
 
 
@@ -221,12 +243,16 @@ def cmd_jobs(args) -> int:
     names = sorted({k for r in rows for k in r.get("TunedHyperParameters", {})})
     cells = [[_short(r["TunedHyperParameters"].get(n, "")) for n in names] for r in rows]
     widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
-    head = f"{'TRAINING JOB':48} {'STATUS':10} {'OBJECTIVE':>10}  " + "  ".join(n.ljust(w) for n, w in zip(names, widths))
+    head = f"{'TRAINING JOB':48} {'STATUS':10} {'OBJECTIVE':>10}  " + "  ".join(
+        n.ljust(w) for n, w in zip(names, widths)
+    )
     print(head + ("  FAILURE REASON" if args.failures else ""))
     for r, c in zip(rows, cells):
         m = r.get("FinalHyperParameterTuningJobObjectiveMetric")
         value = f"{m['Value']:.6g}" if m else "-"
-        line = f"{r['TrainingJobName']:48} {r['TrainingJobStatus']:10} {value:>10}  " + "  ".join(v.ljust(w) for v, w in zip(c, widths))
+        line = f"{r['TrainingJobName']:48} {r['TrainingJobStatus']:10} {value:>10}  " + "  ".join(
+            v.ljust(w) for v, w in zip(c, widths)
+        )
         if args.failures and r.get("FailureReason"):
             line += "  " + short_failure_reason(r["FailureReason"])
         print(line)
@@ -234,8 +260,10 @@ def cmd_jobs(args) -> int:
         unsorted = {"StatusEquals": args.status} if args.status else {}
         hidden = sum(1 for _ in backend.all_training_jobs(args.name, **unsorted)) - len(rows)
         if hidden:  # AMT leaves them out of this sort; say so rather than let them vanish
-            print(f"({hidden} training job(s) without an objective value not listed: AMT leaves them out when sorting "
-                  "by FinalObjectiveMetricValue)")
+            print(
+                f"({hidden} training job(s) without an objective value not listed: AMT leaves them out when sorting "
+                "by FinalObjectiveMetricValue)"
+            )
     return 0
 
 
@@ -243,7 +271,9 @@ def short_failure_reason(reason: str, width: int = 200) -> str:
     """One table cell for a FailureReason. For the toolkit's ``ExecuteUserScriptError`` (``ExitCode n`` +
     ``ErrorMessage "<end of stderr>"``), the exit code and the last line of stderr, where a Python error names itself
     (``ValueError: ...``); otherwise the reason's start on one line. ``--json`` keeps the whole text."""
-    match = re.search(r'ExecuteUserScriptError:\s*ExitCode (.*?)\s*ErrorMessage "(.*?)(?:"\s*Command "|$)', reason, re.S)
+    match = re.search(
+        r'ExecuteUserScriptError:\s*ExitCode (.*?)\s*ErrorMessage "(.*?)(?:"\s*Command "|$)', reason, re.S
+    )
     if match:
         lines = [x.strip() for x in match.group(2).splitlines() if x.strip()]
         last = lines[-1] if lines else "(nothing on stderr)"
@@ -279,7 +309,9 @@ def cmd_stop(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="amtlocal", description="SageMaker Automatic Model Tuning, locally or on AWS with one flag.")
+    p = argparse.ArgumentParser(
+        prog="amtlocal", description="SageMaker Automatic Model Tuning, locally or on AWS with one flag."
+    )
     _add_common(p, None)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -288,8 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--job-name", default=None, help="override HyperParameterTuningJobName")
     t.add_argument("--no-wait", action="store_true", help="start the job in the background and return")
     t.add_argument("--dry-run", action="store_true", help="print the request that would be sent; start nothing")
-    t.add_argument("--worker-slots", type=int, default=None,
-                   help="with a shared (PostgreSQL) --storage: at most this many training jobs at once in this worker")
+    t.add_argument(
+        "--worker-slots",
+        type=int,
+        default=None,
+        help="with a shared (PostgreSQL) --storage: at most this many training jobs at once in this worker",
+    )
     t.set_defaults(func=cmd_tune)
 
     v = sub.add_parser("validate", help="validate a spec without running anything")
@@ -311,7 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--sort-by", default="Name", choices=("Name", "CreationTime", "Status", "FinalObjectiveMetricValue"))
     j.add_argument("--sort-order", default="Ascending", choices=("Ascending", "Descending"))
     j.add_argument("--status", default=None, choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped"))
-    j.add_argument("--failures", action="store_true", help="add each training job's FailureReason, shortened to its gist (the whole text: --json)")
+    j.add_argument(
+        "--failures",
+        action="store_true",
+        help="add each training job's FailureReason, shortened to its gist (the whole text: --json)",
+    )
     j.set_defaults(func=cmd_jobs)
 
     s = sub.add_parser("stop", help="stop a tuning job")
@@ -332,9 +372,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_common(parser: argparse.ArgumentParser, default) -> None:
-    parser.add_argument("--backend", choices=("local", "sagemaker"), default=default, help="where jobs run (default: $AMTLOCAL_BACKEND or local)")
+    parser.add_argument(
+        "--backend",
+        choices=("local", "sagemaker"),
+        default=default,
+        help="where jobs run (default: $AMTLOCAL_BACKEND or local)",
+    )
     parser.add_argument("--home", default=default, help="local store folder (default: $AMTLOCAL_HOME or ~/.amtlocal)")
-    parser.add_argument("--storage", default=default, help="Optuna RDB storage URL for the local store, e.g. postgresql://... (default: the journal file store.journal in the home folder)")
+    parser.add_argument(
+        "--storage",
+        default=default,
+        help="Optuna RDB storage URL for the local store, e.g. postgresql://... (default: the journal file store.journal in the home folder)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -343,7 +392,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (AmtValidationError, TuningJobExists, TrainingJobExists) as e:  # the spec is at fault (ResourceInUse: the name is taken)
+    except (
+        AmtValidationError,
+        TuningJobExists,
+        TrainingJobExists,
+    ) as e:  # the spec is at fault (ResourceInUse: the name is taken)
         print(f"amtlocal: error: {e}", file=sys.stderr)
         return 2
     except AmtLocalError as e:

@@ -1,5 +1,6 @@
 """``amtlocal doctor [--repair]``: report (and repair) a home's store: damaged journal lines, a cut tail, tuning jobs
 left InProgress with no tuner."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``doctor`` subcommand (``func=cmd_doctor``) to amtlocal's argparse subparsers; returns it."""
-    d = subparsers.add_parser("doctor", help="check the local store (damaged journal lines, jobs with no tuner); --repair fixes it")
-    d.add_argument("--repair", action="store_true",
-                   help="move damaged lines and a cut tail to store.journal.damaged; stop jobs whose tuner is gone")
+    d = subparsers.add_parser(
+        "doctor", help="check the local store (damaged journal lines, jobs with no tuner); --repair fixes it"
+    )
+    d.add_argument(
+        "--repair",
+        action="store_true",
+        help="move damaged lines and a cut tail to store.journal.damaged; stop jobs whose tuner is gone",
+    )
     d.set_defaults(func=cmd_doctor)
     return d

@@ -1,4 +1,5 @@
 """``amtlocal pull NAME [--force] [--no-metrics]``: copy a finished SageMaker tuning job into the local store."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,9 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``pull`` subcommand (``func`` default :func:`cmd_pull`) to the CLI's subparsers; returns its parser."""
-    p = subparsers.add_parser("pull", help="copy a finished SageMaker tuning job into the local store (warm start, reports offline)")
+    p = subparsers.add_parser(
+        "pull", help="copy a finished SageMaker tuning job into the local store (warm start, reports offline)"
+    )
     p.add_argument("name", help="HyperParameterTuningJobName on SageMaker")
     p.add_argument("--force", action="store_true", help="replace an earlier pulled copy of the same job")
     p.add_argument("--no-metrics", action="store_true", help="skip the CloudWatch metric series (learning curves)")

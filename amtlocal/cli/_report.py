@@ -1,4 +1,5 @@
 """``amtlocal report JOB [JOB ...] -o report.html [--png] [--trials-only]``: one self-contained HTML report."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the report; prints the files written (the HTML, then the PNG with ``--png``); exit 0."""
     from amtlocal.viz import write_report
 
-    path = write_report(args.jobs, args.output, backend=_report_backend(args), png=args.png, trials_only=args.trials_only)
+    path = write_report(
+        args.jobs, args.output, backend=_report_backend(args), png=args.png, trials_only=args.trials_only
+    )
     print(path)
     if args.png:
         print(path.with_suffix(".png"))
@@ -29,9 +32,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``report`` subcommand (with ``func=cmd_report``) to amtlocal's argparse subparsers; returns it."""
-    r = subparsers.add_parser("report", help="write a self-contained HTML report (summary + charts) of tuning jobs",
-                              description="One HTML file that opens offline: a summary table per tuning job (warm-start "
-                                          "parents included), then linked charts of the training jobs.")
+    r = subparsers.add_parser(
+        "report",
+        help="write a self-contained HTML report (summary + charts) of tuning jobs",
+        description="One HTML file that opens offline: a summary table per tuning job (warm-start "
+        "parents included), then linked charts of the training jobs.",
+    )
     r.add_argument("jobs", nargs="+", metavar="JOB", help="tuning job name(s)")
     r.add_argument("-o", "--output", default="report.html", help="HTML file to write (default: report.html)")
     r.add_argument("--png", action="store_true", help="also write a static PNG of the charts next to it (vl-convert)")

@@ -6,6 +6,7 @@
 Exit codes as ``tune``: 0 success (``train``: the job Completed), 2 a request or usage error (one line naming the
 field; a name already taken), 1 anything else (a job that ended Failed or Stopped, an unknown job).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,9 +68,12 @@ def cmd_training_jobs(args: argparse.Namespace) -> int:
 
     backend = _backend(args)
     query = {"SortBy": args.sort_by, "SortOrder": args.sort_order}
-    for key, value in (("NameContains", args.name_contains), ("StatusEquals", args.status_equals),
-                       ("CreationTimeAfter", args.creation_time_after),
-                       ("CreationTimeBefore", args.creation_time_before)):
+    for key, value in (
+        ("NameContains", args.name_contains),
+        ("StatusEquals", args.status_equals),
+        ("CreationTimeAfter", args.creation_time_after),
+        ("CreationTimeBefore", args.creation_time_before),
+    ):
         if value is not None:
             query[key] = value
     rows: list[dict] = []
@@ -88,8 +92,10 @@ def cmd_training_jobs(args: argparse.Namespace) -> int:
     for r in rows:
         end = r.get("TrainingEndTime")
         took = f"{(end - r['CreationTime']).total_seconds():.1f}s" if end else "-"
-        print(f"{r['TrainingJobName']:48} {r['TrainingJobStatus']:10} {r.get('SecondaryStatus', ''):18} "
-              f"{r['CreationTime']:%Y-%m-%d %H:%M:%S}  {took:>9}")
+        print(
+            f"{r['TrainingJobName']:48} {r['TrainingJobStatus']:10} {r.get('SecondaryStatus', ''):18} "
+            f"{r['CreationTime']:%Y-%m-%d %H:%M:%S}  {took:>9}"
+        )
     return 0
 
 
@@ -121,8 +127,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
                 return 0
             time.sleep(FOLLOW_POLL_SECONDS)
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"stopped following the log of {args.name}; the training job goes on "
-                                f"(stop it with `amtlocal stop-training-job {args.name}`)") from None
+        raise KeyboardInterrupt(
+            f"stopped following the log of {args.name}; the training job goes on "
+            f"(stop it with `amtlocal stop-training-job {args.name}`)"
+        ) from None
 
 
 def cmd_stop_training_job(args: argparse.Namespace) -> int:
@@ -150,8 +158,9 @@ def register(subparsers) -> None:
 
     ls = subparsers.add_parser("training-jobs", help="ListTrainingJobs: standalone training jobs and tuning jobs' own")
     ls.add_argument("--name-contains", default=None)
-    ls.add_argument("--status-equals", default=None,
-                    choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped"))
+    ls.add_argument(
+        "--status-equals", default=None, choices=("InProgress", "Completed", "Failed", "Stopping", "Stopped")
+    )
     ls.add_argument("--creation-time-after", default=None, help="ISO 8601 time or epoch seconds")
     ls.add_argument("--creation-time-before", default=None, help="ISO 8601 time or epoch seconds")
     ls.add_argument("--sort-by", default="CreationTime", choices=("Name", "CreationTime", "Status"))

@@ -11,6 +11,7 @@ The code folder is copied into each job as SDK v2 packs it (``sagemaker.utils.cr
 fail the SDK's packer, is reported here once; a link to a folder outside the code folder is kept a link in the job's
 copy (the same files, read in place) instead of being copied into every job.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,11 @@ def _text_carried(value: str, field: str, what: str) -> None:
     except UnicodeEncodeError:
         raise AmtValidationError(field, f"{what} is not valid text (a lone surrogate)") from None
     if size >= MAX_ARG_BYTES:
-        raise AmtValidationError(field, f"{what} is {size} bytes; a command-line word or environment value holds at "
-                                        f"most {MAX_ARG_BYTES - 1} bytes here")
+        raise AmtValidationError(
+            field,
+            f"{what} is {size} bytes; a command-line word or environment value holds at "
+            f"most {MAX_ARG_BYTES - 1} bytes here",
+        )
 
 
 def check_hyperparameters(definition: dict[str, Any], path: str) -> None:
@@ -54,8 +58,11 @@ def check_hyperparameters(definition: dict[str, Any], path: str) -> None:
         _text_carried(str(value), field, "the value")
     hps = json.dumps({k: decode_hyperparameter(v) if isinstance(v, str) else v for k, v in static.items()})
     if len(hps.encode()) >= MAX_ARG_BYTES:
-        raise AmtValidationError(f"{path}.StaticHyperParameters", f"the hyperparameters together are {len(hps.encode())} "
-                                 f"bytes in SM_HPS; one environment value holds at most {MAX_ARG_BYTES - 1} bytes here")
+        raise AmtValidationError(
+            f"{path}.StaticHyperParameters",
+            f"the hyperparameters together are {len(hps.encode())} "
+            f"bytes in SM_HPS; one environment value holds at most {MAX_ARG_BYTES - 1} bytes here",
+        )
 
 
 def check_range_values(space: dict[str, Any], field: str) -> None:
@@ -72,8 +79,11 @@ def check_range_values(space: dict[str, Any], field: str) -> None:
 
 def _name_carried(name: str, field: str) -> None:
     if "=" in name:
-        raise AmtValidationError(field, f"the hyperparameter name {name!r} holds '=': the toolkit's environment "
-                                        "variable SM_HP_<NAME> cannot carry it")
+        raise AmtValidationError(
+            field,
+            f"the hyperparameter name {name!r} holds '=': the toolkit's environment "
+            "variable SM_HP_<NAME> cannot carry it",
+        )
     _text_carried(name, field, "the hyperparameter name")
 
 
@@ -97,8 +107,11 @@ def check_program(program: str, code: Path, field: str) -> None:
     """``sagemaker_program`` is a relative path to a file inside the code folder (never absolute, never ``..``)."""
     _text_carried(program, field, "the entry point")
     if os.path.isabs(program) or ".." in Path(program).parts:
-        raise AmtValidationError(field, f"entry point {program!r} is outside the code folder: give a path relative to "
-                                        "sagemaker_submit_directory, inside it")
+        raise AmtValidationError(
+            field,
+            f"entry point {program!r} is outside the code folder: give a path relative to "
+            "sagemaker_submit_directory, inside it",
+        )
     if code.is_dir():
         target = (code / program).resolve()
         if not target.is_relative_to(code.resolve()):
@@ -117,12 +130,14 @@ def check_code_links(code: Path, field: str) -> None:
             try:
                 p.resolve(strict=True)
             except RuntimeError:  # Python < 3.13: a loop
-                raise AmtValidationError(field, f"symbolic link {str(p.relative_to(code))!r} in the code folder "
-                                                "is a loop") from None
+                raise AmtValidationError(
+                    field, f"symbolic link {str(p.relative_to(code))!r} in the code folder is a loop"
+                ) from None
             except OSError as e:
                 kind = "is a loop" if e.errno == 40 else "points to nothing"  # ELOOP
-                raise AmtValidationError(field, f"symbolic link {str(p.relative_to(code))!r} in the code folder "
-                                                f"{kind} ({os.readlink(p)!r})") from None
+                raise AmtValidationError(
+                    field, f"symbolic link {str(p.relative_to(code))!r} in the code folder {kind} ({os.readlink(p)!r})"
+                ) from None
         dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]  # os.walk does not follow them anyway
 
 

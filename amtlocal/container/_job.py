@@ -1,4 +1,5 @@
 """One call for a runner: everything the container adds before a training job's script starts."""
+
 from __future__ import annotations
 
 import os
@@ -38,9 +39,17 @@ class JobContainer:
     failure_reason: str | None = None
 
 
-def prepare_job_container(job_dir: str | os.PathLike, code_dir: str | os.PathLike, program: str, argv: list[str],
-                          env: dict[str, str], home: str | os.PathLike, *, optml: bool | OptMlSupport = True,
-                          install_timeout: float | None = None) -> JobContainer:
+def prepare_job_container(
+    job_dir: str | os.PathLike,
+    code_dir: str | os.PathLike,
+    program: str,
+    argv: list[str],
+    env: dict[str, str],
+    home: str | os.PathLike,
+    *,
+    optml: bool | OptMlSupport = True,
+    install_timeout: float | None = None,
+) -> JobContainer:
     """Install ``requirements.txt`` (cached) and arrange ``/opt/ml`` for one job; never starts it.
 
     Call it after the job folder is laid out (``ScriptModeJob.prepare``: ``code/`` unpacked) and before the

@@ -21,6 +21,7 @@ and the ``_optml_exec.py`` wrapper (run with ``python -I -S``) can load it by pa
 Errors are :class:`OSError` with a message saying which step the kernel refused; the package's public face turns
 them into :class:`amtlocal.exceptions.OptMlUnavailable`.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -63,7 +64,7 @@ def _b(s: str | None) -> bytes | None:
 _HINTS = {
     errno.ENOSPC: "the limit of user namespaces is reached (sysctl user.max_user_namespaces; 0 disables them)",
     errno.EPERM: "unprivileged user namespaces are disabled here (sysctl kernel.unprivileged_userns_clone, "
-                 "kernel.apparmor_restrict_unprivileged_userns, or a container's seccomp profile)",
+    "kernel.apparmor_restrict_unprivileged_userns, or a container's seccomp profile)",
     errno.EINVAL: "the calling process has more than one thread",
 }
 
@@ -78,7 +79,9 @@ def _unshare(flags: int) -> None:
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     if _lib().mount(_b(source), _b(target), _b(fstype), flags, _b(data)) != 0:
         e = ctypes.get_errno()
-        raise OSError(e, f"mount({source!r} on {target!r}, type {fstype!r}, flags {flags:#x}) refused: {os.strerror(e)}")
+        raise OSError(
+            e, f"mount({source!r} on {target!r}, type {fstype!r}, flags {flags:#x}) refused: {os.strerror(e)}"
+        )
 
 
 def _flag_names(flags: int) -> str:

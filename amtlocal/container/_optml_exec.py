@@ -11,6 +11,7 @@ and checks that ``/opt/ml`` shows that folder; exit status 0, else 1 with the re
 If entering the namespace fails, the wrapper writes ``amtlocal: cannot show the job folder at /opt/ml: <why>`` to
 stderr and exits with status 126 (as a shell does for a command it cannot execute), without running ARGV.
 """
+
 from __future__ import annotations
 
 import os

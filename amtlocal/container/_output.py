@@ -13,6 +13,7 @@ its files); files added to ``S3Uri`` after the start are not copied in; new and 
 
 Locally "S3" is a folder: a plain path (relative to the request's folder) or a ``file://`` URI.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,7 +45,7 @@ def resolve_local_location(uri: str, base_dir: str | os.PathLike, field: str) ->
         raise AmtValidationError(field, "must name a local folder or file:// URI")
     style = ""
     if uri.startswith("file://"):
-        path, style = uri[len("file://"):], "file://"
+        path, style = uri[len("file://") :], "file://"
     elif "://" in uri:
         raise AmtValidationError(field, f"the local backend writes to local folders or file:// URIs only, not {uri!r}")
     else:
@@ -85,8 +86,9 @@ def _pack(src: Path, dest: Path) -> None:
             tmp.unlink()
 
 
-def pack_output(job_dir: str | os.PathLike, output_path: str, job_name: str,
-                base_dir: str | os.PathLike = ".") -> OutputArtifacts:
+def pack_output(
+    job_dir: str | os.PathLike, output_path: str, job_name: str, base_dir: str | os.PathLike = "."
+) -> OutputArtifacts:
     """Pack ``<job_dir>/model`` and ``<job_dir>/output/data`` as SageMaker uploads them at a job's end.
 
     Call it once the job's processes have ended, for a Completed job and for a Stopped one (SageMaker saves the
@@ -130,8 +132,11 @@ def checkpoint_local_dir(job_dir: str | os.PathLike, local_path: str | None = No
     """
     lp = os.path.normpath(local_path or DEFAULT_CHECKPOINT_LOCAL_PATH)
     if lp != _OPT_ML and not lp.startswith(_OPT_ML + "/"):
-        raise AmtValidationError("CheckpointConfig.LocalPath", f"locally the checkpoint folder must be under {_OPT_ML}"
-                                 f" (default {DEFAULT_CHECKPOINT_LOCAL_PATH}), not {local_path!r}")
+        raise AmtValidationError(
+            "CheckpointConfig.LocalPath",
+            f"locally the checkpoint folder must be under {_OPT_ML}"
+            f" (default {DEFAULT_CHECKPOINT_LOCAL_PATH}), not {local_path!r}",
+        )
     rel = os.path.relpath(lp, _OPT_ML)
     if rel in (".", "code", "model", "input", "output") or rel.startswith(("code/", "input/")):
         raise AmtValidationError("CheckpointConfig.LocalPath", f"{local_path!r} is a folder SageMaker itself fills")
@@ -183,8 +188,13 @@ class CheckpointSync:
         AmtValidationError: ``S3Uri`` missing or not local, ``LocalPath`` not under ``/opt/ml``.
     """
 
-    def __init__(self, checkpoint_config: dict, job_dir: str | os.PathLike, base_dir: str | os.PathLike = ".",
-                 interval: float = 5.0):
+    def __init__(
+        self,
+        checkpoint_config: dict,
+        job_dir: str | os.PathLike,
+        base_dir: str | os.PathLike = ".",
+        interval: float = 5.0,
+    ):
         uri = (checkpoint_config or {}).get("S3Uri")
         if not uri:
             raise AmtValidationError("CheckpointConfig.S3Uri", "is required when CheckpointConfig is given")

@@ -4,6 +4,7 @@ The namespace itself is made by ``_optml.py`` (standard library only, loadable b
 package-side face: a cached probe, the argv wrapper for new processes, and the FailureReason for scripts that
 hardcode ``/opt/ml`` where it cannot be shown.
 """
+
 from __future__ import annotations
 
 import ast
@@ -70,8 +71,12 @@ def optml_support() -> OptMlSupport:
     if not sys.platform.startswith("linux"):
         return OptMlSupport(False, f"private mount namespaces need Linux; this is {sys.platform}")
     try:
-        proc = subprocess.run([sys.executable, "-I", "-S", OPTML_EXEC_FILE, "--probe"], capture_output=True,
-                              timeout=30, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", OPTML_EXEC_FILE, "--probe"],
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return OptMlSupport(False, f"the /opt/ml probe did not run: {e}")
     if proc.returncode == 0:
@@ -194,7 +199,9 @@ def _is_env_get(func: ast.AST) -> bool:
             return True
         if func.attr == "get":
             v = func.value
-            return (isinstance(v, ast.Attribute) and v.attr == "environ") or (isinstance(v, ast.Name) and v.id == "environ")
+            return (isinstance(v, ast.Attribute) and v.attr == "environ") or (
+                isinstance(v, ast.Name) and v.id == "environ"
+            )
         return False
     return isinstance(func, ast.Name) and func.id == "getenv"
 
@@ -203,9 +210,13 @@ def sm_variable_for(path: str) -> str:
     """The ``SM_*`` variable to read instead of a hardcoded container path (``/opt/ml/model`` -> ``SM_MODEL_DIR``,
     ``/opt/ml/input/data/train`` -> ``SM_CHANNEL_TRAIN``)."""
     for prefix, variable in _SM_VARIABLES:
-        if path == prefix or path.startswith(prefix.rstrip("/") + "/") or (prefix.endswith("/") and path.startswith(prefix)):
+        if (
+            path == prefix
+            or path.startswith(prefix.rstrip("/") + "/")
+            or (prefix.endswith("/") and path.startswith(prefix))
+        ):
             if variable == "SM_CHANNEL_<CHANNEL>":
-                channel = path[len(prefix):].split("/", 1)[0]
+                channel = path[len(prefix) :].split("/", 1)[0]
                 return f"SM_CHANNEL_{channel.upper()}" if channel else "SM_CHANNEL_<CHANNEL>"
             return variable
     return "the SM_* variables"
@@ -235,6 +246,11 @@ def optml_failure_reason(code_dir: str | os.PathLike, why: str) -> str | None:
         var = sm_variable_for(path)
         use = f'os.environ["{var}"]' if var.startswith("SM_") and " " not in var else var
         parts.append(f"{file} line {line} uses {path} (use {use})")
-    return ("ClientError: the script uses SageMaker's container paths, which amtlocal cannot show at /opt/ml here ("
-            + why + "): " + "; ".join(parts) + ". Read the SM_* environment variables instead; they name the job's "
-            "folders on every platform.")
+    return (
+        "ClientError: the script uses SageMaker's container paths, which amtlocal cannot show at /opt/ml here ("
+        + why
+        + "): "
+        + "; ".join(parts)
+        + ". Read the SM_* environment variables instead; they name the job's "
+        "folders on every platform."
+    )

@@ -19,6 +19,7 @@ location and installed distributions: a second job with the same inputs reuses i
 in a temporary folder beside its final place and renamed into place under an exclusive ``fcntl`` lock, so two
 tuners installing at once neither corrupt it nor both install.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -122,9 +123,9 @@ def _hash_requirements_file(h, path: Path, code_dir: Path, seen: set[Path]) -> N
             continue
         target = parts[-1] if parts and parts[0] in ("-e", "--editable") else (parts[0] if parts else "")
         if target.startswith("file://"):
-            target = target[len("file://"):]
+            target = target[len("file://") :]
         elif target.startswith("file:"):
-            target = target[len("file:"):]
+            target = target[len("file:") :]
         if target.startswith(("./", "../", "/")) or target in (".", ".."):
             local = (code_dir / target.split("#", 1)[0].split("[", 1)[0]).resolve()
             _hash_tree(h, local, target)
@@ -174,8 +175,9 @@ def _overlay_bin(env_dir: Path) -> Path:
     return _venv_path("scripts", env_dir)
 
 
-def ensure_requirements(code_dir: str | os.PathLike, home: str | os.PathLike, *,
-                        timeout: float | None = None) -> RequirementsEnvironment | None:
+def ensure_requirements(
+    code_dir: str | os.PathLike, home: str | os.PathLike, *, timeout: float | None = None
+) -> RequirementsEnvironment | None:
     """Install ``code_dir/requirements.txt`` into its cached overlay (once), as the framework container would.
 
     Args:
@@ -234,8 +236,16 @@ def _build(key: str, final: Path, code_dir: Path, timeout: float | None) -> Requ
         lines = "".join(f"import site; site.addsitedir({d!r})\n" for d in _base_site_dirs())
         (site_dir / "_amtlocal_base.pth").write_text(lines, encoding="utf-8")
         venv_python = _overlay_bin(tmp) / "python"
-        cmd = [str(venv_python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-               "-r", REQUIREMENTS_FILE]
+        cmd = [
+            str(venv_python),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-r",
+            REQUIREMENTS_FILE,
+        ]
         shown = f"{sys.executable} -m pip install -r {REQUIREMENTS_FILE}"  # as the toolkit's Command shows it
         log.info("installing %s of %s into %s", REQUIREMENTS_FILE, code_dir, final)
         started = time.monotonic()
@@ -269,12 +279,15 @@ def _fix_shebangs(bin_dir: Path, venv_python: str) -> None:
         except OSError:
             continue
         if data.startswith(old + b"\n"):
-            p.write_bytes(f"#!{sys.executable}".encode() + data[len(old):])
+            p.write_bytes(f"#!{sys.executable}".encode() + data[len(old) :])
 
 
 def _run_pip(cmd: list[str], cwd: Path, timeout: float | None) -> tuple[str, str, int]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PIP_TARGET", "PIP_PREFIX",
-                                                          "PIP_USER", "VIRTUAL_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "PIP_TARGET", "PIP_PREFIX", "PIP_USER", "VIRTUAL_ENV")
+    }
     env["PIP_NO_WARN_SCRIPT_LOCATION"] = "1"
     try:
         proc = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)

@@ -14,6 +14,7 @@ A training job's folder mirrors ``/opt/ml``::
 Hyperparameters are decoded as sagemaker-training-toolkit does (``json.loads``, falling back to the raw string), and
 argv / ``SM_*`` are built as its ``mapping.to_cmd_args`` and ``environment.to_env_vars`` build them.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,6 @@ from typing import Any
 from amtlocal.container import _carry as carry
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.spec.hyperparameters import decode_hyperparameter
-
 from amtlocal.spec.placeholders import region, training_job_arn
 from amtlocal.spec.uris import resolve_local_uri
 
@@ -51,10 +51,22 @@ RESERVED_HYPERPARAMETERS = frozenset(
 
 # Credentials of the tuner's own AWS session: a SageMaker container never sees them (it gets the job's role).
 SCRUBBED_ENVIRONMENT = frozenset(
-    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
-     "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
-     "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"}
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_ROLE_SESSION_NAME",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+    }
 )
 
 
@@ -124,7 +136,7 @@ class ScriptModeJob:
     command: list[str] | None = None
 
     @classmethod
-    def from_definition(cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition") -> "ScriptModeJob":
+    def from_definition(cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition") -> ScriptModeJob:
         """Resolve a training job definition for local runs.
 
         Raises:
@@ -144,21 +156,43 @@ class ScriptModeJob:
             carry.check_environment(definition, path)
             output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
             channels, idc = _channels(definition, base_dir, path)
-            return cls(None, "", channels, idc, instance_type, environment, output, checkpoint, Path(base_dir),
-                       command=algorithm.command())
+            return cls(
+                None,
+                "",
+                channels,
+                idc,
+                instance_type,
+                environment,
+                output,
+                checkpoint,
+                Path(base_dir),
+                command=algorithm.command(),
+            )
         if "sagemaker_program" not in static:
-            raise AmtValidationError(f"{hp_path}.sagemaker_program", "the local backend needs the entry point (sagemaker_program), as a script-mode estimator sets it")
+            raise AmtValidationError(
+                f"{hp_path}.sagemaker_program",
+                "the local backend needs the entry point (sagemaker_program), as a script-mode estimator sets it",
+            )
         if "sagemaker_submit_directory" not in static:
-            raise AmtValidationError(f"{hp_path}.sagemaker_submit_directory", "the local backend needs the code location (sagemaker_submit_directory)")
+            raise AmtValidationError(
+                f"{hp_path}.sagemaker_submit_directory",
+                "the local backend needs the code location (sagemaker_submit_directory)",
+            )
         program = str(decode_hyperparameter(static["sagemaker_program"]))
-        code = resolve_local_uri(str(decode_hyperparameter(static["sagemaker_submit_directory"])), base_dir, f"{hp_path}.sagemaker_submit_directory")
+        code = resolve_local_uri(
+            str(decode_hyperparameter(static["sagemaker_submit_directory"])),
+            base_dir,
+            f"{hp_path}.sagemaker_submit_directory",
+        )
         # What a local process can carry (issue 16): checked once here, before any training job runs.
         carry.check_program(program, code, f"{hp_path}.sagemaker_program")
         carry.check_code_links(code, f"{hp_path}.sagemaker_submit_directory")
         carry.check_hyperparameters(definition, path)
         carry.check_environment(definition, path)
         if code.is_dir() and not (code / program).is_file():
-            raise AmtValidationError(f"{hp_path}.sagemaker_program", f"entry point {program!r} not found in {str(code)!r}")
+            raise AmtValidationError(
+                f"{hp_path}.sagemaker_program", f"entry point {program!r} not found in {str(code)!r}"
+            )
         output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
         channels, idc = _channels(definition, base_dir, path)
         return cls(code, program, channels, idc, instance_type, environment, output, checkpoint, Path(base_dir))
@@ -172,7 +206,9 @@ class ScriptModeJob:
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
-    def prepare(self, job_dir: Path, job_name: str, wire_hyperparameters: dict[str, str]) -> tuple[list[str], dict[str, str], Path]:
+    def prepare(
+        self, job_dir: Path, job_name: str, wire_hyperparameters: dict[str, str]
+    ) -> tuple[list[str], dict[str, str], Path]:
         """Lay out ``job_dir`` as /opt/ml and build the child's argv, environment and working folder.
 
         Args:
@@ -194,9 +230,17 @@ class ScriptModeJob:
         elif not code_dir.exists() or not any(code_dir.iterdir()):  # toolkit: unpack only into an empty code/
             if self.code_source.is_dir():
                 # Links followed, as SDK v2's packer does; a link to a folder outside is linked, not copied per job.
-                skip, outside = shutil.ignore_patterns("__pycache__", ".git"), carry.copy_ignoring_outside_links(self.code_source)
-                shutil.copytree(self.code_source, code_dir, symlinks=False, dirs_exist_ok=True,
-                                ignore=lambda folder, names: set(skip(folder, names)) | outside(folder, names))
+                skip, outside = (
+                    shutil.ignore_patterns("__pycache__", ".git"),
+                    carry.copy_ignoring_outside_links(self.code_source),
+                )
+                shutil.copytree(
+                    self.code_source,
+                    code_dir,
+                    symlinks=False,
+                    dirs_exist_ok=True,
+                    ignore=lambda folder, names: set(skip(folder, names)) | outside(folder, names),
+                )
                 carry.link_outside_folders(self.code_source, code_dir)
             else:
                 code_dir.mkdir(parents=True, exist_ok=True)
@@ -212,9 +256,16 @@ class ScriptModeJob:
                     ch_dir.mkdir()
                     (ch_dir / src.name).symlink_to(src)
             channel_dirs[name] = str(ch_dir)
-        resource_config = {"current_host": "algo-1", "current_instance_type": self.instance_type, "current_group_name": "homogeneousCluster",
-                           "hosts": ["algo-1"], "instance_groups": [{"instance_group_name": "homogeneousCluster", "instance_type": self.instance_type, "hosts": ["algo-1"]}],
-                           "network_interface_name": "eth0"}
+        resource_config = {
+            "current_host": "algo-1",
+            "current_instance_type": self.instance_type,
+            "current_group_name": "homogeneousCluster",
+            "hosts": ["algo-1"],
+            "instance_groups": [
+                {"instance_group_name": "homogeneousCluster", "instance_type": self.instance_type, "hosts": ["algo-1"]}
+            ],
+            "network_interface_name": "eth0",
+        }
         _write_json(config_dir / "hyperparameters.json", wire_hyperparameters)
         _write_json(config_dir / "inputdataconfig.json", self.input_data_config)
         _write_json(config_dir / "resourceconfig.json", resource_config)
@@ -244,7 +295,9 @@ class ScriptModeJob:
             "input_dir": str(job_dir / "input"),
             "is_master": True,
             "job_name": job_name,
-            "log_level": int(decode_hyperparameter(wire_hyperparameters.get("sagemaker_container_log_level", "20")) or 20),
+            "log_level": int(
+                decode_hyperparameter(wire_hyperparameters.get("sagemaker_container_log_level", "20")) or 20
+            ),
             "master_hostname": "algo-1",
             "model_dir": str(model_dir),
             "module_dir": str(code_dir),
@@ -317,10 +370,15 @@ def _channels(definition: dict, base_dir: Path, path: str) -> tuple[dict[str, Pa
         carry.check_channel_name(name, f"{path}.InputDataConfig[{i}].ChannelName")
         s3 = (ch.get("DataSource") or {}).get("S3DataSource") or {}
         if "S3Uri" not in s3:
-            raise AmtValidationError(f"{path}.InputDataConfig[{i}].DataSource", "the local backend supports S3DataSource channels only")
-        channels[name] = resolve_local_uri(s3["S3Uri"], base_dir, f"{path}.InputDataConfig[{i}].DataSource.S3DataSource.S3Uri")
+            raise AmtValidationError(
+                f"{path}.InputDataConfig[{i}].DataSource", "the local backend supports S3DataSource channels only"
+            )
+        channels[name] = resolve_local_uri(
+            s3["S3Uri"], base_dir, f"{path}.InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
+        )
         entry = {
-            "TrainingInputMode": ch.get("InputMode") or definition["AlgorithmSpecification"].get("TrainingInputMode", "File"),
+            "TrainingInputMode": ch.get("InputMode")
+            or definition["AlgorithmSpecification"].get("TrainingInputMode", "File"),
             "S3DistributionType": s3.get("S3DataDistributionType", "FullyReplicated"),
             "RecordWrapperType": ch.get("RecordWrapperType", "None"),
         }

@@ -12,6 +12,7 @@ network. ``tests/test_image_uris.py`` compares the two for every version and reg
 :func:`parse_image` reads an image back (any registry, any region, or none): ``sagemaker-xgboost:1.7-1`` and
 ``<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:1.7-1`` name the same algorithm.
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,9 +37,12 @@ def _config(framework: str) -> dict[str, Any]:
 
 def _unsupported(what: str, value: Any, options: list[str]) -> AmtValidationError:
     # SDK v2's _validate_arg message, so code that matches on it keeps working.
-    return AmtValidationError("", f"Unsupported {what}: {value}. You may need to upgrade your SDK version "
-                                  f"(pip install -U sagemaker) for newer {what}s. "
-                                  f"Supported {what}(s): {', '.join(options)}.")
+    return AmtValidationError(
+        "",
+        f"Unsupported {what}: {value}. You may need to upgrade your SDK version "
+        f"(pip install -U sagemaker) for newer {what}s. "
+        f"Supported {what}(s): {', '.join(options)}.",
+    )
 
 
 def supported_versions(framework: str = "xgboost", image_scope: str = "training") -> list[str]:
@@ -60,8 +64,15 @@ def _ecr_hostname(region: str) -> str:
     return endpoint["hostname"]
 
 
-def retrieve(framework: str, region: str, version: str | None = None, py_version: str | None = None,
-             instance_type: str | None = None, image_scope: str | None = None, **_ignored: Any) -> str:
+def retrieve(
+    framework: str,
+    region: str,
+    version: str | None = None,
+    py_version: str | None = None,
+    instance_type: str | None = None,
+    image_scope: str | None = None,
+    **_ignored: Any,
+) -> str:
     """The ECR image URI of a built-in algorithm, as SDK v2's ``sagemaker.image_uris.retrieve`` answers it.
 
     Args:
@@ -82,8 +93,11 @@ def retrieve(framework: str, region: str, version: str | None = None, py_version
             SDK's message (``Unsupported xgboost version: 9.9-9. ... Supported xgboost version(s): ...``).
     """
     if framework not in FRAMEWORKS:
-        raise AmtValidationError("", f"amtlocal.image_uris knows the built-in algorithms {', '.join(FRAMEWORKS)} "
-                                     f"(got {framework!r}); framework images come from the sagemaker SDK")
+        raise AmtValidationError(
+            "",
+            f"amtlocal.image_uris knows the built-in algorithms {', '.join(FRAMEWORKS)} "
+            f"(got {framework!r}); framework images come from the sagemaker SDK",
+        )
     config = _config(framework)
     scope_name = image_scope or "training"
     if scope_name not in _SCOPES:

@@ -4,6 +4,7 @@ would (Stopped, "Interrupted ..."), and their configurations are enqueued to run
 A training job is recognised by its pid and the pid's start time (pids get reused); on a shared storage only the
 jobs of a dead worker on this machine are recovered (a worker elsewhere may be alive).
 """
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,9 @@ from amtlocal.lifecycle._status import TERMINAL_STATUSES
 if TYPE_CHECKING:
     from amtlocal.store import LocalStore, TrainingJobRecord
 
-ORPHAN_REASON = "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume."
+ORPHAN_REASON = (
+    "Interrupted: the tuner process ended while this training job ran; its configuration runs again on resume."
+)
 
 
 def recover_orphans(store: LocalStore, study) -> None:
@@ -44,8 +47,16 @@ def recover_orphans(store: LocalStore, study) -> None:
         kill_orphan(rec.pid, rec.name, rec.pid_start)
         assert rec.trial_id is not None and rec.trial_number is not None  # trials_of reads them off the study's trials
         # It ran from its launch (the tuner starts the process right after creating the record) to now.
-        finish_interrupted(store, study, rec.trial_id, rec.trial_number, rec.params, dict(rec.summary), ORPHAN_REASON,
-                           start=rec.summary.get("CreationTime"))
+        finish_interrupted(
+            store,
+            study,
+            rec.trial_id,
+            rec.trial_number,
+            rec.params,
+            dict(rec.summary),
+            ORPHAN_REASON,
+            start=rec.summary.get("CreationTime"),
+        )
 
 
 def _finish_tell(study, rec: TrainingJobRecord) -> None:

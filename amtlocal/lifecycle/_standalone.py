@@ -2,6 +2,7 @@
 --> Completed | Failed | Stopped (Stopping between a stop request and the end; MaxRuntimeExceeded as Stopped with
 SecondaryStatus MaxRuntimeExceeded). Its status is written only by the holder of its lock (the process running it);
 a job whose holder died is recovered by the next reader: Failed, with a FailureReason saying why."""
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,10 @@ if TYPE_CHECKING:
     from amtlocal.lifecycle._training import TrainingJobOutcome
     from amtlocal.store import LocalStore
 
-LAUNCHER_DIED = ("InternalServerError: the process running this training job ended before the job did (killed?); "
-                 "its process group was ended")
+LAUNCHER_DIED = (
+    "InternalServerError: the process running this training job ended before the job did (killed?); "
+    "its process group was ended"
+)
 STOP_TAKEN_SECONDS = 5.0
 
 
@@ -31,8 +34,12 @@ def _transition(record: dict, status: str, now: float, message: str) -> None:
 def created(record: dict[str, Any]) -> dict[str, Any]:
     """A new standalone training job's record: InProgress, Starting."""
     now = time.time()
-    record.update(TrainingJobStatus=TrainingJobStatus.IN_PROGRESS.value, SecondaryStatus=SecondaryStatus.STARTING.value,
-                  CreationTime=now, LastModifiedTime=now)
+    record.update(
+        TrainingJobStatus=TrainingJobStatus.IN_PROGRESS.value,
+        SecondaryStatus=SecondaryStatus.STARTING.value,
+        CreationTime=now,
+        LastModifiedTime=now,
+    )
     _transition(record, SecondaryStatus.STARTING.value, now, "Preparing the instances for training")
     return record
 
@@ -42,16 +49,27 @@ def training(store: LocalStore, name: str, pid: int | None, start: float) -> Non
     from amtlocal.lifecycle._orphans import process_start
 
     record = dict(store.find_training_job(name).summary)
-    _transition(record, SecondaryStatus.TRAINING.value, start, "Training image download completed. Training in progress.")
+    _transition(
+        record, SecondaryStatus.TRAINING.value, start, "Training image download completed. Training in progress."
+    )
     store.record_training_job_process(name, pid, process_start(pid))
-    store.update_training_job(name, SecondaryStatus=SecondaryStatus.TRAINING.value, TrainingStartTime=start,
-                              LastModifiedTime=time.time(), SecondaryStatusTransitions=record["SecondaryStatusTransitions"])
+    store.update_training_job(
+        name,
+        SecondaryStatus=SecondaryStatus.TRAINING.value,
+        TrainingStartTime=start,
+        LastModifiedTime=time.time(),
+        SecondaryStatusTransitions=record["SecondaryStatusTransitions"],
+    )
 
 
 def stopping(store: LocalStore, name: str) -> None:
     """The holder took a stop request: Stopping until the entry point has ended."""
-    store.update_training_job(name, TrainingJobStatus=TrainingJobStatus.STOPPING.value,
-                              SecondaryStatus=SecondaryStatus.STOPPING.value, LastModifiedTime=time.time())
+    store.update_training_job(
+        name,
+        TrainingJobStatus=TrainingJobStatus.STOPPING.value,
+        SecondaryStatus=SecondaryStatus.STOPPING.value,
+        LastModifiedTime=time.time(),
+    )
 
 
 def ended(store: LocalStore, name: str, outcome: TrainingJobOutcome) -> dict[str, Any]:
@@ -64,14 +82,22 @@ def ended(store: LocalStore, name: str, outcome: TrainingJobOutcome) -> dict[str
     _transition(record, secondary, outcome.end_time, f"Training job {secondary}")
     record["SecondaryStatusTransitions"][-1]["EndTime"] = outcome.end_time
     fields: dict[str, Any] = {
-        "TrainingJobStatus": status, "SecondaryStatus": secondary, "TrainingEndTime": outcome.end_time,
-        "LastModifiedTime": time.time(), "SecondaryStatusTransitions": record["SecondaryStatusTransitions"],
-        "FinalMetricDataList": [{"MetricName": k, "Value": v, "Timestamp": outcome.end_time}
-                                for k, v in outcome.final_metrics.items() if math.isfinite(v)],
+        "TrainingJobStatus": status,
+        "SecondaryStatus": secondary,
+        "TrainingEndTime": outcome.end_time,
+        "LastModifiedTime": time.time(),
+        "SecondaryStatusTransitions": record["SecondaryStatusTransitions"],
+        "FinalMetricDataList": [
+            {"MetricName": k, "Value": v, "Timestamp": outcome.end_time}
+            for k, v in outcome.final_metrics.items()
+            if math.isfinite(v)
+        ],
     }
     if outcome.start_time:
         fields["TrainingStartTime"] = outcome.start_time
-        fields["TrainingTimeInSeconds"] = fields["BillableTimeInSeconds"] = max(1, int(math.ceil(outcome.end_time - outcome.start_time)))
+        fields["TrainingTimeInSeconds"] = fields["BillableTimeInSeconds"] = max(
+            1, int(math.ceil(outcome.end_time - outcome.start_time))
+        )
     if outcome.failure_reason:
         fields["FailureReason"] = outcome.failure_reason
     return store.update_training_job(name, **fields)
@@ -101,9 +127,14 @@ def recover(store: LocalStore, name: str) -> None:
         _transition(record, final, now, LAUNCHER_DIED)
         record["SecondaryStatusTransitions"][-1]["EndTime"] = now
         store.update_training_job(
-            name, TrainingJobStatus=TrainingJobStatus.STOPPED.value if stopped else TrainingJobStatus.FAILED.value,
-            SecondaryStatus=final, FailureReason=LAUNCHER_DIED, TrainingEndTime=now, LastModifiedTime=now,
-            SecondaryStatusTransitions=record["SecondaryStatusTransitions"])
+            name,
+            TrainingJobStatus=TrainingJobStatus.STOPPED.value if stopped else TrainingJobStatus.FAILED.value,
+            SecondaryStatus=final,
+            FailureReason=LAUNCHER_DIED,
+            TrainingEndTime=now,
+            LastModifiedTime=now,
+            SecondaryStatusTransitions=record["SecondaryStatusTransitions"],
+        )
     finally:
         lock.release()
 

@@ -1,5 +1,6 @@
 """The statuses of tuning jobs and training jobs, with the SageMaker API's exact values (botocore's enums
 HyperParameterTuningJobStatus, TrainingJobStatus, SecondaryStatus, ObjectiveStatus)."""
+
 from __future__ import annotations
 
 import enum

@@ -1,5 +1,6 @@
 """Transitions of a tuning job's training jobs: launched (InProgress, objective Pending), started (its process
 recorded), ended (Completed | Failed | Stopped with its objective), interrupted (Stopped, run again on resume)."""
+
 from __future__ import annotations
 
 import logging
@@ -64,8 +65,9 @@ def started(store: LocalStore, trial, pid: int | None) -> None:
     store.record_process(trial, pid, process_start(pid))
 
 
-def ended(store: LocalStore, study, trial, summary: dict, outcome: TrainingJobOutcome, objective: dict,
-          pruned: bool = False) -> dict:
+def ended(
+    store: LocalStore, study, trial, summary: dict, outcome: TrainingJobOutcome, objective: dict, pruned: bool = False
+) -> dict:
     """Record a training job's end and tell Optuna (summary first: a told trial is frozen). Returns the summary.
 
     Args:
@@ -77,15 +79,20 @@ def ended(store: LocalStore, study, trial, summary: dict, outcome: TrainingJobOu
 
     if outcome.stop_reason == "TuningJobFailed":  # stopped because the tuning job failed: it never ranks
         outcome.objective, outcome.failure_reason = None, STOPPED_FOR_FAILURE
-    summary.update(TrainingStartTime=outcome.start_time, TrainingEndTime=outcome.end_time, TrainingJobStatus=outcome.status)
+    summary.update(
+        TrainingStartTime=outcome.start_time, TrainingEndTime=outcome.end_time, TrainingJobStatus=outcome.status
+    )
     reason = outcome.failure_reason or (outcome.objective_reason if outcome.objective is None else None)
     if reason:
         summary["FailureReason"] = reason[:FAILURE_REASON_MAX]
         if outcome.objective is None and outcome.status != TrainingJobStatus.FAILED:
             log.warning("%s: %s", summary["TrainingJobName"], reason)
     if outcome.objective is not None:
-        summary["FinalHyperParameterTuningJobObjectiveMetric"] = {"Type": objective["Type"], "MetricName": objective["MetricName"],
-                                                                  "Value": outcome.objective}
+        summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
+            "Type": objective["Type"],
+            "MetricName": objective["MetricName"],
+            "Value": outcome.objective,
+        }
         summary["ObjectiveStatus"] = ObjectiveStatus.SUCCEEDED.value
     else:
         summary["ObjectiveStatus"] = ObjectiveStatus.FAILED.value
@@ -115,15 +122,28 @@ def stop_child(store: LocalStore, rec, taken_seconds: float = 5.0) -> None:
         time.sleep(0.1)
 
 
-def finish_interrupted(store: LocalStore, study, trial_id: int, number: int, params: dict, summary: dict, reason: str,
-                       end: float | None = None, start: float | None = None) -> dict:
+def finish_interrupted(
+    store: LocalStore,
+    study,
+    trial_id: int,
+    number: int,
+    params: dict,
+    summary: dict,
+    reason: str,
+    end: float | None = None,
+    start: float | None = None,
+) -> dict:
     """Record a training job cut short by the tuner's end (Stopped, not counted toward MaxNumberOfTrainingJobs) and
     enqueue its configuration again. ``start``/``end``: its TrainingStartTime/TrainingEndTime (epoch seconds; end
     defaults to now), so that it keeps its place on timelines and in TrainingElapsedTimeSeconds. Returns the summary."""
     import optuna
 
-    summary.update(TrainingJobStatus=TrainingJobStatus.STOPPED.value, FailureReason=reason,
-                   ObjectiveStatus=ObjectiveStatus.FAILED.value, TrainingEndTime=end or time.time())
+    summary.update(
+        TrainingJobStatus=TrainingJobStatus.STOPPED.value,
+        FailureReason=reason,
+        ObjectiveStatus=ObjectiveStatus.FAILED.value,
+        TrainingEndTime=end or time.time(),
+    )
     if start:
         summary["TrainingStartTime"] = start
     summary.pop("FinalHyperParameterTuningJobObjectiveMetric", None)

@@ -1,5 +1,6 @@
 """Transitions of a tuning job: run (InProgress), stop requests, Stopping, the end (Completed | Failed | Stopped),
 the hand-over of the job's lock to a background worker, and stopping a job whose tuner is gone."""
+
 from __future__ import annotations
 
 import time
@@ -43,8 +44,13 @@ def stop_requested(store: LocalStore, study, stops_seen: int) -> bool:
 
 def mark_running(store: LocalStore, study, stops_seen: int) -> None:
     """InProgress for a run that started from stop-request count ``stops_seen``."""
-    store.update_tuning_job(study, run_stop_requests=stops_seen, status=TuningJobStatus.IN_PROGRESS.value,
-                            end_time=None, failure_reason=None)
+    store.update_tuning_job(
+        study,
+        run_stop_requests=stops_seen,
+        status=TuningJobStatus.IN_PROGRESS.value,
+        end_time=None,
+        failure_reason=None,
+    )
 
 
 def mark_stopping(store: LocalStore, study) -> None:

@@ -10,6 +10,7 @@ grace, and decides the outcome (``amtlocal.backends.local``'s training-job proce
 XGBoost algorithm, a ``requirements.txt`` environment that wraps the command) is a new private module here with a
 ``BaseRunner`` subclass, chosen in :func:`runner_for`.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,9 @@ from amtlocal.runners._process import ProcessRunner
 
 def launcher_kind() -> str:
     """``$AMTLOCAL_LAUNCHER`` (``fork`` | ``process``), default ``fork`` where os.fork exists."""
-    kind = os.environ.get("AMTLOCAL_LAUNCHER") or ("fork" if hasattr(os, "fork") and sys.platform != "win32" else "process")
+    kind = os.environ.get("AMTLOCAL_LAUNCHER") or (
+        "fork" if hasattr(os, "fork") and sys.platform != "win32" else "process"
+    )
     if kind not in ("fork", "process"):
         raise ValueError(f"AMTLOCAL_LAUNCHER must be 'fork' or 'process', not {kind!r}")
     return kind
@@ -56,5 +59,13 @@ def modules_to_preload(program: Path, code_dir: Path) -> list[str]:
     return preload(program, code_dir)
 
 
-__all__ = ["BaseRunner", "Command", "Execution", "ProcessRunner", "idle_core", "launcher_kind", "modules_to_preload",
-           "runner_for"]
+__all__ = [
+    "BaseRunner",
+    "Command",
+    "Execution",
+    "ProcessRunner",
+    "idle_core",
+    "launcher_kind",
+    "modules_to_preload",
+    "runner_for",
+]

@@ -1,4 +1,5 @@
 """What a runner must provide: the narrow seam between the scheduler and where a training job's process runs."""
+
 from __future__ import annotations
 
 import abc
@@ -101,5 +102,5 @@ class BaseRunner(abc.ABC):
         """False once the runner can start no more jobs (e.g. its fork server died)."""
         return True
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: most runners hold nothing
         """Release the runner's resources."""

@@ -1,5 +1,6 @@
 """ForkServerRunner: training jobs forked by a warm fork server (see ``_forkserver.py``) that imported the entry
 point's heavy modules once; jobs it cannot fork (not a ``.py`` entry point, or the server is gone) get a new process."""
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,9 @@ class ForkServerRunner(BaseRunner):
         argv = command.argv
         if len(argv) > 1 and argv[0] == sys.executable and argv[1].endswith(".py"):
             try:
-                return self._server.spawn(argv, command.env, command.cwd, optml_dir=command.optml_dir,
-                                          sys_path=command.sys_path)
+                return self._server.spawn(
+                    argv, command.env, command.cwd, optml_dir=command.optml_dir, sys_path=command.sys_path
+                )
             except OSError as e:  # the fork server is gone: this job gets a process of its own
                 log.warning("%s: fork server unavailable (%s); starting a new process", command.job_name, e)
         return self._fallback.start(command)

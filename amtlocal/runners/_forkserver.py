@@ -13,6 +13,7 @@ installed packages, and, after the first job that exits 0, the installed modules
 modules of the job's own code folder). For exact isolation use the plain launcher: ``AMTLOCAL_LAUNCHER=process``.
 Default: ``fork`` on Linux and macOS for ``.py`` entry points (see ``amtlocal.runners.launcher_kind``).
 """
+
 from __future__ import annotations
 
 import ast
@@ -93,10 +94,19 @@ class ForkServer:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = parent
         # Run as a plain script, not ``-m amtlocal...``: the zygote then imports the entry point's modules and nothing of ours.
-        self._proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_zygote.py")), str(child.fileno()),
-                                       "1" if spares else "0", *modules],
-                                      pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, env=env,
-                                      start_new_session=True)
+        self._proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("_zygote.py")),
+                str(child.fileno()),
+                "1" if spares else "0",
+                *modules,
+            ],
+            pass_fds=[child.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
         child.close()
         self._lock = threading.Lock()
         self._replies: list[dict] = []
@@ -145,8 +155,14 @@ class ForkServer:
     def alive(self) -> bool:
         return self._alive and self._proc.poll() is None
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: str | os.PathLike,
-              optml_dir: str | os.PathLike | None = None, sys_path: list[str] | None = None) -> ForkedProcess:
+    def spawn(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str | os.PathLike,
+        optml_dir: str | os.PathLike | None = None,
+        sys_path: list[str] | None = None,
+    ) -> ForkedProcess:
         """Fork a child running ``argv`` (``[python, program, *args]``) in ``cwd`` with exactly ``env``; with
         ``optml_dir`` the child first shows that folder at ``/opt/ml`` (``amtlocal.container``'s namespace module,
         loaded by path in the zygote), and ``sys_path`` goes first on its ``sys.path`` after the script's folder.

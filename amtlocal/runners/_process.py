@@ -1,4 +1,5 @@
 """ProcessRunner: a new process per training job (``subprocess.Popen``), the exact script-mode isolation."""
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,16 @@ class ProcessRunner(BaseRunner):
             argv = optml_exec_argv(command.optml_dir, argv)
         # -I -S: the supervisor's own interpreter ignores the job's PYTHON* variables and site; the job sees them.
         argv = [sys.executable, "-I", "-S", SUPERVISOR, *argv]
-        return subprocess.Popen(argv, cwd=command.cwd, env=command.env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, bufsize=0)
+        return subprocess.Popen(
+            argv,
+            cwd=command.cwd,
+            env=command.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            bufsize=0,
+        )
 
     def stop(self, execution: Execution, sig: int = signal.SIGTERM) -> bool:
         """Signal every process of the job (its supervisor's descendants); False once it has ended."""

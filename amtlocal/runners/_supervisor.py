@@ -21,6 +21,7 @@ process group only, as before.
 Run as a script (the process launcher): ``python -I -S _supervisor.py PROGRAM ARG...``; it imports only the
 standard library. The fork server calls :func:`fork_supervised` in its forked child instead.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,7 +58,7 @@ def descendants(root: int) -> list[int] | None:
                 stat = f.read()
         except OSError:  # it ended meanwhile
             continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])  # the command name may hold spaces and parentheses
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])  # the command name may hold spaces and parentheses
         children.setdefault(ppid, []).append(int(entry))
     out: list[int] = []
     todo = [root]

@@ -22,6 +22,7 @@ Speed-ups that change nothing a training job can observe:
 - a job's end is reported from its exit code, written to a status pipe after its output is closed, without waiting
   for the kernel to tear down its address space.
 """
+
 from __future__ import annotations
 
 import gc
@@ -98,8 +99,9 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         # Unbuffered text streams on the new fds (PYTHONUNBUFFERED of a fresh interpreter): metrics arrive live.
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True, line_buffering=True)
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True, line_buffering=True,
-                                      errors="backslashreplace")
+        sys.stderr = io.TextIOWrapper(
+            io.FileIO(2, "w", closefd=False), write_through=True, line_buffering=True, errors="backslashreplace"
+        )
         if request.get("optml_dir"):  # still single-threaded: the mount namespace can be entered here
             try:
                 _optml(request["optml_module"]).enter_job_namespace(request["optml_dir"])
@@ -174,8 +176,14 @@ def _run_main(script: str) -> None:
         source = f.read()
     code = compile(source, script, "exec", dont_inherit=True)
     main = types.ModuleType("__main__")
-    main.__dict__.update(__file__=script, __builtins__=builtins, __cached__=None, __package__=None, __spec__=None,
-                         __loader__=importlib.machinery.SourceFileLoader("__main__", script))
+    main.__dict__.update(
+        __file__=script,
+        __builtins__=builtins,
+        __cached__=None,
+        __package__=None,
+        __spec__=None,
+        __loader__=importlib.machinery.SourceFileLoader("__main__", script),
+    )
     sys.modules["__main__"] = main
     exec(code, main.__dict__)
 
@@ -311,7 +319,12 @@ def main(argv: list[str]) -> int:
         if spare is None and spares:
             try:
                 conn, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-                pid, status_r = fork_child(lambda status_w: (conn.close(), _spare_main(theirs, learner.hot, status_w)))
+                pid, status_r = fork_child(
+                    lambda status_w, conn=conn, theirs=theirs: (
+                        conn.close(),
+                        _spare_main(theirs, learner.hot, status_w),
+                    )
+                )
                 theirs.close()
                 spare = _Spare(pid, conn, status_r)
             except OSError:
@@ -353,8 +366,11 @@ def main(argv: list[str]) -> int:
                     learn_fd = learner.enrol(request)
                     if spare is not None:
                         try:
-                            socket.send_fds(spare.sock, [(json.dumps(request) + "\n").encode()],
-                                            [out_fd, err_fd] + ([learn_fd] if learn_fd is not None else []))
+                            socket.send_fds(
+                                spare.sock,
+                                [(json.dumps(request) + "\n").encode()],
+                                [out_fd, err_fd] + ([learn_fd] if learn_fd is not None else []),
+                            )
                             pid, status_r = spare.pid, spare.status
                             spare.sock.close()
                             spare = None

@@ -9,6 +9,7 @@
 
 Standard library only: it runs in the zygote, which imports nothing of amtlocal.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,7 @@ def teach(fd: int, before: set[str], cwd: str) -> None:
             modules.append(name)
         data = json.dumps({"modules": modules, "hot": written_pages()}).encode()
         while data:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data) :]
     except Exception:  # noqa: BLE001 - learning is an optimisation; a job never fails for it
         pass
 
@@ -183,4 +184,3 @@ class Learner:
                 hot = []
         self.hot = hot
         return bool(hot)
-

@@ -9,6 +9,7 @@ Optuna distribution and chart axis), ``amtlocal.spec.hyperparameters`` (the wire
 ``amtlocal.spec.uris`` (local paths and ``file://`` URIs), ``amtlocal.spec.placeholders`` (local stand-ins for cloud
 fields, local ARNs and region) and ``amtlocal.spec.summaries`` (a training job summary's objective and Optuna trial).
 """
+
 from __future__ import annotations
 
 import copy
@@ -104,12 +105,12 @@ class TuningSpec:
         """The training job definitions: ``[TrainingJobDefinition]`` or ``TrainingJobDefinitions``."""
         return [d for _, d in definitions_with_paths(self.request)]
 
-    def validate(self) -> "TuningSpec":
+    def validate(self) -> TuningSpec:
         """Validate in place (see :func:`validate`); returns self. Raises AmtValidationError."""
         validate(self.request)
         return self
 
-    def copy(self) -> "TuningSpec":
+    def copy(self) -> TuningSpec:
         return TuningSpec(copy.deepcopy(self.request), self.base_dir)
 
     def save(self, path: str | os.PathLike) -> Path:

@@ -1,4 +1,5 @@
 """Load and save a TuningSpec as JSON or YAML (YAML loaded safely: no Python objects from a spec file)."""
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,16 @@ def read_request(path: str | os.PathLike) -> dict[str, Any]:
             data = json.loads(text)
     except Exception as e:  # noqa: BLE001 - any parser error is the user's file
         kind = "YAML" if p.suffix.lower() in (".yaml", ".yml") else "JSON"
-        hint = "" if p.suffix.lower() in (".json", ".yaml", ".yml") else " (a spec is a .json, .yaml or .yml file; others are read as JSON)"
+        hint = (
+            ""
+            if p.suffix.lower() in (".json", ".yaml", ".yml")
+            else " (a spec is a .json, .yaml or .yml file; others are read as JSON)"
+        )
         raise AmtValidationError("", f"spec file {str(p)!r} is not valid {kind}{hint}: {e}") from None
     if not isinstance(data, dict):
-        raise AmtValidationError("", f"spec file {str(p)!r} must hold a mapping (the CreateHyperParameterTuningJob request)")
+        raise AmtValidationError(
+            "", f"spec file {str(p)!r} must hold a mapping (the CreateHyperParameterTuningJob request)"
+        )
     return data
 
 

@@ -23,6 +23,7 @@ Java patterns: the model's patterns are Java regexes. They are compiled with ``r
 (the tag key/value pattern), class intersections ``&&``, anything Python refuses or warns about. String lengths are
 counted in Python code points (Java counts UTF-16 units; they differ only beyond the Basic Multilingual Plane).
 """
+
 from __future__ import annotations
 
 import functools
@@ -58,7 +59,7 @@ _UNSUPPORTED_JAVA = ("\\p{", "\\P{", "&&", "\\Q", "\\E", "\\z", "\\Z", "\\h", "\
 
 
 @functools.lru_cache(maxsize=1)
-def input_shape() -> "Shape":
+def input_shape() -> Shape:
     """The botocore input shape of ``CreateHyperParameterTuningJob`` (loaded once, then cached)."""
     import botocore.session
 
@@ -66,7 +67,7 @@ def input_shape() -> "Shape":
     return model.operation_model(OPERATION).input_shape
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(pattern: str) -> re.Pattern[str] | None:
     """``pattern`` compiled for full matching, or None when Python cannot faithfully apply this Java pattern."""
     if any(tok in pattern for tok in _UNSUPPORTED_JAVA):
@@ -109,12 +110,18 @@ def model_errors(request: dict[str, Any], local_uris: bool = True) -> list[AmtVa
 
 # --- pass 2: the constraints ParamValidator leaves out -------------------------------------------------------------
 
-LOCAL_URI_MEMBERS = frozenset({
-    ("S3DataSource", "S3Uri"), ("OutputDataConfig", "S3OutputPath"), ("CheckpointConfig", "S3Uri"),
-    ("DebugHookConfig", "S3OutputPath"), ("DebugRuleConfiguration", "S3OutputPath"),
-    ("TensorBoardOutputConfig", "S3OutputPath"), ("ProfilerConfig", "S3OutputPath"),
-    ("ProfilerRuleConfiguration", "S3OutputPath"),
-})
+LOCAL_URI_MEMBERS = frozenset(
+    {
+        ("S3DataSource", "S3Uri"),
+        ("OutputDataConfig", "S3OutputPath"),
+        ("CheckpointConfig", "S3Uri"),
+        ("DebugHookConfig", "S3OutputPath"),
+        ("DebugRuleConfiguration", "S3OutputPath"),
+        ("TensorBoardOutputConfig", "S3OutputPath"),
+        ("ProfilerConfig", "S3OutputPath"),
+        ("ProfilerRuleConfiguration", "S3OutputPath"),
+    }
+)
 """(structure shape name, member name) pairs whose S3 URI may be a local ``file://`` URI or path (DESIGN.md): data
 channels, the output path (``model.tar.gz`` is packed there), checkpoints, and the debugger/profiler/TensorBoard
 outputs the SDK derives from the output path (carried, unused, locally)."""
@@ -132,8 +139,9 @@ class _Walk:
         self.nodes: dict[str, tuple[int, list[str | int], Shape]] = {}
         self.errors: list[tuple[int, AmtValidationError]] = []
 
-    def visit(self, value: Any, shape: "Shape", path: list[str | int], name: str, *, key: bool = False,
-              local_ok: bool = False) -> None:
+    def visit(
+        self, value: Any, shape: Shape, path: list[str | int], name: str, *, key: bool = False, local_ok: bool = False
+    ) -> None:
         order = len(self.nodes)
         self.nodes[name] = (order, path, shape)
         meta = shape.metadata
@@ -171,8 +179,11 @@ class _Walk:
                 compiled = _compiled(meta["pattern"])
                 if compiled is not None and compiled.fullmatch(value) is None:
                     report(f"must match {meta['pattern']} (got {value!r})")
-        elif kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)) \
-                and not isinstance(value, bool):
+        elif (
+            kind in ("integer", "long", "float", "double")
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
             if "max" in meta and value > meta["max"]:
                 report(f"must be at most {meta['max']} (got {value})")
 
@@ -189,7 +200,9 @@ def _convert(error: tuple, nodes: dict) -> tuple[int, AmtValidationError]:
         return order, AmtValidationError(join_path(path + [details["required_name"]]), "required field is missing")
     if reason == "unknown field":
         valid = ", ".join(details.get("valid_names", []))
-        return order, AmtValidationError(join_path(path + [details["unknown_param"]]), f"unknown field; expected one of: {valid}")
+        return order, AmtValidationError(
+            join_path(path + [details["unknown_param"]]), f"unknown field; expected one of: {valid}"
+        )
     param = details.get("param")
     if reason in ("invalid type", "invalid type for document"):
         want = _TYPE_WORDS.get(kind) or " or ".join(details.get("valid_types", []))

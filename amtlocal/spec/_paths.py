@@ -1,4 +1,5 @@
 """Dotted field paths into an AMT request dict: ``A.B[0].C``, the form every validation error names."""
+
 from __future__ import annotations
 
 import re

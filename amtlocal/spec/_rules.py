@@ -13,11 +13,13 @@ only the model layer rejects (an unknown Strategy, a job name off the pattern) n
 Paths name the request field (``HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0]``), the
 definition as ``TrainingJobDefinition`` or ``TrainingJobDefinitions[i]``.
 """
+
 from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from amtlocal.algorithms import builtin_algorithm
 from amtlocal.exceptions import AmtValidationError
@@ -40,8 +42,9 @@ MAX_PARENTS = 5
 HYPERBAND_MAX_RESOURCE = 20000
 EPOCH_HYPERPARAMETERS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
 OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"
-AMT_NO_METRIC = ("A metric is required for this hyperparameter tuning job objective. "
-                 "Provide a metric in the metric definitions.")
+AMT_NO_METRIC = (
+    "A metric is required for this hyperparameter tuning job objective. Provide a metric in the metric definitions."
+)
 
 
 def rule(fn: Rule) -> Rule:
@@ -99,8 +102,10 @@ def _range_sets(request: dict[str, Any]) -> list[tuple[str, dict[str, Any], str,
     if is_single(request):
         path, definition = _definitions(request)[0]
         return [(f"{CONFIG}.ParameterRanges", _dict(config.get("ParameterRanges")), path, definition)]
-    sets = [(f"{path}.HyperParameterRanges", _dict(d.get("HyperParameterRanges")), path, d)
-            for path, d in _definitions(request)]
+    sets = [
+        (f"{path}.HyperParameterRanges", _dict(d.get("HyperParameterRanges")), path, d)
+        for path, d in _definitions(request)
+    ]
     if config.get("ParameterRanges") is not None:
         sets.insert(0, (f"{CONFIG}.ParameterRanges", _dict(config["ParameterRanges"]), "", {}))
     return sets
@@ -140,9 +145,13 @@ def definitions_form(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     """Exactly one of ``TrainingJobDefinition`` and ``TrainingJobDefinitions`` (section 1, Top-level fields)."""
     single, many = request.get("TrainingJobDefinition"), request.get("TrainingJobDefinitions")
     if single is not None and many is not None:
-        yield AmtValidationError("TrainingJobDefinitions", "give TrainingJobDefinition or TrainingJobDefinitions, not both")
+        yield AmtValidationError(
+            "TrainingJobDefinitions", "give TrainingJobDefinition or TrainingJobDefinitions, not both"
+        )
     elif single is None and many is None:
-        yield AmtValidationError("TrainingJobDefinition", "one of TrainingJobDefinition or TrainingJobDefinitions is required")
+        yield AmtValidationError(
+            "TrainingJobDefinition", "one of TrainingJobDefinition or TrainingJobDefinitions is required"
+        )
 
 
 @rule
@@ -158,7 +167,9 @@ def definitions_list_members(request: dict[str, Any]) -> Iterator[AmtValidationE
                 yield AmtValidationError(f"{path}.{member}", f"{member} is required in each of TrainingJobDefinitions")
         name = d.get("DefinitionName")
         if name is not None and name in seen:
-            yield AmtValidationError(f"{path}.DefinitionName", f"DefinitionName must be unique ({name!r} is also {seen[name]})")
+            yield AmtValidationError(
+                f"{path}.DefinitionName", f"DefinitionName must be unique ({name!r} is also {seen[name]})"
+            )
         seen.setdefault(name, path)
 
 
@@ -171,8 +182,10 @@ def objective_given(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     .HyperParameterTuningJobObjective`` (section 1, Tuning configuration; the list form's ``TuningObjective`` is
     checked by :func:`definitions_list_members`)."""
     if is_single(request) and _config(request).get("HyperParameterTuningJobObjective") is None:
-        yield AmtValidationError(f"{CONFIG}.HyperParameterTuningJobObjective",
-                                 "HyperParameterTuningJobObjective is required with TrainingJobDefinition")
+        yield AmtValidationError(
+            f"{CONFIG}.HyperParameterTuningJobObjective",
+            "HyperParameterTuningJobObjective is required with TrainingJobDefinition",
+        )
 
 
 @rule
@@ -188,8 +201,10 @@ def objective_in_metric_definitions(request: dict[str, Any]) -> Iterator[AmtVali
     single = is_single(request)
     for path, d in _definitions(request):
         if single:
-            objective, field = _dict(_config(request).get("HyperParameterTuningJobObjective")), \
-                f"{CONFIG}.HyperParameterTuningJobObjective.MetricName"
+            objective, field = (
+                _dict(_config(request).get("HyperParameterTuningJobObjective")),
+                f"{CONFIG}.HyperParameterTuningJobObjective.MetricName",
+            )
         else:
             objective, field = _dict(d.get("TuningObjective")), f"{path}.TuningObjective.MetricName"
         metric = objective.get("MetricName")
@@ -203,13 +218,19 @@ def objective_in_metric_definitions(request: dict[str, Any]) -> Iterator[AmtVali
             # of the metrics it accepts as an objective (section 2, Metrics and objective; docs/builtin_algorithms.md).
             allowed = algorithm.tunable_metric_names()
             if metric not in allowed:
-                yield AmtValidationError(field, f"objective metric must be one of the {algorithm.name} algorithm's "
-                                                f"metrics: {', '.join(allowed)} (got {metric!r})")
+                yield AmtValidationError(
+                    field,
+                    f"objective metric must be one of the {algorithm.name} algorithm's "
+                    f"metrics: {', '.join(allowed)} (got {metric!r})",
+                )
             continue
         if metric not in names:
             known = ", ".join(str(n) for n in names) or "none defined"
-            yield AmtValidationError(field, f"objective metric must be one of the MetricDefinitions: {known} "
-                                            f"(got {metric!r}; AMT: {AMT_NO_METRIC})")
+            yield AmtValidationError(
+                field,
+                f"objective metric must be one of the MetricDefinitions: {known} "
+                f"(got {metric!r}; AMT: {AMT_NO_METRIC})",
+            )
 
 
 @rule
@@ -224,8 +245,9 @@ def metric_regexes_compile(request: dict[str, Any]) -> Iterator[AmtValidationErr
             try:
                 re.compile(regex)
             except re.error as e:
-                yield AmtValidationError(f"{path}.AlgorithmSpecification.MetricDefinitions[{j}].Regex",
-                                         f"regex must compile: {e}")
+                yield AmtValidationError(
+                    f"{path}.AlgorithmSpecification.MetricDefinitions[{j}].Regex", f"regex must compile: {e}"
+                )
 
 
 @rule
@@ -237,8 +259,10 @@ def metric_names_unique(request: dict[str, Any]) -> Iterator[AmtValidationError]
         for j, m in enumerate(_list(_dict(d.get("AlgorithmSpecification")).get("MetricDefinitions"))):
             name = _dict(m).get("Name")
             if name in seen:
-                yield AmtValidationError(f"{path}.AlgorithmSpecification.MetricDefinitions[{j}].Name",
-                                         f"metric definition names must be unique ({name!r} is defined twice)")
+                yield AmtValidationError(
+                    f"{path}.AlgorithmSpecification.MetricDefinitions[{j}].Name",
+                    f"metric definition names must be unique ({name!r} is defined twice)",
+                )
             seen.add(name)
 
 
@@ -256,9 +280,11 @@ def builtin_algorithm_image(request: dict[str, Any]) -> Iterator[AmtValidationEr
         image = parse_image(str(_dict(d.get("AlgorithmSpecification")).get("TrainingImage")))
         versions = [v for v in supported_versions(algorithm.name) if v not in ("1", "latest")]
         if image.version not in versions:
-            yield AmtValidationError(f"{path}.AlgorithmSpecification.TrainingImage",
-                                     f"{image.repository}:{image.tag} is not a version of SageMaker's {algorithm.name} "
-                                     f"algorithm (one of {', '.join(versions)})")
+            yield AmtValidationError(
+                f"{path}.AlgorithmSpecification.TrainingImage",
+                f"{image.repository}:{image.tag} is not a version of SageMaker's {algorithm.name} "
+                f"algorithm (one of {', '.join(versions)})",
+            )
 
 
 @rule
@@ -274,8 +300,11 @@ def builtin_algorithm_ranges(request: dict[str, Any]) -> Iterator[AmtValidationE
         aliases = algorithm.aliases
         for name_path, name in _tunable_names(ranges, ranges_path):
             if name not in tunable and aliases.get(name) not in tunable:
-                yield AmtValidationError(name_path, f"{name!r} is not a tunable hyperparameter of the {algorithm.name} "
-                                                    f"algorithm (tunable: {', '.join(sorted(tunable))})")
+                yield AmtValidationError(
+                    name_path,
+                    f"{name!r} is not a tunable hyperparameter of the {algorithm.name} "
+                    f"algorithm (tunable: {', '.join(sorted(tunable))})",
+                )
 
 
 # --- parameter ranges ------------------------------------------------------------------------------------------------
@@ -310,8 +339,9 @@ def range_bounds_and_scaling(request: dict[str, Any]) -> Iterator[AmtValidationE
                 if integer:
                     yield AmtValidationError(path, "ReverseLogarithmic is for continuous ranges only")
                 elif lo is not None and hi is not None and ordered and not (0 <= lo < hi < 1):
-                    yield AmtValidationError(path, f"ReverseLogarithmic needs 0 <= MinValue < MaxValue < 1 "
-                                                   f"(got [{lo}, {hi}])")
+                    yield AmtValidationError(
+                        path, f"ReverseLogarithmic needs 0 <= MinValue < MaxValue < 1 (got [{lo}, {hi}])"
+                    )
 
 
 @rule
@@ -323,12 +353,15 @@ def range_names(request: dict[str, Any]) -> Iterator[AmtValidationError]:
         seen: dict[Any, str] = {}
         for name_path, name in _tunable_names(ranges, ranges_path):
             if name in seen:
-                yield AmtValidationError(name_path, f"hyperparameter {name!r} has more than one range "
-                                                    f"(also {seen[name]})")
+                yield AmtValidationError(
+                    name_path, f"hyperparameter {name!r} has more than one range (also {seen[name]})"
+                )
             seen.setdefault(name, name_path)
             if name in statics:
-                yield AmtValidationError(name_path, f"hyperparameter {name!r} is both tunable and static "
-                                                    f"(in {def_path}.StaticHyperParameters)")
+                yield AmtValidationError(
+                    name_path,
+                    f"hyperparameter {name!r} is both tunable and static (in {def_path}.StaticHyperParameters)",
+                )
 
 
 @rule
@@ -338,13 +371,15 @@ def range_counts(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     for ranges_path, ranges, _, _ in _range_sets(request):
         total = sum(len(_list(ranges.get(kind))) for kind in RANGE_KINDS)
         if total > MAX_TUNABLE:
-            yield AmtValidationError(ranges_path, f"at most {MAX_TUNABLE} tunable hyperparameters across the range "
-                                                  f"lists (got {total})")
+            yield AmtValidationError(
+                ranges_path, f"at most {MAX_TUNABLE} tunable hyperparameters across the range lists (got {total})"
+            )
         for _, path, r in _ranges(ranges, ranges_path, ("CategoricalParameterRanges",)):
             count = len(_list(r.get("Values")))
             if count > MAX_TUNABLE:
-                yield AmtValidationError(f"{path}.Values", f"at most {MAX_TUNABLE} values per categorical "
-                                                           f"hyperparameter (got {count})")
+                yield AmtValidationError(
+                    f"{path}.Values", f"at most {MAX_TUNABLE} values per categorical hyperparameter (got {count})"
+                )
 
 
 @rule
@@ -357,10 +392,12 @@ def hyperparameter_total(request: dict[str, Any]) -> Iterator[AmtValidationError
         names = set(_statics(definition)) | {n for _, n in _tunable_names(ranges, ranges_path)}
         names.add(OBJECTIVE_HYPERPARAMETER)
         if len(names) > MAX_HYPERPARAMETERS:
-            yield AmtValidationError(f"{def_path}.StaticHyperParameters",
-                                     f"static + tunable hyperparameters, counting the injected "
-                                     f"{OBJECTIVE_HYPERPARAMETER}, must be at most {MAX_HYPERPARAMETERS} "
-                                     f"(got {len(names)})")
+            yield AmtValidationError(
+                f"{def_path}.StaticHyperParameters",
+                f"static + tunable hyperparameters, counting the injected "
+                f"{OBJECTIVE_HYPERPARAMETER}, must be at most {MAX_HYPERPARAMETERS} "
+                f"(got {len(names)})",
+            )
 
 
 # --- strategies ------------------------------------------------------------------------------------------------------
@@ -380,7 +417,9 @@ def grid_search(request: dict[str, Any]) -> Iterator[AmtValidationError]:
         others = [k for k in RANGE_KINDS[:2] + ("AutoParameters",) if _list(ranges.get(k))]
         categorical = _list(ranges.get("CategoricalParameterRanges"))
         if others:
-            yield AmtValidationError(ranges_path, f"Grid search takes categorical ranges only (found {', '.join(others)})")
+            yield AmtValidationError(
+                ranges_path, f"Grid search takes categorical ranges only (found {', '.join(others)})"
+            )
             return
         if not categorical:
             yield AmtValidationError(ranges_path, "Grid search needs at least one categorical range")
@@ -390,12 +429,15 @@ def grid_search(request: dict[str, Any]) -> Iterator[AmtValidationError]:
         return
     given = _dict(_config(request).get("ResourceLimits")).get("MaxNumberOfTrainingJobs")
     if points > MAX_TRAINING_JOBS:
-        yield AmtValidationError(grid_path, f"Grid search has {points} grid points; at most "
-                                            f"{MAX_TRAINING_JOBS} training jobs per tuning job")
+        yield AmtValidationError(
+            grid_path, f"Grid search has {points} grid points; at most {MAX_TRAINING_JOBS} training jobs per tuning job"
+        )
     if given is not None and given != points:
-        yield AmtValidationError(f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs",
-                                 f"with Grid, MaxNumberOfTrainingJobs must equal the product of the categorical value "
-                                 f"counts ({points}) or be omitted (got {given})")
+        yield AmtValidationError(
+            f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs",
+            f"with Grid, MaxNumberOfTrainingJobs must equal the product of the categorical value "
+            f"counts ({points}) or be omitted (got {given})",
+        )
 
 
 @rule
@@ -403,8 +445,10 @@ def hyperband_early_stopping(request: dict[str, Any]) -> Iterator[AmtValidationE
     """Hyperband requires ``TrainingJobEarlyStoppingType`` ``Off`` (section 2, Strategies and scaling: Hyperband)."""
     early = _config(request).get("TrainingJobEarlyStoppingType", "Off")
     if _strategy(request) == "Hyperband" and early != "Off":
-        yield AmtValidationError(f"{CONFIG}.TrainingJobEarlyStoppingType",
-                                 f"Hyperband requires TrainingJobEarlyStoppingType Off (got {early!r})")
+        yield AmtValidationError(
+            f"{CONFIG}.TrainingJobEarlyStoppingType",
+            f"Hyperband requires TrainingJobEarlyStoppingType Off (got {early!r})",
+        )
 
 
 @rule
@@ -412,8 +456,10 @@ def strategy_config_only_hyperband(request: dict[str, Any]) -> Iterator[AmtValid
     """``StrategyConfig`` is valid only with the Hyperband strategy (section 2, Strategies and scaling: Hyperband)."""
     strategy = _strategy(request)
     if _config(request).get("StrategyConfig") is not None and strategy != "Hyperband":
-        yield AmtValidationError(f"{CONFIG}.StrategyConfig",
-                                 f"StrategyConfig is only valid with the Hyperband strategy (Strategy is {strategy!r})")
+        yield AmtValidationError(
+            f"{CONFIG}.StrategyConfig",
+            f"StrategyConfig is only valid with the Hyperband strategy (Strategy is {strategy!r})",
+        )
 
 
 @rule
@@ -430,13 +476,17 @@ def hyperband_resources(request: dict[str, Any]) -> Iterator[AmtValidationError]
         for def_path, d in _definitions(request):
             epochs = next((k for k in EPOCH_HYPERPARAMETERS if k in _statics(d)), None)
             if epochs is None:
-                yield AmtValidationError(f"{path}.MaxResource",
-                                         f"Hyperband needs MaxResource, or a static hyperparameter "
-                                         f"{', '.join(EPOCH_HYPERPARAMETERS)} in {def_path} to infer it from")
+                yield AmtValidationError(
+                    f"{path}.MaxResource",
+                    f"Hyperband needs MaxResource, or a static hyperparameter "
+                    f"{', '.join(EPOCH_HYPERPARAMETERS)} in {def_path} to infer it from",
+                )
             else:
                 hi = _static_int(_statics(d)[epochs])
     if hi is not None and hi > HYPERBAND_MAX_RESOURCE:
-        yield AmtValidationError(f"{path}.MaxResource", f"MaxResource must be at most {HYPERBAND_MAX_RESOURCE} (got {hi})")
+        yield AmtValidationError(
+            f"{path}.MaxResource", f"MaxResource must be at most {HYPERBAND_MAX_RESOURCE} (got {hi})"
+        )
     if lo is not None and hi is not None and lo > hi:
         yield AmtValidationError(f"{path}.MinResource", f"MinResource must not exceed MaxResource (got {lo} > {hi})")
 
@@ -463,13 +513,18 @@ def resource_limits(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     jobs, parallel = limits.get("MaxNumberOfTrainingJobs"), limits.get("MaxParallelTrainingJobs")
     cap = MAX_TRAINING_JOBS_RANDOM if strategy == "Random" else MAX_TRAINING_JOBS
     if jobs is None and strategy != "Grid":
-        yield AmtValidationError(f"{path}.MaxNumberOfTrainingJobs", "MaxNumberOfTrainingJobs is required unless Strategy is Grid")
+        yield AmtValidationError(
+            f"{path}.MaxNumberOfTrainingJobs", "MaxNumberOfTrainingJobs is required unless Strategy is Grid"
+        )
     elif isinstance(jobs, int) and jobs > cap:
-        yield AmtValidationError(f"{path}.MaxNumberOfTrainingJobs",
-                                 f"at most {cap} training jobs per tuning job with Strategy {strategy} (got {jobs})")
+        yield AmtValidationError(
+            f"{path}.MaxNumberOfTrainingJobs",
+            f"at most {cap} training jobs per tuning job with Strategy {strategy} (got {jobs})",
+        )
     if isinstance(parallel, int) and parallel > MAX_PARALLEL_JOBS:
-        yield AmtValidationError(f"{path}.MaxParallelTrainingJobs",
-                                 f"at most {MAX_PARALLEL_JOBS} parallel training jobs (got {parallel})")
+        yield AmtValidationError(
+            f"{path}.MaxParallelTrainingJobs", f"at most {MAX_PARALLEL_JOBS} parallel training jobs (got {parallel})"
+        )
 
 
 # --- warm start ------------------------------------------------------------------------------------------------------
@@ -489,6 +544,8 @@ def warm_start_parents(request: dict[str, Any]) -> Iterator[AmtValidationError]:
         if not isinstance(name, str):
             continue
         if name.lower() in seen:
-            yield AmtValidationError(f"{path}[{i}].HyperParameterTuningJobName",
-                                     f"parent tuning jobs must be unique ({name!r} is listed twice)")
+            yield AmtValidationError(
+                f"{path}[{i}].HyperParameterTuningJobName",
+                f"parent tuning jobs must be unique ({name!r} is listed twice)",
+            )
         seen.add(name.lower())

@@ -5,6 +5,7 @@ its objective in ``HyperParameterTuningJobConfig.HyperParameterTuningJobObjectiv
 ``TrainingJobDefinitions`` of up to 10 (each with its own ``DefinitionName``, ``HyperParameterRanges`` and
 ``TuningObjective``). AMT_REFERENCE.md section 1, "Top-level fields".
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -58,7 +59,9 @@ def objective_of(request: dict[str, Any], definition: dict[str, Any] | None = No
     if definition is None:
         if config:
             return config
-        return next((d["TuningObjective"] for d in definitions(request) if isinstance(d, dict) and d.get("TuningObjective")), {})
+        return next(
+            (d["TuningObjective"] for d in definitions(request) if isinstance(d, dict) and d.get("TuningObjective")), {}
+        )
     own = definition.get("TuningObjective")
     first, second = (config, own) if is_single(request) else (own, config)
     return first or second or {}

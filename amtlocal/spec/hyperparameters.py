@@ -7,6 +7,7 @@ AMT's hyperparameter maps (``StaticHyperParameters``, ``CategoricalParameterRang
 when that fails. :func:`encode_hyperparameter` and :func:`decode_hyperparameter` are those two steps, so the same
 ``train.py`` sees the same values locally and in SageMaker.
 """
+
 from __future__ import annotations
 
 import json

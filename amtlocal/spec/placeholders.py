@@ -4,6 +4,7 @@ One home for them: the API face writes them (a role or output path left out loca
 in the placeholder account (:func:`training_job_arn`, :func:`tuning_job_arn`, in :func:`region`), and the sagemaker
 backend recognises and replaces them before sending a request.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,5 +32,13 @@ def tuning_job_arn(name: str) -> str:
     return f"arn:aws:sagemaker:{region()}:{LOCAL_ACCOUNT}:hyper-parameter-tuning-job/{name.lower()}"
 
 
-__all__ = ["DEFAULT_REGION", "LOCAL_ACCOUNT", "LOCAL_OUTPUT", "LOCAL_ROLE", "PLACEHOLDER_BUCKET", "region",
-           "training_job_arn", "tuning_job_arn"]
+__all__ = [
+    "DEFAULT_REGION",
+    "LOCAL_ACCOUNT",
+    "LOCAL_OUTPUT",
+    "LOCAL_ROLE",
+    "PLACEHOLDER_BUCKET",
+    "region",
+    "training_job_arn",
+    "tuning_job_arn",
+]

@@ -14,6 +14,7 @@ Scaling (documented choices where AMT is silent):
 - ReverseLogarithmic (continuous, ``0 <= MinValue < MaxValue < 1``): Optuna samples ``u = 1 - x`` on a log scale over
   ``[1 - max, 1 - min]``; the training job receives ``x = 1 - u``; a reversed log axis of ``1 - x``.
 """
+
 from __future__ import annotations
 
 import math
@@ -96,7 +97,15 @@ class Range:
     @property
     def axis_scale(self) -> str:
         """The chart axis: ``"categorical"`` | ``"log"`` | ``"reverse log"`` | ``"linear"``."""
-        return "categorical" if self.categorical else "log" if self.log else "reverse log" if self.reverse_log else "linear"
+        return (
+            "categorical"
+            if self.categorical
+            else "log"
+            if self.log
+            else "reverse log"
+            if self.reverse_log
+            else "linear"
+        )
 
     @property
     def labels(self) -> list[str]:
@@ -125,8 +134,13 @@ class Range:
             values = list(self.values) + [v for v in other.values if v not in self.values]
             return Range(self.name, "Categorical", values=values)
         (low, high), (other_low, other_high) = self._bounds(), other._bounds()
-        return Range(self.name, self.kind if self.kind == other.kind else "Continuous", self.scaling,
-                     min(low, other_low), max(high, other_high))
+        return Range(
+            self.name,
+            self.kind if self.kind == other.kind else "Continuous",
+            self.scaling,
+            min(low, other_low),
+            max(high, other_high),
+        )
 
     def display_distribution(self, observed: Sequence[Any] = ()):
         """An Optuna distribution over display values (:meth:`cast`), widened to hold every ``observed`` value: the

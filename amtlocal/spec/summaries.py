@@ -1,6 +1,7 @@
 """A finished training job as AMT reports it (``HyperParameterTrainingJobSummary``): its objective, and the Optuna
 trial it stands for when a study is rebuilt from summaries (a pulled cloud job, warm-start history).
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,9 @@ def objective_value(summary: dict[str, Any]) -> float | None:
     return float(value)
 
 
-def summary_params(summary: dict[str, Any], space: dict[str, Range], static: dict[str, str] | None = None,
-                   clip: bool = False) -> dict[str, Any] | None:
+def summary_params(
+    summary: dict[str, Any], space: dict[str, Range], static: dict[str, str] | None = None, clip: bool = False
+) -> dict[str, Any] | None:
     """Optuna's params for a summary: each range's value from ``TunedHyperParameters`` (else from ``static``, the
     job's StaticHyperParameters, for a name that was static there), converted with :meth:`Range.to_internal`.
 
@@ -51,8 +53,12 @@ def summary_params(summary: dict[str, Any], space: dict[str, Range], static: dic
     return params
 
 
-def summary_trial(summary: dict[str, Any], space: dict[str, Range], user_attrs: dict[str, Any] | None = None,
-                  static: dict[str, str] | None = None):
+def summary_trial(
+    summary: dict[str, Any],
+    space: dict[str, Range],
+    user_attrs: dict[str, Any] | None = None,
+    static: dict[str, str] | None = None,
+):
     """The finished Optuna trial (``optuna.trial.FrozenTrial``) for a training job summary.
 
     COMPLETE with :func:`objective_value` as its value when the objective succeeded and every range's value lies in
@@ -65,10 +71,16 @@ def summary_trial(summary: dict[str, Any], space: dict[str, Range], user_attrs: 
     dists = {n: r.distribution() for n, r in space.items()} if params is not None else {}
     value = objective_value(summary)
     if value is not None and params is not None:
-        return optuna.trial.create_trial(state=optuna.trial.TrialState.COMPLETE, value=value, params=params,
-                                         distributions=dists, user_attrs=dict(user_attrs or {}))
-    return optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, params=params or {}, distributions=dists,
-                                     user_attrs=dict(user_attrs or {}))
+        return optuna.trial.create_trial(
+            state=optuna.trial.TrialState.COMPLETE,
+            value=value,
+            params=params,
+            distributions=dists,
+            user_attrs=dict(user_attrs or {}),
+        )
+    return optuna.trial.create_trial(
+        state=optuna.trial.TrialState.FAIL, params=params or {}, distributions=dists, user_attrs=dict(user_attrs or {})
+    )
 
 
 __all__ = ["OBJECTIVE_METRIC", "objective_succeeded", "objective_value", "summary_params", "summary_trial"]

@@ -5,6 +5,7 @@ The code location (static hyperparameter ``sagemaker_submit_directory``) and the
 relative to the spec's base folder (the spec file's folder). The local backend reads them where they are; the
 sagemaker backend uploads them and rewrites them to ``s3://`` URIs.
 """
+
 from __future__ import annotations
 
 import os

@@ -11,20 +11,38 @@ lifecycle, ``amtlocal pull``, the boto3-shaped client): records come out as :cla
 - Locks: :class:`JobLock` (one live tuner per tuning job; handed over to a background worker), the PostgreSQL launch
   lock (:meth:`LocalStore.launch_lock`).
 """
+
 from amtlocal.store._doctor import JournalCheck, check_journal, damaged_file, repair_journal
 from amtlocal.store._import import stored_summary
 from amtlocal.store._locks import INHERITED_LOCK_ENV, FlockJournalLock, JobLock
 from amtlocal.store._records import (
-                                     TrainingJobRecord,
-                                     TuningJobRecord,
-                                     read_trial,
-                                     read_tuning_job,
-                                     summaries_of,
-                                     trials_of,
+    TrainingJobRecord,
+    TuningJobRecord,
+    read_trial,
+    read_tuning_job,
+    summaries_of,
+    trials_of,
 )
 from amtlocal.store._store import LocalStore, check_job_name, check_training_job_name, default_home, worker_id
 
-__all__ = ["JournalCheck", "check_journal", "damaged_file", "repair_journal", "FlockJournalLock", "INHERITED_LOCK_ENV", "JobLock", "LocalStore", "TrainingJobRecord", "TuningJobRecord",
-           "check_job_name", "check_training_job_name", "default_home", "read_trial", "read_tuning_job", "stored_summary", "summaries_of",
-           "trials_of",
-           "worker_id"]
+__all__ = [
+    "JournalCheck",
+    "check_journal",
+    "damaged_file",
+    "repair_journal",
+    "FlockJournalLock",
+    "INHERITED_LOCK_ENV",
+    "JobLock",
+    "LocalStore",
+    "TrainingJobRecord",
+    "TuningJobRecord",
+    "check_job_name",
+    "check_training_job_name",
+    "default_home",
+    "read_trial",
+    "read_tuning_job",
+    "stored_summary",
+    "summaries_of",
+    "trials_of",
+    "worker_id",
+]

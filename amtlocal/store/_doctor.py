@@ -1,4 +1,5 @@
 """Checking and repairing a home's journal (``amtlocal doctor``): damaged lines, a cut tail, jobs without a tuner."""
+
 from __future__ import annotations
 
 import os

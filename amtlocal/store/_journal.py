@@ -1,6 +1,7 @@
 """The journal file under the embedded store: Optuna's JournalFileBackend, self-describing about damage.
 
 Imported only when a journal is opened (it imports Optuna)."""
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,11 @@ class DamageTolerantJournal(JournalFileBackend):
             log.warning(
                 "%s line %d is damaged (%d bytes, starting %r) and is skipped; every other record is read. "
                 "`amtlocal doctor` reports and repairs the store",
-                self._file_path, line_no, len(line), line[:40])
+                self._file_path,
+                line_no,
+                len(line),
+                line[:40],
+            )
 
     def append_logs(self, logs) -> None:
         data = "".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in logs).encode("utf-8")

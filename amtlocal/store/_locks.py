@@ -3,6 +3,7 @@
 Both are ``flock`` locks: the kernel releases them when their holder dies, so a killed process never leaves a job or
 the store locked.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -57,7 +58,9 @@ class JobLock:
         except BlockingIOError:
             os.close(fd)
             if time.monotonic() >= deadline:
-                raise TuningJobBusy.running(self.path.parent.name) from None  # the lock is <home>/jobs/<name>/tuner.lock
+                raise TuningJobBusy.running(
+                    self.path.parent.name
+                ) from None  # the lock is <home>/jobs/<name>/tuner.lock
             time.sleep(0.005)
             return None
         try:  # still the file at that path? (a tidy may have removed it meanwhile)

@@ -1,4 +1,5 @@
 """The records the store hands out: a tuning job and a training job as dataclasses (times as epoch seconds)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -98,12 +99,21 @@ def read_trial(trial, tuning_job_name: str | None = None) -> TrainingJobRecord:
     summary = attrs.get(K.TRIAL_FIELDS["summary"]) or {}
     where = attrs.get(K.TRIAL_FIELDS["process"]) or {}
     return TrainingJobRecord(
-        name=summary.get("TrainingJobName", ""), summary=dict(summary), tuning_job_name=tuning_job_name,
-        final_metrics=dict(attrs.get(K.TRIAL_FIELDS["final_metrics"]) or {}), role=attrs.get(K.TRIAL_FIELDS["role"]),
-        interrupted=bool(attrs.get(K.TRIAL_FIELDS["interrupted"])), worker=where.get(K.PROCESS_WORKER),
-        pid=where.get(K.PROCESS_PID), pid_start=where.get(K.PROCESS_PID_START), trial_number=trial.number,
-        trial_id=trial._trial_id, trial_state=trial.state.name, params=dict(trial.params),
-        stop_requested=bool(attrs.get(K.TRIAL_FIELDS["stop_requested"])))
+        name=summary.get("TrainingJobName", ""),
+        summary=dict(summary),
+        tuning_job_name=tuning_job_name,
+        final_metrics=dict(attrs.get(K.TRIAL_FIELDS["final_metrics"]) or {}),
+        role=attrs.get(K.TRIAL_FIELDS["role"]),
+        interrupted=bool(attrs.get(K.TRIAL_FIELDS["interrupted"])),
+        worker=where.get(K.PROCESS_WORKER),
+        pid=where.get(K.PROCESS_PID),
+        pid_start=where.get(K.PROCESS_PID_START),
+        trial_number=trial.number,
+        trial_id=trial._trial_id,
+        trial_state=trial.state.name,
+        params=dict(trial.params),
+        stop_requested=bool(attrs.get(K.TRIAL_FIELDS["stop_requested"])),
+    )
 
 
 def trials_of(study, role: str | None = K.ROLE_OWN) -> list[TrainingJobRecord]:
@@ -121,4 +131,8 @@ def trials_of(study, role: str | None = K.ROLE_OWN) -> list[TrainingJobRecord]:
 def summaries_of(study, role: str = K.ROLE_OWN) -> list[dict]:
     """The stored summaries of :func:`trials_of` (shared dicts: copy before changing)."""
     key, role_key = K.TRIAL_FIELDS["summary"], K.TRIAL_FIELDS["role"]
-    return [t.user_attrs[key] for t in study.get_trials(deepcopy=False) if t.user_attrs.get(role_key) == role and key in t.user_attrs]
+    return [
+        t.user_attrs[key]
+        for t in study.get_trials(deepcopy=False)
+        if t.user_attrs.get(role_key) == role and key in t.user_attrs
+    ]

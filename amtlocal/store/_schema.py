@@ -13,6 +13,7 @@ open unchanged).
 - A standalone training job (CreateTrainingJob) is a study of its own, named ``STANDALONE_PREFIX + name`` (no tuning
   job name holds ``:``), whose attribute ``training_job`` holds its record.
 """
+
 from __future__ import annotations
 
 # TuningJobRecord field -> study user attribute.

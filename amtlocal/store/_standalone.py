@@ -4,6 +4,7 @@ A standalone training job is a study of its own, named ``training-job:<name>`` (
 attribute ``training_job`` holds its DescribeTrainingJob record (times as epoch seconds). A tuning job's training
 job is a trial of the tuning job's study; its name ``<tuning job>-<NNN>-<hex>`` leads to that study first.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,18 +23,29 @@ def _study_name(name: str) -> str:
 def _stored_name(store, name: str) -> str | None:
     """The study name of standalone training job ``name`` (case-insensitive, as AMT names are), or None."""
     want = _study_name(name).lower()
-    return next((s.study_name for s in store.storage.get_all_studies() if s.study_name.lower() == want
-                 and K.STANDALONE_RECORD in s.user_attrs), None)
+    return next(
+        (
+            s.study_name
+            for s in store.storage.get_all_studies()
+            if s.study_name.lower() == want and K.STANDALONE_RECORD in s.user_attrs
+        ),
+        None,
+    )
 
 
 def _record(study) -> TrainingJobRecord:
     attrs = study.user_attrs
     record = dict(attrs[K.STANDALONE_RECORD])
     where = attrs.get(K.TRIAL_FIELDS["process"]) or {}
-    return TrainingJobRecord(name=record["TrainingJobName"], summary=record, final_metrics={
-        m["MetricName"]: m["Value"] for m in record.get("FinalMetricDataList") or []},
-        worker=where.get(K.PROCESS_WORKER), pid=where.get(K.PROCESS_PID), pid_start=where.get(K.PROCESS_PID_START),
-        stop_requests=sum(1 for key in attrs if key.startswith(K.STOP_REQUEST_PREFIX)))
+    return TrainingJobRecord(
+        name=record["TrainingJobName"],
+        summary=record,
+        final_metrics={m["MetricName"]: m["Value"] for m in record.get("FinalMetricDataList") or []},
+        worker=where.get(K.PROCESS_WORKER),
+        pid=where.get(K.PROCESS_PID),
+        pid_start=where.get(K.PROCESS_PID_START),
+        stop_requests=sum(1 for key in attrs if key.startswith(K.STOP_REQUEST_PREFIX)),
+    )
 
 
 def _load(store, name: str):
@@ -60,7 +72,9 @@ def create(store, record: dict[str, Any]):
 
     name = record["TrainingJobName"]
     if _stored_name(store, name) is not None or _child(store, name) is not None:
-        raise TrainingJobExists(f"a training job named {name!r} already exists (AMT: ResourceInUse); pick another TrainingJobName")
+        raise TrainingJobExists(
+            f"a training job named {name!r} already exists (AMT: ResourceInUse); pick another TrainingJobName"
+        )
     study = optuna.create_study(study_name=_study_name(name), storage=store.storage)
     study.set_user_attr(K.STANDALONE_MODIFIED, time.time())
     study.set_user_attr(K.STANDALONE_RECORD, record)  # last: it marks the creation complete
@@ -83,8 +97,11 @@ def all_standalone(store) -> Iterator[TrainingJobRecord]:
 
 
 def names(store) -> list[str]:
-    return [s.study_name[len(K.STANDALONE_PREFIX):] for s in store.storage.get_all_studies()
-            if s.study_name.startswith(K.STANDALONE_PREFIX) and K.STANDALONE_RECORD in s.user_attrs]
+    return [
+        s.study_name[len(K.STANDALONE_PREFIX) :]
+        for s in store.storage.get_all_studies()
+        if s.study_name.startswith(K.STANDALONE_PREFIX) and K.STANDALONE_RECORD in s.user_attrs
+    ]
 
 
 def _child(store, name: str) -> TrainingJobRecord | None:
@@ -97,7 +114,10 @@ def _child(store, name: str) -> TrainingJobRecord | None:
         study = store.load(tuning)
         for t in study.get_trials(deepcopy=False):
             summary = t.user_attrs.get(K.TRIAL_FIELDS["summary"]) or {}
-            if t.user_attrs.get(K.TRIAL_FIELDS["role"]) == K.ROLE_OWN and summary.get("TrainingJobName", "").lower() == low:
+            if (
+                t.user_attrs.get(K.TRIAL_FIELDS["role"]) == K.ROLE_OWN
+                and summary.get("TrainingJobName", "").lower() == low
+            ):
                 return read_trial(t, study.study_name)
     return None
 

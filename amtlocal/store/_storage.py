@@ -6,6 +6,7 @@
   dropped on opening (:func:`drop_partial_last_line`).
 - RDB: any Optuna RDB URL (``postgresql://...``, ``sqlite:///...``); SQLite in WAL mode.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,8 +66,6 @@ def _decode(line: bytes, ops: frozenset) -> dict | None:
     if not isinstance(record, dict) or record.get("op_code") not in ops or "worker_id" not in record:
         return None
     return record
-
-
 
 
 def journal_lock(path: str) -> FlockJournalLock:

@@ -2,6 +2,7 @@
 standalone training job, plus a folder per job under ``$AMTLOCAL_HOME`` (default ``~/.amtlocal``):
 ``<home>/jobs/<tuning job>/<training job>/`` and ``<home>/training-jobs/<training job>/``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,7 +36,9 @@ def default_home() -> Path:
 def check_job_name(name: str, field: str = "HyperParameterTuningJobName") -> str:
     """Raise AmtValidationError unless ``name`` matches AMT's tuning-job name pattern (it becomes a folder name)."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise AmtValidationError(field, f"name {name!r} must match [a-zA-Z0-9](-*[a-zA-Z0-9]){{0,31}} (1-32 characters)")
+        raise AmtValidationError(
+            field, f"name {name!r} must match [a-zA-Z0-9](-*[a-zA-Z0-9]){{0,31}} (1-32 characters)"
+        )
     return name
 
 
@@ -171,8 +174,14 @@ class LocalStore:
         study = optuna.create_study(study_name=name, storage=self.storage, direction=direction)
         now = time.time()
         # The request last: it marks the creation complete (see names()), so a tuning job never lacks the others.
-        for field, value in (("base_dir", str(base_dir)), ("status", status), ("creation_time", now),
-                             ("last_modified", now), ("origin", origin), ("request", request)):
+        for field, value in (
+            ("base_dir", str(base_dir)),
+            ("status", status),
+            ("creation_time", now),
+            ("last_modified", now),
+            ("origin", origin),
+            ("request", request),
+        ):
             study.set_user_attr(K.TUNING_FIELDS[field], value)
         return study
 
@@ -221,10 +230,13 @@ class LocalStore:
 
     def record_process(self, trial, pid: int | None, pid_start: int | None) -> None:
         """Where the training job runs (this worker, its pid and the pid's start time), in one write."""
-        self._set_trial(trial, process={K.PROCESS_WORKER: worker_id(), K.PROCESS_PID: pid, K.PROCESS_PID_START: pid_start})
+        self._set_trial(
+            trial, process={K.PROCESS_WORKER: worker_id(), K.PROCESS_PID: pid, K.PROCESS_PID_START: pid_start}
+        )
 
-    def record_result(self, trial, summary: dict, final_metrics: dict[str, float] | None = None,
-                      interrupted: bool = False) -> None:
+    def record_result(
+        self, trial, summary: dict, final_metrics: dict[str, float] | None = None, interrupted: bool = False
+    ) -> None:
         """The training job's final summary (and metrics; ``interrupted``: cut short by the tuner's end). Written
         before the trial is told: a told trial is frozen."""
         fields: dict[str, Any] = {"summary": summary}
@@ -287,9 +299,15 @@ class LocalStore:
                 f.write(json.dumps(point) + "\n")
 
     # -- import (sagemaker pull) ----------------------------------------------------------------------------------
-    def import_tuning_job(self, describe: dict, summaries: list[dict], series: dict[str, list[dict]] | None = None,
-                          final_metrics: dict[str, dict[str, float]] | None = None, space: dict | None = None,
-                          base_dir: Path | None = None):
+    def import_tuning_job(
+        self,
+        describe: dict,
+        summaries: list[dict],
+        series: dict[str, list[dict]] | None = None,
+        final_metrics: dict[str, dict[str, float]] | None = None,
+        space: dict | None = None,
+        base_dir: Path | None = None,
+    ):
         """Store a finished tuning job run elsewhere (SageMaker), as the local backend would have recorded it.
 
         Args:
@@ -305,8 +323,9 @@ class LocalStore:
         """
         from amtlocal.store._import import import_tuning_job
 
-        return import_tuning_job(self, describe, summaries, series or {}, final_metrics or {}, space or {},
-                                 base_dir or Path.cwd())
+        return import_tuning_job(
+            self, describe, summaries, series or {}, final_metrics or {}, space or {}, base_dir or Path.cwd()
+        )
 
     # -- training jobs by name ------------------------------------------------------------------------------------
     def find_training_job(self, name: str) -> TrainingJobRecord:
@@ -345,7 +364,9 @@ class LocalStore:
         """Where standalone training job ``name`` runs (this worker, its pid and the pid's start time)."""
         from amtlocal.store import _standalone
 
-        _standalone.set_process(self, name, {K.PROCESS_WORKER: worker_id(), K.PROCESS_PID: pid, K.PROCESS_PID_START: pid_start})
+        _standalone.set_process(
+            self, name, {K.PROCESS_WORKER: worker_id(), K.PROCESS_PID: pid, K.PROCESS_PID_START: pid_start}
+        )
 
     def add_training_job_stop_request(self, name: str) -> None:
         """Record one more StopTrainingJob request for standalone training job ``name`` (counted, never overwritten)."""

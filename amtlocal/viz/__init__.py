@@ -8,6 +8,7 @@ Modules: ``_data`` (DataFrames from the AMT API shapes), ``_charts`` (Altair vie
 importance), ``_summary`` (amtviz's text summary), ``_notebook`` (the offline notebook display of the charts),
 ``_report`` (the HTML/PNG report; the ``amtlocal report`` command lives in ``amtlocal.cli``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,9 +20,16 @@ from amtlocal.exceptions import VizError  # its old home was amtlocal.viz._data;
 log = logging.getLogger("amtlocal")
 
 
-def visualize_tuning_job(tuning_jobs: Any, return_dfs: bool = False, job_metrics: list[str] | None = None,
-                         trials_only: bool = False, advanced: bool = False, *, backend: str | Backend | None = None,
-                         importance_evaluator: str = "fanova"):
+def visualize_tuning_job(
+    tuning_jobs: Any,
+    return_dfs: bool = False,
+    job_metrics: list[str] | None = None,
+    trials_only: bool = False,
+    advanced: bool = False,
+    *,
+    backend: str | Backend | None = None,
+    importance_evaluator: str = "fanova",
+):
     """amtviz's ``visualize_tuning_job`` (amtviz/visualization.py), for jobs of either backend.
 
     Args:
@@ -68,14 +76,29 @@ def visualize_tuning_job(tuning_jobs: Any, return_dfs: bool = False, job_metrics
     return chart
 
 
-def write_report(job_names: Any, path: Any, backend: str | Backend | None = None, png: bool = False, *,
-                 trials_only: bool = False, advanced: bool = True, importance_evaluator: str = "fanova"):
+def write_report(
+    job_names: Any,
+    path: Any,
+    backend: str | Backend | None = None,
+    png: bool = False,
+    *,
+    trials_only: bool = False,
+    advanced: bool = True,
+    importance_evaluator: str = "fanova",
+):
     """Write one self-contained HTML report (opens offline) and return its Path; see
     :func:`amtlocal.viz._report.write_report` for the arguments."""
     from amtlocal.viz._report import write_report as _write
 
-    return _write(job_names, path, backend=backend, png=png, trials_only=trials_only, advanced=advanced,
-                  importance_evaluator=importance_evaluator)
+    return _write(
+        job_names,
+        path,
+        backend=backend,
+        png=png,
+        trials_only=trials_only,
+        advanced=advanced,
+        importance_evaluator=importance_evaluator,
+    )
 
 
 __all__ = ["VizError", "visualize_tuning_job", "write_report"]

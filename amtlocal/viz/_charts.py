@@ -13,6 +13,7 @@ listed with the views that drive them:
 Colour is always the tuning job (one legend entry per tuning job); training job status is the point shape and the
 timeline's fill. A view with no data is left out rather than drawn empty.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,25 @@ WIDE = 2 * W + 60
 COLS = 3
 MAX_METRIC_ROWS = 4000
 #: Tuning job colours: no pure red or green, which mean Failed / Completed in the status fill.
-JOB_COLORS = ["#4c78a8", "#f58518", "#b279a2", "#72b7b2", "#9d755d", "#eeca3b", "#ff9da6", "#bab0ac", "#1b9e9e", "#7570b3"]
-STATUS_COLORS = {"Completed": "#4c9a2a", "Failed": "#d62728", "Stopped": "#ff7f0e", "InProgress": "#1f77b4",
-                 "Stopping": "#9467bd"}
+JOB_COLORS = [
+    "#4c78a8",
+    "#f58518",
+    "#b279a2",
+    "#72b7b2",
+    "#9d755d",
+    "#eeca3b",
+    "#ff9da6",
+    "#bab0ac",
+    "#1b9e9e",
+    "#7570b3",
+]
+STATUS_COLORS = {
+    "Completed": "#4c9a2a",
+    "Failed": "#d62728",
+    "Stopped": "#ff7f0e",
+    "InProgress": "#1f77b4",
+    "Stopping": "#9467bd",
+}
 
 
 def vl_field(name: str) -> str:
@@ -87,7 +104,7 @@ def _jitter(name: str) -> float:
 def log_ticks(lo: float, hi: float) -> list[float]:
     """Tick values for a log axis over [lo, hi]: 1x and 3x each power of ten (decades only when that is too many)."""
     k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    ticks = [m * 10.0 ** k for k in range(k0, k1 + 1) for m in (1, 3)]
+    ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in (1, 3)]
     ticks = [float(f"{t:.12g}") for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
     if len(ticks) > 7:
         ticks = [t for t in ticks if f"{t:e}".startswith("1")]
@@ -100,7 +117,7 @@ def _num(value: float, integer: bool = False) -> str:
 
 
 def _columnize(charts: list, cols: int = COLS):
-    rows = [alt.hconcat(*charts[i:i + cols]) for i in range(0, len(charts), cols)]
+    rows = [alt.hconcat(*charts[i : i + cols]) for i in range(0, len(charts), cols)]
     return rows[0] if len(rows) == 1 else alt.vconcat(*rows)
 
 
@@ -140,8 +157,9 @@ class Dashboard:
         self.views: list[str] = []  # every view drawn, by name
         self.skipped: list[str] = []  # views left out for lack of data
         self.brush = alt.selection_interval(name="brush", encodings=["x"])
-        self.hover = alt.selection_point(name="hover", on="mouseover", clear="mouseout", fields=["TrainingJobName"],
-                                         empty=False, nearest=False)
+        self.hover = alt.selection_point(
+            name="hover", on="mouseover", clear="mouseout", fields=["TrainingJobName"], empty=False, nearest=False
+        )
         if not self.scored.empty:
             lo, hi = float(self.scored[self.obj].min()), float(self.scored[self.obj].max())
             pad = (hi - lo) * 0.06 or abs(lo) * 0.05 or 1.0
@@ -154,13 +172,34 @@ class Dashboard:
         return alt.NamedData(name=name)
 
     def _scored(self) -> alt.NamedData:
-        cols = ["TuningJobName", "TrainingJobName", "TrainingJobStatus", "TrialIndex", "Rank", self.obj, *self.params,
-                "TrainingStartTime", "TrainingEndTime", "TrainingElapsedTimeSeconds", "_jitter"]
+        cols = [
+            "TuningJobName",
+            "TrainingJobName",
+            "TrainingJobStatus",
+            "TrialIndex",
+            "Rank",
+            self.obj,
+            *self.params,
+            "TrainingStartTime",
+            "TrainingEndTime",
+            "TrainingElapsedTimeSeconds",
+            "_jitter",
+        ]
         return self._data("scored", self.scored[list(dict.fromkeys(cols))])
 
     def _trials(self) -> alt.NamedData:
-        cols = ["TuningJobName", "TrainingJobName", "TrainingJobStatus", "TrialIndex", self.obj, *self.params,
-                "TrainingStartTime", "TrainingEndTime", "_end", "TrainingElapsedTimeSeconds"]
+        cols = [
+            "TuningJobName",
+            "TrainingJobName",
+            "TrainingJobStatus",
+            "TrialIndex",
+            self.obj,
+            *self.params,
+            "TrainingStartTime",
+            "TrainingEndTime",
+            "_end",
+            "TrainingElapsedTimeSeconds",
+        ]
         if "FailureReason" in self.trials.columns:
             cols.append("FailureReason")
         return self._data("trials", self.trials[list(dict.fromkeys(cols))])
@@ -176,48 +215,94 @@ class Dashboard:
 
     def color(self, legend: bool = True) -> alt.Color:
         """Colour by tuning job: one legend entry per tuning job, the same colours in every view."""
-        return alt.Color("TuningJobName:N", title="Tuning job", scale=alt.Scale(domain=self.d.job_names, range=JOB_COLORS),
-                         legend=alt.Legend(labelLimit=320) if legend else None)
+        return alt.Color(
+            "TuningJobName:N",
+            title="Tuning job",
+            scale=alt.Scale(domain=self.d.job_names, range=JOB_COLORS),
+            legend=alt.Legend(labelLimit=320) if legend else None,
+        )
 
     def y_objective(self, title: str | None = None) -> alt.Y:
-        return alt.Y(field=self.objf, type="quantitative", title=tip_title(title or self.obj), axis=alt.Axis(title=title or self.obj),
-                     scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False))
+        return alt.Y(
+            field=self.objf,
+            type="quantitative",
+            title=tip_title(title or self.obj),
+            axis=alt.Axis(title=title or self.obj),
+            scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False),
+        )
 
     def tooltip(self, with_objective: bool = True) -> list:
-        tt = [alt.Tooltip(field=self.objf, type="quantitative", title=tip_title(self.obj), format=".6~g")] if with_objective else []
+        tt = (
+            [alt.Tooltip(field=self.objf, type="quantitative", title=tip_title(self.obj), format=".6~g")]
+            if with_objective
+            else []
+        )
         for p in self.params:
             rng = self.d.space[p]
-            tt.append(alt.Tooltip(field=vl_field(p), type="nominal" if rng.categorical else "quantitative", title=tip_title(p),
-                                  **({} if rng.categorical else {"format": ".4~g"})))
-        tt += [alt.Tooltip("TrainingJobName:N", title="training job"), alt.Tooltip("TuningJobName:N", title="tuning job"),
-               alt.Tooltip("TrainingJobStatus:N", title="status"), alt.Tooltip("TrialIndex:Q", title="trial"),
-               alt.Tooltip("TrainingStartTime:T", title="started", format="%Y-%m-%d %H:%M:%S"),
-               alt.Tooltip("TrainingElapsedTimeSeconds:Q", title="elapsed (s)", format=".1f")]
+            tt.append(
+                alt.Tooltip(
+                    field=vl_field(p),
+                    type="nominal" if rng.categorical else "quantitative",
+                    title=tip_title(p),
+                    **({} if rng.categorical else {"format": ".4~g"}),
+                )
+            )
+        tt += [
+            alt.Tooltip("TrainingJobName:N", title="training job"),
+            alt.Tooltip("TuningJobName:N", title="tuning job"),
+            alt.Tooltip("TrainingJobStatus:N", title="status"),
+            alt.Tooltip("TrialIndex:Q", title="trial"),
+            alt.Tooltip("TrainingStartTime:T", title="started", format="%Y-%m-%d %H:%M:%S"),
+            alt.Tooltip("TrainingElapsedTimeSeconds:Q", title="elapsed (s)", format=".1f"),
+        ]
         return tt
 
     def _point_encodings(self) -> dict[str, Any]:
-        enc = {"color": self.color(), "tooltip": self.tooltip(),
-               "opacity": alt.condition(self.brush, alt.value(0.9), alt.value(0.15)),
-               "size": alt.condition(self.hover, alt.value(200), alt.value(55)),
-               "stroke": alt.condition(self.hover, alt.value("black"), alt.value("transparent"))}
+        enc = {
+            "color": self.color(),
+            "tooltip": self.tooltip(),
+            "opacity": alt.condition(self.brush, alt.value(0.9), alt.value(0.15)),
+            "size": alt.condition(self.hover, alt.value(200), alt.value(55)),
+            "stroke": alt.condition(self.hover, alt.value("black"), alt.value("transparent")),
+        }
         if self.scored["TrainingJobStatus"].nunique() > 1:
             enc["shape"] = alt.Shape("TrainingJobStatus:N", title="Status")
         return enc
 
     def _points(self, name: str, x, brush: bool, **extra):
-        chart = alt.Chart(self._scored()).mark_point(filled=True, strokeWidth=2).encode(
-            x=x, y=self.y_objective(), **self._point_encodings(), **extra)
+        chart = (
+            alt.Chart(self._scored())
+            .mark_point(filled=True, strokeWidth=2)
+            .encode(x=x, y=self.y_objective(), **self._point_encodings(), **extra)
+        )
         return self._own(chart, name, brush=brush)
 
     def _best_so_far(self, x, sort_field: str):
         op = "min" if self.d.minimize else "max"
-        return (alt.Chart(self._scored())
-                .transform_window(window=[alt.WindowFieldDef(op=op, field=self.objf, **{"as": "_best"})],
-                                  frame=[None, 0], sort=[alt.SortField(field=sort_field)], groupby=["TuningJobName"])
-                .mark_line(interpolate="step-after", strokeDash=[5, 3], strokeWidth=1.6)
-                .encode(x=x, y=alt.Y("_best:Q", title=tip_title(self.obj), axis=alt.Axis(title=self.obj), scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False)),
-                        color=self.color(), tooltip=[alt.Tooltip("TuningJobName:N", title="tuning job"),
-                                                     alt.Tooltip("_best:Q", title=tip_title(f"best {self.obj} so far"), format=".6~g")]))
+        return (
+            alt.Chart(self._scored())
+            .transform_window(
+                window=[alt.WindowFieldDef(op=op, field=self.objf, **{"as": "_best"})],
+                frame=[None, 0],
+                sort=[alt.SortField(field=sort_field)],
+                groupby=["TuningJobName"],
+            )
+            .mark_line(interpolate="step-after", strokeDash=[5, 3], strokeWidth=1.6)
+            .encode(
+                x=x,
+                y=alt.Y(
+                    "_best:Q",
+                    title=tip_title(self.obj),
+                    axis=alt.Axis(title=self.obj),
+                    scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False),
+                ),
+                color=self.color(),
+                tooltip=[
+                    alt.Tooltip("TuningJobName:N", title="tuning job"),
+                    alt.Tooltip("_best:Q", title=tip_title(f"best {self.obj} so far"), format=".6~g"),
+                ],
+            )
+        )
 
     # -- the views -----------------------------------------------------------------------------------------------
     def progress(self):
@@ -228,18 +313,24 @@ class Dashboard:
         x = alt.X("TrainingStartTime:T", title="training start", axis=alt.Axis(format="%H:%M:%S", labelOverlap=True))
         best = self._best_so_far(x, "TrainingStartTime")
         return alt.layer(best, self._points("progress", x, brush=True)).properties(
-            width=W, height=H, title=alt.Title(f"{self.obj} over time", subtitle="dashed: best so far per tuning job"))
+            width=W, height=H, title=alt.Title(f"{self.obj} over time", subtitle="dashed: best so far per tuning job")
+        )
 
     def trial_index(self):
         """Objective vs trial index (creation order within each tuning job), with the best-so-far step line."""
         if self.scored.empty:
             self.skipped.append("trial_index")
             return None
-        x = alt.X("TrialIndex:Q", title="trial (creation order in its tuning job)", scale=alt.Scale(zero=False, nice=False, padding=6),
-                  axis=alt.Axis(format="d", tickMinStep=1))
+        x = alt.X(
+            "TrialIndex:Q",
+            title="trial (creation order in its tuning job)",
+            scale=alt.Scale(zero=False, nice=False, padding=6),
+            axis=alt.Axis(format="d", tickMinStep=1),
+        )
         best = self._best_so_far(x, "TrialIndex")
         return alt.layer(best, self._points("trial_index", x, brush=True)).properties(
-            width=W, height=H, title=alt.Title(f"{self.obj} by trial", subtitle="dashed: best so far per tuning job"))
+            width=W, height=H, title=alt.Title(f"{self.obj} by trial", subtitle="dashed: best so far per tuning job")
+        )
 
     def density(self):
         """Objective density per tuning job (Gaussian KDE, bandwidth from the data), filtered by the brush."""
@@ -249,16 +340,38 @@ class Dashboard:
         bw = bandwidth(self.scored[self.obj])
         self.views.append("density")
         lo, hi = float(self.scored[self.obj].min()) - 3 * bw, float(self.scored[self.obj].max()) + 3 * bw
-        return (alt.Chart(self._scored())
-                .transform_filter(self.brush)
-                .transform_density(density=self.objf, groupby=["TuningJobName"], bandwidth=bw, extent=[lo, hi],
-                                   steps=200, as_=["_value", "_density"])
-                .mark_area(opacity=0.35, line=True)
-                .encode(x=alt.X("_value:Q", title=tip_title(self.obj), axis=alt.Axis(title=self.obj), scale=alt.Scale(zero=False, nice=False)),
-                        y=alt.Y("_density:Q", title="density", stack=None),
-                        color=self.color(), tooltip=[alt.Tooltip("TuningJobName:N", title="tuning job")])
-                .properties(name="density", width=W, height=H,
-                            title=alt.Title(f"{self.obj} density per tuning job", subtitle=f"Gaussian KDE, bandwidth {bw:.3g} (Silverman)")))
+        return (
+            alt.Chart(self._scored())
+            .transform_filter(self.brush)
+            .transform_density(
+                density=self.objf,
+                groupby=["TuningJobName"],
+                bandwidth=bw,
+                extent=[lo, hi],
+                steps=200,
+                as_=["_value", "_density"],
+            )
+            .mark_area(opacity=0.35, line=True)
+            .encode(
+                x=alt.X(
+                    "_value:Q",
+                    title=tip_title(self.obj),
+                    axis=alt.Axis(title=self.obj),
+                    scale=alt.Scale(zero=False, nice=False),
+                ),
+                y=alt.Y("_density:Q", title="density", stack=None),
+                color=self.color(),
+                tooltip=[alt.Tooltip("TuningJobName:N", title="tuning job")],
+            )
+            .properties(
+                name="density",
+                width=W,
+                height=H,
+                title=alt.Title(
+                    f"{self.obj} density per tuning job", subtitle=f"Gaussian KDE, bandwidth {bw:.3g} (Silverman)"
+                ),
+            )
+        )
 
     def _x_hyperparameter(self, i: int, name: str, rng: Range) -> tuple[Any, list, bool]:
         """(x encoding, transforms, continuous?) for hyperparameter ``name``; axes come from the search space."""
@@ -266,23 +379,42 @@ class Dashboard:
         f = vl_field(name)
         if rng.categorical:
             domain = rng.labels + sorted({str(v) for v in values} - set(rng.labels))
-            return (alt.X(field=f, type="nominal", title=tip_title(name), scale=alt.Scale(domain=domain), sort=domain,
-                          axis=alt.Axis(labelAngle=0, labelLimit=120, title=name)), [], False)
+            return (
+                alt.X(
+                    field=f,
+                    type="nominal",
+                    title=tip_title(name),
+                    scale=alt.Scale(domain=domain),
+                    sort=domain,
+                    axis=alt.Axis(labelAngle=0, labelLimit=120, title=name),
+                ),
+                [],
+                False,
+            )
         lo = min([rng.low, *values.astype(float)])
         hi = max([rng.high, *values.astype(float)])
         if rng.reverse_log and hi < 1:
             calc = {"as": f"_rev{i}", "calculate": f"1 - datum[{json.dumps(name)}]"}
-            x = alt.X(f"_rev{i}:Q", title=tip_title(f"{name} (reverse log)"),
-                      scale=alt.Scale(type="log", domain=[1 - hi, 1 - lo], reverse=True, zero=False, nice=False),
-                      axis=alt.Axis(labelExpr="format(1 - datum.value, '.4~g')", labelOverlap=True, title=f"{name} (reverse log)"))
+            x = alt.X(
+                f"_rev{i}:Q",
+                title=tip_title(f"{name} (reverse log)"),
+                scale=alt.Scale(type="log", domain=[1 - hi, 1 - lo], reverse=True, zero=False, nice=False),
+                axis=alt.Axis(
+                    labelExpr="format(1 - datum.value, '.4~g')", labelOverlap=True, title=f"{name} (reverse log)"
+                ),
+            )
             return x, [calc], True
         if rng.log and lo > 0:
             scale = alt.Scale(type="log", domain=[lo, hi], nice=False, padding=8)
             axis = alt.Axis(format="~g", labelOverlap=True, title=f"{name} (log)", values=log_ticks(lo, hi))
         else:
             scale = alt.Scale(type="linear", domain=[lo, hi], zero=False, nice=False, padding=8)
-            axis = alt.Axis(format="d" if rng.kind == "Integer" else "~g", labelOverlap=True, title=name,
-                            **({"tickMinStep": 1} if rng.kind == "Integer" else {}))
+            axis = alt.Axis(
+                format="d" if rng.kind == "Integer" else "~g",
+                labelOverlap=True,
+                title=name,
+                **({"tickMinStep": 1} if rng.kind == "Integer" else {}),
+            )
         return alt.X(field=f, type="quantitative", title=tip_title(name), scale=scale, axis=axis), [], True
 
     def hyperparameters(self) -> list:
@@ -299,11 +431,19 @@ class Dashboard:
             x, transforms, continuous = self._x_hyperparameter(i, name, rng)
             extra = {}
             if rng.categorical:
-                extra["xOffset"] = alt.XOffset("_jitter:Q", scale=alt.Scale(domain=[-0.5, 0.5], range=[-14, 14]), title=None)
+                extra["xOffset"] = alt.XOffset(
+                    "_jitter:Q", scale=alt.Scale(domain=[-0.5, 0.5], range=[-14, 14]), title=None
+                )
             pts = self._points(f"hp{i}", x, brush=continuous, **extra)
             for t in transforms:
                 pts = pts.transform_calculate(**{t["as"]: t["calculate"]})
-            out.append(pts.properties(width=W, height=H, title=alt.Title(f"{self.obj} vs {name}", subtitle=f"{rng.kind}, {rng.axis_scale}")))
+            out.append(
+                pts.properties(
+                    width=W,
+                    height=H,
+                    title=alt.Title(f"{self.obj} vs {name}", subtitle=f"{rng.kind}, {rng.axis_scale}"),
+                )
+            )
             if rng.categorical:
                 out.append(self.per_category(i, name, x))
         return out
@@ -315,12 +455,19 @@ class Dashboard:
         # writes them into expressions unescaped, so an odd name (a quote, a backslash) would break the chart.
         x, y = x.copy(), self.y_objective()
         x.field, y.field = "_cat", "_obj"
-        return (alt.Chart(self._scored()).transform_filter(self.brush)
-                .transform_calculate(_cat=f"datum[{json.dumps(name)}]", _obj=f"datum[{json.dumps(self.obj)}]")
-                .mark_boxplot(extent="min-max", size=22, color="#8c8c8c", median={"color": "black"})
-                .encode(x=x, y=y)
-                .properties(name=f"cat{i}", width=W, height=H,
-                            title=alt.Title(f"{self.obj} per {name}", subtitle="box: quartiles, whiskers: min to max")))
+        return (
+            alt.Chart(self._scored())
+            .transform_filter(self.brush)
+            .transform_calculate(_cat=f"datum[{json.dumps(name)}]", _obj=f"datum[{json.dumps(self.obj)}]")
+            .mark_boxplot(extent="min-max", size=22, color="#8c8c8c", median={"color": "black"})
+            .encode(x=x, y=y)
+            .properties(
+                name=f"cat{i}",
+                width=W,
+                height=H,
+                title=alt.Title(f"{self.obj} per {name}", subtitle="box: quartiles, whiskers: min to max"),
+            )
+        )
 
     def parallel(self):
         """Parallel coordinates: one line per training job across every hyperparameter axis and the objective."""
@@ -357,34 +504,71 @@ class Dashboard:
             else:
                 positions[name] = (v - lo) / (hi - lo) if hi > lo else v * 0 + 0.5
                 mid = (lo + hi) / 2
-            ticks += [{"_axis": name, "_pos": p, "_label": _num(val, rng.kind == "Integer")} for p, val in ((0, lo), (0.5, mid), (1, hi))]
+            ticks += [
+                {"_axis": name, "_pos": p, "_label": _num(val, rng.kind == "Integer")}
+                for p, val in ((0, lo), (0.5, mid), (1, hi))
+            ]
         obj = self.scored[self.obj].astype(float)
         lo, hi = obj.min(), obj.max()
         axes.append(self.obj)
         positions[self.obj] = (obj - lo) / (hi - lo) if hi > lo else obj * 0 + 0.5
-        ticks += [{"_axis": self.obj, "_pos": p, "_label": _num(val)} for p, val in ((0, lo), (0.5, (lo + hi) / 2), (1, hi))]
-        base = self.scored[["TuningJobName", "TrainingJobName", "TrainingJobStatus", "TrialIndex", self.obj, *self.params,
-                            "TrainingStartTime", "TrainingElapsedTimeSeconds"]]
+        ticks += [
+            {"_axis": self.obj, "_pos": p, "_label": _num(val)} for p, val in ((0, lo), (0.5, (lo + hi) / 2), (1, hi))
+        ]
+        base = self.scored[
+            [
+                "TuningJobName",
+                "TrainingJobName",
+                "TrainingJobStatus",
+                "TrialIndex",
+                self.obj,
+                *self.params,
+                "TrainingStartTime",
+                "TrainingElapsedTimeSeconds",
+            ]
+        ]
         base = base.loc[:, ~base.columns.duplicated()]
         for k, name in enumerate(axes):
             part = base.copy()
             part["_axis"], part["_order"], part["_pos"] = name, k, positions[name].values
             rows.append(part)
         long = pd.concat(rows, ignore_index=True)
-        axis_x = alt.X("_axis:N", title=None, sort=axes, axis=alt.Axis(labelAngle=0, orient="top", labelLimit=110, domain=False, ticks=False))
+        axis_x = alt.X(
+            "_axis:N",
+            title=None,
+            sort=axes,
+            axis=alt.Axis(labelAngle=0, orient="top", labelLimit=110, domain=False, ticks=False),
+        )
         y = alt.Y("_pos:Q", axis=None, scale=alt.Scale(domain=[-0.03, 1.03]))
-        lines = alt.Chart(self._data("parallel", long)).mark_line().encode(
-            x=axis_x, y=y, detail="TrainingJobName:N", color=self.color(), tooltip=self.tooltip(),
-            opacity=alt.condition(self.brush, alt.value(0.8), alt.value(0.1)),
-            strokeWidth=alt.condition(self.hover, alt.value(4), alt.value(1.5)))
+        lines = (
+            alt.Chart(self._data("parallel", long))
+            .mark_line()
+            .encode(
+                x=axis_x,
+                y=y,
+                detail="TrainingJobName:N",
+                color=self.color(),
+                tooltip=self.tooltip(),
+                opacity=alt.condition(self.brush, alt.value(0.8), alt.value(0.1)),
+                strokeWidth=alt.condition(self.hover, alt.value(4), alt.value(1.5)),
+            )
+        )
         lines = self._own(lines, "parallel", brush=False)
         tick_data = self._data("parallel_axes", pd.DataFrame(ticks))
         rules = alt.Chart(tick_data).mark_rule(color="#bbbbbb").encode(x=axis_x)
-        labels = alt.Chart(tick_data).mark_text(align="left", dx=4, fontSize=10, color="#555555").encode(
-            x=axis_x, y=y, text="_label:N")
+        labels = (
+            alt.Chart(tick_data)
+            .mark_text(align="left", dx=4, fontSize=10, color="#555555")
+            .encode(x=axis_x, y=y, text="_label:N")
+        )
         return alt.layer(rules, lines, labels).properties(
-            width=WIDE, height=H + 40,
-            title=alt.Title("Parallel coordinates", subtitle="one line per training job; axes span the search space (log where the range is)"))
+            width=WIDE,
+            height=H + 40,
+            title=alt.Title(
+                "Parallel coordinates",
+                subtitle="one line per training job; axes span the search space (log where the range is)",
+            ),
+        )
 
     def importance(self):
         """Hyperparameter importance (Optuna's evaluator on a study rebuilt from the summaries)."""
@@ -395,12 +579,24 @@ class Dashboard:
             self.skipped.append("importance")
             return None
         self.views.append("importance")
-        return (alt.Chart(self._data("importance", imp)).mark_bar(color="#4c78a8")
-                .encode(x=alt.X("importance:Q", title="importance (normalized)", scale=alt.Scale(domain=[0, 1])),
-                        y=alt.Y("parameter:N", sort="-x", title=None, axis=alt.Axis(labelLimit=150)),
-                        tooltip=["parameter:N", alt.Tooltip("importance:Q", format=".3f")])
-                .properties(name="importance", width=W - 60, height=max(60, 24 * len(imp)),
-                            title=alt.Title("Hyperparameter importance", subtitle=f"Optuna {LABELS[self.evaluator]}, {len(self.scored)} training jobs")))
+        return (
+            alt.Chart(self._data("importance", imp))
+            .mark_bar(color="#4c78a8")
+            .encode(
+                x=alt.X("importance:Q", title="importance (normalized)", scale=alt.Scale(domain=[0, 1])),
+                y=alt.Y("parameter:N", sort="-x", title=None, axis=alt.Axis(labelLimit=150)),
+                tooltip=["parameter:N", alt.Tooltip("importance:Q", format=".3f")],
+            )
+            .properties(
+                name="importance",
+                width=W - 60,
+                height=max(60, 24 * len(imp)),
+                title=alt.Title(
+                    "Hyperparameter importance",
+                    subtitle=f"Optuna {LABELS[self.evaluator]}, {len(self.scored)} training jobs",
+                ),
+            )
+        )
 
     def ranked(self):
         """Training jobs ranked by objective (best first), coloured by tuning job."""
@@ -408,13 +604,22 @@ class Dashboard:
             self.skipped.append("ranked")
             return None
         n = len(self.scored)
-        bars = alt.Chart(self._scored()).mark_bar().encode(
-            x=alt.X("Rank:O", title=f"rank (1 = best {self.obj})", axis=alt.Axis(labelAngle=0, labelOverlap=True)),
-            y=self.y_objective(), y2=alt.Y2(datum=self.obj_domain[0]),
-            **{k: v for k, v in self._point_encodings().items() if k not in ("size", "shape")},
-            strokeWidth=alt.condition(self.hover, alt.value(2), alt.value(0)))
+        bars = (
+            alt.Chart(self._scored())
+            .mark_bar()
+            .encode(
+                x=alt.X("Rank:O", title=f"rank (1 = best {self.obj})", axis=alt.Axis(labelAngle=0, labelOverlap=True)),
+                y=self.y_objective(),
+                y2=alt.Y2(datum=self.obj_domain[0]),
+                **{k: v for k, v in self._point_encodings().items() if k not in ("size", "shape")},
+                strokeWidth=alt.condition(self.hover, alt.value(2), alt.value(0)),
+            )
+        )
         return self._own(bars, "ranked", brush=False).properties(
-            width=W, height=H, title=alt.Title("Training jobs ranked", subtitle=f"{n} with an objective, coloured by tuning job"))
+            width=W,
+            height=H,
+            title=alt.Title("Training jobs ranked", subtitle=f"{n} with an objective, coloured by tuning job"),
+        )
 
     def ecdf(self):
         """Empirical CDF of the objective per tuning job."""
@@ -422,9 +627,17 @@ class Dashboard:
             self.skipped.append("ecdf")
             return None
         base = alt.Chart(self._scored()).transform_window(
-            window=[alt.WindowFieldDef(op="cume_dist", **{"as": "_ecdf"})], sort=[alt.SortField(field=self.objf)],
-            groupby=["TuningJobName"])
-        x = alt.X(field=self.objf, type="quantitative", title=tip_title(self.obj), axis=alt.Axis(title=self.obj), scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False))
+            window=[alt.WindowFieldDef(op="cume_dist", **{"as": "_ecdf"})],
+            sort=[alt.SortField(field=self.objf)],
+            groupby=["TuningJobName"],
+        )
+        x = alt.X(
+            field=self.objf,
+            type="quantitative",
+            title=tip_title(self.obj),
+            axis=alt.Axis(title=self.obj),
+            scale=alt.Scale(zero=False, domain=self.obj_domain, nice=False),
+        )
         y = alt.Y("_ecdf:Q", title=f"fraction of training jobs with {self.obj} ≤ x", scale=alt.Scale(domain=[0, 1]))
         line = base.mark_line(interpolate="step-after", strokeWidth=1.6).encode(x=x, y=y, color=self.color())
         pts = base.mark_point(filled=True).encode(x=x, y=y, **self._point_encodings())
@@ -440,23 +653,40 @@ class Dashboard:
         n = len(started)
         statuses = [s for s in STATUS_COLORS if s in set(started["TrainingJobStatus"])]
         statuses += sorted(set(started["TrainingJobStatus"]) - set(statuses))
-        fill = alt.Fill("TrainingJobStatus:N", title="Status (timeline)", scale=alt.Scale(
-            domain=statuses, range=[STATUS_COLORS.get(s, "#7f7f7f") for s in statuses]))
+        fill = alt.Fill(
+            "TrainingJobStatus:N",
+            title="Status (timeline)",
+            scale=alt.Scale(domain=statuses, range=[STATUS_COLORS.get(s, "#7f7f7f") for s in statuses]),
+        )
         tooltip = self.tooltip(with_objective=True)
         if "FailureReason" in self.trials.columns:
             tooltip.append(alt.Tooltip("FailureReason:N", title="failure"))
-        bars = alt.Chart(self._trials()).transform_filter("isValid(datum.TrainingStartTime)").mark_bar(height={"band": 0.8}).encode(
-            x=alt.X("TrainingStartTime:T", title="time", axis=alt.Axis(format="%H:%M:%S", labelOverlap=True)),
-            x2="_end:T",
-            y=alt.Y("TrainingJobName:N", sort=alt.EncodingSortField(field="TrainingStartTime", op="min"), title=None,
-                    axis=alt.Axis(labels=n <= 40, ticks=n <= 40, labelLimit=200, labelFontSize=10)),
-            fill=fill, tooltip=tooltip,
-            opacity=alt.condition(self.brush, alt.value(0.95), alt.value(0.2)),
-            stroke=alt.condition(self.hover, alt.value("black"), alt.value("transparent")),
-            strokeWidth=alt.condition(self.hover, alt.value(2), alt.value(0)))
+        bars = (
+            alt.Chart(self._trials())
+            .transform_filter("isValid(datum.TrainingStartTime)")
+            .mark_bar(height={"band": 0.8})
+            .encode(
+                x=alt.X("TrainingStartTime:T", title="time", axis=alt.Axis(format="%H:%M:%S", labelOverlap=True)),
+                x2="_end:T",
+                y=alt.Y(
+                    "TrainingJobName:N",
+                    sort=alt.EncodingSortField(field="TrainingStartTime", op="min"),
+                    title=None,
+                    axis=alt.Axis(labels=n <= 40, ticks=n <= 40, labelLimit=200, labelFontSize=10),
+                ),
+                fill=fill,
+                tooltip=tooltip,
+                opacity=alt.condition(self.brush, alt.value(0.95), alt.value(0.2)),
+                stroke=alt.condition(self.hover, alt.value("black"), alt.value("transparent")),
+                strokeWidth=alt.condition(self.hover, alt.value(2), alt.value(0)),
+            )
+        )
         bars = self._own(bars, "timeline", brush=True)
-        return bars.properties(width=WIDE, height=max(90, min(14 * n, 420)),
-                               title=alt.Title("Timeline of training jobs", subtitle=f"{n} training jobs by status"))
+        return bars.properties(
+            width=WIDE,
+            height=max(90, min(14 * n, 420)),
+            title=alt.Title("Timeline of training jobs", subtitle=f"{n} training jobs by status"),
+        )
 
     def learning_curves(self) -> list:
         """One chart per metric (every metric definition with values): value vs seconds since training start."""
@@ -468,10 +698,24 @@ class Dashboard:
         m = m[m["TrainingJobName"].isin(self.trials["TrainingJobName"])]
         if len(m) > MAX_METRIC_ROWS:  # keep the curves' shape, not every point (and stay under Altair's row limit)
             k = math.ceil(len(m) / MAX_METRIC_ROWS)
-            keep = (m.groupby(["TrainingJobName", "label"]).cumcount() % k == 0) | ~m.duplicated(["TrainingJobName", "label"], keep="last")
+            keep = (m.groupby(["TrainingJobName", "label"]).cumcount() % k == 0) | ~m.duplicated(
+                ["TrainingJobName", "label"], keep="last"
+            )
             m = m[keep]
-        cols = ["TuningJobName", "TrainingJobName", "TrainingJobStatus", "TrialIndex", "label", "value", "rel_seconds", "step",
-                *self.params, "TrainingStartTime", "TrainingElapsedTimeSeconds", self.obj]
+        cols = [
+            "TuningJobName",
+            "TrainingJobName",
+            "TrainingJobStatus",
+            "TrialIndex",
+            "label",
+            "value",
+            "rel_seconds",
+            "step",
+            *self.params,
+            "TrainingStartTime",
+            "TrainingElapsedTimeSeconds",
+            self.obj,
+        ]
         data = self._data("metrics", m[[c for c in dict.fromkeys(cols) if c in m.columns]])
         for k, metric in enumerate(self.d.metric_names):
             part = m[m["label"] == metric]
@@ -479,26 +723,50 @@ class Dashboard:
                 self.skipped.append(f"metric:{metric}")
                 continue
             many = part.groupby("TrainingJobName").size().max()
-            tooltip = [alt.Tooltip("value:Q", title=metric, format=".6~g"), alt.Tooltip("step:Q", title="report"),
-                       alt.Tooltip("rel_seconds:Q", title="seconds", format=".1f"), *self.tooltip(with_objective=False)]
-            chart = (alt.Chart(data).transform_filter(alt.FieldEqualPredicate(field="label", equal=metric))
-                     .mark_line(point=bool(many <= 25), interpolate="linear")
-                     .encode(x=alt.X("rel_seconds:Q", title="seconds since training start"),
-                             y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
-                             detail="TrainingJobName:N", color=self.color(), tooltip=tooltip,
-                             opacity=alt.condition(self.brush, alt.value(0.85), alt.value(0.12)),
-                             strokeWidth=alt.condition(self.hover, alt.value(4), alt.value(1.4))))
+            tooltip = [
+                alt.Tooltip("value:Q", title=metric, format=".6~g"),
+                alt.Tooltip("step:Q", title="report"),
+                alt.Tooltip("rel_seconds:Q", title="seconds", format=".1f"),
+                *self.tooltip(with_objective=False),
+            ]
+            chart = (
+                alt.Chart(data)
+                .transform_filter(alt.FieldEqualPredicate(field="label", equal=metric))
+                .mark_line(point=bool(many <= 25), interpolate="linear")
+                .encode(
+                    x=alt.X("rel_seconds:Q", title="seconds since training start"),
+                    y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+                    detail="TrainingJobName:N",
+                    color=self.color(),
+                    tooltip=tooltip,
+                    opacity=alt.condition(self.brush, alt.value(0.85), alt.value(0.12)),
+                    strokeWidth=alt.condition(self.hover, alt.value(4), alt.value(1.4)),
+                )
+            )
             chart = self._own(chart, f"metric{k}", brush=False)
             suffix = " (objective)" if metric == self.obj else ""
-            out.append(chart.properties(width=W, height=H, title=alt.Title(f"{metric}{suffix}", subtitle=f"{part['TrainingJobName'].nunique()} training jobs, {int(many)} values max")))
+            out.append(
+                chart.properties(
+                    width=W,
+                    height=H,
+                    title=alt.Title(
+                        f"{metric}{suffix}",
+                        subtitle=f"{part['TrainingJobName'].nunique()} training jobs, {int(many)} values max",
+                    ),
+                )
+            )
         return out
 
     # -- assembly ------------------------------------------------------------------------------------------------
     @staticmethod
     def _message(text: str):
         """One line of text instead of empty axes."""
-        return (alt.Chart(alt.Data(values=[{"text": text}]))
-                .mark_text(fontSize=14, align="left").encode(text="text:N").properties(width=500, height=40))
+        return (
+            alt.Chart(alt.Data(values=[{"text": text}]))
+            .mark_text(fontSize=14, align="left")
+            .encode(text="text:N")
+            .properties(width=500, height=40)
+        )
 
     def chart(self):
         """The whole dashboard as one Altair chart (a VConcatChart with top-level params and datasets)."""
@@ -519,25 +787,47 @@ class Dashboard:
         sections.append(_section("Learning curves (scraped metrics)", [_columnize(curves)] if curves else []))
         sections = [s for s in sections if s is not None]
         if not sections:  # training jobs created but none started: nothing to place on an axis yet
-            return self._message(f"{len(self.trials)} training job(s) in {', '.join(self.d.job_names)}, none started yet")
+            return self._message(
+                f"{len(self.trials)} training job(s) in {', '.join(self.d.job_names)}, none started yet"
+            )
         params = []
         if self.brush_views:
-            params.append(alt.TopLevelSelectionParameter(name="brush", select=alt.IntervalSelectionConfig(type="interval", encodings=["x"]),
-                                                         views=self.brush_views))
+            params.append(
+                alt.TopLevelSelectionParameter(
+                    name="brush",
+                    select=alt.IntervalSelectionConfig(type="interval", encodings=["x"]),
+                    views=self.brush_views,
+                )
+            )
         if self.hover_views:
-            params.append(alt.TopLevelSelectionParameter(name="hover", select=alt.PointSelectionConfig(
-                type="point", on="mouseover", clear="mouseout", fields=["TrainingJobName"], nearest=False), views=self.hover_views))
+            params.append(
+                alt.TopLevelSelectionParameter(
+                    name="hover",
+                    select=alt.PointSelectionConfig(
+                        type="point", on="mouseover", clear="mouseout", fields=["TrainingJobName"], nearest=False
+                    ),
+                    views=self.hover_views,
+                )
+            )
         requested = [j.name for j in self.d.jobs if j.requested]
         parents = [j.name for j in self.d.jobs if not j.requested]
         direction = "Minimize" if self.d.minimize else "Maximize"
-        subtitle = [f"objective: {direction} {self.obj}; {len(self.trials)} training jobs in {len(self.d.jobs)} tuning job(s)"
-                    + (f" (warm-start ancestors: {', '.join(parents)})" if parents else ""),
-                    "drag on a time or numeric axis to brush (double-click clears); hover a mark to follow its training job"]
-        chart = alt.vconcat(*sections, datasets=self.datasets,
-                            title=alt.Title(f"Tuning: {', '.join(requested)}", subtitle=subtitle, fontSize=18, anchor="start"))
-        chart = (chart.configure_concat(spacing=28).configure_title(anchor="start", subtitleColor="#555555")
-                 .configure_axis(labelFontSize=11, titleFontSize=12, titleFontWeight="normal")
-                 .configure_legend(labelFontSize=11, titleFontSize=12))
+        subtitle = [
+            f"objective: {direction} {self.obj}; {len(self.trials)} training jobs in {len(self.d.jobs)} tuning job(s)"
+            + (f" (warm-start ancestors: {', '.join(parents)})" if parents else ""),
+            "drag on a time or numeric axis to brush (double-click clears); hover a mark to follow its training job",
+        ]
+        chart = alt.vconcat(
+            *sections,
+            datasets=self.datasets,
+            title=alt.Title(f"Tuning: {', '.join(requested)}", subtitle=subtitle, fontSize=18, anchor="start"),
+        )
+        chart = (
+            chart.configure_concat(spacing=28)
+            .configure_title(anchor="start", subtitleColor="#555555")
+            .configure_axis(labelFontSize=11, titleFontSize=12, titleFontWeight="normal")
+            .configure_legend(labelFontSize=11, titleFontSize=12)
+        )
         if params:
             # Altair renames views inside concatenated layers (``progress`` -> ``progress_0``) whenever the chart is
             # rebuilt, so read the names it will emit and point the params' ``views`` at them.

@@ -5,13 +5,15 @@ Only ``Backend.describe`` (DescribeHyperParameterTuningJob), ``Backend.all_train
 job are drawn alike. Warm-start parents (``WarmStartConfig.ParentHyperParameterTuningJobs``) are followed at every
 level and become tuning jobs of their own in the data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from amtlocal.backends import Backend, get_backend
 from amtlocal.exceptions import TuningJobNotFound, VizError
@@ -24,9 +26,22 @@ log = logging.getLogger("amtlocal")
 
 TIME_DTYPE = "datetime64[us, UTC]"  # every timestamp column of the data frames (microseconds, as the API's times)
 #: Columns of the trials frame that are not hyperparameters (the objective column is named after the metric).
-TRIAL_COLUMNS = ("TuningJobName", "TrainingJobName", "TrainingJobStatus", "ObjectiveStatus", "Strategy", "TrialIndex",
-                 "Rank", "FinalObjectiveValue", "CreationTime", "TrainingStartTime", "TrainingEndTime",
-                 "TrainingElapsedTimeSeconds", "TrainingJobDefinitionName", "FailureReason")
+TRIAL_COLUMNS = (
+    "TuningJobName",
+    "TrainingJobName",
+    "TrainingJobStatus",
+    "ObjectiveStatus",
+    "Strategy",
+    "TrialIndex",
+    "Rank",
+    "FinalObjectiveValue",
+    "CreationTime",
+    "TrainingStartTime",
+    "TrainingEndTime",
+    "TrainingElapsedTimeSeconds",
+    "TrainingJobDefinitionName",
+    "FailureReason",
+)
 
 
 def parse_ranges(desc: dict[str, Any]) -> dict[str, Range]:
@@ -135,8 +150,10 @@ def collect_jobs(tuning_jobs: Any, backend: str | Backend | None = None) -> list
             seen[name].requested = seen[name].requested or requested
             continue
         desc, where = _describe(name, be, fallback)
-        parents = [p["HyperParameterTuningJobName"]
-                   for p in (desc.get("WarmStartConfig") or {}).get("ParentHyperParameterTuningJobs") or []]
+        parents = [
+            p["HyperParameterTuningJobName"]
+            for p in (desc.get("WarmStartConfig") or {}).get("ParentHyperParameterTuningJobs") or []
+        ]
         seen[name] = JobInfo(name, desc, where, parents, requested)
         queue.extend((p, where, False) for p in parents)
     epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
@@ -206,12 +223,21 @@ def trials_frame(jobs: Iterable[JobInfo], space: dict[str, Range], objective: st
         strategy = (job.desc.get("HyperParameterTuningJobConfig") or {}).get("Strategy")
         summaries = list(job.backend.all_training_jobs(job.name))
         epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-        summaries.sort(key=lambda s: (_aware(s.get("CreationTime")) or _aware(s.get("TrainingStartTime")) or epoch,
-                                      s["TrainingJobName"]))
+        summaries.sort(
+            key=lambda s: (
+                _aware(s.get("CreationTime")) or _aware(s.get("TrainingStartTime")) or epoch,
+                s["TrainingJobName"],
+            )
+        )
         for i, s in enumerate(summaries, 1):
-            row: dict[str, Any] = {"TuningJobName": job.name, "TrainingJobName": s["TrainingJobName"],
-                                   "TrainingJobStatus": s.get("TrainingJobStatus"),
-                                   "ObjectiveStatus": s.get("ObjectiveStatus"), "Strategy": strategy, "TrialIndex": i}
+            row: dict[str, Any] = {
+                "TuningJobName": job.name,
+                "TrainingJobName": s["TrainingJobName"],
+                "TrainingJobStatus": s.get("TrainingJobStatus"),
+                "ObjectiveStatus": s.get("ObjectiveStatus"),
+                "Strategy": strategy,
+                "TrialIndex": i,
+            }
             tuned = s.get("TunedHyperParameters") or {}
             for name, rng in space.items():
                 row[name] = rng.cast(tuned.get(name))
@@ -232,9 +258,22 @@ def trials_frame(jobs: Iterable[JobInfo], space: dict[str, Range], objective: st
             rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
-        cols = ["TuningJobName", "TrainingJobName", "TrainingJobStatus", "ObjectiveStatus", "Strategy", "TrialIndex",
-                *space, "FinalObjectiveValue", objective, "Rank", "CreationTime", "TrainingStartTime", "TrainingEndTime",
-                "TrainingElapsedTimeSeconds"]
+        cols = [
+            "TuningJobName",
+            "TrainingJobName",
+            "TrainingJobStatus",
+            "ObjectiveStatus",
+            "Strategy",
+            "TrialIndex",
+            *space,
+            "FinalObjectiveValue",
+            objective,
+            "Rank",
+            "CreationTime",
+            "TrainingStartTime",
+            "TrainingEndTime",
+            "TrainingElapsedTimeSeconds",
+        ]
         return pd.DataFrame(columns=list(dict.fromkeys(cols)))
     for col in ("CreationTime", "TrainingStartTime", "TrainingEndTime"):
         # One unit for every time column: pandas infers it from the values (seconds when a column is all NaT or
@@ -289,8 +328,16 @@ def metrics_frame(jobs: Iterable[JobInfo], trials, metric_names: list[str] | Non
             if base is None and ts is not None:
                 base = ts.timestamp()
             steps[label] = steps.get(label, 0) + 1
-            rows.append({"TrainingJobName": t["TrainingJobName"], "label": label, "value": value, "ts": ts,
-                         "rel_seconds": (ts.timestamp() - base) if ts is not None else math.nan, "step": steps[label]})
+            rows.append(
+                {
+                    "TrainingJobName": t["TrainingJobName"],
+                    "label": label,
+                    "value": value,
+                    "ts": ts,
+                    "rel_seconds": (ts.timestamp() - base) if ts is not None else math.nan,
+                    "step": steps[label],
+                }
+            )
     cols = ["TuningJobName", "TrainingJobName", "label", "value", "ts", "rel_seconds", "step"]
     if not rows:
         return pd.DataFrame(columns=cols)
@@ -301,8 +348,12 @@ def metrics_frame(jobs: Iterable[JobInfo], trials, metric_names: list[str] | Non
     return df[cols + [c for c in df.columns if c not in cols]]
 
 
-def gather(tuning_jobs: Any, backend: str | Backend | None = None, job_metrics: list[str] | None = None,
-           trials_only: bool = False) -> TuningData:
+def gather(
+    tuning_jobs: Any,
+    backend: str | Backend | None = None,
+    job_metrics: list[str] | None = None,
+    trials_only: bool = False,
+) -> TuningData:
     """Read the tuning jobs (and their warm-start ancestors) into a :class:`TuningData`.
 
     amtviz's ``get_job_analytics_data`` (trials) and ``_prepare_consolidated_df`` (metric series), over any backend.
@@ -326,8 +377,10 @@ def gather(tuning_jobs: Any, backend: str | Backend | None = None, job_metrics: 
         if objective is None:
             objective, otype = name, kind
         elif (name, kind) != (objective, otype):
-            raise VizError(f"all tuning jobs must use the same objective and direction: {jobs[0].name} has "
-                           f"{otype} {objective}, {j.name} has {kind} {name}")
+            raise VizError(
+                f"all tuning jobs must use the same objective and direction: {jobs[0].name} has "
+                f"{otype} {objective}, {j.name} has {kind} {name}"
+            )
     objective = objective or "FinalObjectiveValue"
     minimize = otype == "Minimize"
     spaces = {j.name: parse_ranges(j.desc) for j in jobs}
@@ -339,7 +392,9 @@ def gather(tuning_jobs: Any, backend: str | Backend | None = None, job_metrics: 
     if trials_only or trials.empty:
         import pandas as pd
 
-        metrics = pd.DataFrame(columns=["TuningJobName", "TrainingJobName", "label", "value", "ts", "rel_seconds", "step"])
+        metrics = pd.DataFrame(
+            columns=["TuningJobName", "TrainingJobName", "label", "value", "ts", "rel_seconds", "step"]
+        )
     else:
         wanted = None if job_metrics is None else list(dict.fromkeys([*names[:1], *job_metrics]))
         metrics = metrics_frame(jobs, trials, wanted)

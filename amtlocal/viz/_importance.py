@@ -1,4 +1,5 @@
 """Hyperparameter importance with Optuna's evaluators, on a study rebuilt from the training job summaries."""
+
 from __future__ import annotations
 
 import logging
@@ -11,8 +12,9 @@ EVALUATORS = {"fanova": "FanovaImportanceEvaluator", "mdi": "MeanDecreaseImpurit
 LABELS = {"fanova": "fANOVA", "mdi": "mean decrease in impurity"}
 
 
-def parameter_importance(trials, space: dict[str, Range], objective: str, minimize: bool,
-                         evaluator: str = "fanova", seed: int = 0):
+def parameter_importance(
+    trials, space: dict[str, Range], objective: str, minimize: bool, evaluator: str = "fanova", seed: int = 0
+):
     """Importance of each tuned hyperparameter for the objective (Optuna's ``get_param_importances``).
 
     Each training job with a finite objective becomes a finished trial (``optuna.trial.create_trial``) of an
@@ -40,11 +42,21 @@ def parameter_importance(trials, space: dict[str, Range], objective: str, minimi
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # Widened to hold every observed value: warm-start parents may have had wider ranges.
-    dists = {n: space[n].display_distribution([v if space[n].categorical else float(v) for v in scored[n]]) for n in names}
+    dists = {
+        n: space[n].display_distribution([v if space[n].categorical else float(v) for v in scored[n]]) for n in names
+    }
     study = optuna.create_study(direction="minimize" if minimize else "maximize")
     for _, row in scored.iterrows():
-        params = {n: (str(row[n]) if space[n].categorical else
-                      int(row[n]) if type(dists[n]).__name__ == "IntDistribution" else float(row[n])) for n in names}
+        params = {
+            n: (
+                str(row[n])
+                if space[n].categorical
+                else int(row[n])
+                if type(dists[n]).__name__ == "IntDistribution"
+                else float(row[n])
+            )
+            for n in names
+        }
         study.add_trial(create_trial(params=params, distributions=dists, value=float(row["FinalObjectiveValue"])))
     try:
         ev = getattr(optuna.importance, EVALUATORS[evaluator])(seed=seed)

@@ -4,6 +4,7 @@ The Vega, Vega-Lite and vega-embed JavaScript is inlined from vl-convert-python'
 spec, so the file opens offline and from any folder; nothing is fetched from a CDN. ``png=True`` also writes a
 static image of the charts next to it (rendered by vl-convert, no browser needed).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,7 +64,9 @@ def summary_rows(data: TuningData) -> list[dict[str, Any]]:
         scored = own[own["FinalObjectiveValue"].notna()] if not own.empty else own
         best = None
         if not scored.empty:
-            best = scored.loc[scored["FinalObjectiveValue"].idxmin() if data.minimize else scored["FinalObjectiveValue"].idxmax()]
+            best = scored.loc[
+                scored["FinalObjectiveValue"].idxmin() if data.minimize else scored["FinalObjectiveValue"].idxmax()
+            ]
         created, ended = _aware(desc.get("CreationTime")), _aware(desc.get("HyperParameterTuningEndTime"))
         runtime = (desc.get("ConsumedResources") or {}).get("RuntimeInSeconds")
         if created and ended:
@@ -74,16 +77,23 @@ def summary_rows(data: TuningData) -> list[dict[str, Any]]:
             wall = (dt.datetime.now(dt.timezone.utc) - created).total_seconds()
         else:
             wall = None
-        rows.append({
-            "name": job.name, "status": desc.get("HyperParameterTuningJobStatus", "?"),
-            "strategy": (desc.get("HyperParameterTuningJobConfig") or {}).get("Strategy", "?"),
-            "parents": job.parents, "requested": job.requested,
-            "training_jobs": {str(k): int(v) for k, v in counts.items()}, "total": int(len(own)),
-            "best_value": None if best is None else float(best["FinalObjectiveValue"]),
-            "best_training_job": None if best is None else best["TrainingJobName"],
-            "best_hyperparameters": {} if best is None else {p: best[p] for p in data.parameters if p in best.index and not _isna(best[p])},
-            "wall_seconds": wall,
-        })
+        rows.append(
+            {
+                "name": job.name,
+                "status": desc.get("HyperParameterTuningJobStatus", "?"),
+                "strategy": (desc.get("HyperParameterTuningJobConfig") or {}).get("Strategy", "?"),
+                "parents": job.parents,
+                "requested": job.requested,
+                "training_jobs": {str(k): int(v) for k, v in counts.items()},
+                "total": int(len(own)),
+                "best_value": None if best is None else float(best["FinalObjectiveValue"]),
+                "best_training_job": None if best is None else best["TrainingJobName"],
+                "best_hyperparameters": {}
+                if best is None
+                else {p: best[p] for p in data.parameters if p in best.index and not _isna(best[p])},
+                "wall_seconds": wall,
+            }
+        )
     return rows
 
 
@@ -97,20 +107,39 @@ def _isna(value: Any) -> bool:
 def summary_html(data: TuningData) -> str:
     """The summary table (one row per tuning job) as an HTML fragment; every value escaped."""
     direction = "Minimize" if data.minimize else "Maximize"
-    head = ["Tuning job", "Status", "Strategy", "Warm start from", "Training jobs", f"Best {data.objective}",
-            "Best hyperparameters", "Best training job", "Wall time"]
-    out = ['<table class="summary">', "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead>", "<tbody>"]
+    head = [
+        "Tuning job",
+        "Status",
+        "Strategy",
+        "Warm start from",
+        "Training jobs",
+        f"Best {data.objective}",
+        "Best hyperparameters",
+        "Best training job",
+        "Wall time",
+    ]
+    out = [
+        '<table class="summary">',
+        "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead>",
+        "<tbody>",
+    ]
     for r in summary_rows(data):
         counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(r["training_jobs"].items())) or "none"
         hps = ", ".join(f"{k}={_fmt_value(v)}" for k, v in r["best_hyperparameters"].items()) or "-"
-        name = html.escape(r["name"]) + ("" if r["requested"] else ' <span title="reached as a warm-start parent">(parent)</span>')
-        cells = [f"<td><code>{name}</code></td>", f"<td>{html.escape(r['status'])}</td>", f"<td>{html.escape(r['strategy'])}</td>",
-                 f"<td>{html.escape(', '.join(r['parents'])) or '-'}</td>",
-                 f'<td class="num">{r["total"]} ({html.escape(counts)})</td>',
-                 f'<td class="num">{"-" if r["best_value"] is None else html.escape(_fmt_value(r["best_value"]))}</td>',
-                 f"<td><code>{html.escape(hps)}</code></td>",
-                 f"<td><code>{html.escape(r['best_training_job'] or '-')}</code></td>",
-                 f'<td class="num">{_fmt_seconds(r["wall_seconds"])}</td>']
+        name = html.escape(r["name"]) + (
+            "" if r["requested"] else ' <span title="reached as a warm-start parent">(parent)</span>'
+        )
+        cells = [
+            f"<td><code>{name}</code></td>",
+            f"<td>{html.escape(r['status'])}</td>",
+            f"<td>{html.escape(r['strategy'])}</td>",
+            f"<td>{html.escape(', '.join(r['parents'])) or '-'}</td>",
+            f'<td class="num">{r["total"]} ({html.escape(counts)})</td>',
+            f'<td class="num">{"-" if r["best_value"] is None else html.escape(_fmt_value(r["best_value"]))}</td>',
+            f"<td><code>{html.escape(hps)}</code></td>",
+            f"<td><code>{html.escape(r['best_training_job'] or '-')}</code></td>",
+            f'<td class="num">{_fmt_seconds(r["wall_seconds"])}</td>',
+        ]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     out.insert(0, f'<p class="meta">Objective: {html.escape(direction)} <code>{html.escape(data.objective)}</code></p>')
@@ -119,7 +148,13 @@ def summary_html(data: TuningData) -> str:
 
 def _script_json(obj: Any) -> str:
     """JSON that is safe inside a <script> element."""
-    return json.dumps(obj).replace("</", "<\\/").replace("<!--", "<\\!--").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (
+        json.dumps(obj)
+        .replace("</", "<\\/")
+        .replace("<!--", "<\\!--")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 @functools.lru_cache(maxsize=2)
@@ -162,7 +197,7 @@ def render_html(spec: dict[str, Any], data: TuningData, title: str, skipped: lis
 <title>{html.escape(title)}</title>
 <style>{_CSS}</style>
 <script type="text/javascript">
-// vega-embed bundle (Vega, Vega-Lite, vega-embed) from vl-convert-python {html.escape(getattr(vlc, '__version__', ''))}
+// vega-embed bundle (Vega, Vega-Lite, vega-embed) from vl-convert-python {html.escape(getattr(vlc, "__version__", ""))}
 {bundle}
 </script>
 </head>
@@ -188,8 +223,16 @@ def render_html(spec: dict[str, Any], data: TuningData, title: str, skipped: lis
 """
 
 
-def write_report(job_names: Any, path: Any, backend: str | Backend | None = None, png: bool = False, *,
-                 trials_only: bool = False, advanced: bool = True, importance_evaluator: str = "fanova") -> Path:
+def write_report(
+    job_names: Any,
+    path: Any,
+    backend: str | Backend | None = None,
+    png: bool = False,
+    *,
+    trials_only: bool = False,
+    advanced: bool = True,
+    importance_evaluator: str = "fanova",
+) -> Path:
     """Write the report of tuning job(s) ``job_names`` (names or tuners; warm-start ancestors are included).
 
     Beyond amtviz (which only displays in a notebook): a summary table on top (per tuning job: status, strategy,

@@ -27,6 +27,7 @@ Changed, so that runs are reproducible and fit this project's specs:
 The hyperparameters arrive as the training toolkit passes them: ``--n-estimators 17 --criterion gini`` (JSON-decoded,
 so no quotes). Unknown arguments are tolerated (``parse_known_args``, as in the original) but reported on stderr.
 """
+
 from __future__ import annotations
 
 import argparse

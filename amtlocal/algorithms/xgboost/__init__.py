@@ -6,6 +6,7 @@
   ``amtlocal[xgboost]``; nothing else in amtlocal imports it);
 - :func:`validate_hyperparameters`: the container's hyperparameter validation (pure Python).
 """
+
 from __future__ import annotations
 
 import sys
@@ -54,5 +55,14 @@ class XGBoostAlgorithm(BuiltinAlgorithm):
 
 XGBOOST = XGBoostAlgorithm()
 
-__all__ = ["HYPERPARAMETERS", "METRICS", "REPOSITORY", "TUNABLE_HYPERPARAMETERS", "TUNABLE_METRIC_NAMES", "XGBOOST",
-           "XGBoostAlgorithm", "metric_regex", "validate_hyperparameters"]
+__all__ = [
+    "HYPERPARAMETERS",
+    "METRICS",
+    "REPOSITORY",
+    "TUNABLE_HYPERPARAMETERS",
+    "TUNABLE_METRIC_NAMES",
+    "XGBOOST",
+    "XGBoostAlgorithm",
+    "metric_regex",
+    "validate_hyperparameters",
+]

@@ -2,6 +2,7 @@
 
 The training-job side (like a user's ``train.py``): it writes the job's log on stdout/stderr.
 """
+
 import functools
 import logging
 import os
@@ -18,8 +19,9 @@ def main() -> int:
     Reads ``SM_INPUT_DIR``/``SM_MODEL_DIR``/``SM_OUTPUT_DIR`` (else ``/opt/ml/...``); on failure writes
     ``output/failure`` (unless it exists), the error on stderr, and returns 1.
     """
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s:%(levelname)s:%(name)s] %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s:%(levelname)s:%(name)s] %(message)s", stream=sys.stderr
+    )
     input_dir = Path(os.environ.get("SM_INPUT_DIR") or "/opt/ml/input")
     model_dir = Path(os.environ.get("SM_MODEL_DIR") or "/opt/ml/model")
     output_dir = Path(os.environ.get("SM_OUTPUT_DIR") or "/opt/ml/output")
@@ -27,8 +29,11 @@ def main() -> int:
         try:
             import xgboost  # noqa: F401 - the optional extra: fail at once, naming it
         except ImportError:
-            raise BuiltinAlgorithmError("the built-in XGBoost algorithm needs the xgboost package, the optional extra "
-                                        f"amtlocal[xgboost]: {EXTRA_HINT}", kind="PlatformError") from None
+            raise BuiltinAlgorithmError(
+                "the built-in XGBoost algorithm needs the xgboost package, the optional extra "
+                f"amtlocal[xgboost]: {EXTRA_HINT}",
+                kind="PlatformError",
+            ) from None
         logger.info("Running XGBoost Sagemaker in algorithm mode")
         sagemaker_train(input_dir, model_dir, functools.partial(print, flush=True))
     except Exception as e:  # noqa: BLE001 - every failure becomes the job's FailureReason, as in the container

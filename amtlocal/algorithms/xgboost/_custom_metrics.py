@@ -7,6 +7,7 @@ older XGBoost versions handed a custom metric; XGBoost 2/3 hand it the objective
 probabilities and ``binary:hinge``'s 0/1, the class index itself for ``multi:softmax``, the arg-max of
 ``multi:softprob`` rows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,12 +60,28 @@ def _table() -> dict[str, Metric]:
     }
 
 
-CUSTOM_METRICS = ("accuracy", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "mse", "rmse", "mae", "precision",
-                  "precision_macro", "precision_micro", "r2", "recall", "recall_macro", "recall_micro")
+CUSTOM_METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "f1_binary",
+    "f1_macro",
+    "mse",
+    "rmse",
+    "mae",
+    "precision",
+    "precision_macro",
+    "precision_micro",
+    "r2",
+    "recall",
+    "recall_macro",
+    "recall_micro",
+)
 
 
-def configure_feval(names: list[str],
-                    objective: str = "reg:squarederror") -> Callable[[Any, Any], list[tuple[str, float]]]:
+def configure_feval(
+    names: list[str], objective: str = "reg:squarederror"
+) -> Callable[[Any, Any], list[tuple[str, float]]]:
     """A ``custom_metric`` for ``xgboost.train`` computing ``names`` in order: ``[(name, value), ...]``; ``objective``
     is the training objective (it says what a prediction is)."""
     table = _table()

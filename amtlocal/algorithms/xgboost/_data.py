@@ -12,6 +12,7 @@ Locally the rows are parsed with pandas (CSV, parquet) and scikit-learn's svmlig
 indices as XGBoost reads them) instead of XGBoost's text-file URIs, which XGBoost deprecated in 3.1; the values are
 the same float32 numbers.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,10 +23,26 @@ from typing import Any
 from amtlocal.exceptions import BuiltinAlgorithmError
 
 CSV, LIBSVM, PARQUET = "csv", "libsvm", "parquet"
-_CONTENT_TYPES = {"csv": CSV, "text/csv": CSV, "libsvm": LIBSVM, "text/libsvm": LIBSVM, "text/x-libsvm": LIBSVM,
-                  "parquet": PARQUET, "application/x-parquet": PARQUET}
-VALID_CONTENT_TYPES = ["csv", "libsvm", "parquet", "recordio-protobuf", "text/csv", "text/libsvm", "text/x-libsvm",
-                       "application/x-parquet", "application/x-recordio-protobuf"]
+_CONTENT_TYPES = {
+    "csv": CSV,
+    "text/csv": CSV,
+    "libsvm": LIBSVM,
+    "text/libsvm": LIBSVM,
+    "text/x-libsvm": LIBSVM,
+    "parquet": PARQUET,
+    "application/x-parquet": PARQUET,
+}
+VALID_CONTENT_TYPES = [
+    "csv",
+    "libsvm",
+    "parquet",
+    "recordio-protobuf",
+    "text/csv",
+    "text/libsvm",
+    "text/x-libsvm",
+    "application/x-parquet",
+    "application/x-recordio-protobuf",
+]
 CHANNELS = {"train": True, "validation": False, "code": False}  # name -> required
 DEFAULT_CONTENT_TYPE = "text/libsvm"
 
@@ -66,12 +83,14 @@ def content_type(value: str | None) -> str:
     options = dict(p.split("=", 1) for p in params if "=" in p)
     kind = _CONTENT_TYPES.get(main)
     if kind == CSV and options.get("label_size", "1") != "1":
-        raise _user_error(f"{value} is not an accepted csv ContentType. "
-                          "Optional parameter label_size must be equal to 1")
+        raise _user_error(
+            f"{value} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1"
+        )
     if kind is None:
         if main in ("recordio-protobuf", "application/x-recordio-protobuf"):
-            raise _user_error(f"{value}: amtlocal does not read recordio-protobuf channels; "
-                              "use text/csv or text/libsvm")
+            raise _user_error(
+                f"{value}: amtlocal does not read recordio-protobuf channels; use text/csv or text/libsvm"
+            )
         raise _user_error(f"{value} is not an accepted ContentType: {', '.join(VALID_CONTENT_TYPES)}.")
     return kind
 

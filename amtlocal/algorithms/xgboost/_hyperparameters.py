@@ -9,6 +9,7 @@ container's message (``Missing required hyperparameter: num_round``, ``Hyperpara
 
 One deliberate difference: ``monotone_constraints`` is parsed with ``ast.literal_eval`` (the container uses ``eval``).
 """
+
 from __future__ import annotations
 
 import ast
@@ -34,16 +35,28 @@ class Interval:
     max_closed: float | None = None
 
     def __contains__(self, value: float) -> bool:
-        return not ((self.min_open is not None and value <= self.min_open)
-                    or (self.min_closed is not None and value < self.min_closed)
-                    or (self.max_open is not None and value >= self.max_open)
-                    or (self.max_closed is not None and value > self.max_closed))
+        return not (
+            (self.min_open is not None and value <= self.min_open)
+            or (self.min_closed is not None and value < self.min_closed)
+            or (self.max_open is not None and value >= self.max_open)
+            or (self.max_closed is not None and value > self.max_closed)
+        )
 
     def __str__(self) -> str:
-        lo = (f"({self.min_open}, " if self.min_open is not None
-              else f"[{self.min_closed}, " if self.min_closed is not None else "(-inf, ")
-        hi = (f"{self.max_open})" if self.max_open is not None
-              else f"{self.max_closed}]" if self.max_closed is not None else "+inf)")
+        lo = (
+            f"({self.min_open}, "
+            if self.min_open is not None
+            else f"[{self.min_closed}, "
+            if self.min_closed is not None
+            else "(-inf, "
+        )
+        hi = (
+            f"{self.max_open})"
+            if self.max_open is not None
+            else f"{self.max_closed}]"
+            if self.max_closed is not None
+            else "+inf)"
+        )
         return lo + hi
 
 
@@ -107,8 +120,16 @@ class Hyperparameter:
 
 # --- the container's dependency validators ---------------------------------------------------------------------------
 
-_TREE_PLUGINS = ["grow_colmaker", "distcol", "grow_histmaker", "grow_skmaker", "sync", "refresh", "prune",
-                 "grow_quantile_histmaker"]
+_TREE_PLUGINS = [
+    "grow_colmaker",
+    "distcol",
+    "grow_histmaker",
+    "grow_skmaker",
+    "sync",
+    "refresh",
+    "prune",
+    "grow_quantile_histmaker",
+]
 _TREE_BUILD_PLUGINS = ["grow_colmaker", "distcol", "grow_histmaker", "grow_colmaker", "grow_quantile_histmaker"]
 _LINEAR_PLUGINS = ["shotgun", "coord_descent"]
 _PROCESS_UPDATE_PLUGINS = ["refresh", "prune"]
@@ -123,12 +144,16 @@ def _updater(value: list[str], deps: dict[str, Any]) -> None:
             raise _user_error("process_type 'update' can only be used with updater 'refresh' and 'prune'")
     else:
         if not all(x in _TREE_PLUGINS for x in value):
-            raise _user_error("Tree updater should be selected from these options: 'grow_colmaker', 'distcol', "
-                              "'grow_histmaker', 'grow_skmaker', 'grow_quantile_histmaker', 'sync', 'refresh', "
-                              "'prune', 'shortgun', 'coord_descent'.")
+            raise _user_error(
+                "Tree updater should be selected from these options: 'grow_colmaker', 'distcol', "
+                "'grow_histmaker', 'grow_skmaker', 'grow_quantile_histmaker', 'sync', 'refresh', "
+                "'prune', 'shortgun', 'coord_descent'."
+            )
         if sum(1 for x in value if x in _TREE_BUILD_PLUGINS) > 1:
-            raise _user_error("Only one tree grow plugin can be selected. Choose one from thefollowing: "
-                              "'grow_colmaker', 'distcol', 'grow_histmaker', 'grow_skmaker'")
+            raise _user_error(
+                "Only one tree grow plugin can be selected. Choose one from thefollowing: "
+                "'grow_colmaker', 'distcol', 'grow_histmaker', 'grow_skmaker'"
+            )
 
 
 def _objective(value: Any, deps: dict[str, Any]) -> None:
@@ -136,8 +161,9 @@ def _objective(value: Any, deps: dict[str, Any]) -> None:
     if value in ("multi:softmax", "multi:softprob") and num_class is None:
         raise _user_error("Require input for parameter 'num_class' for multi-classification")
     if value is None and num_class is not None:
-        raise _user_error("Do not need to setup parameter 'num_class' for learning task other than "
-                          "multi-classification.")
+        raise _user_error(
+            "Do not need to setup parameter 'num_class' for learning task other than multi-classification."
+        )
 
 
 def _eval_metric_in_range(supported: list[str], metric: str) -> bool:
@@ -146,8 +172,10 @@ def _eval_metric_in_range(supported: list[str], metric: str) -> bool:
     if "@" in metric:
         name, threshold = (part.strip() for part in metric.split("@", 1))
         if name not in ("error", "ndcg", "map"):
-            raise _user_error(f"Metric '{metric}' is not supported. Parameter 'eval_metric' with customized threshold "
-                              "should be one of these options: 'error', 'ndcg', 'map'.")
+            raise _user_error(
+                f"Metric '{metric}' is not supported. Parameter 'eval_metric' with customized threshold "
+                "should be one of these options: 'error', 'ndcg', 'map'."
+            )
         try:
             float(threshold)
         except ValueError:
@@ -166,14 +194,17 @@ def _eval_metric(value: list[str], deps: dict[str, Any]) -> None:
 
 def _monotone(value: Any, deps: dict[str, Any]) -> None:
     if value is not None and deps.get("tree_method") not in ("exact", "hist"):
-        raise _user_error("monotone_constraints can be used only when the tree_method parameter is set to either "
-                          "'exact' or 'hist'.")
+        raise _user_error(
+            "monotone_constraints can be used only when the tree_method parameter is set to either 'exact' or 'hist'."
+        )
 
 
 def _interaction(value: Any, deps: dict[str, Any]) -> None:
     if value is not None and deps.get("tree_method") not in ("exact", "hist", "approx"):
-        raise _user_error("interaction_constraints can be used only when the tree_method parameter is set to either "
-                          "'exact', 'hist' or 'approx'.")
+        raise _user_error(
+            "interaction_constraints can be used only when the tree_method parameter is set to either "
+            "'exact', 'hist' or 'approx'."
+        )
 
 
 def _hp(name: str, kind: str, rng: Any, **kw: Any) -> Hyperparameter:
@@ -181,70 +212,116 @@ def _hp(name: str, kind: str, rng: Any, **kw: Any) -> Hyperparameter:
 
 
 INT, C, CAT = "integer", "continuous", "categorical"
-_UPDATERS = ["grow_colmaker", "distcol", "grow_histmaker", "grow_skmaker", "sync", "refresh", "prune", "grow_colmaker",
-             "distcol", "grow_histmaker", "grow_colmaker", "shotgun", "coord_descent", "refresh", "prune"]
-OBJECTIVES = ["aft_loss_distribution", "binary:logistic", "binary:logitraw", "binary:hinge", "count:poisson",
-              "multi:softmax", "multi:softprob", "rank:pairwise", "rank:ndcg", "rank:map", "reg:linear",
-              "reg:squarederror", "reg:logistic", "reg:gamma", "reg:pseudohubererror", "reg:squaredlogerror",
-              "reg:absoluteerror", "reg:tweedie", "survival:aft", "survival:cox"]
+_UPDATERS = [
+    "grow_colmaker",
+    "distcol",
+    "grow_histmaker",
+    "grow_skmaker",
+    "sync",
+    "refresh",
+    "prune",
+    "grow_colmaker",
+    "distcol",
+    "grow_histmaker",
+    "grow_colmaker",
+    "shotgun",
+    "coord_descent",
+    "refresh",
+    "prune",
+]
+OBJECTIVES = [
+    "aft_loss_distribution",
+    "binary:logistic",
+    "binary:logitraw",
+    "binary:hinge",
+    "count:poisson",
+    "multi:softmax",
+    "multi:softprob",
+    "rank:pairwise",
+    "rank:ndcg",
+    "rank:map",
+    "reg:linear",
+    "reg:squarederror",
+    "reg:logistic",
+    "reg:gamma",
+    "reg:pseudohubererror",
+    "reg:squaredlogerror",
+    "reg:absoluteerror",
+    "reg:tweedie",
+    "survival:aft",
+    "survival:cox",
+]
 
-HYPERPARAMETERS: dict[str, Hyperparameter] = {h.name: h for h in [
-    _hp("num_round", INT, Interval(min_closed=1), required=True, tunable=True),
-    _hp("csv_weights", INT, Interval(min_closed=0, max_closed=1)),
-    _hp("early_stopping_rounds", INT, Interval(min_closed=1)),
-    _hp("booster", CAT, ["gbtree", "gblinear", "dart"]),
-    _hp("verbosity", INT, Interval(min_closed=0, max_closed=3)),
-    _hp("nthread", INT, Interval(min_closed=1)),
-    _hp("eta", C, Interval(min_closed=0, max_closed=1), tunable=True),
-    _hp("gamma", C, Interval(min_closed=0), tunable=True),
-    _hp("max_depth", INT, Interval(min_closed=0), tunable=True),
-    _hp("min_child_weight", C, Interval(min_closed=0), tunable=True),
-    _hp("max_delta_step", C, Interval(min_closed=0), tunable=True),
-    _hp("subsample", C, Interval(min_open=0, max_closed=1), tunable=True),
-    _hp("colsample_bytree", C, Interval(min_open=0, max_closed=1), tunable=True),
-    _hp("colsample_bylevel", C, Interval(min_open=0, max_closed=1), tunable=True),
-    _hp("colsample_bynode", C, Interval(min_open=0, max_closed=1), tunable=True),
-    _hp("lambda", C, Interval(min_closed=0), tunable=True),
-    _hp("alpha", C, Interval(min_closed=0), tunable=True),
-    _hp("tree_method", CAT, _Choices(["auto", "exact", "approx", "hist", "gpu_hist"])),
-    _hp("sketch_eps", C, Interval(min_open=0, max_open=1)),
-    _hp("scale_pos_weight", C, Interval(min_open=0)),
-    _hp("updater", "list", _UPDATERS, dependencies=("booster", "process_type"), check=_updater),
-    _hp("dsplit", CAT, ["row", "col"]),
-    _hp("refresh_leaf", INT, Interval(min_closed=0, max_closed=1)),
-    _hp("process_type", CAT, ["default", "update"]),
-    _hp("grow_policy", CAT, ["depthwise", "lossguide"]),
-    _hp("max_leaves", INT, Interval(min_closed=0)),
-    _hp("max_bin", INT, Interval(min_closed=0)),
-    _hp("predictor", CAT, _Choices(["auto", "cpu_predictor", "gpu_predictor"])),
-    _hp("monotone_constraints", "tuple", [-1, 0, 1], dependencies=("tree_method",), check=_monotone),
-    _hp("interaction_constraints", "nested", Interval(min_closed=1), dependencies=("tree_method",),
-        check=_interaction),
-    _hp("sample_type", CAT, ["uniform", "weighted"]),
-    _hp("normalize_type", CAT, ["tree", "forest"]),
-    _hp("rate_drop", C, Interval(min_closed=0, max_closed=1)),
-    _hp("one_drop", INT, Interval(min_closed=0, max_closed=1)),
-    _hp("skip_drop", C, Interval(min_closed=0, max_closed=1)),
-    _hp("lambda_bias", C, Interval(min_closed=0, max_closed=1)),
-    _hp("tweedie_variance_power", C, Interval(min_open=1, max_open=2)),
-    _hp("objective", CAT, OBJECTIVES, dependencies=("num_class",), check=_objective),
-    _hp("num_class", INT, Interval(min_closed=2)),
-    _hp("base_score", C, Interval(min_closed=0)),
-    _hp("_kfold", INT, Interval(min_closed=2)),
-    _hp("_num_cv_round", INT, Interval(min_closed=1)),
-    _hp("_tuning_objective_metric", CAT, list(TUNABLE_METRIC_NAMES)),
-    _hp("eval_metric", "list", _Choices(list(MAXIMIZE_METRICS + MINIMIZE_METRICS), _eval_metric_in_range),
-        dependencies=("objective",), check=_eval_metric),
-    _hp("seed", INT, Interval(min_open=-(2**31), max_open=2**31 - 1)),
-    _hp("num_parallel_tree", INT, Interval(min_closed=1)),
-    _hp("save_model_on_termination", CAT, ["true", "false"]),
-    _hp("aft_loss_distribution", CAT, ["normal", "logistic", "extreme"]),
-    _hp("aft_loss_distribution_scale", C, Interval(min_closed=0)),
-    _hp("deterministic_histogram", CAT, ["true", "false"]),
-    _hp("sampling_method", CAT, ["uniform", "gradient_based"]),
-    _hp("prob_buffer_row", INT, Interval(min_open=1.0)),
-    _hp("use_dask_gpu_training", CAT, ["true", "false"]),
-]}
+HYPERPARAMETERS: dict[str, Hyperparameter] = {
+    h.name: h
+    for h in [
+        _hp("num_round", INT, Interval(min_closed=1), required=True, tunable=True),
+        _hp("csv_weights", INT, Interval(min_closed=0, max_closed=1)),
+        _hp("early_stopping_rounds", INT, Interval(min_closed=1)),
+        _hp("booster", CAT, ["gbtree", "gblinear", "dart"]),
+        _hp("verbosity", INT, Interval(min_closed=0, max_closed=3)),
+        _hp("nthread", INT, Interval(min_closed=1)),
+        _hp("eta", C, Interval(min_closed=0, max_closed=1), tunable=True),
+        _hp("gamma", C, Interval(min_closed=0), tunable=True),
+        _hp("max_depth", INT, Interval(min_closed=0), tunable=True),
+        _hp("min_child_weight", C, Interval(min_closed=0), tunable=True),
+        _hp("max_delta_step", C, Interval(min_closed=0), tunable=True),
+        _hp("subsample", C, Interval(min_open=0, max_closed=1), tunable=True),
+        _hp("colsample_bytree", C, Interval(min_open=0, max_closed=1), tunable=True),
+        _hp("colsample_bylevel", C, Interval(min_open=0, max_closed=1), tunable=True),
+        _hp("colsample_bynode", C, Interval(min_open=0, max_closed=1), tunable=True),
+        _hp("lambda", C, Interval(min_closed=0), tunable=True),
+        _hp("alpha", C, Interval(min_closed=0), tunable=True),
+        _hp("tree_method", CAT, _Choices(["auto", "exact", "approx", "hist", "gpu_hist"])),
+        _hp("sketch_eps", C, Interval(min_open=0, max_open=1)),
+        _hp("scale_pos_weight", C, Interval(min_open=0)),
+        _hp("updater", "list", _UPDATERS, dependencies=("booster", "process_type"), check=_updater),
+        _hp("dsplit", CAT, ["row", "col"]),
+        _hp("refresh_leaf", INT, Interval(min_closed=0, max_closed=1)),
+        _hp("process_type", CAT, ["default", "update"]),
+        _hp("grow_policy", CAT, ["depthwise", "lossguide"]),
+        _hp("max_leaves", INT, Interval(min_closed=0)),
+        _hp("max_bin", INT, Interval(min_closed=0)),
+        _hp("predictor", CAT, _Choices(["auto", "cpu_predictor", "gpu_predictor"])),
+        _hp("monotone_constraints", "tuple", [-1, 0, 1], dependencies=("tree_method",), check=_monotone),
+        _hp(
+            "interaction_constraints",
+            "nested",
+            Interval(min_closed=1),
+            dependencies=("tree_method",),
+            check=_interaction,
+        ),
+        _hp("sample_type", CAT, ["uniform", "weighted"]),
+        _hp("normalize_type", CAT, ["tree", "forest"]),
+        _hp("rate_drop", C, Interval(min_closed=0, max_closed=1)),
+        _hp("one_drop", INT, Interval(min_closed=0, max_closed=1)),
+        _hp("skip_drop", C, Interval(min_closed=0, max_closed=1)),
+        _hp("lambda_bias", C, Interval(min_closed=0, max_closed=1)),
+        _hp("tweedie_variance_power", C, Interval(min_open=1, max_open=2)),
+        _hp("objective", CAT, OBJECTIVES, dependencies=("num_class",), check=_objective),
+        _hp("num_class", INT, Interval(min_closed=2)),
+        _hp("base_score", C, Interval(min_closed=0)),
+        _hp("_kfold", INT, Interval(min_closed=2)),
+        _hp("_num_cv_round", INT, Interval(min_closed=1)),
+        _hp("_tuning_objective_metric", CAT, list(TUNABLE_METRIC_NAMES)),
+        _hp(
+            "eval_metric",
+            "list",
+            _Choices(list(MAXIMIZE_METRICS + MINIMIZE_METRICS), _eval_metric_in_range),
+            dependencies=("objective",),
+            check=_eval_metric,
+        ),
+        _hp("seed", INT, Interval(min_open=-(2**31), max_open=2**31 - 1)),
+        _hp("num_parallel_tree", INT, Interval(min_closed=1)),
+        _hp("save_model_on_termination", CAT, ["true", "false"]),
+        _hp("aft_loss_distribution", CAT, ["normal", "logistic", "extreme"]),
+        _hp("aft_loss_distribution_scale", C, Interval(min_closed=0)),
+        _hp("deterministic_histogram", CAT, ["true", "false"]),
+        _hp("sampling_method", CAT, ["uniform", "gradient_based"]),
+        _hp("prob_buffer_row", INT, Interval(min_open=1.0)),
+        _hp("use_dask_gpu_training", CAT, ["true", "false"]),
+    ]
+}
 ALIASES = {"learning_rate": "eta", "min_split_loss": "gamma", "reg_lambda": "lambda", "reg_alpha": "alpha"}
 TUNABLE_HYPERPARAMETERS = frozenset(n for n, h in HYPERPARAMETERS.items() if h.tunable)
 
@@ -303,4 +380,3 @@ def validate_hyperparameters(user: dict[str, Any]) -> dict[str, Any]:
             hp.check(parsed[name], {d: validated[d] for d in hp.dependencies if d in validated})
         validated[name] = parsed[name]
     return validated
-

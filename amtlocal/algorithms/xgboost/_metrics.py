@@ -10,18 +10,48 @@ stops before the next ``#011`` of the per-round line (the container's own ``(\S+
 the line). ``#011`` is the tab of the container's line as the SageMaker log shows it. ``train:<m>`` metrics are
 scraped for FinalMetricDataList and learning curves but are not tuning objectives (the container rejects them).
 """
+
 from __future__ import annotations
 
 from amtlocal.algorithms._base import AlgorithmMetric
 
 # xgb_constants.XGB_MAXIMIZE_METRICS / XGB_MINIMIZE_METRICS
 MAXIMIZE_METRICS = (
-    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "map", "ndcg", "precision", "r2",
-    "recall", "precision_macro", "precision_micro", "recall_macro", "recall_micro",
+    "accuracy",
+    "auc",
+    "aucpr",
+    "balanced_accuracy",
+    "f1",
+    "f1_binary",
+    "f1_macro",
+    "map",
+    "ndcg",
+    "precision",
+    "r2",
+    "recall",
+    "precision_macro",
+    "precision_micro",
+    "recall_macro",
+    "recall_micro",
 )
 MINIMIZE_METRICS = (
-    "aft-nloglik", "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik", "interval-regression-accuracy", "logloss",
-    "mae", "mape", "merror", "mlogloss", "mphe", "mse", "poisson-nloglik", "rmse", "rmsle", "tweedie-nloglik",
+    "aft-nloglik",
+    "cox-nloglik",
+    "error",
+    "gamma-deviance",
+    "gamma-nloglik",
+    "interval-regression-accuracy",
+    "logloss",
+    "mae",
+    "mape",
+    "merror",
+    "mlogloss",
+    "mphe",
+    "mse",
+    "poisson-nloglik",
+    "rmse",
+    "rmsle",
+    "tweedie-nloglik",
 )
 
 
@@ -34,8 +64,9 @@ def metric_regex(data: str, metric: str) -> str:
 
 
 def _metrics(data: str, tunable: bool) -> list[AlgorithmMetric]:
-    return ([AlgorithmMetric(f"{data}:{m}", metric_regex(data, m), "Maximize", tunable) for m in MAXIMIZE_METRICS]
-            + [AlgorithmMetric(f"{data}:{m}", metric_regex(data, m), "Minimize", tunable) for m in MINIMIZE_METRICS])
+    return [AlgorithmMetric(f"{data}:{m}", metric_regex(data, m), "Maximize", tunable) for m in MAXIMIZE_METRICS] + [
+        AlgorithmMetric(f"{data}:{m}", metric_regex(data, m), "Minimize", tunable) for m in MINIMIZE_METRICS
+    ]
 
 
 METRICS: tuple[AlgorithmMetric, ...] = tuple(_metrics("validation", True) + _metrics("train", False))

@@ -11,6 +11,7 @@ model saved as ``<SM_MODEL_DIR>/xgboost-model`` by ``Booster.save_model``.
 Not supported locally (the job fails naming them): ``_kfold`` cross-validation, ``recordio-protobuf`` channels,
 distributed (Dask/GPU) training. ``save_model_on_termination`` and checkpoints are accepted and ignored.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,10 @@ MODEL_NAME = "xgboost-model"
 EXTRA_HINT = "pip install 'amtlocal[xgboost]'"
 # xgb_constants.CUSTOMER_ERRORS: XGBoost failures the container reports as the user's (UserError).
 CUSTOMER_ERRORS = (
-    "label must be in [0,1] for logistic regression", "label must be in [0, num_class)",
-    "Target is multiclass but average='binary'", "feature_names mismatch",
+    "label must be in [0,1] for logistic regression",
+    "label must be in [0, num_class)",
+    "Target is multiclass but average='binary'",
+    "feature_names mismatch",
     "Check failed: preds.size() == info.labels_.size()",
     "Check failed: !auc_error AUC: the dataset only contains pos or neg samples",
     "Check failed: base_score > 0.0f && base_score < 1.0f base_score must be in (0,1) for logistic loss",
@@ -41,16 +44,25 @@ CUSTOMER_ERRORS = (
     "Check failed: label_correct TweedieRegression: label must be nonnegative",
     "Parameter reg_lambda should be greater equal to 0",
 )
-_NOT_XGBOOST_PARAMS = ("num_round", "save_model_on_termination", "_tuning_objective_metric", "early_stopping_rounds",
-                       "csv_weights", "use_dask_gpu_training", "_kfold", "_num_cv_round")
+_NOT_XGBOOST_PARAMS = (
+    "num_round",
+    "save_model_on_termination",
+    "_tuning_objective_metric",
+    "early_stopping_rounds",
+    "csv_weights",
+    "use_dask_gpu_training",
+    "_kfold",
+    "_num_cv_round",
+)
 
 
 def _user_error(message: str) -> BuiltinAlgorithmError:
     return BuiltinAlgorithmError(message, kind="UserError")
 
 
-def eval_metrics(tuning_objective_metric: str | None,
-                 eval_metric: list[str] | None) -> tuple[list[str] | None, list[str], list[str] | None]:
+def eval_metrics(
+    tuning_objective_metric: str | None, eval_metric: list[str] | None
+) -> tuple[list[str] | None, list[str], list[str] | None]:
     """``train_utils.get_eval_metrics_and_feval``: ``(XGBoost eval_metric list or None, container-defined metrics
     computed by feval, the objective's metric names or None)``."""
     from amtlocal.algorithms.xgboost._custom_metrics import CUSTOM_METRICS
@@ -106,13 +118,26 @@ def train_job(config: dict[str, Any], dtrain: Any, dval: Any, model_dir: Path, e
     watchlist = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
     callbacks: list[Any] = [xgb.callback.EvaluationMonitor(logger=lambda message: emit(round_line(message)))]
     if dval is not None and early_metric and early_rounds:
-        callbacks.append(xgb.callback.EarlyStopping(rounds=early_rounds, data_name="validation",
-                                                    metric_name=early_metric, maximize=early_metric in MAXIMIZE_METRICS,
-                                                    save_best=True))
+        callbacks.append(
+            xgb.callback.EarlyStopping(
+                rounds=early_rounds,
+                data_name="validation",
+                metric_name=early_metric,
+                maximize=early_metric in MAXIMIZE_METRICS,
+                save_best=True,
+            )
+        )
     feval = configure_feval(custom, params.get("objective", "reg:squarederror")) if custom else None
     try:
-        booster = xgb.train(params, dtrain, num_boost_round=num_round, evals=watchlist, custom_metric=feval,
-                            callbacks=callbacks, verbose_eval=False)
+        booster = xgb.train(
+            params,
+            dtrain,
+            num_boost_round=num_round,
+            evals=watchlist,
+            custom_metric=feval,
+            callbacks=callbacks,
+            verbose_eval=False,
+        )
     except Exception as e:  # noqa: BLE001 - sorted into the container's two kinds, as it does
         if any(m in str(e) for m in CUSTOMER_ERRORS):
             raise _user_error(str(e)) from None

@@ -4,6 +4,7 @@
 in its own session: like a cloud tuning job, it keeps running when the Python process that launched it exits. Its
 log is ``<home>/jobs/<name>/tuner.log``; stop it with ``amtlocal stop NAME`` or ``tuner.stop_tuning_job()``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,15 +38,23 @@ class LocalBackend(Backend):
     name = "local"
     STOP_TAKEN_SECONDS = lifecycle.STOP_TAKEN_SECONDS  # how long stop() waits for the job's holder to take the request
 
-    def __init__(self, store: LocalStore | None = None, home: str | os.PathLike | None = None,
-                 storage_url: str | None = None, stop_grace: float | None = None):
+    def __init__(
+        self,
+        store: LocalStore | None = None,
+        home: str | os.PathLike | None = None,
+        storage_url: str | None = None,
+        stop_grace: float | None = None,
+    ):
         self.store = store or LocalStore(home, storage_url)
         self.stop_grace = stop_grace
         self._workers: dict[str, subprocess.Popen] = {}
 
-    def create_tuning_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
-                          progress: Callable | None = None) -> None:
-        job = LocalTuningJob(TuningSpec(request, Path(base_dir)), self.store, progress=progress, stop_grace=self.stop_grace)
+    def create_tuning_job(
+        self, request: dict[str, Any], base_dir: Path, wait: bool = True, progress: Callable | None = None
+    ) -> None:
+        job = LocalTuningJob(
+            TuningSpec(request, Path(base_dir)), self.store, progress=progress, stop_grace=self.stop_grace
+        )
         if wait:
             try:
                 job.run()
@@ -54,7 +63,10 @@ class LocalBackend(Backend):
                 # left InProgress or Stopping with no tuner. Only for a job this process ran: never another tuner's.
                 if job.taken and not self.store.shared:
                     with contextlib.suppress(Exception):
-                        if self.describe(job.spec.name)["HyperParameterTuningJobStatus"] in (TuningJobStatus.IN_PROGRESS, TuningJobStatus.STOPPING):
+                        if self.describe(job.spec.name)["HyperParameterTuningJobStatus"] in (
+                            TuningJobStatus.IN_PROGRESS,
+                            TuningJobStatus.STOPPING,
+                        ):
                             self.stop(job.spec.name)
                 raise
             return
@@ -63,13 +75,16 @@ class LocalBackend(Backend):
         job.spec.validate()  # every error a user can fix surfaces here, before the worker starts
         name = job.spec.name
         with deferred_sigint() as interrupted:
+
             def start_worker(stops_seen: int, lock: JobLock | None) -> subprocess.Popen:
                 worker = self._workers[name] = self._start_worker(name, stops_seen, lock)
                 return worker
 
             lifecycle.start_in_background(self.store, name, job.prepare, start_worker, interrupted)
 
-    def _start_worker(self, name: str, stops_seen: int, lock: JobLock | None, kind: list[str] | None = None) -> subprocess.Popen:
+    def _start_worker(
+        self, name: str, stops_seen: int, lock: JobLock | None, kind: list[str] | None = None
+    ) -> subprocess.Popen:
         """Start the background worker of tuning job ``name`` (or, with ``kind`` ``["--training-job"]``, of standalone
         training job ``name``), handing it the held job lock (its descriptor)."""
         folder = self.store.training_job_dir(None, name) if kind else self.store.job_dir(name)
@@ -86,9 +101,15 @@ class LocalBackend(Backend):
             env[INHERITED_LOCK_ENV] = str(lock.fileno())
             pass_fds = (lock.fileno(),)
         with open(log_path, "ab") as logf:
-            return subprocess.Popen([sys.executable, "-m", "amtlocal.backends.local._worker", *(kind or []), name, str(stops_seen)],
-                                    stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env,
-                                    start_new_session=True, pass_fds=pass_fds)
+            return subprocess.Popen(
+                [sys.executable, "-m", "amtlocal.backends.local._worker", *(kind or []), name, str(stops_seen)],
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                pass_fds=pass_fds,
+            )
 
     def wait_until_started(self, name: str, timeout: float = 60.0) -> None:
         """Return once tuning job ``name`` has a training job, or has ended, or its background worker (started by
@@ -97,7 +118,9 @@ class LocalBackend(Backend):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             study = self.store.load(name)
-            if self.store.tuning_job(study).status in TERMINAL_STATUSES or (worker is not None and worker.poll() is not None):
+            if self.store.tuning_job(study).status in TERMINAL_STATUSES or (
+                worker is not None and worker.poll() is not None
+            ):
                 return
             if any(t.role == "own" for t in self.store.trials(study, role=None)):
                 return
@@ -125,19 +148,21 @@ class LocalBackend(Backend):
         for name in names:
             study = self.store.load(name)
             d = _responses.describe(study)
-            out.append({
-                "InterruptedTrainingJobs": sum(1 for t in self.store.trials(study) if t.interrupted),
-                "HyperParameterTuningJobName": d["HyperParameterTuningJobName"],
-                "HyperParameterTuningJobArn": d["HyperParameterTuningJobArn"],
-                "HyperParameterTuningJobStatus": d["HyperParameterTuningJobStatus"],
-                "Strategy": d["HyperParameterTuningJobConfig"]["Strategy"],
-                "CreationTime": d["CreationTime"],
-                "HyperParameterTuningEndTime": d.get("HyperParameterTuningEndTime"),
-                "LastModifiedTime": d.get("LastModifiedTime"),
-                "TrainingJobStatusCounters": d["TrainingJobStatusCounters"],
-                "ObjectiveStatusCounters": d["ObjectiveStatusCounters"],
-                "ResourceLimits": d["HyperParameterTuningJobConfig"]["ResourceLimits"],
-            })
+            out.append(
+                {
+                    "InterruptedTrainingJobs": sum(1 for t in self.store.trials(study) if t.interrupted),
+                    "HyperParameterTuningJobName": d["HyperParameterTuningJobName"],
+                    "HyperParameterTuningJobArn": d["HyperParameterTuningJobArn"],
+                    "HyperParameterTuningJobStatus": d["HyperParameterTuningJobStatus"],
+                    "Strategy": d["HyperParameterTuningJobConfig"]["Strategy"],
+                    "CreationTime": d["CreationTime"],
+                    "HyperParameterTuningEndTime": d.get("HyperParameterTuningEndTime"),
+                    "LastModifiedTime": d.get("LastModifiedTime"),
+                    "TrainingJobStatusCounters": d["TrainingJobStatusCounters"],
+                    "ObjectiveStatusCounters": d["ObjectiveStatusCounters"],
+                    "ResourceLimits": d["HyperParameterTuningJobConfig"]["ResourceLimits"],
+                }
+            )
         return sorted(out, key=lambda r: r["CreationTime"], reverse=True)
 
     def stop(self, name: str) -> None:
@@ -152,8 +177,9 @@ class LocalBackend(Backend):
         lifecycle.stop_tuning_job(self.store, name, self.STOP_TAKEN_SECONDS)
 
     # -- training jobs ------------------------------------------------------------------------------------------------
-    def create_training_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
-                            progress: Callable | None = None) -> dict[str, Any]:
+    def create_training_job(
+        self, request: dict[str, Any], base_dir: Path, wait: bool = True, progress: Callable | None = None
+    ) -> dict[str, Any]:
         """CreateTrainingJob on this machine: the script-mode entry point of ``HyperParameters`` (sagemaker_program,
         sagemaker_submit_directory) runs with ``InputDataConfig``'s local folders as channels, under
         ``StoppingCondition.MaxRuntimeInSeconds``. With ``wait`` it runs here (Ctrl-C stops it, records it Stopped
@@ -172,7 +198,9 @@ class LocalBackend(Backend):
         job.validate()
         try:
             self.store.find_training_job(job.name)
-            raise TrainingJobExists(f"a training job named {job.name!r} already exists (AMT: ResourceInUse); pick another TrainingJobName")
+            raise TrainingJobExists(
+                f"a training job named {job.name!r} already exists (AMT: ResourceInUse); pick another TrainingJobName"
+            )
         except TrainingJobNotFound:
             pass
         with deferred_sigint() as interrupted:
@@ -234,7 +262,9 @@ class LocalBackend(Backend):
             if self.describe(name)["HyperParameterTuningJobStatus"] not in TERMINAL_STATUSES:
                 log = self.store.job_dir(desc["HyperParameterTuningJobName"]) / "tuner.log"
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                raise AmtLocalError(f"the tuner process of {name} exited with code {worker.returncode} before the job ended; tuner.log ends:\n{tail}")
+                raise AmtLocalError(
+                    f"the tuner process of {name} exited with code {worker.returncode} before the job ended; tuner.log ends:\n{tail}"
+                )
 
 
 __all__ = ["LocalBackend", "TuningJobNotFound"]

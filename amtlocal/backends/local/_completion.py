@@ -10,6 +10,7 @@ Rules (documented choices where AMT is silent):
 - ConvergenceDetected with CompleteOnConvergence Enabled: at least 10 training jobs finished and the best objective
   improved by at most 1% over the last 10 (the same window AMT's docs describe as "improvement <= 1%").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,7 +63,9 @@ def check(criteria: dict | None, finished: list[dict], maximize: bool) -> Comple
     limit = (criteria.get("BestObjectiveNotImproving") or {}).get("MaxNumberOfTrainingJobsNotImproving")
     if limit and not_improving >= int(limit):
         return CompletionCheck(True, f"{not_improving} training jobs did not improve the best objective", details)
-    if (criteria.get("ConvergenceDetected") or {}).get("CompleteOnConvergence") == "Enabled" and len(bests) >= CONVERGENCE_WINDOW:
+    if (criteria.get("ConvergenceDetected") or {}).get("CompleteOnConvergence") == "Enabled" and len(
+        bests
+    ) >= CONVERGENCE_WINDOW:
         before, now = bests[-CONVERGENCE_WINDOW], bests[-1]
         if before is not None and now is not None and not _improves(now, before, maximize):
             details["ConvergenceDetectedTime"] = dt.datetime.now(dt.timezone.utc).timestamp()

@@ -1,4 +1,5 @@
 """A tuning job's training job definitions, resolved for local runs (one, or up to 10 in TrainingJobDefinitions)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,11 +44,15 @@ class Definition:
         """Optuna's parameter name: the hyperparameter name, prefixed by the definition name when there are several."""
         return f"{self.name}:{hp}" if self.name else hp
 
-    def resolve(self, base_dir: Path, path: str) -> "Definition":
+    def resolve(self, base_dir: Path, path: str) -> Definition:
         """Resolve local code and data (raises AmtValidationError naming ``path``)."""
         self.job = ScriptModeJob.from_definition(self.raw, base_dir, path)
-        check_range_values(self.space, "HyperParameterTuningJobConfig.ParameterRanges" if path == "TrainingJobDefinition"
-                           else f"{path}.HyperParameterRanges")
+        check_range_values(
+            self.space,
+            "HyperParameterTuningJobConfig.ParameterRanges"
+            if path == "TrainingJobDefinition"
+            else f"{path}.HyperParameterRanges",
+        )
         return self
 
 
@@ -56,9 +61,16 @@ def definitions_of(request: dict) -> list[Definition]:
     out = []
     for path, d in definitions_with_paths(request):
         name = None if path == "TrainingJobDefinition" else d["DefinitionName"]
-        out.append(Definition(name, d, search_space(ranges_of(request, d)), dict(objective_of(request, d)),
-                              metric_definitions_for(d),
-                              float((d.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))))
+        out.append(
+            Definition(
+                name,
+                d,
+                search_space(ranges_of(request, d)),
+                dict(objective_of(request, d)),
+                metric_definitions_for(d),
+                float((d.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400)),
+            )
+        )
     return out
 
 

@@ -21,6 +21,7 @@
   else the toolkit's ``ExecuteUserScriptError`` text with the exit code (and the signal's name) and the end of
   stderr; a stopped job -> Stopped with the stop's reason.
 """
+
 from __future__ import annotations
 
 import collections
@@ -31,8 +32,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from amtlocal.container import ScriptModeJob
 from amtlocal.lifecycle import TrainingJobOutcome
@@ -74,11 +75,21 @@ class TrainingJobProcess:
     (Completed or Stopped) packs ``model/`` as ``model.tar.gz`` under a local output path (:attr:`model_artifacts`).
     """
 
-    def __init__(self, job: ScriptModeJob, job_dir: Path, name: str, wire_hyperparameters: dict[str, str],
-                 metric_definitions: list[dict], objective_name: str, max_runtime: float,
-                 on_metric: Callable[[MetricPoint], None] | None = None,
-                 stop_grace: float = DEFAULT_STOP_GRACE_SECONDS, runner: BaseRunner | None = None,
-                 home: Path | None = None, output_path: str | None = None):
+    def __init__(
+        self,
+        job: ScriptModeJob,
+        job_dir: Path,
+        name: str,
+        wire_hyperparameters: dict[str, str],
+        metric_definitions: list[dict],
+        objective_name: str,
+        max_runtime: float,
+        on_metric: Callable[[MetricPoint], None] | None = None,
+        stop_grace: float = DEFAULT_STOP_GRACE_SECONDS,
+        runner: BaseRunner | None = None,
+        home: Path | None = None,
+        output_path: str | None = None,
+    ):
         self.runner = runner or ProcessRunner()
         self.home = home
         self.model_artifacts: str | None = None  # ModelArtifacts.S3ModelArtifacts once packed
@@ -135,8 +146,16 @@ class TrainingJobProcess:
 
                 self.home = default_home()
             # /opt/ml only for code that names it: other jobs keep their host paths in SM_* and start no wrapper.
-            container = prepare_job_container(self.job_dir, cwd, self.job.program, argv, env, self.home,
-                                              optml=bool(scan_optml_paths(cwd)), install_timeout=self.max_runtime)
+            container = prepare_job_container(
+                self.job_dir,
+                cwd,
+                self.job.program,
+                argv,
+                env,
+                self.home,
+                optml=bool(scan_optml_paths(cwd)),
+                install_timeout=self.max_runtime,
+            )
             if container.log:  # SageMaker's log of a job starts with pip's output
                 self._log.write(container.log.encode("utf-8", errors="replace").rstrip(b"\n") + b"\n")
                 self._log.flush()
@@ -149,8 +168,9 @@ class TrainingJobProcess:
             if self.job.checkpoint_config:
                 self._checkpoints = CheckpointSync(self.job.checkpoint_config, self.job_dir, self.job.base_dir)
                 self._checkpoints.restore()
-            self.popen = self._spawn(argv, container.env, cwd, optml_dir=container.optml_dir,
-                                     sys_path=container.sys_path)
+            self.popen = self._spawn(
+                argv, container.env, cwd, optml_dir=container.optml_dir, sys_path=container.sys_path
+            )
         except BaseException:
             self._log.close()
             self._metrics.close()
@@ -158,13 +178,21 @@ class TrainingJobProcess:
         if self._checkpoints is not None:
             self._checkpoints.start()
         for stream, is_err in ((self.popen.stdout, False), (self.popen.stderr, True)):
-            t = threading.Thread(target=self._pump, args=(stream, is_err), name=f"{self.name}-{'err' if is_err else 'out'}", daemon=True)
+            t = threading.Thread(
+                target=self._pump, args=(stream, is_err), name=f"{self.name}-{'err' if is_err else 'out'}", daemon=True
+            )
             t.start()
             self._readers.append(t)
         return None
 
-    def _spawn(self, argv: list[str], env: dict[str, str], cwd: Path, optml_dir: Path | None = None,
-               sys_path: list[str] | None = None):
+    def _spawn(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        optml_dir: Path | None = None,
+        sys_path: list[str] | None = None,
+    ):
         """Create the child process through the runner; the only place one is created (see BaseRunner's contract)."""
         return self.runner.start(Command(argv, env, cwd, self.name, optml_dir=optml_dir, sys_path=list(sys_path or [])))
 
@@ -205,7 +233,7 @@ class TrainingJobProcess:
                     self.write_error = e
                     log.warning("%s: its log cannot be written (%s); its output is scraped but not kept", self.name, e)
             for raw in lines[-STDERR_TAIL_LINES:] if is_err else ():
-                self._stderr_tail.append(line_text(raw[:TAIL_LINE_CHARS * 4])[:TAIL_LINE_CHARS])
+                self._stderr_tail.append(line_text(raw[: TAIL_LINE_CHARS * 4])[:TAIL_LINE_CHARS])
             for raw in lines[-3:]:
                 self._output_tail.append(line_text(raw[:800])[:200])
         if self.on_metric:
@@ -261,7 +289,10 @@ class TrainingJobProcess:
                 break
             now = time.time()
             if now >= deadline and self._stop_at is None:
-                self.stop("MaxRuntimeExceeded", f"MaxRuntimeExceeded: Training job runtime exceeded MaxRuntimeInSeconds provided ({self.max_runtime:g} s)")
+                self.stop(
+                    "MaxRuntimeExceeded",
+                    f"MaxRuntimeExceeded: Training job runtime exceeded MaxRuntimeInSeconds provided ({self.max_runtime:g} s)",
+                )
             if self._stop_at is not None and now >= self._stop_at + self.stop_grace:
                 self._signal(signal.SIGKILL)
         # Whatever the entry point left behind in its group goes too, so the pipes close and nothing lingers.
@@ -277,7 +308,10 @@ class TrainingJobProcess:
                 except OSError as e:  # buffered bytes a full disk refused
                     self.write_error = self.write_error or e
         if any(t.is_alive() for t in self._readers):
-            log.warning("%s: a process that left the training job's process group still holds its output; further output is dropped", self.name)
+            log.warning(
+                "%s: a process that left the training job's process group still holds its output; further output is dropped",
+                self.name,
+            )
         if self._checkpoints is not None:
             try:
                 self._checkpoints.stop()
@@ -308,8 +342,14 @@ class TrainingJobProcess:
             objective_reason += " (the log holds ANSI colour codes: regexes see them raw, as in AMT)"
         if objective_reason and self._output_tail:
             objective_reason += ". Last log lines: " + " | ".join(self._output_tail)
-        common = dict(exit_code=rc, start_time=self.start_time, end_time=end, final_metrics=dict(self.scraper.last),
-                      objective=objective, objective_reason=objective_reason)
+        common = dict(
+            exit_code=rc,
+            start_time=self.start_time,
+            end_time=end,
+            final_metrics=dict(self.scraper.last),
+            objective=objective,
+            objective_reason=objective_reason,
+        )
         if self._stop_at is not None:
             return TrainingJobOutcome("Stopped", self._stop_failure, stop_reason=self._stop_reason, **common)
         if rc == 0:

@@ -4,6 +4,7 @@ Intermediate values are the objective metric's scraped values in order: the k-th
 step k (its k-th epoch). A pruned training job is stopped (SIGTERM, grace, SIGKILL) and ends ``Stopped``; its last
 objective value still counts, as for AMT's early-stopped jobs.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -60,8 +61,9 @@ def make_pruner(config: dict, static_hyperparameters: dict[str, str]):
     if config["Strategy"] == "Hyperband":
         hb = (config.get("StrategyConfig") or {}).get("HyperbandStrategyConfig") or {}
         max_resource = hb.get("MaxResource") or max_resource_from_static(static_hyperparameters)
-        return optuna.pruners.HyperbandPruner(min_resource=int(hb.get("MinResource", 1)), max_resource=int(max_resource),
-                                              reduction_factor=3)
+        return optuna.pruners.HyperbandPruner(
+            min_resource=int(hb.get("MinResource", 1)), max_resource=int(max_resource), reduction_factor=3
+        )
     if config.get("TrainingJobEarlyStoppingType") == "Auto":
         return _median_pruner_class()()
     return None
@@ -72,7 +74,9 @@ def max_resource_from_static(static: dict[str, str]) -> int:
     for key in EPOCH_HYPERPARAMETERS:
         if key in static:
             return int(float(decode_hyperparameter(static[key])))
-    raise ValueError(f"Hyperband needs HyperbandStrategyConfig.MaxResource or one of the static hyperparameters {', '.join(EPOCH_HYPERPARAMETERS)}")
+    raise ValueError(
+        f"Hyperband needs HyperbandStrategyConfig.MaxResource or one of the static hyperparameters {', '.join(EPOCH_HYPERPARAMETERS)}"
+    )
 
 
 __all__ = ["EPOCH_HYPERPARAMETERS", "make_pruner", "max_resource_from_static"]

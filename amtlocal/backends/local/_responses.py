@@ -3,6 +3,7 @@ ListTrainingJobsForHyperParameterTuningJob (botocore model shapes of the same na
 
 Times are stored as epoch seconds and returned as timezone-aware ``datetime`` objects, as boto3 returns them.
 """
+
 from __future__ import annotations
 
 import copy
@@ -117,8 +118,14 @@ def _add_best(out: dict, study, req: dict, summaries: list[dict]) -> None:
             out["OverallBestTrainingJob"] = summary_out(overall)
 
 
-def list_training_jobs(study, StatusEquals: str | None = None, SortBy: str = "Name", SortOrder: str = "Ascending",
-                       MaxResults: int = 10, NextToken: str | None = None) -> dict[str, Any]:
+def list_training_jobs(
+    study,
+    StatusEquals: str | None = None,
+    SortBy: str = "Name",
+    SortOrder: str = "Ascending",
+    MaxResults: int = 10,
+    NextToken: str | None = None,
+) -> dict[str, Any]:
     """ListTrainingJobsForHyperParameterTuningJob response: ``{"TrainingJobSummaries": [...], "NextToken"?}``.
 
     Args mirror the API: SortBy ``Name|CreationTime|Status|FinalObjectiveMetricValue`` (the last omits jobs with no
@@ -147,7 +154,7 @@ def list_training_jobs(study, StatusEquals: str | None = None, SortBy: str = "Na
         key = lambda r: r["TrainingJobName"]  # noqa: E731
     rows = sorted(rows, key=key, reverse=SortOrder == "Descending")
     start = int(NextToken) if NextToken else 0
-    page = rows[start:start + int(MaxResults)]
+    page = rows[start : start + int(MaxResults)]
     out: dict[str, Any] = {"TrainingJobSummaries": [summary_out(r) for r in page]}
     if start + int(MaxResults) < len(rows):
         out["NextToken"] = str(start + int(MaxResults))

@@ -5,6 +5,7 @@ apart: only the main thread touches the study; each running training job has a w
 report scraped metrics, all through one queue. Intermediate objective values feed the pruner (Hyperband, or AMT's
 median rule for early stopping). Every status change goes through :mod:`amtlocal.lifecycle`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -50,7 +51,9 @@ def crash_reason(error: BaseException, where: str = "the amtlocal home") -> str:
         where = error.filename or where
         return f"No space left on device: {where} (free some space, then run the tuning job again to resume it)"[:1024]
     if isinstance(error, OSError):
-        return f"InternalServerError: {type(error).__name__}: {error} (fix it, then run the tuning job again to resume it)"[:1024]
+        return f"InternalServerError: {type(error).__name__}: {error} (fix it, then run the tuning job again to resume it)"[
+            :1024
+        ]
     return f"InternalServerError: {type(error).__name__}: {error}"[:1024]
 
 
@@ -109,12 +112,21 @@ class LocalTuningJob:
             ``$AMTLOCAL_STOP_GRACE_SECONDS`` or 120).
     """
 
-    def __init__(self, spec: TuningSpec, store: LocalStore | None = None,
-                 progress: Callable[[Progress], None] | None = None, stop_grace: float | None = None):
+    def __init__(
+        self,
+        spec: TuningSpec,
+        store: LocalStore | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        stop_grace: float | None = None,
+    ):
         self.spec = spec
         self.store = store or LocalStore()
         self.progress = progress
-        self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
+        self.stop_grace = (
+            float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS))
+            if stop_grace is None
+            else stop_grace
+        )
         self._sigint = Interrupts()
         self._stops_seen = 0  # the stop-request count this run started from; see run()
         self.taken = False  # whether this process took the job (its lock) to run it
@@ -126,7 +138,9 @@ class LocalTuningJob:
         self.spec.validate()
         req = self.spec.request
         self.config = req["HyperParameterTuningJobConfig"]
-        self.definitions = [d.resolve(self.spec.base_dir, definition_path(req, i)) for i, d in enumerate(definitions_of(req))]
+        self.definitions = [
+            d.resolve(self.spec.base_dir, definition_path(req, i)) for i, d in enumerate(definitions_of(req))
+        ]
         self.objective = self.config.get("HyperParameterTuningJobObjective") or self.definitions[0].objective
         self.maximize = self.objective["Type"] == "Maximize"
         limits = self.config["ResourceLimits"]
@@ -138,7 +152,9 @@ class LocalTuningJob:
         try:
             self.pruner = make_pruner(self.config, self.definitions[0].static)
         except ValueError as e:
-            raise AmtValidationError("HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MaxResource", str(e)) from None
+            raise AmtValidationError(
+                "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MaxResource", str(e)
+            ) from None
 
     def prepare(self):
         """Validate, resolve local code and data, and create (or find) the study. Raises before any job starts.
@@ -160,7 +176,9 @@ class LocalTuningJob:
             if stored is not None:
                 study = self.store.load(stored)
                 if self.store.tuning_job(study).request != req:
-                    raise TuningJobExists(f"Tuning job {stored!r} already exists with a different request (AMT: ResourceInUse); pick another HyperParameterTuningJobName")
+                    raise TuningJobExists(
+                        f"Tuning job {stored!r} already exists with a different request (AMT: ResourceInUse); pick another HyperParameterTuningJobName"
+                    )
                 return study
             parents = _warmstart.load_parents(self.store, req)
             try:
@@ -256,14 +274,20 @@ class LocalTuningJob:
 
     def _begin_loop(self, study, started: float) -> _Run:
         own = self.store.trials(study)
-        study.sampler = make_sampler(self.config, self.definitions[0].space if len(self.definitions) == 1 else {}, len(own))
+        study.sampler = make_sampler(
+            self.config, self.definitions[0].space if len(self.definitions) == 1 else {}, len(own)
+        )
         if self.pruner is not None:
             study.pruner = self.pruner
-        finished = sorted((t.summary for t in own if not t.interrupted and t.status != TrainingJobStatus.IN_PROGRESS),
-                          key=lambda s: s.get("TrainingEndTime") or 0)
+        finished = sorted(
+            (t.summary for t in own if not t.interrupted and t.status != TrainingJobStatus.IN_PROGRESS),
+            key=lambda s: s.get("TrainingEndTime") or 0,
+        )
         deadline = None
         if self.max_tuning_runtime:
-            deadline = started + float(self.max_tuning_runtime) - float(self.store.tuning_job(study).runtime_used or 0.0)
+            deadline = (
+                started + float(self.max_tuning_runtime) - float(self.store.tuning_job(study).runtime_used or 0.0)
+            )
         completion = _completion.check(self.config.get("TuningJobCompletionCriteria"), finished, self.maximize)
         self._report(study, len(finished), 0)
         return _Run(finished=finished, n_own=len(own), deadline=deadline, completion=completion)
@@ -325,7 +349,9 @@ class LocalTuningJob:
 
     def _launch_more(self, study, run: _Run) -> None:
         """Start training jobs while there are slots and jobs left (counted across workers on a shared storage)."""
-        while not run.stopping and len(run.running) < self.slots and len(run.finished) + len(run.running) < self.max_jobs:
+        while (
+            not run.stopping and len(run.running) < self.slots and len(run.finished) + len(run.running) < self.max_jobs
+        ):
             with self.store.launch_lock(self.spec.name):
                 if self.store.shared:
                     run.n_own, room = self._shared_room(study)
@@ -359,8 +385,12 @@ class LocalTuningJob:
         leave the job Stopped. A store that refuses a write meanwhile is logged, never raised over the interrupt."""
         if run.running:
             grace = max(r.proc.stop_grace for r in run.running.values())
-            log.warning("Interrupted: stopping %d running training job(s) (SIGTERM, then SIGKILL after %g s; Ctrl-C "
-                        "again to kill them now); the tuning job stays resumable", len(run.running), grace)
+            log.warning(
+                "Interrupted: stopping %d running training job(s) (SIGTERM, then SIGKILL after %g s; Ctrl-C "
+                "again to kill them now); the tuning job stays resumable",
+                len(run.running),
+                grace,
+            )
             self._quietly(lifecycle.mark_stopping, self.store, study)
         self._stop_and_record(study, run)
         self._quietly(lifecycle.mark_stopped, self.store, study)
@@ -407,8 +437,13 @@ class LocalTuningJob:
         try:
             write(*args)
         except Exception as e:  # noqa: BLE001
-            log.warning("Tuning job %s: %s not recorded (%s: %s); the next run of the job repairs it", self.spec.name,
-                        getattr(write, "__name__", "a change"), type(e).__name__, e)
+            log.warning(
+                "Tuning job %s: %s not recorded (%s: %s); the next run of the job repairs it",
+                self.spec.name,
+                getattr(write, "__name__", "a change"),
+                type(e).__name__,
+                e,
+            )
 
     def _write_traceback(self, error: Exception) -> None:
         """Append the error's traceback to ``<job folder>/tuner.log`` (best effort: the disk may be full)."""
@@ -476,8 +511,9 @@ class LocalTuningJob:
         if runner is None or not runner.alive:
             if runner is not None:
                 runner.close()
-            runner = self._runners[key] = runner_for(d.job.program, d.job.code_source, env=d.job.base_environment(),
-                                                     slots=self._slots())
+            runner = self._runners[key] = runner_for(
+                d.job.program, d.job.code_source, env=d.job.base_environment(), slots=self._slots()
+            )
         return runner
 
     def _slots(self) -> int:
@@ -485,7 +521,9 @@ class LocalTuningJob:
         worker's own share on a shared storage; MaxParallelTrainingJobs still holds overall). Read from the request,
         since the runners start before prepare()."""
         try:
-            parallel = int(self.spec.request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"])
+            parallel = int(
+                self.spec.request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"]
+            )
         except (KeyError, TypeError, ValueError):
             parallel = 1
         return min(parallel, int(os.environ.get("AMTLOCAL_WORKER_SLOTS") or parallel))
@@ -498,7 +536,12 @@ class LocalTuningJob:
     # -- one training job ---------------------------------------------------------------------------------------
     def _on_metric(self, r: _Running, point) -> None:
         """An objective value is the next intermediate value (step = its rank); the pruner may stop the job."""
-        if self.pruner is None or r.pruned or point.name != r.definition.objective["MetricName"] or not math.isfinite(point.value):
+        if (
+            self.pruner is None
+            or r.pruned
+            or point.name != r.definition.objective["MetricName"]
+            or not math.isfinite(point.value)
+        ):
             return
         r.steps += 1
         r.trial.report(point.value, r.steps)
@@ -514,17 +557,32 @@ class LocalTuningJob:
         wire.update(tuned)
         wire["_tuning_objective_metric"] = d.objective["MetricName"]
         job_dir = self.store.training_job_dir(self.spec.name, name)
-        summary = {"TrainingJobName": name, "TrainingJobArn": training_job_arn(name), "TuningJobName": self.spec.name,
-                   "CreationTime": time.time(), "TunedHyperParameters": tuned}
+        summary = {
+            "TrainingJobName": name,
+            "TrainingJobArn": training_job_arn(name),
+            "TuningJobName": self.spec.name,
+            "CreationTime": time.time(),
+            "TunedHyperParameters": tuned,
+        }
         if d.name:
             summary["TrainingJobDefinitionName"] = d.name
         lifecycle.launch(self.store, trial, summary)
         number = trial.number
         on_metric = (lambda p: events.put(("metric", number, p))) if self.pruner is not None else None
-        proc = TrainingJobProcess(d.job, job_dir, name, wire, d.metric_definitions, d.objective["MetricName"],
-                                  d.max_runtime, on_metric=on_metric, stop_grace=self.stop_grace,
-                                  runner=self._runner_for(d), home=self.store.home,
-                                  output_path=self._output_path(d))
+        proc = TrainingJobProcess(
+            d.job,
+            job_dir,
+            name,
+            wire,
+            d.metric_definitions,
+            d.objective["MetricName"],
+            d.max_runtime,
+            on_metric=on_metric,
+            stop_grace=self.stop_grace,
+            runner=self._runner_for(d),
+            home=self.store.home,
+            output_path=self._output_path(d),
+        )
 
         def waiter():
             try:
@@ -560,8 +618,16 @@ class LocalTuningJob:
             summary["ModelArtifacts"] = {"S3ModelArtifacts": r.proc.model_artifacts}
         if interrupted:
             return lifecycle.finish_interrupted(
-                self.store, study, trial._trial_id, trial.number, trial.params, summary,
-                lifecycle.INTERRUPTED_BY_STOP, outcome.end_time, outcome.start_time or None)
+                self.store,
+                study,
+                trial._trial_id,
+                trial.number,
+                trial.params,
+                summary,
+                lifecycle.INTERRUPTED_BY_STOP,
+                outcome.end_time,
+                outcome.start_time or None,
+            )
         return lifecycle.ended(self.store, study, trial, summary, outcome, r.definition.objective, pruned=r.pruned)
 
     def _report(self, study, finished: int, running: int) -> None:

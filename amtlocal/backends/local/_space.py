@@ -1,5 +1,6 @@
 """Strategy -> Optuna sampler, over the search space of :mod:`amtlocal.spec.ranges` (one ``Range`` per tuned
 hyperparameter: its Optuna distribution, scaling and wire conversions live there)."""
+
 from __future__ import annotations
 
 import math

@@ -4,6 +4,7 @@ script-mode contract, scraper and limits as a tuning job's training jobs, its st
 ``wait=False`` hands the job (its lock) to a detached worker (``python -m amtlocal.backends.local._worker
 --training-job NAME``) that survives the caller, as a tuning job's worker does.
 """
+
 from __future__ import annotations
 
 import copy
@@ -16,8 +17,8 @@ from typing import Any
 
 from amtlocal import lifecycle
 from amtlocal.algorithms import metric_definitions_for
-from amtlocal.container import ScriptModeJob
 from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobProcess
+from amtlocal.container import ScriptModeJob
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.lifecycle import TrainingJobOutcome
 from amtlocal.runners import ProcessRunner, runner_for
@@ -28,10 +29,29 @@ log = logging.getLogger("amtlocal")
 
 POLL_SECONDS = 0.5  # how often the running job looks for a stop request
 # Request members echoed in DescribeTrainingJob (the rest of the response is the job's state).
-ECHOED = ("TrainingJobName", "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig",
-          "ResourceConfig", "VpcConfig", "StoppingCondition", "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
-          "EnableManagedSpotTraining", "CheckpointConfig", "DebugHookConfig", "ExperimentConfig", "TensorBoardOutputConfig",
-          "Environment", "RetryStrategy", "ProfilerConfig", "RemoteDebugConfig", "InfraCheckConfig")
+ECHOED = (
+    "TrainingJobName",
+    "HyperParameters",
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "VpcConfig",
+    "StoppingCondition",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "DebugHookConfig",
+    "ExperimentConfig",
+    "TensorBoardOutputConfig",
+    "Environment",
+    "RetryStrategy",
+    "ProfilerConfig",
+    "RemoteDebugConfig",
+    "InfraCheckConfig",
+)
 BASE_DIR = "_base_dir"  # private record member (never in a response): the folder relative paths are relative to
 
 
@@ -45,7 +65,9 @@ def validate_request(request: dict[str, Any]) -> None:
     from botocore.exceptions import ParamValidationError
     from botocore.validate import validate_parameters
 
-    shape = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
+    shape = (
+        botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
+    )
     try:
         validate_parameters(request, shape)
     except ParamValidationError as e:
@@ -76,7 +98,11 @@ class LocalTrainingJob:
     def __init__(self, request: dict[str, Any], base_dir: Path, store: LocalStore, stop_grace: float | None = None):
         self.request, self.base_dir, self.store = request, Path(base_dir), store
         self.name = request.get("TrainingJobName", "")
-        self.stop_grace = float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS)) if stop_grace is None else stop_grace
+        self.stop_grace = (
+            float(os.environ.get("AMTLOCAL_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS))
+            if stop_grace is None
+            else stop_grace
+        )
 
     @classmethod
     def stored(cls, store: LocalStore, name: str, stop_grace: float | None = None) -> LocalTrainingJob:
@@ -103,14 +129,17 @@ class LocalTrainingJob:
         style (``file://`` or a plain path). Raises AmtValidationError for a non-local output path."""
         from amtlocal.container import resolve_local_location
 
-        root, style = resolve_local_location(self.output_path(), self.base_dir,
-                                             "CreateTrainingJob.OutputDataConfig.S3OutputPath")
+        root, style = resolve_local_location(
+            self.output_path(), self.base_dir, "CreateTrainingJob.OutputDataConfig.S3OutputPath"
+        )
         return f"{style}{root / self.name / 'output' / 'model.tar.gz'}"
 
     def create(self) -> None:
         """Record the job (InProgress, Starting). The caller holds its lock. Raises TrainingJobExists."""
         record = {k: copy.deepcopy(self.request[k]) for k in ECHOED if k in self.request}
-        record.update(TrainingJobArn=training_job_arn(self.name), ModelArtifacts={"S3ModelArtifacts": self.model_artifacts()})
+        record.update(
+            TrainingJobArn=training_job_arn(self.name), ModelArtifacts={"S3ModelArtifacts": self.model_artifacts()}
+        )
         record[BASE_DIR] = str(self.base_dir)
         record = {k: v for k, v in record.items() if v is not None}
         self.store.create_training_job(lifecycle.training_job_created(record))
@@ -122,14 +151,26 @@ class LocalTrainingJob:
         # A fork server pays its imports once for many jobs; a standalone job is one, so it gets a new process unless
         # the fork launcher is asked for by name.
         # A built-in algorithm (no code folder) always gets a new process.
-        runner = (runner_for(job.program, job.code_source, env=job.base_environment(), slots=1)
-                  if os.environ.get("AMTLOCAL_LAUNCHER") == "fork" and job.code_source is not None else ProcessRunner())
+        runner = (
+            runner_for(job.program, job.code_source, env=job.base_environment(), slots=1)
+            if os.environ.get("AMTLOCAL_LAUNCHER") == "fork" and job.code_source is not None
+            else ProcessRunner()
+        )
         metrics = metric_definitions_for(self.request)  # a built-in algorithm's predefined ones when none are given
         max_runtime = float((self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
-        proc = TrainingJobProcess(job, self.store.training_job_dir(None, self.name), self.name,
-                                  dict(self.request.get("HyperParameters") or {}), metrics, "", max_runtime,
-                                  stop_grace=self.stop_grace, runner=runner, home=self.store.home,
-                                  output_path=self.output_path())
+        proc = TrainingJobProcess(
+            job,
+            self.store.training_job_dir(None, self.name),
+            self.name,
+            dict(self.request.get("HyperParameters") or {}),
+            metrics,
+            "",
+            max_runtime,
+            stop_grace=self.stop_grace,
+            runner=runner,
+            home=self.store.home,
+            output_path=self.output_path(),
+        )
         interrupted = False
         try:
             try:

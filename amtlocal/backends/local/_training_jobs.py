@@ -2,6 +2,7 @@
 the same names). A tuning job's training job is described from its summary, its final metrics and its tuning job's
 training job definition; times are stored as epoch seconds and returned as timezone-aware datetimes, as boto3 does.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,9 +16,21 @@ from amtlocal.spec.placeholders import training_job_arn, tuning_job_arn
 from amtlocal.store import LocalStore, TrainingJobRecord
 
 SORT_KEYS = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}
-_DEFINITION_KEYS = ("AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig",
-                    "StoppingCondition", "VpcConfig", "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
-                    "EnableManagedSpotTraining", "CheckpointConfig", "Environment", "RetryStrategy")
+_DEFINITION_KEYS = (
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "StoppingCondition",
+    "VpcConfig",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "Environment",
+    "RetryStrategy",
+)
 
 
 def _ts(x: float | None) -> dt.datetime | None:
@@ -39,24 +52,44 @@ def secondary_status(status: str, failure_reason: str | None) -> str:
     if status == TrainingJobStatus.STOPPED and reason.startswith("Interrupted"):
         return SecondaryStatus.INTERRUPTED.value
     by_status: dict[str, SecondaryStatus] = {  # str enums: a plain status string finds its member
-        TrainingJobStatus.IN_PROGRESS: SecondaryStatus.TRAINING, TrainingJobStatus.STOPPING: SecondaryStatus.STOPPING,
-        TrainingJobStatus.COMPLETED: SecondaryStatus.COMPLETED, TrainingJobStatus.FAILED: SecondaryStatus.FAILED,
-        TrainingJobStatus.STOPPED: SecondaryStatus.STOPPED}
+        TrainingJobStatus.IN_PROGRESS: SecondaryStatus.TRAINING,
+        TrainingJobStatus.STOPPING: SecondaryStatus.STOPPING,
+        TrainingJobStatus.COMPLETED: SecondaryStatus.COMPLETED,
+        TrainingJobStatus.FAILED: SecondaryStatus.FAILED,
+        TrainingJobStatus.STOPPED: SecondaryStatus.STOPPED,
+    }
     return by_status.get(status, SecondaryStatus.TRAINING).value
 
 
 def transitions(created: float | None, started: float | None, ended: float | None, final: str) -> list[dict[str, Any]]:
     """SecondaryStatusTransitions: Starting (creation to start), Training (start to end), then the final one."""
-    out = [{"Status": SecondaryStatus.STARTING.value, "StartTime": _ts(created),
-            "StatusMessage": "Preparing the instances for training"}]
+    out = [
+        {
+            "Status": SecondaryStatus.STARTING.value,
+            "StartTime": _ts(created),
+            "StatusMessage": "Preparing the instances for training",
+        }
+    ]
     if started is None:
         return out
     out[0]["EndTime"] = _ts(started)
-    out.append({"Status": SecondaryStatus.TRAINING.value, "StartTime": _ts(started),
-                "StatusMessage": "Training image download completed. Training in progress."})
+    out.append(
+        {
+            "Status": SecondaryStatus.TRAINING.value,
+            "StartTime": _ts(started),
+            "StatusMessage": "Training image download completed. Training in progress.",
+        }
+    )
     if ended is not None and final != SecondaryStatus.TRAINING:
         out[-1]["EndTime"] = _ts(ended)
-        out.append({"Status": final, "StartTime": _ts(ended), "EndTime": _ts(ended), "StatusMessage": f"Training job {final.lower()}"})
+        out.append(
+            {
+                "Status": final,
+                "StartTime": _ts(ended),
+                "EndTime": _ts(ended),
+                "StatusMessage": f"Training job {final.lower()}",
+            }
+        )
     return out
 
 
@@ -71,9 +104,11 @@ def _resource_config(tuning_rc: dict) -> dict[str, Any]:
     """ResourceConfig of a training job whose definition gave HyperParameterTuningResourceConfig: its instance (the
     first of ``InstanceConfigs``, as a local run uses one), count and volume."""
     first = (tuning_rc.get("InstanceConfigs") or [{}])[0]
-    rc = {"InstanceType": tuning_rc.get("InstanceType") or first.get("InstanceType") or "ml.m5.large",
-          "InstanceCount": tuning_rc.get("InstanceCount") or first.get("InstanceCount") or 1,
-          "VolumeSizeInGB": tuning_rc.get("VolumeSizeInGB") or first.get("VolumeSizeInGB") or 30}
+    rc = {
+        "InstanceType": tuning_rc.get("InstanceType") or first.get("InstanceType") or "ml.m5.large",
+        "InstanceCount": tuning_rc.get("InstanceCount") or first.get("InstanceCount") or 1,
+        "VolumeSizeInGB": tuning_rc.get("VolumeSizeInGB") or first.get("VolumeSizeInGB") or 30,
+    }
     if tuning_rc.get("VolumeKmsKeyId"):
         rc["VolumeKmsKeyId"] = tuning_rc["VolumeKmsKeyId"]
     return rc
@@ -89,18 +124,26 @@ def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     final = secondary_status(status, reason)
     hyper = {k: v for k, v in (d.get("StaticHyperParameters") or {}).items()}
     hyper.update(s.get("TunedHyperParameters") or {})
-    objective = (tuning.request["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective")
-                 or d.get("TuningObjective") or {})
+    objective = (
+        tuning.request["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective")
+        or d.get("TuningObjective")
+        or {}
+    )
     if objective.get("MetricName"):
         hyper["_tuning_objective_metric"] = objective["MetricName"]
     out: dict[str, Any] = {
-        "TrainingJobName": rec.name, "TrainingJobArn": s.get("TrainingJobArn") or training_job_arn(rec.name),
+        "TrainingJobName": rec.name,
+        "TrainingJobArn": s.get("TrainingJobArn") or training_job_arn(rec.name),
         "TuningJobArn": tuning_job_arn(tuning.name),
         "ModelArtifacts": s.get("ModelArtifacts")
         or {"S3ModelArtifacts": model_artifacts_uri((d.get("OutputDataConfig") or {}).get("S3OutputPath"), rec.name)},
-        "TrainingJobStatus": status, "SecondaryStatus": final, "HyperParameters": hyper,
+        "TrainingJobStatus": status,
+        "SecondaryStatus": final,
+        "HyperParameters": hyper,
         "StoppingCondition": copy.deepcopy(d.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400}),
-        "CreationTime": _ts(s.get("CreationTime")), "TrainingStartTime": _ts(started), "TrainingEndTime": _ts(ended),
+        "CreationTime": _ts(s.get("CreationTime")),
+        "TrainingStartTime": _ts(started),
+        "TrainingEndTime": _ts(ended),
         "LastModifiedTime": _ts(ended or started or s.get("CreationTime")),
         "SecondaryStatusTransitions": transitions(s.get("CreationTime"), started, ended, final),
     }
@@ -112,8 +155,11 @@ def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     if reason:
         out["FailureReason"] = reason
     if rec.final_metrics:
-        out["FinalMetricDataList"] = [{"MetricName": k, "Value": v, "Timestamp": _ts(ended or s.get("CreationTime"))}
-                                      for k, v in rec.final_metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)]
+        out["FinalMetricDataList"] = [
+            {"MetricName": k, "Value": v, "Timestamp": _ts(ended or s.get("CreationTime"))}
+            for k, v in rec.final_metrics.items()
+            if isinstance(v, (int, float)) and math.isfinite(v)
+        ]
     if started is not None and ended is not None:
         seconds = max(1, int(math.ceil(ended - started)))
         out["TrainingTimeInSeconds"] = out["BillableTimeInSeconds"] = seconds
@@ -143,14 +189,34 @@ def describe_training_job(store: LocalStore, name: str) -> dict[str, Any]:
 
 def _summary(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     d = describe_child(store, rec) if rec.tuning_job_name else describe_standalone(rec)
-    return {k: d[k] for k in ("TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime", "LastModifiedTime",
-                              "TrainingJobStatus", "SecondaryStatus") if k in d}
+    return {
+        k: d[k]
+        for k in (
+            "TrainingJobName",
+            "TrainingJobArn",
+            "CreationTime",
+            "TrainingEndTime",
+            "LastModifiedTime",
+            "TrainingJobStatus",
+            "SecondaryStatus",
+        )
+        if k in d
+    }
 
 
-def list_training_jobs(store: LocalStore, NameContains: str | None = None, StatusEquals: str | None = None,
-                       CreationTimeAfter=None, CreationTimeBefore=None, LastModifiedTimeAfter=None,
-                       LastModifiedTimeBefore=None, SortBy: str = "CreationTime", SortOrder: str = "Ascending",
-                       MaxResults: int = 10, NextToken: str | None = None) -> dict[str, Any]:
+def list_training_jobs(
+    store: LocalStore,
+    NameContains: str | None = None,
+    StatusEquals: str | None = None,
+    CreationTimeAfter=None,
+    CreationTimeBefore=None,
+    LastModifiedTimeAfter=None,
+    LastModifiedTimeBefore=None,
+    SortBy: str = "CreationTime",
+    SortOrder: str = "Ascending",
+    MaxResults: int = 10,
+    NextToken: str | None = None,
+) -> dict[str, Any]:
     """ListTrainingJobs response ``{"TrainingJobSummaries": [...], "NextToken"?}`` over standalone training jobs and
     every tuning job's own. NameContains matches case-insensitively; NextToken is an opaque offset.
 
@@ -162,8 +228,12 @@ def list_training_jobs(store: LocalStore, NameContains: str | None = None, Statu
     if SortBy not in SORT_KEYS or SortOrder not in ("Ascending", "Descending") or not 1 <= int(MaxResults) <= 100:
         raise ValueError("SortBy must be Name|CreationTime|Status, SortOrder Ascending|Descending, MaxResults 1-100")
     rows = [_summary(store, r) for r in _matching(store.all_training_jobs(), NameContains, StatusEquals)]
-    for arg, key, after in ((CreationTimeAfter, "CreationTime", True), (CreationTimeBefore, "CreationTime", False),
-                            (LastModifiedTimeAfter, "LastModifiedTime", True), (LastModifiedTimeBefore, "LastModifiedTime", False)):
+    for arg, key, after in (
+        (CreationTimeAfter, "CreationTime", True),
+        (CreationTimeBefore, "CreationTime", False),
+        (LastModifiedTimeAfter, "LastModifiedTime", True),
+        (LastModifiedTimeBefore, "LastModifiedTime", False),
+    ):
         if arg is not None:
             t = parse_to_aware_datetime(arg)
             rows = [r for r in rows if r.get(key) is not None and (r[key] > t if after else r[key] < t)]
@@ -171,13 +241,15 @@ def list_training_jobs(store: LocalStore, NameContains: str | None = None, Statu
     start = int(NextToken) if NextToken else 0
     if start < 0:
         raise ValueError("Invalid pagination token")
-    out: dict[str, Any] = {"TrainingJobSummaries": rows[start:start + int(MaxResults)]}
+    out: dict[str, Any] = {"TrainingJobSummaries": rows[start : start + int(MaxResults)]}
     if start + int(MaxResults) < len(rows):
         out["NextToken"] = str(start + int(MaxResults))
     return out
 
 
-def _matching(records: Iterator[TrainingJobRecord], name: str | None, status: str | None) -> Iterator[TrainingJobRecord]:
+def _matching(
+    records: Iterator[TrainingJobRecord], name: str | None, status: str | None
+) -> Iterator[TrainingJobRecord]:
     for r in records:
         if name and name.lower() not in r.name.lower():
             continue

@@ -10,10 +10,11 @@ Parent values outside the child's (possibly narrowed) ranges (documented choice)
 - TransferLearning: numeric values are clipped into the child's range; a categorical value the child no longer has
   is left for the sampler to choose.
 """
+
 from __future__ import annotations
 
-from amtlocal.container import RESERVED_HYPERPARAMETERS
 from amtlocal.backends.local._responses import best_of
+from amtlocal.container import RESERVED_HYPERPARAMETERS
 from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
 from amtlocal.lifecycle import TERMINAL_STATUSES
 from amtlocal.spec.definitions import definitions, objective_of, ranges_of
@@ -27,8 +28,11 @@ _PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
 def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str, str]]:
     """(all user hyperparameter names, tunable name -> range kind, static name -> wire value) of a request."""
     definition = (definitions(request) or [{}])[0]
-    static = {k: v for k, v in (definition.get("StaticHyperParameters") or {}).items()
-              if k not in RESERVED_HYPERPARAMETERS and not k.startswith("sagemaker_")}
+    static = {
+        k: v
+        for k, v in (definition.get("StaticHyperParameters") or {}).items()
+        if k not in RESERVED_HYPERPARAMETERS and not k.startswith("sagemaker_")
+    }
     ranges = ranges_of(request, definition)
     kinds = {}
     for kind in KINDS:
@@ -56,23 +60,36 @@ def load_parents(store: LocalStore, request: dict) -> list:
         try:
             study = store.load(name)
         except TuningJobNotFound:
-            raise AmtValidationError(field, f"parent tuning job {name!r} not found in the local store (pull a cloud job with `amtlocal pull`)") from None
+            raise AmtValidationError(
+                field,
+                f"parent tuning job {name!r} not found in the local store (pull a cloud job with `amtlocal pull`)",
+            ) from None
         record = store.tuning_job(study)
         status = record.status
         if status not in TERMINAL_STATUSES:
-            raise AmtValidationError(field, f"parent tuning job {name!r} is {status}; a parent must be Completed, Stopped or Failed")
+            raise AmtValidationError(
+                field, f"parent tuning job {name!r} is {status}; a parent must be Completed, Stopped or Failed"
+            )
         preq = record.request
         pobj = objective_of(preq)
         if (pobj["MetricName"], pobj["Type"]) != (child_obj["MetricName"], child_obj["Type"]):
-            raise AmtValidationError("HyperParameterTuningJobConfig.HyperParameterTuningJobObjective",
-                                     f"must equal the objective of parent {name!r} ({pobj['Type']} {pobj['MetricName']})")
+            raise AmtValidationError(
+                "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective",
+                f"must equal the objective of parent {name!r} ({pobj['Type']} {pobj['MetricName']})",
+            )
         pnames, pkinds, _ = _names_and_kinds(preq)
         if pnames != child_names:
             diff = sorted(pnames ^ child_names)
-            raise AmtValidationError(f"{_PARENTS}[{i}]", f"static plus tunable hyperparameters must be the same names as in parent {name!r}; these differ: {', '.join(diff)}")
+            raise AmtValidationError(
+                f"{_PARENTS}[{i}]",
+                f"static plus tunable hyperparameters must be the same names as in parent {name!r}; these differ: {', '.join(diff)}",
+            )
         for hp, kind in child_kinds.items():
             if hp in pkinds and pkinds[hp] != kind:
-                raise AmtValidationError(f"{_PARENTS}[{i}]", f"hyperparameter {hp!r} is {kind} here but {pkinds[hp]} in parent {name!r}; its type cannot change")
+                raise AmtValidationError(
+                    f"{_PARENTS}[{i}]",
+                    f"hyperparameter {hp!r} is {kind} here but {pkinds[hp]} in parent {name!r}; its type cannot change",
+                )
         studies.append(study)
     return studies
 

@@ -2,6 +2,7 @@
 ``python -m amtlocal.backends.local._worker --training-job NAME``: the same for a standalone training job.
 
 STOPS: the job's stop-request count when the caller asked for the run; a stop request above it ends the run."""
+
 from __future__ import annotations
 
 import logging
@@ -28,9 +29,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _training_job(store: LocalStore, name: str) -> int:
-    from amtlocal.backends.local._training import LocalTrainingJob
-
     from amtlocal.backends.local._process import deferred_sigint
+    from amtlocal.backends.local._training import LocalTrainingJob
 
     # It holds the job's lock from its start: its caller handed it over (see LocalBackend.create_training_job).
     # SIGTERM or SIGHUP to this worker stops the job as a StopTrainingJob would, and it is recorded Stopped.

@@ -9,17 +9,27 @@
 
 boto3 and the optional sagemaker SDK (``amtlocal[sagemaker]``, for framework image URIs) are imported lazily.
 """
+
 from amtlocal.backends.sagemaker._backend import SageMakerBackend
 from amtlocal.backends.sagemaker._pull import pull
 from amtlocal.backends.sagemaker._request import (
-                                                  REWRITTEN_FIELDS,
-                                                  TRAINING_REWRITTEN_FIELDS,
-                                                  is_rewritten,
-                                                  is_training_rewritten,
-                                                  plan_request,
-                                                  plan_training_request,
+    REWRITTEN_FIELDS,
+    TRAINING_REWRITTEN_FIELDS,
+    is_rewritten,
+    is_training_rewritten,
+    plan_request,
+    plan_training_request,
 )
 from amtlocal.exceptions import CloudTuningJobNotFound  # its old home; kept importable from here
 
-__all__ = ["CloudTuningJobNotFound", "REWRITTEN_FIELDS", "SageMakerBackend", "TRAINING_REWRITTEN_FIELDS", "is_rewritten",
-           "is_training_rewritten", "plan_request", "plan_training_request", "pull"]
+__all__ = [
+    "CloudTuningJobNotFound",
+    "REWRITTEN_FIELDS",
+    "SageMakerBackend",
+    "TRAINING_REWRITTEN_FIELDS",
+    "is_rewritten",
+    "is_training_rewritten",
+    "plan_request",
+    "plan_training_request",
+    "pull",
+]

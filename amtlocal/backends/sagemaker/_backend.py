@@ -9,20 +9,27 @@ Errors: ``ResourceNotFound`` -> :class:`CloudTuningJobNotFound` (a TuningJobNotF
 TuningJobExists, ``ValidationException`` -> AmtValidationError, anything else (access denied, limits, no
 credentials, no network) -> AmtLocalError with the service's code and message.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from amtlocal.backends._base import TERMINAL, Backend
-from amtlocal.lifecycle import TERMINAL_STATUSES, is_terminal
 from amtlocal.backends.sagemaker import _package, _request
-from amtlocal.exceptions import (AmtLocalError, AmtValidationError, CloudTuningJobNotFound, TuningJobExists,
-                                 UnexpectedStatusException)
+from amtlocal.exceptions import (
+    AmtLocalError,
+    AmtValidationError,
+    CloudTuningJobNotFound,
+    TuningJobExists,
+    UnexpectedStatusException,
+)
+from amtlocal.lifecycle import TERMINAL_STATUSES, is_terminal
 from amtlocal.spec.definitions import definitions_with_paths
 
 log = logging.getLogger("amtlocal")
@@ -36,8 +43,10 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"  # where SageMaker writes training job
 
 def stop_hint(name: str) -> str:
     """How to stop a cloud tuning job from a shell."""
-    return (f"amtlocal --backend sagemaker stop {name}  (or: aws sagemaker stop-hyper-parameter-tuning-job "
-            f"--hyper-parameter-tuning-job-name {name})")
+    return (
+        f"amtlocal --backend sagemaker stop {name}  (or: aws sagemaker stop-hyper-parameter-tuning-job "
+        f"--hyper-parameter-tuning-job-name {name})"
+    )
 
 
 def _strip(response: dict[str, Any] | None) -> dict[str, Any]:
@@ -60,14 +69,28 @@ class SageMakerBackend(Backend):
 
     name = "sagemaker"
 
-    def __init__(self, session: Any = None, region: str | None = None, sagemaker_client: Any = None,
-                 s3_client: Any = None, sts_client: Any = None, cloudwatch_client: Any = None,
-                 logs_client: Any = None, poll_seconds: float = DEFAULT_POLL_SECONDS, max_poll_seconds: float = DEFAULT_MAX_POLL_SECONDS):
+    def __init__(
+        self,
+        session: Any = None,
+        region: str | None = None,
+        sagemaker_client: Any = None,
+        s3_client: Any = None,
+        sts_client: Any = None,
+        cloudwatch_client: Any = None,
+        logs_client: Any = None,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        max_poll_seconds: float = DEFAULT_MAX_POLL_SECONDS,
+    ):
         self._session = session
         self._region = region
         self._clients: dict[str, Any] = {}
-        for service, client in (("sagemaker", sagemaker_client), ("s3", s3_client), ("sts", sts_client),
-                                ("cloudwatch", cloudwatch_client), ("logs", logs_client)):
+        for service, client in (
+            ("sagemaker", sagemaker_client),
+            ("s3", s3_client),
+            ("sts", sts_client),
+            ("cloudwatch", cloudwatch_client),
+            ("logs", logs_client),
+        ):
             if client is not None:
                 self._clients[service] = client
         self._account: str | None = None
@@ -96,8 +119,10 @@ class SageMakerBackend(Backend):
         else:
             self._region = self.session.region_name  # reads environment and config files only
         if not self._region:
-            raise AmtLocalError("no AWS region configured for the SageMaker backend: set AWS_DEFAULT_REGION (or AWS_REGION), "
-                                "or run `aws configure set region <region>`")
+            raise AmtLocalError(
+                "no AWS region configured for the SageMaker backend: set AWS_DEFAULT_REGION (or AWS_REGION), "
+                "or run `aws configure set region <region>`"
+            )
         return self._region
 
     def client(self, service: str) -> Any:
@@ -105,8 +130,9 @@ class SageMakerBackend(Backend):
         if service not in self._clients:
             from botocore.config import Config
 
-            self._clients[service] = self.session.client(service, region_name=self.region,
-                                                         config=Config(user_agent_extra="amtlocal"))
+            self._clients[service] = self.session.client(
+                service, region_name=self.region, config=Config(user_agent_extra="amtlocal")
+            )
         return self._clients[service]
 
     @property
@@ -132,13 +158,17 @@ class SageMakerBackend(Backend):
             if code == "ResourceNotFound" and name:
                 raise CloudTuningJobNotFound(name, self._region) from e
             if code == "ResourceInUse":
-                raise TuningJobExists(f"SageMaker {operation}: {msg} (ResourceInUse); pick another HyperParameterTuningJobName") from e
+                raise TuningJobExists(
+                    f"SageMaker {operation}: {msg} (ResourceInUse); pick another HyperParameterTuningJobName"
+                ) from e
             if code == "ValidationException":
                 raise AmtValidationError("", f"SageMaker {operation} rejected the request: {msg}") from e
             raise AmtLocalError(f"SageMaker {operation} failed: {code}: {msg}") from e
         except NoCredentialsError as e:
-            raise AmtLocalError("no AWS credentials found for the SageMaker backend (boto3's default chain: environment, "
-                                "~/.aws/credentials, SSO, instance role); run `aws configure` or `aws sso login`") from e
+            raise AmtLocalError(
+                "no AWS credentials found for the SageMaker backend (boto3's default chain: environment, "
+                "~/.aws/credentials, SSO, instance role); run `aws configure` or `aws sso login`"
+            ) from e
         except NoRegionError as e:
             raise AmtLocalError("no AWS region configured: set AWS_DEFAULT_REGION") from e
         except (BotoCoreError, Boto3Error) as e:  # no network, an S3 upload that failed, ...
@@ -195,8 +225,9 @@ class SageMakerBackend(Backend):
         return _request.LOCAL_ACCOUNT
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
-    def create_tuning_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
-                          progress: Callable | None = None) -> None:
+    def create_tuning_job(
+        self, request: dict[str, Any], base_dir: Path, wait: bool = True, progress: Callable | None = None
+    ) -> None:
         """Upload code and data, then CreateHyperParameterTuningJob; with ``wait`` poll until the job ends.
 
         The spec is validated before any AWS call. Ctrl-C while waiting leaves the cloud job running and raises
@@ -211,13 +242,20 @@ class SageMakerBackend(Backend):
         validate(request)
         name = request["HyperParameterTuningJobName"]
         if self.exists(name):
-            raise TuningJobExists(f"Tuning job {name!r} already exists on SageMaker in {self.region} (ResourceInUse); "
-                                  "pick another HyperParameterTuningJobName")
+            raise TuningJobExists(
+                f"Tuning job {name!r} already exists on SageMaker in {self.region} (ResourceInUse); "
+                "pick another HyperParameterTuningJobName"
+            )
         self._check_parents(request)
         cloud = self.build_request(request, base_dir, upload=True)
         arn = self._call("create_hyper_parameter_tuning_job", **cloud).get("HyperParameterTuningJobArn")
-        log.info("created %s on SageMaker: https://%s.console.aws.amazon.com/sagemaker/home?region=%s#/hyper-tuning-jobs/%s",
-                 arn or name, self.region, self.region, name)
+        log.info(
+            "created %s on SageMaker: https://%s.console.aws.amazon.com/sagemaker/home?region=%s#/hyper-tuning-jobs/%s",
+            arn or name,
+            self.region,
+            self.region,
+            name,
+        )
         if wait:
             self._poll(name, progress)
 
@@ -226,9 +264,11 @@ class SageMakerBackend(Backend):
         for i, p in enumerate(ws.get("ParentHyperParameterTuningJobs") or []):
             parent = p["HyperParameterTuningJobName"]
             if not self.exists(parent):
-                raise AmtValidationError(f"WarmStartConfig.ParentHyperParameterTuningJobs[{i}].HyperParameterTuningJobName",
-                                         f"parent tuning job {parent!r} not found on SageMaker in {self.region}; a cloud tuning "
-                                         "job warm-starts only from cloud tuning jobs")
+                raise AmtValidationError(
+                    f"WarmStartConfig.ParentHyperParameterTuningJobs[{i}].HyperParameterTuningJobName",
+                    f"parent tuning job {parent!r} not found on SageMaker in {self.region}; a cloud tuning "
+                    "job warm-starts only from cloud tuning jobs",
+                )
 
     def describe(self, name: str) -> dict[str, Any]:
         """DescribeHyperParameterTuningJob. Raises CloudTuningJobNotFound."""
@@ -236,13 +276,17 @@ class SageMakerBackend(Backend):
 
     def list_training_jobs(self, name: str, **kwargs: Any) -> dict[str, Any]:
         """One page of ListTrainingJobsForHyperParameterTuningJob (kwargs: the API's). Raises CloudTuningJobNotFound."""
-        return self._call("list_training_jobs_for_hyper_parameter_tuning_job", name=name, HyperParameterTuningJobName=name, **kwargs)
+        return self._call(
+            "list_training_jobs_for_hyper_parameter_tuning_job", name=name, HyperParameterTuningJobName=name, **kwargs
+        )
 
     def list_tuning_jobs(self) -> list[dict[str, Any]]:
         """Every HyperParameterTuningJobSummary of the account and region (all pages), newest first."""
+
         def fetch():
             pages = self.sagemaker.get_paginator("list_hyper_parameter_tuning_jobs").paginate(
-                SortBy="CreationTime", SortOrder="Descending", PaginationConfig={"PageSize": 100})
+                SortBy="CreationTime", SortOrder="Descending", PaginationConfig={"PageSize": 100}
+            )
             return [s for page in pages for s in page["HyperParameterTuningJobSummaries"]]
 
         return self._aws(fetch, "ListHyperParameterTuningJobs")
@@ -255,8 +299,9 @@ class SageMakerBackend(Backend):
             if self.describe(name)["HyperParameterTuningJobStatus"] not in (*TERMINAL, "Stopping"):
                 raise
 
-    def wait(self, name: str, poll: float | None = None, max_poll: float | None = None,
-             progress: Callable | None = None) -> dict[str, Any]:
+    def wait(
+        self, name: str, poll: float | None = None, max_poll: float | None = None, progress: Callable | None = None
+    ) -> dict[str, Any]:
         """Poll DescribeHyperParameterTuningJob with backoff until the job ends (see Backend.wait for the result and
         UnexpectedStatusException). Ctrl-C leaves the cloud job running (KeyboardInterrupt says how to stop it)."""
         desc = self._poll(name, progress, poll, max_poll)
@@ -264,11 +309,14 @@ class SageMakerBackend(Backend):
         if status not in ("Completed", "Stopped"):
             raise UnexpectedStatusException(
                 f"Error for HyperParameterTuning job {name}: {status}. Reason: {desc.get('FailureReason', '')}",
-                allowed_statuses=("Completed", "Stopped"), actual_status=status)
+                allowed_statuses=("Completed", "Stopped"),
+                actual_status=status,
+            )
         return desc
 
-    def _poll(self, name: str, progress: Callable | None = None, poll: float | None = None,
-              max_poll: float | None = None) -> dict[str, Any]:
+    def _poll(
+        self, name: str, progress: Callable | None = None, poll: float | None = None, max_poll: float | None = None
+    ) -> dict[str, Any]:
         delay = self.poll_seconds if poll is None else poll
         cap = self.max_poll_seconds if max_poll is None else max_poll
         try:
@@ -281,7 +329,9 @@ class SageMakerBackend(Backend):
                 time.sleep(delay)
                 delay = min(cap, delay * 1.5)
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(f"stopped waiting; tuning job {name} keeps running on SageMaker. Stop it with: {stop_hint(name)}") from None
+            raise KeyboardInterrupt(
+                f"stopped waiting; tuning job {name} keeps running on SageMaker. Stop it with: {stop_hint(name)}"
+            ) from None
 
     # -- metrics --------------------------------------------------------------------------------------------------
     def metric_series(self, tuning_job_name: str, training_job_name: str) -> list[dict[str, Any]]:
@@ -304,8 +354,10 @@ class SageMakerBackend(Backend):
                 return []
             start = job.get("TrainingStartTime") or job["CreationTime"]
             end = (job.get("TrainingEndTime") or dt.datetime.now(dt.timezone.utc)) + dt.timedelta(minutes=1)
-            for dim in ({"Name": "Host", "Value": f"{training_job_name}/algo-1"},
-                        {"Name": "TrainingJobName", "Value": training_job_name}):
+            for dim in (
+                {"Name": "Host", "Value": f"{training_job_name}/algo-1"},
+                {"Name": "TrainingJobName", "Value": training_job_name},
+            ):
                 series = self._metric_data(names, dim, start - dt.timedelta(minutes=1), end)
                 if series:
                     return series
@@ -317,23 +369,38 @@ class SageMakerBackend(Backend):
     def _metric_data(self, names: list[str], dimension: dict, start: Any, end: Any) -> list[dict[str, Any]]:
         cw = self.client("cloudwatch")
         ids = {f"m{i}": n for i, n in enumerate(names)}
-        queries = [{"Id": i, "ReturnData": True, "MetricStat": {
-            "Metric": {"Namespace": CLOUDWATCH_NAMESPACE, "MetricName": n, "Dimensions": [dimension]},
-            "Period": METRIC_PERIOD_SECONDS, "Stat": "Average"}} for i, n in ids.items()]
+        queries = [
+            {
+                "Id": i,
+                "ReturnData": True,
+                "MetricStat": {
+                    "Metric": {"Namespace": CLOUDWATCH_NAMESPACE, "MetricName": n, "Dimensions": [dimension]},
+                    "Period": METRIC_PERIOD_SECONDS,
+                    "Stat": "Average",
+                },
+            }
+            for i, n in ids.items()
+        ]
         out: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end, "ScanBy": "TimestampAscending"}
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": queries,
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
         while True:
             page = cw.get_metric_data(**kwargs)
             for r in page.get("MetricDataResults", []):
                 for ts, v in zip(r.get("Timestamps", []), r.get("Values", [])):
-                    out.append({"MetricName": ids.get(r["Id"], r.get("Label")), "Value": float(v), "Timestamp": ts.timestamp()})
+                    out.append(
+                        {"MetricName": ids.get(r["Id"], r.get("Label")), "Value": float(v), "Timestamp": ts.timestamp()}
+                    )
             token = page.get("NextToken")
             if not token:
                 break
             kwargs["NextToken"] = token
         out.sort(key=lambda p: (p["Timestamp"], p["MetricName"]))
         return out
-
 
     # -- training jobs (the Backend contract's training-job methods) ---------------------------------------------
     def _training_call(self, operation: str, name: str | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -343,8 +410,9 @@ class SageMakerBackend(Backend):
         try:
             response = self._aws(lambda: _call_or_not_found(method, kwargs), operation)
         except TuningJobExists as e:  # _aws's word for ResourceInUse is about tuning jobs
-            raise AmtLocalError(f"SageMaker {operation}: a training job of that name exists (ResourceInUse); "
-                                "pick another job_name") from e
+            raise AmtLocalError(
+                f"SageMaker {operation}: a training job of that name exists (ResourceInUse); pick another job_name"
+            ) from e
         if response is _NOT_FOUND:
             raise TrainingJobNotFound(name or "", f"on SageMaker in {self._region or 'this region'}")
         return _strip(response)
@@ -364,14 +432,17 @@ class SageMakerBackend(Backend):
         _request.check_training_request(cloud)
         if upload:
             dflt = _request.default_bucket(region, account)
-            if any(u.bucket == dflt for u in uploads) or cloud["OutputDataConfig"]["S3OutputPath"].startswith(f"s3://{dflt}/"):
+            if any(u.bucket == dflt for u in uploads) or cloud["OutputDataConfig"]["S3OutputPath"].startswith(
+                f"s3://{dflt}/"
+            ):
                 self._aws(lambda: _package.ensure_bucket(self.client("s3"), dflt, region, account), "CreateBucket")
             for u in uploads:
                 self._aws(lambda u=u: _package.perform(u, self.client("s3")), f"upload of {u.source} to {u.uri}")
         return cloud
 
-    def create_training_job(self, request: dict[str, Any], base_dir: Path, wait: bool = True,
-                            progress: Callable | None = None) -> dict[str, Any]:
+    def create_training_job(
+        self, request: dict[str, Any], base_dir: Path, wait: bool = True, progress: Callable | None = None
+    ) -> dict[str, Any]:
         """Upload code, data and checkpoints, then CreateTrainingJob; with ``wait`` poll DescribeTrainingJob until
         the job ends. Returns the DescribeTrainingJob response (final with ``wait``, else right after the start).
 
@@ -396,8 +467,10 @@ class SageMakerBackend(Backend):
                 time.sleep(delay)
                 delay = min(self.max_poll_seconds, delay * 1.5)
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(f"stopped waiting; training job {name} keeps running on SageMaker. Stop it with: "
-                                    f"aws sagemaker stop-training-job --training-job-name {name}") from None
+            raise KeyboardInterrupt(
+                f"stopped waiting; training job {name} keeps running on SageMaker. Stop it with: "
+                f"aws sagemaker stop-training-job --training-job-name {name}"
+            ) from None
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
         """DescribeTrainingJob. Raises TrainingJobNotFound."""
@@ -424,8 +497,11 @@ class SageMakerBackend(Backend):
         def streams() -> list[str]:
             out, token = [], None
             while True:
-                kw: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": name + "/",
-                                      "orderBy": "LogStreamName"}
+                kw: dict[str, Any] = {
+                    "logGroupName": LOG_GROUP,
+                    "logStreamNamePrefix": name + "/",
+                    "orderBy": "LogStreamName",
+                }
                 if token:
                     kw["nextToken"] = token
                 try:
@@ -459,7 +535,9 @@ def _progress(desc: dict[str, Any]):
     c = desc.get("TrainingJobStatusCounters") or {}
     running = c.get("InProgress", 0)
     finished = sum(c.values()) - running
-    total = (desc["HyperParameterTuningJobConfig"].get("ResourceLimits") or {}).get("MaxNumberOfTrainingJobs") or finished + running
+    total = (desc["HyperParameterTuningJobConfig"].get("ResourceLimits") or {}).get(
+        "MaxNumberOfTrainingJobs"
+    ) or finished + running
     best = (desc.get("BestTrainingJob") or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
     metric = (desc["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}).get("MetricName", "")
     return Progress(desc["HyperParameterTuningJobName"], finished, total, running, best.get("Value"), metric)
@@ -478,8 +556,9 @@ def _call_or_not_found(method: Callable, kwargs: dict[str, Any]) -> Any:
     except ClientError as e:
         err = e.response.get("Error", {})
         msg = str(err.get("Message", "")).lower()
-        if err.get("Code") == "ResourceNotFound" or (err.get("Code") in ("ValidationException", "ValidationError")
-                                                     and ("not found" in msg or "could not find" in msg)):
+        if err.get("Code") == "ResourceNotFound" or (
+            err.get("Code") in ("ValidationException", "ValidationError")
+            and ("not found" in msg or "could not find" in msg)
+        ):
             return _NOT_FOUND
         raise
-

@@ -10,6 +10,7 @@ versions (AMT_REFERENCE.md section 5), so it is used rather than copied: SDK v2 
 ``sagemaker.core.image_uris`` (same call). It is the optional extra ``amtlocal[sagemaker]``, imported lazily, and it
 only reads its bundled JSON configs: no AWS call, so ``--dry-run`` may use it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,7 +34,9 @@ FRAMEWORK_REPOSITORIES = {
     "huggingface-tensorflow-training": "huggingface",
 }
 # huggingface-<base>-training:<base version>-transformers<version>-<cpu|gpu>-<py>
-_HF_TAG = re.compile(r"(?P<base>[\d.]+)-transformers(?P<version>[\d.]+)(?:-(?P<processor>cpu|gpu))?(?:-(?P<py>py\d+))?.*")
+_HF_TAG = re.compile(
+    r"(?P<base>[\d.]+)-transformers(?P<version>[\d.]+)(?:-(?P<processor>cpu|gpu))?(?:-(?P<py>py\d+))?.*"
+)
 _TAG = re.compile(r"(?P<version>.+?)(?:-(?P<processor>cpu|gpu))?(?:-(?P<py>py\d+))?")
 EXTRA_HINT = "pip install 'amtlocal[sagemaker]'"
 
@@ -54,14 +57,18 @@ def parse_framework_image(image: str) -> tuple[str, str, str | None, str | None]
     framework = FRAMEWORK_REPOSITORIES.get(repository)
     if framework is None or not tag:
         known = ", ".join(f"{r}:<version>-cpu-py3" for r in FRAMEWORK_REPOSITORIES)
-        raise AmtValidationError("AlgorithmSpecification.TrainingImage",
-                                 f"{image!r} has no registry and is not a framework image amtlocal can resolve ({known}); "
-                                 "give the full image URI (image_uri=...)")
+        raise AmtValidationError(
+            "AlgorithmSpecification.TrainingImage",
+            f"{image!r} has no registry and is not a framework image amtlocal can resolve ({known}); "
+            "give the full image URI (image_uri=...)",
+        )
     if framework == "huggingface":
         hf = _HF_TAG.fullmatch(tag)
         if hf is None:
-            raise AmtValidationError("AlgorithmSpecification.TrainingImage",
-                                     f"{image!r}: a Hugging Face image tag is <base version>-transformers<version>-<cpu|gpu>-<py>")
+            raise AmtValidationError(
+                "AlgorithmSpecification.TrainingImage",
+                f"{image!r}: a Hugging Face image tag is <base version>-transformers<version>-<cpu|gpu>-<py>",
+            )
         return framework, hf["version"], hf["processor"], hf["py"]
     m = _TAG.fullmatch(tag)
     assert m is not None  # the pattern matches any non-empty tag
@@ -117,21 +124,38 @@ def image_uris_module() -> Any:
             return image_uris
         except ImportError:
             pass
-    raise AmtLocalError("the SageMaker backend needs the sagemaker SDK to resolve framework image URIs "
-                        f"(it is the optional extra amtlocal[sagemaker]): {EXTRA_HINT}; or give the full image URI (image_uri=...)")
+    raise AmtLocalError(
+        "the SageMaker backend needs the sagemaker SDK to resolve framework image URIs "
+        f"(it is the optional extra amtlocal[sagemaker]): {EXTRA_HINT}; or give the full image URI (image_uri=...)"
+    )
 
 
 @functools.lru_cache(maxsize=64)
-def _retrieve(framework: str, region: str, version: str, py_version: str | None, instance_type: str | None,
-              base_framework: str | None = None) -> str:
+def _retrieve(
+    framework: str,
+    region: str,
+    version: str,
+    py_version: str | None,
+    instance_type: str | None,
+    base_framework: str | None = None,
+) -> str:
     image_uris = image_uris_module()
     extra = {"base_framework_version": base_framework} if base_framework else {}
     try:
         with _quiet_sdk_import():
-            return image_uris.retrieve(framework, region, version=version, py_version=py_version,
-                                       instance_type=instance_type, image_scope="training", **extra)
+            return image_uris.retrieve(
+                framework,
+                region,
+                version=version,
+                py_version=py_version,
+                instance_type=instance_type,
+                image_scope="training",
+                **extra,
+            )
     except ValueError as e:  # e.g. "Unsupported sklearn version: 9.9-9. ..."
-        raise AmtValidationError("AlgorithmSpecification.TrainingImage", f"cannot resolve the {framework} image for {region}: {e}") from None
+        raise AmtValidationError(
+            "AlgorithmSpecification.TrainingImage", f"cannot resolve the {framework} image for {region}: {e}"
+        ) from None
 
 
 def resolve_training_image(image: str, region: str, instance_type: str | None = None) -> str:

@@ -7,6 +7,7 @@
   ``ExpectedBucketOwner`` when it goes to the default bucket (the SDK's guard against a squatted bucket name).
 - A local data channel is uploaded file by file under its S3 prefix (a single file as one object).
 """
+
 from __future__ import annotations
 
 import logging
@@ -76,8 +77,12 @@ def perform(upload: Upload, s3_client: Any) -> None:
                 tarball = pack_sourcedir(upload.source, Path(tmp) / SOURCEDIR)
                 size = tarball.stat().st_size
                 if size > LARGE_SOURCEDIR_BYTES:
-                    log.warning("sourcedir.tar.gz of %s is %.0f MB: everything in that folder is packed (the SDK's layout); "
-                                "give the estimator a source_dir holding only the code", upload.source, size / 1e6)
+                    log.warning(
+                        "sourcedir.tar.gz of %s is %.0f MB: everything in that folder is packed (the SDK's layout); "
+                        "give the estimator a source_dir holding only the code",
+                        upload.source,
+                        size / 1e6,
+                    )
                 s3_client.upload_file(str(tarball), upload.bucket, upload.key, ExtraArgs=_extra_args(upload, True))
         else:  # already a .tar.gz
             s3_client.upload_file(str(upload.source), upload.bucket, upload.key, ExtraArgs=_extra_args(upload, True))

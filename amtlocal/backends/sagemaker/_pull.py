@@ -17,6 +17,7 @@ local backend writes:
 
 No credentials are read or written: only the API's responses are stored.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,7 +45,9 @@ def _final_metrics(backend: Any, training_job_name: str) -> dict[str, float]:
     return {m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList") or []}
 
 
-def pull(name: str, backend: Any = None, store: Any = None, overwrite: bool = False, metrics: bool = True) -> dict[str, Any]:
+def pull(
+    name: str, backend: Any = None, store: Any = None, overwrite: bool = False, metrics: bool = True
+) -> dict[str, Any]:
     """Copy finished cloud tuning job ``name`` (spec, training-job summaries, final metrics) into ``store``.
 
     Args:
@@ -75,20 +78,30 @@ def pull(name: str, backend: Any = None, store: Any = None, overwrite: bool = Fa
     name = desc["HyperParameterTuningJobName"]
     status = desc["HyperParameterTuningJobStatus"]
     if status not in TERMINAL_STATUSES:
-        raise AmtLocalError(f"tuning job {name} is {status} on SageMaker; pull it once it has ended "
-                            f"(amtlocal --backend sagemaker describe {name})")
+        raise AmtLocalError(
+            f"tuning job {name} is {status} on SageMaker; pull it once it has ended "
+            f"(amtlocal --backend sagemaker describe {name})"
+        )
     existing = store.resolve_name(name)
     if existing is not None:
         if store.tuning_job(existing).origin != "sagemaker":
-            raise TuningJobExists(f"a local tuning job named {existing!r} is in the local store; it is not replaced by a cloud job")
+            raise TuningJobExists(
+                f"a local tuning job named {existing!r} is in the local store; it is not replaced by a cloud job"
+            )
         if not overwrite:
-            raise TuningJobExists(f"tuning job {existing!r} was pulled before; pass --force (overwrite=True) to pull it again")
+            raise TuningJobExists(
+                f"tuning job {existing!r} was pulled before; pass --force (overwrite=True) to pull it again"
+            )
         store.delete(existing)
 
-    summaries = sorted(backend.all_training_jobs(name), key=lambda s: (_epoch(s.get("CreationTime")) or 0, s["TrainingJobName"]))
+    summaries = sorted(
+        backend.all_training_jobs(name), key=lambda s: (_epoch(s.get("CreationTime")) or 0, s["TrainingJobName"])
+    )
     space = search_space(ranges_of(desc, (definitions(desc) or [{}])[0]))
     final = {s["TrainingJobName"]: _final_metrics(backend, s["TrainingJobName"]) for s in summaries}
-    series = {s["TrainingJobName"]: backend.metric_series(name, s["TrainingJobName"]) for s in summaries} if metrics else {}
+    series = (
+        {s["TrainingJobName"]: backend.metric_series(name, s["TrainingJobName"]) for s in summaries} if metrics else {}
+    )
     store.import_tuning_job(desc, summaries, series=series, final_metrics=final, space=space)
     log.info("pulled %s (%s, %d training jobs) into %s", name, status, len(summaries), store.home)
     return LocalBackend(store).describe(name)

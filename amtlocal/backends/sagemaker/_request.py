@@ -33,13 +33,15 @@ field                                                          rewrite
 the estimator job name the SDK uploads under (the static hyperparameter ``sagemaker_job_name``), else the tuning job
 name.
 """
+
 from __future__ import annotations
 
 import copy
 import os
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from amtlocal.backends.sagemaker._images import resolve_training_image
 from amtlocal.backends.sagemaker._package import SOURCEDIR, Upload
@@ -49,27 +51,27 @@ from amtlocal.spec.hyperparameters import decode_hyperparameter, encode_hyperpar
 from amtlocal.spec.placeholders import LOCAL_ACCOUNT, LOCAL_OUTPUT, LOCAL_ROLE, PLACEHOLDER_BUCKET  # noqa: F401 - LOCAL_OUTPUT re-exported
 from amtlocal.spec.uris import is_local_uri, resolve_local_uri
 
-
 ROLE_ENV = ("AMTLOCAL_ROLE_ARN", "SAGEMAKER_ROLE_ARN")
 DEFAULT_LOG_LEVEL = "20"  # SDK v2: str(logging.INFO)
 
 _DEF = r"TrainingJobDefinition(?:s\[\d+\])?"
-REWRITTEN_FIELDS = tuple(re.compile(_DEF + p) for p in (
-    r"\.StaticHyperParameters\.sagemaker_submit_directory",
-    r"\.StaticHyperParameters\.sagemaker_region",
-    r"\.StaticHyperParameters\.sagemaker_container_log_level",
-    r"\.InputDataConfig\[\d+\]\.DataSource\.S3DataSource\.S3Uri",
-    r"\.AlgorithmSpecification\.TrainingImage",
-    r"\.RoleArn",
-    r"\.OutputDataConfig\.S3OutputPath",
-    r"\.StaticHyperParameters\.model_dir",
-))
+REWRITTEN_FIELDS = tuple(
+    re.compile(_DEF + p)
+    for p in (
+        r"\.StaticHyperParameters\.sagemaker_submit_directory",
+        r"\.StaticHyperParameters\.sagemaker_region",
+        r"\.StaticHyperParameters\.sagemaker_container_log_level",
+        r"\.InputDataConfig\[\d+\]\.DataSource\.S3DataSource\.S3Uri",
+        r"\.AlgorithmSpecification\.TrainingImage",
+        r"\.RoleArn",
+        r"\.OutputDataConfig\.S3OutputPath",
+        r"\.StaticHyperParameters\.model_dir",
+    )
+)
 """Patterns of the request fields (dotted paths) that the cloud request may differ in from the local spec."""
 
 _ROLE_ACCOUNT = re.compile(r"arn:aws[a-z\-]*:iam::(\d{12}):role/.+")
 _S3 = re.compile(r"s3://([^/]+)/?(.*)")
-
-
 
 
 def is_rewritten(path: str) -> bool:
@@ -104,13 +106,19 @@ def resolve_role(definition: dict[str, Any], path: str, environ: Mapping[str, st
     raise AmtValidationError(
         f"{path}.RoleArn",
         f"the local placeholder role {definition.get('RoleArn') or LOCAL_ROLE!r} cannot run on SageMaker: pass role=<execution "
-        "role ARN> to the estimator, put RoleArn in the spec, or set AMTLOCAL_ROLE_ARN (or SAGEMAKER_ROLE_ARN)")
+        "role ARN> to the estimator, put RoleArn in the spec, or set AMTLOCAL_ROLE_ARN (or SAGEMAKER_ROLE_ARN)",
+    )
 
 
-def plan_request(request: dict[str, Any], base_dir: Path, *, region: str, account: str,
-                 environ: Mapping[str, str] | None = None,
-                 resolve_image: Callable[[str, str, str | None], str] = resolve_training_image,
-                 ) -> tuple[dict[str, Any], list[Upload]]:
+def plan_request(
+    request: dict[str, Any],
+    base_dir: Path,
+    *,
+    region: str,
+    account: str,
+    environ: Mapping[str, str] | None = None,
+    resolve_image: Callable[[str, str, str | None], str] = resolve_training_image,
+) -> tuple[dict[str, Any], list[Upload]]:
     """The cloud request for ``request`` and the uploads it needs (pure: no AWS call, no upload).
 
     Args:
@@ -145,7 +153,11 @@ def plan_request(request: dict[str, Any], base_dir: Path, *, region: str, accoun
         owner = account if bucket == dflt else None
 
         static = d.get("StaticHyperParameters") or {}  # no map: nothing below applies (not script mode, no code)
-        job_prefix = str(decode_hyperparameter(static["sagemaker_job_name"])) if "sagemaker_job_name" in static else out["HyperParameterTuningJobName"]
+        job_prefix = (
+            str(decode_hyperparameter(static["sagemaker_job_name"]))
+            if "sagemaker_job_name" in static
+            else out["HyperParameterTuningJobName"]
+        )
 
         if "sagemaker_submit_directory" in static:
             field = f"{path}.StaticHyperParameters.sagemaker_submit_directory"
@@ -155,8 +167,10 @@ def plan_request(request: dict[str, Any], base_dir: Path, *, region: str, accoun
                 if local.is_dir():
                     program = str(decode_hyperparameter(static.get("sagemaker_program", '""')))
                     if program and not (local / program).is_file():
-                        raise AmtValidationError(f"{path}.StaticHyperParameters.sagemaker_program",
-                                                 f"entry point {program!r} not found in {str(local)!r}")
+                        raise AmtValidationError(
+                            f"{path}.StaticHyperParameters.sagemaker_program",
+                            f"entry point {program!r} not found in {str(local)!r}",
+                        )
                 elif not local.name.endswith((".tar.gz", ".tgz")):
                     raise AmtValidationError(field, f"{str(local)!r} must be a folder or a .tar.gz (sourcedir.tar.gz)")
                 up = Upload("code", local, bucket, f"{job_prefix}/source/{SOURCEDIR}", field, owner)
@@ -178,7 +192,9 @@ def plan_request(request: dict[str, Any], base_dir: Path, *, region: str, accoun
             s3["S3Uri"] = up.uri
 
         algo = d.get("AlgorithmSpecification") or {}
-        _tensorflow_model_dir(static, algo.get("TrainingImage") or "", d["OutputDataConfig"]["S3OutputPath"], job_prefix)
+        _tensorflow_model_dir(
+            static, algo.get("TrainingImage") or "", d["OutputDataConfig"]["S3OutputPath"], job_prefix
+        )
         if algo.get("TrainingImage"):
             rc = d.get("HyperParameterTuningResourceConfig") or d.get("ResourceConfig") or {}
             try:
@@ -203,19 +219,22 @@ def check_cloud_request(request: dict[str, Any]) -> None:
 
 # -- CreateTrainingJob --------------------------------------------------------------------------------------------
 
-TRAINING_REWRITTEN_FIELDS = tuple(re.compile(p) for p in (
-    r"HyperParameters\.sagemaker_submit_directory",
-    r"HyperParameters\.sagemaker_region",
-    r"HyperParameters\.sagemaker_container_log_level",
-    r"HyperParameters\.model_dir",
-    r"InputDataConfig\[\d+\]\.DataSource\.S3DataSource\.S3Uri",
-    r"AlgorithmSpecification\.TrainingImage",
-    r"RoleArn",
-    r"OutputDataConfig\.S3OutputPath",
-    r"DebugHookConfig\.S3OutputPath",
-    r"ProfilerConfig\.S3OutputPath",
-    r"CheckpointConfig\.S3Uri",
-))
+TRAINING_REWRITTEN_FIELDS = tuple(
+    re.compile(p)
+    for p in (
+        r"HyperParameters\.sagemaker_submit_directory",
+        r"HyperParameters\.sagemaker_region",
+        r"HyperParameters\.sagemaker_container_log_level",
+        r"HyperParameters\.model_dir",
+        r"InputDataConfig\[\d+\]\.DataSource\.S3DataSource\.S3Uri",
+        r"AlgorithmSpecification\.TrainingImage",
+        r"RoleArn",
+        r"OutputDataConfig\.S3OutputPath",
+        r"DebugHookConfig\.S3OutputPath",
+        r"ProfilerConfig\.S3OutputPath",
+        r"CheckpointConfig\.S3Uri",
+    )
+)
 """Patterns of the CreateTrainingJob fields (dotted paths) the cloud request may differ in from the local one."""
 
 LOCAL_MODEL_DIR = "/opt/ml/model"
@@ -227,10 +246,15 @@ def is_training_rewritten(path: str) -> bool:
     return any(p.fullmatch(path) for p in TRAINING_REWRITTEN_FIELDS)
 
 
-def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: str, account: str,
-                          environ: Mapping[str, str] | None = None,
-                          resolve_image: Callable[[str, str, str | None], str] = resolve_training_image,
-                          ) -> tuple[dict[str, Any], list[Upload]]:
+def plan_training_request(
+    request: dict[str, Any],
+    base_dir: Path,
+    *,
+    region: str,
+    account: str,
+    environ: Mapping[str, str] | None = None,
+    resolve_image: Callable[[str, str, str | None], str] = resolve_training_image,
+) -> tuple[dict[str, Any], list[Upload]]:
     """The cloud CreateTrainingJob request for a local one and the uploads it needs (pure: no AWS call).
 
     The same rewrites as :func:`plan_request` for a tuning job's definition, applied to the training job itself, with
@@ -290,16 +314,25 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
             if local.is_dir():
                 program = str(decode_hyperparameter(hps.get("sagemaker_program", '""')))
                 if program and not (local / program).is_file():
-                    raise AmtValidationError("HyperParameters.sagemaker_program", f"entry point {program!r} not found in {str(local)!r}")
+                    raise AmtValidationError(
+                        "HyperParameters.sagemaker_program", f"entry point {program!r} not found in {str(local)!r}"
+                    )
             elif not local.name.endswith((".tar.gz", ".tgz")):
                 raise AmtValidationError(field, f"{str(local)!r} must be a folder or a .tar.gz (sourcedir.tar.gz)")
             uri = add("code", local, f"{job}/source/{SOURCEDIR}", field)
             hps["sagemaker_submit_directory"] = encode_hyperparameter(uri)
             if out.get("EnableNetworkIsolation"):  # SDK v2: no network in the container, the code comes as a channel
                 hps["sagemaker_submit_directory"] = encode_hyperparameter(CODE_CHANNEL_SOURCEDIR)
-                code_channel = {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri,
-                                                                "S3DataDistributionType": "FullyReplicated"}},
-                                "ChannelName": "code"}
+                code_channel = {
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": uri,
+                            "S3DataDistributionType": "FullyReplicated",
+                        }
+                    },
+                    "ChannelName": "code",
+                }
     if "sagemaker_program" in hps:
         hps["sagemaker_region"] = encode_hyperparameter(region)
         hps.setdefault("sagemaker_container_log_level", DEFAULT_LOG_LEVEL)
@@ -310,11 +343,16 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
             continue
         field = f"InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
         local = resolve_local_uri(s3["S3Uri"], Path(base_dir), field)
-        s3["S3Uri"] = add("data", local, f"{job}/input/{ch['ChannelName']}/" + ("" if local.is_dir() else local.name), field)
+        s3["S3Uri"] = add(
+            "data", local, f"{job}/input/{ch['ChannelName']}/" + ("" if local.is_dir() else local.name), field
+        )
     if code_channel is not None:
         if any(ch["ChannelName"] == "code" for ch in out.get("InputDataConfig") or []):
-            raise AmtValidationError("InputDataConfig", "with EnableNetworkIsolation the code comes in through a channel "
-                                     "named 'code' (SDK v2): rename the input channel 'code'")
+            raise AmtValidationError(
+                "InputDataConfig",
+                "with EnableNetworkIsolation the code comes in through a channel "
+                "named 'code' (SDK v2): rename the input channel 'code'",
+            )
         out.setdefault("InputDataConfig", []).append(code_channel)
 
     ck = out.get("CheckpointConfig") or {}
@@ -341,8 +379,9 @@ def plan_training_request(request: dict[str, Any], base_dir: Path, *, region: st
 
 def _tensorflow_model_dir(hyperparameters: dict[str, str], image: str, output: str, job: str) -> None:
     """TensorFlow's local ``model_dir`` ``"/opt/ml/model"`` -> ``"<output>/<job>/model"`` (SDK v2's S3 default)."""
-    if decode_hyperparameter(hyperparameters.get("model_dir", "null")) == LOCAL_MODEL_DIR and \
-            image.rsplit("/", 1)[-1].startswith("tensorflow-training:"):
+    if decode_hyperparameter(hyperparameters.get("model_dir", "null")) == LOCAL_MODEL_DIR and image.rsplit("/", 1)[
+        -1
+    ].startswith("tensorflow-training:"):
         hyperparameters["model_dir"] = encode_hyperparameter(f"{output.rstrip('/')}/{job}/model")
 
 
@@ -355,7 +394,9 @@ def check_training_request(request: dict[str, Any]) -> None:
     import botocore.session
     from botocore.validate import ParamValidator
 
-    shape = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
+    shape = (
+        botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
+    )
     report = ParamValidator().validate(request, shape)
     if report.has_errors():
         raise AmtValidationError("", f"CreateTrainingJob request: {report.generate_report()}")
