@@ -285,12 +285,12 @@ class Estimator:
         if loc is None:
             return None
         program, code = loc
-        local_code_location = self.code_location and "://" not in self.code_location
+        local_code_location = self.code_location if self.code_location and "://" not in self.code_location else None
         if not (self.dependencies or local_code_location) or not code.startswith("file://"):
             return code
         src = Path(code[len("file://") :])
         root = (
-            Path(self.code_location).expanduser().resolve()
+            Path(local_code_location).expanduser().resolve()
             if local_code_location
             else Path(tempfile.mkdtemp(prefix="amtlocal-code-"))
         )
@@ -457,7 +457,7 @@ class Estimator:
                 raise RuntimeError(
                     "Rules list can only contain sagemaker.debugger.Rule and sagemaker.debugger.ProfilerRule"
                 )
-        hook = self.debugger_hook_config
+        hook: Any = self.debugger_hook_config  # a DebuggerHookConfig, a request dict, None or False
         if region.lower() not in DEBUGGER_UNSUPPORTED_REGIONS:
             if hook in (None, {}):
                 hook = {"S3OutputPath": output, "CollectionConfigurations": []}

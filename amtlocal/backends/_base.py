@@ -70,7 +70,7 @@ class Backend(abc.ABC):
     def stop(self, name: str) -> None:
         """StopHyperParameterTuningJob: stop the running training jobs; the tuning job ends Stopped."""
 
-    def metric_series(self, tuning_job_name: str, training_job_name: str) -> list[dict[str, Any]]:
+    def metric_series(self, tuning_job_name: str | None, training_job_name: str) -> list[dict[str, Any]]:
         """Every scraped metric value of one training job, in time order (the CloudWatch metrics of the job).
 
         Returns:

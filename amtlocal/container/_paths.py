@@ -185,7 +185,7 @@ def _python_hits(source: str) -> list[tuple[int, str]] | None:
             if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.startswith("SM_"):
                 for sub in ast.walk(node.args[1]):
                     skip.add(id(sub))
-    found = []
+    found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
             found.extend((node.lineno, m.group(0)) for m in _PATH_RE.finditer(node.value))

@@ -41,11 +41,12 @@ def idle_core(slots: int) -> bool:
     return slots < cores
 
 
-def runner_for(program: str, code_dir: Path, env: dict[str, str] | None = None, slots: int = 1) -> BaseRunner:
+def runner_for(program: str, code_dir: Path | None, env: dict[str, str] | None = None, slots: int = 1) -> BaseRunner:
     """The runner for an entry point: a :class:`ForkServerRunner` (started now: its imports overlap whatever the
     caller does next) when the launcher is ``fork``, the program a ``.py`` file and the code a folder; else a
-    :class:`ProcessRunner`. ``env``: the fork server's environment; ``slots``: training jobs run at once."""
-    if launcher_kind() != "fork" or not program.endswith(".py") or not Path(code_dir).is_dir():
+    :class:`ProcessRunner` (also for a built-in algorithm: no code folder). ``env``: the fork server's environment;
+    ``slots``: training jobs run at once."""
+    if launcher_kind() != "fork" or not program.endswith(".py") or code_dir is None or not Path(code_dir).is_dir():
         return ProcessRunner()
     from amtlocal.runners._fork import ForkServerRunner
 

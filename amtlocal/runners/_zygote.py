@@ -53,6 +53,8 @@ def _optml(path: str):
         import importlib.util
 
         spec = importlib.util.spec_from_file_location("_amtlocal_optml", path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _optml_modules[path] = module
@@ -117,7 +119,7 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         sys.path[0] = os.path.dirname(script)
         sys.path[1:1] = [p for p in request.get("sys_path") or () if p not in sys.path]  # as PYTHONPATH would
         if "multiprocessing.process" in sys.modules:  # it notes the working folder at its import (in the zygote)
-            sys.modules["multiprocessing.process"].ORIGINAL_DIR = os.getcwd()
+            setattr(sys.modules["multiprocessing.process"], "ORIGINAL_DIR", os.getcwd())  # noqa: B010 (not in the stub)
         if "numpy" in sys.modules:  # forked children would otherwise share numpy's global random state
             sys.modules["numpy"].random.seed()
         try:
@@ -278,7 +280,12 @@ def main(argv: list[str]) -> int:
     reported: set[int] = set()  # children whose end was reported from their status pipe, not yet reaped
     spare: _Spare | None = None
     dropped: set[int] = set()  # spares killed or dead before use: reaped, never reported
-    learner = learning.Learner(lambda modules: (_preload(modules), _settle()))
+
+    def preload_and_settle(modules) -> None:
+        _preload(modules)
+        _settle()
+
+    learner = learning.Learner(preload_and_settle)
 
     def send(obj: dict) -> None:
         sock.sendall((json.dumps(obj) + "\n").encode())
@@ -315,22 +322,24 @@ def main(argv: list[str]) -> int:
         if learner.teacher is not None and learner.teacher[0] == pid and rc != 0:
             learner.forget()
 
+    pid: int | None
     while True:
         if spare is None and spares:
             try:
                 conn, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-                pid, status_r = fork_child(
-                    lambda status_w, conn=conn, theirs=theirs: (
-                        conn.close(),
-                        _spare_main(theirs, learner.hot, status_w),
-                    )
-                )
+
+                def spare_target(status_w: int, conn: socket.socket = conn, theirs: socket.socket = theirs) -> None:
+                    conn.close()
+                    _spare_main(theirs, learner.hot, status_w)
+
+                pid, status_r = fork_child(spare_target)
                 theirs.close()
                 spare = _Spare(pid, conn, status_r)
             except OSError:
                 spare = None
         status_fds = {fd: pid for pid, fd in children.items() if fd is not None}
-        ready, _, _ = select.select([sock, wake_r, *status_fds], [], [], 0.5)
+        watched: list[socket.socket | int] = [sock, wake_r, *status_fds]
+        ready, _, _ = select.select(watched, [], [], 0.5)
         if wake_r in ready:
             try:
                 os.read(wake_r, 4096)
@@ -383,7 +392,8 @@ def main(argv: list[str]) -> int:
                     learner.started(pid, request)
                 except Exception as e:  # noqa: BLE001
                     send({"error": f"{type(e).__name__}: {e}"})
-                    os.close(out_fd), os.close(err_fd)
+                    os.close(out_fd)
+                    os.close(err_fd)
                     continue
                 os.close(out_fd)
                 os.close(err_fd)
@@ -403,9 +413,9 @@ def main(argv: list[str]) -> int:
                 continue
             if pid not in children:
                 continue
-            fd = children.pop(pid)
-            if fd is not None:
-                os.close(fd)
+            status_fd = children.pop(pid)
+            if status_fd is not None:
+                os.close(status_fd)
             if pid in reported:
                 reported.discard(pid)
             else:

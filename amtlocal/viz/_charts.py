@@ -454,7 +454,7 @@ class Dashboard:
         # Plain field names: Vega-Lite names a box plot's summaries after its fields (``upper_box_<field>``) and
         # writes them into expressions unescaped, so an odd name (a quote, a backslash) would break the chart.
         x, y = x.copy(), self.y_objective()
-        x.field, y.field = "_cat", "_obj"
+        x["field"], y["field"] = "_cat", "_obj"
         return (
             alt.Chart(self._scored())
             .transform_filter(self.brush)

@@ -132,7 +132,7 @@ class LocalBackend(Backend):
     def list_training_jobs(self, name: str, **kwargs: Any) -> dict[str, Any]:
         return _responses.list_training_jobs(self.store.load(name), **kwargs)
 
-    def metric_series(self, tuning_job_name: str, training_job_name: str) -> list[dict[str, Any]]:
+    def metric_series(self, tuning_job_name: str | None, training_job_name: str) -> list[dict[str, Any]]:
         """Read ``<home>/jobs/<tuning job>/<training job>/logs/metrics.jsonl`` (empty if the job has none)."""
         return self.store.metric_series(tuning_job_name, training_job_name)
 

@@ -34,11 +34,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amtlocal.container import ScriptModeJob
 from amtlocal.lifecycle import TrainingJobOutcome
 from amtlocal.metrics import READ_CHUNK_BYTES, LineSplitter, MetricPoint, MetricScraper, line_text, objective_outcome
 from amtlocal.runners import BaseRunner, Command, ProcessRunner
+
+if TYPE_CHECKING:
+    from amtlocal.container import CheckpointSync
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,7 @@ class TrainingJobProcess:
         self.home = home
         self.model_artifacts: str | None = None  # ModelArtifacts.S3ModelArtifacts once packed
         self.output_path = output_path or getattr(job, "output_path", None)  # tests drive the reader without a job
-        self._checkpoints = None
+        self._checkpoints: CheckpointSync | None = None
         self.job, self.job_dir, self.name = job, Path(job_dir), name
         self.wire_hyperparameters = wire_hyperparameters
         self.scraper = MetricScraper(metric_definitions)
@@ -431,7 +435,7 @@ def deferred_sigint() -> Iterator[Interrupts]:
             flag.signum = signum
             flag.set()
 
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, object] = {}
     try:
         for sig in STOP_SIGNALS:
             if signal.getsignal(sig) is not signal.SIG_IGN:

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from amtlocal import lifecycle
 from amtlocal.backends._base import Progress
@@ -33,6 +34,9 @@ from amtlocal.runners import BaseRunner, runner_for
 from amtlocal.spec import TuningSpec
 from amtlocal.spec.placeholders import LOCAL_OUTPUT, training_job_arn
 from amtlocal.store import LocalStore
+
+if TYPE_CHECKING:  # optuna is imported lazily
+    from optuna.trial import Trial
 
 log = logging.getLogger("amtlocal")
 
@@ -73,7 +77,7 @@ def _succeeded(summary: dict) -> bool:
 
 @dataclass
 class _Running:
-    trial: object
+    trial: Trial
     proc: TrainingJobProcess
     definition: Definition
     summary: dict
@@ -343,7 +347,7 @@ class LocalTuningJob:
         if not run.running:
             return
         for rec in self.store.trials(study, role=None):
-            r = run.running.get(rec.trial_number)
+            r = run.running.get(rec.trial_number) if rec.trial_number is not None else None
             if r is not None and rec.stop_requested:
                 r.proc.stop("StopRequested")
 
@@ -506,13 +510,15 @@ class LocalTuningJob:
 
     def _runner_for(self, d: Definition) -> BaseRunner:
         """The runner of this definition's entry point (one per code folder and program; remade if it died)."""
-        key = (str(d.job.code_source), d.job.program)
+        job = d.job
+        assert job is not None, "resolve() fills it"
+        key = (str(job.code_source), job.program)
         runner = self._runners.get(key)
         if runner is None or not runner.alive:
             if runner is not None:
                 runner.close()
             runner = self._runners[key] = runner_for(
-                d.job.program, d.job.code_source, env=d.job.base_environment(), slots=self._slots()
+                job.program, job.code_source, env=job.base_environment(), slots=self._slots()
             )
         return runner
 
@@ -549,8 +555,9 @@ class LocalTuningJob:
             r.pruned = True
             r.proc.stop("EarlyStopped")
 
-    def _launch(self, trial, d: Definition, index: int, events: queue.Queue) -> _Running:
+    def _launch(self, trial: Trial, d: Definition, index: int, events: queue.Queue) -> _Running:
         """Record training job number ``index`` of ``trial`` (InProgress) and start it on its runner."""
+        assert d.job is not None, "resolve() fills it"
         name = f"{self.spec.name}-{index:03d}-{uuid.uuid4().hex[:8]}"
         tuned = {hp: p.to_wire(trial.params[d.optuna_name(hp)]) for hp, p in d.space.items()}
         wire = d.static
@@ -608,6 +615,7 @@ class LocalTuningJob:
         for the placeholder an estimator without ``output_path`` sends (as a standalone job does); None for S3."""
         if (d.raw.get("OutputDataConfig") or {}).get("S3OutputPath") == LOCAL_OUTPUT:
             return (self.store.home / "output").resolve().as_uri()
+        assert d.job is not None, "resolve() fills it"
         return d.job.output_path
 
     def _record(self, study, r: _Running, outcome: TrainingJobOutcome, interrupted: bool) -> dict:

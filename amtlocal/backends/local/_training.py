@@ -205,7 +205,8 @@ class LocalTrainingJob:
             thread.join(POLL_SECONDS)
             if sigint is not None and sigint.is_set() and not interrupted:
                 interrupted = True
-                how = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}.get(sigint.signum, "Ctrl-C")
+                names: dict[int, str] = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
+                how = names.get(sigint.signum, "Ctrl-C")
                 proc.stop("Interrupted", f"Stopped: interrupted ({how}) in the process that ran it")
             if sigint is not None and sigint.forced.is_set() and not hurried:
                 hurried = True

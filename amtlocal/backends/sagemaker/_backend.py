@@ -334,7 +334,7 @@ class SageMakerBackend(Backend):
             ) from None
 
     # -- metrics --------------------------------------------------------------------------------------------------
-    def metric_series(self, tuning_job_name: str, training_job_name: str) -> list[dict[str, Any]]:
+    def metric_series(self, tuning_job_name: str | None, training_job_name: str) -> list[dict[str, Any]]:
         """The training job's metric values from CloudWatch (namespace ``/aws/sagemaker/TrainingJobs``), time-ordered.
 
         Queries each metric of the job's MetricDefinitions with ``GetMetricData`` (Average over 60 s, CloudWatch's
