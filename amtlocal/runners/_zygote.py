@@ -119,7 +119,8 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         sys.path[0] = os.path.dirname(script)
         sys.path[1:1] = [p for p in request.get("sys_path") or () if p not in sys.path]  # as PYTHONPATH would
         if "multiprocessing.process" in sys.modules:  # it notes the working folder at its import (in the zygote)
-            setattr(sys.modules["multiprocessing.process"], "ORIGINAL_DIR", os.getcwd())  # noqa: B010 (not in the stub)
+            # setattr: a ModuleType from sys.modules is typed for reading attributes only
+            setattr(sys.modules["multiprocessing.process"], "ORIGINAL_DIR", os.getcwd())  # noqa: B010
         if "numpy" in sys.modules:  # forked children would otherwise share numpy's global random state
             sys.modules["numpy"].random.seed()
         try:
