@@ -76,7 +76,9 @@ def _pack(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
-        with tarfile.open(tmp, "w:gz") as tar:
+        # zlib's default level 6, not tarfile's 9: for a 5.8 MB random forest 9 costs 1.3 CPU-seconds per job against
+        # 0.09 s for 6, for a 5% smaller archive (measured); any level is the same valid model.tar.gz to its readers.
+        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
             if src.is_dir():
                 for entry in sorted(src.iterdir()):
                     tar.add(entry, arcname=entry.name)  # recursive; symlinks kept as links, as tar does
