@@ -49,6 +49,7 @@ def prepare_job_container(
     *,
     optml: bool | OptMlSupport = True,
     install_timeout: float | None = None,
+    first_on_path: str | None = None,
 ) -> JobContainer:
     """Install ``requirements.txt`` (cached) and arrange ``/opt/ml`` for one job; never starts it.
 
@@ -65,6 +66,8 @@ def prepare_job_container(
             known :class:`OptMlSupport`.
         install_timeout: seconds pip may take (the job's remaining MaxRuntimeInSeconds: in SageMaker the install
             runs inside the job).
+        first_on_path: a folder to put first on ``PATH``, before the overlay's (a container entry point's
+            ``python3`` must be the tuner's Python, not the overlay's pip-less one).
 
     Returns:
         :class:`JobContainer`. A failed install or an impossible ``/opt/ml`` is reported in its ``failure_reason``
@@ -82,6 +85,8 @@ def prepare_job_container(
             out.env = overlay.environment(out.env)
             out.sys_path = list(overlay.sys_path)
             out.log, out.install_reused = overlay.log, overlay.reused
+    if first_on_path:
+        out.env["PATH"] = os.pathsep.join([first_on_path, *filter(None, [out.env.get("PATH")])])
     if optml is False:
         return out
     support = optml if isinstance(optml, OptMlSupport) else optml_support()

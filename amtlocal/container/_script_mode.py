@@ -24,7 +24,7 @@ import sys
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from amtlocal.container import _carry as carry
 from amtlocal.exceptions import AmtValidationError
@@ -134,16 +134,25 @@ class ScriptModeJob:
     checkpoint_config: dict | None = None
     base_dir: Path = field(default_factory=Path)
     command: list[str] | None = None
+    #: True when the job must run inside its ``/opt/ml`` namespace whatever its code names (a container entry point).
+    needs_optml: ClassVar[bool] = False
 
     @classmethod
     def from_definition(cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition") -> ScriptModeJob:
         """Resolve a training job definition for local runs.
+
+        A definition whose ``AlgorithmSpecification`` names a ``ContainerEntrypoint`` (SDK v3's ModelTrainer) gives
+        a :class:`~amtlocal.container._entrypoint.ContainerEntrypointJob` instead.
 
         Raises:
             AmtValidationError: no ``sagemaker_program`` / ``sagemaker_submit_directory``, missing local paths,
                 S3 URIs.
         """
         from amtlocal.algorithms import builtin_algorithm
+        from amtlocal.container._entrypoint import ContainerEntrypointJob, has_container_entrypoint
+
+        if cls is ScriptModeJob and has_container_entrypoint(definition):
+            return ContainerEntrypointJob.from_definition(definition, base_dir, path)
 
         static = definition.get("StaticHyperParameters") or {}
         hp_path = f"{path}.StaticHyperParameters"

@@ -157,8 +157,9 @@ class TrainingJobProcess:
                 argv,
                 env,
                 self.home,
-                optml=bool(scan_optml_paths(cwd)),
+                optml=getattr(self.job, "needs_optml", False) or bool(scan_optml_paths(cwd)),
                 install_timeout=self.max_runtime,
+                first_on_path=getattr(self.job, "first_on_path", None),
             )
             if container.log:  # SageMaker's log of a job starts with pip's output
                 self._log.write(container.log.encode("utf-8", errors="replace").rstrip(b"\n") + b"\n")
