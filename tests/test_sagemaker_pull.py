@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
+import types
 
 import pytest
 
@@ -186,3 +187,31 @@ def test_stored_summary_times_are_epoch_seconds():
         "CreationTime": t.timestamp(),
         "TunedHyperParameters": {"x": "1"},
     }
+
+
+def test_pull_takes_an_sdk_tuner_for_its_latest_tuning_job(cloud_job, tmp_path):
+    """pull(tuner): an SDK v3 tuner's latest_tuning_job is a sagemaker.core.resources.HyperParameterTuningJob
+    (hyper_parameter_tuning_job_name); the real v3 object is checked in tests/test_sdk3.py."""
+    desc, rows = cloud_job
+    v3_tuner = types.SimpleNamespace(latest_tuning_job=types.SimpleNamespace(hyper_parameter_tuning_job_name="parent"))
+    backend, stub, _ = _stub_pull(desc, rows, metrics=False)
+    with stub:
+        local = pull(v3_tuner, backend, LocalStore(tmp_path / "laptop"), metrics=False)
+        stub.assert_no_pending_responses()
+    assert local["HyperParameterTuningJobName"] == "parent"
+    assert local["BestTrainingJob"] == desc["BestTrainingJob"]
+
+
+def test_tuning_job_name_of_names_v2_v3_and_amtlocal_tuners():
+    from amtlocal.backends.sagemaker import tuning_job_name_of
+
+    ns = types.SimpleNamespace
+    assert tuning_job_name_of("a-job") == "a-job"
+    assert tuning_job_name_of(ns(latest_tuning_job=ns(name="v2-job"))) == "v2-job"  # v2 _TuningJob.name
+    v3_job = ns(hyper_parameter_tuning_job_name="v3-job")
+    assert tuning_job_name_of(ns(latest_tuning_job=v3_job)) == "v3-job"
+    assert tuning_job_name_of(v3_job) == "v3-job"  # the job resource itself
+    with pytest.raises(TypeError, match="has no tuning job yet: call tune"):
+        tuning_job_name_of(ns(latest_tuning_job=None))
+    with pytest.raises(TypeError, match="expected a tuning job name or a tuner"):
+        tuning_job_name_of(42)

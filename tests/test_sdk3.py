@@ -10,10 +10,15 @@ Expected values name the v3 source line they mirror (sagemaker-train 1.27.0, ``s
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.util
 import json
 import shutil
 import subprocess
 import sys
+import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,12 +31,34 @@ ROOT = Path(__file__).resolve().parent.parent
 SDK3_PYTHON = ROOT / ".venv-sdk3" / "bin" / "python"
 CAPTURE = Path(__file__).with_name("sdk3") / "capture_v3.py"
 
-TRAIN_PY = """\
+MODULE = "amtl_sdk3_" + uuid.uuid4().hex[:8]  # installed from SourceCode.requirements, never into the tuner
+TRAIN_PY = f"""\
 import json, os, sys
-seen = {"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ)}
+import {MODULE}
+seen = {{"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ), "value": {MODULE}.VALUE}}
 print("SEEN " + json.dumps(seen))
 print("f1: 0.%d" % (len(sys.argv) % 10))
 """
+
+
+def _wheel(folder: Path, module: str, value: int) -> Path:
+    """A pure-Python wheel of one module with ``VALUE = value``, built by hand (offline, no build step)."""
+    files = {
+        f"{module}/__init__.py": f"VALUE = {value}\n",
+        f"{module}-0.1.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n",
+        f"{module}-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: amtlocal-test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    files[f"{module}-0.1.dist-info/RECORD"] = "\n".join([*record, f"{module}-0.1.dist-info/RECORD,,"]) + "\n"
+    path = folder / f"{module}-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +69,9 @@ def v3(tmp_path_factory):
     root = tmp_path_factory.mktemp("sdk3")
     (root / "src").mkdir()
     (root / "src" / "train.py").write_text(TRAIN_PY)
-    (root / "src" / "requirements.txt").write_text("# nothing to install\n")
+    (root / "src" / "deps").mkdir()
+    wheel = _wheel(root / "src" / "deps", MODULE, 42)
+    (root / "src" / "requirements.txt").write_text(f"--no-index\n./deps/{wheel.name}\n")
     (root / "data").mkdir()
     (root / "data" / "train.csv").write_text("1,2\n")
     proc = subprocess.run(
@@ -155,6 +184,9 @@ def test_model_trainer_train_argv_and_env(v3, tmp_path):
     assert env["TRAINING_JOB_NAME"] == "sdk3-training"
     assert env["TRAINING_JOB_ARN"].endswith(":training-job/sdk3-training")
     assert env["MY_ENV"] == "from-trainer"
+    # SourceCode.requirements: installed (templates.py INSTALL_REQUIREMENTS), importable in the job, not in the tuner
+    assert seen["value"] == 42
+    assert importlib.util.find_spec(MODULE) is None
     # the toolkit never ran: none of its variables
     assert "SM_USER_ENTRY_POINT" not in env and "SM_MODULE_DIR" not in env and "SM_USER_ARGS" not in env
     assert desc["ModelArtifacts"]["S3ModelArtifacts"].endswith("sdk3-training/output/model.tar.gz")
@@ -186,7 +218,7 @@ def test_tuner_request_is_v3s(v3):
     }
     assert static["sagemaker_program"] == "train.py"  # plain, not v2's JSON-quoted '"train.py"'
     assert static["sagemaker_submit_directory"].endswith("sourcedir.tar.gz")
-    assert captured["sourcedir_members"] == ["requirements.txt", "train.py"]  # the whole source_dir, tar'ed
+    assert captured["sourcedir_members"] == [f"deps/{MODULE}-0.1-py3-none-any.whl", "requirements.txt", "train.py"]  # the whole source_dir, tar'ed
     assert "ContainerEntrypoint" not in definition["AlgorithmSpecification"]  # the HPT API has none
     assert definition["AlgorithmSpecification"]["MetricDefinitions"] == [
         {"Name": "valid-f1", "Regex": r"f1:\s+(-?[0-9\.]+)"}
@@ -228,13 +260,15 @@ def test_tuner_training_jobs_see_the_toolkit_contract(v3, tmp_path):
         assert "sagemaker_program" not in json.loads(env["SM_HPS"])
         assert env["MY_ENV"] == "from-trainer"
         assert env["TRAINING_JOB_NAME"] == job["TrainingJobName"]
+        assert seen["value"] == 42  # requirements.txt in the sourcedir: the toolkit installs it
 
 
 def test_v3_tuner_objects_and_image_uris(v3):
     """Item 6 under v3: a v3 tuner stands for its latest job (HyperParameterTuningJob.hyper_parameter_tuning_job_name);
     the backend resolves images with sagemaker.core.image_uris."""
     captured, _ = v3
-    assert captured["tuner_name"] == "sdk3-tune"
+    assert captured["tuner_name"] == "sdk3-tune"  # pull(tuner)
+    assert captured["viz_job"] == ["sdk3-tune", "SageMakerBackend"]  # visualize_tuning_job(tuner), write_report
     assert captured["image_uris_module"] == "sagemaker.core.image_uris"
 
 

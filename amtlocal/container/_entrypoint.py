@@ -61,12 +61,14 @@ class ContainerEntrypointJob(ScriptModeJob):
 
     ``command`` holds that argv; ``code_source`` is None (no toolkit unpacks code: the code comes as a channel), so
     the runners start it as a new process. ``program`` is the entry script named in the ``sm_drivers`` channel's
-    ``sourcecode.json`` when ``SourceCode.requirements`` is ``requirements.txt`` (the container step
-    ``prepare_job_container`` installs it for a ``.py`` program), else ``""`` (nothing installed: the driver
-    installs nothing either). ``needs_optml``: the job always runs inside its ``/opt/ml`` namespace.
+    ``sourcecode.json`` (``""`` for a ``SourceCode.command``). ``installs_requirements``: ``SourceCode.requirements``
+    is set (``requirements.txt``: ``prepare_job_container`` installs it into the overlay first; without it nothing is
+    installed, as the driver installs nothing). ``needs_optml``: the job always runs inside its ``/opt/ml``
+    namespace.
     """
 
     source_code: dict | None = None
+    installs_requirements: bool = False
     needs_optml: ClassVar[bool] = True
 
     @property
@@ -107,7 +109,7 @@ class ContainerEntrypointJob(ScriptModeJob):
         rc = definition.get("ResourceConfig") or definition.get("HyperParameterTuningResourceConfig") or {}
         return cls(
             None,
-            entry if requirements and entry.endswith(".py") else "",
+            entry,
             channels,
             idc,
             rc.get("InstanceType", "ml.m5.large"),
@@ -117,6 +119,7 @@ class ContainerEntrypointJob(ScriptModeJob):
             Path(base_dir),
             command=[*map(str, algo["ContainerEntrypoint"]), *map(str, algo.get("ContainerArguments") or [])],
             source_code=source_code,
+            installs_requirements=bool(requirements),
         )
 
     def prepare(

@@ -50,6 +50,7 @@ def prepare_job_container(
     optml: bool | OptMlSupport = True,
     install_timeout: float | None = None,
     first_on_path: str | None = None,
+    requirements: bool | None = None,
 ) -> JobContainer:
     """Install ``requirements.txt`` (cached) and arrange ``/opt/ml`` for one job; never starts it.
 
@@ -66,6 +67,8 @@ def prepare_job_container(
             known :class:`OptMlSupport`.
         install_timeout: seconds pip may take (the job's remaining MaxRuntimeInSeconds: in SageMaker the install
             runs inside the job).
+        requirements: whether to install ``code_dir/requirements.txt``: None as the toolkit decides (a ``.py``
+            ``program``), True/False as the caller decides (a container entry point: ``SourceCode.requirements``).
         first_on_path: a folder to put first on ``PATH``, before the overlay's (a container entry point's
             ``python3`` must be the tuner's Python, not the overlay's pip-less one).
 
@@ -75,7 +78,7 @@ def prepare_job_container(
     """
     job_dir, code_dir = Path(job_dir), Path(code_dir)
     out = JobContainer(argv=list(argv), env=dict(env))
-    if program.endswith(".py"):
+    if program.endswith(".py") if requirements is None else requirements:
         try:
             overlay = ensure_requirements(code_dir, home, timeout=install_timeout)
         except RequirementsInstallError as e:

@@ -97,21 +97,24 @@ def resolve_jobs(tuning_jobs: Any, backend: str | Backend | None = None) -> list
     """Normalise amtviz's ``tuning_jobs`` argument to ``[(tuning job name, backend or None), ...]``.
 
     Accepts a name, an amtlocal ``HyperparameterTuner`` (its ``latest_tuning_job`` on its own backend), a SageMaker
-    SDK tuner (``latest_tuning_job.name``; looked up on ``backend``), or a list/tuple/set of these. ``None`` as backend
+    SDK v2 or v3 tuner (its latest tuning job: ``amtlocal.backends.sagemaker.tuning_job_name_of``; looked up on
+    ``backend``, by default the sagemaker backend), or a list/tuple/set of these. ``None`` as backend
     means: the given ``backend`` argument, else ``$AMTLOCAL_BACKEND`` with a fallback to the other backend.
     """
+    from amtlocal.backends.sagemaker import tuning_job_name_of
+
     items = list(tuning_jobs) if isinstance(tuning_jobs, (list, tuple, set)) else [tuning_jobs]
     out: list[tuple[str, Backend | None]] = []
     for item in items:
         if isinstance(item, str):
             out.append((item, None))
             continue
-        latest = getattr(item, "latest_tuning_job", None)
-        name = getattr(latest, "name", None) if latest is not None else getattr(item, "name", None)
-        if not name and hasattr(item, "describe"):
+        try:  # SDK v2 / amtlocal tuners (latest_tuning_job.name), SDK v3 (.hyper_parameter_tuning_job_name)
+            name = tuning_job_name_of(item)
+        except TypeError:
+            if not hasattr(item, "describe"):
+                raise
             name = item.describe()["HyperParameterTuningJobName"]
-        if not isinstance(name, str):
-            raise TypeError(f"expected a tuning job name or a tuner with a tuning job, got {type(item).__name__}")
         be = getattr(item, "backend", None)
         if not isinstance(be, Backend) and type(item).__module__.startswith("sagemaker") and backend is None:
             be = get_backend("sagemaker")

@@ -101,7 +101,7 @@ def main(source_dir: str, data_dir: str, out_dir: str) -> None:
         requests = {}
         for kind, source in (
             ("training", {"entry_script": "train.py", "requirements": "requirements.txt"}),
-            ("command", {"command": "python train.py --from-command yes"}),
+            ("command", {"command": "python train.py --from-command yes", "requirements": "requirements.txt"}),
         ):
             mt = trainer(**source)
             req = mt._create_training_job_args(input_data_config=[InputData(channel_name="train", data_source=data_uri)], boto3=True)
@@ -154,6 +154,10 @@ def main(source_dir: str, data_dir: str, out_dir: str) -> None:
         from amtlocal.backends.sagemaker import image_uris_module, tuning_job_name_of
 
         result["tuner_name"] = tuning_job_name_of(tuner)
+        from amtlocal.viz._data import resolve_jobs  # what visualize_tuning_job and write_report (report) call
+
+        ((name, backend),) = resolve_jobs(tuner)
+        result["viz_job"] = [name, type(backend).__name__]
         result["image_uris_module"] = image_uris_module().__name__
         result.update(requests)
     (out / "requests.json").write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -160,6 +160,7 @@ class TrainingJobProcess:
                 optml=getattr(self.job, "needs_optml", False) or bool(scan_optml_paths(cwd)),
                 install_timeout=self.max_runtime,
                 first_on_path=getattr(self.job, "first_on_path", None),
+                requirements=getattr(self.job, "installs_requirements", None),
             )
             if container.log:  # SageMaker's log of a job starts with pip's output
                 self._log.write(container.log.encode("utf-8", errors="replace").rstrip(b"\n") + b"\n")

@@ -46,12 +46,13 @@ def _final_metrics(backend: Any, training_job_name: str) -> dict[str, float]:
 
 
 def pull(
-    name: str, backend: Any = None, store: Any = None, overwrite: bool = False, metrics: bool = True
+    name: Any, backend: Any = None, store: Any = None, overwrite: bool = False, metrics: bool = True
 ) -> dict[str, Any]:
     """Copy finished cloud tuning job ``name`` (spec, training-job summaries, final metrics) into ``store``.
 
     Args:
-        name: the tuning job on SageMaker.
+        name: the tuning job on SageMaker: its name, or an SDK v2/v3 tuner (its latest tuning job,
+            :func:`tuning_job_name_of`).
         backend: a :class:`SageMakerBackend` (default: a new one from boto3's default chain).
         store: a LocalStore (default: the default store).
         overwrite: replace an earlier pulled copy of the same name (never a job that ran locally).
@@ -72,9 +73,11 @@ def pull(
     from amtlocal.spec.ranges import search_space
     from amtlocal.store import LocalStore
 
+    from amtlocal.backends.sagemaker._sdk import tuning_job_name_of
+
     backend = backend or SageMakerBackend()
     store = store or LocalStore()
-    desc = backend.describe(name)
+    desc = backend.describe(tuning_job_name_of(name))
     name = desc["HyperParameterTuningJobName"]
     status = desc["HyperParameterTuningJobStatus"]
     if status not in TERMINAL_STATUSES:
