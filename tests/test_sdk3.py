@@ -218,7 +218,11 @@ def test_tuner_request_is_v3s(v3):
     }
     assert static["sagemaker_program"] == "train.py"  # plain, not v2's JSON-quoted '"train.py"'
     assert static["sagemaker_submit_directory"].endswith("sourcedir.tar.gz")
-    assert captured["sourcedir_members"] == [f"deps/{MODULE}-0.1-py3-none-any.whl", "requirements.txt", "train.py"]  # the whole source_dir, tar'ed
+    assert captured["sourcedir_members"] == [
+        f"deps/{MODULE}-0.1-py3-none-any.whl",
+        "requirements.txt",
+        "train.py",
+    ]  # the whole source_dir, tar'ed
     assert "ContainerEntrypoint" not in definition["AlgorithmSpecification"]  # the HPT API has none
     assert definition["AlgorithmSpecification"]["MetricDefinitions"] == [
         {"Name": "valid-f1", "Regex": r"f1:\s+(-?[0-9\.]+)"}

@@ -104,7 +104,9 @@ def main(source_dir: str, data_dir: str, out_dir: str) -> None:
             ("command", {"command": "python train.py --from-command yes", "requirements": "requirements.txt"}),
         ):
             mt = trainer(**source)
-            req = mt._create_training_job_args(input_data_config=[InputData(channel_name="train", data_source=data_uri)], boto3=True)
+            req = mt._create_training_job_args(
+                input_data_config=[InputData(channel_name="train", data_source=data_uri)], boto3=True
+            )
             req = json.loads(json.dumps(req, default=str))
             _localize(s3, req["InputDataConfig"], out, kind)
             requests[kind] = req

@@ -69,11 +69,10 @@ def pull(
     """
     from amtlocal.backends.local import LocalBackend
     from amtlocal.backends.sagemaker._backend import SageMakerBackend
+    from amtlocal.backends.sagemaker._sdk import tuning_job_name_of
     from amtlocal.spec.definitions import definitions, ranges_of
     from amtlocal.spec.ranges import search_space
     from amtlocal.store import LocalStore
-
-    from amtlocal.backends.sagemaker._sdk import tuning_job_name_of
 
     backend = backend or SageMakerBackend()
     store = store or LocalStore()
