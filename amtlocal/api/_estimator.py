@@ -517,7 +517,10 @@ class Estimator:
     @staticmethod
     def _rule_dict(rule: Any, job_name: str, kind: str) -> dict[str, Any]:
         if getattr(rule, "image_uri", None) == "DEFAULT_RULE_EVALUATOR_IMAGE":  # SDK v2's _set_default_rule_config
-            from sagemaker.debugger import get_rule_container_image_uri
+            try:  # SDK v2; v3 moved it to sagemaker.core.debugger (sagemaker-core 2.27)
+                from sagemaker.debugger import get_rule_container_image_uri
+            except ImportError:
+                from sagemaker.core.debugger import get_rule_container_image_uri
 
             rule.image_uri = get_rule_container_image_uri(rule.name, _region())
             if not rule.name.startswith("DetailedProfilerProcessingJobConfig"):

@@ -3,6 +3,10 @@ script's process (the runners start the process; the local backend schedules and
 
 - the script-mode contract (:class:`ScriptModeJob`): the job folder laid out as ``/opt/ml``, the entry point's argv
   and the ``SM_*`` environment as sagemaker-training-toolkit builds them;
+- a request's own ``AlgorithmSpecification.ContainerEntrypoint`` (:class:`ContainerEntrypointJob`, SDK v3's
+  ModelTrainer): that argv run in the job's ``/opt/ml`` with the platform's environment only, so the SDK's shipped
+  ``sm_train.sh`` and drivers set ``SM_*`` and run the script as in SageMaker (``ScriptModeJob.from_definition``
+  returns one for such a definition);
 - ``requirements.txt`` in the code folder installed as the framework containers install it, into a cached overlay
   that leaves the tuner's environment unchanged (:func:`ensure_requirements`);
 - the job's own folder shown at ``/opt/ml`` where the OS allows it without privileges (a private mount namespace per
@@ -30,6 +34,7 @@ None of them starts a training job. A runner uses them in this order:
 """
 
 from amtlocal.container._carry import check_range_values
+from amtlocal.container._entrypoint import ContainerEntrypointJob, has_container_entrypoint
 from amtlocal.container._job import JobContainer, prepare_job_container
 from amtlocal.container._output import (
     DEFAULT_CHECKPOINT_LOCAL_PATH,
@@ -68,6 +73,8 @@ from amtlocal.container._script_mode import (
 
 __all__ = [
     "check_range_values",
+    "ContainerEntrypointJob",
+    "has_container_entrypoint",
     "RESERVED_HYPERPARAMETERS",
     "SCRUBBED_ENVIRONMENT",
     "ScriptModeJob",

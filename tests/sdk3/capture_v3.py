@@ -161,6 +161,10 @@ def main(source_dir: str, data_dir: str, out_dir: str) -> None:
         ((name, backend),) = resolve_jobs(tuner)
         result["viz_job"] = [name, type(backend).__name__]
         result["image_uris_module"] = image_uris_module().__name__
+        from amtlocal.backends.sagemaker._images import resolve_training_image
+
+        # what the sagemaker backend sends for a registry-less image, resolved through sagemaker.core.image_uris
+        result["resolved_image"] = resolve_training_image("sagemaker-scikit-learn:1.2-1-cpu-py3", "eu-west-1")
         result.update(requests)
     (out / "requests.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
 
