@@ -274,7 +274,10 @@ def test_v3_tuner_objects_and_image_uris(v3):
     assert captured["tuner_name"] == "sdk3-tune"  # pull(tuner)
     assert captured["viz_job"] == ["sdk3-tune", "SageMakerBackend"]  # visualize_tuning_job(tuner), write_report
     assert captured["image_uris_module"] == "sagemaker.core.image_uris"
-    assert captured["resolved_image"] == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    assert (
+        captured["resolved_image"]
+        == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
 
 
 def test_sdk3_venv_is_v3():
