@@ -520,7 +520,7 @@ class Estimator:
             try:  # SDK v2; v3 moved it to sagemaker.core.debugger (sagemaker-core 2.27)
                 from sagemaker.debugger import get_rule_container_image_uri
             except ImportError:
-                from sagemaker.core.debugger import get_rule_container_image_uri
+                from sagemaker.core.debugger import get_rule_container_image_uri  # type: ignore[no-redef]
 
             rule.image_uri = get_rule_container_image_uri(rule.name, _region())
             if not rule.name.startswith("DetailedProfilerProcessingJobConfig"):
