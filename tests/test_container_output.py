@@ -68,9 +68,13 @@ def test_empty_model_folder_still_gives_an_archive(tmp_path):
         assert tar.getnames() == []
 
 
-def test_s3_output_path_is_refused_with_the_field(tmp_path):
-    with pytest.raises(AmtValidationError) as info:
+def test_s3_output_path_without_credentials_is_refused_with_the_field(tmp_path):
+    # conftest leaves no AWS credentials; with them (and an endpoint) it is uploaded: tests/test_s3io.py
+    with pytest.raises(AmtValidationError, match="needs AWS credentials") as info:
         pack_output(_job_dir(tmp_path), "s3://bucket/out", "job-1")
+    assert info.value.field == "OutputDataConfig.S3OutputPath"
+    with pytest.raises(AmtValidationError) as info:
+        pack_output(_job_dir(tmp_path), "https://bucket/out", "job-1")
     assert info.value.field == "OutputDataConfig.S3OutputPath"
 
 
@@ -126,9 +130,9 @@ def test_checkpoints_synced_while_the_job_runs(tmp_path):
         sync.stop()
 
 
-def test_checkpoint_config_needs_a_local_s3uri(tmp_path):
+def test_checkpoint_config_needs_a_local_or_s3_s3uri(tmp_path):
     with pytest.raises(AmtValidationError) as info:
-        CheckpointSync({"S3Uri": "s3://b/ckpt"}, _job_dir(tmp_path))
+        CheckpointSync({"S3Uri": "https://b/ckpt"}, _job_dir(tmp_path))
     assert info.value.field == "CheckpointConfig.S3Uri"
     with pytest.raises(AmtValidationError) as info:
         CheckpointSync({"LocalPath": "/opt/ml/checkpoints"}, _job_dir(tmp_path))

@@ -11,7 +11,8 @@ what is at ``S3Uri`` is copied into the local path before the job starts (so a r
 its files); files added to ``S3Uri`` after the start are not copied in; new and changed local files are written to
 ``S3Uri`` during training; a checkpoint deleted locally is deleted at ``S3Uri`` too.
 
-Locally "S3" is a folder: a plain path (relative to the request's folder) or a ``file://`` URI.
+"S3" is a folder: a plain path (relative to the request's folder) or a ``file://`` URI; or an ``s3://`` prefix,
+written through boto3's default session (``amtlocal.s3``): archives are packed in the job's folder, then uploaded.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import tarfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from amtlocal.exceptions import AmtValidationError
 
@@ -98,18 +100,22 @@ def pack_output(
 
     Args:
         job_dir: the job's folder (``/opt/ml``).
-        output_path: ``OutputDataConfig.S3OutputPath``: a local folder or ``file://`` URI.
+        output_path: ``OutputDataConfig.S3OutputPath``: a local folder, a ``file://`` URI or an ``s3://`` URI.
         job_name: ``TrainingJobName``.
         base_dir: folder a relative ``output_path`` is relative to (the request's folder).
 
     Returns:
         :class:`OutputArtifacts`; ``model_artifacts`` is ``<output_path>/<job_name>/output/model.tar.gz`` (absolute,
-        ``file://`` if ``output_path`` was one).
+        ``file://`` if ``output_path`` was one; the ``s3://`` URI of the uploaded object for an S3 one).
 
     Raises:
-        AmtValidationError: ``output_path`` is not local (field ``OutputDataConfig.S3OutputPath``).
+        AmtValidationError: ``output_path`` is of another scheme, or ``s3://`` without AWS credentials (field
+            ``OutputDataConfig.S3OutputPath``).
+        OSError: an archive could not be written or uploaded (the job's files stay in its folder).
     """
     job_dir = Path(job_dir)
+    if output_path[:5].lower() == "s3://":
+        return _pack_to_s3(job_dir, output_path, job_name)
     root, style = resolve_local_location(output_path, base_dir, "OutputDataConfig.S3OutputPath")
     out = root / job_name / "output"
     model = out / "model.tar.gz"
@@ -120,6 +126,25 @@ def pack_output(
         _pack(data, out / "output.tar.gz")
         output = style + str(out / "output.tar.gz")
     return OutputArtifacts(style + str(model), output, model)
+
+
+def _pack_to_s3(job_dir: Path, output_path: str, job_name: str) -> OutputArtifacts:
+    """Pack into ``<job_dir>/.amtlocal-artifacts/`` and upload to ``<output_path>/<job_name>/output/``."""
+    from amtlocal.s3 import S3Folder, has_credentials
+
+    field = "OutputDataConfig.S3OutputPath"
+    if not has_credentials():
+        raise AmtValidationError(field, f"writing to {output_path} needs AWS credentials; none were found")
+    folder, staging = S3Folder(output_path, field), job_dir / ".amtlocal-artifacts"
+    model = staging / "model.tar.gz"
+    _pack(job_dir / "model", model)
+    uploads = [(model, f"{job_name}/output/model.tar.gz")]
+    data = job_dir / "output" / "data"
+    if data.is_dir() and any(data.iterdir()):
+        _pack(data, staging / "output.tar.gz")
+        uploads.append((staging / "output.tar.gz", f"{job_name}/output/output.tar.gz"))
+    uris = [folder.upload(src, rel) for src, rel in uploads]  # OSError when S3 refuses
+    return OutputArtifacts(uris[0], uris[1] if len(uris) > 1 else None, model)
 
 
 def checkpoint_local_dir(job_dir: str | os.PathLike, local_path: str | None = None) -> Path:
@@ -173,8 +198,33 @@ def _copy_atomic(src: Path, dest: Path) -> None:
             tmp.unlink()
 
 
+class _LocalFolder:
+    """A local folder with :class:`amtlocal.s3.S3Folder`'s file operations (``list``/``download``/``upload``/
+    ``delete``), so checkpoints sync the same way to either."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def list(self) -> dict[str, os.stat_result]:
+        return _files(self.root)
+
+    def download(self, rel: str, dest: Path) -> None:
+        _copy_atomic(self.root / rel, dest)
+
+    def upload(self, src: Path, rel: str) -> str:
+        _copy_atomic(src, self.root / rel)
+        return str(self.root / rel)
+
+    def delete(self, rel: str) -> None:
+        try:
+            (self.root / rel).unlink()
+        except FileNotFoundError:
+            pass
+
+
 class CheckpointSync:
-    """Checkpoints of one job between ``S3Uri`` (a local folder here) and its local checkpoint folder.
+    """Checkpoints of one job between ``S3Uri`` (a local folder, or an ``s3://`` prefix) and its local checkpoint
+    folder.
 
     Use: ``sync = CheckpointSync(checkpoint_config, job_dir, base_dir)``; ``sync.restore()`` before the job starts;
     ``sync.start()`` right after it started (a thread calling :meth:`sync` every ``interval`` seconds); ``sync.stop()``
@@ -187,7 +237,7 @@ class CheckpointSync:
         interval: seconds between syncs while the job runs.
 
     Raises:
-        AmtValidationError: ``S3Uri`` missing or not local, ``LocalPath`` not under ``/opt/ml``.
+        AmtValidationError: ``S3Uri`` missing or of another scheme, ``LocalPath`` not under ``/opt/ml``.
     """
 
     def __init__(
@@ -200,7 +250,13 @@ class CheckpointSync:
         uri = (checkpoint_config or {}).get("S3Uri")
         if not uri:
             raise AmtValidationError("CheckpointConfig.S3Uri", "is required when CheckpointConfig is given")
-        self.remote, _ = resolve_local_location(uri, base_dir, "CheckpointConfig.S3Uri")
+        self.remote: Any
+        if uri[:5].lower() == "s3://":
+            from amtlocal.s3 import S3Folder
+
+            self.remote = S3Folder(uri, "CheckpointConfig.S3Uri")
+        else:
+            self.remote = _LocalFolder(resolve_local_location(uri, base_dir, "CheckpointConfig.S3Uri")[0])
         self.local = checkpoint_local_dir(job_dir, checkpoint_config.get("LocalPath"))
         self.interval = interval
         self._known: dict[str, tuple[int, int]] = {}  # file -> (size, mtime_ns) as last written to S3Uri
@@ -213,8 +269,8 @@ class CheckpointSync:
         self.local.mkdir(parents=True, exist_ok=True)
         n = 0
         with self._lock:
-            for rel in _files(self.remote):
-                _copy_atomic(self.remote / rel, self.local / rel)
+            for rel in self.remote.list():
+                self.remote.download(rel, self.local / rel)
                 st = (self.local / rel).stat()
                 self._known[rel] = (st.st_size, st.st_mtime_ns)
                 n += 1
@@ -232,16 +288,13 @@ class CheckpointSync:
                 if self._known.get(rel) == sig:
                     continue
                 try:
-                    _copy_atomic(self.local / rel, self.remote / rel)
+                    self.remote.upload(self.local / rel, rel)
                 except FileNotFoundError:  # deleted while we looked
                     continue
                 self._known[rel] = sig
                 n += 1
             for rel in [r for r in self._known if r not in now]:
-                try:
-                    (self.remote / rel).unlink()
-                except FileNotFoundError:
-                    pass
+                self.remote.delete(rel)
                 del self._known[rel]
                 n += 1
             return n
@@ -257,7 +310,7 @@ class CheckpointSync:
         while not self._stopping.wait(self.interval):
             try:
                 self.sync()
-            except OSError as e:  # a busy or vanishing file: the next round (or the final sync) takes it
+            except Exception as e:  # noqa: BLE001 - a busy file or an S3 hiccup: the next round (or the last) takes it
                 log.debug("checkpoint sync: %s", e)
 
     def stop(self) -> int:

@@ -30,9 +30,9 @@ from amtlocal.container import _carry as carry
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.spec.hyperparameters import decode_hyperparameter
 from amtlocal.spec.placeholders import region, training_job_arn
-from amtlocal.spec.uris import resolve_local_uri
 
-from ._output import checkpoint_local_dir, resolve_local_location
+from ._locations import check_checkpoint_location, check_output_location, code_path, input_path
+from ._output import checkpoint_local_dir
 
 # params.SAGEMAKER_HYPERPARAMETERS of the toolkit: never reach the user script.
 RESERVED_HYPERPARAMETERS = frozenset(
@@ -115,9 +115,9 @@ class ScriptModeJob:
         input_data_config: the ``inputdataconfig.json`` content.
         instance_type: ResourceConfig InstanceType (reported only).
         environment: the definition's ``Environment`` map.
-        output_path: ``OutputDataConfig.S3OutputPath`` when it is local (a folder or ``file://`` URI: the job's
-            ``model.tar.gz`` is packed under it), else None (an S3 URI in a tuning job's definition: nothing packed).
-        checkpoint_config: ``CheckpointConfig`` (``S3Uri`` a local folder), or None.
+        output_path: ``OutputDataConfig.S3OutputPath`` when it is written (a folder, a ``file://`` URI, or an
+            ``s3://`` URI when boto3 has credentials: the job's ``model.tar.gz`` is packed under it), else None.
+        checkpoint_config: ``CheckpointConfig`` (``S3Uri`` a local folder or ``s3://``), or None.
         base_dir: folder the definition's relative paths are relative to.
         command: for a built-in algorithm (``amtlocal.algorithms``, e.g. the XGBoost image in algorithm mode), the
             algorithm's entry point argv; it reads ``input/config`` itself, so no ``--key value`` arguments follow.
@@ -138,15 +138,18 @@ class ScriptModeJob:
     needs_optml: ClassVar[bool] = False
 
     @classmethod
-    def from_definition(cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition") -> ScriptModeJob:
-        """Resolve a training job definition for local runs.
+    def from_definition(
+        cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition", home: Path | None = None
+    ) -> ScriptModeJob:
+        """Resolve a training job definition for local runs; ``s3://`` code and channels are fetched into the S3
+        cache of ``home`` (amtlocal's home; default ``$AMTLOCAL_HOME``) now, once for all its training jobs.
 
         A definition whose ``AlgorithmSpecification`` names a ``ContainerEntrypoint`` (SDK v3's ModelTrainer) gives
         a :class:`~amtlocal.container._entrypoint.ContainerEntrypointJob` instead.
 
         Raises:
             AmtValidationError: no ``sagemaker_program`` / ``sagemaker_submit_directory``, missing local paths,
-                S3 URIs.
+                S3 locations that cannot be read (or an output bucket that cannot be written), naming the field.
         """
         from amtlocal.algorithms import builtin_algorithm
         from amtlocal.container._entrypoint import ContainerEntrypointJob, has_container_entrypoint
@@ -164,7 +167,7 @@ class ScriptModeJob:
             carry.check_hyperparameters(definition, path)
             carry.check_environment(definition, path)
             output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
-            channels, idc = _channels(definition, base_dir, path)
+            channels, idc = _channels(definition, base_dir, path, home)
             return cls(
                 None,
                 "",
@@ -188,10 +191,11 @@ class ScriptModeJob:
                 "the local backend needs the code location (sagemaker_submit_directory)",
             )
         program = str(decode_hyperparameter(static["sagemaker_program"]))
-        code = resolve_local_uri(
+        code = code_path(
             str(decode_hyperparameter(static["sagemaker_submit_directory"])),
             base_dir,
             f"{hp_path}.sagemaker_submit_directory",
+            home,
         )
         # What a local process can carry (issue 16): checked once here, before any training job runs.
         carry.check_program(program, code, f"{hp_path}.sagemaker_program")
@@ -203,7 +207,7 @@ class ScriptModeJob:
                 f"{hp_path}.sagemaker_program", f"entry point {program!r} not found in {str(code)!r}"
             )
         output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
-        channels, idc = _channels(definition, base_dir, path)
+        channels, idc = _channels(definition, base_dir, path, home)
         return cls(code, program, channels, idc, instance_type, environment, output, checkpoint, Path(base_dir))
 
     def base_environment(self) -> dict[str, str]:
@@ -366,11 +370,16 @@ class ScriptModeJob:
         return argv, env, code_dir
 
 
-def _channels(definition: dict, base_dir: Path, path: str) -> tuple[dict[str, Path], dict[str, dict]]:
+def _channels(
+    definition: dict, base_dir: Path, path: str, home: Path | None = None
+) -> tuple[dict[str, Path], dict[str, dict]]:
     """``(channel name -> local file or folder, inputdataconfig.json content)`` of a definition's InputDataConfig.
 
+    An ``s3://`` channel is fetched into the S3 cache (its S3DataType: S3Prefix or ManifestFile). On one host
+    ``S3DataDistributionType`` changes nothing: ShardedByS3Key gives the only host every object, as FullyReplicated.
+
     Raises:
-        AmtValidationError: a channel that is not an S3DataSource, or whose local path is missing.
+        AmtValidationError: a channel that is not an S3DataSource, or whose data cannot be read.
     """
     channels: dict[str, Path] = {}
     idc: dict[str, dict] = {}
@@ -382,8 +391,12 @@ def _channels(definition: dict, base_dir: Path, path: str) -> tuple[dict[str, Pa
             raise AmtValidationError(
                 f"{path}.InputDataConfig[{i}].DataSource", "the local backend supports S3DataSource channels only"
             )
-        channels[name] = resolve_local_uri(
-            s3["S3Uri"], base_dir, f"{path}.InputDataConfig[{i}].DataSource.S3DataSource.S3Uri"
+        channels[name] = input_path(
+            s3["S3Uri"],
+            base_dir,
+            f"{path}.InputDataConfig[{i}].DataSource.S3DataSource.S3Uri",
+            home,
+            s3.get("S3DataType") or "S3Prefix",
         )
         entry = {
             "TrainingInputMode": ch.get("InputMode")
@@ -398,18 +411,22 @@ def _channels(definition: dict, base_dir: Path, path: str) -> tuple[dict[str, Pa
 
 
 def _output_and_checkpoint(definition: dict, base_dir: Path, path: str) -> tuple[str | None, dict | None]:
-    """The definition's local output path (None for an S3 one: nothing to pack locally) and its CheckpointConfig,
-    checked.
+    """The definition's output path as it is written (None for an ``s3://`` one when boto3 has no credentials:
+    nothing written to S3, a spec for both backends still runs) and its CheckpointConfig, checked.
 
     Raises:
-        AmtValidationError: a checkpoint location that is not local, or a LocalPath outside /opt/ml.
+        AmtValidationError: an output or checkpoint bucket that cannot be written, a checkpoint location of another
+            scheme, or a LocalPath outside /opt/ml.
     """
-    output = (definition.get("OutputDataConfig") or {}).get("S3OutputPath") or None
-    if output is not None and "://" in output and not output.startswith("file://"):
-        output = None  # a tuning job's s3:// output (the sagemaker backend's): nothing to pack locally
+    output = check_output_location(
+        (definition.get("OutputDataConfig") or {}).get("S3OutputPath") or None,
+        f"{path}.OutputDataConfig.S3OutputPath",
+    )
+    if output is not None and "://" in output and not output.startswith(("file://", "s3://")):
+        output = None
     checkpoint = definition.get("CheckpointConfig") or None
     if checkpoint is not None:
-        resolve_local_location(checkpoint.get("S3Uri") or "", base_dir, f"{path}.CheckpointConfig.S3Uri")
+        check_checkpoint_location(checkpoint.get("S3Uri") or "", base_dir, f"{path}.CheckpointConfig.S3Uri")
         try:
             checkpoint_local_dir(base_dir, checkpoint.get("LocalPath"))
         except AmtValidationError as e:

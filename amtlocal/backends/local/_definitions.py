@@ -44,9 +44,10 @@ class Definition:
         """Optuna's parameter name: the hyperparameter name, prefixed by the definition name when there are several."""
         return f"{self.name}:{hp}" if self.name else hp
 
-    def resolve(self, base_dir: Path, path: str) -> Definition:
-        """Resolve local code and data (raises AmtValidationError naming ``path``)."""
-        self.job = ScriptModeJob.from_definition(self.raw, base_dir, path)
+    def resolve(self, base_dir: Path, path: str, home: Path | None = None) -> Definition:
+        """Resolve code and data (``s3://`` ones fetched into ``home``'s S3 cache; raises AmtValidationError naming
+        ``path``)."""
+        self.job = ScriptModeJob.from_definition(self.raw, base_dir, path, home)
         check_range_values(
             self.space,
             "HyperParameterTuningJobConfig.ParameterRanges"

@@ -143,7 +143,8 @@ class LocalTuningJob:
         req = self.spec.request
         self.config = req["HyperParameterTuningJobConfig"]
         self.definitions = [
-            d.resolve(self.spec.base_dir, definition_path(req, i)) for i, d in enumerate(definitions_of(req))
+            d.resolve(self.spec.base_dir, definition_path(req, i), self.store.home)
+            for i, d in enumerate(definitions_of(req))
         ]
         self.objective = self.config.get("HyperParameterTuningJobObjective") or self.definitions[0].objective
         self.maximize = self.objective["Type"] == "Maximize"
@@ -504,7 +505,7 @@ class LocalTuningJob:
         try:
             req = self.spec.request
             for i, d in enumerate(definitions_of(req)):
-                self._runner_for(d.resolve(self.spec.base_dir, definition_path(req, i)))
+                self._runner_for(d.resolve(self.spec.base_dir, definition_path(req, i), self.store.home))
         except Exception:  # noqa: BLE001 - validate() reports what is wrong, naming the field
             pass
 

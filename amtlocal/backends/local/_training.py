@@ -75,11 +75,12 @@ def validate_request(request: dict[str, Any]) -> None:
     check_training_job_name(request["TrainingJobName"])
 
 
-def script_mode_job(request: dict[str, Any], base_dir: Path) -> ScriptModeJob:
-    """The request's code and data resolved for a local run (field paths as in the CreateTrainingJob request)."""
+def script_mode_job(request: dict[str, Any], base_dir: Path, home: Path | None = None) -> ScriptModeJob:
+    """The request's code and data resolved for a local run (field paths as in the CreateTrainingJob request;
+    ``s3://`` ones fetched into ``home``'s S3 cache)."""
     definition = dict(request, StaticHyperParameters=request.get("HyperParameters") or {})
     try:
-        return ScriptModeJob.from_definition(definition, base_dir, "CreateTrainingJob")
+        return ScriptModeJob.from_definition(definition, base_dir, "CreateTrainingJob", home)
     except AmtValidationError as e:
         raise AmtValidationError(e.field.replace("StaticHyperParameters", "HyperParameters"), e.rule) from None
 
@@ -114,8 +115,8 @@ class LocalTrainingJob:
     def validate(self) -> ScriptModeJob:
         """Raises AmtValidationError before anything is recorded or started."""
         validate_request(self.request)
-        self.model_artifacts()  # the output path must be local
-        return script_mode_job(self.request, self.base_dir)
+        self.model_artifacts()  # the output path must be local, or s3:// with credentials
+        return script_mode_job(self.request, self.base_dir, self.store.home)
 
     def output_path(self) -> str:
         """``OutputDataConfig.S3OutputPath``; the placeholder an estimator sends locally when it was given no
@@ -126,9 +127,20 @@ class LocalTrainingJob:
 
     def model_artifacts(self) -> str:
         """ModelArtifacts.S3ModelArtifacts: ``<output path>/<job>/output/model.tar.gz``, absolute, in the output path's
-        style (``file://`` or a plain path). Raises AmtValidationError for a non-local output path."""
+        style (``file://`` or a plain path), or the ``s3://`` object it is uploaded to. Raises AmtValidationError for
+        another scheme, or an ``s3://`` one without AWS credentials (nothing to write it with)."""
         from amtlocal.container import resolve_local_location
+        from amtlocal.s3 import S3Folder, is_s3_uri, writes_to_s3
 
+        field = "CreateTrainingJob.OutputDataConfig.S3OutputPath"
+        if is_s3_uri(self.output_path()):
+            if not writes_to_s3(self.output_path()):
+                raise AmtValidationError(
+                    field,
+                    f"writing to {self.output_path()} needs AWS credentials (none were found); "
+                    "give a local folder or file:// URI, or configure S3 (e.g. AWS_ENDPOINT_URL of `amtlocal serve`)",
+                )
+            return S3Folder(self.output_path(), field).uri_of(f"{self.name}/output/model.tar.gz")
         root, style = resolve_local_location(
             self.output_path(), self.base_dir, "CreateTrainingJob.OutputDataConfig.S3OutputPath"
         )
@@ -147,7 +159,7 @@ class LocalTrainingJob:
     def run(self, sigint: Interrupts | None = None) -> None:
         """Run the recorded job to its end in this process (the holder of its lock). A stop request stops it;
         ``sigint`` set (Ctrl-C) stops it too, and KeyboardInterrupt is raised once it is recorded."""
-        job = script_mode_job(self.request, self.base_dir)
+        job = script_mode_job(self.request, self.base_dir, self.store.home)
         # A fork server pays its imports once for many jobs; a standalone job is one, so it gets a new process unless
         # the fork launcher is asked for by name.
         # A built-in algorithm (no code folder) always gets a new process.
