@@ -280,7 +280,29 @@ def test_sdk_v2_face_tunes_s3_code_and_data_and_a_local_folder_still_works(s3, w
 
     (workdir / "code" / "train.py").write_text(TRAIN)
     (workdir / "data" / "train.csv").write_text("2,2\n")
-    local = SKLearn("train.py", source_dir=str(workdir / "code"), framework_version="1.2-1", instance_type="ml.m5.large")
+    local = SKLearn(
+        "train.py", source_dir=str(workdir / "code"), framework_version="1.2-1", instance_type="ml.m5.large"
+    )
     local.set_hyperparameters(x=3)
     local.fit({"train": str(workdir / "data")}, job_name="sdk-local")
     assert local.model_data.startswith("file://") and local.model_data.endswith("/sdk-local/output/model.tar.gz")
+
+
+def test_concurrent_fetches_of_one_channel_agree_and_leave_no_partial_files(s3, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from amtlocal.s3 import S3Cache
+
+    s3.create_bucket(Bucket="conc-bucket")
+    for i in range(5):
+        s3.put_object(Bucket="conc-bucket", Key=f"p/{i}.csv", Body=f"{i},{i}\n".encode())
+    caches = [S3Cache(tmp_path / "home") for _ in range(4)]  # as four tuners of one home would
+    with ThreadPoolExecutor(4) as pool:
+        folders = list(pool.map(lambda c: c.channel("s3://conc-bucket/p/", "F"), caches))
+    assert len(set(folders)) == 1
+    assert {p.name: p.read_text() for p in folders[0].iterdir()} == {f"{i}.csv": f"{i},{i}\n" for i in range(5)}
+    root = tmp_path / "home" / "cache" / "s3"
+    assert not [p for p in root.rglob(".tmp-*")]  # every loser's temporary file or folder is gone
+    assert 5 <= sum(c.downloads for c in caches) <= 20  # each object at least once, never more than once per fetcher
+    (folders[0] / "3.csv").unlink()  # a job deleted a file of its channel: the next resolve puts it back
+    assert (S3Cache(tmp_path / "home").channel("s3://conc-bucket/p/", "F") / "3.csv").read_text() == "3,3\n"

@@ -167,6 +167,9 @@ class S3Cache:
             body = s3_client().get_object(Bucket=src.bucket, Key=src.key, IfMatch=etag)["Body"]
             with open(tmp, "wb") as f:
                 shutil.copyfileobj(body, f, 1 << 20)
+            # Read-only: a script that opens its channel's file for writing fails instead of changing the cached
+            # object under every later job (the channel's files are hard links to it). Root is not stopped by it.
+            os.chmod(tmp, 0o444)
             os.replace(tmp, path)
         except s3_errors() as e:
             raise s3_error(e, field, str(src)) from None
@@ -186,17 +189,15 @@ class S3Cache:
         """A folder holding ``rel`` -> the cached object ``(bucket, key, etag)`` for every ``(rel, key, etag)``."""
         folder = self.root / "channels" / _hash(bucket, sorted(objects))
         if folder.is_dir():
+            for rel, key, etag in objects:  # a file a job deleted from its channel comes back
+                if not (folder / rel).is_file():
+                    self._link(self._object(S3Uri(bucket, key), etag, field), folder / rel)
             return folder
         files = [(rel, self._object(S3Uri(bucket, key), etag, field)) for rel, key, etag in objects]
         tmp = folder.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         try:
             for rel, cached in files:
-                dest = tmp / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(cached, dest)  # a hard link: a plain file to the script, no copy
-                except OSError:
-                    shutil.copy2(cached, dest)
+                self._link(cached, tmp / rel)
             tmp.mkdir(parents=True, exist_ok=True)
             self._rename_into_place(tmp, folder)
         finally:
@@ -222,6 +223,17 @@ class S3Cache:
             obj = S3Uri(base.bucket, base.key + rel)
             objects.append((relative_key(base.key, obj.key, field), obj.key, self._head(obj, str(obj), field)))
         return self._view(base.bucket, objects, field)
+
+    @staticmethod
+    def _link(cached: Path, dest: Path) -> None:
+        """``dest`` as a hard link to ``cached`` (a plain file to the script, no copy); a copy across file systems."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(cached, dest)
+        except FileExistsError:
+            pass
+        except OSError:
+            shutil.copy2(cached, dest)
 
     @staticmethod
     def _rename_into_place(tmp: Path, folder: Path) -> None:
