@@ -13,26 +13,10 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.delenv("AMTLOCAL_STORAGE", raising=False)
     monkeypatch.delenv("AMTLOCAL_BACKEND", raising=False)
     monkeypatch.setenv("AMTLOCAL_STOP_GRACE_SECONDS", "3")
-    # No AWS account of the machine's: the local backend writes s3:// outputs only where boto3 finds credentials
-    # (amtlocal.s3.writes_to_s3), and no test may reach real S3; tests that want S3 start moto's server.
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws" / "credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws" / "config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # An S3 endpoint exported on the machine would make s3:// output paths real uploads (amtlocal.container's
+    # output_goes_to_s3); tests that want S3 start moto's server and set it themselves.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
 
 
 @pytest.fixture

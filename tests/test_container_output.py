@@ -68,11 +68,16 @@ def test_empty_model_folder_still_gives_an_archive(tmp_path):
         assert tar.getnames() == []
 
 
-def test_s3_output_path_without_credentials_is_refused_with_the_field(tmp_path):
-    # conftest leaves no AWS credentials; with them (and an endpoint) it is uploaded: tests/test_s3io.py
-    with pytest.raises(AmtValidationError, match="needs AWS credentials") as info:
+def test_an_output_path_of_another_scheme_is_refused_and_a_failed_upload_is_an_oserror(tmp_path, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # No credentials: the upload fails, the job's files stay (uploads that work: tests/test_s3io.py).
+    with pytest.raises(OSError, match="writing s3://bucket/out/job-1/output/model.tar.gz failed"):
         pack_output(_job_dir(tmp_path), "s3://bucket/out", "job-1")
-    assert info.value.field == "OutputDataConfig.S3OutputPath"
     with pytest.raises(AmtValidationError) as info:
         pack_output(_job_dir(tmp_path), "https://bucket/out", "job-1")
     assert info.value.field == "OutputDataConfig.S3OutputPath"

@@ -164,9 +164,19 @@ def test_s3_errors_name_the_field_before_any_training_job(s3, workdir, store, wh
         run_job(req, workdir, store)
     assert info.value.field == f"TrainingJobDefinition.{field}"
     assert reason in info.value.rule
-    assert not store.training_job_dir(f"err-{where}", "x").parent.exists() or not any(
-        store.training_job_dir(f"err-{where}", "x").parent.iterdir()
-    )
+    assert store.resolve_name(f"err-{where}") is None  # nothing recorded, no training job started
+
+
+def test_no_credentials_names_the_field(s3, workdir, store, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    req = _s3_request("nocreds", "any-bucket")
+    req["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"] = '"file://code"'
+    (workdir / "code" / "train.py").write_text(TRAIN)
+    with pytest.raises(AmtValidationError) as info:
+        run_job(req, workdir, store)
+    assert info.value.field == "TrainingJobDefinition.InputDataConfig[0].DataSource.S3DataSource.S3Uri"
+    assert "no AWS credentials found" in info.value.rule
 
 
 def test_unreachable_endpoint_names_the_field(s3, workdir, store, monkeypatch):
@@ -306,3 +316,31 @@ def test_concurrent_fetches_of_one_channel_agree_and_leave_no_partial_files(s3, 
     assert 5 <= sum(c.downloads for c in caches) <= 20  # each object at least once, never more than once per fetcher
     (folders[0] / "3.csv").unlink()  # a job deleted a file of its channel: the next resolve puts it back
     assert (S3Cache(tmp_path / "home").channel("s3://conc-bucket/p/", "F") / "3.csv").read_text() == "3,3\n"
+
+
+def test_s3_output_is_written_when_the_run_uses_s3_and_left_alone_offline(s3, workdir, store, monkeypatch):
+    """Local code and data with an ``s3://`` output: uploaded where an endpoint is configured; with none (a spec
+    written for both backends, run offline with credentials in the environment) nothing is written, as before."""
+    s3.create_bucket(Bucket="mixed-bucket")
+    (workdir / "code" / "train.py").write_text(TRAIN)
+    (workdir / "data" / "train.csv").write_text("3,3\n")
+    req = make_request("mixed", max_jobs=1, integer=[("x", 2, 2, "Linear")])
+    req["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] = "s3://mixed-bucket/o"
+    run_job(req, workdir, store)
+    (job,) = summaries("mixed", store)
+    assert job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 18
+    assert s3.head_object(Bucket="mixed-bucket", Key=f"o/{job['TrainingJobName']}/output/model.tar.gz")
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL")  # credentials stay: real S3 would be reachable, but the run uses none
+    req["HyperParameterTuningJobName"] = "offline"
+    req["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] = "s3://no-such-bucket-anywhere/o"
+    assert run_job(req, workdir, store)["HyperParameterTuningJobStatus"] == "Completed"
+    (job,) = summaries("offline", store)
+    from amtlocal.backends.local import LocalBackend
+
+    d = LocalBackend(store).describe_training_job(job["TrainingJobName"])
+    assert (
+        d["ModelArtifacts"]["S3ModelArtifacts"]
+        == f"s3://no-such-bucket-anywhere/o/{job['TrainingJobName']}/output/model.tar.gz"
+    )
+    assert (store.training_job_dir("offline", job["TrainingJobName"]) / "model" / "model.json").is_file()

@@ -36,6 +36,7 @@ None of them starts a training job. A runner uses them in this order:
 from amtlocal.container._carry import check_range_values
 from amtlocal.container._entrypoint import ContainerEntrypointJob, has_container_entrypoint
 from amtlocal.container._job import JobContainer, prepare_job_container
+from amtlocal.container._locations import output_goes_to_s3
 from amtlocal.container._output import (
     DEFAULT_CHECKPOINT_LOCAL_PATH,
     CheckpointSync,
@@ -97,6 +98,7 @@ __all__ = [
     "optml_exec_argv",
     "optml_failure_reason",
     "optml_support",
+    "output_goes_to_s3",
     "pack_output",
     "prepare_job_container",
     "requirements_key",

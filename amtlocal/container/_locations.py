@@ -2,8 +2,9 @@
 
 - inputs (code, channels): a local folder/file as it is, or an ``s3://`` URI fetched through :mod:`amtlocal.s3`'s
   cache in the tuner (once per definition, before any job starts);
-- outputs and checkpoints: a local folder, or an ``s3://`` prefix written through boto3 when the default session has
-  credentials (:func:`amtlocal.s3.writes_to_s3`); its bucket is checked before any job starts.
+- outputs and checkpoints: a local folder, or an ``s3://`` prefix written through boto3; its bucket is checked before
+  any job starts. An ``s3://`` output path is written only when the run uses S3 (:func:`output_goes_to_s3`), so a
+  spec written for both backends (local code and data, an ``s3://`` output for the cloud) still runs offline.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from amtlocal.exceptions import AmtValidationError
 from amtlocal.spec.uris import resolve_local_uri
 
 
@@ -55,24 +55,53 @@ def code_path(uri: str, base_dir: Path, field: str, home: str | os.PathLike | No
     return resolve_local_uri(uri, base_dir, field)
 
 
-def check_output_location(uri: str | None, field: str) -> str | None:
-    """An ``S3OutputPath`` as the job will write it: a local one as given; an ``s3://`` one when S3 is written to
-    (its bucket checked now), else None (no credentials: nothing is written to S3, as before S3 support; and for the
-    estimators' placeholder ``spec.placeholders.LOCAL_OUTPUT``, which the callers map to ``<home>/output``).
+def endpoint_configured() -> bool:
+    """Whether the environment names an S3 endpoint (``AWS_ENDPOINT_URL`` or ``AWS_ENDPOINT_URL_S3``: the
+    ``amtlocal serve`` endpoint, a MinIO, ...)."""
+    return bool(os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3"))
 
-    Raises:
-        AmtValidationError: the bucket does not exist or cannot be reached, naming ``field``.
-    """
+
+def reads_s3(definition: dict) -> bool:
+    """Whether a training job definition (or a CreateTrainingJob request with ``StaticHyperParameters`` set to its
+    ``HyperParameters``) reads its code or a channel from ``s3://``."""
+    from amtlocal.spec.hyperparameters import decode_hyperparameter
+
+    code = (definition.get("StaticHyperParameters") or {}).get("sagemaker_submit_directory")
+    if code is not None and is_s3(str(decode_hyperparameter(code))):
+        return True
+    for ch in definition.get("InputDataConfig") or []:
+        if is_s3(((ch.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri")):
+            return True
+    return False
+
+
+def output_goes_to_s3(definition: dict, uri: str | None) -> bool:
+    """Whether the ``s3://`` output path ``uri`` is written to S3 in a local run: when the run uses S3, i.e. an S3
+    endpoint is configured (:func:`endpoint_configured`) or the definition reads code or data from ``s3://``
+    (:func:`reads_s3`: then S3 is evidently reachable, as for a local run on cloud data). Else (local code and data,
+    no endpoint: a spec written for both backends, run offline) nothing is written to S3, as before S3 support. The
+    estimators' placeholder (``spec.placeholders.LOCAL_OUTPUT``) is never S3: it means ``<home>/output``."""
     from amtlocal.spec.placeholders import LOCAL_OUTPUT
 
+    if not uri or not is_s3(uri) or uri == LOCAL_OUTPUT:
+        return False
+    return endpoint_configured() or reads_s3(definition)
+
+
+def check_output_location(definition: dict, uri: str | None, field: str) -> str | None:
+    """An ``S3OutputPath`` as the job will write it: a local one as given; an ``s3://`` one when
+    :func:`output_goes_to_s3` (its bucket checked now), else None (nothing is written; for the estimators' placeholder
+    the callers map it to ``<home>/output``).
+
+    Raises:
+        AmtValidationError: naming ``field``: the bucket does not exist, no credentials, an unreachable endpoint.
+    """
     if not uri or not is_s3(uri):
         return uri or None
-    if uri == LOCAL_OUTPUT:  # an estimator's "no output_path": the callers map it to <home>/output
+    if not output_goes_to_s3(definition, uri):
         return None
-    from amtlocal.s3 import S3Folder, writes_to_s3
+    from amtlocal.s3 import S3Folder
 
-    if not writes_to_s3(uri):
-        return None
     S3Folder(uri, field).check()
     return uri
 
@@ -81,16 +110,12 @@ def check_checkpoint_location(uri: str, base_dir: Path, field: str) -> None:
     """``CheckpointConfig.S3Uri``: a local folder, or an ``s3://`` prefix whose bucket answers.
 
     Raises:
-        AmtValidationError: naming ``field``: an S3 one without credentials, a missing bucket, another scheme.
+        AmtValidationError: naming ``field``: an S3 one that cannot be reached or has no bucket, another scheme.
     """
     if is_s3(uri):
-        from amtlocal.s3 import S3Folder, has_credentials
+        from amtlocal.s3 import S3Folder
 
-        if not has_credentials():
-            raise AmtValidationError(
-                field, f"checkpoints at {uri} need S3: no AWS credentials found (or give a local folder)"
-            )
-        S3Folder(uri, field).check()
+        S3Folder(uri, field).check()  # no credentials or no endpoint: the error says so
         return
     from amtlocal.container._output import resolve_local_location
 

@@ -109,8 +109,7 @@ def pack_output(
         ``file://`` if ``output_path`` was one; the ``s3://`` URI of the uploaded object for an S3 one).
 
     Raises:
-        AmtValidationError: ``output_path`` is of another scheme, or ``s3://`` without AWS credentials (field
-            ``OutputDataConfig.S3OutputPath``).
+        AmtValidationError: ``output_path`` is of another scheme (field ``OutputDataConfig.S3OutputPath``).
         OSError: an archive could not be written or uploaded (the job's files stay in its folder).
     """
     job_dir = Path(job_dir)
@@ -130,12 +129,9 @@ def pack_output(
 
 def _pack_to_s3(job_dir: Path, output_path: str, job_name: str) -> OutputArtifacts:
     """Pack into ``<job_dir>/.amtlocal-artifacts/`` and upload to ``<output_path>/<job_name>/output/``."""
-    from amtlocal.s3 import S3Folder, has_credentials
+    from amtlocal.s3 import S3Folder
 
-    field = "OutputDataConfig.S3OutputPath"
-    if not has_credentials():
-        raise AmtValidationError(field, f"writing to {output_path} needs AWS credentials; none were found")
-    folder, staging = S3Folder(output_path, field), job_dir / ".amtlocal-artifacts"
+    folder, staging = S3Folder(output_path, "OutputDataConfig.S3OutputPath"), job_dir / ".amtlocal-artifacts"
     model = staging / "model.tar.gz"
     _pack(job_dir / "model", model)
     uploads = [(model, f"{job_name}/output/model.tar.gz")]

@@ -116,7 +116,7 @@ class ScriptModeJob:
         instance_type: ResourceConfig InstanceType (reported only).
         environment: the definition's ``Environment`` map.
         output_path: ``OutputDataConfig.S3OutputPath`` when it is written (a folder, a ``file://`` URI, or an
-            ``s3://`` URI when boto3 has credentials: the job's ``model.tar.gz`` is packed under it), else None.
+            ``s3://`` URI in a run that uses S3: the job's ``model.tar.gz`` is packed under it), else None.
         checkpoint_config: ``CheckpointConfig`` (``S3Uri`` a local folder or ``s3://``), or None.
         base_dir: folder the definition's relative paths are relative to.
         command: for a built-in algorithm (``amtlocal.algorithms``, e.g. the XGBoost image in algorithm mode), the
@@ -166,8 +166,8 @@ class ScriptModeJob:
         if algorithm is not None:  # the built-in algorithm's container: no user code, its own entry point
             carry.check_hyperparameters(definition, path)
             carry.check_environment(definition, path)
-            output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
             channels, idc = _channels(definition, base_dir, path, home)
+            output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
             return cls(
                 None,
                 "",
@@ -206,8 +206,8 @@ class ScriptModeJob:
             raise AmtValidationError(
                 f"{hp_path}.sagemaker_program", f"entry point {program!r} not found in {str(code)!r}"
             )
+        channels, idc = _channels(definition, base_dir, path, home)  # reads before writes: the first S3 error
         output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
-        channels, idc = _channels(definition, base_dir, path, home)
         return cls(code, program, channels, idc, instance_type, environment, output, checkpoint, Path(base_dir))
 
     def base_environment(self) -> dict[str, str]:
@@ -411,14 +411,16 @@ def _channels(
 
 
 def _output_and_checkpoint(definition: dict, base_dir: Path, path: str) -> tuple[str | None, dict | None]:
-    """The definition's output path as it is written (None for an ``s3://`` one when boto3 has no credentials:
-    nothing written to S3, a spec for both backends still runs) and its CheckpointConfig, checked.
+    """The definition's output path as it is written (None for an ``s3://`` one in a run that uses no S3: nothing
+    written, so a spec for both backends still runs offline; see ``_locations.output_goes_to_s3``) and its
+    CheckpointConfig, checked.
 
     Raises:
         AmtValidationError: an output or checkpoint bucket that cannot be written, a checkpoint location of another
             scheme, or a LocalPath outside /opt/ml.
     """
     output = check_output_location(
+        definition,
         (definition.get("OutputDataConfig") or {}).get("S3OutputPath") or None,
         f"{path}.OutputDataConfig.S3OutputPath",
     )

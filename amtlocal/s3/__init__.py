@@ -12,8 +12,8 @@ with the user's credentials): a local run on cloud data. boto3 is imported on fi
 """
 
 from amtlocal.s3._cache import DOWNLOADS_LOG, S3Cache, relative_key
-from amtlocal.s3._client import has_credentials, s3_client, s3_error, s3_errors
-from amtlocal.s3._folder import S3Folder, writes_to_s3
+from amtlocal.s3._client import s3_client, s3_error, s3_errors
+from amtlocal.s3._folder import S3Folder
 from amtlocal.s3._uri import S3_SCHEME, S3Uri, is_s3_uri
 
 __all__ = [
@@ -22,11 +22,9 @@ __all__ = [
     "S3Cache",
     "S3Folder",
     "S3Uri",
-    "has_credentials",
     "is_s3_uri",
     "relative_key",
     "s3_client",
     "s3_error",
     "s3_errors",
-    "writes_to_s3",
 ]

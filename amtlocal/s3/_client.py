@@ -28,10 +28,8 @@ _ENV_KEYS = (
     "AWS_DEFAULT_REGION",
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_CONFIG_FILE",
-    "AWS_EC2_METADATA_DISABLED",
 )
 _clients: dict[tuple, Any] = {}
-_credentials: dict[tuple, bool] = {}
 
 
 def _env_key() -> tuple:
@@ -50,24 +48,6 @@ def s3_client() -> Any:
         config = Config(connect_timeout=10, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"})
         client = _clients[key] = boto3.session.Session().client("s3", config=config)
     return client
-
-
-def has_credentials() -> bool:
-    """Whether boto3's default session finds credentials (environment, profile, SSO, container or instance role).
-
-    Locally an ``s3://`` output path is written to S3 only when it does: a spec written for both backends still runs
-    where no S3 is configured. Cached per configuration (the instance-role probe takes a second off EC2)."""
-    key = _env_key()
-    found = _credentials.get(key)
-    if found is None:
-        import boto3
-
-        try:
-            found = boto3.session.Session().get_credentials() is not None
-        except Exception:  # noqa: BLE001 - a broken profile is "no credentials" here; S3 calls report it in full
-            found = False
-        _credentials[key] = found
-    return found
 
 
 def endpoint_url() -> str:

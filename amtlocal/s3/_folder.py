@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._client import has_credentials, s3_client, s3_error, s3_errors
+from ._client import s3_client, s3_error, s3_errors
 from ._uri import S3Uri
 
 
@@ -89,11 +89,3 @@ class S3Folder:
             s3_client().delete_object(Bucket=self.root.bucket, Key=self.root.join(rel).key)
         except s3_errors() as e:
             raise OSError(f"deleting {self.uri_of(rel)} failed: {e}") from e
-
-
-def writes_to_s3(uri: str | None) -> bool:
-    """Whether an ``s3://`` output location is written to S3 in a local run: only when boto3's default session has
-    credentials (else the run keeps its output local, so a spec written for both backends runs anywhere)."""
-    from ._uri import is_s3_uri
-
-    return bool(uri) and is_s3_uri(uri or "") and has_credentials()

@@ -128,17 +128,19 @@ class LocalTrainingJob:
     def model_artifacts(self) -> str:
         """ModelArtifacts.S3ModelArtifacts: ``<output path>/<job>/output/model.tar.gz``, absolute, in the output path's
         style (``file://`` or a plain path), or the ``s3://`` object it is uploaded to. Raises AmtValidationError for
-        another scheme, or an ``s3://`` one without AWS credentials (nothing to write it with)."""
-        from amtlocal.container import resolve_local_location
-        from amtlocal.s3 import S3Folder, is_s3_uri, writes_to_s3
+        another scheme, or an ``s3://`` one in a run that uses no S3 (``container.output_goes_to_s3``)."""
+        from amtlocal.container import output_goes_to_s3, resolve_local_location
+        from amtlocal.s3 import S3Folder, is_s3_uri
 
         field = "CreateTrainingJob.OutputDataConfig.S3OutputPath"
+        definition = dict(self.request, StaticHyperParameters=self.request.get("HyperParameters") or {})
         if is_s3_uri(self.output_path()):
-            if not writes_to_s3(self.output_path()):
+            if not output_goes_to_s3(definition, self.output_path()):
                 raise AmtValidationError(
                     field,
-                    f"writing to {self.output_path()} needs AWS credentials (none were found); "
-                    "give a local folder or file:// URI, or configure S3 (e.g. AWS_ENDPOINT_URL of `amtlocal serve`)",
+                    f"this run uses no S3, so {self.output_path()} cannot be written: give a local folder or file:// "
+                    "URI, or point AWS_ENDPOINT_URL at an S3 (e.g. `amtlocal serve`), or read the code or data from "
+                    "s3://",
                 )
             return S3Folder(self.output_path(), field).uri_of(f"{self.name}/output/model.tar.gz")
         root, style = resolve_local_location(
