@@ -344,3 +344,13 @@ def test_s3_output_is_written_when_the_run_uses_s3_and_left_alone_offline(s3, wo
         == f"s3://no-such-bucket-anywhere/o/{job['TrainingJobName']}/output/model.tar.gz"
     )
     assert (store.training_job_dir("offline", job["TrainingJobName"]) / "model" / "model.json").is_file()
+
+
+def test_an_entry_point_missing_from_the_s3_archive_names_the_archive(s3, workdir, store):
+    _upload(s3, "ep-bucket")
+    req = _s3_request("ep", "ep-bucket")
+    req["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_program"] = '"missing.py"'
+    with pytest.raises(AmtValidationError) as info:
+        run_job(req, workdir, store)
+    assert info.value.field == "TrainingJobDefinition.StaticHyperParameters.sagemaker_program"
+    assert info.value.rule == "entry point 'missing.py' not found in s3://ep-bucket/code/sourcedir.tar.gz"

@@ -31,7 +31,7 @@ from amtlocal.exceptions import AmtValidationError
 from amtlocal.spec.hyperparameters import decode_hyperparameter
 from amtlocal.spec.placeholders import region, training_job_arn
 
-from ._locations import check_checkpoint_location, check_output_location, code_path, input_path
+from ._locations import check_checkpoint_location, check_output_location, code_path, input_path, is_s3
 from ._output import checkpoint_local_dir
 
 # params.SAGEMAKER_HYPERPARAMETERS of the toolkit: never reach the user script.
@@ -191,21 +191,16 @@ class ScriptModeJob:
                 "the local backend needs the code location (sagemaker_submit_directory)",
             )
         program = str(decode_hyperparameter(static["sagemaker_program"]))
-        code = code_path(
-            str(decode_hyperparameter(static["sagemaker_submit_directory"])),
-            base_dir,
-            f"{hp_path}.sagemaker_submit_directory",
-            home,
-        )
+        code_uri = str(decode_hyperparameter(static["sagemaker_submit_directory"]))
+        code = code_path(code_uri, base_dir, f"{hp_path}.sagemaker_submit_directory", home)
         # What a local process can carry (issue 16): checked once here, before any training job runs.
         carry.check_program(program, code, f"{hp_path}.sagemaker_program")
         carry.check_code_links(code, f"{hp_path}.sagemaker_submit_directory")
         carry.check_hyperparameters(definition, path)
         carry.check_environment(definition, path)
         if code.is_dir() and not (code / program).is_file():
-            raise AmtValidationError(
-                f"{hp_path}.sagemaker_program", f"entry point {program!r} not found in {str(code)!r}"
-            )
+            where = code_uri if is_s3(code_uri) else repr(str(code))  # not the cache's folder: the user's archive
+            raise AmtValidationError(f"{hp_path}.sagemaker_program", f"entry point {program!r} not found in {where}")
         channels, idc = _channels(definition, base_dir, path, home)  # reads before writes: the first S3 error
         output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
         return cls(code, program, channels, idc, instance_type, environment, output, checkpoint, Path(base_dir))

@@ -115,7 +115,7 @@ class LocalTrainingJob:
     def validate(self) -> ScriptModeJob:
         """Raises AmtValidationError before anything is recorded or started."""
         validate_request(self.request)
-        self.model_artifacts()  # the output path must be local, or s3:// with credentials
+        self.model_artifacts()  # the output path must be local, or s3:// in a run that uses S3
         return script_mode_job(self.request, self.base_dir, self.store.home)
 
     def output_path(self) -> str:
