@@ -145,6 +145,7 @@ def test_a_second_tuning_job_reads_the_cache_and_a_changed_object_is_fetched_aga
         ("prefix", "InputDataConfig[0].DataSource.S3DataSource.S3Uri", "no object under the prefix"),
         ("code", "StaticHyperParameters.sagemaker_submit_directory", "no object s3://err-bucket/code/missing.tar.gz"),
         ("output", "OutputDataConfig.S3OutputPath", "bucket 'no-out-bucket' does not exist"),
+        ("checkpoint", "CheckpointConfig.S3Uri", "bucket 'no-ck-bucket' does not exist"),
     ],
 )
 def test_s3_errors_name_the_field_before_any_training_job(s3, workdir, store, where, field, reason):
@@ -158,8 +159,10 @@ def test_s3_errors_name_the_field_before_any_training_job(s3, workdir, store, wh
         source["S3Uri"] = "s3://err-bucket/data/nothing-here"
     elif where == "code":
         d["StaticHyperParameters"]["sagemaker_submit_directory"] = '"s3://err-bucket/code/missing.tar.gz"'
-    else:
+    elif where == "output":
         d["OutputDataConfig"]["S3OutputPath"] = "s3://no-out-bucket/out"
+    else:
+        d["CheckpointConfig"] = {"S3Uri": "s3://no-ck-bucket/ckpt"}
     with pytest.raises(AmtValidationError) as info:
         run_job(req, workdir, store)
     assert info.value.field == f"TrainingJobDefinition.{field}"
