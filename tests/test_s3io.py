@@ -357,3 +357,58 @@ def test_an_entry_point_missing_from_the_s3_archive_names_the_archive(s3, workdi
         run_job(req, workdir, store)
     assert info.value.field == "TrainingJobDefinition.StaticHyperParameters.sagemaker_program"
     assert info.value.rule == "entry point 'missing.py' not found in s3://ep-bucket/code/sourcedir.tar.gz"
+
+
+ENTRY = """\
+import os, sys
+print("DATA " + ",".join(sorted(os.listdir("/opt/ml/input/data"))))
+print("CSV " + open("/opt/ml/input/data/train/d.csv").read().strip())
+open("/opt/ml/model/m.txt", "w").write("v3 model")
+"""
+
+
+def test_v3_container_entrypoint_gets_its_code_and_drivers_channels_from_s3(s3, tmp_path):
+    """SDK v3's ModelTrainer.train() request shape: ContainerEntrypoint, and channels ``code`` and ``sm_drivers`` as
+    S3 prefixes; they arrive in /opt/ml/input/data/<channel>; the model goes to the s3:// output path."""
+    from amtlocal.backends import get_backend
+    from amtlocal.container import optml_support
+
+    if not optml_support().available:
+        pytest.skip("a ContainerEntrypoint job needs /opt/ml namespaces (Linux)")
+    s3.create_bucket(Bucket="v3-bucket")
+    s3.put_object(Bucket="v3-bucket", Key="job/input/sm_drivers/entry.py", Body=ENTRY.encode())
+    s3.put_object(Bucket="v3-bucket", Key="job/input/code/train.py", Body=b"print('user code')\n")
+    s3.put_object(Bucket="v3-bucket", Key="data/d.csv", Body=b"7,8\n")
+
+    def channel(name, uri):
+        return {"ChannelName": name, "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}
+
+    req = {
+        "TrainingJobName": "v3-s3",
+        "AlgorithmSpecification": {
+            "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "TrainingInputMode": "File",
+            "ContainerEntrypoint": ["/bin/bash"],
+            "ContainerArguments": ["-c", "python3 /opt/ml/input/data/sm_drivers/entry.py"],
+        },
+        "InputDataConfig": [
+            channel("code", "s3://v3-bucket/job/input/code"),
+            channel("sm_drivers", "s3://v3-bucket/job/input/sm_drivers"),
+            channel("train", "s3://v3-bucket/data/"),
+        ],
+        "OutputDataConfig": {"S3OutputPath": "s3://v3-bucket/output"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        "RoleArn": "arn:aws:iam::000000000000:role/amtlocal-local",
+        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+    }
+    backend = get_backend("local", home=tmp_path / "home")
+    backend.create_training_job(req, base_dir=tmp_path)
+    desc = backend.describe_training_job("v3-s3")
+    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+    log = (tmp_path / "home").glob("**/v3-s3/logs/output.log")
+    text = next(log).read_text()
+    assert "DATA code,sm_drivers,train" in text and "CSV 7,8" in text
+    assert desc["ModelArtifacts"]["S3ModelArtifacts"] == "s3://v3-bucket/output/v3-s3/output/model.tar.gz"
+    body = s3.get_object(Bucket="v3-bucket", Key="output/v3-s3/output/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        assert tar.extractfile("m.txt").read() == b"v3 model"

@@ -77,8 +77,11 @@ class ContainerEntrypointJob(ScriptModeJob):
         return str(Path(sys.executable).parent)
 
     @classmethod
-    def from_definition(cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition") -> ScriptModeJob:
-        """Resolve a definition with ``AlgorithmSpecification.ContainerEntrypoint`` for a local run.
+    def from_definition(
+        cls, definition: dict, base_dir: Path, path: str = "TrainingJobDefinition", home: Path | None = None
+    ) -> ScriptModeJob:
+        """Resolve a definition with ``AlgorithmSpecification.ContainerEntrypoint`` for a local run (``s3://``
+        channels, SDK v3's ``code`` and ``sm_drivers`` prefixes among them, fetched into ``home``'s S3 cache).
 
         Raises:
             AmtValidationError: ``/opt/ml`` cannot be shown here; a missing local channel path; a
@@ -95,8 +98,8 @@ class ContainerEntrypointJob(ScriptModeJob):
             )
         carry.check_hyperparameters(definition, path)
         carry.check_environment(definition, path)
+        channels, idc = _channels(definition, base_dir, path, home)
         output, checkpoint = _output_and_checkpoint(definition, base_dir, path)
-        channels, idc = _channels(definition, base_dir, path)
         source_code = _source_code(channels.get("sm_drivers"))
         requirements = (source_code or {}).get("requirements")
         if requirements and requirements != REQUIREMENTS_FILE:

@@ -155,7 +155,7 @@ class ScriptModeJob:
         from amtlocal.container._entrypoint import ContainerEntrypointJob, has_container_entrypoint
 
         if cls is ScriptModeJob and has_container_entrypoint(definition):
-            return ContainerEntrypointJob.from_definition(definition, base_dir, path)
+            return ContainerEntrypointJob.from_definition(definition, base_dir, path, home)
 
         static = definition.get("StaticHyperParameters") or {}
         hp_path = f"{path}.StaticHyperParameters"
