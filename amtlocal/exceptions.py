@@ -129,3 +129,24 @@ class BuiltinAlgorithmError(AmtLocalError):
         self.kind = kind
         self.message = message
         super().__init__(message)
+
+
+class StorageUnavailable(AmtLocalError, ConnectionError):
+    """The shared (RDB) storage did not answer for the whole retry window (``$AMTLOCAL_DB_RETRY_SECONDS``): the
+    database is down or unreachable. The job it was running stays resumable: run the same command again once the
+    database answers.
+
+    Attributes:
+        url: the storage URL, password hidden.
+        seconds: how long the calls were retried.
+        cause: the last driver error, ``<type>: <first line>``.
+    """
+
+    def __init__(self, url: str, seconds: float, cause: str):
+        self.url = url
+        self.seconds = seconds
+        self.cause = cause
+        super().__init__(
+            f"the database {url} did not answer for {seconds:g} s ({cause}); the tuning job stays resumable: "
+            "run the same command again once the database answers"
+        )

@@ -33,3 +33,69 @@ def workdir(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "train.csv").write_text("1,2\n")
     return tmp_path
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster on a Unix socket (no TCP), from Debian's postgresql package (.ci/run installs
+    it); :meth:`stop` and :meth:`start` restart it (a database outage). ``url`` is its SQLAlchemy URL."""
+
+    def __init__(self, bindir: str, root, port: str):
+        import os
+        import shutil
+
+        self.bindir, self.root, self.port = bindir, root, port
+        self.data, self.sock = root / "data", root / "sock"
+        self.sock.mkdir()
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            shutil.chown(root, "postgres")
+            shutil.chown(self.sock, "postgres")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        self.url = f"postgresql+psycopg2://postgres@/amt?host={self.sock}&port={port}"
+
+    def _run(self, *argv: str) -> None:
+        import subprocess
+
+        subprocess.run([*self.prefix, *argv], check=True, capture_output=True)
+
+    def init(self) -> None:
+        self._run(f"{self.bindir}/initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self.start()
+        self._run(f"{self.bindir}/createdb", "-h", str(self.sock), "-p", self.port, "-U", "postgres", "amt")
+
+    def start(self) -> None:
+        options = f"-k {self.sock} -p {self.port} -c listen_addresses=''"
+        self._run(
+            f"{self.bindir}/pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "log"), "-o", options, "start"
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(f"{self.bindir}/pg_ctl", "-D", str(self.data), "-w", "-m", mode, "stop")
+
+
+@pytest.fixture(scope="module")
+def postgres_cluster():
+    """A :class:`PostgresCluster` for the module's tests (skipped without PostgreSQL's binaries, failed on CI)."""
+    import glob
+    import os
+    import pathlib
+    import shutil
+    import subprocess
+    import tempfile
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; .ci/run must install Debian's postgresql package")
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    root = pathlib.Path(tempfile.mkdtemp(prefix="amtlocal-pg-"))  # not under pytest's 0700 tmp: postgres must reach it
+    cluster = PostgresCluster(os.path.dirname(bins[-1]), root, "54329")
+    try:
+        cluster.init()
+        yield cluster
+    finally:
+        subprocess.run(
+            [*cluster.prefix, f"{cluster.bindir}/pg_ctl", "-D", str(cluster.data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)

@@ -3,10 +3,8 @@ MaxParallelTrainingJobs holds across all of them."""
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -27,59 +25,9 @@ print('f1: %d' % a.x)
 
 
 @pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory):
-    """A private PostgreSQL cluster on a Unix socket (no TCP), from Debian's postgresql package (.ci/run installs it)."""
-    if os.environ.get("AMTLOCAL_TEST_POSTGRES_URL"):
-        yield os.environ["AMTLOCAL_TEST_POSTGRES_URL"]
-        return
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed; .ci/run must install Debian's postgresql package")
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    bindir = os.path.dirname(bins[-1])
-    import tempfile
-
-    root = __import__("pathlib").Path(
-        tempfile.mkdtemp(prefix="amtlocal-pg-")
-    )  # not under pytest's 0700 tmp: postgres must reach it
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*prefix, f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True
-    )
-    port = "54329"
-    subprocess.run(
-        [
-            *prefix,
-            f"{bindir}/pg_ctl",
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(root / "log"),
-            "-o",
-            f"-k {sock} -p {port} -c listen_addresses=''",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        subprocess.run(
-            [*prefix, f"{bindir}/createdb", "-h", str(sock), "-p", port, "-U", "postgres", "amt"],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql+psycopg2://postgres@/amt?host={sock}&port={port}"
-    finally:
-        subprocess.run([*prefix, f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+def postgres_url(postgres_cluster):
+    """The URL of a private PostgreSQL cluster (``conftest.postgres_cluster``), or ``$AMTLOCAL_TEST_POSTGRES_URL``."""
+    return os.environ.get("AMTLOCAL_TEST_POSTGRES_URL") or postgres_cluster.url
 
 
 @pytest.mark.slow

@@ -40,8 +40,30 @@ Contracts (what every caller may rely on, and must keep):
 - Recovery: a job left InProgress by a dead tuner is repaired by the next holder (:func:`begin_run`) or by
   :func:`stop_tuning_job`: its orphaned training jobs are killed (recognised by pid and pid start time), recorded
   Stopped, and requeued.
+
+Shared mode (a PostgreSQL storage; several workers, on one machine or many, run one tuning job; no job lock):
+
+- Liveness: every worker heartbeats each training job it runs (Optuna's heartbeat, :class:`Heartbeat`: one at
+  once when the trial is asked, under the launch lock, then one every heartbeat interval ``H``,
+  ``$AMTLOCAL_HEARTBEAT_SECONDS``, default 10 s). A training job whose last heartbeat is older than the grace period
+  ``G`` (``$AMTLOCAL_HEARTBEAT_GRACE_SECONDS``, default 3 H) belongs to a lost worker (killed, its machine gone, cut
+  off from the database): any live worker, at each poll (1 s), fails its trial (Optuna's ``fail_stale_trials``:
+  exactly one worker wins each) and queues its configuration again (:func:`recover_lost`); it then reads Stopped,
+  FailureReason ``Interrupted: worker lost: ...``, and does not count toward MaxNumberOfTrainingJobs. The bound: such
+  a job is recorded Stopped within ``H + G + 1`` seconds of its worker's end (:func:`lost_bound_seconds`; 41 s by
+  default) while any worker runs the job, a ``stop`` waits for it, or the next run of the job begins.
+- Fencing: a worker that finds one of its own training jobs failed that way (it was only cut off) stops that job and
+  records nothing for it: its configuration runs again elsewhere, never twice counted.
+- The end: a worker writes the tuning job's end (Completed, Failed or Stopped) only when no training job of the
+  job is InProgress any more (it waits for the other workers' and recovers the lost ones'), so no training job is
+  ever InProgress under an ended tuning job. A ``stop`` is taken by every live worker; with none left it recovers the
+  lost workers' training jobs itself (waiting at most the bound) and writes Stopped.
+- A dropped database connection: each store call is retried with backoff for ``$AMTLOCAL_DB_RETRY_SECONDS``
+  (default 60 s); then the worker ends with one message naming the database (StorageUnavailable), its training jobs
+  stopped, and the job stays resumable (what it could not record is recovered as a lost worker's).
 """
 
+from amtlocal.lifecycle._liveness import POLL_SECONDS, Heartbeat, lost_bound_seconds, recover_lost
 from amtlocal.lifecycle._orphans import dead_worker_here, kill_orphan, process_start, recover_orphans
 from amtlocal.lifecycle._standalone import LAUNCHER_DIED, stop_training_job
 from amtlocal.lifecycle._standalone import created as training_job_created
@@ -84,6 +106,10 @@ from amtlocal.lifecycle._tuning import (
 
 __all__ = [
     "FINAL_STATUSES",
+    "Heartbeat",
+    "POLL_SECONDS",
+    "lost_bound_seconds",
+    "recover_lost",
     "INTERRUPTED_BY_STOP",
     "LAUNCHER_DIED",
     "recover_training_job",

@@ -47,16 +47,19 @@ def recover_orphans(store: LocalStore, study) -> None:
         kill_orphan(rec.pid, rec.name, rec.pid_start)
         assert rec.trial_id is not None and rec.trial_number is not None  # trials_of reads them off the study's trials
         # It ran from its launch (the tuner starts the process right after creating the record) to now.
-        finish_interrupted(
-            store,
-            study,
-            rec.trial_id,
-            rec.trial_number,
-            rec.params,
-            dict(rec.summary),
-            ORPHAN_REASON,
-            start=rec.summary.get("CreationTime"),
-        )
+        try:
+            finish_interrupted(
+                store,
+                study,
+                rec.trial_id,
+                rec.trial_number,
+                rec.params,
+                dict(rec.summary),
+                ORPHAN_REASON,
+                start=rec.summary.get("CreationTime"),
+            )
+        except optuna.exceptions.UpdateFinishedTrialError:  # shared: another worker recovered it first (lost)
+            continue
 
 
 def _finish_tell(study, rec: TrainingJobRecord) -> None:

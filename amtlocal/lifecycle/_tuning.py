@@ -81,11 +81,13 @@ def begin_run(store: LocalStore, study, stops_seen: int) -> bool:
     """Under the job's lock, before a run: False when the job must not run (Completed or Failed, or a stop request
     came before the run got going: then it is Stopped); else orphans of a dead tuner are recovered and the job is
     InProgress for this run."""
+    from amtlocal.lifecycle._liveness import recover_lost
     from amtlocal.lifecycle._orphans import recover_orphans
 
     if store.tuning_job(study).status in FINAL_STATUSES:
         return False
     recover_orphans(store, study)  # this process holds the job: whatever is still RUNNING was a dead tuner's
+    recover_lost(store, study)  # shared: training jobs of workers that stopped heartbeating
     if stop_requested(store, study, stops_seen):
         mark_stopped(store, study)
         return False
@@ -100,6 +102,7 @@ def stop_tuning_job(store: LocalStore, name: str, taken_seconds: float = STOP_TA
         return
     if store.shared:  # no job lock: every worker, wherever it runs, sees the request and stops
         store.add_stop_request(study)
+        _stop_shared(store, study, taken_seconds)
         return
     if _stop_here(store, study):
         return
@@ -114,6 +117,29 @@ def stop_tuning_job(store: LocalStore, name: str, taken_seconds: float = STOP_TA
             return
         if _stop_here(store, study):
             return
+
+
+def _stop_shared(store: LocalStore, study, taken_seconds: float) -> None:
+    """Shared mode, after the request: return once a live worker has taken it (Stopping) or the job has ended.
+    With no live worker, end it here: recover the lost workers' training jobs (waiting until they are stale, at
+    most :func:`lost_bound_seconds`), then write Stopped."""
+    from amtlocal.lifecycle._liveness import POLL_SECONDS, lost_bound_seconds, recover_lost
+
+    deadline = time.monotonic() + taken_seconds
+    while time.monotonic() < deadline:
+        if store.tuning_job(study.study_name).status in (TuningJobStatus.STOPPING, *TERMINAL_STATUSES):
+            return
+        time.sleep(0.1)
+    give_up = time.monotonic() + (lost_bound_seconds(store) or 0.0) + POLL_SECONDS
+    while True:
+        if store.tuning_job(study.study_name).status in (TuningJobStatus.STOPPING, *TERMINAL_STATUSES):
+            return  # a worker took it meanwhile
+        recover_lost(store, study)
+        running = [t for t in store.trials(study, role=None) if t.trial_state == "RUNNING" and t.role == "own"]
+        if not running or time.monotonic() >= give_up:
+            break
+        time.sleep(POLL_SECONDS)
+    mark_stopped(store, study)
 
 
 def _stop_here(store: LocalStore, study) -> bool:

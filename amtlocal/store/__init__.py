@@ -8,6 +8,8 @@ lifecycle, ``amtlocal pull``, the boto3-shaped client): records come out as :cla
   moved aside on opening, damaged lines skipped with a warning naming the line, ``check_journal``/``repair_journal``
   for ``amtlocal doctor``), or any Optuna RDB URL (``$AMTLOCAL_STORAGE``; PostgreSQL lets several workers run one job).
 - A tuning job is a study; its training jobs are the study's trials; a standalone training job is a study of its own.
+- Liveness (shared mode): Optuna's heartbeats on the RDB storage (:meth:`LocalStore.heartbeat`,
+  :meth:`LocalStore.fail_lost_trials`); RDB calls retried across a dropped connection (``_rdb.py``).
 - Locks: :class:`JobLock` (one live tuner per tuning job; handed over to a background worker), the PostgreSQL launch
   lock (:meth:`LocalStore.launch_lock`).
 """
@@ -16,6 +18,7 @@ from amtlocal.store._doctor import JournalCheck, check_journal, damaged_file, re
 from amtlocal.store._import import stored_summary
 from amtlocal.store._locks import INHERITED_LOCK_ENV, FlockJournalLock, JobLock
 from amtlocal.store._records import (
+    WORKER_LOST_REASON,
     TrainingJobRecord,
     TuningJobRecord,
     read_trial,
@@ -36,6 +39,7 @@ __all__ = [
     "LocalStore",
     "TrainingJobRecord",
     "TuningJobRecord",
+    "WORKER_LOST_REASON",
     "check_job_name",
     "check_training_job_name",
     "default_home",

@@ -7,6 +7,12 @@ from typing import Any
 
 from amtlocal.store import _schema as K
 
+# The FailureReason of a training job whose worker was lost (shared mode): AMT's "Interrupted" kind, run again.
+WORKER_LOST_REASON = (
+    "Interrupted: worker lost: {worker} stopped sending heartbeats while this training job ran; its configuration "
+    "runs again on a live worker."
+)
+
 
 @dataclass
 class TuningJobRecord:
@@ -94,9 +100,9 @@ def read_tuning_job(study) -> TuningJobRecord:
 
 def read_trial(trial, tuning_job_name: str | None = None) -> TrainingJobRecord:
     """The :class:`TrainingJobRecord` of a trial (a FrozenTrial). Its summary is empty for a trial asked but not
-    yet started as a training job."""
+    yet started as a training job. A training job whose worker was lost reads Stopped (see :func:`_summary`)."""
     attrs = trial.user_attrs
-    summary = attrs.get(K.TRIAL_FIELDS["summary"]) or {}
+    summary = _summary(trial) or {}
     where = attrs.get(K.TRIAL_FIELDS["process"]) or {}
     return TrainingJobRecord(
         name=summary.get("TrainingJobName", ""),
@@ -104,7 +110,7 @@ def read_trial(trial, tuning_job_name: str | None = None) -> TrainingJobRecord:
         tuning_job_name=tuning_job_name,
         final_metrics=dict(attrs.get(K.TRIAL_FIELDS["final_metrics"]) or {}),
         role=attrs.get(K.TRIAL_FIELDS["role"]),
-        interrupted=bool(attrs.get(K.TRIAL_FIELDS["interrupted"])),
+        interrupted=bool(attrs.get(K.TRIAL_FIELDS["interrupted"])) or _lost(trial),
         worker=where.get(K.PROCESS_WORKER),
         pid=where.get(K.PROCESS_PID),
         pid_start=where.get(K.PROCESS_PID_START),
@@ -114,6 +120,38 @@ def read_trial(trial, tuning_job_name: str | None = None) -> TrainingJobRecord:
         params=dict(trial.params),
         stop_requested=bool(attrs.get(K.TRIAL_FIELDS["stop_requested"])),
     )
+
+
+def _lost(trial) -> bool:
+    """A training job whose trial ended while its record still says InProgress: its worker stopped heartbeating and
+    another worker failed the trial (:meth:`LocalStore.fail_lost_trials`). Every worker records a training job's end
+    before it tells Optuna, and Optuna freezes a trial once it has ended, so nothing else leaves this state."""
+    summary = trial.user_attrs.get(K.TRIAL_FIELDS["summary"])
+    return bool(
+        summary
+        and trial.state.is_finished()
+        and summary.get("TrainingJobStatus", "InProgress") == "InProgress"
+        and trial.user_attrs.get(K.TRIAL_FIELDS["role"]) == K.ROLE_OWN
+    )
+
+
+def _summary(trial) -> dict | None:
+    """The trial's stored summary, or for a lost training job (:func:`_lost`) its summary as AMT would show it:
+    Stopped, objective Failed, FailureReason :data:`WORKER_LOST_REASON`, ended when the trial was failed."""
+    summary = trial.user_attrs.get(K.TRIAL_FIELDS["summary"])
+    if not _lost(trial):
+        return summary
+    worker = (trial.user_attrs.get(K.TRIAL_FIELDS["process"]) or {}).get(K.PROCESS_WORKER) or "its worker"
+    lost = dict(summary)
+    lost.update(
+        TrainingJobStatus="Stopped",
+        ObjectiveStatus="Failed",
+        FailureReason=WORKER_LOST_REASON.format(worker=worker),
+    )
+    if trial.datetime_complete is not None:
+        lost["TrainingEndTime"] = trial.datetime_complete.timestamp()
+    lost.pop("FinalHyperParameterTuningJobObjectiveMetric", None)
+    return lost
 
 
 def trials_of(study, role: str | None = K.ROLE_OWN) -> list[TrainingJobRecord]:
@@ -132,7 +170,7 @@ def summaries_of(study, role: str = K.ROLE_OWN) -> list[dict]:
     """The stored summaries of :func:`trials_of` (shared dicts: copy before changing)."""
     key, role_key = K.TRIAL_FIELDS["summary"], K.TRIAL_FIELDS["role"]
     return [
-        t.user_attrs[key]
+        _summary(t) or {}
         for t in study.get_trials(deepcopy=False)
         if t.user_attrs.get(role_key) == role and key in t.user_attrs
     ]

@@ -4,7 +4,8 @@
   fsynced line, about five times cheaper per training job than SQLite through SQLAlchemy), locked with ``flock``
   (:class:`FlockJournalLock`) so that a killed process never leaves the store locked; a last line cut mid-write is
   dropped on opening (:func:`drop_partial_last_line`).
-- RDB: any Optuna RDB URL (``postgresql://...``, ``sqlite:///...``); SQLite in WAL mode.
+- RDB: any Optuna RDB URL (``postgresql://...``, ``sqlite:///...``); SQLite in WAL mode; heartbeats (PostgreSQL)
+  and reconnects in ``_rdb.py``.
 """
 
 from __future__ import annotations
@@ -74,8 +75,10 @@ def journal_lock(path: str) -> FlockJournalLock:
 
 
 def open_rdb(url: str):
-    """Optuna's RDBStorage at ``url`` (retrying a schema creation raced by another worker)."""
-    import optuna
+    """Optuna's RDBStorage at ``url`` (retrying a schema creation raced by another worker): a
+    :class:`~amtlocal.store._rdb.RetryingRDBStorage`, with Optuna's heartbeat on PostgreSQL."""
+    from amtlocal.exceptions import StorageUnavailable
+    from amtlocal.store._rdb import rdb_storage
 
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
@@ -84,8 +87,10 @@ def open_rdb(url: str):
     storage = None
     for attempt in range(5):
         try:
-            storage = optuna.storages.RDBStorage(url, **kwargs)
+            storage = rdb_storage(url, url.startswith(("postgresql", "postgres")), **kwargs)
             break
+        except StorageUnavailable:
+            raise
         except Exception:  # noqa: BLE001 - two workers creating the schema at once: the loser retries
             if attempt == 4:
                 raise

@@ -120,6 +120,38 @@ class LocalStore:
         """True for a PostgreSQL storage: several worker processes, on one machine or many, may run one tuning job."""
         return self.storage_url is not None and self.storage_url.startswith(("postgresql", "postgres"))
 
+    # -- liveness of shared-mode workers (Optuna's heartbeats; see _rdb.py) ------------------------------------------
+    def liveness(self) -> tuple[int, int] | None:
+        """``(heartbeat interval, grace period)`` in seconds on a shared storage, else None (one tuner per job)."""
+        if not self.shared:
+            return None
+        from amtlocal.store._rdb import liveness_settings
+
+        return liveness_settings()
+
+    def heartbeat(self, trial_id: int) -> None:
+        """Record that the worker running trial ``trial_id`` is alive (a no-op but on a shared storage)."""
+        if self.shared:
+            self.storage.record_heartbeat(trial_id)
+
+    def fail_lost_trials(self, study) -> list[TrainingJobRecord]:
+        """Fail the running trials of ``study`` whose heartbeat is older than the grace period (Optuna's
+        ``fail_stale_trials``: each is failed by exactly one caller) and return the records of those this call
+        failed. A training job failed so reads Stopped, "worker lost" (see :func:`~amtlocal.store.read_trial`)."""
+        if not self.shared:
+            return []
+        import warnings
+
+        import optuna
+
+        from amtlocal.store._records import read_trial
+
+        self.storage.take_lost()
+        with warnings.catch_warnings():  # fail_stale_trials is "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        return [read_trial(t, study.study_name) for t in self.storage.take_lost()]
+
     def job_dir(self, name: str) -> Path:
         """``<home>/jobs/<tuning job name>`` (name checked against AMT's pattern first)."""
         return self.home / "jobs" / check_job_name(name)
@@ -395,13 +427,26 @@ class LocalStore:
         from sqlalchemy import text
 
         key = int(hashlib.sha1(name.lower().encode()).hexdigest()[:15], 16)
-        with self.storage.engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+
+        def locked():
+            conn = self.storage.engine.connect()
             try:
-                yield
-            finally:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+        conn = self.storage.call_with_retry(locked)  # the database may be restarting
+        try:
+            yield
+        finally:
+            try:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
+                conn.close()
+            except Exception:  # noqa: BLE001 - the connection dropped (the lock went with its session)
+                conn.invalidate()  # closed for good, never back to the pool: the lock cannot outlive it
 
     def lock(self, name: str) -> JobLock | contextlib.nullcontext:
         """An exclusive lock that one live tuner process holds while it runs tuning job ``name`` (none for a shared

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # optuna is imported lazily
 log = logging.getLogger("amtlocal")
 
 FIRST_FAILURES = 5  # AMT: "No training job succeeded after 5 attempts" (AMT_REFERENCE.md; threshold UNVERIFIED)
-POLL_SECONDS = 1.0  # how often a running tuner looks for a stop request in the store
+POLL_SECONDS = lifecycle.POLL_SECONDS  # how often a running tuner looks for a stop request (and lost workers)
 
 
 def _no_success_message(n: int) -> str:
@@ -51,6 +51,10 @@ def _no_success_message(n: int) -> str:
 def crash_reason(error: BaseException, where: str = "the amtlocal home") -> str:
     """The FailureReason of a tuning job its tuner's error ended (at most 1024 characters): for a full disk
     ``No space left on device: <path>`` (``where`` when the error names no file), else ``InternalServerError: <type>: <message>``."""
+    from amtlocal.exceptions import StorageUnavailable
+
+    if isinstance(error, StorageUnavailable):  # its message says how to resume
+        return f"{type(error).__name__}: {error}"[:1024]
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         where = error.filename or where
         return f"No space left on device: {where} (free some space, then run the tuning job again to resume it)"[:1024]
@@ -83,6 +87,7 @@ class _Running:
     summary: dict
     steps: int = 0
     pruned: bool = False
+    lost: bool = False  # shared mode: another worker recorded it lost (this worker was cut off); never recorded here
 
 
 @dataclass
@@ -135,6 +140,7 @@ class LocalTuningJob:
         self._stops_seen = 0  # the stop-request count this run started from; see run()
         self.taken = False  # whether this process took the job (its lock) to run it
         self._runners: dict = {}  # (code folder, entry point) -> its runner (a warm fork server, or new processes)
+        self._heartbeat = lifecycle.Heartbeat(self.store)  # shared mode: this worker's running trials are alive
 
     # -- set-up -------------------------------------------------------------------------------------------------
     def _resolve(self) -> None:
@@ -214,6 +220,7 @@ class LocalTuningJob:
             try:
                 return self._run(stops_seen)
             finally:
+                self._heartbeat.close()
                 with contextlib.suppress(Exception):  # never hides the run's own error
                     self._close_runners()
 
@@ -251,8 +258,21 @@ class LocalTuningJob:
         """Summaries of the training jobs that count toward MaxNumberOfTrainingJobs (interrupted ones do not)."""
         return [t.summary for t in self.store.trials(study) if not t.interrupted]
 
+    def _seed_sampler(self, study, n_own: int) -> None:
+        """The request's sampler, its RandomSeed stream moved on by the training jobs made so far (``n_own``)."""
+        study.sampler = make_sampler(
+            self.config, self.definitions[0].space if len(self.definitions) == 1 else {}, n_own
+        )
+
     def _ask(self, study):
         """A new trial and its definition (several definitions: one more Optuna parameter chooses it)."""
+        import warnings
+
+        with warnings.catch_warnings():  # shared mode heartbeats its ask/tell trials itself (lifecycle.Heartbeat)
+            warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with Study.optimize")
+            return self._ask_trial(study)
+
+    def _ask_trial(self, study):
         if len(self.definitions) == 1:
             d = self.definitions[0]
             return study.ask({d.optuna_name(n): p.distribution() for n, p in d.space.items()}), d
@@ -279,9 +299,7 @@ class LocalTuningJob:
 
     def _begin_loop(self, study, started: float) -> _Run:
         own = self.store.trials(study)
-        study.sampler = make_sampler(
-            self.config, self.definitions[0].space if len(self.definitions) == 1 else {}, len(own)
-        )
+        self._seed_sampler(study, len(own))
         if self.pruner is not None:
             study.pruner = self.pruner
         finished = sorted(
@@ -307,7 +325,7 @@ class LocalTuningJob:
             self._report(study, len(run.finished), len(run.running))
             run.report_due = False
         if not run.running:
-            if self.store.shared and not run.stopping and self._shared_wait(study):
+            if self.store.shared and self._shared_wait(study, run):
                 run.finished = self._shared_finished(study)
                 return True
             return False
@@ -336,6 +354,8 @@ class LocalTuningJob:
                 run.stopping = "StopRequested"
                 run.stop_all("StopRequested")
                 lifecycle.mark_stopping(self.store, study)  # taken: the `stop` waiting for this returns
+            if self.store.shared:
+                lifecycle.recover_lost(self.store, study)
             self._stop_asked_children(study, run)
         if not run.stopping and run.deadline is not None and now >= run.deadline:
             run.stopping = "Complete"
@@ -344,13 +364,18 @@ class LocalTuningJob:
             run.stopping = "Complete"
 
     def _stop_asked_children(self, study, run: _Run) -> None:
-        """Stop the running training jobs a StopTrainingJob asked for (the tuning job goes on)."""
+        """Stop the running training jobs a StopTrainingJob asked for (the tuning job goes on), and those another
+        worker recorded lost (shared mode: this worker was cut off from the database for the grace period)."""
         if not run.running:
             return
         for rec in self.store.trials(study, role=None):
             r = run.running.get(rec.trial_number) if rec.trial_number is not None else None
             if r is not None and rec.stop_requested:
                 r.proc.stop("StopRequested")
+            if r is not None and not r.lost and rec.trial_state != "RUNNING":
+                log.warning("%s: recorded lost by another worker; stopping it here (it runs again)", rec.name)
+                r.lost = True
+                r.proc.stop("WorkerLost")
 
     def _launch_more(self, study, run: _Run) -> None:
         """Start training jobs while there are slots and jobs left (counted across workers on a shared storage)."""
@@ -362,14 +387,17 @@ class LocalTuningJob:
                     run.n_own, room = self._shared_room(study)
                     if not room:
                         return
+                    # Workers started together would draw one seeded stream alike: the stream follows the count.
+                    self._seed_sampler(study, run.n_own)
                 trial, d = self._ask(study)
+                self._heartbeat.add(trial._trial_id)  # under the launch lock: never judged without a heartbeat
                 run.n_own += 1
                 run.running[trial.number] = self._launch(trial, d, run.n_own, run.events)
 
     def _on_done(self, study, run: _Run, r: _Running, outcome: TrainingJobOutcome) -> None:
         """A training job ended: record it, then decide (no success after FIRST_FAILURES, completion criteria)."""
         summary = self._record(study, r, outcome, interrupted=run.stopping == "StopRequested")
-        if run.stopping == "StopRequested":
+        if run.stopping == "StopRequested" or summary is None:
             return
         if self.store.shared:
             run.finished = self._shared_finished(study)
@@ -435,14 +463,19 @@ class LocalTuningJob:
             if kind == "done" and number in run.running:
                 r = run.running.pop(number)
                 self._quietly(self._record, study, r, payload, True)
+        if self.store.shared:  # no training job left InProgress by this worker's end (when the store answers)
+            self._quietly(lifecycle.recover_lost, self.store, study)
 
     def _quietly(self, write: Callable, *args) -> None:
         """A shutdown write: a failure is logged, never raised over the error or interrupt being handled (the next
         run or ``stop`` finds what was not recorded and repairs it)."""
+        from amtlocal.exceptions import StorageUnavailable
+
         try:
             write(*args)
         except Exception as e:  # noqa: BLE001
-            log.warning(
+            # The database is gone: the error that ends the run says so once; what is not recorded is recovered later
+            (log.debug if isinstance(e, StorageUnavailable) else log.warning)(
                 "Tuning job %s: %s not recorded (%s: %s); the next run of the job repairs it",
                 self.spec.name,
                 getattr(write, "__name__", "a change"),
@@ -488,12 +521,19 @@ class LocalTuningJob:
         done = [s for s in self._counted(study) if s["TrainingJobStatus"] != TrainingJobStatus.IN_PROGRESS]
         return sorted(done, key=lambda s: s.get("TrainingEndTime") or 0)
 
-    def _shared_wait(self, study) -> bool:
-        """Nothing runs here: wait while other workers run jobs. True when a job slot may have opened (loop again),
-        False when no worker runs anything any more (the tuning job is over)."""
+    def _shared_wait(self, study, run: _Run) -> bool:
+        """Nothing runs here: wait while other workers run training jobs (recovering those of lost workers). True
+        to loop again (a job slot may have opened, or others still run), False when no training job of the tuning job
+        is InProgress any more and none may start: only then is its end written."""
+        lifecycle.recover_lost(self.store, study)
+        if any(t.trial_state == "RUNNING" and t.role == "own" for t in self.store.trials(study, role=None)):
+            time.sleep(POLL_SECONDS)
+            return True
+        if run.stopping:
+            return False
         with self.store.launch_lock(self.spec.name):
             _, room = self._shared_room(study)
-        if room or any(t.trial_state == "RUNNING" and t.role == "own" for t in self.store.trials(study, role=None)):
+        if room:
             time.sleep(POLL_SECONDS)
             return True
         return False
@@ -619,8 +659,21 @@ class LocalTuningJob:
         assert d.job is not None, "resolve() fills it"
         return d.job.output_path
 
-    def _record(self, study, r: _Running, outcome: TrainingJobOutcome, interrupted: bool) -> dict:
-        """Write the finished training job's summary, then tell Optuna (through the lifecycle)."""
+    def _record(self, study, r: _Running, outcome: TrainingJobOutcome, interrupted: bool) -> dict | None:
+        """Write the finished training job's summary, then tell Optuna (through the lifecycle). None when another
+        worker recorded it lost meanwhile (shared mode): its trial is final, and its configuration runs again."""
+        import optuna
+
+        self._heartbeat.discard(r.trial._trial_id)
+        try:
+            return self._write_record(study, r, outcome, interrupted)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            if not self.store.shared:
+                raise
+            log.warning("%s: recorded lost by another worker; its result is dropped", r.summary["TrainingJobName"])
+            return None
+
+    def _write_record(self, study, r: _Running, outcome: TrainingJobOutcome, interrupted: bool) -> dict:
         trial = r.trial
         summary = dict(r.summary)
         if r.proc.model_artifacts:  # packed under a local output path (TrainingJobProcess)
