@@ -67,9 +67,23 @@ def _amtlocal(home: Path, url: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "amtlocal", "--home", str(home), "--storage", url, *args]
 
 
+_SPAWNED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_left_behind():
+    """A failing test (a worker that never ends, as on b082779) leaves no worker running."""
+    yield
+    while _SPAWNED:
+        p = _SPAWNED.pop()
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
 def _worker(home: Path, url: str, spec: Path, slots: int = 1, **env: str) -> subprocess.Popen:
     """A worker in a process group of its own (its machine, to kill whole)."""
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         _amtlocal(home, url, "tune", str(spec), "--worker-slots", str(slots)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -78,6 +92,8 @@ def _worker(home: Path, url: str, spec: Path, slots: int = 1, **env: str) -> sub
         env=_env(**env),
         start_new_session=True,
     )
+    _SPAWNED.append(proc)
+    return proc
 
 
 def _store(home: Path, url: str):
@@ -135,12 +151,12 @@ def test_a_lost_worker_s_training_job_is_recorded_stopped_and_run_again_by_the_s
     workdir, tmp_path, postgres_cluster
 ):
     url, home, ledger = postgres_cluster.url, tmp_path / "home", tmp_path / "ledger"
-    spec = _spec(workdir, "lost-one", ledger, max_jobs=6, parallel=2, nap=1.5)
+    spec = _spec(workdir, "lost-one", ledger, max_jobs=6, parallel=2, nap=1.0, long=15, n_long=2)
     a, b = _worker(home, url, spec), _worker(home, url, spec)
     a_jobs = _wait_for(lambda: _running_of(home, url, "lost-one", a), a, b)
     _wait_for(lambda: _running_of(home, url, "lost-one", b), a, b)
     killed = _lose(a, a_jobs)
-    out, err = b.communicate(timeout=120)
+    out, err = b.communicate(timeout=60)
     assert b.returncode == 0, err
     assert _status(home, url, "lost-one") == "Completed"
     jobs = {j["TrainingJobName"]: j for j in _jobs(home, url, "lost-one")}
@@ -224,7 +240,6 @@ def test_a_long_database_outage_ends_the_worker_with_one_message_and_the_job_res
     assert w.returncode == 1, err
     lines = [line for line in err.splitlines() if line.startswith("amtlocal:")]
     assert len(lines) == 1 and "Traceback" not in err, err
-    print(err)
     assert f"the database {url} did not answer" in lines[0], lines
     assert "did not answer for 3 s" in lines[0] and "resumable" in lines[0], lines
     assert not alive(jobs[0].pid)  # its training job was stopped with it

@@ -2,7 +2,8 @@
 would (Stopped, "Interrupted ..."), and their configurations are enqueued to run again under new names.
 
 A training job is recognised by its pid and the pid's start time (pids get reused); on a shared storage only the
-jobs of a dead worker on this machine are recovered (a worker elsewhere may be alive).
+jobs of a dead worker on this machine are recovered here (a worker elsewhere may be alive); a lost worker anywhere is
+found by its missing heartbeats (``_liveness.py``).
 """
 
 from __future__ import annotations
