@@ -251,3 +251,35 @@ def test_a_long_database_outage_ends_the_worker_with_one_message_and_the_job_res
     done = _jobs(home, url, "db-outage")
     assert sum(j["TrainingJobStatus"] == "Completed" for j in done) == 3
     assert all(j["TrainingJobStatus"] in ("Completed", "Stopped") for j in done), done
+
+
+def test_a_worker_cut_off_for_the_grace_period_drops_its_lost_job_and_carries_on(workdir, tmp_path, postgres_cluster):
+    """Fencing: a worker paused past the grace period (SIGSTOP: a long GC pause, a frozen VM) has its training job
+    recorded lost and run again elsewhere; when it wakes up it stops that job and records nothing over the record."""
+    url, home, ledger = postgres_cluster.url, tmp_path / "home", tmp_path / "ledger"
+    spec = _spec(workdir, "cut-off", ledger, max_jobs=4, parallel=2, nap=1.0, long=12, n_long=2)
+    a, b = _worker(home, url, spec), _worker(home, url, spec)
+    a_jobs = _wait_for(lambda: _running_of(home, url, "cut-off", a), a, b)
+    os.kill(a.pid, signal.SIGSTOP)  # the worker only: its training job runs on
+    try:
+
+        def recorded_lost():
+            jobs = {j["TrainingJobName"]: j for j in _jobs(home, url, "cut-off")}
+            return jobs[a_jobs[0].name]["TrainingJobStatus"] == "Stopped"
+
+        _wait_for(recorded_lost, b, timeout=BOUND + SLACK + 10)
+    finally:
+        os.kill(a.pid, signal.SIGCONT)
+    out_a, err_a = a.communicate(timeout=90)
+    out_b, err_b = b.communicate(timeout=90)
+    assert a.returncode == 0 and b.returncode == 0, (err_a, err_b)
+    assert "recorded lost by another worker; stopping it here" in err_a, err_a
+    jobs = {j["TrainingJobName"]: j for j in _jobs(home, url, "cut-off")}
+    lost = jobs[a_jobs[0].name]
+    assert lost["TrainingJobStatus"] == "Stopped" and "worker lost" in lost["FailureReason"], lost  # not overwritten
+    completed = [j for j in jobs.values() if j["TrainingJobStatus"] == "Completed"]
+    assert len(completed) == 4 and lost["TunedHyperParameters"]["x"] in [
+        j["TunedHyperParameters"]["x"] for j in completed
+    ]
+    ledger_lines = [line.split() for line in ledger.read_text().splitlines()]
+    assert ["done", a_jobs[0].name] not in [line[:2] for line in ledger_lines]  # stopped by its worker, not run out

@@ -431,6 +431,7 @@ class LocalStore:
         def locked():
             conn = self.storage.engine.connect()
             try:
+                self._keepalives(conn)
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             except BaseException:
                 conn.close()
@@ -447,6 +448,19 @@ class LocalStore:
                 conn.close()
             except Exception:  # noqa: BLE001 - the connection dropped (the lock went with its session)
                 conn.invalidate()  # closed for good, never back to the pool: the lock cannot outlive it
+
+    def _keepalives(self, conn) -> None:
+        """On the launch lock's session (TCP only): the server probes a silent client after the grace period and
+        ends its session after 3 unanswered probes, so a worker whose machine vanished while it held the lock frees
+        it in about twice the grace period (the kernel's default is two hours)."""
+        from sqlalchemy import text
+
+        liveness = self.liveness()
+        if liveness is None:
+            return
+        grace = liveness[1]
+        for setting, value in (("idle", grace), ("interval", max(1, grace // 3)), ("count", 3)):
+            conn.execute(text(f"SET tcp_keepalives_{setting} = {int(value)}"))
 
     def lock(self, name: str) -> JobLock | contextlib.nullcontext:
         """An exclusive lock that one live tuner process holds while it runs tuning job ``name`` (none for a shared
