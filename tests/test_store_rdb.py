@@ -111,5 +111,5 @@ def test_a_bad_heartbeat_setting_names_the_variable(monkeypatch):
     monkeypatch.delenv("AMTLOCAL_HEARTBEAT_GRACE_SECONDS", raising=False)
     assert liveness_settings() == (2, 6)
     monkeypatch.setenv("AMTLOCAL_HEARTBEAT_GRACE_SECONDS", "0.5")
-    with pytest.raises(ValueError, match="AMTLOCAL_HEARTBEAT_GRACE_SECONDS='0.5'"):
+    with pytest.raises(ValueError, match="AMTLOCAL_HEARTBEAT_GRACE_SECONDS: '0.5' is not a positive whole number"):
         liveness_settings()

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import optuna
 from optuna.storages import RDBStorage
 
-from amtlocal.exceptions import StorageUnavailable
+from amtlocal.exceptions import AmtValidationError, StorageUnavailable
 
 log = logging.getLogger("amtlocal")
 
@@ -47,7 +47,7 @@ T = TypeVar("T")
 
 def liveness_settings() -> tuple[int, int]:
     """``(heartbeat interval, grace period)`` in whole seconds, from the environment (see the module docstring).
-    Raises ValueError naming the variable for a value that is not a positive integer."""
+    Raises AmtValidationError (a ValueError) naming the variable for a value that is not a positive integer."""
     interval = _positive_int(HEARTBEAT_ENV, DEFAULT_HEARTBEAT_SECONDS)
     return interval, _positive_int(GRACE_ENV, GRACE_FACTOR * interval)
 
@@ -61,7 +61,7 @@ def _positive_int(name: str, default: int) -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise ValueError(f"{name}={raw!r}: must be a positive whole number of seconds")
+        raise AmtValidationError(name, f"{raw!r} is not a positive whole number of seconds")
     return value
 
 
