@@ -55,11 +55,17 @@ def __getattr__(name: str):
         from amtlocal._client import client
 
         return client
+    # amtlocal.endpoint(): the SageMaker API on a free loopback port (moto, werkzeug, botocore load then).
+    if name == "endpoint":
+        from amtlocal.server import endpoint
+
+        return endpoint
     raise AttributeError(f"module 'amtlocal' has no attribute {name!r}")
 
 
 __all__ = [
     "client",
+    "endpoint",
     "AmtLocalError",
     "AmtValidationError",
     "CategoricalParameter",

@@ -4,8 +4,8 @@ Exit codes: 0 success (``tune``/``train``: the job Completed), 2 a spec or usage
 name already taken), 1 anything else (a job that ended Failed or Stopped, a missing job). Only this package prints;
 the library logs.
 
-Each command is a ``cmd_*`` function taking the parsed arguments; ``pull``, ``report``, ``dashboard`` and ``doctor``
-live in ``_pull``, ``_report``, ``_dashboard`` and ``_doctor``, the training-job commands (``train``,
+Each command is a ``cmd_*`` function taking the parsed arguments; ``pull``, ``report``, ``dashboard``, ``doctor`` and
+``serve`` live in ``_pull``, ``_report``, ``_dashboard``, ``_doctor`` and ``_serve``, the training-job commands (``train``,
 ``training-jobs``, ``describe-training-job``, ``logs``, ``stop-training-job``) in ``_training``. Imports of the library
 happen inside the commands, so ``amtlocal --help`` stays fast.
 """
@@ -358,13 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.set_defaults(func=cmd_stop)
 
-    from amtlocal.cli import _dashboard, _doctor, _pull, _report, _training
+    from amtlocal.cli import _dashboard, _doctor, _pull, _report, _serve, _training
 
     _training.register(sub)
     _pull.register(sub)
     _report.register(sub)
     _dashboard.register(sub)
     _doctor.register(sub)
+    _serve.register(sub)
     # The global options are also accepted after the command (`amtlocal tune SPEC --backend sagemaker`).
     for command in sub.choices.values():
         _add_common(command, argparse.SUPPRESS)

@@ -1,0 +1,178 @@
+"""The SageMaker operations the server runs locally, answered in the API's wire shapes.
+
+Each operation is the local client's (``amtlocal.client()``, which calls only the Backend contract's public methods),
+so ``amtlocal serve``, ``amtlocal.client()`` and the CLI give one answer: the same validation (botocore's
+ParamValidator, then amtlocal's spec rules), the same error codes and messages. This module turns the wire's JSON
+into the client's keyword arguments and its answers and errors back into the wire's JSON.
+
+Tags (AddTags, ListTags, DeleteTags) of local tuning and training jobs are kept here, in memory for the server's life,
+seeded by the ``Tags`` of the Create request; tags of other resources go to moto.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from amtlocal.server import _wire
+
+log = logging.getLogger(__name__)
+
+# API operation -> the local client's method
+LOCAL_OPERATIONS = {
+    "CreateHyperParameterTuningJob": "create_hyper_parameter_tuning_job",
+    "DescribeHyperParameterTuningJob": "describe_hyper_parameter_tuning_job",
+    "ListHyperParameterTuningJobs": "list_hyper_parameter_tuning_jobs",
+    "ListTrainingJobsForHyperParameterTuningJob": "list_training_jobs_for_hyper_parameter_tuning_job",
+    "StopHyperParameterTuningJob": "stop_hyper_parameter_tuning_job",
+    "CreateTrainingJob": "create_training_job",
+    "DescribeTrainingJob": "describe_training_job",
+    "ListTrainingJobs": "list_training_jobs",
+    "StopTrainingJob": "stop_training_job",
+}
+TAG_OPERATIONS = ("AddTags", "ListTags", "DeleteTags")
+# ARNs of the jobs this server runs (every CreateTrainingJob / CreateHyperParameterTuningJob comes here, never to moto)
+_LOCAL_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[^:]*:[0-9]*:(hyper-parameter-tuning-job|training-job)/.+$")
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+
+class SageMakerOperations:
+    """The locally run SageMaker operations over one backend.
+
+    Args:
+        backend: a LocalBackend (its store is the CLI's when built over the same home).
+        base_dir: folder that relative local paths in requests resolve against (the server's working directory).
+
+    Attributes:
+        started: ``{"tuning": {name, ...}, "training": {name, ...}}``, the jobs created through this object, which
+            :meth:`stop_started` ends when the server stops.
+    """
+
+    def __init__(self, backend: Any, base_dir: Path):
+        import amtlocal
+
+        self.backend = backend
+        self.client = amtlocal.client(backend=backend, base_dir=base_dir)
+        self.started: dict[str, set[str]] = {"tuning": set(), "training": set()}
+        self._tags: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def handles(self, operation: str, body: bytes) -> bool:
+        """Whether ``operation`` (the part of ``X-Amz-Target`` after ``SageMaker.``) with ``body`` is run here."""
+        if operation in LOCAL_OPERATIONS:
+            return True
+        if operation in TAG_OPERATIONS:
+            try:
+                arn = json.loads(body or b"{}").get("ResourceArn", "")
+            except (ValueError, AttributeError):
+                return False
+            return isinstance(arn, str) and bool(_LOCAL_ARN.match(arn))
+        return False
+
+    def __call__(self, operation: str, body: bytes) -> Response:
+        """Run ``operation`` on the JSON ``body``; returns ``(HTTP status, headers, body)``: the output shape's JSON,
+        or a JSON-protocol error (ValidationException, ResourceNotFound, ResourceInUse; SerializationException for a
+        body that is not a JSON object; InternalFailure, HTTP 500, for a bug, logged with its traceback)."""
+        from botocore.exceptions import ClientError, ParamValidationError
+
+        model = _wire.service_model().operation_model(operation)
+        try:
+            raw = json.loads(body or b"{}")
+        except ValueError as e:
+            return _wire.error_response("SerializationException", f"the request body is not JSON: {e}")
+        if not isinstance(raw, dict):
+            return _wire.error_response("SerializationException", "the request body must be a JSON object")
+        params = _wire.parse_input(raw, model.input_shape)
+        try:
+            out = self._run(operation, params)
+        except ParamValidationError as e:
+            return _wire.error_response("ValidationException", str(e.kwargs.get("report", e)))
+        except ClientError as e:
+            err = e.response["Error"]
+            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+            return _wire.error_response(err["Code"], err.get("Message", ""), status)
+        except Exception:  # noqa: BLE001 - a bug here must reach the caller as the service's 500, not kill the server
+            log.exception("%s failed", operation)
+            return _wire.error_response("InternalFailure", f"{operation} failed in amtlocal; see the server log", 500)
+        return _wire.json_response(_wire.serialise_output(out, model.output_shape))
+
+    def _run(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation in TAG_OPERATIONS:
+            from botocore.validate import validate_parameters
+
+            validate_parameters(params, _wire.service_model().operation_model(operation).input_shape)
+            return getattr(self, "_" + operation.lower())(params)
+        out = getattr(self.client, LOCAL_OPERATIONS[operation])(**params)
+        if operation == "CreateHyperParameterTuningJob":
+            self.started["tuning"].add(params["HyperParameterTuningJobName"])
+            self._add(out["HyperParameterTuningJobArn"], params.get("Tags") or [])
+        elif operation == "CreateTrainingJob":
+            self.started["training"].add(params["TrainingJobName"])
+            self._add(out["TrainingJobArn"], params.get("Tags") or [])
+        return out
+
+    # -- tags ---------------------------------------------------------------------------------------------------------
+    def _add(self, arn: str, tags: list[dict[str, str]]) -> None:
+        with self._lock:
+            held = self._tags.setdefault(arn.lower(), {})
+            for t in tags:
+                held[t["Key"]] = t.get("Value", "")
+
+    def _addtags(self, params: dict[str, Any]) -> dict[str, Any]:
+        """AddTags: returns ``{"Tags": [...]}``, the tags given (as the service does)."""
+        self._add(params["ResourceArn"], params["Tags"])
+        return {"Tags": params["Tags"]}
+
+    def _listtags(self, params: dict[str, Any]) -> dict[str, Any]:
+        """ListTags: every tag of the resource in one page (``{"Tags": [{"Key", "Value"}, ...]}``)."""
+        with self._lock:
+            held = dict(self._tags.get(params["ResourceArn"].lower(), {}))
+        return {"Tags": [{"Key": k, "Value": v} for k, v in held.items()]}
+
+    def _deletetags(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            held = self._tags.get(params["ResourceArn"].lower(), {})
+            for key in params["TagKeys"]:
+                held.pop(key, None)
+        return {}
+
+    # -- shutdown -----------------------------------------------------------------------------------------------------
+    def stop_started(self, timeout: float = 60.0) -> dict[str, str]:
+        """End the jobs created through this server that still run, as ``amtlocal stop`` / ``stop-training-job`` do
+        (a tuning job is recorded Stopped and resumes when the same request is run again with ``amtlocal tune``;
+        its cut-short training jobs run again then). Waits up to ``timeout`` seconds for them to reach a terminal
+        status.
+
+        Returns:
+            ``{job name: status}`` of every job that was running, after the wait.
+        """
+        import time
+
+        from amtlocal.exceptions import AmtLocalError
+        from amtlocal.lifecycle import TERMINAL_STATUSES
+
+        def status(kind: str, name: str) -> str:
+            try:
+                if kind == "tuning":
+                    return self.backend.describe(name)["HyperParameterTuningJobStatus"]
+                return self.backend.describe_training_job(name)["TrainingJobStatus"]
+            except AmtLocalError:
+                return "Unknown"
+
+        running = [(k, n) for k in ("tuning", "training") for n in sorted(self.started[k])]
+        running = [(k, n) for k, n in running if status(k, n) not in TERMINAL_STATUSES]
+        for kind, name in running:
+            try:
+                (self.backend.stop if kind == "tuning" else self.backend.stop_training_job)(name)
+            except AmtLocalError as e:
+                log.warning("could not stop %s job %s: %s", kind, name, e)
+        deadline = time.monotonic() + timeout
+        while running and time.monotonic() < deadline:
+            if all(status(k, n) in TERMINAL_STATUSES for k, n in running):
+                break
+            time.sleep(0.2)
+        return {n: status(k, n) for k, n in running}

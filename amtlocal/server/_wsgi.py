@@ -1,0 +1,87 @@
+"""The server's WSGI app: the peer check, then SageMaker operations run locally, IAM simulations answered, moto.
+
+Routing, in order:
+
+1. a peer that is not loopback gets HTTP 403 (``AccessDeniedException``) unless the server was bound to a
+   non-loopback address;
+2. ``X-Amz-Target: SageMaker.<Operation>`` for an operation amtlocal runs (``_operations``) is answered here;
+3. IAM ``SimulatePrincipalPolicy`` / ``SimulateCustomPolicy`` (moto lacks them) are answered ``allowed`` (``_sdk``);
+4. everything else goes to moto's app, the body it was sent with unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from amtlocal.server import _sdk, _wire
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether ``address`` (an IPv4/IPv6 literal, possibly IPv4-mapped IPv6) is a loopback address."""
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+class Application:
+    """The WSGI callable.
+
+    Args:
+        operations: a ``SageMakerOperations`` (``handles(op, body)``, ``__call__(op, body)``).
+        moto: moto's WSGI app.
+        allow_remote: serve peers that are not loopback (the server was bound to a non-loopback address).
+    """
+
+    def __init__(self, operations: Any, moto: Callable, allow_remote: bool = False):
+        self.operations = operations
+        self.moto = moto
+        self.allow_remote = allow_remote
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if not self.allow_remote and not is_loopback(environ.get("REMOTE_ADDR")):
+            log.warning("refused a request from %s (not loopback)", environ.get("REMOTE_ADDR"))
+            status, headers, body = _wire.error_response(
+                "AccessDeniedException",
+                "amtlocal serves loopback clients only; start it with --host <address> to serve others",
+                403,
+            )
+            return self._send(start_response, status, headers, body)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("SageMaker."):
+            operation = target.split(".", 1)[1]
+            body = self._body(environ)
+            if self.operations.handles(operation, body):
+                return self._send(start_response, *self.operations(operation, body))
+        elif "/iam/" in environ.get("HTTP_AUTHORIZATION", "") and environ.get("REQUEST_METHOD") == "POST":
+            body = self._body(environ)
+            if _sdk.is_iam_simulation(environ, body):
+                return self._send(start_response, *_sdk.iam_simulation_response(body))
+        return self.moto(environ, start_response)
+
+    @staticmethod
+    def _body(environ: dict) -> bytes:
+        """Read the request body and put it back, so moto reads it whole if the request goes on to moto."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body
+
+    @staticmethod
+    def _send(start_response: Callable, status: int, headers: list[tuple[str, str]], body: bytes) -> list[bytes]:
+        reasons = {200: "OK", 400: "Bad Request", 403: "Forbidden", 500: "Internal Server Error"}
+        start_response(f"{status} {reasons.get(status, '')}".strip(), headers)
+        return [body]
