@@ -48,7 +48,7 @@ class Server:
             ``$AMTLOCAL_STOP_GRACE_SECONDS``).
 
     Attributes (after :meth:`start`): url (``http://127.0.0.1:<port>``), region, environment (the ``export``
-    variables), sdk_config (the SDK config file's path), role_arn, bucket, home.
+    variables), sdk_config (the SDK config file's path), role_arn, bucket, home, app (the WSGI callable served).
     """
 
     def __init__(
@@ -61,13 +61,13 @@ class Server:
         base_dir: str | os.PathLike | None = None,
         stop_grace: float | None = None,
     ):
-        from amtlocal.backends import get_backend
+        from amtlocal.backends.local import LocalBackend
         from amtlocal.spec.placeholders import region as default_region
 
         self.host = host
         self.port = port
         self.region = region or default_region()
-        self.backend = get_backend("local", home=home, storage_url=storage_url, stop_grace=stop_grace)
+        self.backend = LocalBackend(home=home, storage_url=storage_url, stop_grace=stop_grace)
         self.home = Path(self.backend.store.home)
         self.base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
         self.role_arn = _sdk.ROLE_ARN
@@ -76,6 +76,7 @@ class Server:
         self.url = ""
         self.environment: dict[str, str] = {}
         self.operations: Any = None
+        self.app: Any = None  # the WSGI callable served (after start)
         self._httpd: Any = None
         self._thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] | None = None
@@ -98,7 +99,7 @@ class Server:
                 log.info("%s %s %s", self.address_string(), self.headers.get("X-Amz-Target") or self.path, code)
 
         self.operations = _operations.SageMakerOperations(self.backend, self.base_dir)
-        app = _wsgi.Application(
+        self.app = app = _wsgi.Application(
             self.operations, _moto.moto_app(), allow_remote=not _wsgi.is_loopback(self.host or "0.0.0.0")
         )
         self._httpd = make_server(self.host, self.port, app, threaded=True, request_handler=Handler)

@@ -1,0 +1,415 @@
+"""The SageMaker API on localhost (amtlocal.server): real servers on loopback, real clients (boto3, the AWS CLI, SDK
+v2), the amtlocal_endpoint fixture of amtlocal's pytest plugin."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from amtlocal.testing import fake_aws
+
+TRAIN = """\
+import argparse, time
+p = argparse.ArgumentParser()
+p.add_argument("--learning-rate", type=float)
+p.add_argument("--sleep", type=float, default=0)
+a = p.parse_args()
+time.sleep(a.sleep)
+print(f"validation:score={a.learning_rate * 10:.4f}")
+"""
+
+
+@pytest.fixture(autouse=True)
+def _aws(monkeypatch, tmp_path):
+    fake_aws(monkeypatch, tmp_path)  # no real account is ever reached, whatever the fixture under test does
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A user's project: code/train.py and data/train.csv."""
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "train.py").write_text(TRAIN)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("1,2\n")
+    return tmp_path
+
+
+def tuning_request(project: Path, name: str, max_jobs: int = 3, sleep: str = "0") -> dict:
+    """A CreateHyperParameterTuningJob request as a boto3 user writes it (SDK v2's JSON-encoded static values)."""
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:score"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": 1},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [
+                    {"Name": "learning-rate", "MinValue": "0.01", "MaxValue": "0.5", "ScalingType": "Linear"}
+                ]
+            },
+            "RandomSeed": 7,
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {
+                "sagemaker_program": '"train.py"',
+                "sagemaker_submit_directory": json.dumps(f"file://{project / 'code'}"),
+                "sleep": sleep,
+            },
+            "AlgorithmSpecification": {
+                "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+                "TrainingInputMode": "File",
+                "MetricDefinitions": [{"Name": "validation:score", "Regex": r"validation:score=([0-9.]+)"}],
+            },
+            "RoleArn": "arn:aws:iam::000000000000:role/amtlocal-local",
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{project / 'data'}"}},
+                }
+            ],
+            "OutputDataConfig": {"S3OutputPath": "s3://amtlocal-local/output"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 120},
+        },
+    }
+
+
+def training_request(project: Path, name: str, sleep: str = "0") -> dict:
+    tuning = tuning_request(project, "unused", sleep=sleep)["TrainingJobDefinition"]
+    return {
+        "TrainingJobName": name,
+        "HyperParameters": {**tuning.pop("StaticHyperParameters"), "learning-rate": "0.25"},
+        **tuning,
+    }
+
+
+def wait_tuning(sm, name: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        desc = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+        if desc["HyperParameterTuningJobStatus"] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
+            return desc
+        time.sleep(0.3)
+
+
+def test_boto3_tuning_job_runs_locally_through_the_fixture(amtlocal_endpoint, project):
+    """A user's test: boto3 only, the fixture gives the endpoint; three real training jobs, scraped objectives."""
+    assert os.environ["AWS_ENDPOINT_URL"] == amtlocal_endpoint.url
+    sm = boto3.client("sagemaker")
+    arn = sm.create_hyper_parameter_tuning_job(**tuning_request(project, "user-tuning"))["HyperParameterTuningJobArn"]
+    assert arn == "arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/user-tuning"
+
+    desc = wait_tuning(sm, "user-tuning")
+    assert desc["HyperParameterTuningJobStatus"] == "Completed"
+    assert desc["TrainingJobStatusCounters"]["Completed"] == 3
+    assert desc["CreationTime"].tzinfo is not None  # a timestamp on the wire (epoch seconds), parsed by botocore
+
+    jobs = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="user-tuning")
+    summaries = jobs["TrainingJobSummaries"]
+    assert len(summaries) == 3
+    for s in summaries:
+        assert s["TrainingJobStatus"] == "Completed"
+        lr = float(s["TunedHyperParameters"]["learning-rate"])
+        assert 0.01 <= lr <= 0.5
+        assert s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(round(lr * 10, 4), abs=1e-4)
+    best = max(summaries, key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+    assert desc["BestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
+
+    listed = sm.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]
+    assert [j["HyperParameterTuningJobName"] for j in listed] == ["user-tuning"]
+    # the job is in the endpoint's store: the CLI's view of the same home agrees
+    out = subprocess.run(
+        [sys.executable, "-m", "amtlocal", "describe", "user-tuning", "--home", str(amtlocal_endpoint.home)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(out)["BestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
+
+
+def test_training_job_create_describe_stop_and_tags(amtlocal_endpoint, project):
+    sm = boto3.client("sagemaker")
+    arn = sm.create_training_job(
+        **training_request(project, "slow-job", sleep="60"), Tags=[{"Key": "team", "Value": "ml"}]
+    )["TrainingJobArn"]
+    desc = sm.describe_training_job(TrainingJobName="slow-job")
+    assert desc["TrainingJobStatus"] == "InProgress"
+    assert desc["HyperParameters"]["learning-rate"] == "0.25"
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "ml"}]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "dev"}])
+    sm.delete_tags(ResourceArn=arn, TagKeys=["team"])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "dev"}]
+    names = [s["TrainingJobName"] for s in sm.list_training_jobs()["TrainingJobSummaries"]]
+    assert names == ["slow-job"]
+
+    sm.stop_training_job(TrainingJobName="slow-job")
+    deadline = time.monotonic() + 30
+    while sm.describe_training_job(TrainingJobName="slow-job")["TrainingJobStatus"] != "Stopped":
+        assert time.monotonic() < deadline, "StopTrainingJob did not stop the job"
+        time.sleep(0.3)
+
+    sm.create_training_job(**training_request(project, "quick-job"))
+    sm.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="quick-job", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    done = sm.describe_training_job(TrainingJobName="quick-job")
+    assert done["TrainingJobStatus"] == "Completed"
+    assert done["FinalMetricDataList"][0]["MetricName"] == "validation:score"
+    assert done["FinalMetricDataList"][0]["Value"] == pytest.approx(2.5)
+
+
+def test_errors_are_the_services(amtlocal_endpoint, project):
+    sm = boto3.client("sagemaker")
+    bad = tuning_request(project, "bad-spec")
+    bad["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"][0]["MinValue"] = "0.9"
+    with pytest.raises(ClientError) as err:
+        sm.create_hyper_parameter_tuning_job(**bad)
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "ContinuousParameterRanges[0]" in err.value.response["Error"]["Message"]
+
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="no-such-job")
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.stop_training_job(TrainingJobName="no-such-job")
+    with pytest.raises(ClientError) as err:  # what the service answers DescribeTrainingJob of an unknown name
+        sm.describe_training_job(TrainingJobName="no-such-job")
+    assert err.value.response["Error"] == {"Code": "ValidationException", "Message": "Requested resource not found."}
+
+    sm.create_hyper_parameter_tuning_job(**tuning_request(project, "taken", max_jobs=1))
+    with pytest.raises(sm.exceptions.ResourceInUse):
+        sm.create_hyper_parameter_tuning_job(**tuning_request(project, "taken", max_jobs=1))
+    assert wait_tuning(sm, "taken")["HyperParameterTuningJobStatus"] == "Completed"
+
+
+def _raw(url: str, target: str, body: bytes) -> tuple[int, dict]:
+    """A JSON 1.1 request as bytes on the wire, bypassing botocore's client-side validation."""
+    req = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_wire_protocol_validation_and_epoch_timestamps(amtlocal_endpoint, project):
+    url = amtlocal_endpoint.url
+    status, body = _raw(url, "SageMaker.CreateHyperParameterTuningJob", b'{"HyperParameterTuningJobName": "x"}')
+    assert status == 400 and body["__type"] == "ValidationException"
+    assert "HyperParameterTuningJobConfig" in body["message"]  # botocore's ParamValidator names the missing member
+    status, body = _raw(url, "SageMaker.DescribeHyperParameterTuningJob", b"not json")
+    assert status == 400 and body["__type"] == "SerializationException"
+
+    request = json.dumps(tuning_request(project, "wire-job", max_jobs=1)).encode()
+    status, body = _raw(url, "SageMaker.CreateHyperParameterTuningJob", request)
+    assert status == 200 and body == {
+        "HyperParameterTuningJobArn": "arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/wire-job"
+    }
+    status, body = _raw(
+        url, "SageMaker.DescribeHyperParameterTuningJob", b'{"HyperParameterTuningJobName": "wire-job"}'
+    )
+    assert status == 200
+    assert isinstance(body["CreationTime"], float) and abs(body["CreationTime"] - time.time()) < 120
+    wait_tuning(boto3.client("sagemaker"), "wire-job")
+
+
+def test_moto_answers_the_rest_on_the_same_port(amtlocal_endpoint):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=amtlocal_endpoint.bucket, Key="data/train.csv", Body=b"1,2\n")
+    assert s3.get_object(Bucket=amtlocal_endpoint.bucket, Key="data/train.csv")["Body"].read() == b"1,2\n"
+    assert amtlocal_endpoint.bucket == "sagemaker-us-east-1-000000000000"
+    assert boto3.client("sts").get_caller_identity()["Account"] == "000000000000"
+
+    iam = boto3.client("iam")
+    role = iam.get_role(RoleName="amtlocal-local")["Role"]
+    assert role["Arn"] == amtlocal_endpoint.role_arn
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    results = iam.simulate_principal_policy(
+        PolicySourceArn=role["Arn"], ActionNames=["sagemaker:CreateTrainingJob", "s3:GetObject"]
+    )["EvaluationResults"]
+    assert [(r["EvalActionName"], r["EvalDecision"]) for r in results] == [
+        ("sagemaker:CreateTrainingJob", "allowed"),
+        ("s3:GetObject", "allowed"),
+    ]
+    # a SageMaker operation amtlocal does not run is moto's
+    sm = boto3.client("sagemaker")
+    sm.create_experiment(ExperimentName="exp")
+    assert sm.describe_experiment(ExperimentName="exp")["ExperimentName"] == "exp"
+
+    config = Path(os.environ["SAGEMAKER_USER_CONFIG_OVERRIDE"]).read_text()
+    assert "DefaultS3Bucket: sagemaker-us-east-1-000000000000" in config
+    assert f"RoleArn: {role['Arn']}" in config
+
+
+def test_sdk_v2_default_bucket_needs_no_sts_url(amtlocal_endpoint):
+    pytest.importorskip("sagemaker", reason="the test extras install SDK v2")
+    import sagemaker
+
+    session = sagemaker.Session()
+    assert session.default_bucket() == amtlocal_endpoint.bucket
+    assert session.sagemaker_client.meta.endpoint_url == amtlocal_endpoint.url
+
+
+def test_non_loopback_peers_are_refused(amtlocal_endpoint):
+    from werkzeug.test import Client
+
+    app = amtlocal_endpoint.app  # the served WSGI app, called as a remote peer would reach it
+    target = {"X-Amz-Target": "SageMaker.ListHyperParameterTuningJobs", "Content-Type": "application/x-amz-json-1.1"}
+    remote = Client(app).post("/", data=b"{}", headers=target, environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    assert remote.status_code == 403
+    assert json.loads(remote.data)["__type"] == "AccessDeniedException"
+    local = Client(app).post("/", data=b"{}", headers=target, environ_base={"REMOTE_ADDR": "::ffff:127.0.0.1"})
+    assert local.status_code == 200 and json.loads(local.data) == {"HyperParameterTuningJobSummaries": []}
+
+
+def test_a_non_loopback_host_serves_other_peers(tmp_path):
+    from werkzeug.test import Client
+
+    from amtlocal.server import Server
+
+    server = Server(host="0.0.0.0", port=0, home=tmp_path / "home").start()
+    try:
+        assert server.url == f"http://127.0.0.1:{server.port}"
+        target = {"X-Amz-Target": "SageMaker.ListTrainingJobs", "Content-Type": "application/x-amz-json-1.1"}
+        resp = Client(server.app).post("/", data=b"{}", headers=target, environ_base={"REMOTE_ADDR": "192.0.2.10"})
+        assert resp.status_code == 200 and json.loads(resp.data) == {"TrainingJobSummaries": []}
+    finally:
+        server.shutdown()
+
+
+def test_aws_cli_creates_and_describes_a_tuning_job(amtlocal_endpoint, project, tmp_path):
+    aws = Path(sys.executable).with_name("aws")
+    assert aws.exists(), "the AWS CLI v1 (awscli) is a test extra"
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(tuning_request(project, "cli-job", max_jobs=2)))
+    common = ["--endpoint-url", amtlocal_endpoint.url, "--output", "json"]
+    created = subprocess.run(
+        [str(aws), "sagemaker", "create-hyper-parameter-tuning-job", "--cli-input-json", f"file://{spec}", *common],
+        capture_output=True,
+        text=True,
+    )
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["HyperParameterTuningJobArn"].endswith("/cli-job")
+    wait_tuning(boto3.client("sagemaker"), "cli-job")
+    described = subprocess.run(
+        [
+            str(aws),
+            "sagemaker",
+            "describe-hyper-parameter-tuning-job",
+            "--hyper-parameter-tuning-job-name",
+            "cli-job",
+            *common,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert described.returncode == 0, described.stderr
+    desc = json.loads(described.stdout)
+    assert desc["HyperParameterTuningJobStatus"] == "Completed"
+    assert desc["TrainingJobStatusCounters"]["Completed"] == 2
+    missing = subprocess.run(
+        [
+            str(aws),
+            "sagemaker",
+            "describe-hyper-parameter-tuning-job",
+            "--hyper-parameter-tuning-job-name",
+            "nope",
+            *common,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 255 and "(ResourceNotFound)" in missing.stderr  # CLI v1: 255 on a service error
+
+
+def test_endpoint_restores_the_environment(tmp_path, monkeypatch):
+    import amtlocal
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://elsewhere:1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://s3-elsewhere:1")
+    monkeypatch.setenv("AWS_PROFILE", "someone")
+    before = dict(os.environ)
+    with amtlocal.endpoint(home=tmp_path / "home") as ep:
+        assert os.environ["AWS_ENDPOINT_URL"] == ep.url and ep.url.startswith("http://127.0.0.1:")
+        assert "AWS_ENDPOINT_URL_S3" not in os.environ and "AWS_PROFILE" not in os.environ
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "amtlocal"
+    assert dict(os.environ) == before
+
+
+def test_import_amtlocal_stays_light():
+    code = (
+        "import sys, amtlocal, amtlocal.pytest_plugin, amtlocal.server; "
+        "print(sorted(m for m in ('moto', 'werkzeug', 'botocore', 'flask') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_serve_prints_exports_and_ctrl_c_stops_its_jobs(project, tmp_path):
+    home = tmp_path / "home"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amtlocal", "serve", "--port", "0", "--home", str(home), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=project,
+    )
+    try:
+        exports = {}
+        while "SAGEMAKER_USER_CONFIG_OVERRIDE" not in exports:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            if line.startswith("export "):
+                name, value = line[len("export ") :].strip().split("=", 1)
+                exports[name] = value
+        assert list(exports) == [
+            "AWS_ENDPOINT_URL",
+            "AWS_DEFAULT_REGION",
+            "AWS_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "SAGEMAKER_USER_CONFIG_OVERRIDE",
+        ]
+        session = boto3.session.Session(
+            aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+            region_name=exports["AWS_DEFAULT_REGION"],
+        )
+        sm = session.client("sagemaker", endpoint_url=exports["AWS_ENDPOINT_URL"])
+        sm.create_hyper_parameter_tuning_job(**tuning_request(project, "interrupted", max_jobs=2, sleep="60"))
+        deadline = time.monotonic() + 30
+        while not sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="interrupted")[
+            "TrainingJobSummaries"
+        ]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        assert "interrupted: Stopped" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    from amtlocal.backends import get_backend
+
+    backend = get_backend("local", home=home)
+    assert backend.describe("interrupted")["HyperParameterTuningJobStatus"] == "Stopped"
+    (job,) = list(backend.all_training_jobs("interrupted"))
+    assert job["TrainingJobStatus"] == "Stopped"
