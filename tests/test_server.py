@@ -413,3 +413,82 @@ def test_serve_prints_exports_and_ctrl_c_stops_its_jobs(project, tmp_path):
     assert backend.describe("interrupted")["HyperParameterTuningJobStatus"] == "Stopped"
     (job,) = list(backend.all_training_jobs("interrupted"))
     assert job["TrainingJobStatus"] == "Stopped"
+
+
+CURVE = """\
+import argparse
+p = argparse.ArgumentParser()
+p.add_argument("--learning-rate", type=float)
+p.add_argument("--sleep")
+a = p.parse_args()
+for epoch in range(3):
+    print(f"validation:score={a.learning_rate * (epoch + 1):.4f}")
+print("training finished")
+"""
+
+
+def test_cloudwatch_metrics_and_logs_of_a_training_job(amtlocal_endpoint, project):
+    """What SageMaker publishes: the scraped series under /aws/sagemaker/TrainingJobs (Host and TrainingJobName
+    dimensions) and the job's log as a stream of that log group; SDK v2's TrainingJobAnalytics reads them."""
+    import datetime as dt
+
+    (project / "code" / "train.py").write_text(CURVE)
+    sm = boto3.client("sagemaker")
+    sm.create_training_job(**training_request(project, "curve-job"))
+    sm.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="curve-job", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    desc = sm.describe_training_job(TrainingJobName="curve-job")
+    assert desc["TrainingJobStatus"] == "Completed"
+
+    cw = boto3.client("cloudwatch")
+    metrics = cw.list_metrics(Namespace="/aws/sagemaker/TrainingJobs")["Metrics"]
+    assert {(m["MetricName"], m["Dimensions"][0]["Name"], m["Dimensions"][0]["Value"]) for m in metrics} == {
+        ("validation:score", "Host", "curve-job/algo-1"),
+        ("validation:score", "TrainingJobName", "curve-job"),
+    }
+    now = dt.datetime.now(dt.timezone.utc)
+    stats = cw.get_metric_statistics(
+        Namespace="/aws/sagemaker/TrainingJobs",
+        MetricName="validation:score",
+        Dimensions=[{"Name": "Host", "Value": "curve-job/algo-1"}],
+        StartTime=now - dt.timedelta(hours=1),
+        EndTime=now + dt.timedelta(minutes=1),
+        Period=3600,
+        Statistics=["Maximum", "Minimum", "SampleCount"],
+    )["Datapoints"]
+    assert [(p["Minimum"], p["Maximum"], p["SampleCount"]) for p in stats] == [(0.25, 0.75, 3.0)]
+
+    logs = boto3.client("logs")
+    (stream,) = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="curve-job/")[
+        "logStreams"
+    ]
+    assert stream["logStreamName"] == f"curve-job/algo-1-{int(desc['CreationTime'].timestamp())}"
+    events = logs.get_log_events(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream["logStreamName"], startFromHead=True
+    )
+    messages = [e["message"] for e in events["events"]]
+    assert messages[-4:] == [
+        "validation:score=0.2500",
+        "validation:score=0.5000",
+        "validation:score=0.7500",
+        "training finished",
+    ]
+    again = logs.get_log_events(
+        logGroupName="/aws/sagemaker/TrainingJobs",
+        logStreamName=stream["logStreamName"],
+        nextToken=events["nextForwardToken"],
+    )
+    assert again["events"] == [] and again["nextForwardToken"] == events["nextForwardToken"]  # the end: same token
+    found = logs.filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs", filterPattern="finished")["events"]
+    assert [(e["logStreamName"], e["message"]) for e in found] == [(stream["logStreamName"], "training finished")]
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName="no-job/algo-1-1")
+
+    pytest.importorskip("sagemaker", reason="the test extras install SDK v2")
+    from sagemaker.analytics import TrainingJobAnalytics
+
+    frame = TrainingJobAnalytics("curve-job", metric_names=["validation:score"], period=60).dataframe()
+    # the three values were printed within one period: CloudWatch's Average of them
+    assert list(frame["metric_name"]) == ["validation:score"]
+    assert list(frame["value"]) == pytest.approx([0.5])

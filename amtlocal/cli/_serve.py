@@ -46,14 +46,16 @@ def cmd_serve(args) -> int:
         print(f"export {name}={shlex.quote(value)}")
     sys.stdout.flush()
     done = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    # SIGINT explicitly too: a server started with `&` from a script inherits an ignored SIGINT
+    previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not done.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("# stopping: ending the jobs this server started that still run", file=sys.stderr)
     stopped = server.shutdown()
     for name, status in stopped.items():

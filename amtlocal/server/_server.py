@@ -92,15 +92,22 @@ class Server:
         """
         from werkzeug.serving import WSGIRequestHandler, make_server
 
-        from amtlocal.server import _moto, _operations, _wsgi
+        from amtlocal.server import _moto, _operations, _telemetry, _wsgi
 
         class Handler(WSGIRequestHandler):
             def log_request(self, code: Any = "-", size: Any = "-") -> None:  # one line per request, at INFO
-                log.info("%s %s %s", self.address_string(), self.headers.get("X-Amz-Target") or self.path, code)
+                what = self.headers.get("X-Amz-Target")
+                if not what:  # S3, IAM, STS...: the signing service, the method and the path
+                    scope = _wsgi.signing_scope({"HTTP_AUTHORIZATION": self.headers.get("Authorization", "")})
+                    what = f"{scope[1] if scope else '-'} {self.command} {self.path}"
+                log.info("%s %s %s", self.address_string(), what, code)
 
         self.operations = _operations.SageMakerOperations(self.backend, self.base_dir)
         self.app = app = _wsgi.Application(
-            self.operations, _moto.moto_app(), allow_remote=not _wsgi.is_loopback(self.host or "0.0.0.0")
+            self.operations,
+            _moto.moto_app(),
+            telemetry=_telemetry.Telemetry(self.backend),
+            allow_remote=not _wsgi.is_loopback(self.host or "0.0.0.0"),
         )
         self._httpd = make_server(self.host, self.port, app, threaded=True, request_handler=Handler)
         self.port = self._httpd.server_port

@@ -6,7 +6,9 @@ Routing, in order:
    non-loopback address;
 2. ``X-Amz-Target: SageMaker.<Operation>`` for an operation amtlocal runs (``_operations``) is answered here;
 3. IAM ``SimulatePrincipalPolicy`` / ``SimulateCustomPolicy`` (moto lacks them) are answered ``allowed`` (``_sdk``);
-4. everything else goes to moto's app, the body it was sent with unchanged.
+4. CloudWatch Logs requests on the training-job log group are answered from the store (``_telemetry``); before a
+   CloudWatch request, the newly scraped metric points are put into moto's CloudWatch (``_telemetry``);
+5. everything else goes to moto's app, the body it was sent with unchanged.
 """
 
 from __future__ import annotations
@@ -34,18 +36,30 @@ def is_loopback(address: str | None) -> bool:
     return (mapped or ip).is_loopback
 
 
+def signing_scope(environ: dict) -> tuple[str, str] | None:
+    """``(region, service)`` of a SigV4-signed request's credential scope, else None."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    try:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        return scope[2], scope[3]
+    except IndexError:
+        return None
+
+
 class Application:
     """The WSGI callable.
 
     Args:
         operations: a ``SageMakerOperations`` (``handles(op, body)``, ``__call__(op, body)``).
         moto: moto's WSGI app.
+        telemetry: a ``_telemetry.Telemetry`` (metrics and logs of local training jobs), or None.
         allow_remote: serve peers that are not loopback (the server was bound to a non-loopback address).
     """
 
-    def __init__(self, operations: Any, moto: Callable, allow_remote: bool = False):
+    def __init__(self, operations: Any, moto: Callable, telemetry: Any = None, allow_remote: bool = False):
         self.operations = operations
         self.moto = moto
+        self.telemetry = telemetry
         self.allow_remote = allow_remote
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -63,10 +77,21 @@ class Application:
             body = self._body(environ)
             if self.operations.handles(operation, body):
                 return self._send(start_response, *self.operations(operation, body))
+        elif target.startswith("Logs_20140328.") and self.telemetry is not None:
+            operation = target.split(".", 1)[1]
+            body = self._body(environ)
+            if self.telemetry.handles_logs(operation, body):
+                return self._send(start_response, *self.telemetry.logs(operation, body))
         elif "/iam/" in environ.get("HTTP_AUTHORIZATION", "") and environ.get("REQUEST_METHOD") == "POST":
             body = self._body(environ)
             if _sdk.is_iam_simulation(environ, body):
                 return self._send(start_response, *_sdk.iam_simulation_response(body))
+        scope = signing_scope(environ)
+        if scope is not None and scope[1] == "monitoring" and self.telemetry is not None:
+            try:
+                self.telemetry.publish_metrics(scope[0])
+            except Exception:  # noqa: BLE001 - moto still answers with what it holds; the cause is logged
+                log.exception("publishing the training jobs' metrics to CloudWatch failed")
         return self.moto(environ, start_response)
 
     @staticmethod
