@@ -414,6 +414,19 @@ def test_serve_prints_exports_and_ctrl_c_stops_its_jobs(project, tmp_path):
     (job,) = list(backend.all_training_jobs("interrupted"))
     assert job["TrainingJobStatus"] == "Stopped"
 
+    # the next server over the same store resumes it
+    from amtlocal.server import Server
+
+    server = Server(port=0, home=home, base_dir=project).start()
+    try:
+        assert server.resumed == ["interrupted"]
+        assert backend.describe("interrupted")["HyperParameterTuningJobStatus"] == "InProgress"
+    finally:
+        assert server.shutdown() == {"interrupted": "Stopped"}
+    # stopped again by that server's shutdown: recorded for the next one
+    saved = json.loads((home / "server" / "interrupted.json").read_text())
+    assert list(saved) == ["interrupted"] and saved["interrupted"]["base_dir"] == str(project)
+
 
 CURVE = """\
 import argparse

@@ -1,7 +1,8 @@
 """``amtlocal serve``: the SageMaker API on localhost (see :mod:`amtlocal.server`).
 
 Prints the variables to export, one ``export NAME=value`` line each, then serves until Ctrl-C or SIGTERM; on either
-it stops the jobs it started that still run (recorded Stopped, resumable with ``amtlocal tune``) and exits 0.
+it stops the jobs it started that still run (recorded Stopped) and exits 0; the next ``amtlocal serve`` over the same
+store resumes the tuning jobs it stopped so.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def cmd_serve(args) -> int:
         return 1
     print(f"# amtlocal serves the SageMaker API at {server.url} (store {server.home}); Ctrl-C stops it")
     print(f"# default execution role {server.role_arn}, default bucket s3://{server.bucket}")
+    for name in server.resumed:
+        print(f"# resumed tuning job {name} (stopped when the last server stopped)")
     for name, value in server.environment.items():
         print(f"export {name}={shlex.quote(value)}")
     sys.stdout.flush()

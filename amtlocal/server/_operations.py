@@ -50,6 +50,8 @@ class SageMakerOperations:
     Attributes:
         started: ``{"tuning": {name, ...}, "training": {name, ...}}``, the jobs created through this object, which
             :meth:`stop_started` ends when the server stops.
+        requests: ``{tuning job name: CreateHyperParameterTuningJob request}`` of the tuning jobs in ``started`` (what
+            :meth:`resume` runs again).
     """
 
     def __init__(self, backend: Any, base_dir: Path):
@@ -58,6 +60,8 @@ class SageMakerOperations:
         self.backend = backend
         self.client = amtlocal.client(backend=backend, base_dir=base_dir)
         self.started: dict[str, set[str]] = {"tuning": set(), "training": set()}
+        self.requests: dict[str, dict[str, Any]] = {}  # tuning job name -> its CreateHyperParameterTuningJob request
+        self.base_dir = base_dir
         self._tags: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
 
@@ -109,6 +113,7 @@ class SageMakerOperations:
         out = getattr(self.client, LOCAL_OPERATIONS[operation])(**params)
         if operation == "CreateHyperParameterTuningJob":
             self.started["tuning"].add(params["HyperParameterTuningJobName"])
+            self.requests[params["HyperParameterTuningJobName"]] = params
             self._add(out["HyperParameterTuningJobArn"], params.get("Tags") or [])
         elif operation == "CreateTrainingJob":
             self.started["training"].add(params["TrainingJobName"])
@@ -176,3 +181,25 @@ class SageMakerOperations:
                 break
             time.sleep(0.2)
         return {n: status(k, n) for k, n in running}
+
+    def resume(self, interrupted: dict[str, dict[str, Any]]) -> list[str]:
+        """Run again, in background workers, the tuning jobs a previous server stopped at its shutdown
+        (``{name: {"request": CreateHyperParameterTuningJob request, "base_dir": folder}}``): each one still Stopped resumes as ``amtlocal tune`` of the same request resumes it (its
+        evaluations kept, its cut-short training jobs run again). Returns the names resumed; a job that another process
+        runs, or that is no longer Stopped, is left as it is (logged)."""
+        from amtlocal.exceptions import AmtLocalError
+
+        resumed = []
+        for name, saved in interrupted.items():
+            request = saved["request"]
+            try:
+                if self.backend.describe(name)["HyperParameterTuningJobStatus"] != "Stopped":
+                    continue
+                self.backend.create_tuning_job(request, Path(saved["base_dir"]), wait=False)
+            except AmtLocalError as e:
+                log.warning("tuning job %s was not resumed: %s", name, e)
+                continue
+            self.started["tuning"].add(name)
+            self.requests[name] = request
+            resumed.append(name)
+        return resumed

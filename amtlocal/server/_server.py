@@ -5,12 +5,14 @@ How jobs run behind it: each CreateHyperParameterTuningJob / CreateTrainingJob t
 holds the job's lock and runs it, so a request returns at once, the server's threads only read the store, and a job
 survives a crash of the server. Workers inherit the server's environment, so their boto3 calls (S3 inputs, code,
 outputs) reach this server's moto through ``AWS_ENDPOINT_URL``. When the server stops it ends the jobs it started that
-still run, as ``amtlocal stop`` / ``amtlocal stop-training-job`` do (recorded Stopped; a tuning job resumes when the
-same request is run again with ``amtlocal tune``).
+still run, as ``amtlocal stop`` / ``amtlocal stop-training-job`` do (recorded Stopped), and writes the requests of
+the tuning jobs it stopped to ``<home>/server/interrupted.json``; the next server over the same home resumes them
+(as ``amtlocal tune`` of the same request would). A standalone training job stopped so stays Stopped, as in SageMaker.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -75,6 +77,7 @@ class Server:
         self.sdk_config = self.home / "server" / "sagemaker-config.yaml"
         self.url = ""
         self.environment: dict[str, str] = {}
+        self.resumed: list[str] = []  # tuning jobs resumed at start (stopped by the previous server's shutdown)
         self.operations: Any = None
         self.app: Any = None  # the WSGI callable served (after start)
         self._httpd: Any = None
@@ -102,6 +105,7 @@ class Server:
                     what = f"{scope[1] if scope else '-'} {self.command} {self.path}"
                 log.info("%s %s %s", self.address_string(), what, code)
 
+        self.backend.list_tuning_jobs()  # opens the store's storage here, before request threads share it
         self.operations = _operations.SageMakerOperations(self.backend, self.base_dir)
         self.app = app = _wsgi.Application(
             self.operations,
@@ -119,8 +123,25 @@ class Server:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="amtlocal-server", daemon=True)
         self._thread.start()
         _moto.seed(self.url, self.region)
+        self.resumed = self.operations.resume(self._take_interrupted())
         log.info("serving the SageMaker API at %s (store %s)", self.url, self.home)
         return self
+
+    @property
+    def _interrupted_path(self) -> Path:
+        return self.home / "server" / "interrupted.json"
+
+    def _take_interrupted(self) -> dict[str, Any]:
+        """The requests of the tuning jobs the previous server stopped at its shutdown (the file is then removed)."""
+        try:
+            found = json.loads(self._interrupted_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError as e:
+            log.warning("ignoring %s: %s", self._interrupted_path, e)
+            found = {}
+        self._interrupted_path.unlink(missing_ok=True)
+        return found if isinstance(found, dict) else {}
 
     def _export(self) -> None:
         names = set(self.environment) | set(_CLEARED) | {k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_")}
@@ -140,6 +161,14 @@ class Server:
         try:
             if stop_jobs and self.operations is not None:
                 stopped = self.operations.stop_started(timeout)
+                again = {
+                    n: {"request": r, "base_dir": str(self.base_dir)}
+                    for n, r in self.operations.requests.items()
+                    if stopped.get(n) in ("Stopped", "Stopping")
+                }
+                if again:  # the next server over this home resumes them
+                    self._interrupted_path.parent.mkdir(parents=True, exist_ok=True)
+                    self._interrupted_path.write_text(json.dumps(again, default=str), encoding="utf-8")
         finally:
             if self._httpd is not None:
                 self._httpd.shutdown()
