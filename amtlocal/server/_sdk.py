@@ -5,7 +5,8 @@
 - That config file (SageMaker's "intelligent defaults" YAML, read by SDK v2 >= 2.148 and v3): the default bucket
   ``SageMaker.PythonSDK.Modules.Session.DefaultS3Bucket`` (so ``Session.default_bucket()`` needs no STS call at the
   explicit ``sts.<region>.amazonaws.com`` URL that ``AWS_ENDPOINT_URL`` does not redirect) and the default execution
-  role for training and tuning jobs (``SageMaker.TrainingJob.RoleArn``).
+  role for training and tuning jobs (``SageMaker.TrainingJob.RoleArn``); and ``TelemetryOptOut`` (the SDKs otherwise
+  send usage telemetry to an S3 URL of AWS's on every call, which offline fails with a traceback in the log).
 - IAM ``SimulatePrincipalPolicy`` / ``SimulateCustomPolicy``, which moto does not implement and SDK v3 calls to check the
   execution role: every action is answered ``allowed`` (a local job runs with your own user's rights anyway).
 """
@@ -48,6 +49,7 @@ def write_sdk_config(path: Path, region: str) -> Path:
         "    Modules:\n"
         "      Session:\n"
         f"        DefaultS3Bucket: {default_bucket(region)}\n"
+        "      TelemetryOptOut: true\n"
         "  TrainingJob:\n"
         f"    RoleArn: {ROLE_ARN}\n"
     )
