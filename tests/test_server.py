@@ -279,6 +279,13 @@ def test_non_loopback_peers_are_refused(amtlocal_endpoint):
     assert local.status_code == 200 and json.loads(local.data) == {"HyperParameterTuningJobSummaries": []}
 
 
+def test_which_hosts_bind_loopback_only():
+    from amtlocal.server._wsgi import binds_loopback
+
+    assert binds_loopback("127.0.0.1") and binds_loopback("::1") and binds_loopback("localhost")
+    assert not binds_loopback("0.0.0.0") and not binds_loopback("::") and not binds_loopback("192.0.2.10")
+
+
 def test_a_non_loopback_host_serves_other_peers(tmp_path):
     from werkzeug.test import Client
 

@@ -111,7 +111,7 @@ class Server:
             self.operations,
             _moto.moto_app(),
             telemetry=_telemetry.Telemetry(self.backend),
-            allow_remote=not _wsgi.is_loopback(self.host or "0.0.0.0"),
+            allow_remote=not _wsgi.binds_loopback(self.host or "0.0.0.0"),
         )
         self._httpd = make_server(self.host, self.port, app, threaded=True, request_handler=Handler)
         self.port = self._httpd.server_port

@@ -46,6 +46,24 @@ def signing_scope(environ: dict) -> tuple[str, str] | None:
         return None
 
 
+def binds_loopback(host: str) -> bool:
+    """Whether binding ``host`` (an address or a name such as ``localhost``) listens on loopback addresses only."""
+    if is_loopback(host):
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return False  # an address that is not loopback (or a wildcard)
+    except ValueError:
+        pass
+    import socket
+
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(found) and all(is_loopback(a) for a in found)
+
+
 class Application:
     """The WSGI callable.
 
