@@ -58,7 +58,7 @@ def binds_loopback(host: str) -> bool:
     import socket
 
     try:
-        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        found = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except OSError:
         return False
     return bool(found) and all(is_loopback(a) for a in found)
