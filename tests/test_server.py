@@ -267,6 +267,47 @@ def test_sdk_v2_default_bucket_needs_no_sts_url(amtlocal_endpoint):
     assert session.sagemaker_client.meta.endpoint_url == amtlocal_endpoint.url
 
 
+SDK3_PYTHON = Path(__file__).resolve().parents[1] / ".venv-sdk3" / "bin" / "python"
+SDK3_AROUND = """
+import json
+from sagemaker.core.helper.session_helper import Session
+from sagemaker.train import ModelTrainer
+from sagemaker.train.configs import Compute, SourceCode
+from sagemaker.train.defaults import TrainDefaults
+
+session = Session()
+trainer = ModelTrainer(
+    training_image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+    source_code=SourceCode(source_dir=".", entry_script="train.py"),
+    compute=Compute(instance_type="ml.m5.large", instance_count=1),
+)
+print(json.dumps({
+    "bucket": session.default_bucket(),
+    "config_role": trainer.role,
+    "validated_role": TrainDefaults.get_role(role=trainer.role, sagemaker_session=session),
+}))
+"""
+
+
+@pytest.mark.sdk3
+def test_sdk_v3_default_bucket_and_role_validation_through_the_endpoint(amtlocal_endpoint, project):
+    """SDK 3.27 around the API: default_bucket() from the SDK config (no STS at the regional URL), the role from the
+    config, validated by v3 with IAM GetRole (trust policy) and SimulatePrincipalPolicy, which the server answers."""
+    if not SDK3_PYTHON.exists():
+        pytest.fail(f"the SDK v3 venv is missing: run `make .venv-sdk3/.installed` (expected {SDK3_PYTHON})")
+    (project / "code" / "train.py").write_text(TRAIN)
+    run = subprocess.run(
+        [str(SDK3_PYTHON), "-c", SDK3_AROUND], capture_output=True, text=True, cwd=project / "code", timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out == {
+        "bucket": amtlocal_endpoint.bucket,
+        "config_role": amtlocal_endpoint.role_arn,
+        "validated_role": amtlocal_endpoint.role_arn,
+    }
+
+
 def test_non_loopback_peers_are_refused(amtlocal_endpoint):
     from werkzeug.test import Client
 
