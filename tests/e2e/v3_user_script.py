@@ -65,9 +65,9 @@ def main(source_dir: str, work_dir: str) -> None:
     model_trainer.train(input_data_config=inputs)
     training_job = model_trainer._latest_training_job.training_job_name
 
-    def tuner(strategy: str, warm_start=None) -> HyperparameterTuner:
+    def tuner(strategy: str, warm_start=None, model_trainer=None) -> HyperparameterTuner:
         return HyperparameterTuner(
-            trainer(),
+            model_trainer or trainer(),
             METRIC,
             RANGES,
             metric_definitions=METRICS,
@@ -78,7 +78,7 @@ def main(source_dir: str, work_dir: str) -> None:
             warm_start_config=warm_start,
         )
 
-    random_tuner = tuner("Random")
+    random_tuner = tuner("Random", model_trainer=model_trainer)  # the trainer just trained
     random_tuner.tune(inputs=inputs, job_name=f"digits-v3-rnd-{stamp}", wait=True)
     bayes_tuner = tuner("Bayesian")
     bayes_tuner.tune(inputs=inputs, job_name=f"digits-v3-bay-{stamp}", wait=True)
