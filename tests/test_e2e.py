@@ -14,7 +14,9 @@ the job's log (``FinalMetricDataList``, the analytics frame, the tuning job's be
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -148,6 +150,8 @@ def served(tmp_path):
                 name, value = line[len("export ") :].strip().split("=", 1)
                 exported[name] = value
         yield exported
+        # the SDKs retry a 5xx quietly: none may have been answered (one log line per request)
+        assert not re.findall(r".* 5\d\d$", (tmp_path / "serve.log").read_text(), re.M)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0, (tmp_path / "serve.log").read_text()[-3000:]
     finally:
@@ -178,14 +182,17 @@ def test_unchanged_sdk_v3_script_against_amtlocal_serve(served, tmp_path):
 
 
 @pytest.mark.slow
-def test_unchanged_sdk_v2_script_against_the_endpoint_helper(tmp_path):
+def test_unchanged_sdk_v2_script_against_the_endpoint_helper(tmp_path, caplog):
     """SKLearn.fit(), Random and Bayesian HyperparameterTuner.fit()/wait(), a warm start from both, best job,
     analytics and the training job's CloudWatch metrics, all from SDK v2 against ``amtlocal.endpoint()``."""
     import amtlocal
 
+    caplog.set_level(logging.INFO, logger="amtlocal.server")  # one record per request served
     with amtlocal.endpoint(home=tmp_path / "endpoint-home", region="us-east-1") as server:
         exported = dict(server.environment)
         r = _run_user_script(Path(sys.executable), E2E / "v2_user_script.py", exported, tmp_path)
+    served = [rec.getMessage() for rec in caplog.records if rec.name == "amtlocal.server"]
+    assert len(served) > 50 and not [m for m in served if re.search(r" 5\d\d$", m)]
     _check_result(r, server.bucket)
     training = r["training"]
     assert training["image"] == SKLEARN_IMAGE
