@@ -61,7 +61,7 @@ def _optml(path: str):
     return module
 
 
-def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
+def _child(request: dict, out_fd: int, err_fd: int, status_fd: int, supervised: bool = False) -> None:
     """In the forked child: become the training job's process under the script-mode contract, run it, exit.
 
     It behaves as ``python train.py ...`` would: signals as a new interpreter sets them, ``__main__`` with an absolute
@@ -70,12 +70,11 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
     release ``__main__``'s objects so that files left open are flushed; an uncaught KeyboardInterrupt ends it by
     SIGINT). Its exit code is also written to ``status_fd`` once its output is closed, so the job's end is reported
     without waiting for the kernel to tear down a large address space. A process the job forks (``os.fork``) and
-    that runs to the script's end exits the same way, without reporting: the job is its main process."""
-    # Its own session and process group, led by a supervisor (``_supervisor.py``) that stays behind as the
-    # toolkit's process does: the job is not a leader (its own os.setsid() succeeds), and its end ends all it started.
-    os.setsid()
-    learn_fd = request.get("_learn_fd")
-    supervisor.fork_supervised([out_fd, err_fd, status_fd] + ([learn_fd] if learn_fd is not None else []))
+    that runs to the script's end exits the same way, without reporting: the job is its main process.
+    ``supervised``: a spare that forked its supervisor already (:func:`_supervise`)."""
+    if not supervised:
+        learn_fd = request.get("_learn_fd")
+        _supervise([out_fd, err_fd, status_fd] + ([learn_fd] if learn_fd is not None else []))
     me = os.getpid()
     code = 1
     interrupted = False
@@ -169,6 +168,14 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int) -> None:
         os._exit(code & 0xFF)
 
 
+def _supervise(close_in_supervisor: list[int]) -> None:
+    """Give this forked child its own session and process group, led by a supervisor (``_supervisor.py``) that stays
+    behind as the toolkit's process does: the job is not a leader (its own os.setsid() succeeds), and its end ends
+    all it started. Returns in the job's process; the supervisor never returns."""
+    os.setsid()
+    supervisor.fork_supervised(close_in_supervisor)
+
+
 def _run_main(script: str) -> None:
     """Run ``script`` as ``__main__``, as the interpreter runs a script file."""
     import builtins
@@ -240,7 +247,12 @@ class _Spare:
 
 
 def _spare_main(conn: socket.socket, hot: list[list[int]] | None, status_fd: int) -> None:
-    """In a spare: copy the hot pages, wait for the request, then run it as any child (or exit if none comes)."""
+    """In a spare: fork its supervisor, copy the hot pages, wait for the request, then run it as any child (or exit
+    if none comes).
+
+    The supervisor is forked first, so that the pages copied ahead belong to the process that runs the job alone: a
+    fork after the copy would share them again, and the job would copy each page it writes a second time."""
+    _supervise([status_fd, conn.fileno()])
     try:
         if hot:
             learning.copy_ahead(hot)
@@ -259,7 +271,7 @@ def _spare_main(conn: socket.socket, hot: list[list[int]] | None, status_fd: int
         if len(fds) >= 2:
             os.write(fds[1], f"amtlocal fork server: {type(e).__name__}: {e}\n".encode())
         os._exit(1 if fds else 0)
-    _child(request, fds[0], fds[1], status_fd)
+    _child(request, fds[0], fds[1], status_fd, supervised=True)
 
 
 def main(argv: list[str]) -> int:
