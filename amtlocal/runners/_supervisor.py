@@ -144,9 +144,17 @@ def _wait_for(child: int) -> int:
 
 
 def _end_all(me: int) -> None:
-    """SIGKILL every descendant left and reap them all (orphans come back to this subreaper), until none is left."""
+    """SIGKILL every descendant left and reap them all (orphans come back to this subreaper), until none is left.
+
+    Reaping comes first: with no child left there is no descendant either (an orphan is re-parented to this
+    subreaper before its parent's end is reported), so most jobs end without reading ``/proc``."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     while True:
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            return  # no child left: everything the job started is gone
         pids = descendants(me)
         if pids is None:  # no /proc: the runner's stop ends the process group, as before
             return
@@ -155,11 +163,6 @@ def _end_all(me: int) -> None:
                 os.kill(p, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0]:
-                pass
-        except ChildProcessError:
-            return  # no child left: everything the job started is gone
         time.sleep(0.005)
 
 
