@@ -1,12 +1,21 @@
-"""Benchmark (a): the digits Random job (50 training jobs, seed 1) against a plain in-process Optuna loop calling the
-same train.py code with the same sampler and seed (the floor), at parallelism 1 and 2. Both pay the imports of
-train.py (pandas, scikit-learn) once: the floor in its process, amtlocal in its fork server.
+"""Benchmark (a): the digits Random job (50 training jobs, seed 1) against the best floor, at parallelism 1 and 2.
 
-    .venv/bin/python benchmarks/bench_digits.py [--jobs 50] [--launchers fork,process] [--repeat 3]
+    .venv/bin/python benchmarks/bench_digits.py [--jobs 50] [--repeat 3] [--launchers fork[,process]] [--tuner-clock]
 
-Every measurement runs in a new interpreter (timed after the interpreter and the tool itself are imported), so
-none finds modules imported by an earlier one. Prints wall times and the ratios amtlocal / floor (target <= 1.25 at parallelism 1 with the fork launcher) and
-parallelism-2 speed-up (target >= 1.7), per round and as medians over the rounds.
+Every side is a whole process, timed from its start to its exit (interpreter start, imports, validation, the store
+and every training job included), so none finds modules imported by an earlier measurement (issue 18):
+
+- amtlocal: ``amtlocal tune SPEC --home <new folder>`` (``AMTLOCAL_LAUNCHER`` = the launcher);
+- floor "loop": ``study.optimize`` over the same train.py code in one interpreter (``n_jobs=P`` threads), Optuna's
+  RandomSampler with the same seed, so the same 50 configurations;
+- floor "pool": the same 50 configurations (drawn first, as above), the same function, run by joblib's loky pool
+  (``Parallel(n_jobs=P)``: a pool of P warm worker processes; at P = 1 joblib runs them in its own process).
+
+Printed per round and as medians of the rounds: wall seconds, amtlocal / best floor (target <= 1.10 at P = 1 and
+P = 2), and CPU seconds (user + system of the process and every process it waited for: ``RUSAGE_CHILDREN``), which
+a shared machine disturbs less than wall time. ``--tuner-clock`` measures instead as before (issue 12's line): the
+tuner timed from ``LocalTuningJob.run()`` and the loop floor from its first import of train.py, both in a new
+interpreter, P = 1 ratio target <= 1.25.
 """
 
 from __future__ import annotations
@@ -15,7 +24,10 @@ import argparse
 import copy
 import importlib.util
 import json
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,77 +37,131 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, run_request, timer  # noqa: E402
 
 TRAINING = ROOT / "training"
+HERE = Path(__file__).resolve()
+_train_module = None
 
 
-def floor(jobs: int, parallel: int) -> tuple[float, float]:
-    """The floor, measured in a new interpreter each time, so that every measurement pays train.py's imports
-    (a second measurement in one process would find pandas and scikit-learn imported already)."""
-    import subprocess
+def _train():
+    """train.py of the digits job, loaded by path once per process."""
+    global _train_module
+    if _train_module is None:
+        spec = importlib.util.spec_from_file_location("digits_train", TRAINING / "scripts" / "train.py")
+        assert spec is not None and spec.loader is not None
+        _train_module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_train_module)
+    return _train_module
 
-    out = subprocess.run(
-        [sys.executable, __file__, "--floor-only", str(jobs), str(parallel)], check=True, capture_output=True, text=True
-    ).stdout.split()
-    return float(out[0]), float(out[1])
+
+def trial(params: dict, model_dir: str) -> float:
+    """One training job's work, as train.py's main does it: parse, load, fit, score, save; returns the F1."""
+    train = _train()
+    argv = ["--train", str(TRAINING / "data"), "--model-dir", model_dir]
+    for name, value in params.items():
+        argv += [f"--{name}", repr(value) if isinstance(value, float) else str(value)]
+    args = train.parse_args(argv)
+    split = train.load_split(args.train)
+    model, _, _, f1 = train.evaluate(
+        split,
+        n_estimators=args.n_estimators,
+        max_depth=args.max_depth,
+        min_samples_leaf=args.min_samples_leaf,
+        min_weight_fraction_leaf=args.min_weight_fraction_leaf,
+        criterion=args.criterion,
+    )
+    train.joblib.dump(model, Path(model_dir) / "model.joblib")
+    return f1
 
 
-def _floor_here(jobs: int, parallel: int) -> tuple[float, float]:
-    """In-process Optuna: the same parse/load/fit/score/save as train.py's main, per trial."""
+def _suggest(trial) -> dict:
+    """The random.json ranges, in its order (Optuna's RandomSampler then draws what amtlocal's tuner draws)."""
+    return {
+        "n-estimators": trial.suggest_int("n-estimators", 1, 200),
+        "max-depth": trial.suggest_int("max-depth", 1, 20),
+        "min-samples-leaf": trial.suggest_int("min-samples-leaf", 1, 10),
+        "min-weight-fraction-leaf": trial.suggest_float("min-weight-fraction-leaf", 0.01, 0.5),
+        "criterion": trial.suggest_categorical("criterion", ["gini", "entropy", "log_loss"]),
+    }
+
+
+def _loop_here(jobs: int, parallel: int) -> tuple[float, float]:
+    """Floor "loop": in-process Optuna. Returns (seconds from the first import of train.py, best F1)."""
     import optuna
 
     start = time.perf_counter()  # the floor pays its imports once, as amtlocal's fork server does
-    spec = importlib.util.spec_from_file_location("digits_train", TRAINING / "scripts" / "train.py")
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    _train()
     imported = time.perf_counter() - start
     model_dir = tempfile.mkdtemp()
-    data = str(TRAINING / "data")
-
-    def objective(trial):
-        args = train.parse_args(
-            [
-                "--train",
-                data,
-                "--model-dir",
-                model_dir,
-                "--n-estimators",
-                str(trial.suggest_int("n-estimators", 1, 200)),
-                "--max-depth",
-                str(trial.suggest_int("max-depth", 1, 20)),
-                "--min-samples-leaf",
-                str(trial.suggest_int("min-samples-leaf", 1, 10)),
-                "--min-weight-fraction-leaf",
-                repr(trial.suggest_float("min-weight-fraction-leaf", 0.01, 0.5)),
-                "--criterion",
-                trial.suggest_categorical("criterion", ["gini", "entropy", "log_loss"]),
-            ]
-        )
-        split = train.load_split(args.train)
-        model, _, _, f1 = train.evaluate(
-            split,
-            n_estimators=args.n_estimators,
-            max_depth=args.max_depth,
-            min_samples_leaf=args.min_samples_leaf,
-            min_weight_fraction_leaf=args.min_weight_fraction_leaf,
-            criterion=args.criterion,
-        )
-        train.joblib.dump(model, Path(model_dir) / "model.joblib")
-        return f1
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1))
     with timer() as t:
-        study.optimize(objective, n_trials=jobs, n_jobs=parallel)
+        study.optimize(lambda tr: trial(_suggest(tr), model_dir), n_trials=jobs, n_jobs=parallel)
     return t() + imported, study.best_value
 
 
-def amtlocal(jobs: int, parallel: int, launcher: str) -> tuple[float, float, float]:
-    """amtlocal's local backend, also in a new interpreter each time (nothing cached from an earlier measurement);
-    timed from LocalTuningJob.run() to its return, as the floor is timed from its first import of train.py.
-    Returns (wall seconds, best objective, CPU seconds of the tuner and every process it started, user + system)."""
-    import subprocess
+def _pool_here(jobs: int, parallel: int) -> tuple[float, float]:
+    """Floor "pool": the same configurations run by a joblib loky pool of ``parallel`` workers. Returns (seconds
+    from the first import of train.py in this process, best F1)."""
+    import optuna
+    from joblib import Parallel, delayed
 
+    start = time.perf_counter()
+    _train()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1))
+    configs = [_suggest(study.ask()) for _ in range(jobs)]
+    model_dir = tempfile.mkdtemp()
+    scores = Parallel(n_jobs=parallel, backend="loky")(delayed(trial)(c, model_dir) for c in configs)
+    return time.perf_counter() - start, max(scores)
+
+
+def whole(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Run ``cmd`` to its end; (wall seconds from before its start to after its exit, CPU seconds of it and every
+    process it waited for, its stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, out
+
+
+def _request(jobs: int, parallel: int) -> dict:
+    request = copy.deepcopy(json.loads((TRAINING / "specs" / "random.json").read_text()))
+    request["HyperParameterTuningJobConfig"]["ResourceLimits"] = {
+        "MaxNumberOfTrainingJobs": jobs,
+        "MaxParallelTrainingJobs": parallel,
+    }
+    return request
+
+
+def amtlocal_cli(jobs: int, parallel: int, launcher: str) -> tuple[float, float, float]:
+    """``amtlocal tune`` in a new home; (wall, CPU, best F1). The spec names its folders by absolute file:// URIs."""
+    work = Path(tempfile.mkdtemp(prefix="amtlocal-bench-"))
+    text = json.dumps(_request(jobs, parallel))
+    text = text.replace("file://../scripts", f"file://{TRAINING / 'scripts'}")
+    text = text.replace("file://../data", f"file://{TRAINING / 'data'}")
+    (work / "spec.json").write_text(text)
+    exe = Path(sys.executable).with_name("amtlocal")
+    env = dict(os.environ, AMTLOCAL_LAUNCHER=launcher)
+    wall, cpu, out = whole([str(exe), "tune", str(work / "spec.json"), "--home", str(work / "home")], env)
+    best = float(out.rsplit("valid-f1=", 1)[1].split()[0])
+    return wall, cpu, best
+
+
+def floor_process(kind: str, jobs: int, parallel: int) -> tuple[float, float, float, float]:
+    """A floor in a new interpreter: (whole-process wall, CPU, its own clock from train.py's import, best F1)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")])))
+    wall, cpu, out = whole([sys.executable, str(HERE), f"--{kind}-only", str(jobs), str(parallel)], env)
+    inner, best = (float(x) for x in out.split())
+    return wall, cpu, inner, best
+
+
+def amtlocal_tuner_clock(jobs: int, parallel: int, launcher: str) -> tuple[float, float, float]:
+    """The earlier measure: amtlocal in a new interpreter, timed from LocalTuningJob.run() to its return; returns
+    (wall seconds, best objective, CPU seconds of the tuner and every process it started, user + system)."""
     out = subprocess.run(
-        [sys.executable, __file__, "--amtlocal-only", str(jobs), str(parallel), launcher],
+        [sys.executable, str(HERE), "--amtlocal-only", str(jobs), str(parallel), launcher],
         check=True,
         capture_output=True,
         text=True,
@@ -104,10 +170,7 @@ def amtlocal(jobs: int, parallel: int, launcher: str) -> tuple[float, float, flo
 
 
 def _cpu_seconds() -> float:
-    """User + system CPU of this process and of its waited-for descendants (the fork server reaps the training jobs;
-    it is reaped when the tuning job ends), in seconds."""
-    import resource
-
+    """User + system CPU of this process and of its waited-for descendants, in seconds."""
     return sum(
         u.ru_utime + u.ru_stime
         for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
@@ -115,78 +178,86 @@ def _cpu_seconds() -> float:
 
 
 def _amtlocal_here(jobs: int, parallel: int, launcher: str) -> tuple[float, float, float]:
-    request = json.loads((TRAINING / "specs" / "random.json").read_text())
-    request = copy.deepcopy(request)
-    request["HyperParameterTuningJobConfig"]["ResourceLimits"] = {
-        "MaxNumberOfTrainingJobs": jobs,
-        "MaxParallelTrainingJobs": parallel,
-    }
     cpu = _cpu_seconds()
-    wall, desc = run_request(request, TRAINING / "specs", launcher)
+    wall, desc = run_request(_request(jobs, parallel), TRAINING / "specs", launcher)
     cpu = _cpu_seconds() - cpu
     return wall, desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"], cpu
+
+
+def tuner_clock(args) -> int:
+    """The measure of issue 12 (and of the README before 2026-12-04): ratio of tuner clocks at parallelism 1."""
+    print(f"digits Random, {args.jobs} training jobs, seed 1, {args.repeat} round(s), tuner clock")
+    med = statistics.median
+    for parallel in (1, 2):
+        floors, walls, cpus = [], [], []
+        for r in range(args.repeat):
+            _, _, f_wall, _ = floor_process("loop", args.jobs, parallel)
+            wall, best, cpu = amtlocal_tuner_clock(args.jobs, parallel, args.launchers.split(",")[0])
+            floors.append(f_wall), walls.append(wall), cpus.append(cpu)
+            print(
+                f"  round {r + 1} p={parallel}: floor {f_wall:.1f} s, amtlocal {wall:.1f} s (CPU {cpu:.1f} s), "
+                f"ratio {wall / f_wall:.2f}"
+            )
+        ratios = [w / f for w, f in zip(walls, floors)]
+        print(f"  p={parallel}: ratio to floor {med(ratios):.2f} (median), amtlocal CPU {med(cpus):.1f} s")
+    return 0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=50)
-    ap.add_argument("--launchers", default="fork,process")
-    ap.add_argument(
-        "--repeat",
-        type=int,
-        default=3,
-        help="rounds; each round measures the floor and every launcher "
-        "back to back, and the medians of the per-round figures are printed (a shared machine is noisy)",
-    )
+    ap.add_argument("--launchers", default="fork", help="fork, process or both (process: minutes per run)")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds; medians of the per-round figures are printed")
+    ap.add_argument("--tuner-clock", action="store_true", help="the earlier measure (see the module docstring)")
     args = ap.parse_args()
     if not (TRAINING / "data" / "digits.csv").exists():
-        import subprocess
-
         subprocess.run([sys.executable, str(TRAINING / "prepare_data.py")], check=True)
+    if args.tuner_clock:
+        return tuner_clock(args)
     launchers = args.launchers.split(",")
-    print(f"digits Random, {args.jobs} training jobs, seed 1, {args.repeat} round(s)")
-    walls: dict = {}
-    cpus: dict = {}
+    load = os.getloadavg()[0]
+    print(
+        f"digits Random, {args.jobs} training jobs, seed 1, {args.repeat} round(s), whole processes (load {load:.1f})"
+    )
+    rows: dict = {}
     for r in range(args.repeat):
         for parallel in (1, 2):
-            f_wall, f_best = floor(args.jobs, parallel)
-            walls.setdefault(("floor", parallel), []).append(f_wall)
-            print(f"  round {r + 1} floor   p={parallel}: {f_wall:7.1f} s  best f1 {f_best:.4f}")
+            for kind in ("loop", "pool"):
+                wall, cpu, _, best = floor_process(kind, args.jobs, parallel)
+                rows.setdefault((kind, parallel), []).append((wall, cpu))
+                print(f"  round {r + 1} {kind:8} p={parallel}: {wall:6.1f} s  CPU {cpu:5.1f} s  best f1 {best:.4f}")
+            best_floor = min(rows[("loop", parallel)][-1][0], rows[("pool", parallel)][-1][0])
             for launcher in launchers:
-                if launcher == "process" and r > 0:
-                    continue  # minutes per round, and far from any target: measured once
-                wall, best, cpu = amtlocal(args.jobs, parallel, launcher)
-                walls.setdefault((launcher, parallel), []).append(wall)
-                cpus.setdefault((launcher, parallel), []).append(cpu)
+                wall, cpu, best = amtlocal_cli(args.jobs, parallel, launcher)
+                rows.setdefault((launcher, parallel), []).append((wall, cpu))
                 print(
-                    f"  round {r + 1} {launcher:7} p={parallel}: {wall:7.1f} s  best f1 {best:.4f}  ratio to floor {wall / f_wall:.2f}"
-                    f"  CPU {cpu:.1f} s ({cpu / wall:.2f} cores busy)"
+                    f"  round {r + 1} {launcher:8} p={parallel}: {wall:6.1f} s  CPU {cpu:5.1f} s  best f1 {best:.4f}"
+                    f"  / best floor {wall / best_floor:.2f}"
                 )
     med = statistics.median
-    print("medians over rounds:")
-    for launcher in launchers:
-        n = len(walls[(launcher, 1)])
-        ratios = [walls[(launcher, 1)][i] / walls[("floor", 1)][i] for i in range(n)]
-        speedups = [walls[(launcher, 1)][i] / walls[(launcher, 2)][i] for i in range(n)]
-        print(
-            f"  {launcher}: p=1 {med(walls[(launcher, 1)]):.1f} s, ratio to floor {med(ratios):.2f} (target <= 1.25); "
-            f"p=2 {med(walls[(launcher, 2)]):.1f} s, {med(speedups):.2f}x faster than p=1 (target >= 1.7)"
-        )
-        # The most parallelism 2 can gain with the CPU work it did: all of it spread over both cores (a bound that
-        # ignores the one-core start-up, so the true ceiling is lower).
-        ceilings = [walls[(launcher, 1)][i] / (cpus[(launcher, 2)][i] / 2) for i in range(n)]
-        print(
-            f"    CPU at p=1 {med(cpus[(launcher, 1)]):.1f} s, at p=2 {med(cpus[(launcher, 2)]):.1f} s "
-            f"({med(cpus[(launcher, 2)][i] / walls[(launcher, 2)][i] for i in range(n)):.2f} of 2 cores busy); "
-            f"p=1 wall / (p=2 CPU / 2) = {med(ceilings):.2f}x: the most p=2 could gain doing the same work on 2 cores"
-        )
+    print(f"medians of {args.repeat} round(s) (load now {os.getloadavg()[0]:.1f}):")
+    for parallel in (1, 2):
+        n = len(rows[("loop", parallel)])
+        floors = [min(rows[("loop", parallel)][i][0], rows[("pool", parallel)][i][0]) for i in range(n)]
+        for kind in ("loop", "pool"):
+            walls, cpus = zip(*rows[(kind, parallel)])
+            print(f"  p={parallel} floor {kind}: {med(walls):.1f} s, CPU {med(cpus):.1f} s")
+        for launcher in launchers:
+            walls, cpus = zip(*rows[(launcher, parallel)])
+            ratios = [walls[i] / floors[i] for i in range(len(walls))]
+            print(
+                f"  p={parallel} amtlocal {launcher}: {med(walls):.1f} s, CPU {med(cpus):.1f} s; "
+                f"amtlocal / best floor {med(ratios):.2f} (target <= 1.10)"
+            )
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
-    if sys.argv[1:2] == ["--floor-only"]:
-        print(*_floor_here(int(sys.argv[2]), int(sys.argv[3])))
+    if sys.argv[1:2] == ["--loop-only"]:
+        print(*_loop_here(int(sys.argv[2]), int(sys.argv[3])))
+        sys.exit(0)
+    if sys.argv[1:2] == ["--pool-only"]:
+        print(*_pool_here(int(sys.argv[2]), int(sys.argv[3])))
         sys.exit(0)
     if sys.argv[1:2] == ["--amtlocal-only"]:
         print(*_amtlocal_here(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -241,3 +242,39 @@ def test_jobs_sorted_by_objective_says_how_many_are_left_out(workdir):
         "by FinalObjectiveMetricValue)"
     )
     assert len(amtlocal("jobs", "half").stdout.splitlines()) == 1 + 4  # by name: all of them, no note
+
+
+def _processes_with_environment(marker: str) -> list[int]:
+    """Pids of this user's processes whose environment holds ``marker`` (a fork server gets the job's Environment)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_spec_error_found_after_the_fork_server_started_leaves_no_fork_server(workdir, tmp_path):
+    """tune starts the entry point's fork server before validating the spec (its imports overlap validation); a spec
+    error then stops it: exit 2, one line, and no process of that fork server left (its imports take longer than
+    the CLI's refusal: one left running would still be found)."""
+    use_script(workdir, "import pandas\n" + GOOD)
+    req = make_request("badobj", integer=[("x", 1, 9, "Auto")], objective="auc")
+    marker = f"AMTLOCAL_TEST_MARK={tmp_path}"
+    req["TrainingJobDefinition"]["Environment"] = {"AMTLOCAL_TEST_MARK": str(tmp_path)}
+    (workdir / "badobj.json").write_text(json.dumps(req))
+    # Output to a file, not a pipe: a fork server left behind would hold a pipe open (it inherits the CLI's stderr),
+    # and reading to end-of-file would wait for it to end.
+    with open(tmp_path / "err.txt", "w") as err:
+        r = subprocess.run(
+            [sys.executable, "-m", "amtlocal", "tune", str(workdir / "badobj.json")], stderr=err, timeout=120
+        )
+    found = _processes_with_environment(marker)
+    text = (tmp_path / "err.txt").read_text()
+    assert r.returncode == 2 and text.count("\n") == 1 and "MetricName" in text
+    assert found == []

@@ -73,10 +73,23 @@ def cmd_tune(args) -> int:
     from amtlocal.backends import backend_name
     from amtlocal.spec import load_spec
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, validate_now=False)
     if args.job_name:
         spec.request["HyperParameterTuningJobName"] = args.job_name
+    if args.worker_slots:
+        os.environ["AMTLOCAL_WORKER_SLOTS"] = str(args.worker_slots)
+    if not args.dry_run and not args.no_wait and backend_name(args.backend) == "local":
+        from amtlocal.backends.local import prestart_runners
+
+        # The entry point's fork server starts first: its imports (seconds) overlap validation and the tuner's start.
+        prestart_runners(spec)
+    try:
         spec.validate()
+    except BaseException:
+        from amtlocal.runners import close_prestarted
+
+        close_prestarted()
+        raise
     if args.dry_run:
         if backend_name(args.backend) == "sagemaker":
             from amtlocal.backends.sagemaker import SageMakerBackend
@@ -88,8 +101,6 @@ def cmd_tune(args) -> int:
             ScriptModeJob.from_definition(spec.definitions()[0], spec.base_dir)  # local paths must resolve
             _print_json(spec.request)
         return 0
-    if args.worker_slots:
-        os.environ["AMTLOCAL_WORKER_SLOTS"] = str(args.worker_slots)
     backend = _backend(args)
     printer = _ProgressPrinter()
     again = f"amtlocal tune {args.spec}" + (f" --job-name {spec.name}" if args.job_name else "")

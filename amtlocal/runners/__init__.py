@@ -41,16 +41,53 @@ def idle_core(slots: int) -> bool:
     return slots < cores
 
 
+_prestarted: dict[tuple, BaseRunner] = {}  # runners started by prestart(), until runner_for() hands them out
+
+
+def _key(program: str, code_dir: Path | None, env: dict[str, str] | None, slots: int) -> tuple:
+    return (launcher_kind(), program, str(code_dir), tuple(sorted((env or {}).items())), idle_core(slots))
+
+
 def runner_for(program: str, code_dir: Path | None, env: dict[str, str] | None = None, slots: int = 1) -> BaseRunner:
     """The runner for an entry point: a :class:`ForkServerRunner` (started now: its imports overlap whatever the
-    caller does next) when the launcher is ``fork``, the program a ``.py`` file and the code a folder; else a
-    :class:`ProcessRunner` (also for a built-in algorithm: no code folder). ``env``: the fork server's environment;
-    ``slots``: training jobs run at once."""
+    caller does next, or already started by :func:`prestart` with the same arguments) when the launcher is ``fork``,
+    the program a ``.py`` file and the code a folder; else a :class:`ProcessRunner` (also for a built-in algorithm:
+    no code folder). ``env``: the fork server's environment; ``slots``: training jobs run at once."""
     if launcher_kind() != "fork" or not program.endswith(".py") or code_dir is None or not Path(code_dir).is_dir():
         return ProcessRunner()
+    warm = _prestarted.pop(_key(program, code_dir, env, slots), None)
+    if warm is not None:
+        if warm.alive:
+            return warm
+        warm.close()
     from amtlocal.runners._fork import ForkServerRunner
 
     return ForkServerRunner(Path(code_dir) / program, Path(code_dir), env=env, spares=idle_core(slots))
+
+
+def prestart(program: str, code_dir: Path | None, env: dict[str, str] | None = None, slots: int = 1) -> None:
+    """Start now the runner that :func:`runner_for` with the same arguments will return, so that a fork server's
+    imports (seconds: the entry point's pandas, scikit-learn...) overlap the caller's own start-up (validation, its
+    imports, the store), not follow it. Nothing is started for a :class:`ProcessRunner`. A runner never handed out
+    is stopped by :func:`close_prestarted` (and at this process's exit)."""
+    key = _key(program, code_dir, env, slots)
+    if key in _prestarted:
+        return
+    runner = runner_for(program, code_dir, env, slots)
+    if isinstance(runner, ProcessRunner):
+        return
+    if not _prestarted:
+        import atexit
+
+        atexit.register(close_prestarted)
+    _prestarted[key] = runner
+
+
+def close_prestarted() -> None:
+    """Stop the runners :func:`prestart` started that no :func:`runner_for` took (e.g. the request was invalid)."""
+    while _prestarted:
+        _, runner = _prestarted.popitem()
+        runner.close()
 
 
 def modules_to_preload(program: Path, code_dir: Path) -> list[str]:
@@ -66,7 +103,9 @@ __all__ = [
     "Execution",
     "ProcessRunner",
     "idle_core",
+    "close_prestarted",
     "launcher_kind",
     "modules_to_preload",
+    "prestart",
     "runner_for",
 ]

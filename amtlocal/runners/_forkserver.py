@@ -114,6 +114,7 @@ class ForkServer:
         self._children: dict[int, ForkedProcess] = {}
         self._early_exits: dict[int, int] = {}
         self._alive = True
+        self._served = False  # whether a job was ever sent
         self._reader = threading.Thread(target=self._read, name="forkserver-reader", daemon=True)
         self._reader.start()
 
@@ -182,6 +183,7 @@ class ForkServer:
 
                     request.update(optml_dir=str(optml_dir), optml_module=OPTML_MODULE_FILE)
                 msg = json.dumps(request).encode() + b"\n"
+                self._served = True
                 socket.send_fds(self._sock, [msg], [out_w, err_w])
                 with self._reply_ready:
                     while not self._replies and self._alive:
@@ -217,8 +219,9 @@ class ForkServer:
         except OSError:
             pass
         self._sock.close()
-        # It exits at once when idle; one still importing (a run that ended before its first job) is killed.
-        if not _wait_exit(self._proc.pid, 0.5):
+        # It exits at once when idle; one still importing (a run that ended before its first job) is killed, at once
+        # when it never served a job (a request found invalid after the server was started ahead of its validation).
+        if not _wait_exit(self._proc.pid, 0.5 if self._served else 0.0):
             self._proc.kill()
         self._proc.wait()
 

@@ -4,7 +4,7 @@ records in ``amtlocal.store``, statuses and transitions in ``amtlocal.lifecycle`
 from amtlocal.backends._base import Progress
 from amtlocal.backends.local._backend import LocalBackend
 from amtlocal.backends.local._responses import describe, list_training_jobs
-from amtlocal.backends.local._scheduler import LocalTuningJob
+from amtlocal.backends.local._scheduler import LocalTuningJob, prestart_runners
 from amtlocal.container import ScriptModeJob
 from amtlocal.store import LocalStore, default_home
 
@@ -17,4 +17,5 @@ __all__ = [
     "default_home",
     "describe",
     "list_training_jobs",
+    "prestart_runners",
 ]

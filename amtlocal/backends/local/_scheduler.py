@@ -30,7 +30,7 @@ from amtlocal.backends.local._pruners import make_pruner
 from amtlocal.backends.local._space import grid_size, make_sampler
 from amtlocal.exceptions import AmtValidationError, TuningJobExists
 from amtlocal.lifecycle import ObjectiveStatus, TrainingJobOutcome, TrainingJobStatus, TuningJobStatus
-from amtlocal.runners import BaseRunner, runner_for
+from amtlocal.runners import BaseRunner, prestart, runner_for
 from amtlocal.spec import TuningSpec
 from amtlocal.spec.placeholders import LOCAL_OUTPUT, training_job_arn
 from amtlocal.store import LocalStore
@@ -564,16 +564,7 @@ class LocalTuningJob:
         return runner
 
     def _slots(self) -> int:
-        """Training jobs this process runs at once: MaxParallelTrainingJobs, capped by AMTLOCAL_WORKER_SLOTS (a
-        worker's own share on a shared storage; MaxParallelTrainingJobs still holds overall). Read from the request,
-        since the runners start before prepare()."""
-        try:
-            parallel = int(
-                self.spec.request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"]
-            )
-        except (KeyError, TypeError, ValueError):
-            parallel = 1
-        return min(parallel, int(os.environ.get("AMTLOCAL_WORKER_SLOTS") or parallel))
+        return slots_of(self.spec.request)
 
     def _close_runners(self) -> None:
         runners, self._runners = self._runners, {}
@@ -700,3 +691,29 @@ class LocalTuningJob:
         best = best_of(self._counted(study), self.objective["Type"])
         value = best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] if best else None
         self.progress(Progress(self.spec.name, finished, self.max_jobs, running, value, self.objective["MetricName"]))
+
+
+def slots_of(request: dict) -> int:
+    """Training jobs this process runs at once: MaxParallelTrainingJobs, capped by AMTLOCAL_WORKER_SLOTS (a worker's
+    own share on a shared storage; MaxParallelTrainingJobs still holds overall). Read from the unvalidated request,
+    since the runners start before validation."""
+    try:
+        parallel = int(request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"])
+    except (KeyError, TypeError, ValueError):
+        parallel = 1
+    return min(parallel, int(os.environ.get("AMTLOCAL_WORKER_SLOTS") or parallel))
+
+
+def prestart_runners(spec: TuningSpec) -> None:
+    """Start the runners of a tuning request's entry points now, before it is validated (``amtlocal.runners.prestart``:
+    a fork server's imports, seconds, then overlap validation, the store and the tuner's own imports; the tuning job
+    that runs this request takes them). Best effort: a request too broken to resolve starts none (validation then
+    reports it); call ``amtlocal.runners.close_prestarted()`` when the request is refused."""
+    try:
+        req = spec.request
+        for i, d in enumerate(definitions_of(req)):
+            job = d.resolve(spec.base_dir, definition_path(req, i)).job
+            assert job is not None  # resolve() fills it
+            prestart(job.program, job.code_source, env=job.base_environment(), slots=slots_of(req))
+    except Exception:  # noqa: BLE001 - validate() reports what is wrong, naming the field
+        pass
