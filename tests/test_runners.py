@@ -128,3 +128,23 @@ def test_a_tuning_jobs_runners_are_the_ones_started_before_its_validation(workdi
     job = LocalTuningJob(spec, LocalStore(workdir / "home"))
     job._start_runners()  # what run() does first
     assert list(job._runners.values()) == [fake_fork[0]] and len(fake_fork) == 1
+
+
+def test_a_request_reading_s3_is_not_prestarted(workdir, fake_fork, monkeypatch):
+    """prestart_runners fetches nothing before validation: a definition with s3:// channels is not even resolved."""
+    from amtlocal.backends.local import _definitions, prestart_runners
+    from amtlocal.spec import TuningSpec
+    from amtlocal.testing import make_request, use_script
+
+    resolved = []
+    resolve = _definitions.Definition.resolve
+    monkeypatch.setattr(
+        _definitions.Definition, "resolve", lambda self, *a, **k: resolved.append(self.raw) or resolve(self, *a, **k)
+    )
+    use_script(workdir, SCRIPT)
+    req = make_request("s3data", integer=[("x", 1, 9, "Auto")])
+    req["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = "s3://bucket/train"
+    prestart_runners(TuningSpec(req, workdir))
+    assert fake_fork == [] and resolved == []
+    prestart_runners(TuningSpec(make_request("local", integer=[("x", 1, 9, "Auto")]), workdir))
+    assert len(fake_fork) == 1

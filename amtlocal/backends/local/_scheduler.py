@@ -708,12 +708,23 @@ def prestart_runners(spec: TuningSpec) -> None:
     """Start the runners of a tuning request's entry points now, before it is validated (``amtlocal.runners.prestart``:
     a fork server's imports, seconds, then overlap validation, the store and the tuner's own imports; the tuning job
     that runs this request takes them). Best effort: a request too broken to resolve starts none (validation then
-    reports it); call ``amtlocal.runners.close_prestarted()`` when the request is refused."""
+    reports it); call ``amtlocal.runners.close_prestarted()`` when the request is refused. A definition whose code or
+    channels are ``s3://`` starts nothing here: nothing is fetched before validation (the run fetches into its home)."""
     try:
         req = spec.request
         for i, d in enumerate(definitions_of(req)):
+            if _reads_s3(d.raw):
+                continue
             job = d.resolve(spec.base_dir, definition_path(req, i)).job
             assert job is not None  # resolve() fills it
             prestart(job.program, job.code_source, env=job.base_environment(), slots=slots_of(req))
     except Exception:  # noqa: BLE001 - validate() reports what is wrong, naming the field
         pass
+
+
+def _reads_s3(definition: dict) -> bool:
+    """Whether resolving ``definition`` would read S3: ``s3://`` code (sagemaker_submit_directory) or channels."""
+    uris = [str((definition.get("StaticHyperParameters") or {}).get("sagemaker_submit_directory", ""))]
+    for channel in definition.get("InputDataConfig") or []:
+        uris.append(str(((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri", "")))
+    return any("s3://" in u for u in uris)
