@@ -26,6 +26,7 @@ import importlib.util
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -144,7 +145,10 @@ def amtlocal_cli(jobs: int, parallel: int, launcher: str) -> tuple[float, float,
     (work / "spec.json").write_text(text)
     exe = Path(sys.executable).with_name("amtlocal")
     env = dict(os.environ, AMTLOCAL_LAUNCHER=launcher)
-    wall, cpu, out = whole([str(exe), "tune", str(work / "spec.json"), "--home", str(work / "home")], env)
+    try:
+        wall, cpu, out = whole([str(exe), "tune", str(work / "spec.json"), "--home", str(work / "home")], env)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # 50 job folders per run
     best = float(out.rsplit("valid-f1=", 1)[1].split()[0])
     return wall, cpu, best
 
