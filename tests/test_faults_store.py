@@ -1,6 +1,7 @@
 """A damaged store describes its damage (issue 16, kind 1): a damaged journal line is skipped with one warning naming
 the file and line, every other record stays readable, a write never appends after a cut tail (its bytes kept in
-store.journal.damaged), a read-only home can be listed and described, and ``amtlocal doctor`` reports and repairs."""
+<journal>.damaged), a read-only home can be listed and described, and ``amtlocal doctor`` reports and repairs. Each
+tuning job has its own journal (issue 18): damage in one never touches another."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+
+import shutil
 
 import pytest
 
@@ -31,6 +34,13 @@ def _state(home: Path) -> dict:
         name: json.dumps([describe(store.load(name)), summaries(name, store)], default=str, sort_keys=True)
         for name in store.names()
     }
+
+
+def _journal(home: Path, name: str) -> Path:
+    """Tuning job ``name``'s journal file."""
+    path = _store(home, read_only=True).journal_of(name)
+    assert path is not None and path.exists(), name
+    return path
 
 
 def _amtlocal(home: Path, *args: str) -> subprocess.CompletedProcess:
@@ -56,13 +66,13 @@ def _trial_attr_line(lines: list[bytes]) -> int:
 
 
 def test_a_flipped_byte_mid_journal_skips_that_line_only_and_names_it(home, tmp_path, caplog):
-    journal = home / "store.journal"
+    journal = _journal(home, "first")
     lines = journal.read_bytes().splitlines(keepends=True)
     k = _trial_attr_line(lines)
     # What the store reads with that one record left out: every other record, as it is.
     without = tmp_path / "without"
-    without.mkdir()
-    (without / "store.journal").write_bytes(b"".join(lines[:k] + lines[k + 1 :]))
+    shutil.copytree(home / "store", without / "store")
+    (without / "store" / journal.relative_to(home / "store")).write_bytes(b"".join(lines[:k] + lines[k + 1 :]))
     expected = _state(without)
     damaged = bytearray(lines[k])
     damaged[len(damaged) // 2] = 0xFF  # not UTF-8
@@ -81,7 +91,7 @@ def test_a_flipped_byte_mid_journal_skips_that_line_only_and_names_it(home, tmp_
 
 
 def test_garbage_with_a_newline_is_skipped_and_writes_go_on(home, workdir, caplog):
-    journal = home / "store.journal"
+    journal = _journal(home, "second")
     before = _state(home)
     lines = journal.read_bytes().splitlines(keepends=True)
     k = len(lines) // 2
@@ -97,7 +107,7 @@ def test_garbage_with_a_newline_is_skipped_and_writes_go_on(home, workdir, caplo
 
 
 def test_a_cut_last_line_then_a_new_tune_keeps_every_record_and_the_cut_bytes(home, workdir):
-    journal = home / "store.journal"
+    journal = _journal(home, "first")
     before = _state(home)
     cut = b'{"op_code":8,"worker_id":"x","trial_id":1,"user_attr":{"summary":{"TrainingJobName":"first-00'
     with open(journal, "ab") as f:
@@ -109,9 +119,14 @@ def test_a_cut_last_line_then_a_new_tune_keeps_every_record_and_the_cut_bytes(ho
     after = _state(home)
     assert {k: v for k, v in after.items() if k != "third"} == before
     assert json.loads(after["third"])[0]["HyperParameterTuningJobStatus"] == "Completed"
-    assert cut in (home / "store.journal.damaged").read_bytes()  # kept, not silently deleted
-    from amtlocal.store import check_journal
+    assert json.loads(after["first"]) == json.loads(before["first"])  # the cut line never completed: nothing lost
+    # `list` and `tune` leave a journal they do not write to as it is; the next writer of that job moves the cut
+    # bytes aside first (kept, not silently deleted).
+    store = _store(home)
+    store.update_tuning_job(store.load("first"))
+    from amtlocal.store import check_journal, damaged_file
 
+    assert cut in damaged_file(journal).read_bytes()
     assert check_journal(journal).healthy
 
 
@@ -119,14 +134,14 @@ def test_a_write_never_appends_after_a_cut_tail(home):
     """A tail cut while the store is open (another writer killed mid-write): the next write moves it aside first."""
     store = _store(home)
     study = store.load("first")
-    journal = home / "store.journal"
+    journal = _journal(home, "first")
     with open(journal, "ab") as f:
         f.write(b'{"op_code":2,"worker_id":"dead-writer","stu')
     store.update_tuning_job(study, failure_reason=None)
     from amtlocal.store import check_journal
 
     assert check_journal(journal).healthy
-    assert b'"worker_id":"dead-writer","stu' in (home / "store.journal.damaged").read_bytes()
+    assert b'"worker_id":"dead-writer","stu' in (journal.parent / (journal.name + ".damaged")).read_bytes()
 
 
 @contextlib.contextmanager
@@ -150,9 +165,13 @@ def test_a_read_only_home_can_be_listed_and_described(workdir, tmp_path):
     with _tmpfs(tmp_path / "ro") as mount:
         home = mount / "home"
         run_job(make_request("frozen", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, _store(home))
-        with open(home / "store.journal", "ab") as f:
+        journal = _journal(home, "frozen")
+        with open(journal, "ab") as f:
             f.write(b'{"op_code":8,"worker_id":"x"')
-        content = (home / "store.journal").read_bytes()
+        content = journal.read_bytes()
+        import gc
+
+        gc.collect()  # the stores above close their index connections (a file open for writing keeps it rw)
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
         listed = _amtlocal(home, "list")
         assert listed.returncode == 0, listed.stderr
@@ -164,13 +183,13 @@ def test_a_read_only_home_can_be_listed_and_described(workdir, tmp_path):
         assert jobs.returncode == 0 and jobs.stdout.count("Completed") == 2, jobs.stdout
         doctor = _amtlocal(home, "doctor")
         assert doctor.returncode == 1 and "the last line is cut short (28 bytes" in doctor.stdout, doctor.stdout
-        assert (home / "store.journal").read_bytes() == content
+        assert journal.read_bytes() == content
 
 
 def test_doctor_reports_and_repairs_damage_and_jobs_without_a_tuner(home):
     from amtlocal.store import check_journal
 
-    journal = home / "store.journal"
+    journal = _journal(home, "first")
     lines = journal.read_bytes().splitlines(keepends=True)
     k = _trial_attr_line(lines)
     damaged = bytearray(lines[k])
@@ -179,7 +198,6 @@ def test_doctor_reports_and_repairs_damage_and_jobs_without_a_tuner(home):
     # A tuning job left InProgress by a tuner that is gone (the last record of a run that never ended).
     store = _store(home)
     store.update_tuning_job(store.load("second"), status="InProgress")
-    lines = journal.read_bytes().splitlines(keepends=True)
     journal.write_bytes(b"".join(lines[:k]) + bytes(damaged) + b"".join(lines[k + 1 :]) + garbage + b'{"op_code":2')
     n = len(lines) + 1
 
@@ -194,7 +212,7 @@ def test_doctor_reports_and_repairs_damage_and_jobs_without_a_tuner(home):
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     check = check_journal(journal)
     assert check.healthy and check.records >= len(lines) - 1  # every good record, and the stop's own
-    kept = (home / "store.journal.damaged").read_bytes()
+    kept = (journal.parent / (journal.name + ".damaged")).read_bytes()
     assert bytes(damaged) in kept and garbage in kept and b'{"op_code":2' in kept
     assert _amtlocal(home, "doctor").stdout.strip().endswith("healthy")
     from amtlocal.backends.local import describe

@@ -11,15 +11,18 @@ import time
 from amtlocal.testing import GOOD_SCRIPT, make_request, run_job, summaries, use_script
 
 
-def test_default_store_is_the_journal_file_in_the_home(workdir, tmp_path):
+def test_default_store_is_a_journal_per_job_in_the_home(workdir, tmp_path):
     from amtlocal.backends.local import LocalStore
 
     use_script(workdir, GOOD_SCRIPT)
     store = LocalStore(tmp_path / "home")
     run_job(make_request("journal", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, store)
-    assert store.storage_url is None and store.journal_path == tmp_path / "home" / "store.journal"
-    lines = store.journal_path.read_text().splitlines()
+    journal = store.journal_of("journal")
+    assert store.storage_url is None and store.journal_path is None and store.journal_paths() == [journal]
+    assert journal is not None and journal.parent == tmp_path / "home" / "store" / "journals"
+    lines = journal.read_text().splitlines()
     assert lines and all(line.startswith("{") for line in lines)
+    assert '"study_name":"journal"' in lines[0] and not (tmp_path / "home" / "store.journal").exists()
     # Another process (a new store object reading the file) sees the same records.
     again = LocalStore(tmp_path / "home")
     assert sorted(s["TrainingJobName"] for s in summaries("journal", again)) == sorted(
@@ -92,12 +95,12 @@ def test_a_journal_cut_mid_write_is_repaired_on_open(workdir, tmp_path):
     use_script(workdir, GOOD_SCRIPT)
     home = tmp_path / "home"
     run_job(make_request("cut", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, LocalStore(home))
-    journal = home / "store.journal"
+    journal = LocalStore(home).journal_of("cut")
     complete = journal.read_bytes()
     with open(journal, "ab") as f:
         f.write(b'{"op_code":5,"worker_id":"x","trial_id":1,"user_attr":{"summary":{"TrainingJobName":"cut-00')
     store = LocalStore(home)
-    _ = store.storage  # opening the store repairs the journal
+    _ = store.load("cut")  # opening the job's journal repairs it
     assert journal.read_bytes() == complete
     run_job(make_request("cut2", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
     again = LocalStore(home)

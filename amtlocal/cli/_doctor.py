@@ -13,14 +13,21 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     store = LocalStore(args.home, args.storage, read_only=not args.repair)
     problems = 0
-    if store.journal_path is not None:
-        check = check_journal(store.journal_path)
-        print(f"{store.journal_path}: {check.records} records")
+    checks = [check_journal(path) for path in store.journal_paths()]
+    damaged = [check for check in checks if not check.healthy]
+    if checks:
+        print(f"{len(checks)} journal(s), {sum(c.records for c in checks)} records")
+    for check in damaged:
+        print(f"{check.path}: {check.records} records")
         for number, offset, length in check.damaged:
             print(f"  line {number} (byte {offset}, {length} bytes) is damaged: skipped when read")
         if check.cut_tail:
             print(f"  the last line is cut short ({check.cut_tail} bytes, a write that never completed)")
         problems += len(check.damaged) + bool(check.cut_tail)
+    unindexed = store.sharded.unindexed() if store.sharded is not None else []
+    for path in unindexed:
+        print(f"  {path} is not in the index (its job is not listed); repair re-indexes it")
+    problems += len(unindexed)
     orphans = []
     for name in store.names():
         status = store.tuning_job(name).status
@@ -38,9 +45,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if busy:
         print(f"not repaired: a tuner runs {', '.join(busy)}; stop it (amtlocal stop NAME) first")
         return 1
-    if store.journal_path is not None and (check.damaged or check.cut_tail):
-        repair_journal(store.journal_path)
-        print(f"repaired the journal; the damaged bytes are in {damaged_file(store.journal_path)}")
+    for check in damaged:
+        repair_journal(check.path)
+        print(f"repaired {check.path}; the damaged bytes are in {damaged_file(check.path)}")
+    if store.sharded is not None:
+        store.rebuild_index()
+        print(f"rebuilt the index {store.sharded.index.path} from the journals")
     for name in orphans:
         lifecycle.stop_tuning_job(store, name)  # ends what its dead tuner left running, records it; resumable
         print(f"tuning job {name}: {store.tuning_job(name).status} (resume it by running it again)")
@@ -55,7 +65,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     d.add_argument(
         "--repair",
         action="store_true",
-        help="move damaged lines and a cut tail to store.journal.damaged; stop jobs whose tuner is gone",
+        help="move damaged lines and a cut tail to <journal>.damaged; re-index the journals; stop jobs whose tuner is gone",
     )
     d.set_defaults(func=cmd_doctor)
     return d

@@ -4,9 +4,13 @@ Every writer and reader of local records goes through :class:`LocalStore` (the l
 lifecycle, ``amtlocal pull``, the boto3-shaped client): records come out as :class:`TuningJobRecord` and
 :class:`TrainingJobRecord`; the attribute names on disk stay inside this package.
 
-- Storage: Optuna's journal file ``<home>/store.journal`` by default (no server; flock-locked, a cut last line
-  moved aside on opening, damaged lines skipped with a warning naming the line, ``check_journal``/``repair_journal``
-  for ``amtlocal doctor``), or any Optuna RDB URL (``$AMTLOCAL_STORAGE``; PostgreSQL lets several workers run one job).
+- Storage: by default the sharded store ``<home>/store/`` (no server): an Optuna journal per study
+  (``journals/<id>.journal``; flock-locked, a cut last line moved aside on opening, damaged lines skipped with a
+  warning naming the file and line, ``check_journal``/``repair_journal`` for ``amtlocal doctor``) and an SQLite index
+  (``index.sqlite``: which journal holds which job, and each tuning job's listing, so ``list`` reads no journal and
+  ``describe`` one). A home's single ``store.journal`` of an earlier version is migrated to it on the first writable
+  open (kept as ``store.journal.pre-sharding``). Or any Optuna RDB URL (``$AMTLOCAL_STORAGE``; PostgreSQL lets
+  several workers run one job).
 - A tuning job is a study; its training jobs are the study's trials; a standalone training job is a study of its own.
 - Liveness (shared mode): Optuna's heartbeats on the RDB storage (:meth:`LocalStore.heartbeat`,
   :meth:`LocalStore.fail_lost_trials`); RDB calls retried across a dropped connection (``_rdb.py``).
@@ -20,6 +24,7 @@ from amtlocal.store._locks import INHERITED_LOCK_ENV, FlockJournalLock, JobLock
 from amtlocal.store._records import (
     WORKER_LOST_REASON,
     TrainingJobRecord,
+    TuningJobListing,
     TuningJobRecord,
     read_trial,
     read_tuning_job,
@@ -38,6 +43,7 @@ __all__ = [
     "JobLock",
     "LocalStore",
     "TrainingJobRecord",
+    "TuningJobListing",
     "TuningJobRecord",
     "WORKER_LOST_REASON",
     "check_job_name",

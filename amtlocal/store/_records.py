@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from amtlocal.store import _schema as K
@@ -174,3 +174,73 @@ def summaries_of(study, role: str = K.ROLE_OWN) -> list[dict]:
         for t in study.get_trials(deepcopy=False)
         if t.user_attrs.get(role_key) == role and key in t.user_attrs
     ]
+
+
+@dataclass
+class TuningJobListing:
+    """What ListHyperParameterTuningJobs shows of one tuning job, as the index keeps it (read without its journal).
+
+    Attributes:
+        record: its :class:`TuningJobRecord`, whose ``request`` holds only HyperParameterTuningJobName and
+            HyperParameterTuningJobConfig's Strategy and ResourceLimits.
+        status_counts: TrainingJobStatus -> how many of its own training jobs have it.
+        objective_counts: ObjectiveStatus -> how many of its own training jobs have it (a missing one is Pending).
+        interrupted: how many of its training jobs an interruption cut short (run again on resume).
+    """
+
+    record: TuningJobRecord
+    status_counts: dict[str, int] = field(default_factory=dict)
+    objective_counts: dict[str, int] = field(default_factory=dict)
+    interrupted: int = 0
+
+
+def digest_of(name: str, user_attrs: dict, trials: list) -> tuple[dict, list[str]]:
+    """The index's digest of a study (a JSON object) and the names of its own training jobs.
+
+    A tuning job's digest is a :class:`TuningJobListing` (``kind`` ``tuning``); a standalone training job's says only
+    whether its creation completed (``kind`` ``training``). ``complete``: the creation's last record is written."""
+    if name.startswith(K.STANDALONE_PREFIX):
+        return {"kind": "training", "complete": K.STANDALONE_RECORD in user_attrs}, []
+    request = user_attrs.get(K.TUNING_FIELDS["request"])
+    if request is None:
+        return {"kind": "tuning", "complete": False}, []
+    rec = read_tuning_job(_Attrs(name, user_attrs))
+    config = request.get("HyperParameterTuningJobConfig") or {}
+    rec.request = {
+        "HyperParameterTuningJobName": request.get("HyperParameterTuningJobName", name),
+        "HyperParameterTuningJobConfig": {k: config[k] for k in ("Strategy", "ResourceLimits") if k in config},
+    }
+    status: dict[str, int] = {}
+    objective: dict[str, int] = {}
+    interrupted, owned = 0, []
+    for t in trials:
+        r = read_trial(t, name)
+        if r.role != K.ROLE_OWN or not r.summary:
+            continue
+        owned.append(r.name)
+        status[r.status] = status.get(r.status, 0) + 1
+        o = r.summary.get("ObjectiveStatus", "Pending")
+        objective[o] = objective.get(o, 0) + 1
+        interrupted += r.interrupted
+    listing = {"record": asdict(rec), "status_counts": status, "objective_counts": objective, "interrupted": interrupted}
+    return {"kind": "tuning", "complete": True, "listing": listing}, owned
+
+
+def listing_of(digest: dict) -> TuningJobListing | None:
+    """The :class:`TuningJobListing` in a digest of :func:`digest_of`, or None (no complete tuning job)."""
+    data = digest.get("listing")
+    if digest.get("kind") != "tuning" or not digest.get("complete") or data is None:
+        return None
+    return TuningJobListing(
+        record=TuningJobRecord(**data["record"]),
+        status_counts=data["status_counts"],
+        objective_counts=data["objective_counts"],
+        interrupted=data["interrupted"],
+    )
+
+
+class _Attrs:
+    """A study's name and user attributes, shaped as :func:`read_tuning_job` reads a study."""
+
+    def __init__(self, name: str, user_attrs: dict):
+        self.study_name, self.user_attrs = name, user_attrs

@@ -51,7 +51,13 @@ STANDALONE_PREFIX = "training-job:"
 STANDALONE_RECORD = "training_job"
 STANDALONE_MODIFIED = "last_modified"
 
-JOURNAL_FILE = "store.journal"
+JOURNAL_FILE = "store.journal"  # the single journal of homes made before issue 18 (migrated on first open)
+LEGACY_BACKUP = "store.journal.pre-sharding"  # that journal, kept as it was once migrated
+STORE_DIR = "store"  # <home>/store/: the sharded store (index + a journal per study)
+MIGRATING_DIR = "store.migrating"  # the sharded store being built from the single journal (renamed when complete)
+INDEX_FILE = "index.sqlite"
+JOURNALS_DIR = "journals"
+JOURNAL_SUFFIX = ".journal"
 JOURNAL_OPS = frozenset(range(11))  # op_code values of Optuna's JournalOperation (CREATE_STUDY .. DISCARD_TRIALS)
 RESERVE_FILE = "store.reserve"  # space kept free for the records a tuner writes when the disk is full
 RESERVE_BYTES = 128 * 1024  # a tuning job's end and its running training jobs' records take a few KiB each

@@ -21,8 +21,15 @@ def _study_name(name: str) -> str:
 
 
 def _stored_name(store, name: str) -> str | None:
-    """The study name of standalone training job ``name`` (case-insensitive, as AMT names are), or None."""
+    """The study name of standalone training job ``name`` (case-insensitive, as AMT names are), or None. The sharded
+    store reads the index and that job's journal only."""
     want = _study_name(name).lower()
+    sharded = store.sharded
+    if sharded is not None:
+        hit = sharded.index.by_name(want, exact=False)
+        if hit is None or K.STANDALONE_RECORD not in sharded.get_study_user_attrs(hit[0]):
+            return None
+        return hit[1]
     return next(
         (
             s.study_name
@@ -91,12 +98,28 @@ def update(store, name: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def all_standalone(store) -> Iterator[TrainingJobRecord]:
-    for s in store.storage.get_all_studies():
-        if s.study_name.startswith(K.STANDALONE_PREFIX) and K.STANDALONE_RECORD in s.user_attrs:
-            yield _record(s)
+    sharded = store.sharded
+    if sharded is None:
+        for s in store.storage.get_all_studies():
+            if s.study_name.startswith(K.STANDALONE_PREFIX) and K.STANDALONE_RECORD in s.user_attrs:
+                yield _record(s)
+        return
+    import optuna
+
+    for name in names(store):
+        yield _record(optuna.load_study(study_name=_study_name(name), storage=sharded))
 
 
 def names(store) -> list[str]:
+    sharded = store.sharded
+    if sharded is not None:
+        from amtlocal.store._records import digest_of
+
+        return [
+            name[len(K.STANDALONE_PREFIX) :]
+            for _, name, digest in sharded.digests(digest_of)
+            if digest.get("kind") == "training" and digest.get("complete")
+        ]
     return [
         s.study_name[len(K.STANDALONE_PREFIX) :]
         for s in store.storage.get_all_studies()
@@ -105,20 +128,31 @@ def names(store) -> list[str]:
 
 
 def _child(store, name: str) -> TrainingJobRecord | None:
-    """A tuning job's training job of that name: its parent's study first (from the name), else every study."""
-    low = name.lower()
+    """A tuning job's training job of that name: its parent's study first (from the name ``<tuning job>-NNN-hex``),
+    then the owner the sharded store's index names, else (another storage) every study."""
     parts = name.rsplit("-", 2)
-    names = store.names()
-    guess = [n for n in names if len(parts) == 3 and n.lower() == parts[0].lower()]
-    for tuning in guess + [n for n in names if n not in guess]:
-        study = store.load(tuning)
-        for t in study.get_trials(deepcopy=False):
-            summary = t.user_attrs.get(K.TRIAL_FIELDS["summary"]) or {}
-            if (
-                t.user_attrs.get(K.TRIAL_FIELDS["role"]) == K.ROLE_OWN
-                and summary.get("TrainingJobName", "").lower() == low
-            ):
-                return read_trial(t, study.study_name)
+    guess = store.resolve_name(parts[0]) if len(parts) == 3 and parts[0] else None
+    found = _in_study(store, guess, name) if guess is not None else None
+    if found is not None:
+        return found
+    if store.sharded is not None:
+        owner = store.owner_of(name)
+        return None if owner is None or owner == guess else _in_study(store, owner, name)
+    for tuning in store.names():
+        found = _in_study(store, tuning, name) if tuning != guess else None
+        if found is not None:
+            return found
+    return None
+
+
+def _in_study(store, tuning: str, name: str) -> TrainingJobRecord | None:
+    """Training job ``name`` among tuning job ``tuning``'s own, or None."""
+    low = name.lower()
+    study = store.load(tuning)
+    for t in study.get_trials(deepcopy=False):
+        summary = t.user_attrs.get(K.TRIAL_FIELDS["summary"]) or {}
+        if t.user_attrs.get(K.TRIAL_FIELDS["role"]) == K.ROLE_OWN and summary.get("TrainingJobName", "").lower() == low:
+            return read_trial(t, study.study_name)
     return None
 
 

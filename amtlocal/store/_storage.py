@@ -1,6 +1,7 @@
-"""The storage back-ends under the store: Optuna's journal file (the embedded default) or an RDB URL.
+"""The storage back-ends under the store: Optuna journal files (the embedded default) or an RDB URL.
 
-- Journal: ``<home>/store.journal`` (``JournalStorage`` with ``JournalFileBackend``; each change is one appended,
+- Journal: a journal per study under ``<home>/store/`` (``_sharded.py``; a home's single ``store.journal`` before
+  issue 18), each a ``JournalStorage`` with ``JournalFileBackend`` (each change is one appended,
   fsynced line, about five times cheaper per training job than SQLite through SQLAlchemy), locked with ``flock``
   (:class:`FlockJournalLock`) so that a killed process never leaves the store locked; a last line cut mid-write is
   dropped on opening (:func:`drop_partial_last_line`).
@@ -16,20 +17,38 @@ from pathlib import Path
 from typing import Any
 
 from amtlocal.store._locks import FlockJournalLock
-from amtlocal.store._schema import DAMAGED_SUFFIX, JOURNAL_FILE
+from amtlocal.store._schema import DAMAGED_SUFFIX, JOURNAL_FILE, STORE_DIR
 
 
 def open_storage(home: Path, storage_url: str | None, read_only: bool = False):
-    """The Optuna storage: the journal file in ``home`` when ``storage_url`` is None, else the RDB at that URL.
-    ``read_only``: open the journal without writing anything (no repair of a cut tail)."""
+    """The Optuna storage: the sharded store in ``home`` when ``storage_url`` is None (:func:`open_home`), else the
+    RDB at that URL. ``read_only``: write nothing (no repair of a cut tail, no migration, no index update)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if not read_only:
         home.mkdir(parents=True, exist_ok=True)
     if storage_url is None:
-        return open_journal(str(home / JOURNAL_FILE), read_only)
+        return open_home(home, read_only)
     return open_rdb(storage_url)
+
+
+def open_home(home: Path, read_only: bool = False):
+    """A home's embedded store: ``<home>/store/`` (``_sharded.ShardedJournalStorage``: a journal per study and an
+    index). A home made before issue 18 (its single ``store.journal``) is migrated first (``_migrate.migrate``); one
+    that cannot be yet (read-only, or a job of an earlier version runs there) is read as it is: that journal."""
+    from amtlocal.store._sharded import ShardedJournalStorage
+
+    writable = not read_only and _writable(str(home))
+    if (home / JOURNAL_FILE).exists():
+        from amtlocal.store import _migrate
+
+        if not (home / STORE_DIR).exists():
+            if not writable or not _migrate.migrate(home):
+                return open_journal(str(home / JOURNAL_FILE), read_only)
+        elif writable:
+            _migrate.finish(home)  # migrated, but the old journal's rename was cut short
+    return ShardedJournalStorage(home / STORE_DIR, not writable)
 
 
 def open_journal(path: str, read_only: bool = False):

@@ -1,5 +1,6 @@
 """LocalStore: where local jobs live. One Optuna storage (see ``_storage.py``) holding a study per tuning job and per
-standalone training job, plus a folder per job under ``$AMTLOCAL_HOME`` (default ``~/.amtlocal``):
+standalone training job (by default the sharded store ``<home>/store/``: a journal per study and an index, see
+``_sharded.py``), plus a folder per job under ``$AMTLOCAL_HOME`` (default ``~/.amtlocal``):
 ``<home>/jobs/<tuning job>/<training job>/`` and ``<home>/training-jobs/<training job>/``.
 """
 
@@ -20,7 +21,16 @@ from typing import Any, Literal
 from amtlocal.exceptions import AmtValidationError, TrainingJobNotFound, TuningJobBusy, TuningJobNotFound
 from amtlocal.store import _schema as K
 from amtlocal.store._locks import JobLock
-from amtlocal.store._records import TrainingJobRecord, TuningJobRecord, read_tuning_job, summaries_of, trials_of
+from amtlocal.store._records import (
+    TrainingJobRecord,
+    TuningJobListing,
+    TuningJobRecord,
+    digest_of,
+    listing_of,
+    read_tuning_job,
+    summaries_of,
+    trials_of,
+)
 from amtlocal.store._storage import open_storage
 
 # The API model's patterns for the names: checked again here because names become folder names.
@@ -59,8 +69,9 @@ class LocalStore:
 
     Args:
         home: folder for the default storage and the job folders (default :func:`default_home`).
-        storage_url: an Optuna RDB storage URL (default ``$AMTLOCAL_STORAGE``, else None: the journal file
-            ``<home>/store.journal``).
+        storage_url: an Optuna RDB storage URL (default ``$AMTLOCAL_STORAGE``, else None: the sharded store
+            ``<home>/store/``, a journal per study and an index; a home's single ``store.journal`` of an earlier
+            version is migrated to it on the first writable open).
         read_only: open the journal without writing anything (for inspection: ``amtlocal doctor``).
     """
 
@@ -73,8 +84,28 @@ class LocalStore:
     # -- storage and folders ----------------------------------------------------------------------------------------
     @property
     def journal_path(self) -> Path | None:
-        """The embedded journal file, or None when a storage URL is used."""
-        return None if self.storage_url else self.home / K.JOURNAL_FILE
+        """The single journal of a home of an earlier version not migrated (yet) to the sharded store, else None
+        (a storage URL, or the sharded store: see :meth:`journal_paths`)."""
+        if self.storage_url or self.sharded is not None:
+            return None
+        return self.home / K.JOURNAL_FILE
+
+    def journal_paths(self) -> list[Path]:
+        """Every journal file of the embedded store (a journal per study, or the single journal of a home not
+        migrated yet); empty for a storage URL."""
+        if self.storage_url:
+            return []
+        sharded = self.sharded
+        if sharded is None:
+            return [self.home / K.JOURNAL_FILE]
+        return [sharded.journal_path(i) for i in sharded.journal_ids()]
+
+    def journal_of(self, name: str) -> Path | None:
+        """The journal file of tuning job ``name`` (or, ``training-job:<name>``, of a standalone training job) in
+        the sharded store; None when there is none (no such job, a storage URL, a home not migrated)."""
+        sharded = self.sharded
+        hit = sharded.index.by_name(name, exact=False) if sharded is not None else None
+        return None if hit is None or sharded is None else sharded.journal_path(hit[0])
 
     @property
     def storage(self):
@@ -82,6 +113,14 @@ class LocalStore:
         if self._storage is None:
             self._storage = open_storage(self.home, self.storage_url, self.read_only)
         return self._storage
+
+    @property
+    def sharded(self):
+        """The storage when it is the sharded store (``_sharded.ShardedJournalStorage``), else None."""
+        if self.storage_url:
+            return None
+        storage = self.storage
+        return storage if hasattr(storage, "digests") else None
 
     def keep_reserve(self) -> None:
         """Make sure ``<home>/store.reserve`` (RESERVE_BYTES) exists: space a tuner frees with :meth:`free_reserve`
@@ -110,9 +149,12 @@ class LocalStore:
         with contextlib.suppress(OSError):
             (self.home / K.RESERVE_FILE).unlink()
             freed = True
-        if self.journal_path is not None and self.journal_path.exists():
-            with contextlib.suppress(OSError):
-                drop_partial_last_line(str(self.journal_path), journal_lock(str(self.journal_path)))
+        sharded = self.sharded if self._storage is not None else None
+        paths = sharded.open_journal_paths() if sharded is not None else [self.home / K.JOURNAL_FILE]
+        for path in [] if self.storage_url else paths:
+            if path.exists():
+                with contextlib.suppress(OSError):
+                    drop_partial_last_line(str(path), journal_lock(str(path)))
         return freed
 
     @property
@@ -167,14 +209,46 @@ class LocalStore:
     # -- tuning jobs --------------------------------------------------------------------------------------------------
     def names(self) -> list[str]:
         """Names of every tuning job in the storage. A study whose creation never completed (no request recorded:
-        its creator was killed in between, see :meth:`create`) is no tuning job."""
+        its creator was killed in between, see :meth:`create`) is no tuning job. The sharded store answers from its
+        index (reading only journals changed since they were last indexed)."""
+        if self.sharded is not None:
+            return [listing.record.name for listing in self.tuning_job_listings()]
         request = K.TUNING_FIELDS["request"]
         return [s.study_name for s in self.storage.get_all_studies() if request in s.user_attrs]
 
+    def tuning_job_listings(self) -> list[TuningJobListing]:
+        """A :class:`TuningJobListing` of every tuning job, in creation order: what ListHyperParameterTuningJobs
+        shows. The sharded store reads them from its index; another storage reads every study."""
+        sharded = self.sharded
+        if sharded is not None:
+            digests = [d for _, _, d in sharded.digests(digest_of)]
+        else:
+            digests = [
+                digest_of(s.study_name, s.user_attrs, self.storage.get_all_trials(s._study_id, deepcopy=False))[0]
+                for s in self.storage.get_all_studies()
+                if K.TUNING_FIELDS["request"] in s.user_attrs
+            ]
+        return [listing for listing in map(listing_of, digests) if listing is not None]
+
     def resolve_name(self, name: str) -> str | None:
-        """The stored spelling of ``name`` (AMT names are unique case-insensitively), or None."""
-        low = name.lower()
-        return next((n for n in self.names() if n.lower() == low), None)
+        """The stored spelling of ``name`` (AMT names are unique case-insensitively), or None. The sharded store
+        reads the index and that job's journal only."""
+        sharded = self.sharded
+        if sharded is None:
+            low = name.lower()
+            request = K.TUNING_FIELDS["request"]
+            return next(
+                (
+                    s.study_name
+                    for s in self.storage.get_all_studies()
+                    if s.study_name.lower() == low and request in s.user_attrs
+                ),
+                None,
+            )
+        hit = sharded.index.by_name(name, exact=False)
+        if hit is None or hit[1].startswith(K.STANDALONE_PREFIX):
+            return None
+        return hit[1] if K.TUNING_FIELDS["request"] in sharded.get_study_user_attrs(hit[0]) else None
 
     def load(self, name: str):
         """The Optuna study of tuning job ``name``. Raises TuningJobNotFound."""
@@ -198,11 +272,11 @@ class LocalStore:
         maximize = objective.get("Type", "Maximize") == "Maximize"
         direction: Literal["maximize", "minimize"] = "maximize" if maximize else "minimize"
         name = request["HyperParameterTuningJobName"]
-        for stale in self.storage.get_all_studies():
-            if stale.study_name.lower() == name.lower() and K.TUNING_FIELDS["request"] not in stale.user_attrs:
+        for stale in self._studies_named(name):
+            if K.TUNING_FIELDS["request"] not in stale[1]:
                 # A creation cut short (its process killed between the study and its request): no tuning job, and
                 # nothing of it ran; it must not take the name for good.
-                optuna.delete_study(study_name=stale.study_name, storage=self.storage)
+                optuna.delete_study(study_name=stale[0], storage=self.storage)
         study = optuna.create_study(study_name=name, storage=self.storage, direction=direction)
         now = time.time()
         # The request last: it marks the creation complete (see names()), so a tuning job never lacks the others.
@@ -216,6 +290,34 @@ class LocalStore:
         ):
             study.set_user_attr(K.TUNING_FIELDS[field], value)
         return study
+
+    def _studies_named(self, name: str) -> list[tuple[str, dict]]:
+        """``(study name, user attributes)`` of the studies named ``name`` case-insensitively."""
+        sharded = self.sharded
+        if sharded is None:
+            low = name.lower()
+            return [(s.study_name, s.user_attrs) for s in self.storage.get_all_studies() if s.study_name.lower() == low]
+        hit = sharded.index.by_name(name, exact=False)
+        return [] if hit is None else [(hit[1], sharded.get_study_user_attrs(hit[0]))]
+
+    def rebuild_index(self) -> None:
+        """Make the sharded store's index agree with its journals (the truth): journals it lacks are indexed again
+        and every digest is recomputed (``amtlocal doctor --repair``). A no-op for another storage."""
+        if self.sharded is not None:
+            self.sharded.rebuild_index(digest_of)
+
+    def owner_of(self, training_job_name: str) -> str | None:
+        """The tuning job holding training job ``training_job_name`` as the sharded store's index last saw it
+        (refreshed first when the index does not know it), or None (unknown, or another storage)."""
+        sharded = self.sharded
+        if sharded is None:
+            return None
+        study_id = sharded.index.owner(training_job_name)
+        if study_id is None:
+            sharded.digests(digest_of)  # journals changed since they were indexed: index them now
+            study_id = sharded.index.owner(training_job_name)
+        row = None if study_id is None else sharded.index.row(study_id)
+        return None if row is None else row[0]
 
     def delete(self, name: str) -> None:
         """Delete tuning job ``name`` and its folder. Raises TuningJobNotFound."""

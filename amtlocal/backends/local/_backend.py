@@ -141,28 +141,11 @@ class LocalBackend(Backend):
         strategy, times, training job and objective counters, ResourceLimits), plus amtlocal's
         ``InterruptedTrainingJobs``: how many of the Stopped ones an interruption cut short (they are run again on
         resume and do not count toward MaxNumberOfTrainingJobs)."""
-        out = []
-        names = self.store.names()
+        listings = self.store.tuning_job_listings()  # the sharded store's index: no journal read for an unchanged job
         if not self.store.shared:
-            self.store.drop_unused_job_dirs(names)  # folders of tuners killed before they created their job
-        for name in names:
-            study = self.store.load(name)
-            d = _responses.describe(study)
-            out.append(
-                {
-                    "InterruptedTrainingJobs": sum(1 for t in self.store.trials(study) if t.interrupted),
-                    "HyperParameterTuningJobName": d["HyperParameterTuningJobName"],
-                    "HyperParameterTuningJobArn": d["HyperParameterTuningJobArn"],
-                    "HyperParameterTuningJobStatus": d["HyperParameterTuningJobStatus"],
-                    "Strategy": d["HyperParameterTuningJobConfig"]["Strategy"],
-                    "CreationTime": d["CreationTime"],
-                    "HyperParameterTuningEndTime": d.get("HyperParameterTuningEndTime"),
-                    "LastModifiedTime": d.get("LastModifiedTime"),
-                    "TrainingJobStatusCounters": d["TrainingJobStatusCounters"],
-                    "ObjectiveStatusCounters": d["ObjectiveStatusCounters"],
-                    "ResourceLimits": d["HyperParameterTuningJobConfig"]["ResourceLimits"],
-                }
-            )
+            # folders of tuners killed before they created their job
+            self.store.drop_unused_job_dirs([listing.record.name for listing in listings])
+        out = [_responses.list_row(listing) for listing in listings]
         return sorted(out, key=lambda r: r["CreationTime"], reverse=True)
 
     def stop(self, name: str) -> None:

@@ -16,7 +16,7 @@ from amtlocal.lifecycle import TrainingJobStatus, visible_status
 from amtlocal.spec import objective_of
 from amtlocal.spec.placeholders import tuning_job_arn
 from amtlocal.spec.summaries import objective_succeeded as _succeeded
-from amtlocal.store import read_tuning_job, summaries_of
+from amtlocal.store import TuningJobListing, read_tuning_job, summaries_of
 
 _TIME_KEYS = ("CreationTime", "TrainingStartTime", "TrainingEndTime")
 SORT_KEYS = ("Name", "CreationTime", "Status", "FinalObjectiveMetricValue")
@@ -53,18 +53,51 @@ def best_of(summaries: Iterable[dict], objective_type: str) -> dict | None:
 
 def counters(summaries: list[dict]) -> tuple[dict, dict]:
     """(TrainingJobStatusCounters, ObjectiveStatusCounters) for the given summaries."""
+    status: dict[str, int] = {}
+    objective: dict[str, int] = {}
+    for s in summaries:
+        status[s["TrainingJobStatus"]] = status.get(s["TrainingJobStatus"], 0) + 1
+        o = s.get("ObjectiveStatus", "Pending")
+        objective[o] = objective.get(o, 0) + 1
+    return counters_from(status, objective)
+
+
+def counters_from(status_counts: dict[str, int], objective_counts: dict[str, int]) -> tuple[dict, dict]:
+    """(TrainingJobStatusCounters, ObjectiveStatusCounters) from how many training jobs have each TrainingJobStatus
+    and each ObjectiveStatus."""
     tj = {"Completed": 0, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0}
     obj = {"Succeeded": 0, "Pending": 0, "Failed": 0}
-    for s in summaries:
-        st = s["TrainingJobStatus"]
+    for st, n in status_counts.items():
         if st == TrainingJobStatus.FAILED:
-            tj["NonRetryableError"] += 1  # a script error is a client error in AMT terms
+            tj["NonRetryableError"] += n  # a script error is a client error in AMT terms
         elif st in (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING):
-            tj["InProgress"] += 1
+            tj["InProgress"] += n
         elif st in tj:
-            tj[st] += 1
-        obj[s.get("ObjectiveStatus", "Pending")] += 1
+            tj[st] += n
+    for o, n in objective_counts.items():
+        obj[o] += n
     return tj, obj
+
+
+def list_row(listing: TuningJobListing) -> dict[str, Any]:
+    """A HyperParameterTuningJobSummary (ListHyperParameterTuningJobs) of a stored tuning job's listing, plus
+    amtlocal's ``InterruptedTrainingJobs``: how many of its Stopped training jobs an interruption cut short."""
+    rec = listing.record
+    config = rec.request["HyperParameterTuningJobConfig"]
+    tj, obj = counters_from(listing.status_counts, listing.objective_counts)
+    return {
+        "InterruptedTrainingJobs": listing.interrupted,
+        "HyperParameterTuningJobName": rec.request["HyperParameterTuningJobName"],
+        "HyperParameterTuningJobArn": tuning_job_arn(rec.request["HyperParameterTuningJobName"]),
+        "HyperParameterTuningJobStatus": visible_status(rec),
+        "Strategy": config["Strategy"],
+        "CreationTime": _ts(rec.creation_time),
+        "HyperParameterTuningEndTime": _ts(rec.end_time) if rec.end_time else None,
+        "LastModifiedTime": _ts(rec.last_modified),
+        "TrainingJobStatusCounters": tj,
+        "ObjectiveStatusCounters": obj,
+        "ResourceLimits": config["ResourceLimits"],
+    }
 
 
 def describe(study) -> dict[str, Any]:

@@ -1,0 +1,188 @@
+"""The index of a sharded home: which journal holds which study, and a digest of each study for ``list``.
+
+A stdlib SQLite file (``<home>/store/index.sqlite``) in WAL mode: readers never block the writer, concurrent writers
+(two tuners creating jobs at once) are serialised by SQLite's own lock (``BEGIN IMMEDIATE``, 60 s busy timeout), and a
+killed writer leaves the last committed state. SQLite rather than a JSON-lines file because ``list`` needs the newest
+digest of each job (an update in place, not an append) and the unique case-insensitive name is a constraint the
+database enforces across processes.
+
+The journals are the truth: a study's row is created before its journal (a crash in between leaves a row whose journal
+is missing: a study with no attributes, that is no job), a digest is tagged with the stamp (inode, size, mtime) of its
+journal when it was read and recomputed whenever the journal has changed since, and the whole index is rebuilt from
+the journals when it is missing or unreadable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS studies (
+    study_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_lower TEXT NOT NULL UNIQUE,
+    directions TEXT NOT NULL,
+    stamp TEXT,
+    digest TEXT
+);
+CREATE TABLE IF NOT EXISTS owners (
+    name_lower TEXT PRIMARY KEY,
+    study_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+def journal_stamp(path: Path) -> str | None:
+    """``inode:size:mtime_ns`` of journal ``path`` (None when missing): any append, truncation or rewrite changes it.
+    Taken BEFORE the journal is read, so a digest is never older than its stamp."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+class JobIndex:
+    """The SQLite index file of a sharded home.
+
+    Args:
+        path: ``<home>/store/index.sqlite``.
+        read_only: open without writing (a read-only file system or ``amtlocal doctor`` without ``--repair``); a
+            missing index is then an empty one.
+    """
+
+    def __init__(self, path: Path, read_only: bool = False):
+        self.path = path
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._con: sqlite3.Connection | None = None
+
+    @property
+    def con(self) -> sqlite3.Connection:
+        if self._con is None:
+            self._con = self._connect()
+        return self._con
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            if not self.path.exists():
+                con = sqlite3.connect(":memory:", check_same_thread=False)
+                con.executescript(_SCHEMA)
+                return con
+            # immutable: a WAL database on a read-only file system cannot make its -shm file
+            mode = "ro" if os.access(self.path.parent, os.W_OK) else "ro&immutable=1"
+            return sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True, check_same_thread=False, timeout=60)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, check_same_thread=False, timeout=60, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.executescript(_SCHEMA)
+        return con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    # -- studies --------------------------------------------------------------------------------------------------
+    def add(self, name: str, directions: list[int], study_id: int | None = None) -> int:
+        """Insert a study row; returns its id. Raises KeyError when the name is taken (case-insensitively)."""
+        with self._lock:
+            try:
+                cur = self.con.execute(
+                    "INSERT INTO studies (study_id, name, name_lower, directions) VALUES (?, ?, ?, ?)",
+                    (study_id, name, name.lower(), json.dumps(directions)),
+                )
+            except sqlite3.IntegrityError as e:
+                raise KeyError(name) from e
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    def remove(self, study_id: int) -> None:
+        with self._lock:
+            self.con.execute("BEGIN IMMEDIATE")
+            self.con.execute("DELETE FROM studies WHERE study_id = ?", (study_id,))
+            self.con.execute("DELETE FROM owners WHERE study_id = ?", (study_id,))
+            self.con.execute("COMMIT")
+
+    def by_name(self, name: str, exact: bool = True) -> tuple[int, str] | None:
+        """``(study id, stored name)`` of study ``name`` (``exact``: Optuna's case-sensitive lookup; else AMT's
+        case-insensitive one), or None."""
+        with self._lock:
+            row = self.con.execute(
+                "SELECT study_id, name FROM studies WHERE name_lower = ?", (name.lower(),)
+            ).fetchone()
+        if row is None or (exact and row[1] != name):
+            return None
+        return row[0], row[1]
+
+    def row(self, study_id: int) -> tuple[str, list[int]] | None:
+        """``(name, directions)`` of study ``study_id``, or None."""
+        with self._lock:
+            row = self.con.execute("SELECT name, directions FROM studies WHERE study_id = ?", (study_id,)).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def rows(self) -> list[tuple[int, str, str | None, str | None]]:
+        """Every study: ``(study id, name, stamp, digest JSON)``, by id."""
+        with self._lock:
+            return self.con.execute("SELECT study_id, name, stamp, digest FROM studies ORDER BY study_id").fetchall()
+
+    def ids(self) -> set[int]:
+        with self._lock:
+            return {r[0] for r in self.con.execute("SELECT study_id FROM studies")}
+
+    # -- digests and owners ---------------------------------------------------------------------------------------
+    def save_digests(self, updates: Iterable[tuple[int, str | None, dict[str, Any], list[str]]]) -> None:
+        """Store ``(study id, stamp, digest, names of its training jobs)`` in one transaction (not when read-only)."""
+        updates = list(updates)
+        if self.read_only or not updates:
+            return
+        with self._lock:
+            con = self.con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                for study_id, stamp, digest, owned in updates:
+                    con.execute(
+                        "UPDATE studies SET stamp = ?, digest = ? WHERE study_id = ?",
+                        (stamp, json.dumps(digest, separators=(",", ":")), study_id),
+                    )
+                    con.executemany(
+                        "INSERT OR REPLACE INTO owners (name_lower, study_id) VALUES (?, ?)",
+                        [(n.lower(), study_id) for n in owned],
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def clear_digests(self) -> None:
+        """Forget every digest and owner (each is recomputed from its journal on the next read)."""
+        with self._lock:
+            self.con.execute("BEGIN IMMEDIATE")
+            self.con.execute("UPDATE studies SET stamp = NULL, digest = NULL")
+            self.con.execute("DELETE FROM owners")
+            self.con.execute("COMMIT")
+
+    def owner(self, training_job_name: str) -> int | None:
+        """The study id that holds training job ``training_job_name`` as one of its trials (as last digested)."""
+        with self._lock:
+            row = self.con.execute(
+                "SELECT study_id FROM owners WHERE name_lower = ?", (training_job_name.lower(),)
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self.con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self.con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
