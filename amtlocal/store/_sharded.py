@@ -174,9 +174,19 @@ class ShardedJournalStorage(BaseStorage):
         return out
 
     def digest_one(self, study_id: int, digester: Digester) -> tuple[dict, list]:
-        js = self._journal(study_id)
         name, _ = self.index.row(study_id) or ("", None)
-        return digester(name, js.get_study_user_attrs(0), js.get_all_trials(0, deepcopy=False))
+        try:
+            js = self._journal(study_id)
+            return digester(name, js.get_study_user_attrs(0), js.get_all_trials(0, deepcopy=False))
+        except KeyError:  # its creation record is damaged: a study with nothing readable (see `amtlocal doctor`)
+            return digester(name, {}, [])
+
+    def user_attrs(self, study_id: int) -> dict[str, Any]:
+        """The study's user attributes; empty when its journal lost its creation record (a damaged first line)."""
+        try:
+            return self.get_study_user_attrs(study_id)
+        except KeyError:
+            return {}
 
     # -- studies ----------------------------------------------------------------------------------------------------
     def create_new_study(self, directions: Sequence[StudyDirection], study_name: str | None = None) -> int:

@@ -27,7 +27,7 @@ def _stored_name(store, name: str) -> str | None:
     sharded = store.sharded
     if sharded is not None:
         hit = sharded.index.by_name(want, exact=False)
-        if hit is None or K.STANDALONE_RECORD not in sharded.get_study_user_attrs(hit[0]):
+        if hit is None or K.STANDALONE_RECORD not in sharded.user_attrs(hit[0]):
             return None
         return hit[1]
     return next(

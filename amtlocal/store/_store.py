@@ -248,7 +248,7 @@ class LocalStore:
         hit = sharded.index.by_name(name, exact=False)
         if hit is None or hit[1].startswith(K.STANDALONE_PREFIX):
             return None
-        return hit[1] if K.TUNING_FIELDS["request"] in sharded.get_study_user_attrs(hit[0]) else None
+        return hit[1] if K.TUNING_FIELDS["request"] in sharded.user_attrs(hit[0]) else None
 
     def load(self, name: str):
         """The Optuna study of tuning job ``name``. Raises TuningJobNotFound."""
@@ -298,7 +298,7 @@ class LocalStore:
             low = name.lower()
             return [(s.study_name, s.user_attrs) for s in self.storage.get_all_studies() if s.study_name.lower() == low]
         hit = sharded.index.by_name(name, exact=False)
-        return [] if hit is None else [(hit[1], sharded.get_study_user_attrs(hit[0]))]
+        return [] if hit is None else [(hit[1], sharded.user_attrs(hit[0]))]
 
     def rebuild_index(self) -> None:
         """Make the sharded store's index agree with its journals (the truth): journals it lacks are indexed again

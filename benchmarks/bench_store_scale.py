@@ -1,0 +1,195 @@
+"""Benchmark (issue 18): a home with N training jobs answers at once.
+
+    .venv/bin/python benchmarks/bench_store_scale.py            # N = 1,000, 10,000, 100,000
+    .venv/bin/python benchmarks/bench_store_scale.py --quick    # N = 500, 2,000
+
+Fills a home with N training jobs across tuning jobs of 50 each, written through the store as the tuner writes them
+(ask, launch, process, result, tell: the same records, no script run; fsync is skipped while filling, which changes
+durability, not the files), then times in fresh processes (interpreter start and imports included; median of 3):
+``amtlocal list``, ``describe NAME``, ``jobs NAME``, ``describe-training-job`` of one of its training jobs,
+``HyperparameterTuner.attach(NAME)``, and ``amtlocal tune`` of a new 1-job tuning job up to its training job's first
+line (the time to the first training job). Peak RSS is each process's ``ru_maxrss``. The baseline ("empty") is a
+home holding only the one 50-job tuning job the commands read. Printed as a table with each figure's ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PER_JOB = 50
+TARGET = "bench-target"  # the tuning job the commands read (the last one written)
+
+
+def _request(name: str, code_dir: Path) -> dict:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import trivial_request
+
+    return trivial_request(name, code_dir, PER_JOB)
+
+
+def fill(home: Path, n_training_jobs: int, code_dir: Path) -> None:
+    """Write ``n_training_jobs`` training jobs (``PER_JOB`` per tuning job; the last tuning job is TARGET) through
+    the store, with the records the tuner writes for each."""
+    import optuna
+
+    from amtlocal.store import LocalStore
+
+    real_fsync = os.fsync
+    os.fsync = lambda fd: None  # type: ignore[assignment]  # only while filling: durability, not layout
+    try:
+        store = LocalStore(home)
+        n_tuning = max(1, n_training_jobs // PER_JOB)
+        dist = {"x": optuna.distributions.FloatDistribution(0.0, 1.0)}
+        for t in range(n_tuning):
+            name = TARGET if t == n_tuning - 1 else f"bench-{t:05d}"
+            _tuning_job(store, _request(name, code_dir), dist)
+    finally:
+        os.fsync = real_fsync
+
+
+def _tuning_job(store, request: dict, dist: dict) -> None:
+    name = request["HyperParameterTuningJobName"]
+    study = store.create(request, Path.cwd())
+    now = time.time()
+    for i in range(PER_JOB):
+        trial = study.ask(dist)
+        x = trial.params["x"]
+        job = f"{name}-{i + 1:03d}-{os.urandom(4).hex()}"
+        summary = {
+            "TrainingJobName": job,
+            "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{job}",
+            "CreationTime": now,
+            "TrainingStartTime": now,
+            "TrainingJobStatus": "InProgress",
+            "TunedHyperParameters": {"x": repr(x)},
+            "ObjectiveStatus": "Pending",
+        }
+        store.record_launch(trial, summary)
+        store.record_process(trial, 12345, 67890)
+        done = dict(
+            summary,
+            TrainingJobStatus="Completed",
+            TrainingEndTime=now + 1,
+            ObjectiveStatus="Succeeded",
+            FinalHyperParameterTuningJobObjectiveMetric={"MetricName": "f1", "Value": x},
+        )
+        store.record_result(trial, done, {"f1": x})
+        study.tell(trial, x)
+    store.update_tuning_job(study, status="Completed", end_time=time.time(), runtime_used=60.0)
+
+
+def _run(args: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} exited {proc.returncode}: {err[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def _first_job(home: Path, code_dir: Path, env: dict, k: int) -> tuple[float, float]:
+    """Seconds from starting ``amtlocal tune`` (a new 1-job tuning job) to its training job's first line, and the
+    tuner's peak RSS."""
+    marker = code_dir / "started.txt"
+    marker.unlink(missing_ok=True)
+    (code_dir / "train.py").write_text(
+        f"import time\nopen({str(marker)!r}, 'w').write(repr(time.time()))\nprint('f1: 0.5')\n"
+    )
+    request = _request(f"new-{k}-{os.urandom(3).hex()}", code_dir)
+    request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 1
+    (code_dir / "train.py").write_text(
+        f"import time\nopen({str(marker)!r}, 'w').write(repr(time.time()))\nprint('f1: 0.5')\n"
+    )
+    spec = code_dir / "spec.json"
+    spec.write_text(json.dumps(request))
+    start = time.time()
+    _, rss = _run([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)], env)
+    return float(marker.read_text()) - start, rss
+
+
+def measure(home: Path, code_dir: Path, rounds: int) -> dict[str, tuple[float, float]]:
+    """Command -> (median seconds, max peak RSS MB) over ``rounds`` fresh processes."""
+    from amtlocal.store import LocalStore
+
+    env = dict(os.environ, AMTLOCAL_HOME=str(home))
+    env.pop("AMTLOCAL_STORAGE", None)
+    store = LocalStore(home)
+    job = store.trials(store.load(TARGET))[PER_JOB // 2].name
+    cli = [sys.executable, "-m", "amtlocal", "--home", str(home)]
+    commands = {
+        "list": cli + ["list"],
+        "describe": cli + ["describe", TARGET],
+        "jobs NAME": cli + ["jobs", TARGET],
+        "describe-training-job": cli + ["describe-training-job", job],
+        "attach": [
+            sys.executable,
+            "-c",
+            f"from amtlocal.api import HyperparameterTuner as T; T.attach({TARGET!r}).describe()",
+        ],
+    }
+    out: dict[str, tuple[float, float]] = {}
+    for label, args in commands.items():
+        runs = [_run(args, env) for _ in range(rounds)]
+        out[label] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
+    runs = [_first_job(home, code_dir, env, k) for k in range(rounds)]
+    out["first training job"] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="N = 500, 2,000 (a minute or two)")
+    p.add_argument("--sizes", type=int, nargs="*", help="training-job counts to fill (default 1000 10000 100000)")
+    p.add_argument("--rounds", type=int, default=3, help="fresh processes per command (median; default 3)")
+    p.add_argument("--keep", type=Path, help="fill the homes under this folder and keep them (reused when present)")
+    args = p.parse_args(argv)
+    sizes = args.sizes or ([500, 2000] if args.quick else [1000, 10000, 100000])
+    root = args.keep or Path(tempfile.mkdtemp(prefix="amtlocal-scale-"))
+    code_dir = root / "code"
+    code_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[int, dict[str, tuple[float, float]]] = {}
+    try:
+        for n in [PER_JOB] + sizes:
+            home = root / f"home-{n}"
+            if not (home / "store").exists():
+                start = time.perf_counter()
+                fill(home, n, code_dir)
+                print(f"filled {n:,} training jobs in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+            results[n] = measure(home, code_dir, args.rounds)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    _print(results)
+    return 0
+
+
+def _print(results: dict[int, dict[str, tuple[float, float]]]) -> None:
+    base = results[PER_JOB]
+    sizes = [n for n in results if n != PER_JOB]
+    head = f"{'command':24} {'empty home':>16}" + "".join(f" {f'N = {n:,}':>28}" for n in sizes)
+    print(head)
+    print(" " * 25 + f"{'s':>7} {'MB':>8}" + "".join(f" {'s':>7} {'x':>6} {'MB':>6} {'+MB':>5}" for _ in sizes))
+    for label, (t0, m0) in base.items():
+        row = f"{label:24} {t0:7.3f} {m0:8.1f}"
+        for n in sizes:
+            t, m = results[n][label]
+            row += f" {t:7.3f} {t / t0:6.2f} {m:6.1f} {m - m0:+5.1f}"
+        print(row)
+    print(f"(empty home: one tuning job of {PER_JOB} training jobs; N training jobs in tuning jobs of {PER_JOB})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

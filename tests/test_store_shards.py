@@ -1,0 +1,245 @@
+"""The sharded store (issue 18): a journal per study and an index, so a command's cost grows with what it reads.
+
+A home of an earlier version (one ``store.journal``) is migrated on its first writable open (nothing lost, the old
+journal kept, a migration cut short started over, a read-only home read as it is); concurrent writers share the
+index; damage in one job's journal leaves every other job whole; an index that disagrees with the journals is
+rebuilt from them; ``describe`` opens one journal whatever the size of the home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from amtlocal.testing import GOOD_SCRIPT, make_request, run_job, summaries, use_script
+
+
+def _store(home: Path, **kwargs):
+    from amtlocal.store import LocalStore
+
+    return LocalStore(home, **kwargs)
+
+
+def _state(store) -> dict:
+    """Every tuning job's Describe and training job summaries, the listing, and the standalone training jobs."""
+    from amtlocal.backends.local import LocalBackend, describe
+
+    backend = LocalBackend(store)
+    return {
+        "jobs": {
+            name: json.dumps([describe(store.load(name)), summaries(name, store)], default=str, sort_keys=True)
+            for name in sorted(store.names())
+        },
+        "list": json.dumps(backend.list_tuning_jobs(), default=str, sort_keys=True),
+        "standalone": {n: store.find_training_job(n).summary for n in sorted(store.training_job_names())},
+        "children": sorted(r.name for r in store.all_training_jobs()),
+    }
+
+
+def _old_home(home: Path, workdir: Path) -> Path:
+    """A home as versions before issue 18 made it: every record in one journal, ``<home>/store.journal``."""
+    from amtlocal.store._storage import open_journal
+
+    use_script(workdir, GOOD_SCRIPT)
+    home.mkdir(parents=True)
+    store = _store(home)
+    store._storage = open_journal(str(home / "store.journal"))  # the single-journal storage of earlier versions
+    run_job(make_request("first", max_jobs=3, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    run_job(make_request("second", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    store.create_training_job({"TrainingJobName": "solo", "TrainingJobStatus": "Completed", "CreationTime": 1.0})
+    assert store.sharded is None and not (home / "store").exists()
+    return home
+
+
+def test_an_old_home_is_migrated_on_first_open_with_nothing_lost(workdir, tmp_path):
+    home = _old_home(tmp_path / "home", workdir)
+    old_bytes = (home / "store.journal").read_bytes()
+    before = _state(_store(home, read_only=True))  # read-only: read as it is, not migrated
+    assert not (home / "store").exists() and (home / "store.journal").exists()
+    assert set(before["jobs"]) == {"first", "second"} and list(before["standalone"]) == ["solo"]
+
+    store = _store(home)
+    assert store.sharded is not None  # the first writable open migrated it
+    assert _state(store) == before
+    assert (home / "store.journal.pre-sharding").read_bytes() == old_bytes  # the backup, byte for byte
+    assert not (home / "store.journal").exists() and not (home / "store.migrating").exists()
+    journals = sorted(p.name for p in (home / "store" / "journals").glob("*.journal"))
+    assert len(journals) == 3 == len(store.journal_paths())  # a journal per study
+    first = store.journal_of("first").read_text()
+    assert '"study_name":"first"' in first and "second-" not in first and "solo" not in first
+    # Trial numbers and Optuna's view are kept; a resumed or new job writes on.
+    trials = store.trials(store.load("first"))
+    assert [t.trial_number for t in trials] == [0, 1, 2] and all(t.params for t in trials)
+    run_job(make_request("third", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    assert sorted(_store(home).names()) == ["first", "second", "third"]
+
+
+def test_a_migration_cut_short_is_started_over(workdir, tmp_path):
+    home = _old_home(tmp_path / "home", workdir)
+    before = _state(_store(home, read_only=True))
+    # A process killed while building the new store left a partial copy (and one killed after the switch but before
+    # the backup's rename leaves both: covered by finish()).
+    partial = home / "store.migrating" / "journals"
+    partial.mkdir(parents=True)
+    (partial / "1.journal").write_bytes(b'{"op_code":0,"worker_id":"x","study_name":"fir')
+    assert _state(_store(home)) == before
+    assert not (home / "store.migrating").exists() and (home / "store.journal.pre-sharding").exists()
+
+
+def test_an_old_home_with_a_running_job_is_read_as_it_is_until_none_runs(workdir, tmp_path):
+    from amtlocal.store import JobLock
+
+    home = _old_home(tmp_path / "home", workdir)
+    before = _state(_store(home, read_only=True))
+    lock = JobLock(home / "jobs" / "first" / "tuner.lock")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(lock.path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        store = _store(home)
+        assert store.sharded is None and _state(store) == before  # an earlier version's tuner appends there
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert _store(home).sharded is not None and _state(_store(home)) == before
+
+
+def test_damage_in_one_jobs_journal_leaves_the_others_whole(workdir, tmp_path, caplog):
+    import logging
+
+    use_script(workdir, GOOD_SCRIPT)
+    home = tmp_path / "home"
+    for name in ("first", "second"):
+        run_job(make_request(name, max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, _store(home))
+    before = _state(_store(home))
+    journal = _store(home).journal_of("first")
+    journal.write_bytes(b"\xff\xfe not a record\n" * 3 + journal.read_bytes()[40:])  # its creation is gone
+    with caplog.at_level(logging.WARNING, logger="amtlocal"):
+        after = _state(_store(home))
+    assert after["jobs"] == {"second": before["jobs"]["second"]}  # first is unreadable, second untouched
+    assert f"{journal} line 1 is damaged" in caplog.text and "second" not in caplog.text
+    run_job(make_request("third", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, _store(home))
+    assert sorted(_store(home).names()) == ["second", "third"]
+
+
+def test_an_index_that_disagrees_with_the_journals_is_rebuilt_from_them(workdir, tmp_path):
+    use_script(workdir, GOOD_SCRIPT)
+    home = tmp_path / "home"
+    store = _store(home)
+    run_job(make_request("first", max_jobs=2, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    run_job(make_request("second", max_jobs=1, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    before = _state(_store(home))
+    index = home / "store" / "index.sqlite"
+    # A stale digest: the journal changed behind the index's back (an earlier version, a copied file).
+    second = _store(home).journal_of("second")
+    with open(second, "ab") as f:
+        f.write(json.dumps({"op_code": 2, "worker_id": "w", "study_id": 0, "user_attr": {"status": "Failed"}}).encode())
+        f.write(b"\n")
+    listed = {j["HyperParameterTuningJobName"]: j for j in __import__("amtlocal").backends.local.LocalBackend(
+        _store(home)).list_tuning_jobs()}
+    assert listed["second"]["HyperParameterTuningJobStatus"] == "Failed"
+    # A lost index: every journal is adopted again, with the same ids.
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    rebuilt = _state(_store(home))
+    assert rebuilt["jobs"]["first"] == before["jobs"]["first"] and set(rebuilt["jobs"]) == {"first", "second"}
+    # A damaged index file: moved aside (kept), rebuilt.
+    for suffix in ("-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    index.write_bytes(b"this is not a database" * 100)
+    assert _state(_store(home))["jobs"]["first"] == before["jobs"]["first"]
+    assert list(index.parent.glob("index.sqlite.damaged-*"))
+
+
+_CREATE = """
+import sys
+from pathlib import Path
+from amtlocal.store import LocalStore
+from amtlocal.testing import make_request
+store = LocalStore(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    study = store.create(make_request(f"{sys.argv[2]}-{i}", max_jobs=1, integer=[("x", 1, 9, "Linear")]), Path("."))
+    store.update_tuning_job(study, status="Completed")
+"""
+
+
+def test_concurrent_writers_share_the_index(tmp_path):
+    home = tmp_path / "home"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _CREATE, str(home), f"w{w}", "8"], stderr=subprocess.PIPE, text=True)
+        for w in range(4)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    store = _store(home)
+    names = sorted(store.names())
+    assert names == sorted(f"w{w}-{i}" for w in range(4) for i in range(8))
+    assert all(listing.record.status == "Completed" for listing in store.tuning_job_listings())
+    journals = store.journal_paths()
+    assert len(journals) == 32
+    for name in names:  # each journal holds its own study only
+        text = store.journal_of(name).read_text()
+        assert text.count('"op_code":0') == 1 and f'"study_name":"{name}"' in text
+
+
+_OPENED = """
+import runpy, sys
+opened = []
+sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" and isinstance(args[0], str) else None)
+sys.argv = ["amtlocal", *sys.argv[1:]]
+try:
+    runpy.run_module("amtlocal", run_name="__main__")
+except SystemExit:
+    pass
+sys.stderr.write("\\n".join(sorted({p for p in opened if p.endswith(".journal")})) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("command", ["describe", "jobs", "describe-training-job", "list"])
+def test_a_command_reads_only_its_jobs_journal_in_a_home_of_many(tmp_path, command):
+    """A small bench-like home (20 tuning jobs of 5 training jobs): describe, jobs and describe-training-job open one
+    journal (the job's), list opens none (the index's digests are up to date)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import bench_store_scale as bench
+
+    home = tmp_path / "home"
+    bench.PER_JOB = 5
+    try:
+        bench.fill(home, 100, tmp_path)
+    finally:
+        bench.PER_JOB = 50
+    store = _store(home)
+    assert len(store.names()) == 20  # (indexes every digest once)
+    target = store.journal_of(bench.TARGET)
+    child = store.trials(store.load(bench.TARGET))[2].name
+    arg = {"describe": bench.TARGET, "jobs": bench.TARGET, "describe-training-job": child, "list": None}[command]
+    done = subprocess.run(
+        [sys.executable, "-c", _OPENED, "--home", str(home), command, *([arg] if arg else [])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert bench.TARGET in done.stdout or command == "list"
+    journals = [line for line in done.stderr.splitlines() if line.endswith(".journal")]
+    assert journals == ([] if command == "list" else [str(target)]), done.stderr
+    size = sum(p.stat().st_size for p in store.journal_paths())
+    assert target.stat().st_size < size / 10  # what describe reads is a small part of the home
+
+
+def test_an_empty_home_opens_quickly(tmp_path):
+    start = time.perf_counter()
+    store = _store(tmp_path / "home")
+    assert store.names() == [] and store.tuning_job_listings() == []
+    assert time.perf_counter() - start < 0.5 + 0 * os.getpid()
