@@ -51,12 +51,13 @@ def fill(home: Path, n_training_jobs: int, code_dir: Path) -> None:
         dist = {"x": optuna.distributions.FloatDistribution(0.0, 1.0)}
         for t in range(n_tuning):
             name = TARGET if t == n_tuning - 1 else f"bench-{t:05d}"
-            _tuning_job(store, _request(name, code_dir), dist)
+            study = _tuning_job(store, _request(name, code_dir), dist)
+            store.sharded.forget(study._study_id)  # written: its replay need not stay in this process's memory
     finally:
         os.fsync = real_fsync
 
 
-def _tuning_job(store, request: dict, dist: dict) -> None:
+def _tuning_job(store, request: dict, dist: dict):
     name = request["HyperParameterTuningJobName"]
     study = store.create(request, Path.cwd())
     now = time.time()
@@ -85,6 +86,7 @@ def _tuning_job(store, request: dict, dist: dict) -> None:
         store.record_result(trial, done, {"f1": x})
         study.tell(trial, x)
     store.update_tuning_job(study, status="Completed", end_time=time.time(), runtime_used=60.0)
+    return study
 
 
 def _run(args: list[str], env: dict) -> tuple[float, float]:

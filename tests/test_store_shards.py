@@ -9,7 +9,6 @@ rebuilt from them; ``describe`` opens one journal whatever the size of the home.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -99,8 +98,13 @@ def test_an_old_home_with_a_running_job_is_read_as_it_is_until_none_runs(workdir
     before = _state(_store(home, read_only=True))
     lock = JobLock(home / "jobs" / "first" / "tuner.lock")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
-         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(lock.path)],
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+            "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+            str(lock.path),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -145,8 +149,9 @@ def test_an_index_that_disagrees_with_the_journals_is_rebuilt_from_them(workdir,
     with open(second, "ab") as f:
         f.write(json.dumps({"op_code": 2, "worker_id": "w", "study_id": 0, "user_attr": {"status": "Failed"}}).encode())
         f.write(b"\n")
-    listed = {j["HyperParameterTuningJobName"]: j for j in __import__("amtlocal").backends.local.LocalBackend(
-        _store(home)).list_tuning_jobs()}
+    from amtlocal.backends.local import LocalBackend
+
+    listed = {j["HyperParameterTuningJobName"]: j for j in LocalBackend(_store(home)).list_tuning_jobs()}
     assert listed["second"]["HyperParameterTuningJobStatus"] == "Failed"
     # A lost index: every journal is adopted again, with the same ids.
     for suffix in ("", "-wal", "-shm"):
@@ -242,4 +247,4 @@ def test_an_empty_home_opens_quickly(tmp_path):
     start = time.perf_counter()
     store = _store(tmp_path / "home")
     assert store.names() == [] and store.tuning_job_listings() == []
-    assert time.perf_counter() - start < 0.5 + 0 * os.getpid()
+    assert time.perf_counter() - start < 0.5

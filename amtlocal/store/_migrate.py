@@ -37,14 +37,20 @@ def migrate(home: Path) -> bool:
         if _live_job(home):
             log.warning("%s is not migrated to the sharded store yet: a job runs there (it is, once none runs)", home)
             return False
+        log.warning(
+            "migrating %s (%.1f MB) to a journal per job and an index: once, about 2 s per 1,000 training jobs",
+            legacy,
+            legacy.stat().st_size / 1e6,
+        )
         tmp = home / K.MIGRATING_DIR
         shutil.rmtree(tmp, ignore_errors=True)  # a migration cut short starts over
         copied = _copy(legacy, tmp)
         os.replace(tmp, home / K.STORE_DIR)
         _fsync_dir(home)
         finish(home)
-        log.info("%s: %d studies migrated to %s (the old journal is kept as %s)", home, copied, K.STORE_DIR,
-                 K.LEGACY_BACKUP)
+        log.info(
+            "%s: %d studies migrated to %s (the old journal is kept as %s)", home, copied, K.STORE_DIR, K.LEGACY_BACKUP
+        )
         return True
     finally:
         lock.release()

@@ -222,7 +222,12 @@ def digest_of(name: str, user_attrs: dict, trials: list) -> tuple[dict, list[str
         o = r.summary.get("ObjectiveStatus", "Pending")
         objective[o] = objective.get(o, 0) + 1
         interrupted += r.interrupted
-    listing = {"record": asdict(rec), "status_counts": status, "objective_counts": objective, "interrupted": interrupted}
+    listing = {
+        "record": asdict(rec),
+        "status_counts": status,
+        "objective_counts": objective,
+        "interrupted": interrupted,
+    }
     return {"kind": "tuning", "complete": True, "listing": listing}, owned
 
 
