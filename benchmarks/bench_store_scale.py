@@ -9,7 +9,8 @@ durability, not the files), then times in fresh processes (interpreter start and
 ``amtlocal list``, ``describe NAME``, ``jobs NAME``, ``describe-training-job`` of one of its training jobs,
 ``HyperparameterTuner.attach(NAME)``, and ``amtlocal tune`` of a new 1-job tuning job up to its training job's first
 line (the time to the first training job). Peak RSS is each process's ``ru_maxrss``. The baseline ("empty") is a
-home holding only the one 50-job tuning job the commands read. Printed as a table with each figure's ratio to it.
+home holding only the one 50-job tuning job the commands read; each round runs a command there and then in the full
+home, so both see the same load of a shared machine. Printed as a table with each figure's ratio to the baseline.
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ def _tuning_job(store, request: dict, dist: dict):
     return study
 
 
-def _run(args: list[str], env: dict) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one fresh process."""
+def _run(args: list[str], env: dict) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MB) of one fresh process."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -99,18 +100,15 @@ def _run(args: list[str], env: dict) -> tuple[float, float]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{args} exited {proc.returncode}: {err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def _first_job(home: Path, code_dir: Path, env: dict, k: int) -> tuple[float, float]:
-    """Seconds from starting ``amtlocal tune`` (a new 1-job tuning job) to its training job's first line, and the
-    tuner's peak RSS."""
+def _first_job(home: Path, code_dir: Path, env: dict) -> tuple[float, float, float]:
+    """Seconds from starting ``amtlocal tune`` (a new 1-job tuning job) to its training job's first line, the tuner's
+    CPU seconds and peak RSS."""
     marker = code_dir / "started.txt"
     marker.unlink(missing_ok=True)
-    (code_dir / "train.py").write_text(
-        f"import time\nopen({str(marker)!r}, 'w').write(repr(time.time()))\nprint('f1: 0.5')\n"
-    )
-    request = _request(f"new-{k}-{os.urandom(3).hex()}", code_dir)
+    request = _request(f"new-{os.urandom(4).hex()}", code_dir)
     request["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 1
     (code_dir / "train.py").write_text(
         f"import time\nopen({str(marker)!r}, 'w').write(repr(time.time()))\nprint('f1: 0.5')\n"
@@ -118,20 +116,17 @@ def _first_job(home: Path, code_dir: Path, env: dict, k: int) -> tuple[float, fl
     spec = code_dir / "spec.json"
     spec.write_text(json.dumps(request))
     start = time.time()
-    _, rss = _run([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)], env)
-    return float(marker.read_text()) - start, rss
+    _, cpu, rss = _run([sys.executable, "-m", "amtlocal", "--home", str(home), "tune", str(spec)], env)
+    return float(marker.read_text()) - start, cpu, rss
 
 
-def measure(home: Path, code_dir: Path, rounds: int) -> dict[str, tuple[float, float]]:
-    """Command -> (median seconds, max peak RSS MB) over ``rounds`` fresh processes."""
+def _commands(home: Path) -> dict[str, list[str]]:
     from amtlocal.store import LocalStore
 
-    env = dict(os.environ, AMTLOCAL_HOME=str(home))
-    env.pop("AMTLOCAL_STORAGE", None)
     store = LocalStore(home)
     job = store.trials(store.load(TARGET))[PER_JOB // 2].name
     cli = [sys.executable, "-m", "amtlocal", "--home", str(home)]
-    commands = {
+    return {
         "list": cli + ["list"],
         "describe": cli + ["describe", TARGET],
         "jobs NAME": cli + ["jobs", TARGET],
@@ -141,28 +136,43 @@ def measure(home: Path, code_dir: Path, rounds: int) -> dict[str, tuple[float, f
             "-c",
             f"from amtlocal.api import HyperparameterTuner as T; T.attach({TARGET!r}).describe()",
         ],
+        "first training job": [],
     }
-    out: dict[str, tuple[float, float]] = {}
-    for label, args in commands.items():
-        runs = [_run(args, env) for _ in range(rounds)]
-        out[label] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
-    runs = [_first_job(home, code_dir, env, k) for k in range(rounds)]
-    out["first training job"] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
-    return out
+
+
+def measure(empty: Path, home: Path, code_dir: Path, rounds: int) -> dict[str, tuple[tuple, tuple]]:
+    """Command -> ((median s, median CPU s, max MB) in ``empty``, the same in ``home``): each round runs every command
+    in the empty home then at once in ``home`` (so both see the same load on a shared machine)."""
+    homes = (empty, home)
+    envs = [dict(os.environ, AMTLOCAL_HOME=str(h)) for h in homes]
+    for env in envs:
+        env.pop("AMTLOCAL_STORAGE", None)
+    commands = [_commands(h) for h in homes]
+    runs: dict[str, list[list[tuple[float, float, float]]]] = {label: [[], []] for label in commands[0]}
+    for _ in range(rounds):
+        for label in commands[0]:
+            for i in (0, 1):
+                args = commands[i][label]
+                runs[label][i].append(_run(args, envs[i]) if args else _first_job(homes[i], code_dir, envs[i]))
+
+    def stats(rs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+        return statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), max(r[2] for r in rs)
+
+    return {label: (stats(r[0]), stats(r[1])) for label, r in runs.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="N = 500, 2,000 (a minute or two)")
     p.add_argument("--sizes", type=int, nargs="*", help="training-job counts to fill (default 1000 10000 100000)")
-    p.add_argument("--rounds", type=int, default=3, help="fresh processes per command (median; default 3)")
+    p.add_argument("--rounds", type=int, default=5, help="fresh processes per command and home (median; default 5)")
     p.add_argument("--keep", type=Path, help="fill the homes under this folder and keep them (reused when present)")
     args = p.parse_args(argv)
     sizes = args.sizes or ([500, 2000] if args.quick else [1000, 10000, 100000])
     root = args.keep or Path(tempfile.mkdtemp(prefix="amtlocal-scale-"))
     code_dir = root / "code"
     code_dir.mkdir(parents=True, exist_ok=True)
-    results: dict[int, dict[str, tuple[float, float]]] = {}
+    results: dict[int, dict[str, tuple[tuple, tuple]]] = {}
     try:
         for n in [PER_JOB] + sizes:
             home = root / f"home-{n}"
@@ -170,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.perf_counter()
                 fill(home, n, code_dir)
                 print(f"filled {n:,} training jobs in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-            results[n] = measure(home, code_dir, args.rounds)
+        for n in sizes:
+            results[n] = measure(root / f"home-{PER_JOB}", root / f"home-{n}", code_dir, args.rounds)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -178,19 +189,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print(results: dict[int, dict[str, tuple[float, float]]]) -> None:
-    base = results[PER_JOB]
-    sizes = [n for n in results if n != PER_JOB]
-    head = f"{'command':24} {'empty home':>16}" + "".join(f" {f'N = {n:,}':>28}" for n in sizes)
-    print(head)
-    print(" " * 25 + f"{'s':>7} {'MB':>8}" + "".join(f" {'s':>7} {'x':>6} {'MB':>6} {'+MB':>5}" for _ in sizes))
-    for label, (t0, m0) in base.items():
-        row = f"{label:24} {t0:7.3f} {m0:8.1f}"
-        for n in sizes:
-            t, m = results[n][label]
-            row += f" {t:7.3f} {t / t0:6.2f} {m:6.1f} {m - m0:+5.1f}"
+def _print(results: dict[int, dict[str, tuple[tuple, tuple]]]) -> None:
+    print(f"{'':24}" + "".join(f" | {f'N = {n:,}: empty home -> N':^44}" for n in results))
+    print(
+        f"{'command':24}"
+        + " | {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}".format("s", "s", "x", "cpu x", "MB", "+MB") * len(results)
+    )
+    for label in next(iter(results.values())):
+        row = f"{label:24}"
+        for n in results:
+            (t0, c0, m0), (t, c, m) = results[n][label]
+            row += f" | {t0:7.3f} {t:7.3f} {t / t0:6.2f} {c / c0:6.2f} {m0:6.1f} {m - m0:+6.1f}"
         print(row)
-    print(f"(empty home: one tuning job of {PER_JOB} training jobs; N training jobs in tuning jobs of {PER_JOB})")
+    print(
+        f"(empty home: one tuning job of {PER_JOB} training jobs; N training jobs in tuning jobs of {PER_JOB}; "
+        "s: median wall seconds of fresh processes, each round running the command in both homes back to back; "
+        "x: the ratio; cpu x: the ratio of median CPU seconds; MB: peak RSS)"
+    )
 
 
 if __name__ == "__main__":

@@ -119,8 +119,10 @@ class LocalStore:
         """The storage when it is the sharded store (``_sharded.ShardedJournalStorage``), else None."""
         if self.storage_url:
             return None
-        storage = self.storage
-        return storage if hasattr(storage, "digests") else None
+        storage = self.storage  # imports Optuna, which _sharded imports too
+        from amtlocal.store._sharded import ShardedJournalStorage
+
+        return storage if isinstance(storage, ShardedJournalStorage) else None
 
     def keep_reserve(self) -> None:
         """Make sure ``<home>/store.reserve`` (RESERVE_BYTES) exists: space a tuner frees with :meth:`free_reserve`
