@@ -190,21 +190,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print(results: dict[int, dict[str, tuple[tuple, tuple]]]) -> None:
-    print(f"{'':24}" + "".join(f" | {f'N = {n:,}: empty home -> N':^44}" for n in results))
-    print(
-        f"{'command':24}"
-        + " | {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}".format("s", "s", "x", "cpu x", "MB", "+MB") * len(results)
-    )
+    cols = " | {:>6} {:>6} {:>5} {:>6} {:>6} {:>5} {:>5} {:>5}"
+    print(f"{'':22}" + "".join(f" | {f'empty home -> N = {n:,}':^53}" for n in results))
+    print(f"{'command':22}" + cols.format("s", "s", "x", "cpu s", "cpu s", "x", "MB", "+MB") * len(results))
     for label in next(iter(results.values())):
-        row = f"{label:24}"
+        row = f"{label:22}"
         for n in results:
             (t0, c0, m0), (t, c, m) = results[n][label]
-            row += f" | {t0:7.3f} {t:7.3f} {t / t0:6.2f} {c / c0:6.2f} {m0:6.1f} {m - m0:+6.1f}"
+            row += f" | {t0:6.3f} {t:6.3f} {t / t0:5.2f} {c0:6.3f} {c:6.3f} {c / c0:5.2f} {m0:5.1f} {m - m0:+5.1f}"
         print(row)
     print(
-        f"(empty home: one tuning job of {PER_JOB} training jobs; N training jobs in tuning jobs of {PER_JOB}; "
+        f"(empty home: one tuning job of {PER_JOB} training jobs; N training jobs in tuning jobs of {PER_JOB}. "
         "s: median wall seconds of fresh processes, each round running the command in both homes back to back; "
-        "x: the ratio; cpu x: the ratio of median CPU seconds; MB: peak RSS)"
+        "cpu s: median CPU seconds (user + system) of the same processes; x: N / empty; MB: peak RSS, +MB: N - empty)"
     )
 
 

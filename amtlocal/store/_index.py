@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
-def journal_stamp(path: Path) -> str | None:
+def journal_stamp(path: Path | str) -> str | None:
     """``inode:size:mtime_ns`` of journal ``path`` (None when missing): any append, truncation or rewrite changes it.
     Taken BEFORE the journal is read, so a digest is never older than its stamp."""
     try:
@@ -133,6 +133,16 @@ class JobIndex:
         """Every study: ``(study id, name, stamp, digest JSON)``, by id."""
         with self._lock:
             return self.con.execute("SELECT study_id, name, stamp, digest FROM studies ORDER BY study_id").fetchall()
+
+    def current(self, journals: Path) -> list[tuple[int, str, str | None, dict | None]]:
+        """Every study, by id: ``(study id, name, its journal's stamp now, its digest or None)``, the digest None when
+        its journal changed since it was digested (or it has none yet). Reads no journal."""
+        folder = str(journals)
+        out = []
+        for study_id, name, stamp, digest in self.rows():
+            now = journal_stamp(os.path.join(folder, f"{study_id}.journal"))  # first: a digest is at least this new
+            out.append((study_id, name, now, json.loads(digest) if digest is not None and stamp == now else None))
+        return out
 
     def ids(self) -> set[int]:
         with self._lock:

@@ -32,7 +32,7 @@ from optuna.study._frozen import FrozenStudy
 from optuna.study._study_direction import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from amtlocal.store._index import JobIndex, journal_stamp
+from amtlocal.store._index import JobIndex
 from amtlocal.store._schema import DAMAGED_SUFFIX, INDEX_FILE, JOURNAL_SUFFIX, JOURNALS_DIR
 from amtlocal.store._storage import _decode, open_journal
 
@@ -159,17 +159,14 @@ class ShardedJournalStorage(BaseStorage):
         if not self.read_only and len(self.journal_ids()) > len(self.index.ids()):
             self.adopt_journals()
         out, updates = [], []
-        for study_id, name, stamp, digest in self.index.rows():
-            now = journal_stamp(self.journal_path(study_id))  # before reading: the digest is at least this new
-            if digest is not None and stamp == now:
-                out.append((study_id, name, json.loads(digest)))
-                continue
-            cached = study_id in self._open
-            fresh, owned = self.digest_one(study_id, digester)
-            if not cached:
-                self.forget(study_id)
-            updates.append((study_id, now, fresh, owned))
-            out.append((study_id, name, fresh))
+        for study_id, name, now, digest in self.index.current(self.journals):
+            if digest is None:
+                cached = study_id in self._open
+                digest, owned = self.digest_one(study_id, digester)
+                if not cached:
+                    self.forget(study_id)
+                updates.append((study_id, now, digest, owned))
+            out.append((study_id, name, digest))
         self.index.save_digests(updates)
         return out
 

@@ -221,16 +221,42 @@ class LocalStore:
     def tuning_job_listings(self) -> list[TuningJobListing]:
         """A :class:`TuningJobListing` of every tuning job, in creation order: what ListHyperParameterTuningJobs
         shows. The sharded store reads them from its index; another storage reads every study."""
-        sharded = self.sharded
+        digests = self._indexed_digests()
+        sharded = self.sharded if digests is None else None
         if sharded is not None:
             digests = [d for _, _, d in sharded.digests(digest_of)]
-        else:
+        elif digests is None:
             digests = [
                 digest_of(s.study_name, s.user_attrs, self.storage.get_all_trials(s._study_id, deepcopy=False))[0]
                 for s in self.storage.get_all_studies()
                 if K.TUNING_FIELDS["request"] in s.user_attrs
             ]
         return [listing for listing in map(listing_of, digests) if listing is not None]
+
+    def _indexed_digests(self) -> list[dict] | None:
+        """Every digest of the sharded store's index when all are up to date and the storage is not open yet: read
+        without opening the storage (nor importing Optuna). None when anything needs the storage (a home not migrated,
+        a journal changed or not indexed, no index yet)."""
+        import sqlite3
+
+        from amtlocal.store._index import JobIndex
+
+        root = self.home / K.STORE_DIR
+        path = root / K.INDEX_FILE
+        if self._storage is not None or self.storage_url or (self.home / K.JOURNAL_FILE).exists() or not path.exists():
+            return None
+        index = JobIndex(path, read_only=True)
+        try:
+            current = index.current(root / K.JOURNALS_DIR)
+            with os.scandir(root / K.JOURNALS_DIR) as entries:
+                journals = sum(1 for e in entries if e.name.endswith(K.JOURNAL_SUFFIX))
+        except (OSError, sqlite3.Error):
+            return None
+        finally:
+            index.close()
+        if journals != len(current) or any(d is None for _, _, _, d in current):
+            return None
+        return [d for _, _, _, d in current if d is not None]
 
     def resolve_name(self, name: str) -> str | None:
         """The stored spelling of ``name`` (AMT names are unique case-insensitively), or None. The sharded store
