@@ -32,7 +32,7 @@ from optuna.study._frozen import FrozenStudy
 from optuna.study._study_direction import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from amtlocal.store._index import JobIndex
+from amtlocal.store._index import JobIndex, journal_stamp
 from amtlocal.store._schema import DAMAGED_SUFFIX, INDEX_FILE, JOURNAL_SUFFIX, JOURNALS_DIR
 from amtlocal.store._storage import _decode, open_journal
 
@@ -169,6 +169,15 @@ class ShardedJournalStorage(BaseStorage):
             out.append((study_id, name, digest))
         self.index.save_digests(updates)
         return out
+
+    def refresh_digest(self, study_id: int, digester: Digester) -> None:
+        """Recompute and save study ``study_id``'s digest now (a writer whose job changed status), so the next
+        ``list`` reads it from the index."""
+        if self.read_only:
+            return
+        stamp = journal_stamp(self.journal_path(study_id))  # first: the digest is at least this new
+        digest, owned = self.digest_one(study_id, digester)
+        self.index.save_digests([(study_id, stamp, digest, owned)])
 
     def digest_one(self, study_id: int, digester: Digester) -> tuple[dict, list]:
         name, _ = self.index.row(study_id) or ("", None)

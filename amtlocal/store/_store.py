@@ -370,6 +370,11 @@ class LocalStore:
         for name, value in fields.items():
             study.set_user_attr(K.TUNING_FIELDS[name], value)
         study.set_user_attr(K.TUNING_FIELDS["last_modified"], time.time())
+        sharded = self.sharded
+        if (
+            sharded is not None and {"status", "runtime_used"} & fields.keys()
+        ):  # a run starts or ends: list reads it from the index
+            sharded.refresh_digest(study._study_id, digest_of)
 
     def add_stop_request(self, study) -> None:
         """Record one more stop request (one new attribute: concurrent requests never overwrite each other)."""
