@@ -76,8 +76,10 @@ class JobIndex:
                 con = sqlite3.connect(":memory:", check_same_thread=False)
                 con.executescript(_SCHEMA)
                 return con
-            # immutable: a WAL database on a read-only file system cannot make its -shm file
-            mode = "ro" if os.access(self.path.parent, os.W_OK) else "ro&immutable=1"
+            # A WAL database on a read-only file system opens read-only when its -wal and -shm files exist (SQLite
+            # >= 3.22); without them everything is in the main file, read as immutable (no -shm to make).
+            wal = all(os.path.exists(f"{self.path}{suffix}") for suffix in ("-wal", "-shm"))
+            mode = "ro" if wal or os.access(self.path.parent, os.W_OK) else "ro&immutable=1"
             return sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True, check_same_thread=False, timeout=60)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, check_same_thread=False, timeout=60, isolation_level=None)

@@ -67,7 +67,7 @@ class ShardedJournalStorage(BaseStorage):
         self.index = JobIndex(self.root / INDEX_FILE, read_only)
         missing = not self.index.path.exists()
         try:
-            _ = self.index.con
+            self.index.ids()
         except sqlite3.DatabaseError as e:  # not a database any more: the journals are the truth
             log.warning("%s is unreadable (%s); it is rebuilt from the journals", self.index.path, e)
             missing = True
