@@ -356,11 +356,12 @@ def test_log_and_metrics_are_on_disk_while_the_job_runs(workdir):
     runner.start()
     try:
         home, deadline, log, series = Path(os.environ["AMTLOCAL_HOME"]), time.time() + 30, b"", []
-        while time.time() < deadline and not series:
+        # the folder appears before its files, and the log and the series are two writes: poll until both are there
+        while time.time() < deadline and not (series and log.endswith(b"\n")):
             logs = list((home / "jobs" / "live").glob("live-*/logs"))
-            if logs:
-                log = (logs[0] / "output.log").read_bytes()
+            if logs and (logs[0] / "output.log").exists() and (logs[0] / "metrics.jsonl").exists():
                 series = (logs[0] / "metrics.jsonl").read_text().splitlines()
+                log = (logs[0] / "output.log").read_bytes()
             time.sleep(0.05)
         assert log == b"epoch 1 f1: 0.25\n"
         assert [(p["MetricName"], p["Value"]) for p in map(json.loads, series)] == [("f1", 0.25)]
