@@ -267,6 +267,48 @@ def test_sdk_v2_default_bucket_needs_no_sts_url(amtlocal_endpoint):
     assert session.sagemaker_client.meta.endpoint_url == amtlocal_endpoint.url
 
 
+def test_sdk_v2_attach_to_tuning_and_training_jobs_through_the_endpoint(amtlocal_endpoint, project):
+    """SDK v2's attach paths read DescribeTrainingJob and DescribeHyperParameterTuningJob as the service answers them:
+    OutputDataConfig.KmsKeyId ("" when unset), EnableNetworkIsolation, and the injected static hyperparameter
+    _tuning_objective_metric (Estimator.attach, HyperparameterTuner.attach, best_estimator)."""
+    import sagemaker
+    from sagemaker.estimator import Estimator
+    from sagemaker.tuner import HyperparameterTuner
+
+    sm = boto3.client("sagemaker")
+    sm.create_hyper_parameter_tuning_job(**tuning_request(project, "attach-tuning", max_jobs=2))
+    sm.create_training_job(**training_request(project, "attach-job"))
+    desc = wait_tuning(sm, "attach-tuning")
+    assert desc["HyperParameterTuningJobStatus"] == "Completed"
+    statics = desc["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert statics["_tuning_objective_metric"] == "validation:score"  # in the response only
+    sm.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="attach-job", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    job = sm.describe_training_job(TrainingJobName="attach-job")
+    assert job["OutputDataConfig"] == {"S3OutputPath": "s3://amtlocal-local/output", "KmsKeyId": ""}
+    assert job["EnableNetworkIsolation"] is False
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    session = sagemaker.Session()
+
+    est = Estimator.attach("attach-job", sagemaker_session=session)
+    assert est.hyperparameters()["learning-rate"] == "0.25" and est.hyperparameters()["sleep"] == "0"
+    assert est.output_path == "s3://amtlocal-local/output" and est.image_uri == image
+    assert est.output_kms_key == "" and est.enable_network_isolation() is False
+    assert est.model_data.endswith("/attach-job/output/model.tar.gz")
+
+    tuner = HyperparameterTuner.attach("attach-tuning", sagemaker_session=session)
+    assert tuner.objective_metric_name == "validation:score" and tuner.max_jobs == 2
+    assert "_tuning_objective_metric" not in tuner.estimator.hyperparameters()  # the SDK removes it, as on AWS
+    assert tuner.estimator.hyperparameters()["sleep"] == "0" and tuner.estimator.image_uri == image
+    best_name = desc["BestTrainingJob"]["TrainingJobName"]
+    assert tuner.best_training_job() == best_name
+    best = tuner.best_estimator()
+    assert best.latest_training_job.name == best_name
+    assert best.hyperparameters()["learning-rate"] == desc["BestTrainingJob"]["TunedHyperParameters"]["learning-rate"]
+    assert best.output_path == "s3://amtlocal-local/output" and best.image_uri == image
+
+
 SDK3_PYTHON = Path(__file__).resolve().parents[1] / ".venv-sdk3" / "bin" / "python"
 SDK3_AROUND = """
 import json

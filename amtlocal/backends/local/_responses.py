@@ -118,6 +118,8 @@ def describe(study) -> dict[str, Any]:
     for key in ("TrainingJobDefinition", "TrainingJobDefinitions", "WarmStartConfig", "Autotune"):
         if key in req:
             out[key] = copy.deepcopy(req[key])
+    _add_objective_hyperparameter(out)
+    _add_service_defaults(out)
     out["HyperParameterTuningJobStatus"] = visible_status(rec)
     out["CreationTime"] = _ts(rec.creation_time)
     if rec.end_time:
@@ -136,6 +138,35 @@ def describe(study) -> dict[str, Any]:
     if rec.runtime_used is not None:  # seconds the tuner actually ran (summed over resumed runs)
         out["ConsumedResources"] = {"RuntimeInSeconds": int(rec.runtime_used)}
     return out
+
+
+def _add_objective_hyperparameter(out: dict) -> None:
+    """Add the static hyperparameter ``_tuning_objective_metric`` (= the definition's objective MetricName) to each
+    definition of a DescribeHyperParameterTuningJob response ``out``, in place, as AMT does (the service returns it
+    in ``StaticHyperParameters``; SDK v2's ``HyperparameterTuner.attach`` deletes it unguarded). Only the response
+    carries it: the stored request, and so what a script receives through the scheduler, is unchanged."""
+    single = out.get("TrainingJobDefinition")
+    for d in ([single] if single else []) + list(out.get("TrainingJobDefinitions") or []):
+        metric = objective_of(out, d).get("MetricName")
+        if metric:
+            d.setdefault("StaticHyperParameters", {})["_tuning_objective_metric"] = metric
+
+
+def _add_service_defaults(out: dict) -> None:
+    """What the service returns when the request left it out (in place): ``TrainingJobEarlyStoppingType`` ``"Off"``
+    and each of the three ``*ParameterRanges`` lists (``[]``) of every ParameterRanges / HyperParameterRanges.
+    SDK v2's ``HyperparameterTuner.attach`` reads all of them unguarded (sagemaker/tuner.py)."""
+    config = out["HyperParameterTuningJobConfig"]
+    config.setdefault("TrainingJobEarlyStoppingType", "Off")
+    single = out.get("TrainingJobDefinition")
+    ranges = [config.get("ParameterRanges")] + [
+        d.get("HyperParameterRanges")
+        for d in ([single] if single else []) + list(out.get("TrainingJobDefinitions") or [])
+    ]
+    for r in ranges:
+        if isinstance(r, dict):
+            for kind in ("Categorical", "Continuous", "Integer"):
+                r.setdefault(f"{kind}ParameterRanges", [])
 
 
 def _add_best(out: dict, study, req: dict, summaries: list[dict]) -> None:

@@ -93,6 +93,19 @@ def transitions(created: float | None, started: float | None, ended: float | Non
     return out
 
 
+def with_service_defaults(out: dict[str, Any]) -> dict[str, Any]:
+    """Fill the DescribeTrainingJob fields the service always returns when the request left them out (in place;
+    returns ``out``): ``OutputDataConfig.KmsKeyId`` (``""`` when unset) and the flags ``EnableNetworkIsolation``,
+    ``EnableInterContainerTrafficEncryption``, ``EnableManagedSpotTraining`` (``False``). SDK v2's
+    ``Estimator.attach`` reads ``OutputDataConfig["KmsKeyId"]`` unguarded (sagemaker/estimator.py
+    ``_prepare_init_params_from_job_description``)."""
+    output = out.setdefault("OutputDataConfig", {})
+    output.setdefault("KmsKeyId", "")
+    for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining"):
+        out.setdefault(flag, False)
+    return out
+
+
 def _definition(request: dict, summary: dict) -> dict:
     if request.get("TrainingJobDefinition"):
         return request["TrainingJobDefinition"]
@@ -163,7 +176,7 @@ def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     if started is not None and ended is not None:
         seconds = max(1, int(math.ceil(ended - started)))
         out["TrainingTimeInSeconds"] = out["BillableTimeInSeconds"] = seconds
-    return {k: v for k, v in out.items() if v is not None}
+    return with_service_defaults({k: v for k, v in out.items() if v is not None})
 
 
 def describe_standalone(rec: TrainingJobRecord) -> dict[str, Any]:
@@ -178,7 +191,7 @@ def describe_standalone(rec: TrainingJobRecord) -> dict[str, Any]:
                 t[key] = _ts(t[key])
     for m in out.get("FinalMetricDataList") or []:
         m["Timestamp"] = _ts(m.get("Timestamp"))
-    return out
+    return with_service_defaults(out)
 
 
 def describe_training_job(store: LocalStore, name: str) -> dict[str, Any]:
