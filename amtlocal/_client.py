@@ -32,8 +32,9 @@ modeled classes, as on a boto3 client) and ``ValidationException`` (the spec's v
 rules). Local paths (``file://`` or relative, resolved against ``base_dir``, default the working directory at the
 call) stand in for S3 URIs, as in every local spec.
 
-Documented choices (UNVERIFIED against the service unless said): stopping a job that already ended is accepted and
-changes nothing; ``NameContains`` matches case-insensitively; NextToken is an opaque offset. DescribeTrainingJob of an
+Documented choices (UNVERIFIED against the service unless said): stopping a job that already ended (Completed,
+Failed, Stopped) raises ``ValidationException`` and changes nothing (StopTrainingJob's message is the service's, the
+tuning job's says the same of it); ``NameContains`` matches case-insensitively; NextToken is an opaque offset. DescribeTrainingJob of an
 unknown name raises ``ValidationException`` "Requested resource not found." as the service does (aws/aws-sdk#165;
 botocore's TrainingJobCompletedOrStopped waiter fails on that code), although the model lists ResourceNotFound;
 StopTrainingJob of an unknown name raises ``ResourceNotFound`` (the model's error). ListTrainingJobs'
@@ -388,13 +389,23 @@ class LocalSageMakerClient:
     def stop_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
         """StopHyperParameterTuningJob: the running training jobs are stopped, the job ends Stopped.
 
-        Errors: ParamValidationError; ClientError ResourceNotFound."""
+        Errors: ParamValidationError; ClientError ResourceNotFound; ClientError ValidationException when the job has
+        already ended (Completed, Failed or Stopped), as the service rejects it (``amtlocal stop`` on the CLI only
+        says so)."""
         from amtlocal.exceptions import TuningJobNotFound
+        from amtlocal.lifecycle import is_terminal
 
         op = "StopHyperParameterTuningJob"
         self._validate(op, kwargs)
         name = kwargs["HyperParameterTuningJobName"]
         try:
+            status = self._backend.describe(name)["HyperParameterTuningJobStatus"]
+            if is_terminal(status):  # the service's wording for training jobs, said of a tuning job
+                raise self._error(
+                    op,
+                    "ValidationException",
+                    f"The request was rejected because the hyper-parameter tuning job {name} is in status {status}.",
+                )
             self._backend.stop(name)
         except TuningJobNotFound:
             raise self._not_found(op, name) from None
@@ -469,14 +480,24 @@ class LocalSageMakerClient:
 
     def stop_training_job(self, **kwargs: Any) -> dict[str, Any]:
         """StopTrainingJob: the job's process gets SIGTERM, then SIGKILL after the grace period; it ends Stopped (a
-        tuning job's training job: that job only, the tuning job goes on). A job that already ended is left as it is.
+        tuning job's training job: that job only, the tuning job goes on).
 
-        Errors: ParamValidationError; ClientError ResourceNotFound."""
+        Errors: ParamValidationError; ClientError ResourceNotFound; ClientError ValidationException "The request was
+        rejected because the training job is in status <status>." (the service's) when the job has already ended
+        (``amtlocal stop-training-job`` on the CLI only says so)."""
         from amtlocal.exceptions import TrainingJobNotFound
+        from amtlocal.lifecycle import is_terminal
 
         op = "StopTrainingJob"
         self._validate(op, kwargs)
         try:
+            status = self._backend.describe_training_job(kwargs["TrainingJobName"])["TrainingJobStatus"]
+            if is_terminal(status):
+                raise self._error(
+                    op,
+                    "ValidationException",
+                    f"The request was rejected because the training job is in status {status}.",
+                )
             self._backend.stop_training_job(kwargs["TrainingJobName"])
         except TrainingJobNotFound:
             raise self._training_job_not_found(op, kwargs["TrainingJobName"]) from None

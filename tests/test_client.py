@@ -205,4 +205,13 @@ def test_stop_duplicate_name_and_listing_pages(workdir):
     }
     stopped = sm.list_hyper_parameter_tuning_jobs(StatusEquals="Stopped")["HyperParameterTuningJobSummaries"]
     assert len(stopped) == 2
-    sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="slow-a")  # already ended: accepted, no change
+    with pytest.raises(ClientError) as e:  # already ended: the service rejects the stop, nothing changes
+        sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="slow-a")
+    assert e.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "The request was rejected because the hyper-parameter tuning job slow-a is in status Stopped.",
+    }
+    assert (
+        sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="slow-a")["HyperParameterTuningJobStatus"]
+        == "Stopped"
+    )

@@ -180,6 +180,14 @@ def test_stop_training_job_and_the_waiter_end_it_stopped(workdir, monkeypatch):
     assert time.time() - started < 30
     d = sm.describe_training_job(TrainingJobName="long")
     assert d["TrainingJobStatus"] == "Stopped" and d["SecondaryStatus"] == "Stopped"
+    with pytest.raises(ClientError) as e:  # an ended job: the service's ValidationException, nothing changes
+        sm.stop_training_job(TrainingJobName="long")
+    assert e.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "The request was rejected because the training job is in status Stopped.",
+    }
+    assert e.value.operation_name == "StopTrainingJob"
+    assert sm.describe_training_job(TrainingJobName="long")["TrainingJobStatus"] == "Stopped"
 
 
 def test_the_waiter_fails_on_a_failed_job_and_on_an_unknown_one(workdir, monkeypatch):

@@ -157,6 +157,14 @@ def test_training_job_create_describe_stop_and_tags(amtlocal_endpoint, project):
     while sm.describe_training_job(TrainingJobName="slow-job")["TrainingJobStatus"] != "Stopped":
         assert time.monotonic() < deadline, "StopTrainingJob did not stop the job"
         time.sleep(0.3)
+    with pytest.raises(ClientError) as e:  # over the wire too: an ended job's stop is the service's HTTP 400
+        sm.stop_training_job(TrainingJobName="slow-job")
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert (
+        e.value.response["Error"]["Message"]
+        == "The request was rejected because the training job is in status Stopped."
+    )
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
     sm.create_training_job(**training_request(project, "quick-job"))
     sm.get_waiter("training_job_completed_or_stopped").wait(
