@@ -526,6 +526,71 @@ def test_serve_prints_exports_and_ctrl_c_stops_its_jobs(project, tmp_path):
     assert list(saved) == ["interrupted"] and saved["interrupted"]["base_dir"] == str(project)
 
 
+def test_a_new_server_restores_s3_code_and_data_from_the_cache_and_resumes(project, tmp_path):
+    """moto's S3 lives in the server's memory: a tuning job with s3:// code and data, stopped by its server's shutdown,
+    resumes on the next server over the same home from the objects the S3 cache kept; without them it is not
+    resumed but kept in interrupted.json (not dropped), and resumes once they are back."""
+    import io
+    import shutil
+    import tarfile
+
+    from amtlocal.server import Server
+
+    home = tmp_path / "home"
+    interrupted = home / "server" / "interrupted.json"
+    server = Server(port=0, home=home, base_dir=project).start(export=True)
+    try:
+        s3, bucket = boto3.client("s3"), server.bucket
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+            tar.add(project / "code" / "train.py", arcname="train.py")
+        s3.put_object(Bucket=bucket, Key="code/sourcedir.tar.gz", Body=archive.getvalue())
+        s3.put_object(Bucket=bucket, Key="data/train.csv", Body=b"1,2\n")
+        request = tuning_request(project, "s3-resume", max_jobs=2, sleep="4")
+        definition = request["TrainingJobDefinition"]
+        definition["StaticHyperParameters"]["sagemaker_submit_directory"] = json.dumps(
+            f"s3://{bucket}/code/sourcedir.tar.gz"
+        )
+        definition["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = f"s3://{bucket}/data"
+        sm = boto3.client("sagemaker")
+        sm.create_hyper_parameter_tuning_job(**request)
+        deadline = time.monotonic() + 30
+        while not sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="s3-resume")[
+            "TrainingJobSummaries"
+        ]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        # a server process takes its S3 with it; in this one process, delete what it held
+        s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": "code/sourcedir.tar.gz"}, {"Key": "data/train.csv"}]}
+        )
+    finally:
+        assert server.shutdown() == {"s3-resume": "Stopped"}
+
+    cache = home / "cache" / "s3"
+    shutil.move(cache, tmp_path / "cache-aside")
+    server = Server(port=0, home=home, base_dir=project).start(export=True)
+    try:  # nothing to restore from: not resumed, kept for the next start
+        assert server.resumed == []
+        assert list(json.loads(interrupted.read_text())) == ["s3-resume"]
+    finally:
+        server.shutdown()
+    assert list(json.loads(interrupted.read_text())) == ["s3-resume"]
+
+    shutil.move(tmp_path / "cache-aside", cache)
+    server = Server(port=0, home=home, base_dir=project).start(export=True)
+    try:
+        assert server.resumed == ["s3-resume"]
+        assert not interrupted.exists()
+        desc = wait_tuning(boto3.client("sagemaker"), "s3-resume")
+        assert desc["HyperParameterTuningJobStatus"] == "Completed"
+        assert desc["TrainingJobStatusCounters"]["Completed"] == 2
+        body = boto3.client("s3").get_object(Bucket=server.bucket, Key="data/train.csv")["Body"].read()
+        assert body == b"1,2\n"  # put back at its key
+    finally:
+        server.shutdown()
+
+
 CURVE = """\
 import argparse
 p = argparse.ArgumentParser()

@@ -184,6 +184,60 @@ class S3Cache:
             f.write(line)
         return path
 
+    # -- after a restart of an in-memory S3 ----------------------------------------------------------------------
+    def restore(self, client) -> int:
+        """Put back into S3, through ``client`` (a boto3 S3 client), every object this cache fetched (the latest
+        ETag of each ``s3://`` URI in ``downloads.jsonl``) that S3 no longer holds, from its cached bytes, creating
+        its bucket if needed. For ``amtlocal serve``, whose moto S3 lives in memory: the jobs a previous server
+        stopped resume with the code and channels they had. Objects present in S3 are left as they are.
+
+        Returns:
+            The number of objects put back (0 without a cache). A line or object that cannot be restored is logged
+            and skipped (the job that needs it then fails to resume with the S3 error naming it).
+        """
+        from botocore.exceptions import ClientError
+
+        latest: dict[str, str] = {}
+        try:
+            with open(self.root / DOWNLOADS_LOG, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        entry = json.loads(line)
+                        latest[entry["Uri"]] = entry["ETag"]
+                    except (ValueError, KeyError, TypeError):
+                        continue
+        except FileNotFoundError:
+            return 0
+        restored, buckets = 0, set()
+        for uri, etag in latest.items():
+            try:
+                src = S3Uri.parse(uri, DOWNLOADS_LOG)
+            except AmtValidationError:
+                continue
+            path = self.root / "objects" / _hash(src.bucket, src.key) / _etag_name(etag)
+            if not path.is_file():
+                continue
+            try:
+                if src.bucket not in buckets:
+                    try:
+                        client.head_bucket(Bucket=src.bucket)
+                    except ClientError:
+                        client.create_bucket(Bucket=src.bucket)
+                    buckets.add(src.bucket)
+                try:
+                    client.head_object(Bucket=src.bucket, Key=src.key)
+                    continue
+                except ClientError:
+                    pass
+                with open(path, "rb") as f:
+                    client.put_object(Bucket=src.bucket, Key=src.key, Body=f)
+                restored += 1
+            except ClientError as e:
+                log.warning("could not restore %s from the S3 cache: %s", uri, e)
+        if restored:
+            log.info("restored %d object(s) into S3 from %s", restored, self.root)
+        return restored
+
     # -- layouts ---------------------------------------------------------------------------------------------------
     def _view(self, bucket: str, objects: list[tuple[str, str, str]], field: str) -> Path:
         """A folder holding ``rel`` -> the cached object ``(bucket, key, etag)`` for every ``(rel, key, etag)``."""

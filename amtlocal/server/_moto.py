@@ -9,6 +9,7 @@ for the server's life (as with ``moto_server``). Requests are sent to it under a
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from amtlocal.server import _sdk
@@ -27,6 +28,20 @@ def moto_app() -> Any:
         return app(environ, start_response)
 
     return with_account
+
+
+def restore_s3(url: str, region: str, home: str | os.PathLike) -> int:
+    """Put back into this server's (in-memory) moto S3 at ``url`` the objects the S3 cache of ``home`` fetched
+    (:meth:`amtlocal.s3.S3Cache.restore`), so the tuning jobs a previous server stopped resume with their ``s3://``
+    code and channels. Returns the number of objects put back."""
+    import boto3
+
+    from amtlocal.s3 import S3Cache
+
+    session = boto3.session.Session(
+        aws_access_key_id=_sdk.DUMMY_KEY, aws_secret_access_key=_sdk.DUMMY_KEY, region_name=region
+    )
+    return S3Cache(home).restore(session.client("s3", endpoint_url=url))
 
 
 def seed(url: str, region: str) -> None:

@@ -182,14 +182,19 @@ class SageMakerOperations:
             time.sleep(0.2)
         return {n: status(k, n) for k, n in running}
 
-    def resume(self, interrupted: dict[str, dict[str, Any]]) -> list[str]:
+    def resume(self, interrupted: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, dict[str, Any]]]:
         """Run again, in background workers, the tuning jobs a previous server stopped at its shutdown
-        (``{name: {"request": CreateHyperParameterTuningJob request, "base_dir": folder}}``): each one still Stopped resumes as ``amtlocal tune`` of the same request resumes it (its
-        evaluations kept, its cut-short training jobs run again). Returns the names resumed; a job that another process
-        runs, or that is no longer Stopped, is left as it is (logged)."""
+        (``{name: {"request": CreateHyperParameterTuningJob request, "base_dir": folder}}``): each one still Stopped
+        resumes as ``amtlocal tune`` of the same request resumes it (its evaluations kept, its cut-short training jobs
+        run again). A job that is no longer Stopped is left as it is.
+
+        Returns:
+            ``(names resumed, {name: saved entry} of the jobs that could not resume)``: the latter (an error such as
+            an S3 object that is gone, logged with the reason) are for the caller to keep for the next start.
+        """
         from amtlocal.exceptions import AmtLocalError
 
-        resumed = []
+        resumed, kept = [], {}
         for name, saved in interrupted.items():
             request = saved["request"]
             try:
@@ -197,9 +202,10 @@ class SageMakerOperations:
                     continue
                 self.backend.create_tuning_job(request, Path(saved["base_dir"]), wait=False)
             except AmtLocalError as e:
-                log.warning("tuning job %s was not resumed: %s", name, e)
+                log.warning("tuning job %s was not resumed (kept for the next start): %s", name, e)
+                kept[name] = saved
                 continue
             self.started["tuning"].add(name)
             self.requests[name] = request
             resumed.append(name)
-        return resumed
+        return resumed, kept

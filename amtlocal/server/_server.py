@@ -8,6 +8,9 @@ outputs) reach this server's moto through ``AWS_ENDPOINT_URL``. When the server 
 still run, as ``amtlocal stop`` / ``amtlocal stop-training-job`` do (recorded Stopped), and writes the requests of
 the tuning jobs it stopped to ``<home>/server/interrupted.json``; the next server over the same home resumes them
 (as ``amtlocal tune`` of the same request would). A standalone training job stopped so stays Stopped, as in SageMaker.
+moto's S3 lives in memory, so before resuming, the next server puts back the objects the S3 cache of the home fetched
+(``s3://`` code and channels, :meth:`amtlocal.s3.S3Cache.restore`); a job that still cannot resume stays in
+``interrupted.json`` (logged) for the start after.
 """
 
 from __future__ import annotations
@@ -123,7 +126,13 @@ class Server:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="amtlocal-server", daemon=True)
         self._thread.start()
         _moto.seed(self.url, self.region)
-        self.resumed = self.operations.resume(self._take_interrupted())
+        interrupted = self._take_interrupted()
+        if interrupted:  # moto's S3 is in memory: put back the code and channels those jobs fetched before
+            _moto.restore_s3(self.url, self.region, self.home)
+        self.resumed, kept = self.operations.resume(interrupted)
+        if kept:  # not dropped: the next start tries them again
+            self._save_interrupted(kept)
+            log.warning("%d tuning job(s) not resumed, kept in %s", len(kept), self._interrupted_path)
         log.info("serving the SageMaker API at %s (store %s)", self.url, self.home)
         return self
 
@@ -142,6 +151,17 @@ class Server:
             found = {}
         self._interrupted_path.unlink(missing_ok=True)
         return found if isinstance(found, dict) else {}
+
+    def _save_interrupted(self, jobs: dict[str, Any]) -> None:
+        """Add ``jobs`` (``{name: {"request", "base_dir"}}``) to ``interrupted.json`` for the next server."""
+        found: dict[str, Any] = {}
+        try:
+            found = json.loads(self._interrupted_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            pass
+        found = {**(found if isinstance(found, dict) else {}), **jobs}
+        self._interrupted_path.parent.mkdir(parents=True, exist_ok=True)
+        self._interrupted_path.write_text(json.dumps(found, default=str), encoding="utf-8")
 
     def _export(self) -> None:
         names = set(self.environment) | set(_CLEARED) | {k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_")}
@@ -167,8 +187,7 @@ class Server:
                     if stopped.get(n) in ("Stopped", "Stopping")
                 }
                 if again:  # the next server over this home resumes them
-                    self._interrupted_path.parent.mkdir(parents=True, exist_ok=True)
-                    self._interrupted_path.write_text(json.dumps(again, default=str), encoding="utf-8")
+                    self._save_interrupted(again)
         finally:
             if self._httpd is not None:
                 self._httpd.shutdown()
