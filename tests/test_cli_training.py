@@ -247,3 +247,22 @@ def test_the_commands_are_in_help_and_help_imports_nothing_heavy():
     for command in ("train", "training-jobs", "describe-training-job", "logs", "stop-training-job"):
         assert f"    {command} " in r.stdout or f"    {command}\n" in r.stdout, command
     assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_tuning_job_commands_given_a_training_job_name_or_spec_name_the_right_command(project, tmp_path):
+    cwd = tmp_path / "cwd"
+    spec = write_spec(project, "solo-hint", {"x": "2"})
+    assert amtlocal("train", spec, cwd=cwd).returncode == 0
+    for command in ("describe", "report"):
+        r = amtlocal(command, "solo-hint", cwd=cwd)
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.strip() == (
+            "amtlocal: error: Tuning job 'solo-hint' not found in the local store; "
+            "'solo-hint' is a training job: amtlocal describe-training-job solo-hint"
+        )
+    r = amtlocal("describe", "no-such-job", cwd=cwd)  # an unknown name: no hint
+    assert r.stderr.strip() == "amtlocal: error: Tuning job 'no-such-job' not found in the local store"
+    r = amtlocal("validate", spec, cwd=cwd)
+    assert r.returncode == 2
+    assert "is a CreateTrainingJob request (TrainingJobName 'solo-hint')" in r.stderr
+    assert f"`amtlocal train {spec}` validates a training job's request before it runs it" in r.stderr

@@ -183,9 +183,21 @@ def _crash_line(backend, name: str, error: Exception, again: str) -> str:
 
 
 def cmd_validate(args) -> int:
-    from amtlocal.spec import load_spec
+    from amtlocal.exceptions import AmtValidationError
+    from amtlocal.spec import load_spec, read_request
 
-    spec = load_spec(args.spec)
+    try:
+        spec = load_spec(args.spec)
+    except AmtValidationError as e:
+        raw = read_request(args.spec)
+        if "TrainingJobName" in raw and "HyperParameterTuningJobName" not in raw:  # a CreateTrainingJob request
+            raise AmtValidationError(
+                "",
+                f"{args.spec} is a CreateTrainingJob request (TrainingJobName {raw['TrainingJobName']!r}); "
+                f"`amtlocal validate` checks CreateHyperParameterTuningJob requests. `amtlocal train {args.spec}` "
+                "validates a training job's request before it runs it",
+            ) from e
+        raise
     if args.log and not os.access(args.log, os.R_OK):
         from amtlocal.exceptions import AmtValidationError
 
@@ -398,9 +410,31 @@ def _add_common(parser: argparse.ArgumentParser, default) -> None:
     )
 
 
+def _training_job_hint(args, name: str) -> str:
+    """``"; 'NAME' is a training job: amtlocal describe-training-job NAME"`` when the local store of ``args`` holds a
+    training job ``name`` (a tuning-job command given a training job's name), else ``""``."""
+    from amtlocal.backends import get_backend
+    from amtlocal.exceptions import AmtLocalError
+
+    if (getattr(args, "backend", None) or os.environ.get("AMTLOCAL_BACKEND") or "local") != "local":
+        return ""  # the other backend's names are not in the local store
+    try:
+        backend = get_backend("local", home=getattr(args, "home", None), storage_url=getattr(args, "storage", None))
+        backend.describe_training_job(name)
+    except (AmtLocalError, OSError, ValueError):
+        return ""
+    return f"; {name!r} is a training job: amtlocal describe-training-job {name}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from amtlocal.exceptions import AmtLocalError, AmtValidationError, TrainingJobExists, TuningJobExists
+    from amtlocal.exceptions import (
+        AmtLocalError,
+        AmtValidationError,
+        TrainingJobExists,
+        TuningJobExists,
+        TuningJobNotFound,
+    )
 
     try:
         return args.func(args)
@@ -411,6 +445,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as e:  # the spec is at fault (ResourceInUse: the name is taken)
         print(f"amtlocal: error: {e}", file=sys.stderr)
         return 2
+    except TuningJobNotFound as e:
+        print(f"amtlocal: error: {e}{_training_job_hint(args, e.name)}", file=sys.stderr)
+        return 1
     except AmtLocalError as e:
         print(f"amtlocal: error: {e}", file=sys.stderr)
         return 1
