@@ -141,7 +141,10 @@ class ShardedJournalStorage(BaseStorage):
             if not path.exists():
                 # Its creator died between the index row and the journal: a study with no attributes (no job).
                 js = _in_memory() if self.read_only else open_journal(str(path))
-                js.create_new_study([StudyDirection(d) for d in row[1]], row[0])
+                try:
+                    js.create_new_study([StudyDirection(d) for d in row[1]], row[0])
+                except DuplicatedStudyError:
+                    pass  # its creator was alive after all and wrote the record first (see create_new_study)
             else:
                 js = open_journal(str(path), self.read_only)
             self._open[study_id] = js
@@ -203,7 +206,12 @@ class ShardedJournalStorage(BaseStorage):
             raise DuplicatedStudyError(f"Another study with name '{name}' already exists.") from None
         with self._lock:
             js = open_journal(str(self.journal_path(study_id)))
-            js.create_new_study(directions, name)
+            try:
+                js.create_new_study(directions, name)
+            except DuplicatedStudyError:
+                # Another process read this study between its index row and this record, took its creator for dead
+                # and wrote the same creation record (see _journal): the study is there, as asked.
+                pass
             self._open[study_id] = js
         return study_id
 

@@ -553,6 +553,26 @@ class LocalStore:
 
     # -- locks ----------------------------------------------------------------------------------------------------
     @contextlib.contextmanager
+    def creation_lock(self, name: str):
+        """Serialise "does tuning job ``name`` exist? if not, create it" across processes: the launch lock in shared
+        mode; for the embedded store an exclusive ``flock`` on ``<home>/.create.lock`` (blocking; held for one
+        creation, milliseconds). Without it a second tuner started at the same moment saw the first one's study
+        before its request was written, took it for a creation cut short and deleted it."""
+        if self.shared:
+            with self.launch_lock(name):
+                yield
+            return
+        import fcntl
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.home / ".create.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    @contextlib.contextmanager
     def launch_lock(self, name: str):
         """Serialise "may another training job start?" + "start it" across workers (a PostgreSQL advisory lock);
         a no-op for the embedded store, where one tuner process owns a tuning job."""

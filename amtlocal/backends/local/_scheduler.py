@@ -182,7 +182,7 @@ class LocalTuningJob:
         import optuna
 
         # On a shared storage several workers get here at once: one creates and fills the study, under the lock.
-        with self.store.launch_lock(name):
+        with self.store.creation_lock(name):
             stored = self.store.resolve_name(name)
             if stored is not None:
                 study = self.store.load(stored)
