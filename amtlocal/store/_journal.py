@@ -4,9 +4,12 @@ Imported only when a journal is opened (it imports Optuna)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import threading
+from collections.abc import Iterator
 
 from optuna.storages.journal import JournalFileBackend
 
@@ -16,6 +19,25 @@ from amtlocal.store._storage import _decode, drop_partial_last_line
 log = logging.getLogger("amtlocal")
 
 _warned: set[tuple[str, int]] = set()  # (journal, line number) already reported by this process
+_unsynced = threading.local()  # .depth: nesting of unsynced_appends() blocks in this thread
+
+
+@contextlib.contextmanager
+def unsynced_appends() -> Iterator[None]:
+    """Within the block, this thread's journal appends are written but not fsynced.
+
+    Each append is still one ``write`` under the journal lock, so every process reads it at once and a crash of this
+    process loses nothing (the page cache holds it). Only a power cut or a kernel crash can lose it, and then only as
+    a tail: an append to a file is made durable by the next ``fsync`` of that file, which covers every write before
+    it, so the journal on disk is always a prefix of the one written: the state of a crash a moment earlier, which
+    recovery handles. Use it for records whose process would die in the same power cut; a record that must be on
+    disk before a process starts (a training job's launch) is appended outside it (fsynced, with all before it).
+    """
+    _unsynced.depth = getattr(_unsynced, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _unsynced.depth -= 1
 
 
 class DamageTolerantJournal(JournalFileBackend):
@@ -24,7 +46,7 @@ class DamageTolerantJournal(JournalFileBackend):
     - Read: a complete line that is not a journal record (undecodable bytes, not JSON, not an operation) is
       skipped with one warning (per process) naming the file and its line number; every record before and after
       it stays readable. Log numbers count good records only, so every reader replays the same records.
-    - Write: never after a damaged tail: a last line without its newline (a writer killed mid-write, a full
+    - Write: one ``write`` per append, fsynced (but see :func:`unsynced_appends`); never after a damaged tail: a last line without its newline (a writer killed mid-write, a full
       disk) is first moved to ``<journal>.damaged`` (:func:`drop_partial_last_line`), under the journal lock.
     """
 
@@ -78,6 +100,7 @@ class DamageTolerantJournal(JournalFileBackend):
             with open(self._file_path, "ab") as f:  # as Optuna's: one write, flushed and fsynced
                 f.write(data)
                 f.flush()
-                os.fsync(f.fileno())
+                if not getattr(_unsynced, "depth", 0):  # see unsynced_appends()
+                    os.fsync(f.fileno())
         finally:
             self._lock_obj.release()

@@ -114,6 +114,18 @@ class LocalStore:
             self._storage = open_storage(self.home, self.storage_url, self.read_only)
         return self._storage
 
+    def unsynced(self) -> contextlib.AbstractContextManager:
+        """A block whose writes by this thread to the embedded store are not fsynced one by one
+        (``_journal.unsynced_appends``): each is written at once, visible to every reader and kept if this process
+        dies; the next fsynced write to the same journal makes them durable (on a power cut the journal keeps a
+        prefix, as if the tuner had been killed a moment earlier). For an RDB URL: no change (each commit is the
+        database's)."""
+        if self.storage_url:
+            return contextlib.nullcontext()
+        from amtlocal.store._journal import unsynced_appends
+
+        return unsynced_appends()
+
     @property
     def sharded(self):
         """The storage when it is the sharded store (``_sharded.ShardedJournalStorage``), else None."""
@@ -308,15 +320,16 @@ class LocalStore:
         study = optuna.create_study(study_name=name, storage=self.storage, direction=direction)
         now = time.time()
         # The request last: it marks the creation complete (see names()), so a tuning job never lacks the others.
-        for field, value in (
-            ("base_dir", str(base_dir)),
-            ("status", status),
-            ("creation_time", now),
-            ("last_modified", now),
-            ("origin", origin),
-            ("request", request),
-        ):
-            study.set_user_attr(K.TUNING_FIELDS[field], value)
+        with self.unsynced():  # made durable with the request, the last write, which is fsynced
+            for field, value in (
+                ("base_dir", str(base_dir)),
+                ("status", status),
+                ("creation_time", now),
+                ("last_modified", now),
+                ("origin", origin),
+            ):
+                study.set_user_attr(K.TUNING_FIELDS[field], value)
+        study.set_user_attr(K.TUNING_FIELDS["request"], request)
         return study
 
     def _studies_named(self, name: str) -> list[tuple[str, dict]]:
@@ -367,8 +380,9 @@ class LocalStore:
     def update_tuning_job(self, study, **fields: Any) -> None:
         """Write fields of a tuning job (names of :class:`TuningJobRecord`) and its LastModifiedTime. Status writes
         follow the rules of :mod:`amtlocal.lifecycle` (only the holder of the job's lock writes them)."""
-        for name, value in fields.items():
-            study.set_user_attr(K.TUNING_FIELDS[name], value)
+        with self.unsynced():  # made durable with LastModifiedTime, the last write, which is fsynced
+            for name, value in fields.items():
+                study.set_user_attr(K.TUNING_FIELDS[name], value)
         study.set_user_attr(K.TUNING_FIELDS["last_modified"], time.time())
         sharded = self.sharded
         if (
@@ -393,7 +407,9 @@ class LocalStore:
     def record_launch(self, trial, summary: dict) -> None:
         """A trial becomes a training job: its summary first, then its role (a trial with role ``own`` always has a
         summary: what recovery after a kill relies on)."""
-        self._set_trial(trial, summary=summary, role=K.ROLE_OWN)
+        with self.unsynced():
+            self._set_trial(trial, summary=summary)
+        self._set_trial(trial, role=K.ROLE_OWN)  # fsynced, and with it the summary
 
     def record_process(self, trial, pid: int | None, pid_start: int | None) -> None:
         """Where the training job runs (this worker, its pid and the pid's start time), in one write."""

@@ -389,14 +389,18 @@ class LocalTuningJob:
                         return
                     # Workers started together would draw one seeded stream alike: the stream follows the count.
                     self._seed_sampler(study, run.n_own)
-                trial, d = self._ask(study)
+                with self.store.unsynced():  # made durable by the launch record's fsync, before the process starts
+                    trial, d = self._ask(study)
                 self._heartbeat.add(trial._trial_id)  # under the launch lock: never judged without a heartbeat
                 run.n_own += 1
                 run.running[trial.number] = self._launch(trial, d, run.n_own, run.events)
 
     def _on_done(self, study, run: _Run, r: _Running, outcome: TrainingJobOutcome) -> None:
         """A training job ended: record it, then decide (no success after FIRST_FAILURES, completion criteria)."""
-        summary = self._record(study, r, outcome, interrupted=run.stopping == "StopRequested")
+        # Not fsynced here: the next launch's record or the tuning job's end syncs it (a power cut before then
+        # leaves the job as a tuner killed at this moment does: recovered and run again on resume).
+        with self.store.unsynced():
+            summary = self._record(study, r, outcome, interrupted=run.stopping == "StopRequested")
         if run.stopping == "StopRequested" or summary is None:
             return
         if self.store.shared:
@@ -637,7 +641,8 @@ class LocalTuningJob:
         if failed is not None:  # e.g. a failed requirements.txt install: nothing started
             events.put(("done", number, failed))
             return _Running(trial, proc, d, summary)
-        lifecycle.started(self.store, trial, proc.pid)
+        with self.store.unsynced():  # the pid matters only while the process lives: a power cut ends both
+            lifecycle.started(self.store, trial, proc.pid)
         threading.Thread(target=waiter, name=f"wait-{name}", daemon=True).start()
         log.debug("started %s: %s", name, proc.argv)
         return _Running(trial, proc, d, summary)
