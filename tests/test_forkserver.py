@@ -168,3 +168,20 @@ def test_an_uncaught_error_prints_the_traceback_a_fresh_interpreter_prints(workd
         assert "_zygote" not in log and "runpy" not in log
         assert log.count('  File "') == 2  # <module> and check(), as a fresh interpreter prints them
     assert logs["fork"] == logs["process"]
+
+
+def test_every_job_runs_its_own_copy_of_the_entry_point(workdir, store, monkeypatch):
+    """The zygote compiles the entry point once and later jobs take that code object: its file name (and that of
+    every function in it) must still be each job's own copy of the script, as a fresh interpreter compiles it."""
+    monkeypatch.setenv("AMTLOCAL_LAUNCHER", "fork")
+    use_script(
+        workdir,
+        "import argparse, os, sys\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); p.parse_args()\n"
+        "def inner():\n    return sys._getframe().f_code.co_filename\n"
+        "here = sys._getframe().f_code.co_filename\n"
+        "print('f1: %d' % (inner() == here == __file__ and os.path.dirname(__file__) == os.getcwd()))\n",
+    )
+    run_job(make_request("own-copy", max_jobs=4, integer=[("x", 1, 9, "Linear")]), workdir, store)
+    found = summaries("own-copy", store)
+    assert [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in found] == [1, 1, 1, 1]
+    assert len({s["TrainingJobName"] for s in found}) == 4
