@@ -52,6 +52,7 @@ TAIL_LINE_CHARS = 512  # each remembered tail line is cut to this (a line may be
 ERROR_MESSAGE_CHARS = 700  # the end of stderr kept in ErrorMessage, so ExitCode and the error fit in FailureReason
 FAILURE_REASON_MAX = 1024  # FailureReason max length in the API model
 READER_JOIN_SECONDS = 10.0  # after the group is ended, how long the readers may take to drain the pipes
+READER_QUIET_SECONDS = 0.5  # after a normal end, how long the pipes may stay open before the tuner sweeps the job
 
 
 class TrainingJobProcess:
@@ -301,10 +302,7 @@ class TrainingJobProcess:
                 )
             if self._stop_at is not None and now >= self._stop_at + self.stop_grace:
                 self._signal(signal.SIGKILL)
-        # Whatever the entry point left behind in its group goes too, so the pipes close and nothing lingers.
-        self._signal(signal.SIGKILL)
-        for t in self._readers:
-            t.join(timeout=READER_JOIN_SECONDS)
+        self._end_and_drain()
         end = time.time()
         with self._lock:
             self._closed = True
@@ -326,6 +324,24 @@ class TrainingJobProcess:
         outcome = self._outcome(rc, end)
         self._pack(outcome)
         return outcome
+
+    def _end_and_drain(self) -> None:
+        """The entry point has exited: whatever it left behind goes too, so the pipes close and nothing lingers;
+        then the readers take the last output.
+
+        The job's supervisor kills what is left as soon as the entry point is reaped (``_supervisor.py``), so after a
+        normal end the readers see end-of-file at once and no sweep of ``/proc`` is paid here (about a millisecond
+        per job); a stopped job, or output still open after :data:`READER_QUIET_SECONDS` (a supervisor gone), is
+        swept from here too."""
+        if self._stop_at is not None:
+            self._signal(signal.SIGKILL)
+        else:
+            for t in self._readers:
+                t.join(timeout=READER_QUIET_SECONDS)
+            if any(t.is_alive() for t in self._readers):
+                self._signal(signal.SIGKILL)
+        for t in self._readers:
+            t.join(timeout=READER_JOIN_SECONDS)
 
     def _pack(self, outcome: TrainingJobOutcome) -> None:
         """Completed or Stopped (SageMaker saves a stopped job's model too): ``model/`` -> ``model.tar.gz`` and
