@@ -312,7 +312,7 @@ class LocalTuningJob:
                 started + float(self.max_tuning_runtime) - float(self.store.tuning_job(study).runtime_used or 0.0)
             )
         completion = _completion.check(self.config.get("TuningJobCompletionCriteria"), finished, self.maximize)
-        self._report(study, len(finished), 0)
+        self._report(finished, 0)
         return _Run(finished=finished, n_own=len(own), deadline=deadline, completion=completion)
 
     def _step(self, study, run: _Run) -> bool:
@@ -322,7 +322,7 @@ class LocalTuningJob:
         self._check_stops(study, run)
         self._launch_more(study, run)
         if run.report_due:  # after the launches, so that "running" counts the jobs that replaced the finished one
-            self._report(study, len(run.finished), len(run.running))
+            self._report(run.finished, len(run.running))
             run.report_due = False
         if not run.running:
             if self.store.shared and self._shared_wait(study, run):
@@ -688,14 +688,18 @@ class LocalTuningJob:
             )
         return lifecycle.ended(self.store, study, trial, summary, outcome, r.definition.objective, pruned=r.pruned)
 
-    def _report(self, study, finished: int, running: int) -> None:
+    def _report(self, finished: list[dict], running: int) -> None:
+        """Progress: the finished training jobs that count (their summaries) and how many run; the best objective
+        is taken from those (only a finished job has one), not re-read from the store at every job."""
         if not self.progress:
             return
         from amtlocal.backends.local._responses import best_of
 
-        best = best_of(self._counted(study), self.objective["Type"])
+        best = best_of(finished, self.objective["Type"])
         value = best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] if best else None
-        self.progress(Progress(self.spec.name, finished, self.max_jobs, running, value, self.objective["MetricName"]))
+        self.progress(
+            Progress(self.spec.name, len(finished), self.max_jobs, running, value, self.objective["MetricName"])
+        )
 
 
 def slots_of(request: dict) -> int:
