@@ -37,6 +37,11 @@ Contracts (what every caller may rely on, and must keep):
   background worker (:func:`start_in_background`): the job is never free between caller and worker.
 - ``wait=True`` guarantees the call returns only when the job is terminal (Completed, Failed or Stopped) or raises;
   a Ctrl-C leaves it Stopped (never InProgress with no tuner) and is raised again.
+- Durability (the embedded store): every write is in the journal file at once, so a killed tuner loses none; a
+  training job's launch record is fsynced before its process starts, with every record before it (one ``fsync``
+  covers the whole file), and so are a tuning job's status changes. Other records (the ask, the pid, a result) are
+  fsynced by the next of those (:meth:`LocalStore.unsynced`): after a power cut the journal is a prefix of what was
+  written, the state of a tuner killed a moment earlier, which the recovery below repairs.
 - Recovery: a job left InProgress by a dead tuner is repaired by the next holder (:func:`begin_run`) or by
   :func:`stop_tuning_job`: its orphaned training jobs are killed (recognised by pid and pid start time), recorded
   Stopped, and requeued.
