@@ -3,10 +3,14 @@
     .venv/bin/python benchmarks/bench_fork_cost.py [--runs 24]
 
 Imports train.py's modules once, as the fork server does (collector off, then ``gc.freeze()``), then runs train.py
-(``runpy``, output to /dev/null) ``--runs`` times in a forked child each, then as many times in this process. Prints
-per run: wall, user and system CPU (the child's, teardown included, from ``RUSAGE_CHILDREN``), minor page faults, and
-for one child the memory it holds privately, split into the fork server's pages it copied (copy-on-write) and new
-memory. This is the per-job CPU that parallelism 2 pays on busy cores (see README, Performance).
+(``runpy``, output to /dev/null) ``--runs`` times in a forked child each ("forked": the fork server's case, a parent
+that never ran the job's code), then as many times in this process ("in-process": the floor's case), then again in
+forked children of this process, which has now run train.py ("warm fork"). Each child first copies the pages it
+inherited (as a spare copies ahead the pages jobs write), then is timed from inside: wall, user and system CPU, minor
+page faults; for one child also the memory it holds privately, split into the fork server's pages it copied and new
+memory. "forked" against "warm fork" is what a process that has never run the job's code pays on each job's first
+run (library state filled on first use, CPython's adaptive specialisation of the library code): the part of a forked
+job's cost that copying pages ahead cannot remove (see README, Performance).
 """
 
 from __future__ import annotations
@@ -67,6 +71,66 @@ def _private_kib(regions: list[tuple[int, int]]) -> dict[str, int]:
     return out
 
 
+def _populate(regions: list[tuple[int, int]]) -> None:
+    """Copy every inherited private writable page now (``MADV_POPULATE_WRITE``), as a spare copies ahead the pages
+    jobs write, so that the timed run pays no copy-on-write faults; nothing where the kernel lacks it."""
+    import ctypes
+
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    for start, end in regions:
+        madvise(start, end - start, 23)
+
+
+def _forked_runs(runs: int, regions: list[tuple[int, int]], populate: bool = True) -> list[tuple]:
+    """train.py run ``runs`` times, each in a child forked from this process, its pages copied before the clock
+    starts (``populate``); per run (wall, user, system, minor faults, private memory after the middle run), measured
+    in the child."""
+    from amtlocal.runners import _zygote_learning
+
+    writable = [r for r in _zygote_learning.private_regions() if any(a <= r[0] < b for a, b in regions)]
+    out = []
+    for i in range(runs):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            if populate:
+                _populate(writable)
+            gc.enable()
+            sys.argv = _argv(i)
+            sys.stdout = open(os.devnull, "w")
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            start = time.perf_counter()
+            _run()
+            gc.collect()
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            report = {
+                "m": [
+                    wall,
+                    after.ru_utime - before.ru_utime,
+                    after.ru_stime - before.ru_stime,
+                    after.ru_minflt - before.ru_minflt,
+                ],
+                "private": _private_kib(regions) if i == runs // 2 or runs == 1 else {},
+            }
+            os.write(w, json.dumps(report).encode())
+            os._exit(0)
+        os.close(w)
+        data = b""
+        while chunk := os.read(r, 65536):
+            data += chunk
+        os.close(r)
+        os.waitpid(pid, 0)
+        report = json.loads(data)
+        out.append((*report["m"], report["private"]))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=24)
@@ -83,37 +147,7 @@ def main() -> int:
     gc.freeze()
     with open("/proc/self/maps") as f:
         regions = [tuple(int(x, 16) for x in line.split()[0].split("-")) for line in f]
-    forked = []
-    for i in range(runs):
-        r, w = os.pipe()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:
-            os.close(r)
-            gc.enable()
-            sys.argv = _argv(i)
-            sys.stdout = open(os.devnull, "w")
-            _run()
-            gc.collect()
-            os.write(w, json.dumps(_private_kib(regions) if i == runs // 2 else {}).encode())
-            os._exit(0)
-        os.close(w)
-        report = json.loads(os.read(r, 4096) or b"{}")
-        os.close(r)
-        os.waitpid(pid, 0)
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        forked.append(
-            (
-                wall,
-                after.ru_utime - before.ru_utime,
-                after.ru_stime - before.ru_stime,
-                after.ru_minflt - before.ru_minflt,
-            )
-        )
-        if report:
-            private = report
+    forked = _forked_runs(runs, regions)
     gc.enable()
     here = []
     saved = sys.stdout
@@ -143,9 +177,12 @@ def main() -> int:
         )
         return m
 
+    warm = _forked_runs(runs, regions)  # this process has now run train.py: its children start warm
     print(f"digits train.py, {runs} runs each, means after the first {skip}:")
-    f, h = row("forked", forked), row("in-process", here)
+    f, h, w = row("forked", forked), row("in-process", here), row("warm fork", warm)
     print(f"  forked / in-process CPU: {(f[1] + f[2]) / (h[1] + h[2]):.2f}")
+    print(f"  forked from a process that ran train.py before / in-process CPU: {(w[1] + w[2]) / (h[1] + h[2]):.2f}")
+    private = _forked_runs(1, regions, populate=False)[0][4]  # what a job copies on write, nothing copied ahead
     print(
         f"  one forked job's private memory: {private['copied'] / 1024:.1f} MiB copied from the fork server's pages, "
         f"{private['new'] / 1024:.1f} MiB new"
