@@ -251,3 +251,31 @@ def test_an_empty_home_opens_quickly(tmp_path):
     store = _store(tmp_path / "home")
     assert store.names() == [] and store.tuning_job_listings() == []
     assert time.perf_counter() - start < 0.5
+
+
+def test_trials_read_without_deepcopy_carry_global_ids_and_follow_every_change(tmp_path):
+    """get_all_trials(deepcopy=False) hands out one id-carrying copy per trial object (not one per call: TPE and the
+    scheduler read every trial for every training job); a trial that changed is read changed, never a stale copy."""
+    import optuna
+
+    from amtlocal.store import LocalStore
+
+    storage = LocalStore(tmp_path / "home").storage
+    study = optuna.create_study(study_name="ids", storage=storage)
+    other = optuna.create_study(study_name="other", storage=storage)
+    other.ask()  # trials of another study never mix in
+    first, second = study.ask(), study.ask()
+    read = storage.get_all_trials(study._study_id, deepcopy=False)
+    assert [t._trial_id for t in read] == [first._trial_id, second._trial_id]
+    assert first._trial_id // 10**8 == study._study_id != other._study_id
+    again = storage.get_all_trials(study._study_id, deepcopy=False)
+    assert again[0] is read[0] and again[1] is read[1]  # unchanged: the same copies
+    study.tell(first, 0.5)
+    storage.set_trial_user_attr(second._trial_id, "note", "x")
+    after = storage.get_all_trials(study._study_id, deepcopy=False)
+    assert after[0].state == optuna.trial.TrialState.COMPLETE and after[0].value == 0.5
+    assert after[1].user_attrs == {"note": "x"} and after[1].state == optuna.trial.TrialState.RUNNING
+    assert [t._trial_id for t in after] == [first._trial_id, second._trial_id]
+    assert read[0].state == optuna.trial.TrialState.RUNNING  # what was handed out before is not changed under it
+    deep = storage.get_all_trials(study._study_id, deepcopy=True)
+    assert [t._trial_id for t in deep] == [first._trial_id, second._trial_id] and deep[0] is not after[0]

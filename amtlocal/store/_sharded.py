@@ -62,6 +62,9 @@ class ShardedJournalStorage(BaseStorage):
         self.journals = self.root / JOURNALS_DIR
         self._lock = threading.RLock()
         self._open: dict[int, JournalStorage] = {}
+        # study id -> local trial id -> (the journal's trial object, its copy carrying the global id): Optuna's journal
+        # replaces a trial's object on every change, so an unchanged object keeps its copy (see get_all_trials).
+        self._with_ids: dict[int, dict[int, tuple[FrozenTrial, FrozenTrial]]] = {}
         if not read_only:
             self.journals.mkdir(parents=True, exist_ok=True)
         self.index = JobIndex(self.root / INDEX_FILE, read_only)
@@ -154,6 +157,7 @@ class ShardedJournalStorage(BaseStorage):
         """Drop the cached replay of a study (memory stays flat while digesting many)."""
         with self._lock:
             self._open.pop(study_id, None)
+            self._with_ids.pop(study_id, None)
 
     # -- digests (the index's copy of what `list` shows) ------------------------------------------------------------
     def digests(self, digester: Digester) -> list[tuple[int, str, dict]]:
@@ -305,14 +309,33 @@ class ShardedJournalStorage(BaseStorage):
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         js, local = self._route(trial_id)
-        return _with_id(js.get_trial(local), trial_id)
+        # Optuna's journal hands out its own object: never set the global id on it (a later read would add the
+        # study's base again), give the id-carrying copy instead.
+        return self._global(trial_id // TRIAL_ID_BASE, js.get_trial(local))
 
     def get_all_trials(
         self, study_id: int, deepcopy: bool = True, states: Container[TrialState] | None = None
     ) -> list[FrozenTrial]:
         trials = self._journal(study_id).get_all_trials(0, deepcopy=deepcopy, states=states)
         base = study_id * TRIAL_ID_BASE
-        return [_with_id(t, base + t._trial_id, copy_first=not deepcopy) for t in trials]
+        if deepcopy:  # fresh copies already: they take the global id in place
+            return [_with_id(t, base + t._trial_id) for t in trials]
+        # Without deepcopy Optuna hands out its own objects, which the caller must not change: a shallow copy with
+        # the global id is made once per trial object (each change of a trial replaces its object in the journal's
+        # replay), not once per call: samplers and the scheduler read all trials for every training job.
+        return [self._global(study_id, t) for t in trials]
+
+    def _global(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
+        """The copy of the journal's own ``trial`` object that carries the global id, made once per object."""
+        with self._lock:
+            cache = self._with_ids.setdefault(study_id, {})
+        hit = cache.get(trial._trial_id)
+        if hit is None or hit[0] is not trial:
+            hit = cache[trial._trial_id] = (
+                trial,
+                _with_id(trial, study_id * TRIAL_ID_BASE + trial._trial_id, copy_first=True),
+            )
+        return hit[1]
 
 
 def _with_id(trial: FrozenTrial, trial_id: int, copy_first: bool = False) -> FrozenTrial:
