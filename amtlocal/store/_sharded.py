@@ -323,7 +323,15 @@ class ShardedJournalStorage(BaseStorage):
         # Without deepcopy Optuna hands out its own objects, which the caller must not change: a shallow copy with
         # the global id is made once per trial object (each change of a trial replaces its object in the journal's
         # replay), not once per call: samplers and the scheduler read all trials for every training job.
-        return [self._global(study_id, t) for t in trials]
+        with self._lock:
+            cache = self._with_ids.setdefault(study_id, {})
+        out = []
+        for t in trials:  # as _global, inlined: this runs for every trial at every read
+            hit = cache.get(t._trial_id)
+            if hit is None or hit[0] is not t:
+                hit = cache[t._trial_id] = (t, _with_id(t, base + t._trial_id, copy_first=True))
+            out.append(hit[1])
+        return out
 
     def _global(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
         """The copy of the journal's own ``trial`` object that carries the global id, made once per object."""

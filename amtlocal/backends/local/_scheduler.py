@@ -410,7 +410,9 @@ class LocalTuningJob:
         if not any(_succeeded(s) for s in run.finished) and len(run.finished) >= FIRST_FAILURES and not run.stopping:
             run.stopping, run.failure = "Failed", _no_success_message(FIRST_FAILURES)
             run.stop_all("TuningJobFailed")
-        run.completion = _completion.check(self.config.get("TuningJobCompletionCriteria"), run.finished, self.maximize)
+        criteria = self.config.get("TuningJobCompletionCriteria")
+        if criteria:  # without criteria nothing completes early; _finish counts NotImproving once, at the end
+            run.completion = _completion.check(criteria, run.finished, self.maximize)
         if run.completion.done and not run.stopping:
             log.info("%s: %s; completing", self.spec.name, run.completion.reason)
             run.stopping = "Complete"
@@ -508,8 +510,10 @@ class LocalTuningJob:
         else:
             status = TuningJobStatus.COMPLETED
         details = None
-        if self.config.get("TuningJobCompletionCriteria") or run.stopping == "Complete":
-            details = run.completion.details
+        if self.config.get("TuningJobCompletionCriteria"):
+            details = run.completion.details  # checked at every training job's end (its ConvergenceDetectedTime kept)
+        elif run.stopping == "Complete":  # MaxRuntimeInSeconds: counted now (nothing was checked per job)
+            details = _completion.check(None, run.finished, self.maximize).details
         lifecycle.finish(self.store, study, status, failure, details)
         log.info("Tuning job %s %s", self.spec.name, status)
 
