@@ -279,3 +279,141 @@ def test_trials_read_without_deepcopy_carry_global_ids_and_follow_every_change(t
     assert read[0].state == optuna.trial.TrialState.RUNNING  # what was handed out before is not changed under it
     deep = storage.get_all_trials(study._study_id, deepcopy=True)
     assert [t._trial_id for t in deep] == [first._trial_id, second._trial_id] and deep[0] is not after[0]
+
+
+_QUERIES = [
+    {},
+    {"MaxResults": 100},
+    {"SortBy": "Name", "SortOrder": "Descending", "MaxResults": 7, "NextToken": "14"},
+    {"SortBy": "Status", "MaxResults": 100},
+    {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 100},
+    {"NameContains": "BENCH-0000", "MaxResults": 100},
+    {"NameContains": "solo"},
+    {"StatusEquals": "InProgress", "MaxResults": 100},
+    {"StatusEquals": "Completed", "SortBy": "Name", "NextToken": "90"},
+    {"CreationTimeAfter": 1500.0, "MaxResults": 100},
+    {"CreationTimeBefore": 1500.0, "LastModifiedTimeAfter": 1000.5, "MaxResults": 100},
+    {"LastModifiedTimeBefore": 1100.5, "SortBy": "Name", "MaxResults": 100},
+]
+
+
+def _listing_home(tmp_path: Path):
+    """20 finished tuning jobs of 5 (bench-like), a standalone training job, and a running tuning job with one
+    training job so far (its times set apart so the time filters cut through the home)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import bench_store_scale as bench
+
+    home = tmp_path / "home"
+    bench.PER_JOB = 5
+    try:
+        bench.fill(home, 100, tmp_path)
+        store = _store(home)
+        store.create_training_job({"TrainingJobName": "solo", "TrainingJobStatus": "InProgress", "CreationTime": 1e3})
+        store.update_training_job(
+            "solo", TrainingJobStatus="Failed", SecondaryStatus="Failed", TrainingEndTime=1001.0, LastModifiedTime=1001.0
+        )
+        running = store.create(bench._request("live", tmp_path), Path.cwd())
+    finally:
+        bench.PER_JOB = 50
+    _launch(store, running, 1)
+    return home, running, bench
+
+
+def _launch(store, study, i: int) -> str:
+    """Start training job ``i`` of running tuning job ``study`` (InProgress, created at 2000 + i)."""
+    import optuna
+
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0.0, 1.0)})
+    name = f"live-{i:03d}-abcd"
+    store.record_launch(trial, {"TrainingJobName": name, "CreationTime": 2000.0 + i, "TrainingJobStatus": "InProgress"})
+    return name
+
+
+def _listed_before(home: Path, query: dict, monkeypatch) -> dict:
+    """ListTrainingJobs through ``amtlocal.client()`` as the code before the index rows answered it: every training
+    job's record replayed from its journal, each summary cut from its DescribeTrainingJob."""
+    from amtlocal.backends.local import _training_jobs as T
+    from amtlocal.store import LocalStore
+
+    store = _store(home)
+
+    def described(rec):
+        d = T.describe_child(store, rec) if rec.tuning_job_name else T.describe_standalone(rec)
+        return {k: d[k] for k in T._SUMMARY_KEYS if k in d}
+
+    with monkeypatch.context() as m:
+        m.setattr(LocalStore, "listed_training_jobs", lambda self: list(self.all_training_jobs()))
+        m.setattr(T, "_summary", described)
+        return _listed_now(home, query, m)
+
+
+def _listed_now(home: Path, query: dict, monkeypatch) -> dict:
+    import amtlocal
+
+    monkeypatch.setenv("AMTLOCAL_HOME", str(home))
+    out = amtlocal.client().list_training_jobs(**query)
+    return {k: v for k, v in out.items() if k != "ResponseMetadata"}
+
+
+def _journals_opened(home: Path, *args: str) -> tuple[list[str], str]:
+    """The journals ``amtlocal training-jobs --json ARGS`` opens (plus ``optuna`` when it imported Optuna), and its
+    output."""
+    done = subprocess.run(
+        [sys.executable, "-c", _OPENED, "--home", str(home), "training-jobs", "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    opened = [line for line in done.stderr.splitlines() if line.endswith(".journal")]
+    return opened + (["optuna"] if "optuna imported" in done.stderr else []), done.stdout
+
+
+def test_list_training_jobs_reads_the_index_rows_and_replays_only_changed_journals(tmp_path, monkeypatch):
+    """ListTrainingJobs gives what it gave when it replayed every journal (summaries, filters, sorting, pages), but
+    reads each finished job's training jobs from the index: a changed (running) job's journal is read once, then
+    none; a training job the running job starts after that is listed."""
+    home, running, _ = _listing_home(tmp_path)
+    for query in _QUERIES:
+        assert _listed_now(home, query, monkeypatch) == _listed_before(home, query, monkeypatch), query
+    assert len(_listed_now(home, {"MaxResults": 100}, monkeypatch)["TrainingJobSummaries"]) == 100
+    store = _store(home)
+    new = _launch(store, running, 2)  # the running job's journal changes: only it is read again
+    live = store.journal_of("live")
+    opened, out = _journals_opened(home, "--name-contains", "live")
+    assert opened == [str(live), "optuna"]
+    assert [r["TrainingJobName"] for r in json.loads(out)["TrainingJobSummaries"]] == ["live-001-abcd", new]
+    opened, out = _journals_opened(home)
+    assert opened == []  # every study's rows are current: no journal, no Optuna
+    assert len(json.loads(out)["TrainingJobSummaries"]) == 103  # 100 finished, the standalone one, 2 running
+    for query in _QUERIES:
+        assert _listed_now(home, query, monkeypatch) == _listed_before(home, query, monkeypatch), query
+
+
+def test_list_training_jobs_fills_an_index_of_the_previous_version_on_demand(tmp_path, monkeypatch):
+    """An index made before the rows table existed (no table) answers the same, read-only too, and is filled by
+    the first writable listing, after which no journal is opened."""
+    import sqlite3
+
+    home, _, _ = _listing_home(tmp_path)
+    query = {"SortBy": "Name", "MaxResults": 100}
+    expected = _listed_before(home, query, monkeypatch)
+    con = sqlite3.connect(home / "store" / "index.sqlite")
+    con.execute("DROP TABLE training_rows")
+    con.commit()
+    con.close()
+    from amtlocal.backends.local import _training_jobs as T
+
+    read_only = T.list_training_jobs(_store(home, read_only=True), **query)
+    con = sqlite3.connect(home / "store" / "index.sqlite")
+    assert con.execute("SELECT name FROM sqlite_master WHERE name = 'training_rows'").fetchall() == []  # untouched
+    con.close()
+    assert T.list_training_jobs(_store(home), **query) == read_only  # (fills the rows)
+    con = sqlite3.connect(home / "store" / "index.sqlite")
+    assert con.execute("SELECT COUNT(*) FROM training_rows").fetchone() == (22,)  # 20 finished, solo, live
+    con.close()
+    assert _listed_now(home, query, monkeypatch) == expected
+    opened, out = _journals_opened(home, "--sort-by", "Name", "--max-results", "100")
+    assert opened == []
+    names = [r["TrainingJobName"] for r in expected["TrainingJobSummaries"]]
+    assert [r["TrainingJobName"] for r in json.loads(out)["TrainingJobSummaries"]] == names

@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS owners (
     study_id INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS training_rows (
+    study_id INTEGER PRIMARY KEY,
+    stamp TEXT,
+    rows TEXT NOT NULL
+);
 """
 
 
@@ -112,6 +117,7 @@ class JobIndex:
             self.con.execute("BEGIN IMMEDIATE")
             self.con.execute("DELETE FROM studies WHERE study_id = ?", (study_id,))
             self.con.execute("DELETE FROM owners WHERE study_id = ?", (study_id,))
+            self.con.execute("DELETE FROM training_rows WHERE study_id = ?", (study_id,))
             self.con.execute("COMMIT")
 
     def by_name(self, name: str, exact: bool = True) -> tuple[int, str] | None:
@@ -180,7 +186,46 @@ class JobIndex:
             self.con.execute("BEGIN IMMEDIATE")
             self.con.execute("UPDATE studies SET stamp = NULL, digest = NULL")
             self.con.execute("DELETE FROM owners")
+            self.con.execute("DELETE FROM training_rows")
             self.con.execute("COMMIT")
+
+    # -- training-job rows (what ListTrainingJobs shows of each study's training jobs) -------------------------------
+    def current_rows(self, journals: Path) -> list[tuple[int, str, str | None, list[dict] | None]]:
+        """Every study, by id: ``(study id, name, its journal's stamp now, its training-job rows or None)``, the rows
+        None when its journal changed since they were made, or the index has none for it (one made by an earlier
+        version: no such table, or no rows yet). Reads no journal."""
+        folder = str(journals)
+        with self._lock:
+            try:
+                rows = self.con.execute(
+                    "SELECT s.study_id, s.name, r.stamp, r.rows FROM studies s "
+                    "LEFT JOIN training_rows r ON r.study_id = s.study_id ORDER BY s.study_id"
+                ).fetchall()
+            except sqlite3.OperationalError:  # a read-only index of an earlier version: no rows table
+                rows = [(i, name, None, None) for i, name, _, _ in self.rows()]
+        out = []
+        for study_id, name, stamp, data in rows:
+            now = journal_stamp(os.path.join(folder, f"{study_id}.journal"))  # first: rows are at least this new
+            out.append((study_id, name, now, json.loads(data) if data is not None and stamp == now else None))
+        return out
+
+    def save_rows(self, updates: Iterable[tuple[int, str | None, list[dict]]]) -> None:
+        """Store ``(study id, stamp, training-job rows)`` in one transaction (not when read-only)."""
+        updates = list(updates)
+        if self.read_only or not updates:
+            return
+        with self._lock:
+            con = self.con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.executemany(
+                    "INSERT OR REPLACE INTO training_rows (study_id, stamp, rows) VALUES (?, ?, ?)",
+                    [(i, stamp, json.dumps(rows, separators=(",", ":"))) for i, stamp, rows in updates],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
 
     def owner(self, training_job_name: str) -> int | None:
         """The study id that holds training job ``training_job_name`` as one of its trials (as last digested)."""

@@ -231,6 +231,49 @@ def digest_of(name: str, user_attrs: dict, trials: list) -> tuple[dict, list[str
     return {"kind": "tuning", "complete": True, "listing": listing}, owned
 
 
+# The fields of a training job's summary (or a standalone one's record) that ListTrainingJobs reads: its
+# TrainingJobSummary (LastModifiedTime and SecondaryStatus derived from the others for a tuning job's training job).
+LISTED_FIELDS = (
+    "TrainingJobName",
+    "TrainingJobArn",
+    "CreationTime",
+    "TrainingStartTime",
+    "TrainingEndTime",
+    "LastModifiedTime",
+    "TrainingJobStatus",
+    "SecondaryStatus",
+    "FailureReason",
+)
+
+
+def training_rows_of(name: str, user_attrs: dict, trials: list) -> list[dict]:
+    """What ListTrainingJobs shows of a study's training jobs, as the index keeps it (JSON objects): for a tuning
+    job, each own training job's summary cut to :data:`LISTED_FIELDS`, in trial order; for a standalone training
+    job, its record cut so. Empty for a study whose creation is not complete."""
+    if name.startswith(K.STANDALONE_PREFIX):
+        record = user_attrs.get(K.STANDALONE_RECORD)
+        return [] if record is None else [_listed(record)]
+    if K.TUNING_FIELDS["request"] not in user_attrs:
+        return []
+    out = []
+    for t in trials:
+        r = read_trial(t, name)
+        if r.role == K.ROLE_OWN and r.summary:
+            out.append(_listed(r.summary))
+    return out
+
+
+def listed_records(name: str, rows: list[dict]) -> list[TrainingJobRecord]:
+    """The :class:`TrainingJobRecord` of each row of :func:`training_rows_of` of study ``name`` (summary: the row)."""
+    if name.startswith(K.STANDALONE_PREFIX):
+        return [TrainingJobRecord(name=row["TrainingJobName"], summary=row) for row in rows]
+    return [TrainingJobRecord(name=row.get("TrainingJobName", ""), summary=row, tuning_job_name=name) for row in rows]
+
+
+def _listed(summary: dict) -> dict:
+    return {k: summary[k] for k in LISTED_FIELDS if k in summary}
+
+
 def listing_of(digest: dict) -> TuningJobListing | None:
     """The :class:`TuningJobListing` in a digest of :func:`digest_of`, or None (no complete tuning job)."""
     data = digest.get("listing")

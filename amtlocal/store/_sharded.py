@@ -43,6 +43,8 @@ NOT_FOUND = "Record does not exist."
 
 # (study name, user attrs, frozen trials) -> (digest JSON object, names of the study's training jobs)
 Digester = Callable[[str, dict, list], tuple[dict, list]]
+# (study name, user attrs, frozen trials) -> what ListTrainingJobs shows of the study's training jobs (JSON objects)
+RowMaker = Callable[[str, dict, list], list[dict]]
 
 
 class ShardedJournalStorage(BaseStorage):
@@ -177,16 +179,38 @@ class ShardedJournalStorage(BaseStorage):
         self.index.save_digests(updates)
         return out
 
-    def refresh_digest(self, study_id: int, digester: Digester) -> None:
+    def refresh_digest(self, study_id: int, digester: Digester, row_maker: RowMaker | None = None) -> None:
         """Recompute and save study ``study_id``'s digest now (a writer whose job changed status), so the next
-        ``list`` reads it from the index."""
+        ``list`` reads it from the index; with ``row_maker`` its training-job rows too (for ListTrainingJobs)."""
         if self.read_only:
             return
         stamp = journal_stamp(self.journal_path(study_id))  # first: the digest is at least this new
         digest, owned = self.digest_one(study_id, digester)
         self.index.save_digests([(study_id, stamp, digest, owned)])
+        if row_maker is not None:
+            self.index.save_rows([(study_id, stamp, self.digest_one(study_id, row_maker))])
 
-    def digest_one(self, study_id: int, digester: Digester) -> tuple[dict, list]:
+    def training_rows(self, row_maker: RowMaker) -> list[tuple[int, str, list[dict]]]:
+        """``[(study id, name, training-job rows)]`` of every study, by id: the index's rows where its journal has not
+        changed since they were made, else made from the journal with ``row_maker`` (and saved, unless read-only): a
+        running tuning job's journal is read once per change, a finished one's never."""
+        if not self.read_only and len(self.journal_ids()) > len(self.index.ids()):
+            self.adopt_journals()
+        out, updates = [], []
+        for study_id, name, now, rows in self.index.current_rows(self.journals):
+            if rows is None:
+                cached = study_id in self._open
+                rows = self.digest_one(study_id, row_maker)
+                if not cached:
+                    self.forget(study_id)
+                updates.append((study_id, now, rows))
+            out.append((study_id, name, rows))
+        self.index.save_rows(updates)
+        return out
+
+    def digest_one(self, study_id: int, digester: Callable[[str, dict, list], Any]) -> Any:
+        """``digester(name, user attrs, trials)`` of study ``study_id`` (empty attributes and trials when its journal
+        lost its creation record)."""
         name, _ = self.index.row(study_id) or ("", None)
         try:
             js = self._journal(study_id)

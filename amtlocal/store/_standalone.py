@@ -94,6 +94,11 @@ def update(store, name: str, fields: dict[str, Any]) -> dict[str, Any]:
     record.update(fields)
     study.set_user_attr(K.STANDALONE_RECORD, record)
     study.set_user_attr(K.STANDALONE_MODIFIED, time.time())
+    sharded = store.sharded
+    if sharded is not None and "TrainingJobStatus" in fields:  # ListTrainingJobs then reads it from the index
+        from amtlocal.store._records import digest_of, training_rows_of
+
+        sharded.refresh_digest(study._study_id, digest_of, training_rows_of)
     return record
 
 

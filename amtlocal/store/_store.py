@@ -26,9 +26,11 @@ from amtlocal.store._records import (
     TuningJobListing,
     TuningJobRecord,
     digest_of,
+    listed_records,
     listing_of,
     read_tuning_job,
     summaries_of,
+    training_rows_of,
     trials_of,
 )
 from amtlocal.store._storage import open_storage
@@ -233,7 +235,8 @@ class LocalStore:
     def tuning_job_listings(self) -> list[TuningJobListing]:
         """A :class:`TuningJobListing` of every tuning job, in creation order: what ListHyperParameterTuningJobs
         shows. The sharded store reads them from its index; another storage reads every study."""
-        digests = self._indexed_digests()
+        indexed = self._indexed_digests()
+        digests = None if indexed is None else [d for _, _, d in indexed]
         sharded = self.sharded if digests is None else None
         if sharded is not None:
             digests = [d for _, _, d in sharded.digests(digest_of)]
@@ -249,6 +252,16 @@ class LocalStore:
         """Every digest of the sharded store's index when all are up to date and the storage is not open yet: read
         without opening the storage (nor importing Optuna). None when anything needs the storage (a home not migrated,
         a journal changed or not indexed, no index yet)."""
+        return self._read_index(lambda index, journals: index.current(journals))
+
+    def _indexed_rows(self) -> list[tuple[int, str, list[dict]]] | None:
+        """As :meth:`_indexed_digests`, the index's training-job rows of every study (``(study id, name, rows)``)."""
+        return self._read_index(lambda index, journals: index.current_rows(journals))
+
+    def _read_index(self, read) -> list | None:
+        """``(study id, name, value)`` of ``read(index, journals folder)``'s ``(study id, name, stamp, value or
+        None)`` when every value is there and up to date and every journal indexed, read without opening the storage;
+        else None (a home not migrated, a journal changed or not indexed, no index yet, the storage open already)."""
         import sqlite3
 
         from amtlocal.store._index import JobIndex
@@ -259,16 +272,16 @@ class LocalStore:
             return None
         index = JobIndex(path, read_only=True)
         try:
-            current = index.current(root / K.JOURNALS_DIR)
+            current = read(index, root / K.JOURNALS_DIR)
             with os.scandir(root / K.JOURNALS_DIR) as entries:
                 journals = sum(1 for e in entries if e.name.endswith(K.JOURNAL_SUFFIX))
         except (OSError, sqlite3.Error):
             return None
         finally:
             index.close()
-        if journals != len(current) or any(d is None for _, _, _, d in current):
+        if journals != len(current) or any(v is None for _, _, _, v in current):
             return None
-        return [d for _, _, _, d in current if d is not None]
+        return [(study_id, name, v) for study_id, name, _, v in current]
 
     def resolve_name(self, name: str) -> str | None:
         """The stored spelling of ``name`` (AMT names are unique case-insensitively), or None. The sharded store
@@ -388,7 +401,7 @@ class LocalStore:
         if (
             sharded is not None and {"status", "runtime_used"} & fields.keys()
         ):  # a run starts or ends: list reads it from the index
-            sharded.refresh_digest(study._study_id, digest_of)
+            sharded.refresh_digest(study._study_id, digest_of, training_rows_of)
 
     def add_stop_request(self, study) -> None:
         """Record one more stop request (one new attribute: concurrent requests never overwrite each other)."""
@@ -527,6 +540,23 @@ class LocalStore:
         yield from _standalone.all_standalone(self)
         for name in self.names():
             yield from self.trials(self.load(name))
+
+    def listed_training_jobs(self) -> list[TrainingJobRecord]:
+        """What ListTrainingJobs reads of every training job, in the order of :meth:`all_training_jobs` (standalone
+        ones, then each tuning job's own, in creation order): records whose ``summary`` holds only
+        :data:`~amtlocal.store._records.LISTED_FIELDS`. The sharded store reads them from its index, replaying only
+        the journals changed since they were indexed (a running job's) or not indexed yet (an index of an earlier
+        version: filled on demand); another storage or a home not migrated reads every study
+        (:meth:`all_training_jobs`)."""
+        rows = self._indexed_rows()
+        if rows is None:
+            sharded = self.sharded
+            if sharded is None:
+                return list(self.all_training_jobs())
+            rows = sharded.training_rows(training_rows_of)
+        solo = [r for r in rows if r[1].startswith(K.STANDALONE_PREFIX)]
+        tuning = [r for r in rows if not r[1].startswith(K.STANDALONE_PREFIX)]
+        return [rec for _, name, study_rows in solo + tuning for rec in listed_records(name, study_rows)]
 
     def create_training_job(self, record: dict[str, Any]):
         """Store a new standalone training job; ``record`` is its DescribeTrainingJob record (epoch seconds) with at

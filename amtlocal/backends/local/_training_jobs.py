@@ -200,21 +200,36 @@ def describe_training_job(store: LocalStore, name: str) -> dict[str, Any]:
     return describe_child(store, rec) if rec.tuning_job_name else describe_standalone(rec)
 
 
-def _summary(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
-    d = describe_child(store, rec) if rec.tuning_job_name else describe_standalone(rec)
-    return {
-        k: d[k]
-        for k in (
-            "TrainingJobName",
-            "TrainingJobArn",
-            "CreationTime",
-            "TrainingEndTime",
-            "LastModifiedTime",
-            "TrainingJobStatus",
-            "SecondaryStatus",
-        )
-        if k in d
-    }
+_SUMMARY_KEYS = (
+    "TrainingJobName",
+    "TrainingJobArn",
+    "CreationTime",
+    "TrainingEndTime",
+    "LastModifiedTime",
+    "TrainingJobStatus",
+    "SecondaryStatus",
+)
+
+
+def _summary(rec: TrainingJobRecord) -> dict[str, Any]:
+    """TrainingJobSummary of a training job: the fields its DescribeTrainingJob gives (see :func:`describe_child`,
+    :func:`describe_standalone`), from its summary alone (the store's listed fields, never its tuning job)."""
+    if rec.tuning_job_name is None:
+        d = describe_standalone(rec)
+    else:
+        s = rec.summary
+        status = s.get("TrainingJobStatus", TrainingJobStatus.IN_PROGRESS.value)
+        started, ended = s.get("TrainingStartTime"), s.get("TrainingEndTime")
+        d = {
+            "TrainingJobName": rec.name,
+            "TrainingJobArn": s.get("TrainingJobArn") or training_job_arn(rec.name),
+            "CreationTime": _ts(s.get("CreationTime")),
+            "TrainingEndTime": _ts(ended),
+            "LastModifiedTime": _ts(ended or started or s.get("CreationTime")),
+            "TrainingJobStatus": status,
+            "SecondaryStatus": secondary_status(status, s.get("FailureReason")),
+        }
+    return {k: d[k] for k in _SUMMARY_KEYS if d.get(k) is not None}
 
 
 def list_training_jobs(
@@ -231,7 +246,8 @@ def list_training_jobs(
     NextToken: str | None = None,
 ) -> dict[str, Any]:
     """ListTrainingJobs response ``{"TrainingJobSummaries": [...], "NextToken"?}`` over standalone training jobs and
-    every tuning job's own. NameContains matches case-insensitively; NextToken is an opaque offset.
+    every tuning job's own (read from the store's index where it is up to date: see
+    :meth:`LocalStore.listed_training_jobs`). NameContains matches case-insensitively; NextToken is an opaque offset.
 
     Raises:
         ValueError: SortBy, SortOrder, MaxResults (1-100) or NextToken outside the API's values.
@@ -240,7 +256,7 @@ def list_training_jobs(
 
     if SortBy not in SORT_KEYS or SortOrder not in ("Ascending", "Descending") or not 1 <= int(MaxResults) <= 100:
         raise ValueError("SortBy must be Name|CreationTime|Status, SortOrder Ascending|Descending, MaxResults 1-100")
-    rows = [_summary(store, r) for r in _matching(store.all_training_jobs(), NameContains, StatusEquals)]
+    rows = [_summary(r) for r in _matching(iter(store.listed_training_jobs()), NameContains, StatusEquals)]
     for arg, key, after in (
         (CreationTimeAfter, "CreationTime", True),
         (CreationTimeBefore, "CreationTime", False),
