@@ -7,6 +7,7 @@ Fills a home with N training jobs across tuning jobs of 50 each, written through
 (ask, launch, process, result, tell: the same records, no script run; fsync is skipped while filling, which changes
 durability, not the files), then times in fresh processes (interpreter start and imports included; median of 3):
 ``amtlocal list``, ``describe NAME``, ``jobs NAME``, ``describe-training-job`` of one of its training jobs,
+``training-jobs --max-results 100`` (one ListTrainingJobs call of 100 over every training job of the home),
 ``HyperparameterTuner.attach(NAME)``, and ``amtlocal tune`` of a new 1-job tuning job up to its training job's first
 line (the time to the first training job). Peak RSS is each process's ``ru_maxrss``. The baseline ("empty") is a
 home holding only the one 50-job tuning job the commands read; each round runs a command there and then in the full
@@ -131,6 +132,7 @@ def _commands(home: Path) -> dict[str, list[str]]:
         "describe": cli + ["describe", TARGET],
         "jobs NAME": cli + ["jobs", TARGET],
         "describe-training-job": cli + ["describe-training-job", job],
+        "training-jobs (100)": cli + ["training-jobs", "--max-results", "100"],
         "attach": [
             sys.executable,
             "-c",

@@ -75,7 +75,7 @@ def _copy(legacy: Path, tmp: Path) -> int:
     from optuna.storages import JournalStorage
 
     from amtlocal.store._index import JobIndex, journal_stamp
-    from amtlocal.store._records import digest_of
+    from amtlocal.store._records import digest_of, training_rows_of
     from amtlocal.store._sharded import MemoryJournal
 
     source = open_journal(str(legacy), read_only=True)  # under our lock already; a cut tail stays in the backup
@@ -83,7 +83,7 @@ def _copy(legacy: Path, tmp: Path) -> int:
     journals.mkdir(parents=True)
     index = JobIndex(tmp / K.INDEX_FILE)
     studies = source.get_all_studies()
-    updates = []
+    updates, rows = [], []
     for study in studies:
         study_id = study._study_id + 1
         trials = source.get_all_trials(study._study_id, deepcopy=False)
@@ -101,7 +101,9 @@ def _copy(legacy: Path, tmp: Path) -> int:
         index.add(study.study_name, [int(d) for d in study.directions], study_id)
         digest, owned = digest_of(study.study_name, study.user_attrs, trials)
         updates.append((study_id, journal_stamp(path), digest, owned))
+        rows.append((study_id, updates[-1][1], training_rows_of(study.study_name, study.user_attrs, trials)))
     index.save_digests(updates)
+    index.save_rows(rows)
     index.close()
     _fsync_dir(journals)
     _fsync_dir(tmp)
