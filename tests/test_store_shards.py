@@ -310,7 +310,11 @@ def _listing_home(tmp_path: Path):
         store = _store(home)
         store.create_training_job({"TrainingJobName": "solo", "TrainingJobStatus": "InProgress", "CreationTime": 1e3})
         store.update_training_job(
-            "solo", TrainingJobStatus="Failed", SecondaryStatus="Failed", TrainingEndTime=1001.0, LastModifiedTime=1001.0
+            "solo",
+            TrainingJobStatus="Failed",
+            SecondaryStatus="Failed",
+            TrainingEndTime=1001.0,
+            LastModifiedTime=1001.0,
         )
         running = store.create(bench._request("live", tmp_path), Path.cwd())
     finally:
