@@ -1,4 +1,6 @@
-"""The index of a sharded home: which journal holds which study, and a digest of each study for ``list``.
+"""The index of a sharded home: which journal holds which study, a digest of each study for ``list``, and each
+study's training-job rows for ListTrainingJobs (table ``training_rows``: kept apart so ``list`` never reads them;
+an index of an earlier version gets the table on its first writable open and its rows on demand).
 
 A stdlib SQLite file (``<home>/store/index.sqlite``) in WAL mode: readers never block the writer, concurrent writers
 (two tuners creating jobs at once) are serialised by SQLite's own lock (``BEGIN IMMEDIATE``, 60 s busy timeout), and a
@@ -7,7 +9,7 @@ digest of each job (an update in place, not an append) and the unique case-insen
 database enforces across processes.
 
 The journals are the truth: a study's row is created before its journal (a crash in between leaves a row whose journal
-is missing: a study with no attributes, that is no job), a digest is tagged with the stamp (inode, size, mtime) of its
+is missing: a study with no attributes, that is no job), a digest (and a study's rows) is tagged with the stamp (inode, size, mtime) of its
 journal when it was read and recomputed whenever the journal has changed since, and the whole index is rebuilt from
 the journals when it is missing or unreadable.
 """
