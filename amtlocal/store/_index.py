@@ -9,9 +9,9 @@ digest of each job (an update in place, not an append) and the unique case-insen
 database enforces across processes.
 
 The journals are the truth: a study's row is created before its journal (a crash in between leaves a row whose journal
-is missing: a study with no attributes, that is no job), a digest (and a study's rows) is tagged with the stamp (inode, size, mtime) of its
-journal when it was read and recomputed whenever the journal has changed since, and the whole index is rebuilt from
-the journals when it is missing or unreadable.
+is missing: a study with no attributes, that is no job), a digest (and a study's training-job rows) is tagged with the
+stamp (inode, size, mtime) of its journal when it was read and recomputed whenever the journal has changed since, and
+the whole index is rebuilt from the journals when it is missing or unreadable.
 """
 
 from __future__ import annotations
