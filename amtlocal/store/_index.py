@@ -16,11 +16,12 @@ the whole index is rebuilt from the journals when it is missing or unreadable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,13 +115,25 @@ class JobIndex:
             assert cur.lastrowid is not None
             return cur.lastrowid
 
-    def remove(self, study_id: int) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the index's lock (``BEGIN IMMEDIATE``: writers queue on SQLite's own lock);
+        committed at the block's end, rolled back if it raises."""
         with self._lock:
-            self.con.execute("BEGIN IMMEDIATE")
-            self.con.execute("DELETE FROM studies WHERE study_id = ?", (study_id,))
-            self.con.execute("DELETE FROM owners WHERE study_id = ?", (study_id,))
-            self.con.execute("DELETE FROM training_rows WHERE study_id = ?", (study_id,))
-            self.con.execute("COMMIT")
+            con = self.con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def remove(self, study_id: int) -> None:
+        with self._transaction() as con:
+            con.execute("DELETE FROM studies WHERE study_id = ?", (study_id,))
+            con.execute("DELETE FROM owners WHERE study_id = ?", (study_id,))
+            con.execute("DELETE FROM training_rows WHERE study_id = ?", (study_id,))
 
     def by_name(self, name: str, exact: bool = True) -> tuple[int, str] | None:
         """``(study id, stored name)`` of study ``name`` (``exact``: Optuna's case-sensitive lookup; else AMT's
@@ -164,32 +177,23 @@ class JobIndex:
         updates = list(updates)
         if self.read_only or not updates:
             return
-        with self._lock:
-            con = self.con
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                for study_id, stamp, digest, owned in updates:
-                    con.execute(
-                        "UPDATE studies SET stamp = ?, digest = ? WHERE study_id = ?",
-                        (stamp, json.dumps(digest, separators=(",", ":")), study_id),
-                    )
-                    con.executemany(
-                        "INSERT OR REPLACE INTO owners (name_lower, study_id) VALUES (?, ?)",
-                        [(n.lower(), study_id) for n in owned],
-                    )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self._transaction() as con:
+            for study_id, stamp, digest, owned in updates:
+                con.execute(
+                    "UPDATE studies SET stamp = ?, digest = ? WHERE study_id = ?",
+                    (stamp, json.dumps(digest, separators=(",", ":")), study_id),
+                )
+                con.executemany(
+                    "INSERT OR REPLACE INTO owners (name_lower, study_id) VALUES (?, ?)",
+                    [(n.lower(), study_id) for n in owned],
+                )
 
     def clear_digests(self) -> None:
         """Forget every digest and owner (each is recomputed from its journal on the next read)."""
-        with self._lock:
-            self.con.execute("BEGIN IMMEDIATE")
-            self.con.execute("UPDATE studies SET stamp = NULL, digest = NULL")
-            self.con.execute("DELETE FROM owners")
-            self.con.execute("DELETE FROM training_rows")
-            self.con.execute("COMMIT")
+        with self._transaction() as con:
+            con.execute("UPDATE studies SET stamp = NULL, digest = NULL")
+            con.execute("DELETE FROM owners")
+            con.execute("DELETE FROM training_rows")
 
     # -- training-job rows (what ListTrainingJobs shows of each study's training jobs) -------------------------------
     def current_rows(self, journals: Path) -> list[tuple[int, str, str | None, list[dict] | None]]:
@@ -216,18 +220,11 @@ class JobIndex:
         updates = list(updates)
         if self.read_only or not updates:
             return
-        with self._lock:
-            con = self.con
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                con.executemany(
-                    "INSERT OR REPLACE INTO training_rows (study_id, stamp, rows) VALUES (?, ?, ?)",
-                    [(i, stamp, json.dumps(rows, separators=(",", ":"))) for i, stamp, rows in updates],
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self._transaction() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO training_rows (study_id, stamp, rows) VALUES (?, ?, ?)",
+                [(i, stamp, json.dumps(rows, separators=(",", ":"))) for i, stamp, rows in updates],
+            )
 
     def owner(self, training_job_name: str) -> int | None:
         """The study id that holds training job ``training_job_name`` as one of its trials (as last digested)."""

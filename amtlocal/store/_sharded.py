@@ -165,18 +165,14 @@ class ShardedJournalStorage(BaseStorage):
     def digests(self, digester: Digester) -> list[tuple[int, str, dict]]:
         """``[(study id, name, digest)]`` of every study, by id: the index's digest where its journal has not changed
         since, else recomputed from the journal with ``digester`` (and saved, unless read-only)."""
-        if not self.read_only and len(self.journal_ids()) > len(self.index.ids()):
-            self.adopt_journals()
-        out, updates = [], []
-        for study_id, name, now, digest in self.index.current(self.journals):
-            if digest is None:
-                cached = study_id in self._open
-                digest, owned = self.digest_one(study_id, digester)
-                if not cached:
-                    self.forget(study_id)
-                updates.append((study_id, now, digest, owned))
-            out.append((study_id, name, digest))
-        self.index.save_digests(updates)
+        owners: dict[int, list[str]] = {}
+
+        def make(study_id: int) -> dict:
+            digest, owners[study_id] = self.digest_one(study_id, digester)
+            return digest
+
+        out, made = self._indexed_or_made(self.index.current, make)
+        self.index.save_digests([(study_id, stamp, digest, owners[study_id]) for study_id, stamp, digest in made])
         return out
 
     def refresh_digest(self, study_id: int, digester: Digester, row_maker: RowMaker | None = None) -> None:
@@ -194,19 +190,29 @@ class ShardedJournalStorage(BaseStorage):
         """``[(study id, name, training-job rows)]`` of every study, by id: the index's rows where its journal has not
         changed since they were made, else made from the journal with ``row_maker`` (and saved, unless read-only): a
         running tuning job's journal is read once per change, a finished one's never."""
+        out, made = self._indexed_or_made(
+            self.index.current_rows, lambda study_id: self.digest_one(study_id, row_maker)
+        )
+        self.index.save_rows(made)
+        return out
+
+    def _indexed_or_made(self, current, make) -> tuple[list[tuple[int, str, Any]], list[tuple[int, str | None, Any]]]:
+        """For every study of ``current(journals folder)`` (``(study id, name, journal stamp now, value or None)``):
+        the index's value, or where it is None (journal changed, or none indexed) ``make(study id)`` read from its
+        journal (dropped from memory again unless it was open). Returns ``([(study id, name, value)], [(study id,
+        stamp, value) made])``; journals the index lacks are adopted first (when writable)."""
         if not self.read_only and len(self.journal_ids()) > len(self.index.ids()):
             self.adopt_journals()
-        out, updates = [], []
-        for study_id, name, now, rows in self.index.current_rows(self.journals):
-            if rows is None:
+        out, made = [], []
+        for study_id, name, now, value in current(self.journals):
+            if value is None:
                 cached = study_id in self._open
-                rows = self.digest_one(study_id, row_maker)
+                value = make(study_id)
                 if not cached:
                     self.forget(study_id)
-                updates.append((study_id, now, rows))
-            out.append((study_id, name, rows))
-        self.index.save_rows(updates)
-        return out
+                made.append((study_id, now, value))
+            out.append((study_id, name, value))
+        return out, made
 
     def digest_one(self, study_id: int, digester: Callable[[str, dict, list], Any]) -> Any:
         """``digester(name, user attrs, trials)`` of study ``study_id`` (empty attributes and trials when its journal
@@ -347,27 +353,15 @@ class ShardedJournalStorage(BaseStorage):
         # Without deepcopy Optuna hands out its own objects, which the caller must not change: a shallow copy with
         # the global id is made once per trial object (each change of a trial replaces its object in the journal's
         # replay), not once per call: samplers and the scheduler read all trials for every training job.
-        with self._lock:
+        with self._lock:  # once per read, not per trial
             cache = self._with_ids.setdefault(study_id, {})
-        out = []
-        for t in trials:  # as _global, inlined: this runs for every trial at every read
-            hit = cache.get(t._trial_id)
-            if hit is None or hit[0] is not t:
-                hit = cache[t._trial_id] = (t, _with_id(t, base + t._trial_id, copy_first=True))
-            out.append(hit[1])
-        return out
+        return [_cached_with_id(cache, t, base) for t in trials]
 
     def _global(self, study_id: int, trial: FrozenTrial) -> FrozenTrial:
         """The copy of the journal's own ``trial`` object that carries the global id, made once per object."""
         with self._lock:
             cache = self._with_ids.setdefault(study_id, {})
-        hit = cache.get(trial._trial_id)
-        if hit is None or hit[0] is not trial:
-            hit = cache[trial._trial_id] = (
-                trial,
-                _with_id(trial, study_id * TRIAL_ID_BASE + trial._trial_id, copy_first=True),
-            )
-        return hit[1]
+        return _cached_with_id(cache, trial, study_id * TRIAL_ID_BASE)
 
 
 def _with_id(trial: FrozenTrial, trial_id: int, copy_first: bool = False) -> FrozenTrial:
@@ -376,6 +370,15 @@ def _with_id(trial: FrozenTrial, trial_id: int, copy_first: bool = False) -> Fro
         trial = copy.copy(trial)
     trial._trial_id = trial_id
     return trial
+
+
+def _cached_with_id(cache: dict[int, tuple[FrozenTrial, FrozenTrial]], trial: FrozenTrial, base: int) -> FrozenTrial:
+    """The id-carrying copy of the journal's ``trial`` object from ``cache`` (local id -> (object, copy)), made when
+    the journal has replaced the object since (Optuna's replay replaces a trial's object at every change)."""
+    hit = cache.get(trial._trial_id)
+    if hit is None or hit[0] is not trial:
+        hit = cache[trial._trial_id] = (trial, _with_id(trial, base + trial._trial_id, copy_first=True))
+    return hit[1]
 
 
 def _in_memory() -> JournalStorage:
