@@ -127,14 +127,31 @@ def _resource_config(tuning_rc: dict) -> dict[str, Any]:
     return rc
 
 
+def _child_listed_fields(rec: TrainingJobRecord) -> dict[str, Any]:
+    """What a tuning job's training job shows from its stored summary alone: name, ARN, status, SecondaryStatus and
+    the Creation/TrainingEnd/LastModified times (DescribeTrainingJob's and its ListTrainingJobs summary's)."""
+    s = rec.summary
+    status = s.get("TrainingJobStatus", TrainingJobStatus.IN_PROGRESS.value)
+    started, ended = s.get("TrainingStartTime"), s.get("TrainingEndTime")
+    return {
+        "TrainingJobName": rec.name,
+        "TrainingJobArn": s.get("TrainingJobArn") or training_job_arn(rec.name),
+        "TrainingJobStatus": status,
+        "SecondaryStatus": secondary_status(status, s.get("FailureReason")),
+        "CreationTime": _ts(s.get("CreationTime")),
+        "TrainingEndTime": _ts(ended),
+        "LastModifiedTime": _ts(ended or started or s.get("CreationTime")),
+    }
+
+
 def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     """DescribeTrainingJob of a tuning job's training job."""
     tuning = store.tuning_job(rec.tuning_job_name)
     d = _definition(tuning.request, rec.summary)
     s = rec.summary
-    status, reason = s.get("TrainingJobStatus", TrainingJobStatus.IN_PROGRESS.value), s.get("FailureReason")
+    reason = s.get("FailureReason")
     started, ended = s.get("TrainingStartTime"), s.get("TrainingEndTime")
-    final = secondary_status(status, reason)
+    listed = _child_listed_fields(rec)
     hyper = {k: v for k, v in (d.get("StaticHyperParameters") or {}).items()}
     hyper.update(s.get("TunedHyperParameters") or {})
     objective = (
@@ -145,20 +162,14 @@ def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
     if objective.get("MetricName"):
         hyper["_tuning_objective_metric"] = objective["MetricName"]
     out: dict[str, Any] = {
-        "TrainingJobName": rec.name,
-        "TrainingJobArn": s.get("TrainingJobArn") or training_job_arn(rec.name),
+        **listed,
         "TuningJobArn": tuning_job_arn(tuning.name),
         "ModelArtifacts": s.get("ModelArtifacts")
         or {"S3ModelArtifacts": model_artifacts_uri((d.get("OutputDataConfig") or {}).get("S3OutputPath"), rec.name)},
-        "TrainingJobStatus": status,
-        "SecondaryStatus": final,
         "HyperParameters": hyper,
         "StoppingCondition": copy.deepcopy(d.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400}),
-        "CreationTime": _ts(s.get("CreationTime")),
         "TrainingStartTime": _ts(started),
-        "TrainingEndTime": _ts(ended),
-        "LastModifiedTime": _ts(ended or started or s.get("CreationTime")),
-        "SecondaryStatusTransitions": transitions(s.get("CreationTime"), started, ended, final),
+        "SecondaryStatusTransitions": transitions(s.get("CreationTime"), started, ended, listed["SecondaryStatus"]),
     }
     for key in _DEFINITION_KEYS:
         if key in d and key not in out:
@@ -214,21 +225,7 @@ _SUMMARY_KEYS = (
 def _summary(rec: TrainingJobRecord) -> dict[str, Any]:
     """TrainingJobSummary of a training job: the fields its DescribeTrainingJob gives (see :func:`describe_child`,
     :func:`describe_standalone`), from its summary alone (the store's listed fields, never its tuning job)."""
-    if rec.tuning_job_name is None:
-        d = describe_standalone(rec)
-    else:
-        s = rec.summary
-        status = s.get("TrainingJobStatus", TrainingJobStatus.IN_PROGRESS.value)
-        started, ended = s.get("TrainingStartTime"), s.get("TrainingEndTime")
-        d = {
-            "TrainingJobName": rec.name,
-            "TrainingJobArn": s.get("TrainingJobArn") or training_job_arn(rec.name),
-            "CreationTime": _ts(s.get("CreationTime")),
-            "TrainingEndTime": _ts(ended),
-            "LastModifiedTime": _ts(ended or started or s.get("CreationTime")),
-            "TrainingJobStatus": status,
-            "SecondaryStatus": secondary_status(status, s.get("FailureReason")),
-        }
+    d = describe_standalone(rec) if rec.tuning_job_name is None else _child_listed_fields(rec)
     return {k: d[k] for k in _SUMMARY_KEYS if d.get(k) is not None}
 
 
