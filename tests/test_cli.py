@@ -278,3 +278,56 @@ def test_a_spec_error_found_after_the_fork_server_started_leaves_no_fork_server(
     text = (tmp_path / "err.txt").read_text()
     assert r.returncode == 2 and text.count("\n") == 1 and "MetricName" in text
     assert found == []
+
+
+_EXIT_SCRIPT = """
+import atexit, sys, threading, time
+import amtlocal.cli as cli
+
+
+class Finalized:
+    def __del__(self):  # runs only in the interpreter's teardown of __main__
+        sys.stderr.write("torn down\\n")
+
+
+keep = Finalized()
+
+
+def late():
+    time.sleep(0.2)
+    open(sys.argv[1] + "/thread", "w").write("done")
+
+
+threading.Thread(target=late).start()  # not a daemon: the exit waits for it
+atexit.register(lambda: open(sys.argv[1] + "/atexit", "w").write("ran"))
+cli.main = lambda argv=None: (print("buffered output"), int(sys.argv[3]))[1]  # stdout to a pipe: block-buffered
+sys.exit(cli.main()) if sys.argv[2] == "main" else cli.run()
+"""
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_the_command_ends_as_an_interpreter_exit_does_without_tearing_down_modules(tmp_path, code):
+    """``run()`` (the console script, ``python -m amtlocal``) keeps every visible part of an exit (main's code,
+    buffered stdout, non-daemon threads, atexit callbacks) and skips only the teardown, which ``sys.exit`` pays."""
+    outcomes = {}
+    for entry in ("main", "run"):
+        folder = tmp_path / entry
+        folder.mkdir()
+        p = subprocess.run(
+            [sys.executable, "-c", _EXIT_SCRIPT, str(folder), entry, str(code)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert p.returncode == code, p.stderr
+        assert p.stdout == "buffered output\n"
+        assert (folder / "thread").read_text() == "done"
+        assert (folder / "atexit").read_text() == "ran"
+        outcomes[entry] = p.stderr
+    assert outcomes == {"main": "torn down\n", "run": ""}
+
+
+def test_usage_errors_and_help_keep_their_exit_codes():
+    assert amtlocal("--help").returncode == 0
+    r = amtlocal("no-such-command")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
