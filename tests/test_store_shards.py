@@ -199,12 +199,12 @@ def test_concurrent_writers_share_the_index(tmp_path):
 
 
 _OPENED = """
-import runpy, sys
+import sys
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" and isinstance(args[0], str) else None)
-sys.argv = ["amtlocal", *sys.argv[1:]]
+from amtlocal.cli import main  # the command's own code (``python -m amtlocal`` would end the process in it)
 try:
-    runpy.run_module("amtlocal", run_name="__main__")
+    main(sys.argv[1:])
 except SystemExit:
     pass
 sys.stderr.write("\\n".join(sorted({p for p in opened if p.endswith(".journal")})) + "\\n")
@@ -421,3 +421,52 @@ def test_list_training_jobs_fills_an_index_of_the_previous_version_on_demand(tmp
     assert opened == []
     names = [r["TrainingJobName"] for r in expected["TrainingJobSummaries"]]
     assert [r["TrainingJobName"] for r in json.loads(out)["TrainingJobSummaries"]] == names
+
+
+def _all_studies(storage) -> list[tuple]:
+    return [(s._study_id, s.study_name, s.directions, s.user_attrs, s.system_attrs) for s in storage.get_all_studies()]
+
+
+def _all_studies_replayed(home: Path) -> list[tuple]:
+    """get_all_studies as it was answered before the index kept the attributes: every journal replayed."""
+    storage = _store(home, read_only=True).storage
+    out = []
+    for study_id, name, _, _ in storage.index.rows():
+        js = storage._journal(study_id)
+        attrs = (js.get_study_directions(0), js.get_study_user_attrs(0), js.get_study_system_attrs(0))
+        out.append((study_id, name, *attrs))
+    return out
+
+
+def test_get_all_studies_reads_the_index_and_replays_only_changed_journals(tmp_path, monkeypatch):
+    """What optuna-dashboard lists (every study, its directions and attributes) is what every journal holds, read
+    from the index: no journal once the index has them, a study changed since read from its journal once; an index
+    of the previous version (no table) answers the same read-only, untouched."""
+    import sqlite3
+
+    from amtlocal.store._sharded import ShardedJournalStorage
+
+    home, running, _ = _listing_home(tmp_path)
+    expected = _all_studies_replayed(home)
+    assert len(expected) == 22 and expected[-1][1] == "live"  # 20 finished, the standalone job, the running job
+    assert expected[-1][3]["request"]["HyperParameterTuningJobName"] == "live"
+    con = sqlite3.connect(home / "store" / "index.sqlite")
+    con.execute("DROP TABLE study_attrs")
+    con.commit()
+    con.close()
+    assert _all_studies(_store(home, read_only=True).storage) == expected
+    con = sqlite3.connect(home / "store" / "index.sqlite")
+    assert con.execute("SELECT name FROM sqlite_master WHERE name = 'study_attrs'").fetchall() == []
+    con.close()
+    assert _all_studies(_store(home).storage) == expected  # a writable open: the table, then its values
+    opened: list[int] = []
+    real = ShardedJournalStorage._journal
+    monkeypatch.setattr(ShardedJournalStorage, "_journal", lambda self, i: (opened.append(i), real(self, i))[1])
+    assert _all_studies(_store(home).storage) == expected
+    assert opened == []
+    _store(home).storage.set_study_user_attr(running._study_id, "note", "changed")
+    opened.clear()
+    got = _all_studies(_store(home).storage)
+    assert opened == [running._study_id]
+    assert got[-1][3]["note"] == "changed" and got[:-1] == expected[:-1]
+    assert got == _all_studies_replayed(home)

@@ -1,6 +1,7 @@
-"""The index of a sharded home: which journal holds which study, a digest of each study for ``list``, and each
-study's training-job rows for ListTrainingJobs (table ``training_rows``: kept apart so ``list`` never reads them;
-an index of an earlier version gets the table on its first writable open and its rows on demand).
+"""The index of a sharded home: which journal holds which study, a digest of each study for ``list``, each study's
+training-job rows for ListTrainingJobs (table ``training_rows``: kept apart so ``list`` never reads them) and each
+study's Optuna attributes for ``get_all_studies`` (table ``study_attrs``: what optuna-dashboard lists). An index of an
+earlier version gets the tables on its first writable open and their values on demand.
 
 A stdlib SQLite file (``<home>/store/index.sqlite``) in WAL mode: readers never block the writer, concurrent writers
 (two tuners creating jobs at once) are serialised by SQLite's own lock (``BEGIN IMMEDIATE``, 60 s busy timeout), and a
@@ -44,7 +45,14 @@ CREATE TABLE IF NOT EXISTS training_rows (
     stamp TEXT,
     rows TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS study_attrs (
+    study_id INTEGER PRIMARY KEY,
+    stamp TEXT,
+    attrs TEXT NOT NULL
+);
 """
+# Values kept per study and journal stamp, made from the journal when it changed: table -> its value column.
+_CACHED = {"training_rows": "rows", "study_attrs": "attrs"}
 
 
 def journal_stamp(path: Path | str) -> str | None:
@@ -133,7 +141,8 @@ class JobIndex:
         with self._transaction() as con:
             con.execute("DELETE FROM studies WHERE study_id = ?", (study_id,))
             con.execute("DELETE FROM owners WHERE study_id = ?", (study_id,))
-            con.execute("DELETE FROM training_rows WHERE study_id = ?", (study_id,))
+            for table in _CACHED:
+                con.execute(f"DELETE FROM {table} WHERE study_id = ?", (study_id,))
 
     def by_name(self, name: str, exact: bool = True) -> tuple[int, str] | None:
         """``(study id, stored name)`` of study ``name`` (``exact``: Optuna's case-sensitive lookup; else AMT's
@@ -193,37 +202,54 @@ class JobIndex:
         with self._transaction() as con:
             con.execute("UPDATE studies SET stamp = NULL, digest = NULL")
             con.execute("DELETE FROM owners")
-            con.execute("DELETE FROM training_rows")
+            for table in _CACHED:
+                con.execute(f"DELETE FROM {table}")
 
-    # -- training-job rows (what ListTrainingJobs shows of each study's training jobs) -------------------------------
+    # -- values kept per journal stamp: training-job rows (ListTrainingJobs), Optuna attributes (get_all_studies) ------
     def current_rows(self, journals: Path) -> list[tuple[int, str, str | None, list[dict] | None]]:
         """Every study, by id: ``(study id, name, its journal's stamp now, its training-job rows or None)``, the rows
         None when its journal changed since they were made, or the index has none for it (one made by an earlier
         version: no such table, or no rows yet). Reads no journal."""
+        return self._current(journals, "training_rows")
+
+    def save_rows(self, updates: Iterable[tuple[int, str | None, list[dict]]]) -> None:
+        """Store ``(study id, stamp, training-job rows)`` in one transaction (not when read-only)."""
+        self._save("training_rows", updates)
+
+    def current_attrs(self, journals: Path) -> list[tuple[int, str, str | None, dict | None]]:
+        """As :meth:`current_rows`, each study's ``{"directions": [int], "user": {...}, "system": {...}}`` (Optuna's
+        study directions and attributes)."""
+        return self._current(journals, "study_attrs")
+
+    def save_attrs(self, updates: Iterable[tuple[int, str | None, dict]]) -> None:
+        """Store ``(study id, stamp, attributes)`` in one transaction (not when read-only)."""
+        self._save("study_attrs", updates)
+
+    def _current(self, journals: Path, table: str) -> list[tuple[int, str, str | None, Any]]:
+        column = _CACHED[table]
         folder = str(journals)
         with self._lock:
             try:
                 rows = self.con.execute(
-                    "SELECT s.study_id, s.name, r.stamp, r.rows FROM studies s "
-                    "LEFT JOIN training_rows r ON r.study_id = s.study_id ORDER BY s.study_id"
+                    f"SELECT s.study_id, s.name, r.stamp, r.{column} FROM studies s "
+                    f"LEFT JOIN {table} r ON r.study_id = s.study_id ORDER BY s.study_id"
                 ).fetchall()
-            except sqlite3.OperationalError:  # a read-only index of an earlier version: no rows table
+            except sqlite3.OperationalError:  # a read-only index of an earlier version: no such table
                 rows = [(i, name, None, None) for i, name, _, _ in self.rows()]
         out = []
         for study_id, name, stamp, data in rows:
-            now = journal_stamp(os.path.join(folder, f"{study_id}.journal"))  # first: rows are at least this new
+            now = journal_stamp(os.path.join(folder, f"{study_id}.journal"))  # first: a value is at least this new
             out.append((study_id, name, now, json.loads(data) if data is not None and stamp == now else None))
         return out
 
-    def save_rows(self, updates: Iterable[tuple[int, str | None, list[dict]]]) -> None:
-        """Store ``(study id, stamp, training-job rows)`` in one transaction (not when read-only)."""
+    def _save(self, table: str, updates: Iterable[tuple[int, str | None, Any]]) -> None:
         updates = list(updates)
         if self.read_only or not updates:
             return
         with self._transaction() as con:
             con.executemany(
-                "INSERT OR REPLACE INTO training_rows (study_id, stamp, rows) VALUES (?, ?, ?)",
-                [(i, stamp, json.dumps(rows, separators=(",", ":"))) for i, stamp, rows in updates],
+                f"INSERT OR REPLACE INTO {table} (study_id, stamp, {_CACHED[table]}) VALUES (?, ?, ?)",
+                [(i, stamp, json.dumps(value, separators=(",", ":"))) for i, stamp, value in updates],
             )
 
     def owner(self, training_job_name: str) -> int | None:

@@ -55,7 +55,8 @@ class ShardedJournalStorage(BaseStorage):
         read_only: never write (no index update, no repair of a cut tail, no missing journal made).
 
     Every method of :class:`optuna.storages.BaseStorage` routes to the one journal that holds the study or trial;
-    :meth:`get_all_studies` reads every journal (only the dashboard calls it). Thread-safe.
+    :meth:`get_all_studies` (what optuna-dashboard lists) reads the index, and only the journals changed since it was last
+    called. Thread-safe.
     """
 
     def __init__(self, root: Path, read_only: bool = False):
@@ -288,21 +289,35 @@ class ShardedJournalStorage(BaseStorage):
         return self._journal(study_id).get_study_system_attrs(0)
 
     def get_all_studies(self) -> list[FrozenStudy]:
-        out = []
-        for study_id, name, _, _ in self.index.rows():
-            js = self._journal(study_id)
-            directions = js.get_study_directions(0)
-            out.append(
-                FrozenStudy(
-                    study_name=name,
-                    direction=None,
-                    directions=directions,
-                    user_attrs=copy.deepcopy(js.get_study_user_attrs(0)),
-                    system_attrs=copy.deepcopy(js.get_study_system_attrs(0)),
-                    study_id=study_id,
-                )
+        """Every study, by id, with its directions and attributes as its journal holds them now: from the index,
+        where a study's journal has not changed since they were kept; else read from the journal (and kept, unless
+        read-only). A study whose journal lost its creation record has its indexed directions and no attributes."""
+        out, made = self._indexed_or_made(self.index.current_attrs, self._attrs)
+        self.index.save_attrs(made)
+        return [
+            FrozenStudy(
+                study_name=name,
+                direction=None,
+                directions=[StudyDirection(d) for d in value["directions"]],
+                user_attrs=value["user"],
+                system_attrs=value["system"],
+                study_id=study_id,
             )
-        return out
+            for study_id, name, value in out
+        ]
+
+    def _attrs(self, study_id: int) -> dict[str, Any]:
+        """``{"directions", "user", "system"}`` of study ``study_id`` read from its journal (copies)."""
+        try:
+            js = self._journal(study_id)
+            return {
+                "directions": [int(d) for d in js.get_study_directions(0)],
+                "user": copy.deepcopy(js.get_study_user_attrs(0)),
+                "system": copy.deepcopy(js.get_study_system_attrs(0)),
+            }
+        except KeyError:  # its creation record is damaged (see `amtlocal doctor`)
+            _, directions = self.index.row(study_id) or ("", [])
+            return {"directions": list(directions or []), "user": {}, "system": {}}
 
     # -- trials -----------------------------------------------------------------------------------------------------
     def _route(self, trial_id: int) -> tuple[JournalStorage, int]:
