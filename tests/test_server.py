@@ -317,6 +317,33 @@ def test_sdk_v2_attach_to_tuning_and_training_jobs_through_the_endpoint(amtlocal
     assert best.output_path == "s3://amtlocal-local/output" and best.image_uri == image
 
 
+def test_sdk_v2_attach_to_a_tuning_job_created_with_hyperparameter_tuning_resource_config(amtlocal_endpoint, project):
+    """SDK v2's tuner.fit sends HyperParameterTuningResourceConfig instead of ResourceConfig; its
+    HyperparameterTuner.attach then reads the definition's ResourceConfig, which the describe answers (the instance
+    the training jobs ran on) beside the HyperParameterTuningResourceConfig sent."""
+    import sagemaker
+    from sagemaker.tuner import HyperparameterTuner
+
+    request = tuning_request(project, "attach-hpo-rc", max_jobs=1)
+    definition = request["TrainingJobDefinition"]
+    definition["HyperParameterTuningResourceConfig"] = {
+        "InstanceType": "ml.c5.xlarge",
+        "InstanceCount": 1,
+        "VolumeSizeInGB": 40,
+    }
+    del definition["ResourceConfig"]
+    sm = boto3.client("sagemaker")
+    sm.create_hyper_parameter_tuning_job(**request)
+    desc = wait_tuning(sm, "attach-hpo-rc")
+    assert desc["HyperParameterTuningJobStatus"] == "Completed"
+    answered = desc["TrainingJobDefinition"]
+    assert answered["ResourceConfig"] == {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 40}
+    assert answered["HyperParameterTuningResourceConfig"] == definition["HyperParameterTuningResourceConfig"]
+    tuner = HyperparameterTuner.attach("attach-hpo-rc", sagemaker_session=sagemaker.Session())
+    assert tuner.estimator.instance_type == "ml.c5.xlarge" and tuner.estimator.volume_size == 40
+    assert tuner.best_training_job() == desc["BestTrainingJob"]["TrainingJobName"]
+
+
 SDK3_PYTHON = Path(__file__).resolve().parents[1] / ".venv-sdk3" / "bin" / "python"
 SDK3_AROUND = """
 import json

@@ -67,4 +67,19 @@ def objective_of(request: dict[str, Any], definition: dict[str, Any] | None = No
     return first or second or {}
 
 
-__all__ = ["definitions", "definitions_with_paths", "is_single", "objective_of", "ranges_of"]
+def resource_config_of(tuning_rc: dict) -> dict[str, Any]:
+    """``ResourceConfig`` of the training jobs of a definition that gave ``HyperParameterTuningResourceConfig``
+    ``tuning_rc``: its instance type, count and volume (from the first of ``InstanceConfigs`` when it lists several,
+    as a local run uses one; ``ml.m5.large``, 1 and 30 GB where it names none), and its ``VolumeKmsKeyId``."""
+    first = (tuning_rc.get("InstanceConfigs") or [{}])[0]
+    rc = {
+        "InstanceType": tuning_rc.get("InstanceType") or first.get("InstanceType") or "ml.m5.large",
+        "InstanceCount": tuning_rc.get("InstanceCount") or first.get("InstanceCount") or 1,
+        "VolumeSizeInGB": tuning_rc.get("VolumeSizeInGB") or first.get("VolumeSizeInGB") or 30,
+    }
+    if tuning_rc.get("VolumeKmsKeyId"):
+        rc["VolumeKmsKeyId"] = tuning_rc["VolumeKmsKeyId"]
+    return rc
+
+
+__all__ = ["definitions", "definitions_with_paths", "is_single", "objective_of", "ranges_of", "resource_config_of"]

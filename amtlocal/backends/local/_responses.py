@@ -14,6 +14,7 @@ from typing import Any
 
 from amtlocal.lifecycle import TrainingJobStatus, visible_status
 from amtlocal.spec import objective_of
+from amtlocal.spec.definitions import resource_config_of
 from amtlocal.spec.placeholders import tuning_job_arn
 from amtlocal.spec.summaries import objective_succeeded as _succeeded
 from amtlocal.store import TuningJobListing, read_tuning_job, summaries_of
@@ -153,8 +154,9 @@ def _add_objective_hyperparameter(out: dict) -> None:
 
 
 def _add_service_defaults(out: dict) -> None:
-    """What the service returns when the request left it out (in place): ``TrainingJobEarlyStoppingType`` ``"Off"``
-    and each of the three ``*ParameterRanges`` lists (``[]``) of every ParameterRanges / HyperParameterRanges.
+    """What the service returns when the request left it out (in place): ``TrainingJobEarlyStoppingType`` ``"Off"``,
+    each of the three ``*ParameterRanges`` lists (``[]``) of every ParameterRanges / HyperParameterRanges, and each
+    definition's ``ResourceConfig`` where it gave ``HyperParameterTuningResourceConfig`` only.
     SDK v2's ``HyperparameterTuner.attach`` reads all of them unguarded (sagemaker/tuner.py)."""
     config = out["HyperParameterTuningJobConfig"]
     config.setdefault("TrainingJobEarlyStoppingType", "Off")
@@ -167,6 +169,12 @@ def _add_service_defaults(out: dict) -> None:
         if isinstance(r, dict):
             for kind in ("Categorical", "Continuous", "Integer"):
                 r.setdefault(f"{kind}ParameterRanges", [])
+    # A definition given HyperParameterTuningResourceConfig (what SDK v2's tuner.fit always sends) also answers
+    # ResourceConfig, the instance its training jobs run on: SDK v2's HyperparameterTuner.attach reads
+    # ResourceConfig unguarded (estimator.py _prepare_init_params_from_job_description), so the service must return it.
+    for d in ([single] if single else []) + list(out.get("TrainingJobDefinitions") or []):
+        if "ResourceConfig" not in d and isinstance(d.get("HyperParameterTuningResourceConfig"), dict):
+            d["ResourceConfig"] = resource_config_of(d["HyperParameterTuningResourceConfig"])
 
 
 def _add_best(out: dict, study, req: dict, summaries: list[dict]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from amtlocal.lifecycle import SecondaryStatus, TrainingJobStatus
+from amtlocal.spec.definitions import resource_config_of
 from amtlocal.spec.placeholders import training_job_arn, tuning_job_arn
 from amtlocal.store import LocalStore, TrainingJobRecord
 
@@ -113,20 +114,6 @@ def _definition(request: dict, summary: dict) -> dict:
     return next((d for d in request.get("TrainingJobDefinitions") or [] if d.get("DefinitionName") == wanted), {})
 
 
-def _resource_config(tuning_rc: dict) -> dict[str, Any]:
-    """ResourceConfig of a training job whose definition gave HyperParameterTuningResourceConfig: its instance (the
-    first of ``InstanceConfigs``, as a local run uses one), count and volume."""
-    first = (tuning_rc.get("InstanceConfigs") or [{}])[0]
-    rc = {
-        "InstanceType": tuning_rc.get("InstanceType") or first.get("InstanceType") or "ml.m5.large",
-        "InstanceCount": tuning_rc.get("InstanceCount") or first.get("InstanceCount") or 1,
-        "VolumeSizeInGB": tuning_rc.get("VolumeSizeInGB") or first.get("VolumeSizeInGB") or 30,
-    }
-    if tuning_rc.get("VolumeKmsKeyId"):
-        rc["VolumeKmsKeyId"] = tuning_rc["VolumeKmsKeyId"]
-    return rc
-
-
 def _child_listed_fields(rec: TrainingJobRecord) -> dict[str, Any]:
     """What a tuning job's training job shows from its stored summary alone: name, ARN, status, SecondaryStatus and
     the Creation/TrainingEnd/LastModified times (DescribeTrainingJob's and its ListTrainingJobs summary's)."""
@@ -175,7 +162,7 @@ def describe_child(store: LocalStore, rec: TrainingJobRecord) -> dict[str, Any]:
         if key in d and key not in out:
             out[key] = copy.deepcopy(d[key])
     if "ResourceConfig" not in out:  # required: the instance AMT picked from HyperParameterTuningResourceConfig
-        out["ResourceConfig"] = _resource_config(d.get("HyperParameterTuningResourceConfig") or {})
+        out["ResourceConfig"] = resource_config_of(d.get("HyperParameterTuningResourceConfig") or {})
     if reason:
         out["FailureReason"] = reason
     if rec.final_metrics:
