@@ -178,9 +178,17 @@ class LocalSageMakerClient:
 
     # -- boto3 plumbing -------------------------------------------------------------------------------------------
     def _validate(self, operation: str, params: dict[str, Any]) -> None:
+        """boto3's own check (ParamValidationError: types, required members, unknown members), then what the service
+        checks of every operation's input before it acts (ValidationException: enum values such as SortBy or
+        StatusEquals, maximum lengths and values, patterns; botocore's model, ``amtlocal.spec.model_errors``)."""
         from botocore.validate import validate_parameters
 
+        from amtlocal.spec import model_errors
+
         validate_parameters(params, self.meta.service_model.operation_model(operation).input_shape)
+        errors = model_errors(params, operation=operation)
+        if errors:
+            raise self._error(operation, "ValidationException", str(errors[0]))
 
     def _error(self, operation: str, code: str, message: str, status: int = 400) -> Exception:
         """The exception boto3 raises for a service error: the modeled class for ``code``, else ClientError."""

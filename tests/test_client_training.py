@@ -234,3 +234,59 @@ def test_training_job_errors_are_botocore_client_errors_with_amts_codes(workdir,
         sm.list_training_jobs(NextToken="garbage")
     assert e.value.response["Error"]["Code"] == "ValidationException"
     sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="taken", WaiterConfig=FAST)
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "field"),
+    [
+        ("list_hyper_parameter_tuning_jobs", {"SortBy": "LastModifiedTime"}, "SortBy"),
+        ("list_hyper_parameter_tuning_jobs", {"StatusEquals": "Finished"}, "StatusEquals"),
+        ("list_hyper_parameter_tuning_jobs", {"SortOrder": "Up"}, "SortOrder"),
+        ("list_training_jobs", {"StatusEquals": "Done"}, "StatusEquals"),
+        ("list_training_jobs", {"SortBy": "FinalObjectiveMetricValue"}, "SortBy"),
+        (
+            "list_training_jobs_for_hyper_parameter_tuning_job",
+            {"HyperParameterTuningJobName": "t", "StatusEquals": "Bogus"},
+            "StatusEquals",
+        ),
+        ("describe_training_job", {"TrainingJobName": "x" * 64}, "TrainingJobName"),
+        ("stop_hyper_parameter_tuning_job", {"HyperParameterTuningJobName": "bad_name"}, "HyperParameterTuningJobName"),
+    ],
+)
+def test_every_operation_refuses_what_its_input_model_forbids_as_the_service_does(
+    workdir, monkeypatch, operation, params, field
+):
+    """Values the service model forbids (an enum's other values, too long, off-pattern) that boto3 itself lets
+    through are the service's ValidationException naming the member, for every operation; before, the list
+    operations answered an empty page (or raised KeyError for an unknown SortBy)."""
+    monkeypatch.chdir(workdir)
+    with pytest.raises(ClientError) as e:
+        getattr(amtlocal.client(), operation)(**params)
+    err = e.value.response["Error"]
+    assert err["Code"] == "ValidationException" and err["Message"].startswith(f"{field}: "), err
+
+
+def test_create_training_job_refuses_a_regex_that_does_not_compile_before_recording_anything(workdir, monkeypatch):
+    """As a tuning job's definitions are checked: the request is refused naming the regex, and no job is recorded
+    (before, the job was recorded, crashed in the scraper and was later called killed)."""
+    use_script(workdir, TRAIN)
+    monkeypatch.chdir(workdir)
+    sm = amtlocal.client()
+    request = training_request("bad-regex")
+    request["AlgorithmSpecification"]["MetricDefinitions"] = [{"Name": "f1", "Regex": "f1: ([0-9"}]
+    with pytest.raises(ClientError) as e:
+        sm.create_training_job(**request)
+    err = e.value.response["Error"]
+    assert err["Code"] == "ValidationException"
+    assert err["Message"].startswith("AlgorithmSpecification.MetricDefinitions[0].Regex: regex must compile: ")
+    assert sm.list_training_jobs()["TrainingJobSummaries"] == []
+    request["MaxNumberOfTrainingJobs"] = True  # not a member: botocore's own ParamValidationError, before the service
+    with pytest.raises(ParamValidationError):
+        sm.create_training_job(**request)
+    request.pop("MaxNumberOfTrainingJobs")
+    request["StoppingCondition"] = {"MaxRuntimeInSeconds": True}  # an int to Python, not to the service
+    with pytest.raises(ClientError) as e:
+        sm.create_training_job(**request)
+    assert e.value.response["Error"]["Message"] == (
+        "StoppingCondition.MaxRuntimeInSeconds: must be an integer, got bool True"
+    )

@@ -30,6 +30,7 @@ __all__ = [
     "validate",
     "validation_errors",
     "model_errors",
+    "training_job_errors",
     "objective_of",
     "definitions_with_paths",
     "get_path",
@@ -40,17 +41,33 @@ __all__ = [
 ]
 
 
-def model_errors(request: dict[str, Any], local_uris: bool = True) -> list[AmtValidationError]:
+def model_errors(
+    request: dict[str, Any], local_uris: bool = True, operation: str = "CreateHyperParameterTuningJob"
+) -> list[AmtValidationError]:
     """The first layer only: every violation of botocore's service model (types, required members, min/max, enums,
     patterns), in request order; an empty list means the request fits the model.
 
     Args:
         local_uris: accept a local ``file://`` URI or plain path where a local spec may have one in place of an S3
             URI; False checks a request about to be sent to SageMaker (every S3 pattern enforced).
+        operation: the SageMaker operation ``request`` is the input of (its input shape in botocore's model).
     """
     from amtlocal.spec._model import model_errors as _model_errors
 
-    return _model_errors(request, local_uris=local_uris)
+    return _model_errors(request, local_uris=local_uris, operation=operation)
+
+
+def training_job_errors(request: dict[str, Any]) -> list[AmtValidationError]:
+    """Every problem with a CreateTrainingJob ``request``: botocore's model of its input (local paths allowed where a
+    tuning job's definition allows them), then the rule a tuning job's definitions share with it (each
+    ``AlgorithmSpecification.MetricDefinitions[i].Regex`` compiles, as the local scraper needs); empty when valid."""
+    from amtlocal.spec._rules import metric_regex_errors
+
+    errors = model_errors(request, operation="CreateTrainingJob")
+    if errors:
+        return errors
+    spec = request.get("AlgorithmSpecification")
+    return list(metric_regex_errors(spec if isinstance(spec, dict) else {}, "AlgorithmSpecification"))
 
 
 def validation_errors(request: dict[str, Any]) -> list[AmtValidationError]:

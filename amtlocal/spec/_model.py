@@ -58,13 +58,14 @@ _TYPE_WORDS = {
 _UNSUPPORTED_JAVA = ("\\p{", "\\P{", "&&", "\\Q", "\\E", "\\z", "\\Z", "\\h", "\\H", "\\R", "\\X", "\\G")
 
 
-@functools.lru_cache(maxsize=1)
-def input_shape() -> Shape:
-    """The botocore input shape of ``CreateHyperParameterTuningJob`` (loaded once, then cached)."""
+@functools.cache
+def input_shape(operation: str = OPERATION) -> Shape:
+    """The botocore input shape of SageMaker operation ``operation`` (default ``CreateHyperParameterTuningJob``;
+    loaded once, then cached)."""
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("sagemaker")
-    return model.operation_model(OPERATION).input_shape
+    return model.operation_model(operation).input_shape
 
 
 @functools.cache
@@ -80,11 +81,14 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
             return None
 
 
-def model_errors(request: dict[str, Any], local_uris: bool = True) -> list[AmtValidationError]:
+def model_errors(
+    request: dict[str, Any], local_uris: bool = True, operation: str = OPERATION
+) -> list[AmtValidationError]:
     """Every violation of the botocore service model by ``request``; empty when the request is well formed.
 
     Args:
-        request: a CreateHyperParameterTuningJob request dict (what ``create_hyper_parameter_tuning_job`` takes).
+        request: a request dict of ``operation`` (default CreateHyperParameterTuningJob: what
+            ``create_hyper_parameter_tuning_job`` takes).
         local_uris: accept a local ``file://`` URI or plain path where DESIGN.md allows one in place of an S3 URI
             (the members in ``LOCAL_URI_MEMBERS``: channels, output path, checkpoints, debugger outputs). The SageMaker
             backend rewrites those to ``s3://`` before sending and may re-check with ``local_uris=False``.
@@ -94,10 +98,12 @@ def model_errors(request: dict[str, Any], local_uris: bool = True) -> list[AmtVa
         ``unknown field; ...``, ``must be an integer, got str '3'``, ``must be at least 1``,
         ``at least 1 characters``, ``at most 32 characters (got 40)``, ``at most 5 items (got 6)``,
         ``must be at most 100``, ``must match <pattern>``, ``must be one of Bayesian, Random, Hyperband, Grid``.
+        ``operation``: another SageMaker operation whose input is checked the same way (CreateTrainingJob, the
+        List and Describe operations).
     """
     from botocore.validate import ParamValidator
 
-    shape = input_shape()
+    shape = input_shape(operation)
     walk = _Walk(local_uris)
     walk.visit(request, shape, [], "")
 
@@ -186,6 +192,8 @@ class _Walk:
         ):
             if "max" in meta and value > meta["max"]:
                 report(f"must be at most {meta['max']} (got {value})")
+        elif kind in ("integer", "long", "float", "double") and isinstance(value, bool):
+            report(f"must be {_TYPE_WORDS[kind]}, got bool {value!r}")  # Python's bool is an int to ParamValidator
 
 
 # --- pass 1: ParamValidator's report, mapped back to request paths ------------------------------------------------

@@ -238,16 +238,20 @@ def metric_regexes_compile(request: dict[str, Any]) -> Iterator[AmtValidationErr
     """Every ``MetricDefinitions[i].Regex`` compiles with Python ``re``, the engine that scrapes the logs locally
     (section 2, Metrics and objective: each regex is applied to stdout and stderr, group 1 is the value)."""
     for path, d in _definitions(request):
-        for j, m in enumerate(_list(_dict(d.get("AlgorithmSpecification")).get("MetricDefinitions"))):
-            regex = _dict(m).get("Regex")
-            if not isinstance(regex, str):
-                continue
-            try:
-                re.compile(regex)
-            except re.error as e:
-                yield AmtValidationError(
-                    f"{path}.AlgorithmSpecification.MetricDefinitions[{j}].Regex", f"regex must compile: {e}"
-                )
+        yield from metric_regex_errors(_dict(d.get("AlgorithmSpecification")), f"{path}.AlgorithmSpecification")
+
+
+def metric_regex_errors(algorithm_specification: dict[str, Any], path: str) -> Iterator[AmtValidationError]:
+    """The rule of :func:`metric_regexes_compile` for one ``AlgorithmSpecification`` at request path ``path`` (a
+    tuning job's definition, or a CreateTrainingJob request's own)."""
+    for j, m in enumerate(_list(algorithm_specification.get("MetricDefinitions"))):
+        regex = _dict(m).get("Regex")
+        if not isinstance(regex, str):
+            continue
+        try:
+            re.compile(regex)
+        except re.error as e:
+            yield AmtValidationError(f"{path}.MetricDefinitions[{j}].Regex", f"regex must compile: {e}")
 
 
 @rule

@@ -56,22 +56,17 @@ BASE_DIR = "_base_dir"  # private record member (never in a response): the folde
 
 
 def validate_request(request: dict[str, Any]) -> None:
-    """Check a CreateTrainingJob request against botocore's input shape, then the name pattern.
+    """Check a CreateTrainingJob request against botocore's input shape and the metric regexes
+    (``amtlocal.spec.training_job_errors``), then the name pattern, before anything is recorded.
 
     Raises:
-        AmtValidationError: naming the field and the rule.
+        AmtValidationError: the first problem, naming the field and the rule.
     """
-    import botocore.session
-    from botocore.exceptions import ParamValidationError
-    from botocore.validate import validate_parameters
+    from amtlocal.spec import training_job_errors
 
-    shape = (
-        botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
-    )
-    try:
-        validate_parameters(request, shape)
-    except ParamValidationError as e:
-        raise AmtValidationError("CreateTrainingJob", str(e.kwargs.get("report", e)).strip()) from None
+    errors = training_job_errors(request)
+    if errors:
+        raise errors[0]
     check_training_job_name(request["TrainingJobName"])
 
 
