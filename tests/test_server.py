@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import pytest
 from botocore.exceptions import ClientError
 
@@ -234,6 +235,24 @@ def test_wire_protocol_validation_and_epoch_timestamps(amtlocal_endpoint, projec
     assert status == 200
     assert isinstance(body["CreationTime"], float) and abs(body["CreationTime"] - time.time()) < 120
     wait_tuning(boto3.client("sagemaker"), "wire-job")
+
+
+def test_malformed_values_and_unknown_operations_are_client_errors_not_500s(amtlocal_endpoint):
+    """A timestamp no date can hold, an enum's other value and an operation the service lacks are answered as the
+    service answers them (400 and the JSON error), never Werkzeug's HTML 500 or an empty 404; boto3 then does not
+    retry them as server faults."""
+    url = amtlocal_endpoint.url
+    status, body = _raw(url, "SageMaker.ListTrainingJobs", b'{"CreationTimeAfter": 1e20}')
+    assert status == 400 and body["__type"] == "ValidationException" and "CreationTimeAfter" in body["message"]
+    status, body = _raw(url, "SageMaker.ListHyperParameterTuningJobs", b'{"SortBy": "Foo"}')
+    assert status == 400 and body["__type"] == "ValidationException"
+    assert body["message"].startswith("SortBy: must be one of Name, Status, CreationTime")
+    status, body = _raw(url, "SageMaker.NoSuchOperation", b"{}")
+    assert status == 400 and body["__type"] == "UnknownOperationException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        boto3.client("sagemaker").list_hyper_parameter_tuning_jobs(SortBy="LastModifiedTime")
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert e.value.response["ResponseMetadata"]["RetryAttempts"] == 0
 
 
 def test_moto_answers_the_rest_on_the_same_port(amtlocal_endpoint):

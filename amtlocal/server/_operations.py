@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from amtlocal.exceptions import AmtValidationError
 from amtlocal.server import _wire
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,10 @@ class SageMakerOperations:
             return _wire.error_response("SerializationException", f"the request body is not JSON: {e}")
         if not isinstance(raw, dict):
             return _wire.error_response("SerializationException", "the request body must be a JSON object")
-        params = _wire.parse_input(raw, model.input_shape)
+        try:
+            params = _wire.parse_input(raw, model.input_shape)
+        except AmtValidationError as e:  # a value no date can be made of
+            return _wire.error_response("ValidationException", str(e))
         try:
             out = self._run(operation, params)
         except ParamValidationError as e:

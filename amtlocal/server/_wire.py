@@ -29,25 +29,32 @@ def service_model():
     return botocore.session.get_session().get_service_model("sagemaker")
 
 
-def parse_input(value: Any, shape: Any) -> Any:
+def parse_input(value: Any, shape: Any, path: str = "") -> Any:
     """The JSON value ``value`` of ``shape`` as boto3's Python value: timestamps (epoch seconds or ISO 8601 strings)
-    become aware datetimes, blobs bytes; a value of the wrong JSON type is left as it is, for ParamValidator to name."""
+    become aware datetimes, blobs bytes; a value of the wrong JSON type is left as it is, for ParamValidator to name.
+
+    Raises:
+        AmtValidationError: a number or string for a timestamp that no date can be made of (e.g. ``1e20``), named by
+            its dotted path (the service's ValidationException).
+    """
     if shape is None or value is None:
         return value
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
-        return {k: parse_input(v, shape.members.get(k)) for k, v in value.items()}
+        return {k: parse_input(v, shape.members.get(k), f"{path}.{k}".lstrip(".")) for k, v in value.items()}
     if kind == "list" and isinstance(value, list):
-        return [parse_input(v, shape.member) for v in value]
+        return [parse_input(v, shape.member, f"{path}[{i}]") for i, v in enumerate(value)]
     if kind == "map" and isinstance(value, dict):
-        return {k: parse_input(v, shape.value) for k, v in value.items()}
+        return {k: parse_input(v, shape.value, f"{path}.{k}") for k, v in value.items()}
     if kind == "timestamp" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
         from botocore.utils import parse_timestamp
 
         try:
             return parse_timestamp(value)
-        except (ValueError, TypeError):
-            return value
+        except (ValueError, TypeError, OverflowError, RuntimeError):  # 1e20: botocore raises RuntimeError
+            from amtlocal.exceptions import AmtValidationError
+
+            raise AmtValidationError(path, f"not a timestamp a date can be made of (got {value!r})") from None
     if kind == "blob" and isinstance(value, str):
         try:
             return base64.b64decode(value)

@@ -4,7 +4,8 @@ Routing, in order:
 
 1. a peer that is not loopback gets HTTP 403 (``AccessDeniedException``) unless the server was bound to a
    non-loopback address;
-2. ``X-Amz-Target: SageMaker.<Operation>`` for an operation amtlocal runs (``_operations``) is answered here;
+2. ``X-Amz-Target: SageMaker.<Operation>`` for an operation amtlocal runs (``_operations``) is answered here, one
+   the service model does not have with 400 ``UnknownOperationException``;
 3. IAM ``SimulatePrincipalPolicy`` / ``SimulateCustomPolicy`` (moto lacks them) are answered ``allowed`` (``_sdk``);
 4. CloudWatch Logs requests on the training-job log group are answered from the store (``_telemetry``); before a
    CloudWatch request, the newly scraped metric points are put into moto's CloudWatch (``_telemetry``);
@@ -92,6 +93,8 @@ class Application:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("SageMaker."):
             operation = target.split(".", 1)[1]
+            if operation not in _wire.service_model().operation_names:  # as the service answers a name it lacks
+                return self._send(start_response, *_wire.error_response("UnknownOperationException", "", 400))
             body = self._body(environ)
             if self.operations.handles(operation, body):
                 return self._send(start_response, *self.operations(operation, body))
