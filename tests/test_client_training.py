@@ -290,3 +290,11 @@ def test_create_training_job_refuses_a_regex_that_does_not_compile_before_record
     assert e.value.response["Error"]["Message"] == (
         "StoppingCondition.MaxRuntimeInSeconds: must be an integer, got bool True"
     )
+    request["AlgorithmSpecification"] = training_request("good")["AlgorithmSpecification"]
+    request["StoppingCondition"] = {"MaxRuntimeInSeconds": 28 * 86400 + 1}
+    with pytest.raises(ClientError) as e:
+        sm.create_training_job(**request)
+    assert e.value.response["Error"]["Message"] == (
+        "StoppingCondition.MaxRuntimeInSeconds: must be at most 2419200 (28 days; got 2419201)"
+    )
+    assert sm.list_training_jobs()["TrainingJobSummaries"] == []

@@ -513,3 +513,48 @@ def test_warm_start_parents():
         "WarmStartConfig.ParentHyperParameterTuningJobs",
         "at most 5 parent tuning jobs (got 6)",
     )
+
+
+# --- found by trying to break it (2026-12-04): each was accepted, then failed or misled later -------------------------
+
+
+def test_a_bool_is_not_a_number():
+    """JSON ``true`` where an integer goes (Python's bool is an int to botocore's ParamValidator)."""
+    e = only(validation_errors(spec({f"{CFG}.ResourceLimits.MaxNumberOfTrainingJobs": True})))
+    assert e.field == f"{CFG}.ResourceLimits.MaxNumberOfTrainingJobs"
+    assert e.rule == "must be an integer, got bool True"
+
+
+def test_a_continuous_range_wider_than_the_largest_float_is_refused():
+    """[-1e308, 1e308] was valid, then every draw overflowed and the tuning job Failed (InternalServerError)."""
+    req = spec()
+    req[CFG]["ParameterRanges"]["ContinuousParameterRanges"][0].update(MinValue="-1e308", MaxValue="1e308")
+    e = only(validation_errors(req))
+    assert e.field == f"{CFG}.ParameterRanges.ContinuousParameterRanges[0]"
+    assert e.rule == "MaxValue - MinValue must be a finite number (got [-1e+308, 1e+308])"
+    req[CFG]["ParameterRanges"]["ContinuousParameterRanges"][0].update(MinValue="-1e307", MaxValue="1e307")
+    assert validation_errors(req) == []
+
+
+def test_a_range_cannot_tune_the_objective_hyperparameter():
+    """AMT sets ``_tuning_objective_metric`` itself: a range of that name was tuned, then overwritten in
+    hyperparameters.json while TunedHyperParameters still reported the drawn value."""
+    req = spec()
+    req[CFG]["ParameterRanges"]["IntegerParameterRanges"].append(
+        {"Name": "_tuning_objective_metric", "MinValue": "1", "MaxValue": "3"}
+    )
+    e = only(validation_errors(req))
+    assert e.field == f"{CFG}.ParameterRanges.IntegerParameterRanges[3].Name"
+    assert e.rule.startswith("'_tuning_objective_metric' is reserved")
+
+
+@pytest.mark.parametrize(("seconds", "valid"), [(28 * 86400, True), (28 * 86400 + 1, False)])
+def test_a_training_job_runs_at_most_28_days(seconds, valid):
+    req = spec({f"{DEF}.StoppingCondition.MaxRuntimeInSeconds": seconds})
+    errors = validation_errors(req)
+    if valid:
+        assert errors == []
+    else:
+        e = only(errors)
+        assert e.field == f"{DEF}.StoppingCondition.MaxRuntimeInSeconds"
+        assert e.rule == f"must be at most 2419200 (28 days; got {seconds})"

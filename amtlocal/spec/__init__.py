@@ -60,14 +60,17 @@ def model_errors(
 def training_job_errors(request: dict[str, Any]) -> list[AmtValidationError]:
     """Every problem with a CreateTrainingJob ``request``: botocore's model of its input (local paths allowed where a
     tuning job's definition allows them), then the rule a tuning job's definitions share with it (each
-    ``AlgorithmSpecification.MetricDefinitions[i].Regex`` compiles, as the local scraper needs); empty when valid."""
-    from amtlocal.spec._rules import metric_regex_errors
+    ``AlgorithmSpecification.MetricDefinitions[i].Regex`` compiles, as the local scraper needs;
+    ``StoppingCondition.MaxRuntimeInSeconds`` is at most 28 days); empty when valid."""
+    from amtlocal.spec._rules import max_runtime_errors, metric_regex_errors
 
     errors = model_errors(request, operation="CreateTrainingJob")
     if errors:
         return errors
-    spec = request.get("AlgorithmSpecification")
-    return list(metric_regex_errors(spec if isinstance(spec, dict) else {}, "AlgorithmSpecification"))
+    spec, stopping = request.get("AlgorithmSpecification"), request.get("StoppingCondition")
+    errors += metric_regex_errors(spec if isinstance(spec, dict) else {}, "AlgorithmSpecification")
+    errors += max_runtime_errors(stopping if isinstance(stopping, dict) else {}, "StoppingCondition")
+    return errors
 
 
 def validation_errors(request: dict[str, Any]) -> list[AmtValidationError]:

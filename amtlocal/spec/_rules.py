@@ -254,6 +254,26 @@ def metric_regex_errors(algorithm_specification: dict[str, Any], path: str) -> I
             yield AmtValidationError(f"{path}.MetricDefinitions[{j}].Regex", f"regex must compile: {e}")
 
 
+MAX_RUNTIME_SECONDS = 28 * 24 * 3600  # StoppingCondition.MaxRuntimeInSeconds: at most 28 days (section 1)
+
+
+@rule
+def max_runtime_at_most_28_days(request: dict[str, Any]) -> Iterator[AmtValidationError]:
+    """Each definition's ``StoppingCondition.MaxRuntimeInSeconds`` is at most 28 days (section 1, Training job
+    definition; the service model gives only its minimum)."""
+    for path, d in _definitions(request):
+        yield from max_runtime_errors(_dict(d.get("StoppingCondition")), f"{path}.StoppingCondition")
+
+
+def max_runtime_errors(stopping_condition: dict[str, Any], path: str) -> Iterator[AmtValidationError]:
+    """The rule of :func:`max_runtime_at_most_28_days` for one ``StoppingCondition`` at request path ``path``."""
+    value = stopping_condition.get("MaxRuntimeInSeconds")
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_RUNTIME_SECONDS:
+        yield AmtValidationError(
+            f"{path}.MaxRuntimeInSeconds", f"must be at most {MAX_RUNTIME_SECONDS} (28 days; got {value})"
+        )
+
+
 @rule
 def metric_names_unique(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     """Metric definition names are unique within a definition: each names one metric series (section 2, Metrics
@@ -319,7 +339,8 @@ def range_bounds_and_scaling(request: dict[str, Any]) -> Iterator[AmtValidationE
     """Integer and continuous ranges (section 2, Strategies and scaling):
 
     - ``MinValue``/``MaxValue`` parse as int (``IntegerParameterRanges``) or as a finite float (``Continuous...``);
-    - ``MinValue`` <= ``MaxValue``;
+    - ``MinValue`` <= ``MaxValue``, and for a continuous range ``MaxValue - MinValue`` is a finite number (a range
+      wider than the largest float, e.g. [-1e308, 1e308], cannot be sampled: Optuna's draw overflows);
     - ``Logarithmic`` needs ``MinValue`` > 0 (Integer and Continuous);
     - ``ReverseLogarithmic`` is for continuous ranges only and needs 0 <= ``MinValue`` < ``MaxValue`` < 1.
     """
@@ -336,6 +357,8 @@ def range_bounds_and_scaling(request: dict[str, Any]) -> Iterator[AmtValidationE
             ordered = lo is None or hi is None or lo <= hi
             if not ordered:
                 yield AmtValidationError(path, f"MinValue must not exceed MaxValue (got {lo} > {hi})")
+            elif not integer and lo is not None and hi is not None and not math.isfinite(hi - lo):
+                yield AmtValidationError(path, f"MaxValue - MinValue must be a finite number (got [{lo}, {hi}])")
             scaling = r.get("ScalingType", "Auto")
             if scaling == "Logarithmic" and lo is not None and lo <= 0:
                 yield AmtValidationError(path, f"Logarithmic scaling needs MinValue > 0 (got {lo})")
@@ -351,11 +374,16 @@ def range_bounds_and_scaling(request: dict[str, Any]) -> Iterator[AmtValidationE
 @rule
 def range_names(request: dict[str, Any]) -> Iterator[AmtValidationError]:
     """A hyperparameter is tuned by at most one range, across all range lists, and is not also a static
-    hyperparameter (section 1, Tuning configuration; section 2, Limits counts each hyperparameter once)."""
+    hyperparameter (section 1, Tuning configuration; section 2, Limits counts each hyperparameter once); no range
+    is named ``_tuning_objective_metric``, the static hyperparameter AMT adds itself (section 3, Reserved keys)."""
     for ranges_path, ranges, def_path, definition in _range_sets(request):
         statics = _statics(definition)
         seen: dict[Any, str] = {}
         for name_path, name in _tunable_names(ranges, ranges_path):
+            if name == OBJECTIVE_HYPERPARAMETER:
+                yield AmtValidationError(
+                    name_path, f"{name!r} is reserved: AMT sets it to the objective metric's name in every training job"
+                )
             if name in seen:
                 yield AmtValidationError(
                     name_path, f"hyperparameter {name!r} has more than one range (also {seen[name]})"
