@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 import time
 
 MAX_TUNING_NAME = 32
+# The 4 hex digits: a random start per process, then one more per name, so names drawn in one process never repeat
+# (65,536 of them) and two processes rarely meet (callers retry against existing names).
+_suffixes = itertools.count(secrets.randbits(16))
 
 
 def name_from_base(base: str, max_length: int = MAX_TUNING_NAME) -> str:
     """``<base>-<yymmdd>-<HHMM>-<4 hex>``, at most ``max_length`` characters (AMT's name pattern).
 
-    SDK v2 uses ``<base>-%y%m%d-%H%M``, which collides when two tuners start in the same minute; the random suffix
-    makes two names drawn in the same second differ (callers also retry against existing names).
+    SDK v2 uses ``<base>-%y%m%d-%H%M``, which collides when two tuners start in the same minute; the suffix makes
+    two names drawn in the same second differ (before, 4 random hex digits repeated among 50 names 2% of the time).
     """
-    suffix = time.strftime("%y%m%d-%H%M", time.localtime()) + "-" + secrets.token_hex(2)
+    suffix = time.strftime("%y%m%d-%H%M", time.localtime()) + f"-{next(_suffixes) % 65536:04x}"
     base = re.sub(r"[^a-zA-Z0-9-]", "-", base).strip("-") or "tuning"
     base = base[: max_length - len(suffix) - 1].rstrip("-")
     return f"{base}-{suffix}"
