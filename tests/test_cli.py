@@ -331,3 +331,43 @@ def test_usage_errors_and_help_keep_their_exit_codes():
     assert amtlocal("--help").returncode == 0
     r = amtlocal("no-such-command")
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def _two_definitions(request: dict, types: tuple[str, str]) -> dict:
+    """``request`` in the TrainingJobDefinitions form with two definitions whose objectives have ``types``."""
+    config = request["HyperParameterTuningJobConfig"]
+    objective, ranges = config.pop("HyperParameterTuningJobObjective"), config.pop("ParameterRanges")
+    single = request.pop("TrainingJobDefinition")
+    request["TrainingJobDefinitions"] = [
+        dict(single, DefinitionName=f"d{i}", TuningObjective=dict(objective, Type=t), HyperParameterRanges=ranges)
+        for i, t in enumerate(types)
+    ]
+    return request
+
+
+@pytest.mark.parametrize("case", ["auto-parameters", "opposite-objectives"])
+def test_what_the_local_backend_does_not_emulate_is_refused_before_anything_is_recorded(workdir, case):
+    """Before, AutoParameters were dropped (the hyperparameter reached no training job) and definitions with
+    opposite objective Types were all ranked on the first one's direction; now both are refused (exit 2, one line
+    naming the field) and nothing is recorded."""
+    use_script(workdir, GOOD)
+    request = make_request("notemu", integer=[("x", 1, 9, "Auto")])
+    if case == "auto-parameters":
+        request["HyperParameterTuningJobConfig"]["ParameterRanges"]["AutoParameters"] = [
+            {"Name": "lr", "ValueHint": "0.1"}
+        ]
+        field = "HyperParameterTuningJobConfig.ParameterRanges.AutoParameters: not emulated by the local backend"
+    else:
+        request = _two_definitions(request, ("Maximize", "Minimize"))
+        field = "TrainingJobDefinitions: the local backend searches and ranks on one objective direction"
+    path = workdir / "notemu.json"
+    path.write_text(json.dumps(request))
+    r = amtlocal("tune", str(path), "--home", str(workdir / "home"))
+    assert r.returncode == 2 and r.stderr.startswith(f"amtlocal: error: {field}") and r.stderr.count("\n") == 1
+    listed = amtlocal("list", "--home", str(workdir / "home"))
+    assert listed.returncode == 0 and "notemu" not in listed.stdout
+    if case == "opposite-objectives":  # the same two definitions with one Type run
+        path.write_text(
+            json.dumps(_two_definitions(make_request("notemu", integer=[("x", 1, 9, "Auto")]), ("Maximize",) * 2))
+        )
+        assert amtlocal("tune", str(path), "--home", str(workdir / "home")).returncode == 0

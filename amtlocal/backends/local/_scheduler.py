@@ -32,6 +32,7 @@ from amtlocal.exceptions import AmtValidationError, TuningJobExists
 from amtlocal.lifecycle import ObjectiveStatus, TrainingJobOutcome, TrainingJobStatus, TuningJobStatus
 from amtlocal.runners import BaseRunner, prestart, runner_for
 from amtlocal.spec import TuningSpec
+from amtlocal.spec.definitions import ranges_of
 from amtlocal.spec.placeholders import LOCAL_OUTPUT, training_job_arn
 from amtlocal.store import LocalStore
 
@@ -152,6 +153,7 @@ class LocalTuningJob:
             d.resolve(self.spec.base_dir, definition_path(req, i), self.store.home)
             for i, d in enumerate(definitions_of(req))
         ]
+        self._refuse_what_is_not_emulated(req)
         self.objective = self.config.get("HyperParameterTuningJobObjective") or self.definitions[0].objective
         self.maximize = self.objective["Type"] == "Maximize"
         limits = self.config["ResourceLimits"]
@@ -166,6 +168,31 @@ class LocalTuningJob:
             raise AmtValidationError(
                 "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MaxResource", str(e)
             ) from None
+
+    def _refuse_what_is_not_emulated(self, req: dict) -> None:
+        """Refuse, before anything is recorded, what the local backend would otherwise drop silently: AutoParameters
+        (AMT picks their ranges; locally the hyperparameter would reach no training job) and definitions whose
+        objectives have opposite Types (the local search and ranking follow one direction). Raises
+        AmtValidationError naming the field."""
+        for i, d in enumerate(self.definitions):
+            path = definition_path(req, i)
+            ranges = (
+                "HyperParameterTuningJobConfig.ParameterRanges" if d.name is None else f"{path}.HyperParameterRanges"
+            )
+            raw_ranges = ranges_of(req, d.raw)
+            if raw_ranges.get("AutoParameters"):
+                raise AmtValidationError(
+                    f"{ranges}.AutoParameters",
+                    "not emulated by the local backend (AMT chooses their ranges): give each one a range "
+                    "(Integer/Continuous/CategoricalParameterRanges), or run it with --backend sagemaker",
+                )
+        types = {d.objective.get("Type") for d in self.definitions}
+        if len(types) > 1:
+            raise AmtValidationError(
+                "TrainingJobDefinitions",
+                "the local backend searches and ranks on one objective direction: definitions with opposite "
+                f"TuningObjective Types ({', '.join(sorted(str(t) for t in types))}) are not emulated",
+            )
 
     def prepare(self):
         """Validate, resolve local code and data, and create (or find) the study. Raises before any job starts.
