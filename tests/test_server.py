@@ -177,6 +177,27 @@ def test_training_job_create_describe_stop_and_tags(amtlocal_endpoint, project):
     assert done["FinalMetricDataList"][0]["Value"] == pytest.approx(2.5)
 
 
+def test_a_tuning_jobs_tags_are_on_every_training_job_it_launched(amtlocal_endpoint, project):
+    """AMT copies the Tags of CreateHyperParameterTuningJob onto each training job it launches (before, a child's
+    ListTags was empty); a child's own AddTags come on top, and a standalone job keeps only its own."""
+    sm = boto3.client("sagemaker")
+    tags = [{"Key": "team", "Value": "ml"}, {"Key": "cost", "Value": "research"}]
+    sm.create_hyper_parameter_tuning_job(**tuning_request(project, "tagged", max_jobs=2), Tags=tags)
+    assert wait_tuning(sm, "tagged")["HyperParameterTuningJobStatus"] == "Completed"
+    children = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="tagged")
+    arns = [c["TrainingJobArn"] for c in children["TrainingJobSummaries"]]
+    assert len(arns) == 2
+    for arn in arns:
+        assert sm.list_tags(ResourceArn=arn)["Tags"] == tags
+    sm.add_tags(ResourceArn=arns[0], Tags=[{"Key": "cost", "Value": "kept"}, {"Key": "stage", "Value": "dev"}])
+    assert sm.list_tags(ResourceArn=arns[0])["Tags"] == [
+        {"Key": "team", "Value": "ml"},
+        {"Key": "cost", "Value": "kept"},
+        {"Key": "stage", "Value": "dev"},
+    ]
+    assert sm.list_tags(ResourceArn=arns[1])["Tags"] == tags
+
+
 def test_errors_are_the_services(amtlocal_endpoint, project):
     sm = boto3.client("sagemaker")
     bad = tuning_request(project, "bad-spec")

@@ -137,10 +137,28 @@ class SageMakerOperations:
         return {"Tags": params["Tags"]}
 
     def _listtags(self, params: dict[str, Any]) -> dict[str, Any]:
-        """ListTags: every tag of the resource in one page (``{"Tags": [{"Key", "Value"}, ...]}``)."""
+        """ListTags: every tag of the resource in one page (``{"Tags": [{"Key", "Value"}, ...]}``). A tuning job's
+        training job also carries the Tags its tuning job was created with, as AMT copies them onto every training
+        job it launches (AMT_REFERENCE.md section 1); its own AddTags come on top."""
+        arn = params["ResourceArn"]
+        inherited = {t["Key"]: t.get("Value", "") for t in self._creation_tags_of_tuning_job(arn)}
         with self._lock:
-            held = dict(self._tags.get(params["ResourceArn"].lower(), {}))
+            held = dict(inherited, **self._tags.get(arn.lower(), {}))
         return {"Tags": [{"Key": k, "Value": v} for k, v in held.items()]}
+
+    def _creation_tags_of_tuning_job(self, arn: str) -> list[dict[str, str]]:
+        """The ``Tags`` of the CreateHyperParameterTuningJob request (sent to this server) that launched training job
+        ``arn``; ``[]`` for another resource, a standalone training job, or one not known here."""
+        if ":training-job/" not in arn:
+            return []
+        try:
+            tuning_arn = self.client.describe_training_job(TrainingJobName=arn.split(":training-job/", 1)[1]).get(
+                "TuningJobArn", ""
+            )
+        except Exception:  # noqa: BLE001 - no such training job (or a name the service would refuse): its own tags only
+            return []
+        request = self.requests.get(tuning_arn.rsplit("/", 1)[-1]) if tuning_arn else None
+        return list((request or {}).get("Tags") or [])
 
     def _deletetags(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
