@@ -95,7 +95,9 @@ def _waiter_model():
 
 def _as_boto3(value: Any, shape: Any) -> Any:
     """``value`` as boto3 returns it for ``shape``: every timestamp member becomes what botocore's parser makes of the
-    wire's epoch seconds (milliseconds kept, ``tzlocal()``); other values are returned unchanged."""
+    wire's epoch seconds (milliseconds kept, ``tzlocal()``); a structure member the shape lacks is dropped, as
+    botocore's parser never returns one (e.g. the ``ModelArtifacts`` amtlocal keeps in a training job summary);
+    other values are returned unchanged."""
     import datetime as dt
 
     if shape is None or value is None:
@@ -106,7 +108,7 @@ def _as_boto3(value: Any, shape: Any) -> Any:
         aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
         return parse_timestamp(round(aware.timestamp(), 3))
     if shape.type_name == "structure" and isinstance(value, dict):
-        return {k: _as_boto3(v, shape.members.get(k)) for k, v in value.items()}
+        return {k: _as_boto3(v, shape.members[k]) for k, v in value.items() if k in shape.members}
     if shape.type_name == "list" and isinstance(value, list):
         return [_as_boto3(v, shape.member) for v in value]
     if shape.type_name == "map" and isinstance(value, dict):

@@ -84,6 +84,7 @@ def test_describe_training_job_of_a_tuning_jobs_best_has_boto3s_shape_and_real_v
     monkeypatch.chdir(workdir)
     sm = amtlocal.client()
     request = make_request("best", strategy="Grid", max_jobs=None, seed=None, categorical=[("x", ["2", "5", "3"])])
+    request["TrainingJobDefinition"]["OutputDataConfig"] = {"S3OutputPath": "file://out"}  # packed: ModelArtifacts
     arn = sm.create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
     deadline = time.time() + 60
     while (t := sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="best"))[
@@ -92,6 +93,10 @@ def test_describe_training_job_of_a_tuning_jobs_best_has_boto3s_shape_and_real_v
         assert time.time() < deadline and t["HyperParameterTuningJobStatus"] == "InProgress"
         time.sleep(0.2)
     best = t["BestTrainingJob"]["TrainingJobName"]
+    summary_shape = model.shape_for("HyperParameterTrainingJobSummary")
+    listed_children = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="best")
+    for summary in [t["BestTrainingJob"], *listed_children["TrainingJobSummaries"]]:  # no member of amtlocal's own
+        assert set(summary) <= set(summary_shape.members), set(summary) - set(summary_shape.members)
     d = sm.describe_training_job(TrainingJobName=best)
 
     shape = model.operation_model("DescribeTrainingJob").output_shape
