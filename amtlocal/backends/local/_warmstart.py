@@ -13,6 +13,8 @@ Parent values outside the child's (possibly narrowed) ranges (documented choice)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from amtlocal.backends.local._responses import best_of
 from amtlocal.container import RESERVED_HYPERPARAMETERS
 from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
@@ -20,6 +22,7 @@ from amtlocal.lifecycle import TERMINAL_STATUSES
 from amtlocal.spec.definitions import definitions, objective_of, ranges_of
 from amtlocal.spec.ranges import KINDS, Range
 from amtlocal.spec.summaries import summary_params
+from amtlocal.spec.uris import FILE_SCHEME, is_local_uri
 from amtlocal.store import LocalStore
 
 _PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
@@ -41,18 +44,39 @@ def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str,
     return set(static) | set(kinds), kinds, static
 
 
-def load_parents(store: LocalStore, request: dict) -> list:
+def _image_and_data(request: dict, base_dir: str | None) -> tuple[str | None, dict[str, str]]:
+    """(TrainingImage, channel name -> data location) of a request's first definition; local locations as absolute
+    paths (relative ones against ``base_dir``), so two specs in different folders naming one folder compare equal."""
+    definition = (definitions(request) or [{}])[0]
+    image = (definition.get("AlgorithmSpecification") or {}).get("TrainingImage")
+    data = {}
+    for channel in definition.get("InputDataConfig") or []:
+        source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+        uri = str(source.get("S3Uri", ""))
+        if uri and is_local_uri(uri):
+            path = Path(uri.removeprefix(FILE_SCHEME)).expanduser()
+            uri = str((Path(base_dir or ".") / path).resolve() if not path.is_absolute() else path.resolve())
+        data[str(channel.get("ChannelName"))] = uri
+    return image, data
+
+
+def load_parents(store: LocalStore, request: dict, base_dir: str | Path | None = None) -> list:
     """Check AMT's warm-start rules against the stored parents; return their studies in request order.
+
+    ``base_dir``: the folder the child request's relative local paths are relative to.
 
     Raises:
         AmtValidationError: a parent missing or unfinished, another objective, other hyperparameter names, a changed
-            hyperparameter type.
+            hyperparameter type; for IdenticalDataAndAlgorithm, another training image, or other input data (the
+            channels and their locations) than a parent run locally.
     """
     ws = request.get("WarmStartConfig")
     if not ws:
         return []
     child_obj = objective_of(request)
     child_names, child_kinds, _ = _names_and_kinds(request)
+    identical = ws.get("WarmStartType") == "IdenticalDataAndAlgorithm"
+    child_image, child_data = _image_and_data(request, str(base_dir) if base_dir is not None else None)
     studies = []
     for i, p in enumerate(ws["ParentHyperParameterTuningJobs"]):
         field = f"{_PARENTS}[{i}].HyperParameterTuningJobName"
@@ -89,6 +113,21 @@ def load_parents(store: LocalStore, request: dict) -> list:
                 raise AmtValidationError(
                     f"{_PARENTS}[{i}]",
                     f"hyperparameter {hp!r} is {kind} here but {pkinds[hp]} in parent {name!r}; its type cannot change",
+                )
+        if identical:
+            image, data = _image_and_data(preq, record.base_dir)
+            if image != child_image:
+                raise AmtValidationError(
+                    "WarmStartConfig.WarmStartType",
+                    f"IdenticalDataAndAlgorithm needs the training image of parent {name!r} ({image}); this job's is "
+                    f"{child_image} (use TransferLearning)",
+                )
+            # A parent pulled from SageMaker read s3:// data this run names by local paths: not comparable.
+            if record.origin == "local" and record.base_dir is not None and data != child_data:
+                raise AmtValidationError(
+                    "WarmStartConfig.WarmStartType",
+                    f"IdenticalDataAndAlgorithm needs the input data of parent {name!r} ({data}); this job's is "
+                    f"{child_data} (use TransferLearning)",
                 )
         studies.append(study)
     return studies
