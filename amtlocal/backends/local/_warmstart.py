@@ -23,7 +23,7 @@ from amtlocal.spec.definitions import definitions, objective_of, ranges_of
 from amtlocal.spec.ranges import KINDS, Range
 from amtlocal.spec.summaries import summary_params
 from amtlocal.spec.uris import FILE_SCHEME, is_local_uri
-from amtlocal.store import LocalStore
+from amtlocal.store import LocalStore, TuningJobRecord
 
 _PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
 
@@ -73,10 +73,7 @@ def load_parents(store: LocalStore, request: dict, base_dir: str | Path | None =
     ws = request.get("WarmStartConfig")
     if not ws:
         return []
-    child_obj = objective_of(request)
-    child_names, child_kinds, _ = _names_and_kinds(request)
     identical = ws.get("WarmStartType") == "IdenticalDataAndAlgorithm"
-    child_image, child_data = _image_and_data(request, str(base_dir) if base_dir is not None else None)
     studies = []
     for i, p in enumerate(ws["ParentHyperParameterTuningJobs"]):
         field = f"{_PARENTS}[{i}].HyperParameterTuningJobName"
@@ -89,48 +86,58 @@ def load_parents(store: LocalStore, request: dict, base_dir: str | Path | None =
                 f"parent tuning job {name!r} not found in the local store (pull a cloud job with `amtlocal pull`)",
             ) from None
         record = store.tuning_job(study)
-        status = record.status
-        if status not in TERMINAL_STATUSES:
+        if record.status not in TERMINAL_STATUSES:
             raise AmtValidationError(
-                field, f"parent tuning job {name!r} is {status}; a parent must be Completed, Stopped or Failed"
+                field, f"parent tuning job {name!r} is {record.status}; a parent must be Completed, Stopped or Failed"
             )
-        preq = record.request
-        pobj = objective_of(preq)
-        if (pobj["MetricName"], pobj["Type"]) != (child_obj["MetricName"], child_obj["Type"]):
-            raise AmtValidationError(
-                "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective",
-                f"must equal the objective of parent {name!r} ({pobj['Type']} {pobj['MetricName']})",
-            )
-        pnames, pkinds, _ = _names_and_kinds(preq)
-        if pnames != child_names:
-            diff = sorted(pnames ^ child_names)
-            raise AmtValidationError(
-                f"{_PARENTS}[{i}]",
-                f"static plus tunable hyperparameters must be the same names as in parent {name!r}; these differ: {', '.join(diff)}",
-            )
-        for hp, kind in child_kinds.items():
-            if hp in pkinds and pkinds[hp] != kind:
-                raise AmtValidationError(
-                    f"{_PARENTS}[{i}]",
-                    f"hyperparameter {hp!r} is {kind} here but {pkinds[hp]} in parent {name!r}; its type cannot change",
-                )
+        _check_objective_and_hyperparameters(request, record.request, name, i)
         if identical:
-            image, data = _image_and_data(preq, record.base_dir)
-            if image != child_image:
-                raise AmtValidationError(
-                    "WarmStartConfig.WarmStartType",
-                    f"IdenticalDataAndAlgorithm needs the training image of parent {name!r} ({image}); this job's is "
-                    f"{child_image} (use TransferLearning)",
-                )
-            # A parent pulled from SageMaker read s3:// data this run names by local paths: not comparable.
-            if record.origin == "local" and record.base_dir is not None and data != child_data:
-                raise AmtValidationError(
-                    "WarmStartConfig.WarmStartType",
-                    f"IdenticalDataAndAlgorithm needs the input data of parent {name!r} ({data}); this job's is "
-                    f"{child_data} (use TransferLearning)",
-                )
+            _check_image_and_data(request, base_dir, record, name)
         studies.append(study)
     return studies
+
+
+def _check_objective_and_hyperparameters(request: dict, parent: dict, name: str, i: int) -> None:
+    """The same objective, the same hyperparameter names, no range kind changed (parent ``name``, the ``i``-th)."""
+    child_obj, pobj = objective_of(request), objective_of(parent)
+    if (pobj["MetricName"], pobj["Type"]) != (child_obj["MetricName"], child_obj["Type"]):
+        raise AmtValidationError(
+            "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective",
+            f"must equal the objective of parent {name!r} ({pobj['Type']} {pobj['MetricName']})",
+        )
+    child_names, child_kinds, _ = _names_and_kinds(request)
+    pnames, pkinds, _ = _names_and_kinds(parent)
+    if pnames != child_names:
+        diff = sorted(pnames ^ child_names)
+        raise AmtValidationError(
+            f"{_PARENTS}[{i}]",
+            f"static plus tunable hyperparameters must be the same names as in parent {name!r}; these differ: {', '.join(diff)}",
+        )
+    for hp, kind in child_kinds.items():
+        if hp in pkinds and pkinds[hp] != kind:
+            raise AmtValidationError(
+                f"{_PARENTS}[{i}]",
+                f"hyperparameter {hp!r} is {kind} here but {pkinds[hp]} in parent {name!r}; its type cannot change",
+            )
+
+
+def _check_image_and_data(request: dict, base_dir: str | Path | None, record: TuningJobRecord, name: str) -> None:
+    """IdenticalDataAndAlgorithm: parent ``name``'s training image, and for a parent run locally its input data."""
+    child_image, child_data = _image_and_data(request, str(base_dir) if base_dir is not None else None)
+    image, data = _image_and_data(record.request, record.base_dir)
+    if image != child_image:
+        raise AmtValidationError(
+            "WarmStartConfig.WarmStartType",
+            f"IdenticalDataAndAlgorithm needs the training image of parent {name!r} ({image}); this job's is "
+            f"{child_image} (use TransferLearning)",
+        )
+    # A parent pulled from SageMaker read s3:// data this run names by local paths: not comparable.
+    if record.origin == "local" and record.base_dir is not None and data != child_data:
+        raise AmtValidationError(
+            "WarmStartConfig.WarmStartType",
+            f"IdenticalDataAndAlgorithm needs the input data of parent {name!r} ({data}); this job's is "
+            f"{child_data} (use TransferLearning)",
+        )
 
 
 def apply(store: LocalStore, study, request: dict, space: dict[str, Range], parents: list) -> int:
