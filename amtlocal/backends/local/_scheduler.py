@@ -218,7 +218,7 @@ class LocalTuningJob:
                         f"Tuning job {stored!r} already exists with a different request (AMT: ResourceInUse); pick another HyperParameterTuningJobName"
                     )
                 return study
-            parents = _warmstart.load_parents(self.store, req, self.spec.base_dir)
+            parents = _warmstart.load_parents(self.store, req)
             try:
                 study = self.store.create(req, self.spec.base_dir)
             except optuna.exceptions.DuplicatedStudyError:  # created a moment ago by a process outside the lock

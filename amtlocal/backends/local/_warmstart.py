@@ -13,8 +13,6 @@ Parent values outside the child's (possibly narrowed) ranges (documented choice)
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from amtlocal.backends.local._responses import best_of
 from amtlocal.container import RESERVED_HYPERPARAMETERS
 from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
@@ -22,7 +20,6 @@ from amtlocal.lifecycle import TERMINAL_STATUSES
 from amtlocal.spec.definitions import definitions, objective_of, ranges_of
 from amtlocal.spec.ranges import KINDS, Range
 from amtlocal.spec.summaries import summary_params
-from amtlocal.spec.uris import FILE_SCHEME, is_local_uri
 from amtlocal.store import LocalStore, TuningJobRecord
 
 _PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
@@ -44,31 +41,18 @@ def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str,
     return set(static) | set(kinds), kinds, static
 
 
-def _image_and_data(request: dict, base_dir: str | None) -> tuple[str | None, dict[str, str]]:
-    """(TrainingImage, channel name -> data location) of a request's first definition; local locations as absolute
-    paths (relative ones against ``base_dir``), so two specs in different folders naming one folder compare equal."""
+def _image(request: dict) -> str | None:
+    """TrainingImage of a request's first definition."""
     definition = (definitions(request) or [{}])[0]
-    image = (definition.get("AlgorithmSpecification") or {}).get("TrainingImage")
-    data = {}
-    for channel in definition.get("InputDataConfig") or []:
-        source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
-        uri = str(source.get("S3Uri", ""))
-        if uri and is_local_uri(uri):
-            path = Path(uri.removeprefix(FILE_SCHEME)).expanduser()
-            uri = str((Path(base_dir or ".") / path).resolve() if not path.is_absolute() else path.resolve())
-        data[str(channel.get("ChannelName"))] = uri
-    return image, data
+    return (definition.get("AlgorithmSpecification") or {}).get("TrainingImage")
 
 
-def load_parents(store: LocalStore, request: dict, base_dir: str | Path | None = None) -> list:
+def load_parents(store: LocalStore, request: dict) -> list:
     """Check AMT's warm-start rules against the stored parents; return their studies in request order.
-
-    ``base_dir``: the folder the child request's relative local paths are relative to.
 
     Raises:
         AmtValidationError: a parent missing or unfinished, another objective, other hyperparameter names, a changed
-            hyperparameter type; for IdenticalDataAndAlgorithm, another training image, or other input data (the
-            channels and their locations) than a parent run locally.
+            hyperparameter type; for IdenticalDataAndAlgorithm, another training image than a parent's.
     """
     ws = request.get("WarmStartConfig")
     if not ws:
@@ -92,7 +76,7 @@ def load_parents(store: LocalStore, request: dict, base_dir: str | Path | None =
             )
         _check_objective_and_hyperparameters(request, record.request, name, i)
         if identical:
-            _check_image_and_data(request, base_dir, record, name)
+            _check_image(request, record, name)
         studies.append(study)
     return studies
 
@@ -121,22 +105,16 @@ def _check_objective_and_hyperparameters(request: dict, parent: dict, name: str,
             )
 
 
-def _check_image_and_data(request: dict, base_dir: str | Path | None, record: TuningJobRecord, name: str) -> None:
-    """IdenticalDataAndAlgorithm: parent ``name``'s training image, and for a parent run locally its input data."""
-    child_image, child_data = _image_and_data(request, str(base_dir) if base_dir is not None else None)
-    image, data = _image_and_data(record.request, record.base_dir)
+def _check_image(request: dict, record: TuningJobRecord, name: str) -> None:
+    """IdenticalDataAndAlgorithm: parent ``name``'s training image (the "algorithm"). Its data is not compared: the
+    channels a client uploads per job (SDK v3's ``sm_drivers``) differ between jobs that use the same data, and AMT's
+    exact rule for "identical data" is not documented."""
+    image, child_image = _image(record.request), _image(request)
     if image != child_image:
         raise AmtValidationError(
             "WarmStartConfig.WarmStartType",
             f"IdenticalDataAndAlgorithm needs the training image of parent {name!r} ({image}); this job's is "
             f"{child_image} (use TransferLearning)",
-        )
-    # A parent pulled from SageMaker read s3:// data this run names by local paths: not comparable.
-    if record.origin == "local" and record.base_dir is not None and data != child_data:
-        raise AmtValidationError(
-            "WarmStartConfig.WarmStartType",
-            f"IdenticalDataAndAlgorithm needs the input data of parent {name!r} ({data}); this job's is "
-            f"{child_data} (use TransferLearning)",
         )
 
 
