@@ -291,25 +291,28 @@ class LocalSageMakerClient:
         ValidationException (invalid spec, missing local paths, warm-start rules), ResourceInUse (name taken,
         case-insensitively).
         """
-        from amtlocal.exceptions import AmtLocalError, AmtValidationError, TuningJobExists
+        from amtlocal.exceptions import AmtLocalError, AmtValidationError, TuningJobBusy, TuningJobExists
         from amtlocal.spec.placeholders import tuning_job_arn
 
         op = "CreateHyperParameterTuningJob"
         self._validate(op, kwargs)
         name = kwargs["HyperParameterTuningJobName"]
+        taken = self._error(
+            op,
+            "ResourceInUse",
+            f"Resource Already Exists: Hyper Parameter Tuning Job with name {name} already exists. "
+            "Choose a different name.",
+        )
         if self._backend.exists(name):
-            raise self._error(
-                op,
-                "ResourceInUse",
-                f"Resource Already Exists: Hyper Parameter Tuning Job with name {name} "
-                "already exists. Choose a different name.",
-            )
+            raise taken
         try:
             self._backend.create_tuning_job(copy.deepcopy(kwargs), self._base_dir or Path.cwd(), wait=False)
         except AmtValidationError as e:
             raise self._error(op, "ValidationException", str(e)) from None
         except TuningJobExists as e:
             raise self._error(op, "ResourceInUse", str(e)) from None
+        except TuningJobBusy:  # created by a concurrent call since the check above, and running: the name is taken
+            raise taken from None
         except AmtLocalError as e:
             raise self._error(op, "ValidationException", str(e)) from None
         self._backend.wait_until_started(name)  # as on AMT, a Describe right after this sees the job under way

@@ -215,3 +215,24 @@ def test_stop_duplicate_name_and_listing_pages(workdir):
         sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="slow-a")["HyperParameterTuningJobStatus"]
         == "Stopped"
     )
+
+
+def test_a_create_that_loses_the_race_for_a_name_is_resource_in_use(workdir, monkeypatch):
+    """Two creates of one name at once: the loser passed the existence check before the winner wrote its record,
+    then found the job running in the winner's worker. It got ValidationException ("already running in another
+    tuner process"); AMT answers ResourceInUse for a taken name, whatever the timing. The race is replayed by
+    letting the existence check answer as it did before the winner's record existed."""
+    from botocore.exceptions import ClientError
+
+    use_script(workdir, SLOW)
+    sm = client(base_dir=workdir)
+    request = make_request("raced", integer=[("x", 1, 9, "Auto")], max_jobs=1)
+    sm.create_hyper_parameter_tuning_job(**request)
+    monkeypatch.setattr(type(sm._backend), "exists", lambda self, name: False)
+    with pytest.raises(ClientError) as e:
+        sm.create_hyper_parameter_tuning_job(**request)
+    assert e.value.response["Error"]["Code"] == "ResourceInUse" and isinstance(e.value, sm.exceptions.ResourceInUse)
+    assert e.value.response["Error"]["Message"] == (
+        "Resource Already Exists: Hyper Parameter Tuning Job with name raced already exists. Choose a different name."
+    )
+    sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="raced")
