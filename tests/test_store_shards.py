@@ -470,3 +470,37 @@ def test_get_all_studies_reads_the_index_and_replays_only_changed_journals(tmp_p
     assert opened == [running._study_id]
     assert got[-1][3]["note"] == "changed" and got[:-1] == expected[:-1]
     assert got == _all_studies_replayed(home)
+
+
+def test_an_index_another_process_holds_is_waited_for_not_rebuilt(tmp_path, monkeypatch, caplog):
+    """Two tuners starting at once on a new home: SQLite can answer "database is locked" at once while the other
+    one makes the index (switching it to WAL does not wait for the busy timeout). That was taken for damage: the
+    index was moved aside and rebuilt, with a warning (tests/test_interrupt.py failed on it in CI). It is a wait."""
+    import sqlite3
+
+    from amtlocal.store import _index
+
+    home = tmp_path / "home"
+    store = _store(home)
+    store.create(make_request("held"), tmp_path)
+    real_connect = sqlite3.connect
+    refusals = []
+
+    class Held:  # the first two WAL switches find the database held by another process
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA journal_mode") and len(refusals) < 2:
+                refusals.append(sql)
+                raise sqlite3.OperationalError("database is locked")
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    monkeypatch.setattr(_index.sqlite3, "connect", lambda *a, **k: Held(real_connect(*a, **k)))
+    reopened = _store(home)
+    assert reopened.names() == ["held"] and len(refusals) == 2
+    assert not [p.name for p in (home / "store").iterdir() if "damaged" in p.name]
+    assert "unreadable" not in caplog.text

@@ -22,6 +22,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,14 @@ CREATE TABLE IF NOT EXISTS study_attrs (
 """
 # Values kept per study and journal stamp, made from the journal when it changed: table -> its value column.
 _CACHED = {"training_rows": "rows", "study_attrs": "attrs"}
+
+
+LOCKED_WAIT_SECONDS = 60.0  # as the connections' busy timeout
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether ``error`` says another connection holds the database (locked or busy), as opposed to damage."""
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in str(error) or "busy" in str(error))
 
 
 def journal_stamp(path: Path | str) -> str | None:
@@ -99,10 +108,21 @@ class JobIndex:
             return sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True, check_same_thread=False, timeout=60)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, check_same_thread=False, timeout=60, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        con.executescript(_SCHEMA)
-        return con
+        # Another process making the same new index (two tuners started at once) can hold it while this one switches
+        # it to WAL, and SQLite answers "database is locked" at once there, without its busy timeout: that is a
+        # wait, not damage (which would move a healthy index aside and rebuild it).
+        deadline = time.monotonic() + LOCKED_WAIT_SECONDS
+        while True:
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=NORMAL")
+                con.executescript(_SCHEMA)
+                return con
+            except sqlite3.OperationalError as e:
+                if not is_busy(e) or time.monotonic() >= deadline:
+                    con.close()
+                    raise
+                time.sleep(0.01)
 
     def close(self) -> None:
         if self._con is not None:

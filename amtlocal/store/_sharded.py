@@ -32,7 +32,7 @@ from optuna.study._frozen import FrozenStudy
 from optuna.study._study_direction import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from amtlocal.store._index import JobIndex, journal_stamp
+from amtlocal.store._index import JobIndex, is_busy, journal_stamp
 from amtlocal.store._schema import DAMAGED_SUFFIX, INDEX_FILE, JOURNAL_SUFFIX, JOURNALS_DIR
 from amtlocal.store._storage import _decode, open_journal
 
@@ -75,6 +75,8 @@ class ShardedJournalStorage(BaseStorage):
         try:
             self.index.ids()
         except sqlite3.DatabaseError as e:  # not a database any more: the journals are the truth
+            if is_busy(e):  # held by another process for longer than the busy timeout: not damage
+                raise
             log.warning("%s is unreadable (%s); it is rebuilt from the journals", self.index.path, e)
             missing = True
             self.index.close()
