@@ -302,6 +302,25 @@ def test_fit_raises_for_a_failed_job_and_no_wait_returns_at_once(code):
     assert est2.latest_training_job.describe()["TrainingJobStatus"] == "InProgress"
 
 
+def test_fit_warns_and_returns_for_a_stopped_job_as_sdk_v2_does(code, caplog):
+    # SDK v2's _check_job_status: Stopped (MaxRuntimeExceeded, a stop) is a warning, not an exception
+    be = RecordingBackend(statuses=["InProgress", "Stopped"])
+    est = SKLearn("train.py", source_dir="code", framework_version="1.2-1", backend=be)
+    with caplog.at_level(logging.WARNING, logger="amtlocal"):
+        est.fit("data", job_name="timed-out")
+    assert est.latest_training_job.describe()["TrainingJobStatus"] == "Stopped"
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "Job ended with status 'Stopped' rather than 'Completed'. This could mean the job timed out or stopped early "
+        "for some other reason: Consider checking whether it completed as you expect."
+    ]
+    with pytest.raises(UnexpectedStatusException) as e:
+        SKLearn("train.py", source_dir="code", framework_version="1.2-1", backend=RecordingBackend(["Failed"])).fit(
+            "data", job_name="bad"
+        )
+    assert str(e.value).startswith("Error for Training job bad: Failed. Reason: AlgorithmError: boom. Check ")
+    assert e.value.allowed_statuses == ("Completed", "Stopped")
+
+
 def test_attach_rebuilds_the_estimator_from_describe(code):
     be = RecordingBackend()
     SKLearn(

@@ -647,7 +647,7 @@ class Estimator:
 
         Raises:
             AmtValidationError: the request is invalid (before the job starts).
-            UnexpectedStatusException: with ``wait``, the job ended Failed (or Stopped), as SDK v2 raises it.
+            UnexpectedStatusException: with ``wait``, the job ended Failed, as SDK v2 raises it (Stopped: a warning).
         """
         if experiment_config:
             raise ValueError("experiment_config (SageMaker Experiments) is not supported by amtlocal")
@@ -824,6 +824,8 @@ class Estimator:
 
 
 _job_log = logging.getLogger("amtlocal.training")
+#: The link SDK v2 ends an UnexpectedStatusException's message with (``sagemaker.session._check_job_status``).
+TROUBLESHOOTING_URL = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-python-sdk-troubleshooting.html"
 
 
 class _TrainingJob:
@@ -864,8 +866,12 @@ class _TrainingJob:
         """Poll DescribeTrainingJob until the job ends (backoff x1.5 up to ``max_poll`` s); with ``logs`` the new
         log lines go to the ``amtlocal.training`` logger. Returns the final description.
 
+        A job that ended Stopped (MaxRuntimeExceeded, a stop) is logged as a warning and returned, as SDK v2's
+        ``_check_job_status`` does.
+
         Raises:
-            UnexpectedStatusException: the job ended Failed or Stopped (SDK v2's ``_check_job_status``).
+            UnexpectedStatusException: the job ended Failed (SDK v2's ``_check_job_status``: its message, its
+                ``allowed_statuses``).
         """
         from amtlocal.exceptions import UnexpectedStatusException
 
@@ -883,11 +889,17 @@ class _TrainingJob:
             time.sleep(delay)
             delay = min(self.max_poll, delay * 1.5)
         status = desc["TrainingJobStatus"]
-        if status != "Completed":
+        if status == "Stopped":  # SDK v2 warns and returns (a MaxRuntimeExceeded or a stop is no error)
+            log.warning(
+                "Job ended with status 'Stopped' rather than 'Completed'. This could mean the job timed out or "
+                "stopped early for some other reason: Consider checking whether it completed as you expect."
+            )
+        elif status != "Completed":
             reason = desc.get("FailureReason", "(No reason provided)")
             raise UnexpectedStatusException(
-                f"Error for Training job {self.name}: {status}. Reason: {reason}",
-                allowed_statuses=("Completed",),
+                f"Error for Training job {self.name}: {status}. Reason: {reason}. "
+                f"Check troubleshooting guide for common errors: {TROUBLESHOOTING_URL}",
+                allowed_statuses=("Completed", "Stopped"),
                 actual_status=status,
             )
         return desc
