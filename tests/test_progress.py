@@ -93,6 +93,17 @@ def test_terminal_display_redraws_one_line_then_prints_the_summary():
     )
 
 
+def test_terminal_display_steps_aside_for_log_lines_and_draws_itself_again():
+    # a job's log lines (fit streams them) must not be glued to the redrawn line: "0:00:042026-12-05 01:03:02 ..."
+    out = io.StringIO()
+    d = TerminalDisplay(out)
+    d.update(Snapshot.from_tuning_job(tuning_desc()))
+    line = out.getvalue()[len("\r\033[K") :]
+    with d.paused():
+        out.write("a log record\n")
+    assert out.getvalue() == f"\r\033[K{line}\r\033[Ka log record\n{line}"
+
+
 def test_log_display_logs_a_start_and_an_end_line_only(caplog):
     caplog.set_level(logging.INFO, logger="amtlocal")
     d = LogDisplay()

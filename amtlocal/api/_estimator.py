@@ -19,6 +19,7 @@ import logging
 import os
 import tarfile
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -659,12 +660,16 @@ class Estimator:
 
             watcher = training_job_progress(self.backend, req["TrainingJobName"])
         # As the tuner does: the backend runs the job (to its end with ``wait``), then wait() reports and raises.
+        # Meanwhile its log lines go to the logger as they are written (SDK v2's fit streams them too).
+        follow = wait and logs not in (False, "None")
         with watcher.following() if watcher is not None else contextlib.nullcontext():
-            self.backend.create_training_job(req, self._base_dir, wait=wait)
+            follower = _LogFollower(self.backend, req["TrainingJobName"], watcher) if follow else None
+            with follower if follower is not None else contextlib.nullcontext():
+                self.backend.create_training_job(req, self._base_dir, wait=wait)
             self.latest_training_job = _TrainingJob(req["TrainingJobName"], self)
             self.jobs.append(self.latest_training_job)
             if wait:
-                self.latest_training_job.wait(logs=logs)
+                self.latest_training_job.wait(logs=logs, seen=follower.seen if follower is not None else 0)
 
     # -- display ----------------------------------------------------------------------------------------------
     def _display_facts(self) -> tuple[str, str, dict[str, Any] | None]:
@@ -828,6 +833,51 @@ _job_log = logging.getLogger("amtlocal.training")
 TROUBLESHOOTING_URL = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-python-sdk-troubleshooting.html"
 
 
+class _LogFollower:
+    """While a blocking ``create_training_job(wait=True)`` runs the job: a daemon thread sends its new log lines to
+    the ``amtlocal.training`` logger as they are written (every :data:`FOLLOW_POLL_SECONDS` on the local backend,
+    :data:`FOLLOW_CLOUD_POLL_SECONDS` elsewhere: CloudWatch Logs throttles), with the progress display paused around
+    them; and shows the display's start line once the job exists. ``seen``: lines sent so far."""
+
+    def __init__(self, backend: Any, name: str, watcher: Any = None):
+        self.backend, self.name, self.watcher, self.seen = backend, name, watcher, 0
+        self.poll = FOLLOW_POLL_SECONDS if getattr(backend, "name", "") == "local" else FOLLOW_CLOUD_POLL_SECONDS
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"logs-{name}", daemon=True)
+        self._started = False
+
+    def __enter__(self) -> _LogFollower:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll):
+            try:
+                self._send_new()
+            except Exception:  # noqa: BLE001 - e.g. the job is not recorded yet; the final wait sends the rest
+                log.debug("following the log of %s", self.name, exc_info=True)
+
+    def _send_new(self) -> None:
+        lines = list(self.backend.training_job_logs(self.name))
+        if not self._started and self.watcher is not None and not self.watcher.display.live:
+            self._started = self.watcher.refresh() is not None  # a log display's start line, before the log
+        new = lines[self.seen :]
+        if not new:
+            return
+        with self.watcher.paused() if self.watcher is not None else contextlib.nullcontext():
+            for line in new:
+                _job_log.info("%s", line)
+        self.seen += len(new)
+
+
+FOLLOW_POLL_SECONDS = 0.5
+FOLLOW_CLOUD_POLL_SECONDS = 10.0
+
+
 class _TrainingJob:
     """SDK v2's ``_TrainingJob``: ``.name`` (``.job_name``), ``.describe()``, ``.wait(logs=...)``, ``.stop()``."""
 
@@ -862,9 +912,10 @@ class _TrainingJob:
         lines = list(self._backend.training_job_logs(self.name))
         return lines[seen:], len(lines)
 
-    def wait(self, logs: str | bool = "All") -> dict[str, Any]:
+    def wait(self, logs: str | bool = "All", seen: int = 0) -> dict[str, Any]:
         """Poll DescribeTrainingJob until the job ends (backoff x1.5 up to ``max_poll`` s); with ``logs`` the new
-        log lines go to the ``amtlocal.training`` logger. Returns the final description.
+        log lines (after the first ``seen``, already sent) go to the ``amtlocal.training`` logger. Returns the final
+        description.
 
         A job that ended Stopped (MaxRuntimeExceeded, a stop) is logged as a warning and returned, as SDK v2's
         ``_check_job_status`` does.
@@ -876,7 +927,7 @@ class _TrainingJob:
         from amtlocal.exceptions import UnexpectedStatusException
 
         logs = {True: "All", False: "None"}.get(logs, logs) if isinstance(logs, bool) else logs
-        seen, delay = 0, self.poll
+        delay = self.poll
         while True:
             desc = self.describe()
             done = is_terminal(desc["TrainingJobStatus"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import contextlib
+from collections.abc import Iterator
 
 from amtlocal.progress._snapshot import Snapshot
 
@@ -26,3 +28,9 @@ class ProgressDisplay(abc.ABC):
     @abc.abstractmethod
     def close(self, snap: Snapshot | None) -> None:
         """End the display; show ``snap.summary()`` when the job ended (``snap`` None: nothing was learnt)."""
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """While the body writes to the same medium (a job's log lines through logging): take the display out of
+        the way, then show it again. Nothing to do by default; a redrawn terminal line clears itself."""
+        yield

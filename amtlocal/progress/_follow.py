@@ -86,6 +86,16 @@ class JobProgress:
         self._show(snap)
 
     @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The display out of the way while the body writes to the same medium (:meth:`ProgressDisplay.paused`)."""
+        with self._lock:  # no redraw in between
+            if self._closed:
+                yield
+                return
+            with self.display.paused():  # displays never raise for their own problems (ProgressDisplay)
+                yield
+
+    @contextlib.contextmanager
     def following(self) -> Iterator[JobProgress]:
         """Poll the job every ``poll`` seconds in a daemon thread while the body blocks (only for a live display);
         then show the final state and close the display (with the summary line when the job ended)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 
 from amtlocal.progress._base import ProgressDisplay
 from amtlocal.progress._snapshot import Snapshot
@@ -31,6 +33,25 @@ class TerminalDisplay(ProgressDisplay):
             self.stream.flush()
         except (OSError, ValueError):  # a closed terminal never fails the job
             pass
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Erase the line (log records written meanwhile start at the line's beginning), then draw it again."""
+        try:
+            if self._last:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+        except (OSError, ValueError):
+            pass
+        try:
+            yield
+        finally:
+            try:
+                if self._last:
+                    self.stream.write(self._last)
+                    self.stream.flush()
+            except (OSError, ValueError):
+                pass
 
     def close(self, snap: Snapshot | None) -> None:
         try:
