@@ -371,3 +371,36 @@ def test_what_the_local_backend_does_not_emulate_is_refused_before_anything_is_r
             json.dumps(_two_definitions(make_request("notemu", integer=[("x", 1, 9, "Auto")]), ("Maximize",) * 2))
         )
         assert amtlocal("tune", str(path), "--home", str(workdir / "home")).returncode == 0
+
+
+def test_on_a_terminal_the_progress_line_shows_the_time_ticking_while_jobs_run(workdir):
+    # A training job of minutes must not leave the line frozen at its start ("0 running", no time) until it ends.
+    import pty
+    import re
+    import select
+
+    use_script(workdir, "import time\ntime.sleep(2.5)\nprint('f1: 1')\n")
+    main, sub = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amtlocal", "tune", str(_spec(workdir, "tick", max_jobs=1))],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=sub,
+    )
+    os.close(sub)
+    out = b""
+    while True:
+        ready, _, _ = select.select([main], [], [], 60)
+        try:
+            chunk = os.read(main, 4096) if ready else b""
+        except OSError:  # the pty's other side closed
+            chunk = b""
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    assert proc.wait(timeout=60) == 0
+    draws = out.decode().split("\r\033[K")
+    running = [d for d in draws if d.startswith("tick: 0/1 training jobs done, 1 running, best f1 -, ")]
+    clocks = {re.search(r", (\d:\d\d:\d\d)$", d.rstrip("\r\n")).group(1) for d in running}
+    assert {"0:00:01", "0:00:02"} <= clocks, draws

@@ -311,3 +311,5 @@ def test_progress_counts_the_jobs_that_replaced_a_finished_one(workdir):
     middle = [(p.finished, p.running) for p in seen if 0 < p.finished <= 4]
     assert middle and all(running == 2 for _, running in middle), middle
     assert (seen[-1].finished, seen[-1].running, seen[-1].total) == (6, 0, 6)
+    # The first jobs' start is shown at once, not when the first of them ends ("0 running" for minutes otherwise)
+    assert [(p.finished, p.running) for p in seen[:2]] == [(0, 0), (0, 2)]

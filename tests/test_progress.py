@@ -229,3 +229,22 @@ def test_the_display_polls_aws_less_often_than_the_local_store():
     assert tuning_job_progress(SimpleNamespace(name="local"), "j", env="log").poll == 1.0
     assert tuning_job_progress(SimpleNamespace(name="sagemaker"), "j", env="log").poll == 10.0  # AWS throttles Describe
     assert tuning_job_progress(SimpleNamespace(name="sagemaker"), "j", env="off") is None
+
+
+def test_tuner_fit_redraws_the_terminal_line_while_a_training_job_runs(workdir, monkeypatch, capsys):
+    # Before, tuner.fit's line was drawn only when the backend reported (a training job's end): frozen for minutes.
+    import re
+
+    from amtlocal import HyperparameterTuner, IntegerParameter, SKLearn
+    from amtlocal.testing import F1, use_script
+
+    monkeypatch.setenv("AMTLOCAL_PROGRESS", "terminal")
+    use_script(workdir, "import time\ntime.sleep(2.5)\nprint('f1: 1')\n")
+    est = SKLearn(entry_point=str(workdir / "code" / "train.py"), framework_version="1.2-1", metric_definitions=[F1])
+    tuner = HyperparameterTuner(est, "f1", {"xx": IntegerParameter(1, 5)}, max_jobs=1, strategy="Random")
+    tuner.fit({"train": str(workdir / "data")}, job_name="tick")
+    draws = capsys.readouterr().err.split("\r\033[K")
+    running = [d for d in draws if d.startswith("tick: 0/1 training jobs done, 1 running, best f1 -, ")]
+    clocks = {re.search(r", (\d:\d\d:\d\d)$", d.rstrip("\n")).group(1) for d in running}
+    assert {"0:00:01", "0:00:02"} & clocks, draws
+    assert draws[-1].startswith("tick: Completed in 0:00:0")

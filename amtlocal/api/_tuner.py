@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from collections.abc import Callable
@@ -227,17 +228,15 @@ class HyperparameterTuner:
             from amtlocal.progress import tuning_job_progress
 
             watcher = tuning_job_progress(self.backend, req["HyperParameterTuningJobName"])
-        try:
+        # The display polls while the backend runs the job (elapsed time and counts between the backend's own
+        # reports, which come when training jobs start and end); a caller's own callback (or False) replaces it.
+        with watcher.following() if watcher is not None else contextlib.nullcontext():
             self.backend.create_tuning_job(
                 req, self._base_dir, wait=False if not wait else True, progress=progress or watcher or None
             )
-        except BaseException:
-            if watcher is not None:
-                watcher.close()
-            raise
-        self.latest_tuning_job = _TuningJobRef(req["HyperParameterTuningJobName"], self)
-        if wait:
-            self._wait(watcher, show=progress is None)  # a caller's own callback (or False) replaces the display
+            self.latest_tuning_job = _TuningJobRef(req["HyperParameterTuningJobName"], self)
+            if wait:
+                self._wait(None, show=False)
 
     def _current_job_name(self) -> str:
         if self.latest_tuning_job is None:

@@ -18,6 +18,8 @@ import json
 import os
 import re
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -43,30 +45,55 @@ def _backend(args):
 
 
 class _ProgressPrinter:
-    """Prints ``jobs done/total, running, best`` to stderr: one redrawn line on a terminal, a line per change else."""
+    """Prints ``jobs done/total, running, best`` to stderr: on a terminal one line redrawn in place, with the time
+    since the start ticking every second (so a tuning job whose training jobs take minutes never looks hung); else
+    a line per change."""
+
+    TICK_SECONDS = 1.0
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = ""
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __call__(self, p) -> None:
         best = "-" if p.best is None else f"{p.best:.6g}"
         line = f"{p.name}: {p.finished}/{p.total} training jobs done, {p.running} running, best {p.metric} {best}"
-        if line == self.last:
-            return
-        self.last = line
+        with self._lock:
+            if line == self.last:
+                return
+            self.last = line
+            self._draw()
+        if self.tty and self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="amtlocal-progress", daemon=True)
+            self._ticker.start()
+
+    def _draw(self) -> None:
         try:
             if self.tty:
-                sys.stderr.write("\r\033[K" + line)
+                elapsed = int(time.monotonic() - self._started)
+                clock = f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+                sys.stderr.write(f"\r\033[K{self.last}, {clock}")
                 sys.stderr.flush()
             else:
-                print(line, file=sys.stderr, flush=True)
-        except OSError:  # the terminal is gone (a closed SSH session): the tuner runs on to its SIGHUP shutdown
+                print(self.last, file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # the terminal is gone (a closed SSH session): the tuner runs on to its SIGHUP
             pass
 
+    def _tick(self) -> None:
+        while not self._closed.wait(self.TICK_SECONDS):
+            with self._lock:
+                if not self._closed.is_set():
+                    self._draw()
+
     def close(self) -> None:
-        if self.tty and self.last:
-            sys.stderr.write("\n")
+        with self._lock:
+            self._closed.set()
+            if self.tty and self.last:
+                sys.stderr.write("\n")
 
 
 def cmd_tune(args) -> int:

@@ -421,6 +421,7 @@ class LocalTuningJob:
                 self._heartbeat.add(trial._trial_id)  # under the launch lock: never judged without a heartbeat
                 run.n_own += 1
                 run.running[trial.number] = self._launch(trial, d, run.n_own, run.events)
+                run.report_due = True  # "running" changed: shown at once, not when a job ends
 
     def _on_done(self, study, run: _Run, r: _Running, outcome: TrainingJobOutcome) -> None:
         """A training job ended: record it, then decide (no success after FIRST_FAILURES, completion criteria)."""
