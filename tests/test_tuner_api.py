@@ -148,6 +148,59 @@ def test_request_matches_sdk_v2_encoding(est):
     validate(req)
 
 
+def test_strategy_and_completion_configs_are_sdk_v2s(est):
+    # code written for SDK v2 imports these from amtlocal in place of sagemaker.tuner (a new user's ImportError)
+    import sagemaker.tuner as v2
+
+    from amtlocal import HyperbandStrategyConfig, StrategyConfig, TuningJobCompletionCriteriaConfig
+
+    ours = StrategyConfig(HyperbandStrategyConfig(max_resource=10, min_resource=2))
+    theirs = v2.StrategyConfig(v2.HyperbandStrategyConfig(max_resource=10, min_resource=2))
+    assert (
+        ours.to_input_req()
+        == theirs.to_input_req()
+        == {"HyperbandStrategyConfig": {"MinResource": 2, "MaxResource": 10}}
+    )
+    for kwargs in (
+        {},
+        {"max_number_of_training_jobs_not_improving": 5},
+        {"complete_on_convergence": False, "target_objective_metric_value": 0.9},
+        {
+            "max_number_of_training_jobs_not_improving": 3,
+            "complete_on_convergence": True,
+            "target_objective_metric_value": 0,
+        },
+    ):
+        req = TuningJobCompletionCriteriaConfig(**kwargs).to_input_req()
+        assert req == v2.TuningJobCompletionCriteriaConfig(**kwargs).to_input_req(), kwargs
+        back, v2_back = (
+            TuningJobCompletionCriteriaConfig.from_job_desc(req),
+            v2.TuningJobCompletionCriteriaConfig.from_job_desc(req),
+        )
+        assert vars(back) == vars(v2_back), kwargs
+    assert vars(StrategyConfig.from_job_desc(ours.to_input_req()).hyperband_strategy_config) == {
+        "min_resource": 2,
+        "max_resource": 10,
+    }
+    t = HyperparameterTuner(
+        est,
+        "valid-f1",
+        ranges(),
+        METRICS,
+        strategy="Hyperband",
+        max_jobs=4,
+        strategy_config=ours,
+        completion_criteria_config=TuningJobCompletionCriteriaConfig(target_objective_metric_value=0.99),
+    )
+    cfg = t.to_request({"train": "data"}, job_name="hb")["HyperParameterTuningJobConfig"]
+    assert cfg["StrategyConfig"] == theirs.to_input_req()
+    assert cfg["TuningJobCompletionCriteria"] == {"TargetObjectiveMetricValue": 0.99}
+    req = t.to_request({"train": "data"}, job_name="hb")
+    attached = HyperparameterTuner.attach("hb", job_details=req)  # SDK v2's attach reads both back
+    assert attached.strategy_config.to_input_req() == theirs.to_input_req()
+    assert attached.completion_criteria_config.to_input_req() == {"TargetObjectiveMetricValue": 0.99}
+
+
 def test_sdk_defaults_and_errors(est):
     assert Tuner is HyperparameterTuner
     t = HyperparameterTuner(est, "valid-f1", ranges(), METRICS)

@@ -5,6 +5,7 @@ from amtlocal.api._estimator import Estimator, Framework
 from amtlocal.api._frameworks import HuggingFace, PyTorch, SKLearn, TensorFlow, XGBoost
 from amtlocal.api._inputs import TrainingInput
 from amtlocal.api._parameter import CategoricalParameter, ContinuousParameter, IntegerParameter, ParameterRange
+from amtlocal.api._strategy import HyperbandStrategyConfig, StrategyConfig, TuningJobCompletionCriteriaConfig
 from amtlocal.api._training_analytics import TrainingJobAnalytics
 from amtlocal.api._tuner import (
     HyperparameterTuner,
@@ -20,16 +21,19 @@ __all__ = [
     "Estimator",
     "Framework",
     "HuggingFace",
+    "HyperbandStrategyConfig",
     "HyperparameterTuner",
     "HyperparameterTuningJobAnalytics",
     "IntegerParameter",
     "ParameterRange",
     "PyTorch",
     "SKLearn",
+    "StrategyConfig",
     "TensorFlow",
     "TrainingInput",
     "TrainingJobAnalytics",
     "Tuner",
+    "TuningJobCompletionCriteriaConfig",
     "WarmStartConfig",
     "WarmStartTypes",
     "XGBoost",

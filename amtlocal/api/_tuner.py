@@ -12,6 +12,7 @@ from typing import Any
 from amtlocal.api._estimator import Estimator, channels_from_inputs
 from amtlocal.api._naming import name_from_base
 from amtlocal.api._parameter import CategoricalParameter, ParameterRange
+from amtlocal.api._strategy import StrategyConfig, TuningJobCompletionCriteriaConfig
 from amtlocal.api._warm_start import WarmStartConfig, WarmStartTypes
 from amtlocal.backends import Backend, get_backend
 from amtlocal.exceptions import AmtLocalError
@@ -355,6 +356,12 @@ class HyperparameterTuner:
             warm_start_config=WarmStartConfig.from_job_desc(desc.get("WarmStartConfig")),
             early_stopping_type=cfg.get("TrainingJobEarlyStoppingType", "Off"),
             random_seed=cfg.get("RandomSeed"),
+            strategy_config=StrategyConfig.from_job_desc(cfg["StrategyConfig"]) if cfg.get("StrategyConfig") else None,
+            completion_criteria_config=(
+                TuningJobCompletionCriteriaConfig.from_job_desc(cfg["TuningJobCompletionCriteria"])
+                if "TuningJobCompletionCriteria" in cfg
+                else None
+            ),
             backend=be,
         )
         tuner._base_request = {
