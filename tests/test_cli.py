@@ -404,3 +404,17 @@ def test_on_a_terminal_the_progress_line_shows_the_time_ticking_while_jobs_run(w
     running = [d for d in draws if d.startswith("tick: 0/1 training jobs done, 1 running, best f1 -, ")]
     clocks = {re.search(r", (\d:\d\d:\d\d)$", d.rstrip("\r\n")).group(1) for d in running}
     assert {"0:00:01", "0:00:02"} <= clocks, draws
+
+
+def test_training_job_commands_given_a_tuning_job_name_point_to_its_training_jobs(workdir):
+    use_script(workdir, GOOD)
+    assert amtlocal("tune", str(_spec(workdir, "tj-hint", max_jobs=1))).returncode == 0
+    for command in ("logs", "describe-training-job"):
+        r = amtlocal(command, "tj-hint")
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.strip() == (
+            "amtlocal: error: Training job 'tj-hint' not found in the local store; "
+            "'tj-hint' is a tuning job: its training jobs are listed by `amtlocal jobs tj-hint`"
+        )
+    r = amtlocal("logs", "no-such-job")  # an unknown name: no hint
+    assert r.stderr.strip() == "amtlocal: error: Training job 'no-such-job' not found in the local store"

@@ -453,12 +453,31 @@ def _training_job_hint(args, name: str) -> str:
     return f"; {name!r} is a training job: amtlocal describe-training-job {name}"
 
 
+def _tuning_job_hint(args, name: str) -> str:
+    """``"; 'NAME' is a tuning job: its training jobs: amtlocal jobs NAME"`` when the local store of ``args`` holds
+    a tuning job ``name`` (a training-job command given a tuning job's name), else ``""``."""
+    from amtlocal.backends import get_backend
+    from amtlocal.exceptions import AmtLocalError
+
+    if (getattr(args, "backend", None) or os.environ.get("AMTLOCAL_BACKEND") or "local") != "local":
+        return ""
+    try:
+        if not get_backend(
+            "local", home=getattr(args, "home", None), storage_url=getattr(args, "storage", None)
+        ).exists(name):
+            return ""
+    except (AmtLocalError, OSError, ValueError):
+        return ""
+    return f"; {name!r} is a tuning job: its training jobs are listed by `amtlocal jobs {name}`"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from amtlocal.exceptions import (
         AmtLocalError,
         AmtValidationError,
         TrainingJobExists,
+        TrainingJobNotFound,
         TuningJobExists,
         TuningJobNotFound,
     )
@@ -474,6 +493,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except TuningJobNotFound as e:
         print(f"amtlocal: error: {e}{_training_job_hint(args, e.name)}", file=sys.stderr)
+        return 1
+    except TrainingJobNotFound as e:
+        print(f"amtlocal: error: {e}{_tuning_job_hint(args, e.name)}", file=sys.stderr)
         return 1
     except AmtLocalError as e:
         print(f"amtlocal: error: {e}", file=sys.stderr)
