@@ -418,3 +418,41 @@ def test_training_job_commands_given_a_tuning_job_name_point_to_its_training_job
         )
     r = amtlocal("logs", "no-such-job")  # an unknown name: no hint
     assert r.stderr.strip() == "amtlocal: error: Training job 'no-such-job' not found in the local store"
+
+
+def test_a_home_the_disk_refuses_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    # a full disk or a read-only home under `amtlocal train` / `describe-training-job` printed a traceback (breaker)
+    import errno
+
+    import amtlocal.cli as cli
+    from amtlocal.backends.local import LocalBackend
+
+    home = tmp_path / "home"
+    raised: list[OSError] = []
+
+    def refuse(self, name):
+        raise raised[0]
+
+    monkeypatch.setattr(LocalBackend, "describe_training_job", refuse)
+    cases = [
+        (
+            OSError(errno.ENOSPC, "No space left on device", str(home / "jobs" / "x.journal")),
+            f"No space left on device: {home}/jobs/x.journal (free some space, then run the command again)",
+        ),
+        (
+            OSError(errno.EROFS, "Read-only file system", str(home / "index.sqlite")),
+            f"Read-only file system: {home}/index.sqlite (the amtlocal home must be writable: choose another with "
+            "--home or $AMTLOCAL_HOME)",
+        ),
+        (
+            PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "spec.json")),
+            f"Permission denied: {tmp_path}/spec.json",
+        ),
+    ]
+    for error, line in cases:
+        raised[:] = [error]
+        assert cli.main(["describe-training-job", "x", "--home", str(home)]) == 1
+        assert capsys.readouterr().err == f"amtlocal: error: {line}\n"
+    raised[:] = [ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")]  # not the disk: a bug, shown whole
+    with pytest.raises(ConnectionRefusedError):
+        cli.main(["describe-training-job", "x", "--home", str(home)])

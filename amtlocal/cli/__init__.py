@@ -453,6 +453,23 @@ def _training_job_hint(args, name: str) -> str:
     return f"; {name!r} is a training job: amtlocal describe-training-job {name}"
 
 
+def _storage_error_line(error: OSError, home: str | None) -> str | None:
+    """One line for an OSError that says the disk refused a write (full, over quota, read-only, no permission),
+    naming the file and, for the amtlocal home ``home``, what to do; None for any other OSError (a bug: its traceback
+    is shown)."""
+    import errno
+
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = " (free some space, then run the command again)"
+    elif error.errno in (errno.EROFS, errno.EACCES):
+        inside = home is not None and str(error.filename or "").startswith(os.path.abspath(home))
+        advice = " (the amtlocal home must be writable: choose another with --home or $AMTLOCAL_HOME)" if inside else ""
+    else:
+        return None
+    where = f": {error.filename}" if error.filename else ""
+    return f"{error.strerror or error}{where}{advice}"
+
+
 def _tuning_job_hint(args, name: str) -> str:
     """``"; 'NAME' is a tuning job: its training jobs: amtlocal jobs NAME"`` when the local store of ``args`` holds
     a tuning job ``name`` (a training-job command given a tuning job's name), else ``""``."""
@@ -502,6 +519,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # e.g. `amtlocal describe X | head`
         return 0
+    except OSError as e:  # the home cannot be written (a full disk, a read-only mount): one line, not a traceback
+        home = getattr(args, "home", None) or os.environ.get("AMTLOCAL_HOME") or os.path.expanduser("~/.amtlocal")
+        line = _storage_error_line(e, home)
+        if line is None:
+            raise
+        print(f"amtlocal: error: {line}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as e:
         # The commands that can leave a job in some state say which (tune); anywhere else nothing was started.
         msg = str(e) or "interrupted"
