@@ -8,7 +8,8 @@ script's process (the runners start the process; the local backend schedules and
   ``sm_train.sh`` and drivers set ``SM_*`` and run the script as in SageMaker (``ScriptModeJob.from_definition``
   returns one for such a definition);
 - ``requirements.txt`` in the code folder installed as the framework containers install it, into a cached overlay
-  that leaves the tuner's environment unchanged (:func:`ensure_requirements`);
+  that leaves the tuner's environment unchanged (:func:`ensure_requirements`; a fork server serving the jobs must
+  start with that overlay first on its own ``sys.path``: :func:`requirements_sys_path`);
 - the job's own folder shown at ``/opt/ml`` where the OS allows it without privileges (a private mount namespace per
   job on Linux: :func:`enter_job_namespace` for a forked child, :func:`optml_exec_argv` for a new process), and the
   FailureReason naming the ``SM_*`` variable to use where it does not (:func:`optml_failure_reason`);
@@ -63,6 +64,7 @@ from amtlocal.container._requirements import (
     ensure_requirements,
     has_requirements,
     requirements_key,
+    requirements_sys_path,
 )
 from amtlocal.container._script_mode import (
     RESERVED_HYPERPARAMETERS,
@@ -102,6 +104,7 @@ __all__ = [
     "pack_output",
     "prepare_job_container",
     "requirements_key",
+    "requirements_sys_path",
     "resolve_local_location",
     "scan_optml_paths",
     "sm_variable_for",

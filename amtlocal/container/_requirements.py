@@ -211,6 +211,20 @@ def ensure_requirements(
         return _build(key, final, code_dir, timeout)
 
 
+def requirements_sys_path(code_dir: str | os.PathLike, home: str | os.PathLike) -> list[str] | None:
+    """The folders a job of ``code_dir`` will put first on ``sys.path`` for its ``requirements.txt``, when known
+    without running pip: ``[]`` without a requirements file, the overlay's :attr:`RequirementsEnvironment.sys_path`
+    when it is built already (cached in ``<home>/environments``), None when the first job's pip has yet to build it
+    (or its install fails). What a fork server must put first on its own ``sys.path`` before importing anything
+    (``amtlocal.runners.runner_for``); computing it reads the file and lists the site folders (milliseconds)."""
+    code_dir = Path(code_dir)
+    if not has_requirements(code_dir):
+        return []
+    key = requirements_key(code_dir)
+    final = Path(home).expanduser().resolve() / ENVIRONMENTS_DIR / key
+    return [str(_overlay_site(final))] if final.is_dir() else None
+
+
 def _existing(key: str, path: Path) -> RequirementsEnvironment:
     try:
         text = (path / _LOG_NAME).read_text(encoding="utf-8", errors="replace")

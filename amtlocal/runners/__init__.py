@@ -7,14 +7,18 @@ stop), as Syne Tune's trial backend sits between its scheduler and execution.
 
 Above the runners, one implementation streams and scrapes the output, enforces MaxRuntimeInSeconds and the stop
 grace, and decides the outcome (``amtlocal.backends.local``'s training-job process). A new runner (the built-in
-XGBoost algorithm, a ``requirements.txt`` environment that wraps the command) is a new private module here with a
-``BaseRunner`` subclass, chosen in :func:`runner_for`.
+XGBoost algorithm) is a new private module here with a ``BaseRunner`` subclass, chosen in :func:`runner_for`.
+
+A code folder's ``requirements.txt`` overlay (``amtlocal.container``) is first on a job's ``sys.path``; a fork server
+starts with that same overlay first on its own (one zygote per overlay), so nothing it imported shadows a pinned
+version.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from amtlocal.runners._base import BaseRunner, Command, Execution
@@ -44,36 +48,69 @@ def idle_core(slots: int) -> bool:
 _prestarted: dict[tuple, BaseRunner] = {}  # runners started by prestart(), until runner_for() hands them out
 
 
-def _key(program: str, code_dir: Path | None, env: dict[str, str] | None, slots: int) -> tuple:
-    return (launcher_kind(), program, str(code_dir), tuple(sorted((env or {}).items())), idle_core(slots))
+def _key(
+    program: str, code_dir: Path | None, env: dict[str, str] | None, slots: int, sys_path: Sequence[str] | None
+) -> tuple:
+    return (
+        launcher_kind(),
+        program,
+        str(code_dir),
+        tuple(sorted((env or {}).items())),
+        idle_core(slots),
+        None if sys_path is None else tuple(sys_path),
+    )
 
 
-def runner_for(program: str, code_dir: Path | None, env: dict[str, str] | None = None, slots: int = 1) -> BaseRunner:
+def runner_for(
+    program: str,
+    code_dir: Path | None,
+    env: dict[str, str] | None = None,
+    slots: int = 1,
+    sys_path: Sequence[str] | None = (),
+) -> BaseRunner:
     """The runner for an entry point: a :class:`ForkServerRunner` (started now: its imports overlap whatever the
     caller does next, or already started by :func:`prestart` with the same arguments) when the launcher is ``fork``,
     the program a ``.py`` file and the code a folder; else a :class:`ProcessRunner` (also for a built-in algorithm:
-    no code folder). ``env``: the fork server's environment; ``slots``: training jobs run at once."""
+    no code folder). ``env``: the fork server's environment; ``slots``: training jobs run at once; ``sys_path``: the
+    folders the jobs put first on ``sys.path`` (their ``requirements.txt`` overlay, ``amtlocal.container``'s
+    ``requirements_sys_path``), or None when not known until the first job's install (the fork server then starts
+    at the first job). A job is only ever forked from a zygote started with its own overlay first."""
     if launcher_kind() != "fork" or not program.endswith(".py") or code_dir is None or not Path(code_dir).is_dir():
         return ProcessRunner()
-    warm = _prestarted.pop(_key(program, code_dir, env, slots), None)
+    warm = _prestarted.pop(_key(program, code_dir, env, slots, sys_path), None)
     if warm is not None:
         if warm.alive:
             return warm
         warm.close()
     from amtlocal.runners._fork import ForkServerRunner
 
-    return ForkServerRunner(Path(code_dir) / program, Path(code_dir), env=env, spares=idle_core(slots))
+    return ForkServerRunner(
+        Path(code_dir) / program,
+        Path(code_dir),
+        env=env,
+        spares=idle_core(slots),
+        sys_path=None if sys_path is None else list(sys_path),
+    )
 
 
-def prestart(program: str, code_dir: Path | None, env: dict[str, str] | None = None, slots: int = 1) -> None:
+def prestart(
+    program: str,
+    code_dir: Path | None,
+    env: dict[str, str] | None = None,
+    slots: int = 1,
+    sys_path: Sequence[str] | None = (),
+) -> None:
     """Start now the runner that :func:`runner_for` with the same arguments will return, so that a fork server's
     imports (seconds: the entry point's pandas, scikit-learn...) overlap the caller's own start-up (validation, its
-    imports, the store), not follow it. Nothing is started for a :class:`ProcessRunner`. A runner never handed out
-    is stopped by :func:`close_prestarted` (and at this process's exit)."""
-    key = _key(program, code_dir, env, slots)
+    imports, the store), not follow it. Nothing is started for a :class:`ProcessRunner`, nor for a ``sys_path`` not
+    known yet (None: the overlay is installed by the first job, after validation). A runner never handed out is
+    stopped by :func:`close_prestarted` (and at this process's exit)."""
+    if sys_path is None:
+        return
+    key = _key(program, code_dir, env, slots, sys_path)
     if key in _prestarted:
         return
-    runner = runner_for(program, code_dir, env, slots)
+    runner = runner_for(program, code_dir, env, slots, sys_path)
     if isinstance(runner, ProcessRunner):
         return
     if not _prestarted:
@@ -90,11 +127,12 @@ def close_prestarted() -> None:
         runner.close()
 
 
-def modules_to_preload(program: Path, code_dir: Path) -> list[str]:
-    """Top-level imports of the entry point that resolve outside its code folder (what a fork server preloads)."""
+def modules_to_preload(program: Path, code_dir: Path, sys_path: list[str] | None = None) -> list[str]:
+    """Top-level imports of the entry point that resolve outside its code folder, in the tuner's environment or in
+    ``sys_path`` (the jobs' ``requirements.txt`` overlay): what a fork server preloads."""
     from amtlocal.runners._forkserver import modules_to_preload as preload
 
-    return preload(program, code_dir)
+    return preload(program, code_dir, sys_path)
 
 
 __all__ = [

@@ -17,6 +17,7 @@ Default: ``fork`` on Linux and macOS for ``.py`` entry points (see ``amtlocal.ru
 from __future__ import annotations
 
 import ast
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -27,8 +28,9 @@ import threading
 from pathlib import Path
 
 
-def modules_to_preload(program: Path, code_dir: Path) -> list[str]:
-    """Top-level imports of the entry point that resolve outside its code folder (installed packages only).
+def modules_to_preload(program: Path, code_dir: Path, sys_path: list[str] | None = None) -> list[str]:
+    """Top-level imports of the entry point that resolve outside its code folder (installed packages only), in the
+    tuner's environment or in ``sys_path`` (the jobs' ``requirements.txt`` overlay, which the zygote puts first).
 
     Modules of the user's own code folder are never preloaded: each training job gets its own copy of that folder.
     """
@@ -49,6 +51,8 @@ def modules_to_preload(program: Path, code_dir: Path) -> list[str]:
             continue
         try:
             spec = importlib.util.find_spec(top)
+            if spec is None and sys_path:  # installed in the overlay only
+                spec = importlib.machinery.PathFinder.find_spec(top, list(sys_path))
         except (ImportError, ValueError):
             continue
         if spec is not None:
@@ -88,9 +92,23 @@ class ForkServer:
         env: the zygote's own environment (what every job's environment starts from, without credentials:
             :meth:`ScriptModeJob.base_environment`), seen by modules at their import.
         spares: fork each next child ahead, while a job runs (worth it when a core is idle: see :func:`idle_core`).
+        sys_path: folders the zygote puts first on its ``sys.path``, after its first entry, before it imports
+            anything (``PYTHONPATH``, as a new job process gets them): the ``requirements.txt`` overlay of the jobs
+            it will serve, so that every module it imports resolves as in those jobs (a package the overlay pins
+            is never imported from the tuner's environment). Only jobs with the same overlay may be sent to it.
     """
 
-    def __init__(self, modules: list[str], env: dict[str, str] | None = None, spares: bool = True):
+    def __init__(
+        self,
+        modules: list[str],
+        env: dict[str, str] | None = None,
+        spares: bool = True,
+        sys_path: list[str] | None = None,
+    ):
+        self.sys_path = list(sys_path or [])
+        if self.sys_path:
+            env = dict(os.environ if env is None else env)
+            env["PYTHONPATH"] = os.pathsep.join([*self.sys_path, *filter(None, [env.get("PYTHONPATH")])])
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = parent
         # Run as a plain script, not ``-m amtlocal...``: the zygote then imports the entry point's modules and nothing of ours.

@@ -408,6 +408,26 @@ class TrainingJobProcess:
         return f'ExecuteUserScriptError:\nExitCode {code}\nErrorMessage "{message}"\nCommand "{command}"'
 
 
+def overlay_sys_path(job: ScriptModeJob, home: str | os.PathLike | None) -> list[str] | None:
+    """What a fork server for ``job``'s entry point must put first on its ``sys.path`` (``runner_for``'s
+    ``sys_path``): the ``requirements.txt`` overlay its training jobs will have, ``[]`` without one (or for code
+    the toolkit installs nothing for: not a ``.py`` entry point, no code folder), None when the first job's pip has
+    yet to build it (the fork server then starts at that job, with its overlay: never without it)."""
+    from amtlocal.container import requirements_sys_path
+
+    code = job.code_source
+    if code is None or not job.program.endswith(".py") or not Path(code).is_dir():
+        return []
+    if home is None:
+        from amtlocal.store import default_home
+
+        home = default_home()
+    try:
+        return requirements_sys_path(code, home)
+    except OSError:  # unreadable now: the job's own install reports it
+        return None
+
+
 def describe_signal(signum: int) -> str:
     """``killed by signal 11 (SIGSEGV: Segmentation fault)``; for SIGKILL also the usual cause (out of memory)."""
     try:

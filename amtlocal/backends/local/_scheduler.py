@@ -25,7 +25,13 @@ from amtlocal import lifecycle
 from amtlocal.backends._base import Progress
 from amtlocal.backends.local import _completion, _warmstart
 from amtlocal.backends.local._definitions import DEFINITION_PARAM, Definition, definition_path, definitions_of
-from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobProcess, deferred_sigint
+from amtlocal.backends.local._process import (
+    DEFAULT_STOP_GRACE_SECONDS,
+    Interrupts,
+    TrainingJobProcess,
+    deferred_sigint,
+    overlay_sys_path,
+)
 from amtlocal.backends.local._pruners import make_pruner
 from amtlocal.backends.local._space import grid_size, make_sampler
 from amtlocal.exceptions import AmtValidationError, TuningJobExists
@@ -595,7 +601,11 @@ class LocalTuningJob:
             if runner is not None:
                 runner.close()
             runner = self._runners[key] = runner_for(
-                job.program, job.code_source, env=job.base_environment(), slots=self._slots()
+                job.program,
+                job.code_source,
+                env=job.base_environment(),
+                slots=self._slots(),
+                sys_path=overlay_sys_path(job, self.store.home),
             )
         return runner
 
@@ -758,7 +768,8 @@ def prestart_runners(spec: TuningSpec) -> None:
                 continue
             job = d.resolve(spec.base_dir, definition_path(req, i)).job
             assert job is not None  # resolve() fills it
-            prestart(job.program, job.code_source, env=job.base_environment(), slots=slots_of(req))
+            overlay = overlay_sys_path(job, None)  # None: built by the first job, after validation; none started
+            prestart(job.program, job.code_source, env=job.base_environment(), slots=slots_of(req), sys_path=overlay)
     except Exception:  # noqa: BLE001 - validate() reports what is wrong, naming the field
         pass
 

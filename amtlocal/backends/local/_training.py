@@ -17,7 +17,12 @@ from typing import Any
 
 from amtlocal import lifecycle
 from amtlocal.algorithms import metric_definitions_for
-from amtlocal.backends.local._process import DEFAULT_STOP_GRACE_SECONDS, Interrupts, TrainingJobProcess
+from amtlocal.backends.local._process import (
+    DEFAULT_STOP_GRACE_SECONDS,
+    Interrupts,
+    TrainingJobProcess,
+    overlay_sys_path,
+)
 from amtlocal.container import ScriptModeJob
 from amtlocal.exceptions import AmtValidationError
 from amtlocal.lifecycle import TrainingJobOutcome
@@ -161,7 +166,13 @@ class LocalTrainingJob:
         # the fork launcher is asked for by name.
         # A built-in algorithm (no code folder) always gets a new process.
         runner = (
-            runner_for(job.program, job.code_source, env=job.base_environment(), slots=1)
+            runner_for(
+                job.program,
+                job.code_source,
+                env=job.base_environment(),
+                slots=1,
+                sys_path=overlay_sys_path(job, self.store.home),
+            )
             if os.environ.get("AMTLOCAL_LAUNCHER") == "fork" and job.code_source is not None
             else ProcessRunner()
         )
