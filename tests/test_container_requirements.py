@@ -207,3 +207,170 @@ def test_a_half_built_overlay_of_a_killed_installer_is_cleared(tmp_path, code_wi
     assert not stale.exists()
     assert sorted(os.listdir(envs)) == [env.key, f"{env.key}.lock"]
     assert any(n.startswith(module) for n in os.listdir(env.sys_path[0]))
+
+
+# -- pinned versions in tuning jobs: the fork server imports nothing the overlay provides from the tuner's environment
+PIN = "1.3.2"  # what the user's requirements.txt pins; the tuner's environment has another joblib
+
+
+def _pin_tuner_joblib(code: Path, version: str = PIN) -> Path:
+    """Write ``code/deps/joblib-<version>-py3-none-any.whl`` (a copy of the tuner's own joblib, offline, saying
+    ``__version__ = version``) and ``code/requirements.txt`` naming it, as a user pins ``joblib==<version>``.
+    Returns the wheel's path."""
+    import re
+
+    import joblib
+
+    assert joblib.__version__ != version
+    root = Path(joblib.__file__).parent
+    info = f"joblib-{version}.dist-info"
+    files: dict[str, bytes] = {}
+    for p in sorted(root.rglob("*.py")):
+        rel = p.relative_to(root)
+        if rel.parts[0] == "test" or "__pycache__" in rel.parts:
+            continue
+        data = p.read_bytes()
+        if rel.as_posix() == "__init__.py":
+            data, n = re.subn(rb'^__version__ = "[^"]*"', f'__version__ = "{version}"'.encode(), data, flags=re.M)
+            assert n == 1
+        files[f"joblib/{rel.as_posix()}"] = data
+    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: joblib\nVersion: {version}\n".encode()
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: amtlocal-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record = []
+    for name, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    files[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
+    (code / "deps").mkdir(exist_ok=True)
+    wheel = code / "deps" / f"joblib-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    (code / "requirements.txt").write_text(f"--no-index\n./deps/{wheel.name}\n")
+    return wheel
+
+
+TOP_LEVEL = """
+import sys
+preloaded = ",".join(m for m in ("joblib", "sklearn") if m in sys.modules)  # imported before this script ran
+import argparse
+import sklearn  # imports joblib itself: the pinned one must be what it gets
+print("transitive", sys.modules["joblib"].__version__, sys.modules["joblib"].__file__)
+import joblib
+print("joblib", joblib.__version__, joblib.__file__)
+print("preloaded", preloaded)
+p = argparse.ArgumentParser(); p.add_argument("-x", type=int); a = p.parse_args()
+print("f1: %d" % a.x)
+"""
+
+LAZY = """
+import argparse
+import sys
+
+def main():
+    preloaded = "joblib" in sys.modules
+    import joblib
+    print("joblib", joblib.__version__, joblib.__file__)
+    print("preloaded", preloaded)
+    p = argparse.ArgumentParser(); p.add_argument("-x", type=int); a = p.parse_args()
+    print("f1: %d" % a.x)
+
+main()
+"""
+
+
+def _seen(store, tuning_name: str) -> dict[str, dict[str, str]]:
+    """Job name -> {first word of a line: the rest} for the lines the scripts above print."""
+    from amtlocal.backends.local import LocalBackend
+
+    backend = LocalBackend(store)
+    out = {}
+    for j in backend.list_training_jobs(tuning_name, MaxResults=20)["TrainingJobSummaries"]:
+        assert j["TrainingJobStatus"] == "Completed", j
+        lines = [ln.split(" ", 1) for ln in backend.training_job_logs(j["TrainingJobName"])]
+        out[j["TrainingJobName"]] = {w[0]: (w[1] if len(w) > 1 else "") for w in lines if w[0] in _WORDS}
+    return out
+
+
+_WORDS = {"transitive", "joblib", "preloaded"}
+
+
+def _overlay_file(store, code: Path) -> str:
+    key = requirements_key(code)
+    return str(next((Path(store.home) / "environments" / key).resolve().glob("lib/*/site-packages/joblib/__init__.py")))
+
+
+def test_fork_server_tuning_jobs_see_the_pinned_version_imported_at_top_level_and_by_a_dependency(
+    workdir, store, monkeypatch
+):
+    """Issue 13 (new user): every tuning job got the tuner's joblib, preloaded by the zygote, instead of the pin."""
+    from amtlocal.testing import make_request, run_job, use_script
+
+    monkeypatch.setenv("AMTLOCAL_LAUNCHER", "fork")
+    _pin_tuner_joblib(workdir / "code")
+    use_script(workdir, TOP_LEVEL)
+    req = make_request("pintop", max_jobs=3, parallel=1, strategy="Grid", seed=None, categorical=[("x", "123")])
+    assert run_job(req, workdir, store)["HyperParameterTuningJobStatus"] == "Completed"
+    seen = _seen(store, "pintop")
+    pinned = f"{PIN} {_overlay_file(store, workdir / 'code')}"
+    assert len(seen) == 3
+    for job, lines in seen.items():
+        assert lines["transitive"] == pinned, job  # scikit-learn's own import of joblib
+        assert lines["joblib"] == pinned, job
+        assert lines["preloaded"] == "joblib,sklearn", job  # forked from the warm zygote, not a new process
+
+
+def test_fork_server_tuning_jobs_see_the_pinned_version_imported_lazily_and_learned(workdir, store, monkeypatch):
+    """Issue 13 (new user): a lazy import got the pin in job 1 only; the zygote then learned the tuner's joblib. Here
+    the overlay is built already, so the zygote starts before the first job (as prestart starts it)."""
+    from amtlocal.testing import make_request, run_job, use_script
+
+    monkeypatch.setenv("AMTLOCAL_LAUNCHER", "fork")
+    _pin_tuner_joblib(workdir / "code")
+    assert ensure_requirements(workdir / "code", store.home).reused is False
+    use_script(workdir, LAZY)
+    cats = [("x", [str(i) for i in range(1, 5)])]
+    req = make_request("pinlazy", max_jobs=4, parallel=1, strategy="Grid", seed=None, categorical=cats)
+    assert run_job(req, workdir, store)["HyperParameterTuningJobStatus"] == "Completed"
+    seen = _seen(store, "pinlazy")
+    pinned = f"{PIN} {_overlay_file(store, workdir / 'code')}"
+    assert sorted(lines["joblib"] for lines in seen.values()) == [pinned] * 4
+    # the first job imported it itself; the zygote then learned it (from the overlay), so a later job finds it
+    assert sorted(lines["preloaded"] for lines in seen.values())[-1] == "True"
+
+
+def test_the_fork_server_of_a_pinned_code_folder_starts_with_its_overlay(tmp_path, monkeypatch):
+    """runner_for/prestart: no zygote without the jobs' overlay first (none until pip built it; then with it)."""
+    from amtlocal.backends.local._process import overlay_sys_path
+    from amtlocal.container import ScriptModeJob, requirements_sys_path
+    from amtlocal.runners import close_prestarted, prestart, runner_for
+
+    monkeypatch.setenv("AMTLOCAL_LAUNCHER", "fork")
+    code, home = tmp_path / "code", tmp_path / "home"
+    code.mkdir()
+    (code / "train.py").write_text("import joblib\n")
+    assert requirements_sys_path(code, home) == []
+    _pin_tuner_joblib(code)
+    assert requirements_sys_path(code, home) is None  # pip has not built it yet
+    job = ScriptModeJob(code, "train.py", {}, {}, "ml.m5.large", {})
+    assert overlay_sys_path(job, home) is None
+    runner = runner_for("train.py", code, env={}, sys_path=None)
+    try:
+        assert runner._servers == {}  # nothing imported before the overlay exists
+    finally:
+        runner.close()
+    prestart("train.py", code, env={}, sys_path=None)
+    try:
+        from amtlocal.runners import _prestarted
+
+        assert _prestarted == {}
+    finally:
+        close_prestarted()
+    built = ensure_requirements(code, home)
+    assert requirements_sys_path(code, home) == overlay_sys_path(job, home) == built.sys_path
+    runner = runner_for("train.py", code, env={}, sys_path=built.sys_path)
+    try:
+        (server,) = runner._servers.values()
+        assert server.sys_path == built.sys_path
+    finally:
+        runner.close()
