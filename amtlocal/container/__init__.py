@@ -24,7 +24,8 @@ None of them starts a training job. A runner uses them in this order:
    first in the job's log; if ``c.failure_reason``: the job is Failed with it, nothing starts;
 3. new process: ``Popen(c.argv, env=c.env, cwd=code_dir, start_new_session=True, ...)`` (the wrapper in ``c.argv``
    execs the script in the same process; exit status :data:`EXIT_CANNOT_ENTER` with the reason on stderr if the
-   kernel refused after all); fork server: send ``c.env`` and ``c.optml_dir``/``c.sys_path`` with the request; the
+   kernel refused after all); fork server (one whose zygote started with ``c.sys_path`` first on its own
+   ``sys.path``: :func:`requirements_sys_path`): send ``c.env`` and ``c.optml_dir``/``c.sys_path`` with the request; the
    child, after ``setsid`` and before running the script, calls ``enter_job_namespace(c.optml_dir)`` when it is set
    (the zygote, importing no amtlocal, loads :data:`OPTML_MODULE_FILE` by path once and calls its function of the
    same name; on ``OSError`` the child writes it to stderr and exits 126 without running the script) and puts

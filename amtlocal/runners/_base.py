@@ -23,7 +23,9 @@ class Command:
         optml_dir: the job's folder to show at ``/opt/ml`` (a private mount namespace entered in the job's own process
             before the script runs: ``amtlocal.container``), or None to leave ``/opt/ml`` alone.
         sys_path: folders put first on the script's ``sys.path`` after its own folder (a ``requirements.txt``
-            overlay's site folder; ``env``'s ``PYTHONPATH`` already names them for a new interpreter).
+            overlay's site folder; ``env``'s ``PYTHONPATH`` already names them for a new interpreter). A runner
+            that runs jobs in a process which imported modules before (a fork server) must have had these folders
+            first when it imported them: no module the overlay provides may come from the tuner's environment.
     """
 
     argv: list[str]

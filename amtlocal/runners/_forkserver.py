@@ -10,7 +10,9 @@ What differs from a fresh interpreter, by construction: modules the zygote prelo
 import-time side effects ran once, in the zygote, with the environment every job starts from but without a job's
 own ``SM_*`` values), and interpreter flags are the zygote's. Preloaded are the entry point's top-level imports of
 installed packages, and, after the first job that exits 0, the installed modules that job imported later (never
-modules of the job's own code folder). For exact isolation use the plain launcher: ``AMTLOCAL_LAUNCHER=process``.
+modules of the job's own code folder). The zygote starts with its jobs' ``requirements.txt`` overlay first on its
+``sys.path`` (``ForkServer(sys_path=...)``), so everything it imports resolves as in those jobs: a pinned version is
+never shadowed by the tuner's. For exact isolation use the plain launcher: ``AMTLOCAL_LAUNCHER=process``.
 Default: ``fork`` on Linux and macOS for ``.py`` entry points (see ``amtlocal.runners.launcher_kind``).
 """
 
