@@ -456,3 +456,38 @@ def test_a_home_the_disk_refuses_is_one_line_not_a_traceback(tmp_path, monkeypat
     raised[:] = [ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")]  # not the disk: a bug, shown whole
     with pytest.raises(ConnectionRefusedError):
         cli.main(["describe-training-job", "x", "--home", str(home)])
+
+
+def _ranges_in_definition(request: dict) -> dict:
+    request["TrainingJobDefinition"]["HyperParameterRanges"] = request["HyperParameterTuningJobConfig"].pop(
+        "ParameterRanges"
+    )
+    return request
+
+
+@pytest.mark.parametrize("case", ["min-above-max", "auto-parameters"])
+def test_ranges_in_the_definition_are_checked_naming_that_member(workdir, case):
+    """Ranges in TrainingJobDefinition.HyperParameterRanges (the single form's other place for them, where the
+    scheduler also reads them): before, Min 5 > Max 1 there passed `validate` and `tune` failed later with
+    InternalServerError 'low <= high must hold'; now both refuse it naming the member the user wrote, and `tune`
+    records nothing."""
+    use_script(workdir, GOOD)
+    request = _ranges_in_definition(make_request("defr", integer=[("x", 1, 9, "Auto")]))
+    ranges = request["TrainingJobDefinition"]["HyperParameterRanges"]
+    if case == "min-above-max":
+        ranges["IntegerParameterRanges"][0].update(MinValue="5", MaxValue="1")
+        field = (
+            "TrainingJobDefinition.HyperParameterRanges.IntegerParameterRanges[0]: MinValue must not exceed MaxValue"
+        )
+    else:
+        ranges["AutoParameters"] = [{"Name": "lr", "ValueHint": "0.1"}]
+        field = "TrainingJobDefinition.HyperParameterRanges.AutoParameters: not emulated by the local backend"
+    path = workdir / "defr.json"
+    path.write_text(json.dumps(request))
+    if case == "min-above-max":
+        v = amtlocal("validate", str(path))
+        assert v.returncode == 2 and f"{field} (got 5 > 1)" in v.stderr, v.stderr
+    r = amtlocal("tune", str(path), "--home", str(workdir / "home"))
+    assert r.returncode == 2 and r.stderr.startswith(f"amtlocal: error: {field}") and r.stderr.count("\n") == 1
+    listed = amtlocal("list", "--home", str(workdir / "home"))
+    assert listed.returncode == 0 and "defr" not in listed.stdout

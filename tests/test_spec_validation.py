@@ -558,3 +558,94 @@ def test_a_training_job_runs_at_most_28_days(seconds, valid):
         e = only(errors)
         assert e.field == f"{DEF}.StoppingCondition.MaxRuntimeInSeconds"
         assert e.rule == f"must be at most 2419200 (28 days; got {seconds})"
+
+
+# --- ranges in TrainingJobDefinition.HyperParameterRanges (the single form's other place for them) ---------------------
+
+DEF_RANGES = f"{DEF}.HyperParameterRanges"
+
+
+def in_definition(req: dict) -> dict:
+    """``req`` with its config's ParameterRanges moved to ``TrainingJobDefinition.HyperParameterRanges``, where
+    botocore's shape also allows them and the local scheduler reads them (``spec.definitions.ranges_with_path``)."""
+    req[DEF]["HyperParameterRanges"] = req[CFG].pop("ParameterRanges")
+    return req
+
+
+def test_ranges_in_the_definition_are_valid_as_given():
+    assert validation_errors(in_definition(spec())) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        (
+            {"ContinuousParameterRanges[0].MinValue": "5", "ContinuousParameterRanges[0].MaxValue": "1"},
+            f"{DEF_RANGES}.ContinuousParameterRanges[0]",
+            "MinValue must not exceed MaxValue (got 5.0 > 1.0)",
+        ),
+        (
+            {"IntegerParameterRanges[0].MinValue": "one"},
+            f"{DEF_RANGES}.IntegerParameterRanges[0].MinValue",
+            "MinValue must be an integer (got 'one')",
+        ),
+        (
+            {"ContinuousParameterRanges[0].MinValue": "0", "ContinuousParameterRanges[0].ScalingType": "Logarithmic"},
+            f"{DEF_RANGES}.ContinuousParameterRanges[0]",
+            "Logarithmic scaling needs MinValue > 0 (got 0.0)",
+        ),
+        (
+            {
+                "ContinuousParameterRanges[0].MaxValue": "1",
+                "ContinuousParameterRanges[0].ScalingType": "ReverseLogarithmic",
+            },
+            f"{DEF_RANGES}.ContinuousParameterRanges[0]",
+            "ReverseLogarithmic needs 0 <= MinValue < MaxValue < 1 (got [0.01, 1.0])",
+        ),
+        (
+            {"CategoricalParameterRanges[0].Name": "max-depth"},
+            f"{DEF_RANGES}.CategoricalParameterRanges[0].Name",
+            f"hyperparameter 'max-depth' has more than one range (also {DEF_RANGES}.IntegerParameterRanges[1].Name)",
+        ),
+    ],
+)
+def test_range_rules_read_the_definitions_ranges(change, field, rule):
+    """Before, ranges given in TrainingJobDefinition.HyperParameterRanges skipped every range rule (only the config's
+    ParameterRanges were checked): Min 5 > Max 1 was accepted and the job failed later with InternalServerError
+    'low <= high must hold'."""
+    req = in_definition(spec())
+    for path, value in change.items():
+        set_path(req, f"{DEF_RANGES}.{path}", value)
+    e = only(validation_errors(req))
+    assert (e.field, e.rule) == (field, rule)
+
+
+def test_a_definition_range_also_static_is_refused():
+    req = in_definition(spec({f"{DEF}.StaticHyperParameters.criterion": '"gini"'}))
+    e = only(validation_errors(req))
+    assert e.field == f"{DEF_RANGES}.CategoricalParameterRanges[0].Name"
+    assert e.rule == f"hyperparameter 'criterion' is both tunable and static (in {DEF}.StaticHyperParameters)"
+
+
+def test_grid_reads_the_categorical_ranges_of_the_definition():
+    """Before, Grid with its categorical ranges in the definition was refused: 'Grid search needs at least one
+    categorical range'."""
+    assert validation_errors(in_definition(grid_spec())) == []
+    e = only(validation_errors(in_definition(grid_spec(MaxNumberOfTrainingJobs=4))))
+    assert e.field == f"{CFG}.ResourceLimits.MaxNumberOfTrainingJobs"
+    assert "must equal the product of the categorical value counts (3)" in e.rule
+    e = only(validation_errors(in_definition(spec({f"{CFG}.Strategy": "Grid"}))))
+    assert e.field == DEF_RANGES
+    assert (
+        e.rule == "Grid search takes categorical ranges only (found IntegerParameterRanges, ContinuousParameterRanges)"
+    )
+
+
+def test_ranges_the_scheduler_does_not_read_are_still_checked():
+    """Single form with ranges in both places: the config's are searched, the definition's are still checked (as the
+    list form's config ParameterRanges are), so a bad range is never accepted silently."""
+    req = spec()
+    req[DEF]["HyperParameterRanges"] = {"IntegerParameterRanges": [{"Name": "n", "MinValue": "5", "MaxValue": "1"}]}
+    e = only(validation_errors(req))
+    assert e.field == f"{DEF_RANGES}.IntegerParameterRanges[0]"
+    assert e.rule == "MinValue must not exceed MaxValue (got 5 > 1)"

@@ -11,7 +11,9 @@ model's maximum rejects them first; the rule here keeps AMT's wording for caller
 only the model layer rejects (an unknown Strategy, a job name off the pattern) name the field and the rule there.
 
 Paths name the request field (``HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0]``), the
-definition as ``TrainingJobDefinition`` or ``TrainingJobDefinitions[i]``.
+definition as ``TrainingJobDefinition`` or ``TrainingJobDefinitions[i]``. Every rule about ranges reads them through
+:func:`_range_sets`, where the local scheduler reads them, and names the member the user wrote them in
+(``TrainingJobDefinition.HyperParameterRanges.IntegerParameterRanges[0]`` when the single form gives them there).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from amtlocal.algorithms import builtin_algorithm
 from amtlocal.exceptions import AmtValidationError
-from amtlocal.spec.definitions import definitions_with_paths, is_single
+from amtlocal.spec.definitions import definitions_with_paths, is_single, ranges_with_path
 from amtlocal.spec.hyperparameters import decode_hyperparameter
 
 __all__ = ["rule_errors", "rule", "RULES"]
@@ -93,22 +95,23 @@ def _definitions(request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _range_sets(request: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, dict[str, Any]]]:
-    """``[(ranges path, ParameterRanges, definition path, definition)]``.
-
-    Single form: the config's ``ParameterRanges`` with the one definition. List form: each definition's
-    ``HyperParameterRanges`` (and the config's ``ParameterRanges`` too, if given, checked without a definition).
-    """
+    """``[(ranges path, ParameterRanges, definition path, definition)]``: for each definition the ranges the local
+    scheduler reads for it (:func:`amtlocal.spec.definitions.ranges_with_path`: with the single form the config's
+    ``ParameterRanges``, else the definition's ``HyperParameterRanges``; with the list form the other way round),
+    the path naming the member they came from. A ranges member given but read for no definition (the config's
+    ``ParameterRanges`` beside each definition's own) comes first, checked without a definition (``""``, ``{}``)."""
     config = _config(request)
-    if is_single(request):
-        path, definition = _definitions(request)[0]
-        return [(f"{CONFIG}.ParameterRanges", _dict(config.get("ParameterRanges")), path, definition)]
-    sets = [
-        (f"{path}.HyperParameterRanges", _dict(d.get("HyperParameterRanges")), path, d)
-        for path, d in _definitions(request)
+    sets: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
+    for path, d in _definitions(request):
+        ranges_path, ranges = ranges_with_path(request, path, d)
+        sets.append((ranges_path, _dict(ranges), path, d))
+    read = {ranges_path for ranges_path, *_ in sets}
+    given = [(f"{CONFIG}.ParameterRanges", config.get("ParameterRanges"))]
+    given += [(f"{path}.HyperParameterRanges", d.get("HyperParameterRanges")) for path, d in _definitions(request)]
+    unread: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
+        (p, _dict(r), "", {}) for p, r in given if r is not None and p not in read
     ]
-    if config.get("ParameterRanges") is not None:
-        sets.insert(0, (f"{CONFIG}.ParameterRanges", _dict(config["ParameterRanges"]), "", {}))
-    return sets
+    return unread + sets
 
 
 def _ranges(ranges: dict[str, Any], path: str, kinds: Iterable[str] = RANGE_KINDS) -> Iterator[tuple[str, str, dict]]:

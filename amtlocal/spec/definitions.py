@@ -1,6 +1,7 @@
 """The training job definitions of a CreateHyperParameterTuningJob request, read one way everywhere.
 
-A request has either one ``TrainingJobDefinition`` (its ranges in ``HyperParameterTuningJobConfig.ParameterRanges``,
+A request has either one ``TrainingJobDefinition`` (its ranges in ``HyperParameterTuningJobConfig.ParameterRanges``
+or in the definition's own ``HyperParameterRanges``, a member of botocore's shape;
 its objective in ``HyperParameterTuningJobConfig.HyperParameterTuningJobObjective``) or a list
 ``TrainingJobDefinitions`` of up to 10 (each with its own ``DefinitionName``, ``HyperParameterRanges`` and
 ``TuningObjective``). AMT_REFERENCE.md section 1, "Top-level fields".
@@ -38,14 +39,28 @@ def is_single(request: dict[str, Any]) -> bool:
     return request.get(SINGLE) is not None
 
 
-def ranges_of(request: dict[str, Any], definition: dict[str, Any]) -> dict[str, Any]:
-    """The ParameterRanges that apply to ``definition``: with the single form the config's ``ParameterRanges``
-    (else the definition's ``HyperParameterRanges``), with the list form the definition's ``HyperParameterRanges``
-    (else the config's). ``{}`` when there are none (Autotune)."""
-    config = (request.get(CONFIG) or {}).get("ParameterRanges")
-    own = definition.get("HyperParameterRanges")
+CONFIG_RANGES = f"{CONFIG}.ParameterRanges"
+
+
+def ranges_with_path(request: dict[str, Any], path: str, definition: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(ranges path, ParameterRanges)`` that apply to ``definition`` (at request path ``path``, as
+    :func:`definitions_with_paths` names it): with the single form the config's ``ParameterRanges`` (else the
+    definition's ``HyperParameterRanges``), with the list form the definition's ``HyperParameterRanges`` (else the
+    config's). The path names the member the ranges were read from (``HyperParameterTuningJobConfig.ParameterRanges``
+    or ``<path>.HyperParameterRanges``), so an error about a range names the field the user wrote. ``{}`` when
+    there are none (Autotune), with the path of the member that would hold them."""
+    config = (CONFIG_RANGES, (request.get(CONFIG) or {}).get("ParameterRanges"))
+    own = (f"{path}.HyperParameterRanges", definition.get("HyperParameterRanges"))
     first, second = (config, own) if is_single(request) else (own, config)
-    return first or second or {}
+    for where, ranges in (first, second):
+        if ranges:
+            return where, ranges
+    return first[0], {}
+
+
+def ranges_of(request: dict[str, Any], definition: dict[str, Any]) -> dict[str, Any]:
+    """The ParameterRanges that apply to ``definition`` (see :func:`ranges_with_path`); ``{}`` when there are none."""
+    return ranges_with_path(request, "", definition)[1]
 
 
 def objective_of(request: dict[str, Any], definition: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -82,4 +97,12 @@ def resource_config_of(tuning_rc: dict) -> dict[str, Any]:
     return rc
 
 
-__all__ = ["definitions", "definitions_with_paths", "is_single", "objective_of", "ranges_of", "resource_config_of"]
+__all__ = [
+    "definitions",
+    "definitions_with_paths",
+    "is_single",
+    "objective_of",
+    "ranges_of",
+    "ranges_with_path",
+    "resource_config_of",
+]

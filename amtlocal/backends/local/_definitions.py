@@ -7,7 +7,7 @@ from pathlib import Path
 
 from amtlocal.algorithms import metric_definitions_for
 from amtlocal.container import ScriptModeJob, check_range_values
-from amtlocal.spec.definitions import definitions_with_paths, objective_of, ranges_of
+from amtlocal.spec.definitions import definitions_with_paths, objective_of, ranges_with_path
 from amtlocal.spec.ranges import Range, search_space
 
 DEFINITION_PARAM = "TrainingJobDefinitionName"  # the Optuna parameter choosing a definition when there are several
@@ -25,6 +25,8 @@ class Definition:
         metric_definitions: AlgorithmSpecification.MetricDefinitions, or a built-in algorithm's predefined metrics
             when the definition has none (``amtlocal.algorithms.metric_definitions_for``).
         max_runtime: StoppingCondition.MaxRuntimeInSeconds (seconds; AMT's default 1 day).
+        ranges_path: the request member its ranges were read from (``HyperParameterTuningJobConfig.ParameterRanges``
+            or ``<definition path>.HyperParameterRanges``), named in errors about them.
         job: the resolved local code and data (filled by :meth:`resolve`).
     """
 
@@ -34,6 +36,7 @@ class Definition:
     objective: dict
     metric_definitions: list[dict]
     max_runtime: float
+    ranges_path: str = "HyperParameterTuningJobConfig.ParameterRanges"
     job: ScriptModeJob | None = None
 
     @property
@@ -48,12 +51,7 @@ class Definition:
         """Resolve code and data (``s3://`` ones fetched into ``home``'s S3 cache; raises AmtValidationError naming
         ``path``)."""
         self.job = ScriptModeJob.from_definition(self.raw, base_dir, path, home)
-        check_range_values(
-            self.space,
-            "HyperParameterTuningJobConfig.ParameterRanges"
-            if path == "TrainingJobDefinition"
-            else f"{path}.HyperParameterRanges",
-        )
+        check_range_values(self.space, self.ranges_path)
         return self
 
 
@@ -62,14 +60,16 @@ def definitions_of(request: dict) -> list[Definition]:
     out = []
     for path, d in definitions_with_paths(request):
         name = None if path == "TrainingJobDefinition" else d["DefinitionName"]
+        ranges_path, ranges = ranges_with_path(request, path, d)
         out.append(
             Definition(
                 name,
                 d,
-                search_space(ranges_of(request, d)),
+                search_space(ranges),
                 dict(objective_of(request, d)),
                 metric_definitions_for(d),
                 float((d.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400)),
+                ranges_path,
             )
         )
     return out

@@ -180,15 +180,10 @@ class LocalTuningJob:
         (AMT picks their ranges; locally the hyperparameter would reach no training job) and definitions whose
         objectives have opposite Types (the local search and ranking follow one direction). Raises
         AmtValidationError naming the field."""
-        for i, d in enumerate(self.definitions):
-            path = definition_path(req, i)
-            ranges = (
-                "HyperParameterTuningJobConfig.ParameterRanges" if d.name is None else f"{path}.HyperParameterRanges"
-            )
-            raw_ranges = ranges_of(req, d.raw)
-            if raw_ranges.get("AutoParameters"):
+        for d in self.definitions:
+            if ranges_of(req, d.raw).get("AutoParameters"):
                 raise AmtValidationError(
-                    f"{ranges}.AutoParameters",
+                    f"{d.ranges_path}.AutoParameters",
                     "not emulated by the local backend (AMT chooses their ranges): give each one a range "
                     "(Integer/Continuous/CategoricalParameterRanges), or run it with --backend sagemaker",
                 )
