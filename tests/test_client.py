@@ -236,3 +236,63 @@ def test_a_create_that_loses_the_race_for_a_name_is_resource_in_use(workdir, mon
         "Resource Already Exists: Hyper Parameter Tuning Job with name raced already exists. Choose a different name."
     )
     sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="raced")
+
+
+KNOWN_ARGS = (
+    "import argparse\np = argparse.ArgumentParser(); p.add_argument('-x', type=int); a, _ = p.parse_known_args()\n"
+    "print('f1: %d' % a.x)\n"
+)
+
+
+def _wait(sm, name: str, timeout: float = 60.0) -> dict:
+    deadline = time.time() + timeout
+    while True:
+        desc = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+        if desc["HyperParameterTuningJobStatus"] in ("Completed", "Failed", "Stopped") or time.time() > deadline:
+            return desc
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("warm_start_type", ["TransferLearning", "IdenticalDataAndAlgorithm"])
+def test_a_warm_start_with_more_than_10_changes_is_a_validation_exception(workdir, warm_start_type):
+    """AMT's warm-start restriction: tunable hyperparameters made static (a categorical one counting once per value)
+    plus changed static values (each counting 2, as the docs' red -> blue) are at most 10 against each parent.
+    Before, a child that changed 11 static values of its parent was accepted."""
+    from botocore.exceptions import ClientError
+
+    use_script(workdir, KNOWN_ARGS)
+    sm = client(base_dir=workdir)
+    static = dict({f"s{i}": "1" for i in range(4)}, t="a")
+    parent = make_request("chg-parent", max_jobs=1, integer=[("x", 1, 9, "Auto")], static=static)
+    parent["HyperParameterTuningJobConfig"]["ParameterRanges"]["CategoricalParameterRanges"] = [
+        {"Name": "c", "Values": ["a", "b", "c"]}
+    ]
+    sm.create_hyper_parameter_tuning_job(**parent)
+    assert _wait(sm, "chg-parent")["HyperParameterTuningJobStatus"] == "Completed"
+    warm = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "chg-parent"}]}
+    warm["WarmStartType"] = warm_start_type
+
+    def child(name: str, changed: int) -> dict:
+        """``c`` made static (3 changes) and ``changed`` static values changed (2 each)."""
+        req = make_request(name, max_jobs=1, integer=[("x", 1, 9, "Auto")], static=dict(static, c='"a"'))
+        req["TrainingJobDefinition"]["StaticHyperParameters"].update({f"s{i}": "2" for i in range(changed)})
+        req["TrainingJobDefinition"]["StaticHyperParameters"]["t"] = '"a"'  # the same value JSON-quoted: no change
+        req["WarmStartConfig"] = warm
+        return req
+
+    with pytest.raises(ClientError) as e:
+        sm.create_hyper_parameter_tuning_job(**child("chg-11", 4))
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert e.value.response["Error"]["Message"] == (
+        "WarmStartConfig.ParentHyperParameterTuningJobs[0]: at most 10 changes against parent 'chg-parent', counting "
+        "each tunable hyperparameter made static (a categorical one once per value) and each changed static value "
+        "twice (old and new value); got 11: s0 1 -> 2 (2), s1 1 -> 2 (2), s2 1 -> 2 (2), s3 1 -> 2 (2), "
+        "c tunable -> static (3)"
+    )
+    names = [
+        s["HyperParameterTuningJobName"]
+        for s in sm.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]
+    ]
+    assert names == ["chg-parent"]  # nothing recorded
+    sm.create_hyper_parameter_tuning_job(**child("chg-9", 3))  # 3 + 3 * 2 = 9: within the limit
+    assert _wait(sm, "chg-9")["HyperParameterTuningJobStatus"] == "Completed"

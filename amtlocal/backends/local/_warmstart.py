@@ -18,6 +18,7 @@ from amtlocal.container import RESERVED_HYPERPARAMETERS
 from amtlocal.exceptions import AmtValidationError, TuningJobNotFound
 from amtlocal.lifecycle import TERMINAL_STATUSES
 from amtlocal.spec.definitions import definitions, objective_of, ranges_of
+from amtlocal.spec.hyperparameters import decode_hyperparameter
 from amtlocal.spec.ranges import KINDS, Range
 from amtlocal.spec.summaries import summary_params
 from amtlocal.store import LocalStore, TuningJobRecord
@@ -25,20 +26,32 @@ from amtlocal.store import LocalStore, TuningJobRecord
 _PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
 
 
+MAX_CHANGES = 10  # tunable -> static conversions plus changed static values, against each parent
+
+
 def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str, str]]:
     """(all user hyperparameter names, tunable name -> range kind, static name -> wire value) of a request."""
+    static = _user_statics(request)
+    kinds = {name: kind for name, (kind, _) in _tunable_ranges(request).items()}
+    return set(static) | set(kinds), kinds, static
+
+
+def _user_statics(request: dict) -> dict[str, str]:
+    """Static hyperparameters of a request's first definition that the user set (not the SDK's ``sagemaker_*``
+    keys nor the reserved ones AMT injects), name -> wire value."""
     definition = (definitions(request) or [{}])[0]
-    static = {
+    return {
         k: v
         for k, v in (definition.get("StaticHyperParameters") or {}).items()
         if k not in RESERVED_HYPERPARAMETERS and not k.startswith("sagemaker_")
     }
-    ranges = ranges_of(request, definition)
-    kinds = {}
-    for kind in KINDS:
-        for r in ranges.get(f"{kind}ParameterRanges") or []:
-            kinds[r["Name"]] = kind
-    return set(static) | set(kinds), kinds, static
+
+
+def _tunable_ranges(request: dict) -> dict[str, tuple[str, dict]]:
+    """Tunable name -> (range kind, its range entry) of a request's first definition (its ranges read where the
+    scheduler reads them: :func:`amtlocal.spec.definitions.ranges_of`)."""
+    ranges = ranges_of(request, (definitions(request) or [{}])[0])
+    return {r["Name"]: (kind, r) for kind in KINDS for r in ranges.get(f"{kind}ParameterRanges") or []}
 
 
 def _image(request: dict) -> str | None:
@@ -52,7 +65,8 @@ def load_parents(store: LocalStore, request: dict) -> list:
 
     Raises:
         AmtValidationError: a parent missing or unfinished, another objective, other hyperparameter names, a changed
-            hyperparameter type; for IdenticalDataAndAlgorithm, another training image than a parent's.
+            hyperparameter type, more than 10 changes against a parent (:func:`_changes`); for
+            IdenticalDataAndAlgorithm, another training image than a parent's.
     """
     ws = request.get("WarmStartConfig")
     if not ws:
@@ -82,7 +96,8 @@ def load_parents(store: LocalStore, request: dict) -> list:
 
 
 def _check_objective_and_hyperparameters(request: dict, parent: dict, name: str, i: int) -> None:
-    """The same objective, the same hyperparameter names, no range kind changed (parent ``name``, the ``i``-th)."""
+    """The same objective, the same hyperparameter names, no range kind changed, at most 10 changes (parent ``name``,
+    the ``i``-th)."""
     child_obj, pobj = objective_of(request), objective_of(parent)
     if (pobj["MetricName"], pobj["Type"]) != (child_obj["MetricName"], child_obj["Type"]):
         raise AmtValidationError(
@@ -103,6 +118,38 @@ def _check_objective_and_hyperparameters(request: dict, parent: dict, name: str,
                 f"{_PARENTS}[{i}]",
                 f"hyperparameter {hp!r} is {kind} here but {pkinds[hp]} in parent {name!r}; its type cannot change",
             )
+    changes = _changes(request, parent)
+    total = sum(n for _, n in changes)
+    if total > MAX_CHANGES:
+        listed = ", ".join(f"{what} ({n})" for what, n in changes)
+        raise AmtValidationError(
+            f"{_PARENTS}[{i}]",
+            f"at most {MAX_CHANGES} changes against parent {name!r}, counting each tunable hyperparameter made "
+            f"static (a categorical one once per value) and each changed static value twice (old and new value); "
+            f"got {total}: {listed}",
+        )
+
+
+def _changes(request: dict, parent: dict) -> list[tuple[str, int]]:
+    """The changes AMT counts against its limit of 10 between ``parent``'s request and this one, in this request's
+    static order: ``[(what changed, count)]``. AMT's warm-start restrictions (AMT_REFERENCE.md section 2, Warm start;
+    DG automatic-model-tuning-warm-start, "Warm Start Tuning Restrictions"): "the number of total changes from
+    tunable hyperparameters in the parent jobs to static hyperparameters in the new tuning job, plus the number of
+    changes in the values of static hyperparameters cannot be more than 10. Each value in a categorical hyperparameter
+    counts": a categorical ``{red, blue}`` made static counts 2, and so does a static ``red`` changed to ``blue``.
+    So an Integer or Continuous range made static counts 1, a categorical one its number of values, and a changed
+    static value 2. Static values compare as the training toolkit decodes them (``a`` and ``"a"`` are one value;
+    ``1`` and ``"1"``, an int and a string, are two); static -> tunable and range changes are not counted."""
+    pstatic, pranges = _user_statics(parent), _tunable_ranges(parent)
+    changes = []
+    for hp, value in _user_statics(request).items():
+        if hp in pranges:
+            kind, entry = pranges[hp]
+            n = len(entry.get("Values") or []) if kind == "Categorical" else 1
+            changes.append((f"{hp} tunable -> static", max(n, 1)))
+        elif hp in pstatic and decode_hyperparameter(pstatic[hp]) != decode_hyperparameter(value):
+            changes.append((f"{hp} {pstatic[hp]} -> {value}", 2))
+    return changes
 
 
 def _check_image(request: dict, record: TuningJobRecord, name: str) -> None:
