@@ -43,6 +43,7 @@ StopTrainingJob of an unknown name raises ``ResourceNotFound`` (the model's erro
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import os
@@ -326,9 +327,17 @@ class LocalSageMakerClient:
         self._validate(op, kwargs)
         name = kwargs["HyperParameterTuningJobName"]
         try:
+            self._take_over(name)
             return self._response(op, self._backend.describe(name))
         except TuningJobNotFound:
             raise self._not_found(op, name) from None
+
+    def _take_over(self, name: str) -> str | None:
+        """A tuning job whose background worker died while it ran is taken over before it is read (resumed once, then
+        Failed; :meth:`amtlocal.backends.local.LocalBackend.take_over`), as the service never loses its tuner: a
+        poll of it ends. Raises TuningJobNotFound."""
+        take_over = getattr(self._backend, "take_over", None)
+        return take_over(name) if take_over is not None else None
 
     def list_training_jobs_for_hyper_parameter_tuning_job(self, **kwargs: Any) -> dict[str, Any]:
         """ListTrainingJobsForHyperParameterTuningJob: ``{"TrainingJobSummaries": [...], "NextToken"?}``.
@@ -341,6 +350,7 @@ class LocalSageMakerClient:
         args = dict(kwargs)
         name = args.pop("HyperParameterTuningJobName")
         try:
+            self._take_over(name)
             return self._response(op, self._backend.list_training_jobs(name, **args))
         except TuningJobNotFound:
             raise self._not_found(op, name) from None
@@ -358,6 +368,8 @@ class LocalSageMakerClient:
         SortBy Name (default) | Status | CreationTime, SortOrder Ascending (default) | Descending; MaxResults
         default 10. Errors: ParamValidationError; ClientError ValidationException (a bad NextToken).
         """
+        from amtlocal.lifecycle import is_terminal
+
         op = "ListHyperParameterTuningJobs"
         self._validate(op, kwargs)
         members = (
@@ -365,9 +377,13 @@ class LocalSageMakerClient:
             .output_shape.members["HyperParameterTuningJobSummaries"]
             .member.members
         )
-        rows = [
-            {k: v for k, v in s.items() if k in members and v is not None} for s in self._backend.list_tuning_jobs()
+        listed = self._backend.list_tuning_jobs()
+        running = [
+            s["HyperParameterTuningJobName"] for s in listed if not is_terminal(s["HyperParameterTuningJobStatus"])
         ]
+        if [name for name in running if self._take_over(name) is not None]:
+            listed = self._backend.list_tuning_jobs()
+        rows = [{k: v for k, v in s.items() if k in members and v is not None} for s in listed]
         if kwargs.get("NameContains"):
             rows = [r for r in rows if kwargs["NameContains"].lower() in r["HyperParameterTuningJobName"].lower()]
         if kwargs.get("StatusEquals"):
@@ -461,12 +477,19 @@ class LocalSageMakerClient:
 
         Errors: ParamValidationError; ClientError ValidationException "Requested resource not found." (an unknown
         name, as the service answers)."""
-        from amtlocal.exceptions import TrainingJobNotFound
+        from amtlocal.exceptions import TrainingJobNotFound, TuningJobNotFound
+        from amtlocal.lifecycle import is_terminal
 
         op = "DescribeTrainingJob"
         self._validate(op, kwargs)
         try:
-            return self._response(op, self._backend.describe_training_job(kwargs["TrainingJobName"]))
+            desc = self._backend.describe_training_job(kwargs["TrainingJobName"])
+            if desc.get("TuningJobArn") and not is_terminal(desc["TrainingJobStatus"]):
+                # its tuning job's worker may have died: taken over first, so a waiter on this job ends too
+                with contextlib.suppress(TuningJobNotFound):
+                    if self._take_over(desc["TuningJobArn"].rsplit("/", 1)[-1]) is not None:
+                        desc = self._backend.describe_training_job(kwargs["TrainingJobName"])
+            return self._response(op, desc)
         except TrainingJobNotFound:
             raise self._training_job_not_found(op, kwargs["TrainingJobName"]) from None
 

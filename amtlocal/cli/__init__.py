@@ -252,7 +252,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_list(args) -> int:
-    jobs = _backend(args).list_tuning_jobs()
+    backend = _backend(args)
+    jobs = backend.list_tuning_jobs()
     if args.json:  # the AWS CLI's shape: amtlocal's own additions left out
         _print_json(
             {
@@ -269,6 +270,8 @@ def cmd_list(args) -> int:
         done = sum(c.values()) - c["InProgress"] - interrupted  # those counted toward MaxNumberOfTrainingJobs
         total = j["ResourceLimits"].get("MaxNumberOfTrainingJobs", "?")
         extra = f"  (+{interrupted} interrupted, run again)" if interrupted else ""
+        if _holder_lost(backend, j):
+            extra += "  (no tuner runs it: run it again to resume, or amtlocal stop)"
         print(
             f"{j['HyperParameterTuningJobName']:32}  {j['Strategy']:10} {j['HyperParameterTuningJobStatus']:11} "
             f"{f'{done}/{total}':>9}  {j['CreationTime']:%Y-%m-%d %H:%M:%S}{extra}"
@@ -277,8 +280,29 @@ def cmd_list(args) -> int:
 
 
 def cmd_describe(args) -> int:
-    _print_json(_backend(args).describe(args.name))
+    backend = _backend(args)
+    desc = backend.describe(args.name)
+    _print_json(desc)
+    if _holder_lost(backend, desc):
+        print(
+            f"note: no tuner runs {desc['HyperParameterTuningJobName']} any more (its process ended before the job "
+            "did, killed?): run the same spec again to resume it, or `amtlocal stop` it (Stopped); through the API "
+            "(amtlocal serve, amtlocal.client()) the next Describe resumes it",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _holder_lost(backend, summary: dict) -> bool:
+    """Whether a local tuning job (a Describe or List summary) InProgress or Stopping has no live tuner. The CLI only
+    says so; the API takes such a job over when it reads it (``LocalBackend.take_over``)."""
+    holder_lost = getattr(backend, "holder_lost", None)
+    if holder_lost is None or summary["HyperParameterTuningJobStatus"] not in ("InProgress", "Stopping"):
+        return False
+    try:
+        return bool(holder_lost(summary["HyperParameterTuningJobName"]))
+    except Exception:  # noqa: BLE001 - a note only: never fails the command (a read-only home, a job just removed)
+        return False
 
 
 def cmd_jobs(args) -> int:

@@ -10,6 +10,8 @@ States and transitions of a local tuning job::
                  InProgress --(stop request taken by the holder, or Ctrl-C)--> Stopping --(jobs ended)--> Stopped
                  Stopped    --(resume: the same request run again)--> InProgress
                  InProgress with no live holder (tuner killed) --(next run or stop: orphans recovered)--> ...
+                 InProgress, worker dead --(read through the API: take_over)--> InProgress (resumed in a new worker,
+                                           once) | Failed (a later death) | Stopped (a stop was asked for)
 
 A standalone training job (CreateTrainingJob): InProgress (SecondaryStatus Starting, then Training) --> Completed |
 Failed | Stopped (Stopping after a taken StopTrainingJob; SecondaryStatus MaxRuntimeExceeded when its
@@ -44,7 +46,10 @@ Contracts (what every caller may rely on, and must keep):
   written, the state of a tuner killed a moment earlier, which the recovery below repairs.
 - Recovery: a job left InProgress by a dead tuner is repaired by the next holder (:func:`begin_run`) or by
   :func:`stop_tuning_job`: its orphaned training jobs are killed (recognised by pid and pid start time), recorded
-  Stopped, and requeued.
+  Stopped, and requeued. The API (``amtlocal.client()``, ``amtlocal serve``) does not wait for a next run: a Describe
+  or List of such a job, or the server noticing its own worker's death, takes it over (:func:`take_over`: resumed
+  once in a new worker, Failed with the causes at a later death, Stopped if a stop was asked for); the CLI's
+  ``describe``/``list`` only say that no tuner runs it (:func:`holder_lost`).
 
 Shared mode (a PostgreSQL storage; several workers, on one machine or many, run one tuning job; no job lock):
 
@@ -85,6 +90,14 @@ from amtlocal.lifecycle._status import (
     TuningJobStatus,
     is_terminal,
 )
+from amtlocal.lifecycle._takeover import (
+    LOST_WORKER_FAILED,
+    STOPPED_BY_FAILURE,
+    WORKER_RESTARTS,
+    end_cause,
+    holder_lost,
+    take_over,
+)
 from amtlocal.lifecycle._training import (
     INTERRUPTED_BY_STOP,
     TrainingJobOutcome,
@@ -110,6 +123,12 @@ from amtlocal.lifecycle._tuning import (
 )
 
 __all__ = [
+    "LOST_WORKER_FAILED",
+    "STOPPED_BY_FAILURE",
+    "WORKER_RESTARTS",
+    "end_cause",
+    "holder_lost",
+    "take_over",
     "FINAL_STATUSES",
     "Heartbeat",
     "POLL_SECONDS",

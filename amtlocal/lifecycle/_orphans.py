@@ -23,8 +23,9 @@ ORPHAN_REASON = (
 )
 
 
-def recover_orphans(store: LocalStore, study) -> None:
-    """Training jobs left InProgress by a tuner that died: end their processes, record them Stopped, requeue.
+def recover_orphans(store: LocalStore, study, reason: str = ORPHAN_REASON) -> None:
+    """Training jobs left InProgress by a tuner that died: end their processes, record them Stopped with FailureReason
+    ``reason`` (default :data:`ORPHAN_REASON`), requeue.
 
     Called only by the holder of the job's lock (or, on a shared storage, for dead workers of this host)."""
     import optuna
@@ -56,7 +57,7 @@ def recover_orphans(store: LocalStore, study) -> None:
                 rec.trial_number,
                 rec.params,
                 dict(rec.summary),
-                ORPHAN_REASON,
+                reason,
                 start=rec.summary.get("CreationTime"),
             )
         except optuna.exceptions.UpdateFinishedTrialError:  # shared: another worker recovered it first (lost)

@@ -11,6 +11,12 @@ the tuning jobs it stopped to ``<home>/server/interrupted.json``; the next serve
 moto's S3 lives in memory, so before resuming, the next server puts back the objects the S3 cache of the home fetched
 (``s3://`` code and channels, :meth:`amtlocal.s3.S3Cache.restore`); a job that still cannot resume stays in
 ``interrupted.json`` (logged) for the start after.
+
+A background worker that dies before its tuning job ended (killed, e.g. by the out-of-memory killer): the server
+notices within WATCH_SECONDS for a worker it started (it is the worker's parent), and any Describe or List of the
+job notices it for any other (its lock is free); the job is then resumed once in a new worker (the training jobs cut
+short recorded Stopped, "Interrupted ...", and run again), and recorded Failed at a later death, with a
+FailureReason naming each death's cause (``LocalBackend.take_over``, ``amtlocal.lifecycle.take_over``).
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ class Server:
     variables), sdk_config (the SDK config file's path), role_arn, bucket, home, app (the WSGI callable served).
     """
 
+    WATCH_SECONDS = 1.0  # how often the server looks for a background worker of its own that died
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -86,6 +94,8 @@ class Server:
         self._httpd: Any = None
         self._thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] | None = None
+        self._watching = threading.Event()  # set: the watchdog thread ends
+        self._watchdog: threading.Thread | None = None
 
     def start(self, export: bool = False) -> Server:
         """Bind, write the SDK config file, start serving in a daemon thread and create the default role and bucket
@@ -125,6 +135,9 @@ class Server:
             self._export()
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="amtlocal-server", daemon=True)
         self._thread.start()
+        self._watching.clear()
+        self._watchdog = threading.Thread(target=self._watch_workers, name="amtlocal-watchdog", daemon=True)
+        self._watchdog.start()
         _moto.seed(self.url, self.region)
         interrupted = self._take_interrupted()
         if interrupted:  # moto's S3 is in memory: put back the code and channels those jobs fetched before
@@ -135,6 +148,16 @@ class Server:
             log.warning("%d tuning job(s) not resumed, kept in %s", len(kept), self._interrupted_path)
         log.info("serving the SageMaker API at %s (store %s)", self.url, self.home)
         return self
+
+    def _watch_workers(self) -> None:
+        """The watchdog thread: every WATCH_SECONDS, a tuning job whose background worker (started by this server)
+        died before the job ended is taken over (resumed once, then Failed: ``LocalBackend.take_over``), so it ends
+        even if nobody reads it. Jobs of workers this server did not start are taken over when read through the API."""
+        while not self._watching.wait(self.WATCH_SECONDS):
+            try:
+                self.backend.take_over_ended_workers()
+            except Exception:  # noqa: BLE001 - the watchdog must outlive one bad look (logged)
+                log.exception("watching the tuning jobs' workers failed")
 
     @property
     def _interrupted_path(self) -> Path:
@@ -178,6 +201,9 @@ class Server:
             ``{job name: status}`` of the jobs that were still running (after the wait).
         """
         stopped: dict[str, str] = {}
+        self._watching.set()  # no take-over while the jobs are being stopped
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=10)
         try:
             if stop_jobs and self.operations is not None:
                 stopped = self.operations.stop_started(timeout)

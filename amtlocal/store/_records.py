@@ -31,6 +31,9 @@ class TuningJobRecord:
         runtime_used: seconds its runs have taken (summed over resumed runs), None before the first run ends.
         stop_requests: how many stop requests were ever made.
         run_stop_requests: the stop-request count the current (or last) run started from.
+        worker_deaths: why each process that ran this job ended before it did, oldest first (one line each, e.g.
+            ``the worker process (pid 123) was killed by SIGKILL``); what :mod:`amtlocal.lifecycle` counts to resume
+            such a job once and then record it Failed.
     """
 
     name: str
@@ -46,6 +49,7 @@ class TuningJobRecord:
     runtime_used: float | None = None
     stop_requests: int = 0
     run_stop_requests: int = 0
+    worker_deaths: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -29,6 +29,7 @@ TUNING_FIELDS = {
     "completion_details": "completion_details",
     "runtime_used": "runtime_used",
     "run_stop_requests": "run_stop_requests",
+    "worker_deaths": "worker_deaths",
 }
 STOP_REQUEST_PREFIX = "stop_request."
 

@@ -47,7 +47,8 @@ class LocalBackend(Backend):
     ):
         self.store = store or LocalStore(home, storage_url)
         self.stop_grace = stop_grace
-        self._workers: dict[str, subprocess.Popen] = {}
+        self._workers: dict[str, subprocess.Popen] = {}  # background workers this backend started, by job name
+        self._tuning_workers: set[str] = set()  # the names in _workers that are tuning jobs'
 
     def create_tuning_job(
         self, request: dict[str, Any], base_dir: Path, wait: bool = True, progress: Callable | None = None
@@ -75,12 +76,18 @@ class LocalBackend(Backend):
         job.spec.validate()  # every error a user can fix surfaces here, before the worker starts
         name = job.spec.name
         with deferred_sigint() as interrupted:
+            lifecycle.start_in_background(
+                self.store,
+                name,
+                job.prepare,
+                lambda stops, lock: self._start_tuning_worker(name, stops, lock),
+                interrupted,
+            )
 
-            def start_worker(stops_seen: int, lock: JobLock | None) -> subprocess.Popen:
-                worker = self._workers[name] = self._start_worker(name, stops_seen, lock)
-                return worker
-
-            lifecycle.start_in_background(self.store, name, job.prepare, start_worker, interrupted)
+    def _start_tuning_worker(self, name: str, stops_seen: int, lock: JobLock | None) -> subprocess.Popen:
+        worker = self._workers[name] = self._start_worker(name, stops_seen, lock)
+        self._tuning_workers.add(name)
+        return worker
 
     def _start_worker(
         self, name: str, stops_seen: int, lock: JobLock | None, kind: list[str] | None = None
@@ -128,6 +135,66 @@ class LocalBackend(Backend):
 
     def describe(self, name: str) -> dict[str, Any]:
         return _responses.describe(self.store.load(name))
+
+    # -- a tuning job whose worker died -------------------------------------------------------------------------------
+    def holder_lost(self, name: str) -> bool:
+        """True when tuning job ``name`` is InProgress or Stopping but no process runs it any more (its tuner or
+        background worker was killed); see :func:`amtlocal.lifecycle.holder_lost`. Raises TuningJobNotFound."""
+        return lifecycle.holder_lost(self.store, name)
+
+    def take_over(self, name: str) -> str | None:
+        """Tuning job ``name`` whose tuner or background worker died while it ran: resumed in a new background worker
+        the first time, recorded Failed (FailureReason naming each death's cause) the next, Stopped when a stop was
+        asked for (:func:`amtlocal.lifecycle.take_over`). What the API does on reading such a job, as the service
+        never loses its tuner. The cause is the worker's exit status when this backend started it, else
+        "ended (killed?)".
+
+        Returns:
+            ``"Resumed"``, ``"Stopped"``, ``"Failed"``, or None when nothing was done (a live process runs the job,
+            or it has ended).
+        Raises:
+            TuningJobNotFound: no tuning job of that name.
+        """
+        if not lifecycle.holder_lost(self.store, name):
+            return None
+        stored = self.store.tuning_job(name).name
+        return lifecycle.take_over(
+            self.store,
+            stored,
+            self._end_cause(stored),
+            lambda stops, lock: self._start_tuning_worker(stored, stops, lock),
+        )
+
+    def take_over_ended_workers(self) -> list[str]:
+        """Look at the background workers of tuning jobs this backend started: each one that has exited (reaped
+        here) while its job had not ended is taken over (:meth:`take_over`). Returns the names taken over."""
+        done = []
+        for name in sorted(self._tuning_workers):
+            worker = self._workers.get(name)
+            if worker is None or worker.poll() is None:
+                continue
+            try:
+                if self.take_over(name) is not None:
+                    done.append(name)
+            except TuningJobNotFound:
+                pass
+            if self._workers.get(name) is worker:  # not resumed in a new worker: nothing more to watch
+                self._tuning_workers.discard(name)
+        return done
+
+    def _end_cause(self, name: str) -> str:
+        """How the process that ran tuning job ``name`` ended (:func:`amtlocal.lifecycle.end_cause`)."""
+        worker = self._workers.get(name)
+        if worker is not None and name in self._tuning_workers and worker.poll() is not None:
+            log = self.store.job_dir(name) / "tuner.log"
+            try:
+                with open(log, "rb") as f:
+                    f.seek(max(0, f.seek(0, os.SEEK_END) - 2000))
+                    tail = f.read().decode(errors="replace")
+            except OSError:
+                tail = ""
+            return lifecycle.end_cause(worker.pid, worker.returncode, tail)
+        return lifecycle.end_cause(self.store.job_lock(name).holder(), None)
 
     def list_training_jobs(self, name: str, **kwargs: Any) -> dict[str, Any]:
         return _responses.list_training_jobs(self.store.load(name), **kwargs)

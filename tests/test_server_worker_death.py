@@ -1,0 +1,256 @@
+"""A tuning job whose background worker dies (SIGKILL, as the out-of-memory killer sends) behind ``amtlocal serve``:
+the server resumes it once in a new worker and records it Failed at a later death, so a boto3 poll or waiter ends
+(it stayed InProgress for ever before). Real servers on loopback, real boto3 clients, real workers killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from amtlocal.lifecycle import LOST_WORKER_FAILED, STOPPED_BY_FAILURE
+from amtlocal.lifecycle._orphans import ORPHAN_REASON
+from amtlocal.testing import fake_aws
+
+TRAIN = """\
+import argparse, time
+p = argparse.ArgumentParser()
+p.add_argument("--learning-rate", type=float)
+p.add_argument("--sleep", type=float, default=0)
+a = p.parse_args()
+time.sleep(a.sleep)
+print(f"validation:score={a.learning_rate * 10:.4f}")
+"""
+
+
+@pytest.fixture(autouse=True)
+def _aws(monkeypatch, tmp_path):
+    fake_aws(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "train.py").write_text(TRAIN)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("1,2\n")
+    return tmp_path
+
+
+def two_at_a_time(project: Path, name: str, max_jobs: int, sleep: str) -> dict:
+    """A CreateHyperParameterTuningJob request as a boto3 user writes it: two training jobs at a time, each sleeping
+    ``sleep`` seconds before it prints its objective."""
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:score"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [{"Name": "learning-rate", "MinValue": "0.01", "MaxValue": "0.5"}]
+            },
+            "RandomSeed": 7,
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {
+                "sagemaker_program": '"train.py"',
+                "sagemaker_submit_directory": json.dumps(f"file://{project / 'code'}"),
+                "sleep": sleep,
+            },
+            "AlgorithmSpecification": {
+                "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+                "TrainingInputMode": "File",
+                "MetricDefinitions": [{"Name": "validation:score", "Regex": r"validation:score=([0-9.]+)"}],
+            },
+            "RoleArn": "arn:aws:iam::000000000000:role/amtlocal-local",
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{project / 'data'}"}},
+                }
+            ],
+            "OutputDataConfig": {"S3OutputPath": f"file://{project / 'out'}"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        },
+    }
+
+
+def until(what, timeout: float, step: float = 0.2):
+    """``what()`` once it is truthy; fails the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = what()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not within {timeout} s"
+        time.sleep(step)
+
+
+def children(sm, name: str) -> list[dict]:
+    return sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name, MaxResults=100)[
+        "TrainingJobSummaries"
+    ]
+
+
+def running(sm, name: str) -> list[dict]:
+    return [s for s in children(sm, name) if s["TrainingJobStatus"] == "InProgress"]
+
+
+def alive(pid: int) -> bool:
+    """The process runs (not gone, not a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_worker_is_resumed_once_then_a_second_death_is_failed(amtlocal_endpoint, project):
+    sm = boto3.client("sagemaker")
+    workers = amtlocal_endpoint.backend._workers
+    sm.create_hyper_parameter_tuning_job(**two_at_a_time(project, "oom", max_jobs=6, sleep="30"))
+    first = until(lambda: running(sm, "oom") if len(running(sm, "oom")) == 2 else None, 60)
+    pid1 = workers["oom"].pid
+    os.kill(pid1, signal.SIGKILL)
+
+    # nobody reads it meanwhile: the server, the worker's parent, notices and starts a new worker by itself
+    until(lambda: workers["oom"].pid != pid1 and alive(workers["oom"].pid), 10)
+    pid2 = workers["oom"].pid
+    desc = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="oom")
+    assert desc["HyperParameterTuningJobStatus"] == "InProgress"
+    assert desc["TrainingJobStatusCounters"]["Stopped"] == 2
+    for s in first:  # cut short: recorded as every interrupted training job, their configurations run again
+        d = sm.describe_training_job(TrainingJobName=s["TrainingJobName"])
+        assert (d["TrainingJobStatus"], d["FailureReason"]) == ("Stopped", ORPHAN_REASON)
+    for s in first:
+        assert not alive(_pid_of(amtlocal_endpoint, "oom", s["TrainingJobName"]))
+
+    # the new worker runs the job on: two new training jobs (the interrupted configurations again)
+    second = until(
+        lambda: (
+            [s for s in running(sm, "oom") if s["TrainingJobName"] not in {f["TrainingJobName"] for f in first}]
+            if len(running(sm, "oom")) == 2
+            else None
+        ),
+        30,
+    )
+    assert sorted(s["TunedHyperParameters"]["learning-rate"] for s in second) == sorted(
+        s["TunedHyperParameters"]["learning-rate"] for s in first
+    )
+    os.kill(pid2, signal.SIGKILL)
+    started = time.monotonic()
+    waiter = sm.get_waiter("training_job_completed_or_stopped")
+    waiter.wait(TrainingJobName=second[0]["TrainingJobName"], WaiterConfig={"Delay": 1, "MaxAttempts": 15})
+    desc = until(
+        lambda: (
+            (d := sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="oom"))[
+                "HyperParameterTuningJobStatus"
+            ]
+            != "InProgress"
+            and d
+        ),
+        10,
+    )
+    assert time.monotonic() - started < 10
+    causes = "; ".join(
+        f"the worker process (pid {pid}) was killed by SIGKILL (the out-of-memory killer sends it)"
+        for pid in (pid1, pid2)
+    )
+    assert desc["HyperParameterTuningJobStatus"] == "Failed"
+    assert desc["FailureReason"] == LOST_WORKER_FAILED.format(n=2, causes=causes, resumes=1)
+    assert desc["TrainingJobStatusCounters"] == {
+        "Completed": 0,
+        "InProgress": 0,
+        "RetryableError": 0,
+        "NonRetryableError": 0,
+        "Stopped": 4,
+    }
+    assert "HyperParameterTuningEndTime" in desc
+    for s in second:
+        d = sm.describe_training_job(TrainingJobName=s["TrainingJobName"])
+        assert (d["TrainingJobStatus"], d["FailureReason"]) == ("Stopped", STOPPED_BY_FAILURE)
+        assert not alive(_pid_of(amtlocal_endpoint, "oom", s["TrainingJobName"]))
+    assert workers["oom"].pid == pid2  # no third worker
+    time.sleep(1.5)  # the watchdog looked again: still Failed, nothing restarted
+    assert workers["oom"].pid == pid2
+    assert (
+        sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="oom")["FailureReason"]
+        == desc["FailureReason"]
+    )
+
+
+def _pid_of(server, tuning_job: str, training_job: str) -> int:
+    (rec,) = [t for t in server.backend.store.trials(server.backend.store.load(tuning_job)) if t.name == training_job]
+    return rec.pid
+
+
+def test_a_worker_of_an_earlier_server_is_taken_over_when_read(project, tmp_path):
+    """The first server is killed (its worker runs on, reparented), then the worker is: the next server, not its
+    parent, takes the job over at the first Describe and it completes; the CLI's describe and list meanwhile say that
+    no tuner runs it (and change nothing)."""
+    from amtlocal.server import endpoint
+
+    home = tmp_path / "home"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "amtlocal", "serve", "--port", "0", "--home", str(home), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=project,
+    )
+    try:
+        url = ""
+        while not url:
+            line = first.stdout.readline()
+            assert line, "amtlocal serve ended"
+            if line.startswith("export AWS_ENDPOINT_URL="):
+                url = line.strip().split("=", 1)[1]
+        sm = boto3.client("sagemaker", endpoint_url=url)
+        sm.create_hyper_parameter_tuning_job(**two_at_a_time(project, "orphaned", max_jobs=4, sleep="2"))
+        until(lambda: len(running(sm, "orphaned")) == 2, 60)
+    finally:
+        first.kill()
+        first.wait()
+    worker = int((home / "jobs" / "orphaned" / "tuner.lock").read_text())
+    os.kill(worker, signal.SIGKILL)
+    until(lambda: not alive(worker), 5)
+
+    cli = [sys.executable, "-m", "amtlocal"]
+    out = subprocess.run(
+        [*cli, "describe", "orphaned", "--home", str(home)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout)["HyperParameterTuningJobStatus"] == "InProgress"
+    assert "note: no tuner runs orphaned any more" in out.stderr
+    listed = subprocess.run([*cli, "list", "--home", str(home)], capture_output=True, text=True, check=True).stdout
+    assert "(no tuner runs it: run it again to resume, or amtlocal stop)" in listed
+
+    with endpoint(home=home, base_dir=project) as second:
+        sm = boto3.client("sagemaker")
+        desc = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="orphaned")
+        assert desc["HyperParameterTuningJobStatus"] == "InProgress"
+        assert desc["TrainingJobStatusCounters"]["Stopped"] == 2  # the two cut short, recorded at once
+        assert second.backend._workers["orphaned"].pid != worker
+        record = second.backend.store.tuning_job("orphaned")
+        assert record.worker_deaths == [f"the worker process (pid {worker}) ended (killed?)"]
+        desc = until(
+            lambda: (
+                (d := sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="orphaned"))[
+                    "HyperParameterTuningJobStatus"
+                ]
+                != "InProgress"
+                and d
+            ),
+            60,
+        )
+        assert desc["HyperParameterTuningJobStatus"] == "Completed"
+        assert desc["TrainingJobStatusCounters"]["Completed"] == 4
+        assert desc["TrainingJobStatusCounters"]["Stopped"] == 2
+    listed = subprocess.run([*cli, "list", "--home", str(home)], capture_output=True, text=True, check=True).stdout
+    assert "no tuner runs it" not in listed
