@@ -254,3 +254,43 @@ def test_a_worker_of_an_earlier_server_is_taken_over_when_read(project, tmp_path
         assert desc["TrainingJobStatusCounters"]["Stopped"] == 2
     listed = subprocess.run([*cli, "list", "--home", str(home)], capture_output=True, text=True, check=True).stdout
     assert "no tuner runs it" not in listed
+
+
+def test_a_worker_killed_while_stopping_leaves_the_job_stopped(project, tmp_path):
+    """A stop was asked for and taken (Stopping: the training jobs, which ignore SIGTERM, have their grace period) when
+    the worker is killed: the job is recorded Stopped, not resumed, its training jobs ended and recorded Stopped."""
+    from amtlocal.server import endpoint
+
+    (project / "code" / "train.py").write_text(
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n" + TRAIN
+    )
+    with endpoint(home=tmp_path / "home", stop_grace=60) as server:
+        sm = boto3.client("sagemaker")
+        sm.create_hyper_parameter_tuning_job(**two_at_a_time(project, "stopping", max_jobs=4, sleep="60"))
+        jobs = until(lambda: running(sm, "stopping") if len(running(sm, "stopping")) == 2 else None, 60)
+        sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="stopping")
+        desc = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="stopping")
+        assert desc["HyperParameterTuningJobStatus"] == "Stopping"
+        worker = server.backend._workers["stopping"]
+        os.kill(worker.pid, signal.SIGKILL)
+        desc = until(
+            lambda: (
+                (d := sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="stopping"))[
+                    "HyperParameterTuningJobStatus"
+                ]
+                == "Stopped"
+                and d
+            ),
+            10,
+        )
+        assert desc["TrainingJobStatusCounters"]["Stopped"] == 2
+        assert desc["TrainingJobStatusCounters"]["InProgress"] == 0
+        assert "FailureReason" not in desc
+        assert server.backend._workers["stopping"] is worker  # not resumed
+        for s in jobs:
+            d = sm.describe_training_job(TrainingJobName=s["TrainingJobName"])
+            assert (d["TrainingJobStatus"], d["FailureReason"]) == ("Stopped", ORPHAN_REASON)
+            assert not alive(_pid_of(server, "stopping", s["TrainingJobName"]))
+        assert server.backend.store.tuning_job("stopping").worker_deaths == [
+            f"the worker process (pid {worker.pid}) was killed by SIGKILL (the out-of-memory killer sends it)"
+        ]

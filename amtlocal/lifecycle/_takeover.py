@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("amtlocal")
 
+RESUMED = "Resumed"  # what take_over returns when the job runs on in a new worker
 WORKER_RESTARTS = 1  # resumes of a tuning job whose worker died before a further death records it Failed
 LOST_WORKER_FAILED = (
     "InternalServerError: the worker process running this tuning job ended before the job did, {n} times ({causes}); "
@@ -89,47 +90,54 @@ def take_over(
         ``"Resumed"``, ``"Stopped"`` or ``"Failed"``; None when there was nothing to do (a live process holds the job,
         or it has ended). Raises TuningJobNotFound.
     """
-    from amtlocal.lifecycle._orphans import recover_orphans
-    from amtlocal.lifecycle._tuning import finish, mark_stopped
-
     if not holder_lost(store, name):
         return None
     try:
         lock = store.job_lock(store.tuning_job(name).name).acquire()
     except TuningJobBusy:
         return None  # taken meanwhile (a resume, a stop, another reader taking it over)
-    handed = False
+    outcome = None
     try:
-        study = store.load(name)
-        rec = store.tuning_job(study)
-        if rec.status in TERMINAL_STATUSES:
-            return None
-        deaths = [*rec.worker_deaths, cause]
-        store.update_tuning_job(study, worker_deaths=deaths)
-        if rec.status == TuningJobStatus.STOPPING or rec.stop_requests > rec.run_stop_requests:
-            log.warning("tuning job %s: %s while it was stopping; recorded Stopped", rec.name, cause)
-            recover_orphans(store, study)
-            mark_stopped(store, study)
-            return TuningJobStatus.STOPPED.value
-        if len(deaths) > restarts:
-            reason = LOST_WORKER_FAILED.format(n=len(deaths), causes="; ".join(deaths), resumes=len(deaths) - 1)
-            log.error("tuning job %s: %s", rec.name, reason)
-            recover_orphans(store, study, STOPPED_BY_FAILURE)
-            finish(store, study, TuningJobStatus.FAILED.value, reason[:1024], None)
-            return TuningJobStatus.FAILED.value
-        log.warning("tuning job %s: %s before the job ended; resuming it in a new worker", rec.name, cause)
-        recover_orphans(store, study)  # recorded now, not when the new worker gets going
-        try:
-            start_worker(rec.stop_requests, lock)  # no pending stop: checked above
-        except Exception as e:  # noqa: BLE001 - a job nobody can run must end, not stay InProgress
-            reason = f"InternalServerError: {cause} before the job ended, and no new worker could start: {e}"
-            log.error("tuning job %s: %s", rec.name, reason)
-            finish(store, study, TuningJobStatus.FAILED.value, reason[:1024], None)
-            return TuningJobStatus.FAILED.value
-        handed = True
-        return "Resumed"
+        outcome = _take_over_held(store, name, cause, start_worker, restarts, lock)
+        return outcome
     finally:
-        if handed:  # the new worker holds the lock now: let go of this descriptor only
+        if outcome == RESUMED:  # the new worker holds the lock now: let go of this descriptor only
             lock.hand_over()
         else:
             lock.release()
+
+
+def _take_over_held(
+    store: LocalStore, name: str, cause: str, start_worker: Callable[[int, JobLock], Any], restarts: int, lock
+) -> str | None:
+    """:func:`take_over`'s work, by the holder of the job's lock; returns the same."""
+    from amtlocal.lifecycle._orphans import recover_orphans
+    from amtlocal.lifecycle._tuning import finish, mark_stopped
+
+    study = store.load(name)
+    rec = store.tuning_job(study)
+    if rec.status in TERMINAL_STATUSES:
+        return None
+    deaths = [*rec.worker_deaths, cause]
+    store.update_tuning_job(study, worker_deaths=deaths)
+    if rec.status == TuningJobStatus.STOPPING or rec.stop_requests > rec.run_stop_requests:
+        log.warning("tuning job %s: %s while it was stopping; recorded Stopped", rec.name, cause)
+        recover_orphans(store, study)
+        mark_stopped(store, study)
+        return TuningJobStatus.STOPPED.value
+    if len(deaths) > restarts:
+        reason = LOST_WORKER_FAILED.format(n=len(deaths), causes="; ".join(deaths), resumes=len(deaths) - 1)
+        log.error("tuning job %s: %s", rec.name, reason)
+        recover_orphans(store, study, STOPPED_BY_FAILURE)
+        finish(store, study, TuningJobStatus.FAILED.value, reason[:1024], None)
+        return TuningJobStatus.FAILED.value
+    log.warning("tuning job %s: %s before the job ended; resuming it in a new worker", rec.name, cause)
+    recover_orphans(store, study)  # recorded now, not when the new worker gets going
+    try:
+        start_worker(rec.stop_requests, lock)  # no pending stop: checked above
+    except Exception as e:  # noqa: BLE001 - a job nobody can run must end, not stay InProgress
+        reason = f"InternalServerError: {cause} before the job ended, and no new worker could start: {e}"
+        log.error("tuning job %s: %s", rec.name, reason)
+        finish(store, study, TuningJobStatus.FAILED.value, reason[:1024], None)
+        return TuningJobStatus.FAILED.value
+    return RESUMED
