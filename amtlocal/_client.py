@@ -332,6 +332,15 @@ class LocalSageMakerClient:
         except TuningJobNotFound:
             raise self._not_found(op, name) from None
 
+    def _take_over_listed(self, name: str) -> str | None:
+        """:meth:`_take_over` of a listed job (None if it was removed since)."""
+        from amtlocal.exceptions import TuningJobNotFound
+
+        try:
+            return self._take_over(name)
+        except TuningJobNotFound:
+            return None
+
     def _take_over(self, name: str) -> str | None:
         """A tuning job whose background worker died while it ran is taken over before it is read (resumed once, then
         Failed; :meth:`amtlocal.backends.local.LocalBackend.take_over`), as the service never loses its tuner: a
@@ -381,7 +390,7 @@ class LocalSageMakerClient:
         running = [
             s["HyperParameterTuningJobName"] for s in listed if not is_terminal(s["HyperParameterTuningJobStatus"])
         ]
-        if [name for name in running if self._take_over(name) is not None]:
+        if [name for name in running if self._take_over_listed(name) is not None]:
             listed = self._backend.list_tuning_jobs()
         rows = [{k: v for k, v in s.items() if k in members and v is not None} for s in listed]
         if kwargs.get("NameContains"):

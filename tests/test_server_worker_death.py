@@ -294,3 +294,24 @@ def test_a_worker_killed_while_stopping_leaves_the_job_stopped(project, tmp_path
         assert server.backend.store.tuning_job("stopping").worker_deaths == [
             f"the worker process (pid {worker.pid}) was killed by SIGKILL (the out-of-memory killer sends it)"
         ]
+
+
+def test_only_a_local_job_with_no_live_holder_is_taken_for_lost(project, tmp_path):
+    """A job pulled from SageMaker while InProgress runs in AWS: never taken over here; a local one whose lock no
+    process holds is, and one whose lock a process holds is not."""
+    from amtlocal import lifecycle
+    from amtlocal.backends.local import LocalBackend
+    from amtlocal.store import LocalStore
+
+    store = LocalStore(tmp_path / "home")
+    request = two_at_a_time(project, "pulled", max_jobs=2, sleep="0")
+    store.import_tuning_job(dict(request, HyperParameterTuningJobStatus="InProgress"), [])
+    assert store.tuning_job("pulled").status == "InProgress"
+    assert not lifecycle.holder_lost(store, "pulled")
+    assert LocalBackend(store=store).take_over("pulled") is None
+    assert store.tuning_job("pulled").worker_deaths == []
+
+    store.create(dict(request, HyperParameterTuningJobName="local"), project)
+    assert lifecycle.holder_lost(store, "local")
+    with store.job_lock("local"):
+        assert not lifecycle.holder_lost(store, "local")

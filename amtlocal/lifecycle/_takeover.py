@@ -62,14 +62,17 @@ def end_cause(pid: int | None, returncode: int | None, log_tail: str = "") -> st
 
 def holder_lost(store: LocalStore, name: str) -> bool:
     """True when tuning job ``name`` is InProgress or Stopping but no live process holds it (its tuner or worker
-    died). False on a shared storage (its workers' liveness is their heartbeats), for an ended job, or while a process
-    holds the job. Reads only. Raises TuningJobNotFound."""
+    died). False on a shared storage (its workers' liveness is their heartbeats), for an ended job, a job pulled from
+    SageMaker, or while a process holds the job. Reads only. Raises TuningJobNotFound."""
     if store.shared:
         return False
     rec = store.tuning_job(name)
-    if rec.status in TERMINAL_STATUSES:
+    if rec.status in TERMINAL_STATUSES or rec.origin != "local":  # a pulled SageMaker job runs in AWS, not here
         return False
-    return not store.job_lock(rec.name).held_elsewhere()
+    try:
+        return not store.job_lock(rec.name).held_elsewhere()
+    except OSError:  # the lock cannot be probed (a read-only home): nothing to judge by, nor to take it over with
+        return False
 
 
 def take_over(
@@ -94,8 +97,8 @@ def take_over(
         return None
     try:
         lock = store.job_lock(store.tuning_job(name).name).acquire()
-    except TuningJobBusy:
-        return None  # taken meanwhile (a resume, a stop, another reader taking it over)
+    except (TuningJobBusy, OSError):
+        return None  # taken meanwhile (a resume, a stop, another reader taking it over), or a read-only home
     outcome = None
     try:
         outcome = _take_over_held(store, name, cause, start_worker, restarts, lock)

@@ -185,7 +185,7 @@ class LocalBackend(Backend):
     def _end_cause(self, name: str) -> str:
         """How the process that ran tuning job ``name`` ended (:func:`amtlocal.lifecycle.end_cause`)."""
         worker = self._workers.get(name)
-        if worker is not None and name in self._tuning_workers and worker.poll() is not None:
+        if worker is not None and name in self._tuning_workers and _exit_status(worker) is not None:
             log = self.store.job_dir(name) / "tuner.log"
             try:
                 with open(log, "rb") as f:
@@ -315,6 +315,15 @@ class LocalBackend(Backend):
                 raise AmtLocalError(
                     f"the tuner process of {name} exited with code {worker.returncode} before the job ended; tuner.log ends:\n{tail}"
                 )
+
+
+def _exit_status(worker: subprocess.Popen, timeout: float = 5.0) -> int | None:
+    """The exit status of a worker whose job lock is free (None if it still runs after ``timeout`` seconds): the
+    kernel frees a dying process's locks before its parent can reap it, so a short wait."""
+    try:
+        return worker.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 __all__ = ["LocalBackend", "TuningJobNotFound"]
