@@ -198,29 +198,7 @@ def test_a_worker_of_an_earlier_server_is_taken_over_when_read(project, tmp_path
     from amtlocal.server import endpoint
 
     home = tmp_path / "home"
-    first = subprocess.Popen(
-        [sys.executable, "-m", "amtlocal", "serve", "--port", "0", "--home", str(home), "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=project,
-    )
-    try:
-        url = ""
-        while not url:
-            line = first.stdout.readline()
-            assert line, "amtlocal serve ended"
-            if line.startswith("export AWS_ENDPOINT_URL="):
-                url = line.strip().split("=", 1)[1]
-        sm = boto3.client("sagemaker", endpoint_url=url)
-        sm.create_hyper_parameter_tuning_job(**two_at_a_time(project, "orphaned", max_jobs=4, sleep="2"))
-        until(lambda: len(running(sm, "orphaned")) == 2, 60)
-    finally:
-        first.kill()
-        first.wait()
-    worker = int((home / "jobs" / "orphaned" / "tuner.lock").read_text())
-    os.kill(worker, signal.SIGKILL)
-    until(lambda: not alive(worker), 5)
+    worker = _orphan_of_a_killed_server(project, home, "orphaned", max_jobs=4, sleep="2")
 
     cli = [sys.executable, "-m", "amtlocal"]
     out = subprocess.run(
@@ -254,6 +232,66 @@ def test_a_worker_of_an_earlier_server_is_taken_over_when_read(project, tmp_path
         assert desc["TrainingJobStatusCounters"]["Stopped"] == 2
     listed = subprocess.run([*cli, "list", "--home", str(home)], capture_output=True, text=True, check=True).stdout
     assert "no tuner runs it" not in listed
+
+
+def _orphan_of_a_killed_server(project: Path, home: Path, name: str, max_jobs: int, sleep: str) -> int:
+    """A tuning job created through an ``amtlocal serve`` then killed (SIGKILL: its worker runs on, reparented),
+    whose worker is killed once two training jobs run: no process holds the job. Returns the worker's pid."""
+    first = subprocess.Popen(
+        [sys.executable, "-m", "amtlocal", "serve", "--port", "0", "--home", str(home), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=project,
+    )
+    try:
+        url = ""
+        while not url:
+            line = first.stdout.readline()
+            assert line, "amtlocal serve ended"
+            if line.startswith("export AWS_ENDPOINT_URL="):
+                url = line.strip().split("=", 1)[1]
+        sm = boto3.client("sagemaker", endpoint_url=url)
+        sm.create_hyper_parameter_tuning_job(**two_at_a_time(project, name, max_jobs=max_jobs, sleep=sleep))
+        until(lambda: len(running(sm, name)) == 2, 60)
+    finally:
+        first.kill()
+        first.wait()
+    worker = int((home / "jobs" / name / "tuner.lock").read_text())
+    os.kill(worker, signal.SIGKILL)
+    until(lambda: not alive(worker), 5)
+
+    return worker
+
+
+def test_a_job_taken_over_is_stopped_by_the_servers_shutdown_and_resumed_by_the_next(project, tmp_path):
+    """A job a server took over (not created through it) is its job: its shutdown stops it (Stopped) and saves its
+    stored request for the next server, which resumes it."""
+    from amtlocal.server import Server
+
+    home = tmp_path / "home"
+    _orphan_of_a_killed_server(project, home, "adopted", max_jobs=4, sleep="30")
+    server = Server(port=0, home=home, base_dir=tmp_path).start(export=True)
+    try:
+        sm = boto3.client("sagemaker")
+        assert (
+            sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="adopted")[
+                "HyperParameterTuningJobStatus"
+            ]
+            == "InProgress"
+        )
+        assert server.backend.tuning_workers() == ["adopted"]
+    finally:
+        assert server.shutdown() == {"adopted": "Stopped"}
+    saved = json.loads((home / "server" / "interrupted.json").read_text())
+    assert list(saved) == ["adopted"] and saved["adopted"]["base_dir"] == str(project)
+    assert saved["adopted"]["request"]["HyperParameterTuningJobName"] == "adopted"
+
+    server = Server(port=0, home=home).start()
+    try:
+        assert server.resumed == ["adopted"]
+    finally:
+        assert server.shutdown() == {"adopted": "Stopped"}
 
 
 def test_a_worker_killed_while_stopping_leaves_the_job_stopped(project, tmp_path):

@@ -169,7 +169,8 @@ class SageMakerOperations:
 
     # -- shutdown -----------------------------------------------------------------------------------------------------
     def stop_started(self, timeout: float = 60.0) -> dict[str, str]:
-        """End the jobs created through this server that still run, as ``amtlocal stop`` / ``stop-training-job`` do
+        """End the jobs created through this server (or taken over by it: ``LocalBackend.take_over``) that still run,
+        as ``amtlocal stop`` / ``stop-training-job`` do
         (a tuning job is recorded Stopped and resumes when the same request is run again with ``amtlocal tune``;
         its cut-short training jobs run again then). Waits up to ``timeout`` seconds for them to reach a terminal
         status.
@@ -190,7 +191,9 @@ class SageMakerOperations:
             except AmtLocalError:
                 return "Unknown"
 
+        taken_over = set(getattr(self.backend, "tuning_workers", list)()) - self.started["tuning"]
         running = [(k, n) for k in ("tuning", "training") for n in sorted(self.started[k])]
+        running += [("tuning", n) for n in sorted(taken_over)]  # resumed here after their worker died
         running = [(k, n) for k, n in running if status(k, n) not in TERMINAL_STATUSES]
         for kind, name in running:
             try:

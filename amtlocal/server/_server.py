@@ -212,6 +212,10 @@ class Server:
                     for n, r in self.operations.requests.items()
                     if stopped.get(n) in ("Stopped", "Stopping")
                 }
+                for n in self.backend.tuning_workers():  # taken over here: the stored request and folder
+                    if n not in again and stopped.get(n) in ("Stopped", "Stopping"):
+                        record = self.backend.store.tuning_job(n)
+                        again[n] = {"request": record.request, "base_dir": record.base_dir or str(self.base_dir)}
                 if again:  # the next server over this home resumes them
                     self._save_interrupted(again)
         finally:

@@ -49,6 +49,7 @@ class LocalBackend(Backend):
         self.stop_grace = stop_grace
         self._workers: dict[str, subprocess.Popen] = {}  # background workers this backend started, by job name
         self._tuning_workers: set[str] = set()  # the names in _workers that are tuning jobs'
+        self._settled: set[int] = set()  # pids of ended tuning-job workers take_over_ended_workers looked at
 
     def create_tuning_job(
         self, request: dict[str, Any], base_dir: Path, wait: bool = True, progress: Callable | None = None
@@ -165,21 +166,24 @@ class LocalBackend(Backend):
             lambda stops, lock: self._start_tuning_worker(stored, stops, lock),
         )
 
+    def tuning_workers(self) -> list[str]:
+        """The names of the tuning jobs whose background worker this backend started (running or not), sorted."""
+        return sorted(self._tuning_workers)
+
     def take_over_ended_workers(self) -> list[str]:
         """Look at the background workers of tuning jobs this backend started: each one that has exited (reaped
         here) while its job had not ended is taken over (:meth:`take_over`). Returns the names taken over."""
         done = []
         for name in sorted(self._tuning_workers):
             worker = self._workers.get(name)
-            if worker is None or worker.poll() is None:
+            if worker is None or worker.pid in self._settled or worker.poll() is None:
                 continue
             try:
                 if self.take_over(name) is not None:
                     done.append(name)
             except TuningJobNotFound:
                 pass
-            if self._workers.get(name) is worker:  # not resumed in a new worker: nothing more to watch
-                self._tuning_workers.discard(name)
+            self._settled.add(worker.pid)  # a resume started a new worker, watched from now on
         return done
 
     def _end_cause(self, name: str) -> str:
