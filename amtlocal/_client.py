@@ -332,15 +332,6 @@ class LocalSageMakerClient:
         except TuningJobNotFound:
             raise self._not_found(op, name) from None
 
-    def _take_over_listed(self, name: str) -> str | None:
-        """:meth:`_take_over` of a listed job (None if it was removed since)."""
-        from amtlocal.exceptions import TuningJobNotFound
-
-        try:
-            return self._take_over(name)
-        except TuningJobNotFound:
-            return None
-
     def _take_over(self, name: str) -> str | None:
         """A tuning job whose background worker died while it ran is taken over before it is read (resumed once, then
         Failed; :meth:`amtlocal.backends.local.LocalBackend.take_over`), as the service never loses its tuner: a
@@ -377,7 +368,6 @@ class LocalSageMakerClient:
         SortBy Name (default) | Status | CreationTime, SortOrder Ascending (default) | Descending; MaxResults
         default 10. Errors: ParamValidationError; ClientError ValidationException (a bad NextToken).
         """
-        from amtlocal.lifecycle import is_terminal
 
         op = "ListHyperParameterTuningJobs"
         self._validate(op, kwargs)
@@ -386,13 +376,11 @@ class LocalSageMakerClient:
             .output_shape.members["HyperParameterTuningJobSummaries"]
             .member.members
         )
-        listed = self._backend.list_tuning_jobs()
-        running = [
-            s["HyperParameterTuningJobName"] for s in listed if not is_terminal(s["HyperParameterTuningJobStatus"])
+        # No take-over here (only a read of one job takes it over): a list would resume every tuning job a killed
+        # tuner ever left InProgress in the home, all at once.
+        rows = [
+            {k: v for k, v in s.items() if k in members and v is not None} for s in self._backend.list_tuning_jobs()
         ]
-        if [name for name in running if self._take_over_listed(name) is not None]:
-            listed = self._backend.list_tuning_jobs()
-        rows = [{k: v for k, v in s.items() if k in members and v is not None} for s in listed]
         if kwargs.get("NameContains"):
             rows = [r for r in rows if kwargs["NameContains"].lower() in r["HyperParameterTuningJobName"].lower()]
         if kwargs.get("StatusEquals"):
