@@ -735,3 +735,75 @@ def test_cloudwatch_metrics_and_logs_of_a_training_job(amtlocal_endpoint, projec
     # the three values were printed within one period: CloudWatch's Average of them
     assert list(frame["metric_name"]) == ["validation:score"]
     assert list(frame["value"]) == pytest.approx([0.5])
+
+
+SEVEN_LINES = """\
+import argparse
+p = argparse.ArgumentParser()
+p.add_argument("--learning-rate", type=float)
+p.add_argument("--sleep")
+p.parse_args()
+for i in range(7):
+    print(f"line {i}")
+"""
+
+
+def test_get_log_events_pages_forward_and_backward_as_cloudwatch_logs(amtlocal_endpoint, project):
+    """GetLogEvents (botocore's logs model): startFromHead defaults to false (the latest events); nextForwardToken
+    pages towards the newest, nextBackwardToken towards the oldest, each page oldest first; at either end the token
+    passed in comes back, so both pagers stop."""
+    (project / "code" / "train.py").write_text(SEVEN_LINES)
+    sm = boto3.client("sagemaker")
+    sm.create_training_job(**training_request(project, "seven-lines"))
+    sm.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="seven-lines", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    logs = boto3.client("logs")
+    group = "/aws/sagemaker/TrainingJobs"
+    (stream,) = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix="seven-lines/")["logStreams"]
+    name = stream["logStreamName"]
+
+    def get(**kw):
+        r = logs.get_log_events(logGroupName=group, logStreamName=name, **kw)
+        return [e["message"] for e in r["events"]], r["nextForwardToken"], r["nextBackwardToken"]
+
+    everything, _, _ = get(startFromHead=True)
+    assert everything[-7:] == [f"line {i}" for i in range(7)]
+    n = len(everything)
+
+    tail, fwd, back = get(limit=3)  # startFromHead omitted: the latest three, oldest first
+    assert tail == ["line 4", "line 5", "line 6"]
+    assert get(limit=3, startFromHead=False)[0] == tail
+    assert fwd == f"f/{n:056d}" and back == f"b/{n - 3:056d}"
+    assert get(limit=3, nextToken=fwd) == ([], fwd, f"b/{n:056d}")  # nothing after the end: the same token back
+
+    pages, token = [tail], back  # backward to the start, then the same token back
+    for _ in range(n):
+        page, _, new = get(limit=3, nextToken=token)
+        if new == token:
+            assert page == []
+            break
+        pages.insert(0, page)
+        token = new
+    else:
+        pytest.fail("the backward pager never stopped")
+    assert all(len(p) == 3 for p in pages[1:]) and 1 <= len(pages[0]) <= 3  # only the oldest page may be short
+    assert [m for p in pages for m in p] == everything
+    assert token == f"b/{0:056d}"
+
+    head, fwd, back = get(limit=2, startFromHead=True)
+    assert head == everything[:2] and back == f"b/{0:056d}"
+    assert get(limit=2, nextToken=back) == ([], f"f/{0:056d}", back)  # nothing before the head: same token
+    seen = list(head)
+    for _ in range(n):
+        page, new, _ = get(limit=2, nextToken=fwd)
+        if new == fwd:
+            assert page == []
+            break
+        assert len(page) <= 2
+        seen += page
+        fwd = new
+    assert seen == everything and fwd == f"f/{n:056d}"
+
+    with pytest.raises(logs.exceptions.InvalidParameterException):
+        get(nextToken="x/3")

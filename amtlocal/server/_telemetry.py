@@ -16,11 +16,13 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import math
 import shlex
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from amtlocal.server import _sdk, _wire
@@ -181,8 +183,9 @@ class Telemetry:
             out["nextToken"] = str(start + size)
         return out
 
-    def _events(self, stream: str) -> list[dict[str, Any]]:
-        """The events of log stream ``stream``. Raises TrainingJobNotFound for a stream of no training job."""
+    def _events(self, stream: str) -> Iterator[dict[str, Any]]:
+        """The events of log stream ``stream``, oldest first, read lazily (a log may be hundreds of MB). Raises
+        TrainingJobNotFound for a stream of no training job (before the first event is asked for)."""
         from amtlocal.exceptions import TrainingJobNotFound
 
         job = stream.rsplit("/algo-1-", 1)[0]
@@ -190,24 +193,46 @@ class Telemetry:
         if self._stream(desc)["logStreamName"] != stream:
             raise TrainingJobNotFound(job)
         when = _ms(desc.get("TrainingStartTime") or desc["CreationTime"])
-        return [
-            {"timestamp": when, "message": line, "ingestionTime": when} for line in self.backend.training_job_logs(job)
-        ]
+        lines = self.backend.training_job_logs(job)
+        return ({"timestamp": when, "message": line, "ingestionTime": when} for line in lines)
 
     def _get_log_events(self, params: dict[str, Any]) -> dict[str, Any]:
-        events = self._events(params["logStreamName"])
-        token = params.get("nextToken") or ""
-        start = int(token[2:]) if token.startswith(("f/", "b/")) else 0
-        if not token and params.get("startFromHead") is False:  # the service's default: the newest events
-            start = max(0, len(events) - int(params.get("limit") or _MAX_EVENTS))
-        page = [
-            e
-            for e in events[start : start + int(params.get("limit") or _MAX_EVENTS)]
-            if params.get("startTime") is None or e["timestamp"] >= params["startTime"]
-            if params.get("endTime") is None or e["timestamp"] < params["endTime"]
-        ]
-        end = min(len(events), start + int(params.get("limit") or _MAX_EVENTS))
-        return {"events": page, "nextForwardToken": f"f/{end:020d}", "nextBackwardToken": f"b/{start:020d}"}
+        """GetLogEvents as CloudWatch Logs documents it: without ``nextToken``, ``startFromHead`` (default false) picks
+        the first or the latest ``limit`` events; ``nextForwardToken`` pages on towards the newest, ``nextBackwardToken``
+        back towards the oldest, events always oldest first within a page; at either end the token passed in comes
+        back unchanged (the pager's stop signal; a forward pager keeps asking with it for lines written later).
+        A token is ``f/<position>`` or ``b/<position>``, a position being a line index between events."""
+        limit = int(params.get("limit") or _MAX_EVENTS)
+        if not 1 <= limit <= _MAX_EVENTS:
+            raise ValueError(f"limit must be between 1 and {_MAX_EVENTS}, got {limit}")
+        token = params.get("nextToken")
+        if token:
+            try:
+                direction, position = token[0], int(token[2:])
+            except ValueError:
+                direction, position = "", -1
+            if direction not in ("f", "b") or token[1:2] != "/" or position < 0:
+                raise ValueError("The specified nextToken is invalid.")
+        else:
+            direction, position = ("f", 0) if params.get("startFromHead") else ("b", -1)  # -1: the stream's end
+        start_time, end_time = params.get("startTime"), params.get("endTime")
+
+        def wanted(e: dict[str, Any]) -> bool:
+            return (start_time is None or e["timestamp"] >= start_time) and (
+                end_time is None or e["timestamp"] < end_time
+            )
+
+        events = enumerate(self._events(params["logStreamName"]))
+        if direction == "f":
+            page, begin, end = _forward_page(events, position, limit, wanted)
+        else:
+            page, begin, end = _backward_page(events, position, limit, wanted)
+        forward, backward = f"f/{end:056d}", f"b/{begin:056d}"
+        if token and direction == "f" and end == position:  # nothing further: the same token back
+            forward = token
+        if token and direction == "b" and begin == position:
+            backward = token
+        return {"events": page, "nextForwardToken": forward, "nextBackwardToken": backward}
 
     def _filter_log_events(self, params: dict[str, Any]) -> dict[str, Any]:
         names = params.get("logStreamNames")
@@ -237,3 +262,36 @@ class Telemetry:
         if start + size < len(found):
             out["nextToken"] = str(start + size)
         return out
+
+
+def _forward_page(
+    events: Iterator[tuple[int, dict[str, Any]]], position: int, limit: int, wanted: Callable[[dict[str, Any]], bool]
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The first ``limit`` wanted events at or after ``position``, and the positions before and after the page."""
+    page, end = [], position
+    for i, e in events:
+        if i < position:
+            continue
+        end = i + 1
+        if wanted(e):
+            page.append(e)
+            if len(page) == limit:
+                break
+    return page, position, end
+
+
+def _backward_page(
+    events: Iterator[tuple[int, dict[str, Any]]], position: int, limit: int, wanted: Callable[[dict[str, Any]], bool]
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The last ``limit`` wanted events before ``position`` (-1: the stream's end), oldest first, and the positions
+    before and after the page."""
+    newest: collections.deque[tuple[int, dict[str, Any]]] = collections.deque(maxlen=limit)
+    end = 0
+    for i, e in events:
+        if i == position:
+            break
+        end = i + 1
+        if wanted(e):
+            newest.append((i, e))
+    begin = newest[0][0] if len(newest) == limit else 0
+    return [e for _, e in newest], begin, end
