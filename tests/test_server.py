@@ -196,6 +196,58 @@ def test_a_tuning_jobs_tags_are_on_every_training_job_it_launched(amtlocal_endpo
         {"Key": "stage", "Value": "dev"},
     ]
     assert sm.list_tags(ResourceArn=arns[1])["Tags"] == tags
+    sm.delete_tags(ResourceArn=arns[1], TagKeys=["team"])  # an inherited tag is the job's own to delete
+    assert sm.list_tags(ResourceArn=arns[1])["Tags"] == [{"Key": "cost", "Value": "research"}]
+    assert sm.list_tags(ResourceArn=arns[0])["Tags"][0] == {"Key": "team", "Value": "ml"}
+
+
+def test_tags_added_to_a_tuning_job_reach_only_the_training_jobs_it_launches_later(amtlocal_endpoint, project):
+    """AddTags' doc: tags added to a tuning job are added to the training jobs it launches after the call, not to
+    those launched before; DeleteTags on the tuning job leaves its launched jobs' tags alone."""
+    sm = boto3.client("sagemaker")
+    arn = sm.create_hyper_parameter_tuning_job(
+        **tuning_request(project, "late-tags", max_jobs=2, sleep="3"), Tags=[{"Key": "team", "Value": "ml"}]
+    )["HyperParameterTuningJobArn"]
+    deadline = time.monotonic() + 60
+    while not sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="late-tags")[
+        "TrainingJobSummaries"
+    ]:
+        assert time.monotonic() < deadline, "no training job launched"
+        time.sleep(0.2)
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "late"}])  # the first job runs (3 s), one to go
+    assert wait_tuning(sm, "late-tags")["HyperParameterTuningJobStatus"] == "Completed"
+    sm.delete_tags(ResourceArn=arn, TagKeys=["team"])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "late"}]
+    children = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="late-tags", SortBy="CreationTime", SortOrder="Ascending"
+    )["TrainingJobSummaries"]
+    first, second = (sm.list_tags(ResourceArn=c["TrainingJobArn"])["Tags"] for c in children)
+    assert first == [{"Key": "team", "Value": "ml"}]
+    assert second == [{"Key": "team", "Value": "ml"}, {"Key": "stage", "Value": "late"}]
+
+
+def test_tags_of_a_job_that_does_not_exist_are_a_validation_error(amtlocal_endpoint, project):
+    """AddTags/ListTags/DeleteTags on the ARN of no job: ValidationException (what SageMaker answers for a resource
+    that is gone), and nothing is stored for a job of that name."""
+    sm = boto3.client("sagemaker")
+    for arn in (
+        "arn:aws:sagemaker:us-east-1:000000000000:training-job/does-not-exist",
+        "arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/does-not-exist",
+    ):
+        for call, kwargs in (
+            (sm.add_tags, {"Tags": [{"Key": "a", "Value": "b"}]}),
+            (sm.list_tags, {}),
+            (sm.delete_tags, {"TagKeys": ["a"]}),
+        ):
+            with pytest.raises(ClientError) as err:
+                call(ResourceArn=arn, **kwargs)
+            assert err.value.response["Error"] == {
+                "Code": "ValidationException",
+                "Message": f"Resource Arn: {arn} not found.",
+            }
+            assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    arn = sm.create_training_job(**training_request(project, "does-not-exist"))["TrainingJobArn"]
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == []  # the refused AddTags left nothing behind
 
 
 def test_errors_are_the_services(amtlocal_endpoint, project):

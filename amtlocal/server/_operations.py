@@ -6,7 +6,8 @@ ParamValidator, then amtlocal's spec rules), the same error codes and messages. 
 into the client's keyword arguments and its answers and errors back into the wire's JSON.
 
 Tags (AddTags, ListTags, DeleteTags) of local tuning and training jobs are kept here, in memory for the server's life,
-seeded by the ``Tags`` of the Create request; tags of other resources go to moto.
+seeded by the ``Tags`` of the Create request (a tuning job's training job: by its tuning job's tags when it was
+launched); a job that does not exist is a ValidationException; tags of other resources go to moto.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,9 @@ class SageMakerOperations:
         self.started: dict[str, set[str]] = {"tuning": set(), "training": set()}
         self.requests: dict[str, dict[str, Any]] = {}  # tuning job name -> its CreateHyperParameterTuningJob request
         self.base_dir = base_dir
-        self._tags: dict[str, dict[str, str]] = {}
+        self._tags: dict[str, dict[str, str]] = {}  # lower-case ARN -> {key: value}, in the order first set
+        # lower-case tuning job ARN -> [(epoch seconds, its tags from then on)]: what a training job inherits at launch
+        self._history: dict[str, list[tuple[float, dict[str, str]]]] = {}
         self._lock = threading.Lock()
 
     def handles(self, operation: str, body: bytes) -> bool:
@@ -118,53 +122,85 @@ class SageMakerOperations:
         if operation == "CreateHyperParameterTuningJob":
             self.started["tuning"].add(params["HyperParameterTuningJobName"])
             self.requests[params["HyperParameterTuningJobName"]] = params
-            self._add(out["HyperParameterTuningJobArn"], params.get("Tags") or [])
+            # recorded as the tags from the start: the first training jobs may be launched before this line runs
+            self._add(out["HyperParameterTuningJobArn"].lower(), params.get("Tags") or [], at=float("-inf"))
         elif operation == "CreateTrainingJob":
             self.started["training"].add(params["TrainingJobName"])
-            self._add(out["TrainingJobArn"], params.get("Tags") or [])
+            self._add(out["TrainingJobArn"].lower(), params.get("Tags") or [])
         return out
 
     # -- tags ---------------------------------------------------------------------------------------------------------
-    def _add(self, arn: str, tags: list[dict[str, str]]) -> None:
+    def _resource(self, arn: str, operation: str) -> str:
+        """The tag table's key of resource ``arn`` (a local tuning or training job), after checking that it exists.
+        A tuning job's training job is given, the first time its tags are touched, the tags its tuning job had when it
+        was launched (AMT copies them; AddTags/DeleteTags on the tuning job reach only the jobs it launches later).
+
+        Raises:
+            ClientError: ValidationException when no such job exists (SageMaker models no error for the tag
+                operations; it answers ValidationException for a resource that is gone).
+        """
+        from botocore.exceptions import ClientError, ParamValidationError
+
+        kind, name = arn.split(":", 5)[5].split("/", 1)
+        try:
+            if kind == "hyper-parameter-tuning-job":
+                self.client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+                return arn.lower()
+            desc = self.client.describe_training_job(TrainingJobName=name)
+        except (ClientError, ParamValidationError) as e:  # no such job, or a name no job can have
+            message = f"Resource Arn: {arn} not found."
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, operation) from e
+        key = arn.lower()
+        tuning = desc.get("TuningJobArn")
         with self._lock:
-            held = self._tags.setdefault(arn.lower(), {})
+            if tuning and key not in self._tags:
+                self._tags[key] = self._tuning_tags_at(tuning.lower(), desc["CreationTime"])
+        return key
+
+    def _tuning_tags_at(self, tuning: str, when: Any) -> dict[str, str]:
+        """The tags tuning job ``tuning`` (lower-case ARN) had at ``when`` (a datetime): the last change recorded
+        before it, else (a job this server did not see created) the Tags of its Create request, if known."""
+        at = when.timestamp() if hasattr(when, "timestamp") else float(when)
+        before = [tags for t, tags in self._history.get(tuning, []) if t <= at]
+        if before:
+            return dict(before[-1])
+        request = self.requests.get(tuning.rsplit("/", 1)[-1]) or {}
+        return {t["Key"]: t.get("Value", "") for t in request.get("Tags") or []}
+
+    def _changed(self, key: str, at: float | None = None) -> None:
+        """Record the tags of ``key`` after a change, when it is a tuning job's (what its later training jobs get).
+        Called with the lock held."""
+        if ":hyper-parameter-tuning-job/" in key:
+            self._history.setdefault(key, []).append((time.time() if at is None else at, dict(self._tags[key])))
+
+    def _add(self, key: str, tags: list[dict[str, str]], at: float | None = None) -> None:
+        with self._lock:
+            held = self._tags.setdefault(key, {})
             for t in tags:
                 held[t["Key"]] = t.get("Value", "")
+            self._changed(key, at)
 
     def _addtags(self, params: dict[str, Any]) -> dict[str, Any]:
         """AddTags: returns ``{"Tags": [...]}``, the tags given (as the service does)."""
-        self._add(params["ResourceArn"], params["Tags"])
+        self._add(self._resource(params["ResourceArn"], "AddTags"), params["Tags"])
         return {"Tags": params["Tags"]}
 
     def _listtags(self, params: dict[str, Any]) -> dict[str, Any]:
-        """ListTags: every tag of the resource in one page (``{"Tags": [{"Key", "Value"}, ...]}``). A tuning job's
-        training job also carries the Tags its tuning job was created with, as AMT copies them onto every training
-        job it launches (AMT_REFERENCE.md section 1); its own AddTags come on top."""
-        arn = params["ResourceArn"]
-        inherited = {t["Key"]: t.get("Value", "") for t in self._creation_tags_of_tuning_job(arn)}
+        """ListTags: every tag of the resource in one page (``{"Tags": [{"Key", "Value"}, ...]}``), in the order they
+        were first set: a tuning job's training job starts with its tuning job's (AMT_REFERENCE.md section 1)."""
+        key = self._resource(params["ResourceArn"], "ListTags")
         with self._lock:
-            held = dict(inherited, **self._tags.get(arn.lower(), {}))
+            held = dict(self._tags.get(key, {}))
         return {"Tags": [{"Key": k, "Value": v} for k, v in held.items()]}
 
-    def _creation_tags_of_tuning_job(self, arn: str) -> list[dict[str, str]]:
-        """The ``Tags`` of the CreateHyperParameterTuningJob request (sent to this server) that launched training job
-        ``arn``; ``[]`` for another resource, a standalone training job, or one not known here."""
-        if ":training-job/" not in arn:
-            return []
-        try:
-            tuning_arn = self.client.describe_training_job(TrainingJobName=arn.split(":training-job/", 1)[1]).get(
-                "TuningJobArn", ""
-            )
-        except Exception:  # noqa: BLE001 - no such training job (or a name the service would refuse): its own tags only
-            return []
-        request = self.requests.get(tuning_arn.rsplit("/", 1)[-1]) if tuning_arn else None
-        return list((request or {}).get("Tags") or [])
-
     def _deletetags(self, params: dict[str, Any]) -> dict[str, Any]:
+        """DeleteTags: removes the keys (inherited ones too; a key the resource lacks is no error); returns ``{}``."""
+        key = self._resource(params["ResourceArn"], "DeleteTags")
         with self._lock:
-            held = self._tags.get(params["ResourceArn"].lower(), {})
-            for key in params["TagKeys"]:
-                held.pop(key, None)
+            held = self._tags.setdefault(key, {})
+            for k in params["TagKeys"]:
+                held.pop(k, None)
+            self._changed(key)
         return {}
 
     # -- shutdown -----------------------------------------------------------------------------------------------------
@@ -178,8 +214,6 @@ class SageMakerOperations:
         Returns:
             ``{job name: status}`` of every job that was running, after the wait.
         """
-        import time
-
         from amtlocal.exceptions import AmtLocalError
         from amtlocal.lifecycle import TERMINAL_STATUSES
 
