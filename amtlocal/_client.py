@@ -494,7 +494,8 @@ class LocalSageMakerClient:
         """ListTrainingJobs over every stored training job (standalone and tuning jobs' own):
         ``{"TrainingJobSummaries": [...], "NextToken"?}``. NameContains, StatusEquals, Creation/LastModifiedTime
         After/Before; SortBy CreationTime (default) | Name | Status, SortOrder Ascending (default) | Descending;
-        MaxResults default 10.
+        MaxResults default 10. With StatusEquals and MaxResults both set, MaxResults jobs are taken ignoring
+        StatusEquals, then filtered by it (the API's doc): a page may be short or empty and still carry a NextToken.
 
         Errors: ParamValidationError; ClientError ValidationException (a bad NextToken or argument)."""
         op = "ListTrainingJobs"

@@ -274,6 +274,41 @@ def test_errors_are_the_services(amtlocal_endpoint, project):
     assert wait_tuning(sm, "taken")["HyperParameterTuningJobStatus"] == "Completed"
 
 
+def test_list_training_jobs_takes_max_results_before_status_equals(amtlocal_endpoint, project):
+    """ListTrainingJobs' doc: with StatusEquals and MaxResults both set, MaxResults jobs are first retrieved ignoring
+    StatusEquals, then filtered by it: a page may be short or empty and still carry a NextToken. Without MaxResults,
+    StatusEquals filters the whole listing."""
+    sm = boto3.client("sagemaker")
+    for name in ("st-a", "st-b", "st-c"):
+        request = training_request(project, name)
+        if name == "st-b":
+            request["HyperParameters"]["learning-rate"] = "not-a-number"  # argparse exits 2: Failed
+        sm.create_training_job(**request)
+        deadline = time.monotonic() + 60
+        while sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress":
+            assert time.monotonic() < deadline, f"{name} did not end"
+            time.sleep(0.3)
+
+    def page(**kw):
+        r = sm.list_training_jobs(SortBy="Name", **kw)
+        return [(s["TrainingJobName"], s["TrainingJobStatus"]) for s in r["TrainingJobSummaries"]], r.get("NextToken")
+
+    assert page()[0] == [("st-a", "Completed"), ("st-b", "Failed"), ("st-c", "Completed")]
+    failed, token = page(MaxResults=2, StatusEquals="Failed")
+    assert failed == [("st-b", "Failed")] and token
+    assert page(MaxResults=2, StatusEquals="Failed", NextToken=token) == ([], None)  # st-c filtered out: empty
+    first, token = page(MaxResults=1, StatusEquals="Completed")
+    assert first == [("st-a", "Completed")] and token
+    empty, token = page(MaxResults=1, StatusEquals="Completed", NextToken=token)
+    assert empty == [] and token  # st-b's page: nothing left after the filter, yet more to come
+    assert page(MaxResults=1, StatusEquals="Completed", NextToken=token) == ([("st-c", "Completed")], None)
+    assert page(StatusEquals="Completed") == ([("st-a", "Completed"), ("st-c", "Completed")], None)
+    full = sm.get_paginator("list_training_jobs").paginate(
+        StatusEquals="Completed", SortBy="Name", PaginationConfig={"PageSize": 1}
+    )
+    assert [s["TrainingJobName"] for s in full.build_full_result()["TrainingJobSummaries"]] == ["st-a", "st-c"]
+
+
 def _raw(url: str, target: str, body: bytes) -> tuple[int, dict]:
     """A JSON 1.1 request as bytes on the wire, bypassing botocore's client-side validation."""
     req = urllib.request.Request(

@@ -144,7 +144,8 @@ class Backend(abc.ABC):
     def training_jobs(self, **kwargs: Any) -> dict[str, Any]:
         """ListTrainingJobs response (``{"TrainingJobSummaries": [...], "NextToken"?}``) for its request parameters:
         NameContains, StatusEquals, CreationTimeAfter/Before, SortBy (Name | CreationTime | Status), SortOrder,
-        MaxResults, NextToken."""
+        MaxResults, NextToken. With StatusEquals and MaxResults both set, the page of MaxResults jobs is filtered by
+        StatusEquals after it is taken (the API's doc): a page may be short or empty and still carry a NextToken."""
         raise NotImplementedError(f"the {self.name} backend does not list training jobs yet")
 
     def stop_training_job(self, name: str) -> None:

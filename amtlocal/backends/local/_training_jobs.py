@@ -226,21 +226,27 @@ def list_training_jobs(
     LastModifiedTimeBefore=None,
     SortBy: str = "CreationTime",
     SortOrder: str = "Ascending",
-    MaxResults: int = 10,
+    MaxResults: int | None = None,
     NextToken: str | None = None,
 ) -> dict[str, Any]:
     """ListTrainingJobs response ``{"TrainingJobSummaries": [...], "NextToken"?}`` over standalone training jobs and
     every tuning job's own (read from the store's index where it is up to date: see
-    :meth:`LocalStore.listed_training_jobs`). NameContains matches case-insensitively; NextToken is an opaque offset.
+    :meth:`LocalStore.listed_training_jobs`). NameContains matches case-insensitively; NextToken is an opaque offset;
+    MaxResults defaults to 10. With StatusEquals and MaxResults both given, as ListTrainingJobs' doc says, the page of
+    MaxResults jobs is taken ignoring StatusEquals and then filtered by it: a page may be short, or empty, and still
+    carry a NextToken.
 
     Raises:
         ValueError: SortBy, SortOrder, MaxResults (1-100) or NextToken outside the API's values.
     """
     from botocore.utils import parse_to_aware_datetime
 
-    if SortBy not in SORT_KEYS or SortOrder not in ("Ascending", "Descending") or not 1 <= int(MaxResults) <= 100:
+    size = 10 if MaxResults is None else int(MaxResults)
+    if SortBy not in SORT_KEYS or SortOrder not in ("Ascending", "Descending") or not 1 <= size <= 100:
         raise ValueError("SortBy must be Name|CreationTime|Status, SortOrder Ascending|Descending, MaxResults 1-100")
-    rows = [_summary(r) for r in _matching(iter(store.listed_training_jobs()), NameContains, StatusEquals)]
+    status_after_page = StatusEquals if MaxResults is not None else None
+    status = None if status_after_page else StatusEquals
+    rows = [_summary(r) for r in _matching(iter(store.listed_training_jobs()), NameContains, status)]
     for arg, key, after in (
         (CreationTimeAfter, "CreationTime", True),
         (CreationTimeBefore, "CreationTime", False),
@@ -254,9 +260,12 @@ def list_training_jobs(
     start = int(NextToken) if NextToken else 0
     if start < 0:
         raise ValueError("Invalid pagination token")
-    out: dict[str, Any] = {"TrainingJobSummaries": rows[start : start + int(MaxResults)]}
-    if start + int(MaxResults) < len(rows):
-        out["NextToken"] = str(start + int(MaxResults))
+    page = rows[start : start + size]
+    if status_after_page:
+        page = [r for r in page if r["TrainingJobStatus"] == status_after_page]
+    out: dict[str, Any] = {"TrainingJobSummaries": page}
+    if start + size < len(rows):
+        out["NextToken"] = str(start + size)
     return out
 
 
