@@ -227,6 +227,42 @@ def test_wait_false_runs_in_a_worker_and_stop_training_job_stops_it(local, workd
     local._workers["bg"].wait(30)
 
 
+def test_a_job_held_in_stopping_shows_a_stopping_secondary_status_transition(workdir, tmp_path):
+    """A script that ignores SIGTERM stays Stopping for the grace period: SecondaryStatusTransitions gets a Stopping
+    entry (SecondaryStatusTransition.Status in botocore's model) opened at the stop, closing Training's; the end
+    closes it: Starting, Training, Stopping, Stopped."""
+    import time
+
+    use_script(
+        workdir,
+        """import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print('f1: 1', flush=True)
+time.sleep(60)
+""",
+    )
+    backend = LocalBackend(LocalStore(tmp_path / "home"), stop_grace=2)
+    backend.create_training_job(training_request("deaf"), workdir, wait=False)
+    deadline = time.time() + 30
+    while backend.describe_training_job("deaf")["SecondaryStatus"] != "Training":
+        assert time.time() < deadline, "the job never reached Training"
+        time.sleep(0.1)
+    before = time.time()
+    backend.stop_training_job("deaf")
+    d = _wait_status(backend, "deaf", {"Stopping", "Stopped"})
+    assert d["TrainingJobStatus"] == "Stopping" and d["SecondaryStatus"] == "Stopping"  # SIGTERM ignored: 2 s grace
+    starting, train, stopping = d["SecondaryStatusTransitions"]
+    assert [starting["Status"], train["Status"], stopping["Status"]] == ["Starting", "Training", "Stopping"]
+    assert stopping["StatusMessage"] == "Stopping the training job" and "EndTime" not in stopping
+    assert train["EndTime"] == stopping["StartTime"] and stopping["StartTime"].timestamp() >= before - 0.01
+    d = _wait_status(backend, "deaf", {"Stopped"})
+    assert [t["Status"] for t in d["SecondaryStatusTransitions"]] == ["Starting", "Training", "Stopping", "Stopped"]
+    stopping, stopped = d["SecondaryStatusTransitions"][2:]
+    assert stopping["EndTime"] == stopped["StartTime"] == d["TrainingEndTime"]
+    assert (stopping["EndTime"] - stopping["StartTime"]).total_seconds() >= 1.5  # the grace it was held for
+    backend._workers["deaf"].wait(30)
+
+
 def test_a_sigkilled_launcher_leaves_the_job_failed_with_a_reason_not_in_progress(local, workdir):
     import os
     import signal

@@ -63,12 +63,17 @@ def training(store: LocalStore, name: str, pid: int | None, start: float) -> Non
 
 
 def stopping(store: LocalStore, name: str) -> None:
-    """The holder took a stop request: Stopping until the entry point has ended."""
+    """The holder took a stop request: Stopping until the entry point has ended; the open SecondaryStatusTransition
+    (Starting or Training) ends now and a Stopping one opens (SecondaryStatusTransition.Status ``Stopping``)."""
+    now = time.time()
+    record = dict(store.find_training_job(name).summary)
+    _transition(record, SecondaryStatus.STOPPING.value, now, "Stopping the training job")
     store.update_training_job(
         name,
         TrainingJobStatus=TrainingJobStatus.STOPPING.value,
         SecondaryStatus=SecondaryStatus.STOPPING.value,
-        LastModifiedTime=time.time(),
+        LastModifiedTime=now,
+        SecondaryStatusTransitions=record["SecondaryStatusTransitions"],
     )
 
 
