@@ -98,12 +98,86 @@ def test_environment_and_layout(tmp_path, monkeypatch):
     assert json.loads(env["SM_USER_ARGS"]) == argv[2:]
     assert "_tuning_objective_metric" not in env["SM_HPS"]
     assert "AWS_SECRET_ACCESS_KEY" not in env and "AWS_ACCESS_KEY_ID" not in env
+    # sagemaker-training-toolkit (v4.2.0 on) to_env_vars: the instance groups of one homogeneous instance, in
+    # mapping.to_env_vars' format (strings as they are, the rest JSON with sorted keys and no spaces)
+    group = '{"hosts":["algo-1"],"instance_group_name":"homogeneousCluster","instance_type":"ml.m5.large"}'
+    assert {k: env[k] for k in env if "INSTANCE_GROUP" in k or k == "SM_IS_HETERO"} == {
+        "SM_CURRENT_INSTANCE_GROUP": "homogeneousCluster",
+        "SM_CURRENT_INSTANCE_GROUP_HOSTS": '["algo-1"]',
+        "SM_INSTANCE_GROUPS": '["homogeneousCluster"]',
+        "SM_INSTANCE_GROUPS_DICT": '{"homogeneousCluster":' + group + "}",
+        "SM_DISTRIBUTION_INSTANCE_GROUPS": "[]",
+        "SM_IS_HETERO": "false",
+    }
+    training_env = json.loads(env["SM_TRAINING_ENV"])
+    assert set(training_env) == {  # the toolkit's test_env_mapping_properties: every property of its Environment
+        "additional_framework_parameters",
+        "channel_input_dirs",
+        "current_host",
+        "framework_module",
+        "hosts",
+        "hyperparameters",
+        "input_config_dir",
+        "input_data_config",
+        "input_dir",
+        "log_level",
+        "model_dir",
+        "module_dir",
+        "module_name",
+        "network_interface_name",
+        "num_cpus",
+        "num_gpus",
+        "num_neurons",
+        "output_data_dir",
+        "output_dir",
+        "resource_config",
+        "user_entry_point",
+        "job_name",
+        "output_intermediate_dir",
+        "is_master",
+        "master_hostname",
+        "is_modelparallel_enabled",
+        "instance_groups",
+        "instance_groups_dict",
+        "current_instance_type",
+        "current_instance_group",
+        "current_instance_group_hosts",
+        "distribution_hosts",
+        "distribution_instance_groups",
+        "is_hetero",
+        "is_smddpmprun_installed",
+        "is_smddprun_installed",
+        "topology",
+    }
+    assert training_env["instance_groups"] == ["homogeneousCluster"] and training_env["distribution_hosts"] == []
+    assert training_env["is_hetero"] is False and training_env["current_instance_group_hosts"] == ["algo-1"]
     hp_file = json.loads((tmp_path / "job" / "input" / "config" / "hyperparameters.json").read_text())
     assert hp_file == wire
     assert set(json.loads((tmp_path / "job" / "input" / "config" / "inputdataconfig.json").read_text())) == {
         "train",
         "Valid",
     }
+
+
+def test_a_distribution_flag_puts_the_instance_group_in_distribution_instance_groups(tmp_path):
+    """The toolkit's get_distribution_instance_groups_from_resource_config: a distribution flag among the framework
+    hyperparameters (here SDK v2's PyTorch ``distribution={"pytorchddp": ...}``) makes the current group the
+    distribution group; ``sagemaker_distribution_instance_groups`` names them outright."""
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "train.py").write_text("")
+    definition = {
+        "StaticHyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": f'"file://{code}"'},
+        "AlgorithmSpecification": {"TrainingInputMode": "File"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
+    }
+    job = ScriptModeJob.from_definition(definition, tmp_path)
+    _, env, _ = job.prepare(tmp_path / "ddp", "ddp", {"sagemaker_pytorch_ddp_enabled": "true"})
+    assert env["SM_DISTRIBUTION_INSTANCE_GROUPS"] == '["homogeneousCluster"]'
+    assert json.loads(env["SM_TRAINING_ENV"])["distribution_hosts"] == ["algo-1"]
+    _, env, _ = job.prepare(tmp_path / "named", "named", {"sagemaker_distribution_instance_groups": '["g"]'})
+    assert env["SM_DISTRIBUTION_INSTANCE_GROUPS"] == '["g"]'
+    assert json.loads(env["SM_TRAINING_ENV"])["distribution_hosts"] == []
 
 
 # Values of every type survive spec -> argv -> argparse (the way a train.py reads them). Two things fail in the real

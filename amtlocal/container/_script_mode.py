@@ -85,6 +85,51 @@ def to_cmd_args(user_hyperparameters: dict[str, Any]) -> list[str]:
     return args
 
 
+#: Framework hyperparameters that make the toolkit put the current instance group into distribution_instance_groups
+#: (environment.py ``get_distribution_instance_groups_from_resource_config``).
+_DISTRIBUTION_FLAGS = (
+    "sagemaker_mpi_enabled",
+    "sagemaker_parameter_server_enabled",
+    "sagemaker_distributed_dataparallel_enabled",
+    "sagemaker_pytorch_ddp_enabled",
+    "sagemaker_pytorch_xla_multi_worker_enabled",
+    "sagemaker_multi_worker_mirrored_strategy_enabled",
+    "sagemaker_torch_distributed_enabled",
+)
+
+
+def instance_group_values(resource_config: dict[str, Any], framework: dict[str, Any]) -> dict[str, Any]:
+    """The instance-group part of the toolkit's Environment (sagemaker-training-toolkit ``environment.py``
+    ``Environment.__init__`` and ``to_env_vars``), read from ``resourceconfig.json`` as the toolkit reads it.
+
+    Args:
+        resource_config: the content of ``resourceconfig.json`` (``current_group_name``, ``instance_groups``, ``hosts``).
+        framework: the decoded ``sagemaker_*`` hyperparameters (``sagemaker_distribution_instance_groups`` and the
+            distribution flags are read).
+
+    Returns:
+        ``{current_instance_group, current_instance_group_hosts, instance_groups, instance_groups_dict,
+        distribution_instance_groups, distribution_hosts, is_hetero}``; on one homogeneous instance
+        ``homogeneousCluster``, ``["algo-1"]``, ``["homogeneousCluster"]``, ``{"homogeneousCluster": {...}}``, ``[]``
+        (``["homogeneousCluster"]`` when a distribution flag is on), ``[]`` (``["algo-1"]``), ``False``.
+    """
+    current = resource_config.get("current_group_name", "homogeneousCluster")
+    groups = resource_config.get("instance_groups", [])
+    if "sagemaker_distribution_instance_groups" in framework:
+        distribution = framework["sagemaker_distribution_instance_groups"]
+    else:
+        distribution = [current] if any(framework.get(flag, False) for flag in _DISTRIBUTION_FLAGS) else []
+    return {
+        "current_instance_group": current,
+        "current_instance_group_hosts": next((g["hosts"] for g in groups if g["instance_group_name"] == current), []),
+        "instance_groups": [g["instance_group_name"] for g in groups],
+        "instance_groups_dict": {g["instance_group_name"]: g for g in groups},
+        "distribution_instance_groups": distribution,
+        "distribution_hosts": [h for g in groups if g["instance_group_name"] in distribution for h in g["hosts"]],
+        "is_hetero": len(groups) > 1,
+    }
+
+
 def _env_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -290,7 +335,14 @@ class ScriptModeJob:
             argv = [str(code_dir / self.program), *args]
         module_name = self.program[:-3] if self.program.endswith(".py") else self.program
         ncpu = os.cpu_count() or 1
-        training_env = {
+        groups = instance_group_values(resource_config, framework)
+        training_env = {  # the toolkit's dict(Environment()): one key per property of its Environment
+            **groups,
+            "is_modelparallel_enabled": None,  # SM_HP_MP_PARAMETERS unset: its ``mp and mp != "{}"`` is None
+            "is_smddpmprun_installed": False,
+            "is_smddprun_installed": False,
+            "num_neurons": 0,
+            "topology": [],
             "additional_framework_parameters": framework,
             "channel_input_dirs": channel_dirs,
             "current_host": "algo-1",
@@ -347,6 +399,12 @@ class ScriptModeJob:
             "SM_OUTPUT_INTERMEDIATE_DIR": str(out_dir / "intermediate"),
             "SM_IS_MASTER": True,
             "SM_MASTER_HOSTNAME": "algo-1",
+            "SM_CURRENT_INSTANCE_GROUP": groups["current_instance_group"],
+            "SM_CURRENT_INSTANCE_GROUP_HOSTS": groups["current_instance_group_hosts"],
+            "SM_INSTANCE_GROUPS": groups["instance_groups"],
+            "SM_INSTANCE_GROUPS_DICT": groups["instance_groups_dict"],
+            "SM_DISTRIBUTION_INSTANCE_GROUPS": groups["distribution_instance_groups"],
+            "SM_IS_HETERO": groups["is_hetero"],
         }
         for name, d in channel_dirs.items():
             sm[f"SM_CHANNEL_{name.upper()}"] = d
