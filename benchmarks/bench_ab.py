@@ -61,6 +61,9 @@ def main() -> int:
     diffs: list[float] = []
     cpu: list[float] = []
     ratios: dict[str, list[float]] = {"head": [], "base": []}
+    for python, tree in (head, base):  # the digits data is made, not committed (training/prepare_data.py)
+        if not (tree / "training" / "data" / "digits.csv").exists():
+            subprocess.run([python, str(tree / "training" / "prepare_data.py")], cwd=tree, check=True)
     print("round  floor s   base s (cpu)    head s (cpu)    head-base s")
     for r in range(1, args.rounds + 1):
         floor = _run(*head, "--loop-only", str(args.jobs), "1")[0]
