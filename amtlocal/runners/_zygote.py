@@ -14,9 +14,10 @@ Protocol on the inherited Unix socket ``FD`` (see ``_forkserver.py``):
   ``{"exited": pid, "returncode": n}`` when a child ends (negative n: killed by signal -n, as subprocess reports).
 
 Speed-ups that change nothing a training job can observe:
-- a spare child (when a core is idle while jobs run: parallelism below the core count): right after handing a job
-  over, the zygote forks the next child, which waits for its request, so the fork (copying the page tables of a large
-  interpreter) and the copying ahead below happen beside a running job, not between two jobs;
+- a spare child (when a core is idle while jobs run: parallelism below the core count): shortly after handing a job
+  over (``SPARE_DELAY_SECONDS``, once that job has started), the zygote forks the next child, which waits for its
+  request, so the fork (copying the page tables of a large interpreter) and the copying ahead below happen beside a
+  running job, neither between two jobs nor on the core the job that was just handed over needs to start;
 - learned imports and pages copied ahead (``_zygote_learning.py``): after the first job that exits 0, the zygote
   also imports the installed modules that job imported lazily, and spares copy ahead the memory pages jobs write;
 - a job's end is reported from its exit code, written to a status pipe after its output is closed, without waiting
@@ -33,6 +34,7 @@ import select
 import signal
 import socket
 import sys
+import time
 
 try:  # run as a script (the fork server's normal case): its folder is on sys.path; imports nothing of amtlocal
     import _supervisor as supervisor
@@ -78,7 +80,7 @@ def _child(request: dict, out_fd: int, err_fd: int, status_fd: int, supervised: 
     me = os.getpid()
     code = 1
     interrupted = False
-    before = set(sys.modules)
+    before = set(sys.modules) if request.get("_learn_fd") is not None else set()  # only a teacher reports them
     gc.enable()  # the zygote ran with it off (see _settle); a job's interpreter has it on
     try:
         # As a new interpreter sets them: SIGINT raises KeyboardInterrupt, SIGPIPE (and SIGXFSZ) are ignored.
@@ -175,6 +177,10 @@ def _supervise(close_in_supervisor: list[int]) -> None:
     os.setsid()
     supervisor.fork_supervised(close_in_supervisor)
 
+
+#: After handing a job over, how long the next spare's fork waits: the fork (copying the page tables of a large
+#: interpreter, milliseconds) would otherwise take a core while the job that was just handed over starts.
+SPARE_DELAY_SECONDS = 0.02
 
 _compiled: dict[bytes, object] = {}  # an entry point's source -> its code object, compiled by the zygote
 MAX_COMPILED = 8
@@ -372,8 +378,9 @@ def main(argv: list[str]) -> int:
             learner.forget()
 
     pid: int | None
+    spare_after = 0.0  # the first spare at once; the next ones SPARE_DELAY_SECONDS after a hand-over
     while True:
-        if spare is None and spares:
+        if spare is None and spares and time.monotonic() >= spare_after:
             try:
                 conn, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 
@@ -388,7 +395,8 @@ def main(argv: list[str]) -> int:
                 spare = None
         status_fds = {fd: pid for pid, fd in children.items() if fd is not None}
         watched: list[socket.socket | int] = [sock, wake_r, *status_fds]
-        ready, _, _ = select.select(watched, [], [], 0.5)
+        wait = 0.5 if spare is not None or not spares else min(0.5, max(0.0, spare_after - time.monotonic()))
+        ready, _, _ = select.select(watched, [], [], wait)
         if wake_r in ready:
             try:
                 os.read(wake_r, 4096)
@@ -449,6 +457,7 @@ def main(argv: list[str]) -> int:
                 children[pid] = status_r
                 send({"started": pid})
                 _precompile(request)
+                spare_after = time.monotonic() + SPARE_DELAY_SECONDS
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
