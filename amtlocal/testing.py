@@ -13,6 +13,7 @@ Typical use (``workdir`` is a folder with ``code/`` and ``data/train.csv``)::
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,85 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+#: The training script of :func:`api_project`: ``--learning-rate R --sleep S``; sleeps S s, prints
+#: ``validation:score=<10 R>``.
+API_TRAIN_SCRIPT = """\
+import argparse, time
+p = argparse.ArgumentParser()
+p.add_argument("--learning-rate", type=float)
+p.add_argument("--sleep", type=float, default=0)
+a = p.parse_args()
+time.sleep(a.sleep)
+print(f"validation:score={a.learning_rate * 10:.4f}")
+"""
+
+
+def api_project(folder: Path) -> Path:
+    """A user's project for API tests (``amtlocal serve``, ``amtlocal.client()``): ``code/train.py``
+    (:data:`API_TRAIN_SCRIPT`) and ``data/train.csv``. Returns ``folder``."""
+    (folder / "code").mkdir()
+    (folder / "code" / "train.py").write_text(API_TRAIN_SCRIPT)
+    (folder / "data").mkdir()
+    (folder / "data" / "train.csv").write_text("1,2\n")
+    return folder
+
+
+def api_tuning_request(project: Path, name: str, max_jobs: int = 3, sleep: str = "0", parallel: int = 1) -> dict:
+    """A CreateHyperParameterTuningJob request for :func:`api_project` as a boto3 user writes it: Random over
+    ``learning-rate`` (seed 7), objective ``validation:score``, ``parallel`` training jobs at a time, each sleeping
+    ``sleep`` seconds first; output to the estimators' local placeholder."""
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:score"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": parallel},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [
+                    {"Name": "learning-rate", "MinValue": "0.01", "MaxValue": "0.5", "ScalingType": "Linear"}
+                ]
+            },
+            "RandomSeed": 7,
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {
+                "sagemaker_program": '"train.py"',
+                "sagemaker_submit_directory": json.dumps(f"file://{project / 'code'}"),
+                "sleep": sleep,
+            },
+            "AlgorithmSpecification": {
+                "TrainingImage": SKLEARN_IMAGE,
+                "TrainingInputMode": "File",
+                "MetricDefinitions": [{"Name": "validation:score", "Regex": r"validation:score=([0-9.]+)"}],
+            },
+            "RoleArn": "arn:aws:iam::000000000000:role/amtlocal-local",
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{project / 'data'}"}},
+                }
+            ],
+            "OutputDataConfig": {"S3OutputPath": "s3://amtlocal-local/output"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 120},
+        },
+    }
+
+
+def described_when(sm: Any, name: str, statuses: tuple[str, ...], timeout: float) -> dict:
+    """DescribeHyperParameterTuningJob of ``name`` (through the boto3-style client ``sm``) once its status is one of
+    ``statuses``, polled every 0.2 s. Raises AssertionError naming the last status after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        desc = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+        if desc["HyperParameterTuningJobStatus"] in statuses:
+            return desc
+        assert time.monotonic() < deadline, f"{name} still {desc['HyperParameterTuningJobStatus']} after {timeout} s"
+        time.sleep(0.2)
+
+
 def make_wheel(folder: Path, module: str, value: int = 1, version: str = "0.1") -> Path:
     """Write a pure-Python wheel of one module ``module`` (``VALUE = value``) into ``folder``, built by hand (offline,
     no build tool), for ``requirements.txt`` tests; returns its path (``<module>-<version>-py3-none-any.whl``)."""
@@ -213,6 +293,7 @@ def make_wheel(folder: Path, module: str, value: int = 1, version: str = "0.1") 
 
 
 __all__ = [
+    "API_TRAIN_SCRIPT",
     "F1",
     "GOOD_SCRIPT",
     "LOSS",
@@ -222,6 +303,9 @@ __all__ = [
     "SKLEARN_IMAGE",
     "VAL_ACC",
     "alive",
+    "api_project",
+    "api_tuning_request",
+    "described_when",
     "fake_aws",
     "make_request",
     "run_job",

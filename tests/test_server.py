@@ -17,17 +17,9 @@ import botocore.exceptions
 import pytest
 from botocore.exceptions import ClientError
 
-from amtlocal.testing import fake_aws
-
-TRAIN = """\
-import argparse, time
-p = argparse.ArgumentParser()
-p.add_argument("--learning-rate", type=float)
-p.add_argument("--sleep", type=float, default=0)
-a = p.parse_args()
-time.sleep(a.sleep)
-print(f"validation:score={a.learning_rate * 10:.4f}")
-"""
+from amtlocal.lifecycle import TERMINAL_STATUSES
+from amtlocal.testing import API_TRAIN_SCRIPT, api_project, described_when, fake_aws
+from amtlocal.testing import api_tuning_request as tuning_request
 
 
 @pytest.fixture(autouse=True)
@@ -38,51 +30,7 @@ def _aws(monkeypatch, tmp_path):
 @pytest.fixture
 def project(tmp_path):
     """A user's project: code/train.py and data/train.csv."""
-    (tmp_path / "code").mkdir()
-    (tmp_path / "code" / "train.py").write_text(TRAIN)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "train.csv").write_text("1,2\n")
-    return tmp_path
-
-
-def tuning_request(project: Path, name: str, max_jobs: int = 3, sleep: str = "0") -> dict:
-    """A CreateHyperParameterTuningJob request as a boto3 user writes it (SDK v2's JSON-encoded static values)."""
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": 1},
-            "ParameterRanges": {
-                "ContinuousParameterRanges": [
-                    {"Name": "learning-rate", "MinValue": "0.01", "MaxValue": "0.5", "ScalingType": "Linear"}
-                ]
-            },
-            "RandomSeed": 7,
-        },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {
-                "sagemaker_program": '"train.py"',
-                "sagemaker_submit_directory": json.dumps(f"file://{project / 'code'}"),
-                "sleep": sleep,
-            },
-            "AlgorithmSpecification": {
-                "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-                "TrainingInputMode": "File",
-                "MetricDefinitions": [{"Name": "validation:score", "Regex": r"validation:score=([0-9.]+)"}],
-            },
-            "RoleArn": "arn:aws:iam::000000000000:role/amtlocal-local",
-            "InputDataConfig": [
-                {
-                    "ChannelName": "train",
-                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{project / 'data'}"}},
-                }
-            ],
-            "OutputDataConfig": {"S3OutputPath": "s3://amtlocal-local/output"},
-            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 120},
-        },
-    }
+    return api_project(tmp_path)
 
 
 def training_request(project: Path, name: str, sleep: str = "0") -> dict:
@@ -95,12 +43,7 @@ def training_request(project: Path, name: str, sleep: str = "0") -> dict:
 
 
 def wait_tuning(sm, name: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        desc = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
-        if desc["HyperParameterTuningJobStatus"] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
-            return desc
-        time.sleep(0.3)
+    return described_when(sm, name, tuple(TERMINAL_STATUSES), timeout)
 
 
 def test_boto3_tuning_job_runs_locally_through_the_fixture(amtlocal_endpoint, project):
@@ -499,7 +442,7 @@ def test_sdk_v3_default_bucket_and_role_validation_through_the_endpoint(amtlocal
     config, validated by v3 with IAM GetRole (trust policy) and SimulatePrincipalPolicy, which the server answers."""
     if not SDK3_PYTHON.exists():
         pytest.fail(f"the SDK v3 venv is missing: run `make .venv-sdk3/.installed` (expected {SDK3_PYTHON})")
-    (project / "code" / "train.py").write_text(TRAIN)
+    (project / "code" / "train.py").write_text(API_TRAIN_SCRIPT)
     run = subprocess.run(
         [str(SDK3_PYTHON), "-c", SDK3_AROUND], capture_output=True, text=True, cwd=project / "code", timeout=300
     )

@@ -15,19 +15,11 @@ from pathlib import Path
 import boto3
 import pytest
 
-from amtlocal.lifecycle import LOST_WORKER_FAILED, STOPPED_BY_FAILURE
+from amtlocal.lifecycle import LOST_WORKER_FAILED, STOPPED_BY_FAILURE, TERMINAL_STATUSES
 from amtlocal.lifecycle._orphans import ORPHAN_REASON
-from amtlocal.testing import fake_aws
+from amtlocal.testing import API_TRAIN_SCRIPT, alive, api_project, api_tuning_request, described_when, fake_aws
 
-TRAIN = """\
-import argparse, time
-p = argparse.ArgumentParser()
-p.add_argument("--learning-rate", type=float)
-p.add_argument("--sleep", type=float, default=0)
-a = p.parse_args()
-time.sleep(a.sleep)
-print(f"validation:score={a.learning_rate * 10:.4f}")
-"""
+NOT_IN_PROGRESS = (*TERMINAL_STATUSES, "Stopping")
 
 
 @pytest.fixture(autouse=True)
@@ -37,50 +29,13 @@ def _aws(monkeypatch, tmp_path):
 
 @pytest.fixture
 def project(tmp_path):
-    (tmp_path / "code").mkdir()
-    (tmp_path / "code" / "train.py").write_text(TRAIN)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "train.csv").write_text("1,2\n")
-    return tmp_path
+    return api_project(tmp_path)
 
 
 def two_at_a_time(project: Path, name: str, max_jobs: int, sleep: str) -> dict:
     """A CreateHyperParameterTuningJob request as a boto3 user writes it: two training jobs at a time, each sleeping
     ``sleep`` seconds before it prints its objective."""
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": 2},
-            "ParameterRanges": {
-                "ContinuousParameterRanges": [{"Name": "learning-rate", "MinValue": "0.01", "MaxValue": "0.5"}]
-            },
-            "RandomSeed": 7,
-        },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {
-                "sagemaker_program": '"train.py"',
-                "sagemaker_submit_directory": json.dumps(f"file://{project / 'code'}"),
-                "sleep": sleep,
-            },
-            "AlgorithmSpecification": {
-                "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-                "TrainingInputMode": "File",
-                "MetricDefinitions": [{"Name": "validation:score", "Regex": r"validation:score=([0-9.]+)"}],
-            },
-            "RoleArn": "arn:aws:iam::000000000000:role/amtlocal-local",
-            "InputDataConfig": [
-                {
-                    "ChannelName": "train",
-                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"file://{project / 'data'}"}},
-                }
-            ],
-            "OutputDataConfig": {"S3OutputPath": f"file://{project / 'out'}"},
-            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
-        },
-    }
+    return api_tuning_request(project, name, max_jobs=max_jobs, sleep=sleep, parallel=2)
 
 
 def until(what, timeout: float, step: float = 0.2):
@@ -102,14 +57,6 @@ def children(sm, name: str) -> list[dict]:
 
 def running(sm, name: str) -> list[dict]:
     return [s for s in children(sm, name) if s["TrainingJobStatus"] == "InProgress"]
-
-
-def alive(pid: int) -> bool:
-    """The process runs (not gone, not a zombie)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_a_killed_worker_is_resumed_once_then_a_second_death_is_failed(amtlocal_endpoint, project):
@@ -148,16 +95,7 @@ def test_a_killed_worker_is_resumed_once_then_a_second_death_is_failed(amtlocal_
     started = time.monotonic()
     waiter = sm.get_waiter("training_job_completed_or_stopped")
     waiter.wait(TrainingJobName=second[0]["TrainingJobName"], WaiterConfig={"Delay": 1, "MaxAttempts": 15})
-    desc = until(
-        lambda: (
-            (d := sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="oom"))[
-                "HyperParameterTuningJobStatus"
-            ]
-            != "InProgress"
-            and d
-        ),
-        10,
-    )
+    desc = described_when(sm, "oom", NOT_IN_PROGRESS, 10)
     assert time.monotonic() - started < 10
     causes = "; ".join(
         f"the worker process (pid {pid}) was killed by SIGKILL (the out-of-memory killer sends it)"
@@ -217,16 +155,7 @@ def test_a_worker_of_an_earlier_server_is_taken_over_when_read(project, tmp_path
         assert second.backend._workers["orphaned"].pid != worker
         record = second.backend.store.tuning_job("orphaned")
         assert record.worker_deaths == [f"the worker process (pid {worker}) ended (killed?)"]
-        desc = until(
-            lambda: (
-                (d := sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="orphaned"))[
-                    "HyperParameterTuningJobStatus"
-                ]
-                != "InProgress"
-                and d
-            ),
-            60,
-        )
+        desc = described_when(sm, "orphaned", NOT_IN_PROGRESS, 60)
         assert desc["HyperParameterTuningJobStatus"] == "Completed"
         assert desc["TrainingJobStatusCounters"]["Completed"] == 4
         assert desc["TrainingJobStatusCounters"]["Stopped"] == 2
@@ -300,7 +229,7 @@ def test_a_worker_killed_while_stopping_leaves_the_job_stopped(project, tmp_path
     from amtlocal.server import endpoint
 
     (project / "code" / "train.py").write_text(
-        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n" + TRAIN
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n" + API_TRAIN_SCRIPT
     )
     with endpoint(home=tmp_path / "home", stop_grace=60) as server:
         sm = boto3.client("sagemaker")
@@ -311,16 +240,7 @@ def test_a_worker_killed_while_stopping_leaves_the_job_stopped(project, tmp_path
         assert desc["HyperParameterTuningJobStatus"] == "Stopping"
         worker = server.backend._workers["stopping"]
         os.kill(worker.pid, signal.SIGKILL)
-        desc = until(
-            lambda: (
-                (d := sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="stopping"))[
-                    "HyperParameterTuningJobStatus"
-                ]
-                == "Stopped"
-                and d
-            ),
-            10,
-        )
+        desc = described_when(sm, "stopping", ("Stopped",), 10)
         assert desc["TrainingJobStatusCounters"]["Stopped"] == 2
         assert desc["TrainingJobStatusCounters"]["InProgress"] == 0
         assert "FailureReason" not in desc
