@@ -461,9 +461,10 @@ def _add_common(parser: argparse.ArgumentParser, default) -> None:
     )
 
 
-def _training_job_hint(args, name: str) -> str:
-    """``"; 'NAME' is a training job: amtlocal describe-training-job NAME"`` when the local store of ``args`` holds a
-    training job ``name`` (a tuning-job command given a training job's name), else ``""``."""
+def _other_kind_hint(args, name: str, training_job: bool) -> str:
+    """A command of one kind given the other kind's name, when the local store of ``args`` holds that: for a training
+    job ``"; 'NAME' is a training job: amtlocal describe-training-job NAME"``, for a tuning job ``"; 'NAME' is a tuning
+    job: its training jobs are listed by `amtlocal jobs NAME`"``; else ``""``."""
     from amtlocal.backends import get_backend
     from amtlocal.exceptions import AmtLocalError
 
@@ -471,10 +472,15 @@ def _training_job_hint(args, name: str) -> str:
         return ""  # the other backend's names are not in the local store
     try:
         backend = get_backend("local", home=getattr(args, "home", None), storage_url=getattr(args, "storage", None))
-        backend.describe_training_job(name)
+        if training_job:
+            backend.describe_training_job(name)
+        elif not backend.exists(name):
+            return ""
     except (AmtLocalError, OSError, ValueError):
         return ""
-    return f"; {name!r} is a training job: amtlocal describe-training-job {name}"
+    if training_job:
+        return f"; {name!r} is a training job: amtlocal describe-training-job {name}"
+    return f"; {name!r} is a tuning job: its training jobs are listed by `amtlocal jobs {name}`"
 
 
 def _storage_error_line(error: OSError, home: str | None) -> str | None:
@@ -492,24 +498,6 @@ def _storage_error_line(error: OSError, home: str | None) -> str | None:
         return None
     where = f": {error.filename}" if error.filename else ""
     return f"{error.strerror or error}{where}{advice}"
-
-
-def _tuning_job_hint(args, name: str) -> str:
-    """``"; 'NAME' is a tuning job: its training jobs: amtlocal jobs NAME"`` when the local store of ``args`` holds
-    a tuning job ``name`` (a training-job command given a tuning job's name), else ``""``."""
-    from amtlocal.backends import get_backend
-    from amtlocal.exceptions import AmtLocalError
-
-    if (getattr(args, "backend", None) or os.environ.get("AMTLOCAL_BACKEND") or "local") != "local":
-        return ""
-    try:
-        if not get_backend(
-            "local", home=getattr(args, "home", None), storage_url=getattr(args, "storage", None)
-        ).exists(name):
-            return ""
-    except (AmtLocalError, OSError, ValueError):
-        return ""
-    return f"; {name!r} is a tuning job: its training jobs are listed by `amtlocal jobs {name}`"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -533,10 +521,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"amtlocal: error: {e}", file=sys.stderr)
         return 2
     except TuningJobNotFound as e:
-        print(f"amtlocal: error: {e}{_training_job_hint(args, e.name)}", file=sys.stderr)
+        print(f"amtlocal: error: {e}{_other_kind_hint(args, e.name, training_job=True)}", file=sys.stderr)
         return 1
     except TrainingJobNotFound as e:
-        print(f"amtlocal: error: {e}{_tuning_job_hint(args, e.name)}", file=sys.stderr)
+        print(f"amtlocal: error: {e}{_other_kind_hint(args, e.name, training_job=False)}", file=sys.stderr)
         return 1
     except AmtLocalError as e:
         print(f"amtlocal: error: {e}", file=sys.stderr)
@@ -544,8 +532,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `amtlocal describe X | head`
         return 0
     except OSError as e:  # the home cannot be written (a full disk, a read-only mount): one line, not a traceback
-        home = getattr(args, "home", None) or os.environ.get("AMTLOCAL_HOME") or os.path.expanduser("~/.amtlocal")
-        line = _storage_error_line(e, home)
+        from amtlocal.store import default_home
+
+        line = _storage_error_line(e, getattr(args, "home", None) or str(default_home()))
         if line is None:
             raise
         print(f"amtlocal: error: {line}", file=sys.stderr)
