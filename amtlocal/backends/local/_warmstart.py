@@ -29,6 +29,11 @@ _PARENTS = "WarmStartConfig.ParentHyperParameterTuningJobs"
 MAX_CHANGES = 10  # tunable -> static conversions plus changed static values, against each parent
 
 
+def _first_definition(request: dict) -> dict:
+    """The request's first training job definition (warm start compares only that one), ``{}`` without any."""
+    return (definitions(request) or [{}])[0]
+
+
 def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str, str]]:
     """(all user hyperparameter names, tunable name -> range kind, static name -> wire value) of a request."""
     static = _user_statics(request)
@@ -39,10 +44,9 @@ def _names_and_kinds(request: dict) -> tuple[set[str], dict[str, str], dict[str,
 def _user_statics(request: dict) -> dict[str, str]:
     """Static hyperparameters of a request's first definition that the user set (not the SDK's ``sagemaker_*``
     keys nor the reserved ones AMT injects), name -> wire value."""
-    definition = (definitions(request) or [{}])[0]
     return {
         k: v
-        for k, v in (definition.get("StaticHyperParameters") or {}).items()
+        for k, v in (_first_definition(request).get("StaticHyperParameters") or {}).items()
         if k not in RESERVED_HYPERPARAMETERS and not k.startswith("sagemaker_")
     }
 
@@ -50,14 +54,13 @@ def _user_statics(request: dict) -> dict[str, str]:
 def _tunable_ranges(request: dict) -> dict[str, tuple[str, dict]]:
     """Tunable name -> (range kind, its range entry) of a request's first definition (its ranges read where the
     scheduler reads them: :func:`amtlocal.spec.definitions.ranges_of`)."""
-    ranges = ranges_of(request, (definitions(request) or [{}])[0])
+    ranges = ranges_of(request, _first_definition(request))
     return {r["Name"]: (kind, r) for kind in KINDS for r in ranges.get(f"{kind}ParameterRanges") or []}
 
 
 def _image(request: dict) -> str | None:
     """TrainingImage of a request's first definition."""
-    definition = (definitions(request) or [{}])[0]
-    return (definition.get("AlgorithmSpecification") or {}).get("TrainingImage")
+    return (_first_definition(request).get("AlgorithmSpecification") or {}).get("TrainingImage")
 
 
 def load_parents(store: LocalStore, request: dict) -> list:
